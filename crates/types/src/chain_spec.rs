@@ -1,0 +1,175 @@
+//! The chain spec: everything that fixes genesis and the chain's economic constants.
+
+use crate::{Header, Seal};
+use alloy_primitives::{Address, B256, Bytes, U256};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One ANKR, in wei.
+pub const ANKR: u128 = 1_000_000_000_000_000_000;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChainSpec {
+    pub name: String,
+    pub chain_id: u64,
+    /// Block gas limit; constant until governance exists.
+    pub gas_limit: u64,
+    /// Largest gas a single transaction may ask for (EIP-7825 style cap, chosen here rather
+    /// than inherited from the EVM spec).
+    pub max_tx_gas: u64,
+    /// New ANKR paid to the sealer of each block, in wei.
+    pub block_reward: U256,
+    /// The block time the difficulty retargets toward.
+    pub target_block_time_ms: u64,
+    /// Base fee of block 1 (EIP-1559 adjusts it from there).
+    pub initial_base_fee: u64,
+    /// Genesis timestamp (seconds).
+    #[serde(default)]
+    pub genesis_timestamp: u64,
+    /// Difficulty written in genesis (expected instructions per block).
+    #[serde(default = "default_difficulty")]
+    pub genesis_difficulty: U256,
+    /// Whether blocks sealed by the dev sealer are valid on this chain (never on a public one).
+    #[serde(default)]
+    pub allow_dev_seal: bool,
+    /// Contracts the node calls into, by name; their code is in `alloc`.
+    #[serde(default)]
+    pub system_contracts: BTreeMap<String, Address>,
+    #[serde(default)]
+    pub alloc: BTreeMap<Address, GenesisAccount>,
+}
+
+fn default_difficulty() -> U256 {
+    U256::from(1u64 << 20)
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisAccount {
+    #[serde(default)]
+    pub balance: U256,
+    #[serde(default)]
+    pub nonce: u64,
+    #[serde(default)]
+    pub code: Bytes,
+    #[serde(default)]
+    pub storage: BTreeMap<B256, B256>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChainSpecError {
+    #[error("cannot read chain spec {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("chain spec is not valid TOML: {0}")]
+    Toml(#[from] toml::de::Error),
+    #[error("chain spec is not valid JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("chain spec rule broken: {0}")]
+    Invalid(&'static str),
+    #[error("system contract {name} at {address} has no code in alloc")]
+    SystemContractWithoutCode { name: String, address: Address },
+}
+
+impl ChainSpec {
+    /// Reads a spec from a `.json` or `.toml` file.
+    pub fn load(path: &std::path::Path) -> Result<Self, ChainSpecError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ChainSpecError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let spec: Self = if path.extension().is_some_and(|e| e == "json") {
+            serde_json::from_str(&text)?
+        } else {
+            toml::from_str(&text)?
+        };
+        spec.validate()?;
+        Ok(spec)
+    }
+
+    pub fn validate(&self) -> Result<(), ChainSpecError> {
+        if self.chain_id == 0 {
+            return Err(ChainSpecError::Invalid("chain_id must not be 0"));
+        }
+        if self.gas_limit < 21_000 || self.max_tx_gas < 21_000 || self.max_tx_gas > self.gas_limit {
+            return Err(ChainSpecError::Invalid(
+                "need 21000 <= max_tx_gas <= gas_limit",
+            ));
+        }
+        if self.target_block_time_ms == 0 {
+            return Err(ChainSpecError::Invalid(
+                "target_block_time_ms must be positive",
+            ));
+        }
+        for (name, address) in &self.system_contracts {
+            if self.alloc.get(address).is_none_or(|a| a.code.is_empty()) {
+                return Err(ChainSpecError::SystemContractWithoutCode {
+                    name: name.clone(),
+                    address: *address,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The genesis header, given the state root of `alloc` (computed by the execution crate,
+    /// which owns the trie).
+    pub fn genesis_header(&self, state_root: B256) -> Header {
+        Header {
+            parent_hash: B256::ZERO,
+            beneficiary: Address::ZERO,
+            state_root,
+            transactions_root: alloy_trie::EMPTY_ROOT_HASH,
+            receipts_root: alloy_trie::EMPTY_ROOT_HASH,
+            logs_bloom: Default::default(),
+            difficulty: self.genesis_difficulty,
+            number: 0,
+            gas_limit: self.gas_limit,
+            gas_used: 0,
+            timestamp: self.genesis_timestamp,
+            extra_data: Bytes::from_static(b"ankr genesis"),
+            base_fee_per_gas: self.initial_base_fee,
+            child_chains_root: B256::ZERO,
+            seal: Seal::dev(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPEC: &str = r#"
+        name = "test"
+        chain_id = 7
+        gas_limit = 30000000
+        max_tx_gas = 16777216
+        block_reward = "2000000000000000000"
+        target_block_time_ms = 2000
+        initial_base_fee = 1000000000
+        [alloc.0x00000000000000000000000000000000000000aa]
+        balance = "0x10"
+    "#;
+
+    #[test]
+    fn parses_toml_and_rejects_unknown_fields() {
+        let spec: ChainSpec = toml::from_str(SPEC).unwrap();
+        spec.validate().unwrap();
+        assert_eq!(spec.alloc.values().next().unwrap().balance, U256::from(16));
+        assert!(toml::from_str::<ChainSpec>(&format!("{SPEC}\nbogus = 1")).is_err());
+    }
+
+    #[test]
+    fn a_system_contract_needs_code() {
+        let mut spec: ChainSpec = toml::from_str(SPEC).unwrap();
+        spec.system_contracts
+            .insert("Registry".into(), Address::repeat_byte(0xaa));
+        assert!(matches!(
+            spec.validate(),
+            Err(ChainSpecError::SystemContractWithoutCode { .. })
+        ));
+    }
+}
