@@ -1,1 +1,58 @@
-//! placeholder
+//! Chain storage in one embedded redb file.
+//!
+//! Every block — header, body, receipts, indices, state changes, the reverse changeset that
+//! undoes them and the new head — is written in a single redb write transaction, so a crash at
+//! any instant leaves either the whole block or none of it (DESIGN §3 "Storage").
+//!
+//! State is flat and hashed: accounts keyed by keccak(address), slots by (keccak(address),
+//! keccak(slot)). That is the order of the Merkle-Patricia trie, so the state root is a single
+//! ordered scan into alloy-trie's `HashBuilder` ([`state_root`]).
+
+mod block_writer;
+mod changes;
+mod error;
+mod reader;
+pub mod state_root;
+mod tables;
+
+pub use alloy_trie::TrieAccount;
+pub use block_writer::BlockWriter;
+pub use changes::{Account, StateChanges, StorageChanges};
+pub use error::StoreError;
+pub use reader::{StateReader, StoreReader, TxLocation};
+
+use redb::ReadableDatabase;
+use std::path::Path;
+
+/// The node's database: one redb file.
+pub struct Store {
+    db: redb::Database,
+}
+
+impl Store {
+    /// Opens (or creates) the database in `dir/chain.redb`.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Io(dir.display().to_string(), e))?;
+        let db = redb::Database::create(dir.join("chain.redb")).map_err(redb::Error::from)?;
+        let store = Self { db };
+        store.create_tables()?;
+        Ok(store)
+    }
+
+    fn create_tables(&self) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().map_err(redb::Error::from)?;
+        tables::create_all(&txn)?;
+        txn.commit().map_err(redb::Error::from)?;
+        Ok(())
+    }
+
+    /// A consistent snapshot of the last committed block and its state.
+    pub fn reader(&self) -> Result<StoreReader, StoreError> {
+        StoreReader::new(self.db.begin_read().map_err(redb::Error::from)?)
+    }
+
+    /// Starts writing one block; nothing is visible until [`BlockWriter::commit`].
+    pub fn begin_block(&self) -> Result<BlockWriter, StoreError> {
+        BlockWriter::new(self.db.begin_write().map_err(redb::Error::from)?)
+    }
+}

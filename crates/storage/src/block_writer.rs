@@ -1,0 +1,194 @@
+//! Writes one block atomically.
+
+use crate::{
+    StateChanges, StoreError,
+    changes::{AccountBefore, Changeset, SlotBefore},
+    reader::{StoredBody, decode},
+    state_root,
+    tables::*,
+};
+use alloy_consensus::ReceiptEnvelope;
+use alloy_primitives::{B256, Bytes, U256, keccak256, map::HashSet};
+use alloy_trie::{EMPTY_ROOT_HASH, TrieAccount};
+use ankr_types::Header;
+use redb::{ReadableTable, WriteTransaction};
+
+/// One open write transaction. Dropping it without [`commit`](Self::commit) discards
+/// everything, which is how a block that fails validation leaves no trace.
+pub struct BlockWriter {
+    txn: WriteTransaction,
+}
+
+impl BlockWriter {
+    pub(crate) fn new(txn: WriteTransaction) -> Result<Self, StoreError> {
+        Ok(Self { txn })
+    }
+
+    /// Applies a block's state changes and records what they overwrote under `block_number`.
+    pub fn apply_state(
+        &mut self,
+        block_number: u64,
+        changes: &StateChanges,
+    ) -> Result<(), StoreError> {
+        let mut accounts = self.txn.open_table(ACCOUNTS)?;
+        let mut storage = self.txn.open_table(STORAGE)?;
+        let mut code = self.txn.open_table(CODE)?;
+        let mut changeset = Changeset::default();
+
+        for (hash, bytes) in &changes.codes {
+            code.insert(hash.0, bytes.as_ref())?;
+        }
+
+        let touched: HashSet<_> = changes
+            .accounts
+            .keys()
+            .chain(changes.storage.keys())
+            .copied()
+            .collect();
+        for address in touched {
+            let hashed = keccak256(address);
+            let before: Option<TrieAccount> = accounts
+                .get(hashed.0)?
+                .map(|v| decode("accounts", v.value()))
+                .transpose()?;
+            changeset.accounts.push(AccountBefore {
+                hashed_address: hashed,
+                record: before
+                    .as_ref()
+                    .map(|a| Bytes::from(alloy_rlp::encode(a)))
+                    .unwrap_or_default(),
+            });
+
+            let mut storage_root = before.as_ref().map_or(EMPTY_ROOT_HASH, |a| a.storage_root);
+            if let Some(slots) = changes.storage.get(&address) {
+                let mut recorded: HashSet<B256> = HashSet::default();
+                if slots.wiped {
+                    let range = (hashed.0, [0u8; 32])..=(hashed.0, [0xffu8; 32]);
+                    for entry in storage.extract_from_if(range, |_, _| true)? {
+                        let (key, value) = entry?;
+                        let slot = B256::from(key.value().1);
+                        recorded.insert(slot);
+                        changeset.slots.push(SlotBefore {
+                            hashed_address: hashed,
+                            hashed_slot: slot,
+                            value: U256::from_be_bytes(value.value()),
+                        });
+                    }
+                }
+                for (slot, value) in &slots.slots {
+                    let hashed_slot = keccak256(slot.to_be_bytes::<32>());
+                    let key = (hashed.0, hashed_slot.0);
+                    let previous = match value.is_zero() {
+                        true => storage.remove(key)?.map(|v| v.value()),
+                        false => storage
+                            .insert(key, value.to_be_bytes::<32>())?
+                            .map(|v| v.value()),
+                    };
+                    if recorded.insert(hashed_slot) {
+                        changeset.slots.push(SlotBefore {
+                            hashed_address: hashed,
+                            hashed_slot,
+                            value: previous.map(U256::from_be_bytes).unwrap_or_default(),
+                        });
+                    }
+                }
+                let range = (hashed.0, [0u8; 32])..=(hashed.0, [0xffu8; 32]);
+                let mut leaves = Vec::new();
+                for entry in storage.range(range)? {
+                    let (key, value) = entry?;
+                    leaves.push((
+                        B256::from(key.value().1),
+                        U256::from_be_bytes(value.value()),
+                    ));
+                }
+                storage_root = state_root::storage_root(leaves);
+            }
+
+            let after = match changes.accounts.get(&address) {
+                Some(Some(account)) => Some(TrieAccount {
+                    nonce: account.nonce,
+                    balance: account.balance,
+                    storage_root,
+                    code_hash: account.code_hash,
+                }),
+                Some(None) => None,
+                None => before.map(|a| TrieAccount { storage_root, ..a }),
+            };
+            match after {
+                Some(account) => {
+                    accounts.insert(hashed.0, alloy_rlp::encode(account).as_slice())?;
+                }
+                None => {
+                    accounts.remove(hashed.0)?;
+                }
+            }
+        }
+
+        let mut changesets = self.txn.open_table(CHANGESETS)?;
+        changesets.insert(block_number, alloy_rlp::encode(&changeset).as_slice())?;
+        Ok(())
+    }
+
+    /// The state root over everything written so far, this block's changes included.
+    pub fn state_root(&self) -> Result<B256, StoreError> {
+        let accounts = self.txn.open_table(ACCOUNTS)?;
+        let mut entries = Vec::new();
+        for entry in accounts.iter()? {
+            let (key, value) = entry?;
+            entries.push((B256::from(key.value()), value.value().to_vec()));
+        }
+        Ok(state_root::ordered_root(
+            entries.iter().map(|(k, v)| (*k, v.as_slice())),
+        ))
+    }
+
+    /// Stores a block and makes it the canonical head.
+    pub fn insert_canonical_block(
+        &mut self,
+        header: &Header,
+        body: &StoredBody,
+        receipts: &[ReceiptEnvelope],
+        total_difficulty: U256,
+    ) -> Result<B256, StoreError> {
+        let hash = header.hash();
+        self.txn
+            .open_table(HEADERS)?
+            .insert(hash.0, alloy_rlp::encode(header).as_slice())?;
+        self.txn
+            .open_table(BODIES)?
+            .insert(hash.0, alloy_rlp::encode(body).as_slice())?;
+        let mut encoded_receipts = Vec::new();
+        alloy_rlp::encode_list(receipts, &mut encoded_receipts);
+        self.txn
+            .open_table(RECEIPTS)?
+            .insert(hash.0, encoded_receipts.as_slice())?;
+        self.txn
+            .open_table(TOTAL_DIFFICULTY)?
+            .insert(hash.0, total_difficulty.to_be_bytes())?;
+        self.txn
+            .open_table(CANONICAL)?
+            .insert(header.number, hash.0)?;
+        let mut lookup = self.txn.open_table(TX_LOOKUP)?;
+        for (index, tx) in body.transactions.iter().enumerate() {
+            lookup.insert(tx.tx_hash().0, (header.number, index as u32))?;
+        }
+        self.txn
+            .open_table(META)?
+            .insert(META_HEAD, hash.as_slice())?;
+        Ok(hash)
+    }
+
+    /// Marks this block as genesis and records the spec it came from.
+    pub fn set_genesis(&mut self, hash: B256, chain_spec_json: &[u8]) -> Result<(), StoreError> {
+        let mut meta = self.txn.open_table(META)?;
+        meta.insert(META_GENESIS, hash.as_slice())?;
+        meta.insert(META_CHAIN_SPEC, chain_spec_json)?;
+        Ok(())
+    }
+
+    /// Makes the block durable: after this returns, a crash cannot lose it.
+    pub fn commit(self) -> Result<(), StoreError> {
+        self.txn.commit()?;
+        Ok(())
+    }
+}

@@ -1,0 +1,51 @@
+//! What executing a block changes, and the reverse changeset kept to undo it.
+
+use alloy_primitives::{Address, B256, Bytes, U256, map::HashMap};
+use alloy_rlp::{RlpDecodable, RlpEncodable};
+
+/// An account as the EVM sees it (the storage root is storage's business).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Account {
+    pub nonce: u64,
+    pub balance: U256,
+    pub code_hash: B256,
+}
+
+/// Storage writes of one account in one block.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StorageChanges {
+    /// All earlier slots are gone (contract created or self-destructed) before `slots` apply.
+    pub wiped: bool,
+    pub slots: HashMap<U256, U256>,
+}
+
+/// Everything a block changed in state.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StateChanges {
+    /// New account values; `None` deletes the account.
+    pub accounts: HashMap<Address, Option<Account>>,
+    pub storage: HashMap<Address, StorageChanges>,
+    /// New contract code by hash.
+    pub codes: HashMap<B256, Bytes>,
+}
+
+/// The values a block overwrote, written beside it so the block can be undone on a reorg.
+#[derive(Clone, Debug, Default, PartialEq, Eq, RlpEncodable, RlpDecodable)]
+pub(crate) struct Changeset {
+    /// (keccak(address), previous rlp(TrieAccount) or empty if it did not exist)
+    pub accounts: Vec<AccountBefore>,
+    pub slots: Vec<SlotBefore>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, RlpEncodable, RlpDecodable)]
+pub(crate) struct AccountBefore {
+    pub hashed_address: B256,
+    pub record: Bytes,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, RlpEncodable, RlpDecodable)]
+pub(crate) struct SlotBefore {
+    pub hashed_address: B256,
+    pub hashed_slot: B256,
+    pub value: U256,
+}

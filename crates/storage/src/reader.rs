@@ -1,0 +1,164 @@
+//! Reads from one consistent snapshot.
+
+use crate::{StoreError, tables::*};
+use alloy_consensus::{ReceiptEnvelope, TxEnvelope};
+use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
+use alloy_rlp::{Decodable, RlpDecodable, RlpEncodable};
+use alloy_trie::TrieAccount;
+use ankr_types::Header;
+use redb::{ReadOnlyTable, ReadTransaction};
+
+/// A block's transactions with their senders, recovered once at import.
+#[derive(Clone, Debug, Default, PartialEq, Eq, RlpEncodable, RlpDecodable)]
+pub struct StoredBody {
+    pub transactions: Vec<TxEnvelope>,
+    pub senders: Vec<Address>,
+}
+
+/// Where a transaction sits in the canonical chain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TxLocation {
+    pub block_number: u64,
+    pub block_hash: B256,
+    pub index: u32,
+}
+
+pub(crate) fn decode<T: Decodable>(table: &'static str, bytes: &[u8]) -> Result<T, StoreError> {
+    T::decode(&mut &bytes[..]).map_err(|e| StoreError::corrupt(table, e))
+}
+
+/// A snapshot of the chain as of the last commit.
+pub struct StoreReader {
+    txn: ReadTransaction,
+}
+
+impl StoreReader {
+    pub(crate) fn new(txn: ReadTransaction) -> Result<Self, StoreError> {
+        Ok(Self { txn })
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let table = self.txn.open_table(META)?;
+        Ok(table.get(key)?.map(|v| v.value().to_vec()))
+    }
+
+    /// The canonical head, or `None` before genesis is written.
+    pub fn head(&self) -> Result<Option<Header>, StoreError> {
+        match self.meta(META_HEAD)? {
+            Some(hash) => self.header(B256::from_slice(&hash)),
+            None => Ok(None),
+        }
+    }
+
+    pub fn genesis_hash(&self) -> Result<Option<B256>, StoreError> {
+        Ok(self.meta(META_GENESIS)?.map(|h| B256::from_slice(&h)))
+    }
+
+    /// The chain spec (JSON) this database was created with.
+    pub fn chain_spec_json(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        self.meta(META_CHAIN_SPEC)
+    }
+
+    pub fn header(&self, hash: B256) -> Result<Option<Header>, StoreError> {
+        let table = self.txn.open_table(HEADERS)?;
+        table
+            .get(hash.0)?
+            .map(|v| decode("headers", v.value()))
+            .transpose()
+    }
+
+    pub fn canonical_hash(&self, number: u64) -> Result<Option<B256>, StoreError> {
+        let table = self.txn.open_table(CANONICAL)?;
+        Ok(table.get(number)?.map(|v| B256::from(v.value())))
+    }
+
+    pub fn header_by_number(&self, number: u64) -> Result<Option<Header>, StoreError> {
+        match self.canonical_hash(number)? {
+            Some(hash) => self.header(hash),
+            None => Ok(None),
+        }
+    }
+
+    pub fn body(&self, hash: B256) -> Result<Option<StoredBody>, StoreError> {
+        let table = self.txn.open_table(BODIES)?;
+        table
+            .get(hash.0)?
+            .map(|v| decode("bodies", v.value()))
+            .transpose()
+    }
+
+    pub fn receipts(&self, hash: B256) -> Result<Option<Vec<ReceiptEnvelope>>, StoreError> {
+        let table = self.txn.open_table(RECEIPTS)?;
+        table
+            .get(hash.0)?
+            .map(|v| decode("receipts", v.value()))
+            .transpose()
+    }
+
+    pub fn total_difficulty(&self, hash: B256) -> Result<Option<U256>, StoreError> {
+        let table = self.txn.open_table(TOTAL_DIFFICULTY)?;
+        Ok(table.get(hash.0)?.map(|v| U256::from_be_bytes(v.value())))
+    }
+
+    pub fn tx_location(&self, tx_hash: B256) -> Result<Option<TxLocation>, StoreError> {
+        let table = self.txn.open_table(TX_LOOKUP)?;
+        let Some((block_number, index)) = table.get(tx_hash.0)?.map(|v| v.value()) else {
+            return Ok(None);
+        };
+        let block_hash = self
+            .canonical_hash(block_number)?
+            .ok_or_else(|| StoreError::corrupt("tx_lookup", "points past the canonical chain"))?;
+        Ok(Some(TxLocation {
+            block_number,
+            block_hash,
+            index,
+        }))
+    }
+
+    /// State as of the head, with its tables opened once for the many reads execution makes.
+    pub fn state(&self) -> Result<StateReader, StoreError> {
+        Ok(StateReader {
+            accounts: self.txn.open_table(ACCOUNTS)?,
+            storage: self.txn.open_table(STORAGE)?,
+            code: self.txn.open_table(CODE)?,
+            canonical: self.txn.open_table(CANONICAL)?,
+        })
+    }
+}
+
+/// Reads of head state. `Send + Sync`, so execution can share it across threads.
+pub struct StateReader {
+    accounts: ReadOnlyTable<[u8; 32], &'static [u8]>,
+    storage: ReadOnlyTable<([u8; 32], [u8; 32]), [u8; 32]>,
+    code: ReadOnlyTable<[u8; 32], &'static [u8]>,
+    canonical: ReadOnlyTable<u64, [u8; 32]>,
+}
+
+impl StateReader {
+    pub fn account(&self, address: Address) -> Result<Option<TrieAccount>, StoreError> {
+        self.accounts
+            .get(keccak256(address).0)?
+            .map(|v| decode("accounts", v.value()))
+            .transpose()
+    }
+
+    pub fn storage(&self, address: Address, slot: U256) -> Result<U256, StoreError> {
+        let key = (keccak256(address).0, keccak256(slot.to_be_bytes::<32>()).0);
+        Ok(self
+            .storage
+            .get(key)?
+            .map(|v| U256::from_be_bytes(v.value()))
+            .unwrap_or_default())
+    }
+
+    pub fn code(&self, code_hash: B256) -> Result<Option<Bytes>, StoreError> {
+        Ok(self
+            .code
+            .get(code_hash.0)?
+            .map(|v| Bytes::copy_from_slice(v.value())))
+    }
+
+    pub fn canonical_hash(&self, number: u64) -> Result<Option<B256>, StoreError> {
+        Ok(self.canonical.get(number)?.map(|v| B256::from(v.value())))
+    }
+}

@@ -1,0 +1,47 @@
+//! Table layout. Keys are fixed-size arrays so that redb orders them bytewise.
+
+use redb::TableDefinition;
+
+/// block hash → rlp(header)
+pub const HEADERS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("headers");
+/// block hash → rlp(StoredBody)
+pub const BODIES: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("bodies");
+/// block hash → rlp([receipt envelope, …])
+pub const RECEIPTS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("receipts");
+/// block hash → cumulative difficulty (big-endian), for fork choice.
+pub const TOTAL_DIFFICULTY: TableDefinition<[u8; 32], [u8; 32]> =
+    TableDefinition::new("total_difficulty");
+/// number → hash of the canonical block at that height.
+pub const CANONICAL: TableDefinition<u64, [u8; 32]> = TableDefinition::new("canonical");
+/// tx hash → (block number, index) on the canonical chain.
+pub const TX_LOOKUP: TableDefinition<[u8; 32], (u64, u32)> = TableDefinition::new("tx_lookup");
+/// keccak(address) → rlp(TrieAccount), exactly the trie's leaf value.
+pub const ACCOUNTS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("accounts");
+/// (keccak(address), keccak(slot)) → value (big-endian); zero values are absent.
+pub const STORAGE: TableDefinition<([u8; 32], [u8; 32]), [u8; 32]> =
+    TableDefinition::new("storage");
+/// code hash → bytecode
+pub const CODE: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("code");
+/// block number → rlp(Changeset): the values its state changes overwrote.
+pub const CHANGESETS: TableDefinition<u64, &[u8]> = TableDefinition::new("changesets");
+/// named singletons: head hash, genesis hash, chain spec.
+pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+
+pub const META_HEAD: &str = "head";
+pub const META_GENESIS: &str = "genesis";
+pub const META_CHAIN_SPEC: &str = "chain_spec";
+
+pub fn create_all(txn: &redb::WriteTransaction) -> Result<(), redb::TableError> {
+    txn.open_table(HEADERS)?;
+    txn.open_table(BODIES)?;
+    txn.open_table(RECEIPTS)?;
+    txn.open_table(TOTAL_DIFFICULTY)?;
+    txn.open_table(CANONICAL)?;
+    txn.open_table(TX_LOOKUP)?;
+    txn.open_table(ACCOUNTS)?;
+    txn.open_table(STORAGE)?;
+    txn.open_table(CODE)?;
+    txn.open_table(CHANGESETS)?;
+    txn.open_table(META)?;
+    Ok(())
+}
