@@ -1,1 +1,66 @@
-//! placeholder
+//! ankr's Solidity contracts: sources in `contracts/src`, compiled by the pinned npm `solc`
+//! (`contracts/build.mjs`) into the committed `artifacts/`, bound here with alloy's `sol!`.
+//! CI recompiles and fails when an artifact no longer matches its source.
+
+use alloy_primitives::Bytes;
+
+alloy_sol_types::sol!(
+    #[derive(Debug, PartialEq, Eq)]
+    ExampleToken,
+    "artifacts/ExampleToken.json"
+);
+alloy_sol_types::sol!(
+    #[derive(Debug, PartialEq, Eq)]
+    Greeter,
+    "artifacts/Greeter.json"
+);
+
+/// A compiled contract as committed in `artifacts/`.
+#[derive(Clone, Debug)]
+pub struct Artifact {
+    pub name: &'static str,
+    /// Creation code: what a deployment transaction carries.
+    pub bytecode: Bytes,
+    /// Runtime code: what genesis places at a system contract's address.
+    pub deployed_bytecode: Bytes,
+}
+
+macro_rules! artifacts {
+    ($($name:literal),* $(,)?) => {
+        /// Every committed artifact, by contract name.
+        pub fn all() -> Vec<Artifact> {
+            vec![$(parse($name, include_str!(concat!("../artifacts/", $name, ".json")))),*]
+        }
+    };
+}
+artifacts!("ExampleToken", "Greeter");
+
+fn parse(name: &'static str, json: &str) -> Artifact {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Raw {
+        bytecode: Bytes,
+        deployed_bytecode: Bytes,
+    }
+    let raw: Raw = serde_json::from_str(json).expect("committed artifacts are valid JSON");
+    Artifact {
+        name,
+        bytecode: raw.bytecode,
+        deployed_bytecode: raw.deployed_bytecode,
+    }
+}
+
+/// The artifact of contract `name`.
+pub fn artifact(name: &str) -> Option<Artifact> {
+    all().into_iter().find(|a| a.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn artifacts_embed_code() {
+        let token = super::artifact("ExampleToken").unwrap();
+        assert!(token.bytecode.len() > token.deployed_bytecode.len());
+        assert!(!super::all().is_empty());
+    }
+}

@@ -1,1 +1,25 @@
-//! placeholder
+//! Block execution: ankr's rules around revm.
+//!
+//! revm runs each transaction; this crate owns what a block adds around it (DESIGN §3): the
+//! gas-limit budget, receipts and their roots, the block reward, and the [`StateChanges`] that
+//! storage writes in one transaction. Building a block and importing one run the same code
+//! ([`execute_block`]), differing only in whether a bad transaction is skipped or fatal.
+//!
+//! [`StateChanges`]: ankr_storage::StateChanges
+
+mod call;
+mod config;
+mod db;
+mod executor;
+mod genesis;
+mod tx_env;
+
+pub use call::{CallError, CallOutcome, CallRequest, call, estimate_gas};
+pub use config::{BlockContext, ChainConfig};
+pub use db::{BlockState, StateDb, StateError};
+pub use executor::{
+    ExecutedBlock, ExecutionError, Mode, execute_block, receipts_root, transactions_root,
+};
+pub use genesis::{GenesisError, genesis_changes, write_genesis};
+pub use revm;
+pub use tx_env::tx_env;

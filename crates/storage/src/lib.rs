@@ -19,7 +19,7 @@ pub use alloy_trie::TrieAccount;
 pub use block_writer::BlockWriter;
 pub use changes::{Account, StateChanges, StorageChanges};
 pub use error::StoreError;
-pub use reader::{StateReader, StoreReader, TxLocation};
+pub use reader::{StateReader, StoreReader, StoredBody, TxLocation};
 
 use redb::ReadableDatabase;
 use std::path::Path;

@@ -1,0 +1,173 @@
+//! `eth_call` and `eth_estimateGas`: run a message against head state and keep nothing.
+
+use crate::{BlockContext, BlockState, ChainConfig, StateDb, StateError};
+use alloy_eips::eip2930::AccessList;
+use alloy_primitives::{Address, Bytes, TxKind, U256};
+use ankr_storage::StateReader;
+use revm::{
+    Context, ExecuteEvm, MainBuilder, MainContext,
+    context::{
+        TxEnv,
+        result::{EVMError, ExecutionResult},
+    },
+};
+
+/// A message to simulate, as `eth_call` receives it (every field optional).
+#[derive(Clone, Debug, Default)]
+pub struct CallRequest {
+    pub from: Option<Address>,
+    pub to: Option<Address>,
+    pub gas: Option<u64>,
+    pub gas_price: Option<u128>,
+    pub max_fee_per_gas: Option<u128>,
+    pub max_priority_fee_per_gas: Option<u128>,
+    pub value: Option<U256>,
+    pub input: Bytes,
+    pub nonce: Option<u64>,
+    pub access_list: Option<AccessList>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CallOutcome {
+    Success {
+        output: Bytes,
+        gas_used: u64,
+    },
+    /// The contract reverted; `output` is its revert data.
+    Revert {
+        output: Bytes,
+        gas_used: u64,
+    },
+    /// The EVM stopped it (out of gas, invalid opcode, …).
+    Halt {
+        reason: String,
+        gas_used: u64,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// The message could not start (insufficient funds, gas above the cap, …).
+    #[error("{0}")]
+    Invalid(String),
+    #[error("execution reverted")]
+    Reverted(Bytes),
+    #[error("{0}")]
+    Halted(String),
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+fn run(
+    state: &StateReader,
+    chain: &ChainConfig,
+    block: &BlockContext,
+    request: &CallRequest,
+    gas: u64,
+) -> Result<(ExecutionResult, u64), CallError> {
+    let priced = request.gas_price.is_some() || request.max_fee_per_gas.is_some();
+    let mut cfg = chain.cfg_env();
+    cfg.disable_nonce_check = true;
+    cfg.disable_base_fee = !priced;
+    cfg.disable_eip3607 = true;
+    let tx = TxEnv {
+        tx_type: if request.max_fee_per_gas.is_some() {
+            2
+        } else if request.access_list.is_some() {
+            1
+        } else {
+            0
+        },
+        caller: request.from.unwrap_or_default(),
+        gas_limit: gas,
+        gas_price: request
+            .max_fee_per_gas
+            .or(request.gas_price)
+            .unwrap_or_default(),
+        gas_priority_fee: request.max_priority_fee_per_gas,
+        kind: request.to.map_or(TxKind::Create, TxKind::Call),
+        value: request.value.unwrap_or_default(),
+        data: request.input.clone(),
+        nonce: request.nonce.unwrap_or_default(),
+        chain_id: Some(chain.chain_id),
+        access_list: request.access_list.clone().unwrap_or_default(),
+        ..Default::default()
+    };
+    let mut evm = Context::mainnet()
+        .with_db(BlockState::new(StateDb { reader: state }))
+        .with_cfg(cfg)
+        .with_block(block.block_env())
+        .build_mainnet();
+    match evm.transact(tx) {
+        Ok(outcome) => {
+            let spent = outcome.result.gas().total_gas_spent();
+            Ok((outcome.result, spent))
+        }
+        Err(EVMError::Database(e)) => Err(e.into()),
+        Err(EVMError::Transaction(e)) => Err(CallError::Invalid(e.to_string())),
+        Err(e) => Err(CallError::Invalid(e.to_string())),
+    }
+}
+
+/// Simulates `request` with its gas (or the per-transaction cap).
+pub fn call(
+    state: &StateReader,
+    chain: &ChainConfig,
+    block: &BlockContext,
+    request: &CallRequest,
+) -> Result<CallOutcome, CallError> {
+    let gas = request
+        .gas
+        .unwrap_or(chain.max_tx_gas)
+        .min(chain.max_tx_gas);
+    let (result, _) = run(state, chain, block, request, gas)?;
+    let gas_used = result.tx_gas_used();
+    Ok(match result {
+        ExecutionResult::Success { output, .. } => CallOutcome::Success {
+            output: output.into_data(),
+            gas_used,
+        },
+        ExecutionResult::Revert { output, .. } => CallOutcome::Revert { output, gas_used },
+        ExecutionResult::Halt { reason, .. } => CallOutcome::Halt {
+            reason: format!("{reason:?}"),
+            gas_used,
+        },
+    })
+}
+
+/// The least gas limit with which `request` succeeds, by binary search above the gas it spent.
+pub fn estimate_gas(
+    state: &StateReader,
+    chain: &ChainConfig,
+    block: &BlockContext,
+    request: &CallRequest,
+) -> Result<u64, CallError> {
+    let cap = request
+        .gas
+        .unwrap_or(chain.max_tx_gas)
+        .min(chain.max_tx_gas);
+    let (result, spent) = run(state, chain, block, request, cap)?;
+    match result {
+        ExecutionResult::Success { .. } => {}
+        ExecutionResult::Revert { output, .. } => return Err(CallError::Reverted(output)),
+        ExecutionResult::Halt { reason, .. } => {
+            return Err(CallError::Halted(format!("{reason:?}")));
+        }
+    }
+    let succeeds = |gas: u64| -> Result<bool, CallError> {
+        match run(state, chain, block, request, gas) {
+            Ok((result, _)) => Ok(result.is_success()),
+            Err(CallError::Invalid(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    };
+    if succeeds(spent)? {
+        return Ok(spent);
+    }
+    let (mut lo, mut hi) = (spent, cap);
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if succeeds(mid)? { hi = mid } else { lo = mid }
+    }
+    Ok(hi)
+}

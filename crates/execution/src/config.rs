@@ -1,0 +1,82 @@
+//! The EVM settings of a chain and of one block.
+
+use alloy_primitives::{Address, B256, U256};
+use ankr_types::{ChainSpec, Header};
+use revm::{
+    context::{BlockEnv, CfgEnv},
+    context_interface::block::BlobExcessGasAndPrice,
+    primitives::hardfork::SpecId,
+};
+
+/// The EVM rules ankr runs. Prague: the newest spec whose per-transaction gas cap we choose
+/// ourselves (`ChainSpec::max_tx_gas`) instead of inheriting Osaka's EIP-7825 cap.
+pub const EVM_SPEC: SpecId = SpecId::PRAGUE;
+
+/// Chain-wide execution settings, derived once from the chain spec.
+#[derive(Clone, Debug)]
+pub struct ChainConfig {
+    pub chain_id: u64,
+    pub max_tx_gas: u64,
+    pub block_reward: U256,
+}
+
+impl From<&ChainSpec> for ChainConfig {
+    fn from(spec: &ChainSpec) -> Self {
+        Self {
+            chain_id: spec.chain_id,
+            max_tx_gas: spec.max_tx_gas,
+            block_reward: spec.block_reward,
+        }
+    }
+}
+
+impl ChainConfig {
+    pub fn cfg_env(&self) -> CfgEnv {
+        let mut cfg = CfgEnv::new_with_spec(EVM_SPEC);
+        cfg.chain_id = self.chain_id;
+        cfg.tx_gas_limit_cap = Some(self.max_tx_gas);
+        cfg
+    }
+}
+
+/// What a block's transactions can see of the block.
+#[derive(Clone, Debug)]
+pub struct BlockContext {
+    pub number: u64,
+    pub timestamp: u64,
+    pub beneficiary: Address,
+    pub gas_limit: u64,
+    pub base_fee: u64,
+    pub difficulty: U256,
+    /// PREVRANDAO. ankr has no beacon randomness; the parent hash is what a contract gets.
+    pub prevrandao: B256,
+}
+
+impl BlockContext {
+    /// The context of `header` (its seal does not matter to execution).
+    pub fn of(header: &Header) -> Self {
+        Self {
+            number: header.number,
+            timestamp: header.timestamp,
+            beneficiary: header.beneficiary,
+            gas_limit: header.gas_limit,
+            base_fee: header.base_fee_per_gas,
+            difficulty: header.difficulty,
+            prevrandao: header.parent_hash,
+        }
+    }
+
+    pub fn block_env(&self) -> BlockEnv {
+        BlockEnv {
+            number: U256::from(self.number),
+            beneficiary: self.beneficiary,
+            timestamp: U256::from(self.timestamp),
+            gas_limit: self.gas_limit,
+            basefee: self.base_fee,
+            difficulty: self.difficulty,
+            prevrandao: Some(self.prevrandao),
+            blob_excess_gas_and_price: Some(BlobExcessGasAndPrice::new_with_spec(0, EVM_SPEC)),
+            ..Default::default()
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! revm's view of state: head state from storage under a per-block overlay of changes.
+
+use alloy_primitives::{Address, B256, U256, map::HashMap};
+use alloy_trie::KECCAK_EMPTY;
+use ankr_storage::{Account, StateChanges, StateReader, StoreError};
+use revm::{
+    Database, DatabaseCommit, DatabaseRef,
+    bytecode::Bytecode,
+    database_interface::DBErrorMarker,
+    primitives::{AddressMap, StorageKey, StorageValue},
+    state::{Account as EvmAccount, AccountInfo},
+};
+use std::sync::Arc;
+
+/// A storage failure seen by the EVM. Fatal to the block, never to the node.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("state read failed: {0}")]
+pub struct StateError(pub Arc<StoreError>);
+
+impl From<StoreError> for StateError {
+    fn from(e: StoreError) -> Self {
+        Self(Arc::new(e))
+    }
+}
+impl DBErrorMarker for StateError {}
+
+/// Head state as revm reads it.
+#[derive(Clone, Copy)]
+pub struct StateDb<'a> {
+    pub reader: &'a StateReader,
+}
+
+impl DatabaseRef for StateDb<'_> {
+    type Error = StateError;
+
+    fn basic_ref(&self, address: Address) -> Result<Option<AccountInfo>, StateError> {
+        Ok(self.reader.account(address)?.map(|a| AccountInfo {
+            balance: a.balance,
+            nonce: a.nonce,
+            code_hash: a.code_hash,
+            ..Default::default()
+        }))
+    }
+
+    fn code_by_hash_ref(&self, code_hash: B256) -> Result<Bytecode, StateError> {
+        if code_hash == KECCAK_EMPTY {
+            return Ok(Bytecode::default());
+        }
+        Ok(self
+            .reader
+            .code(code_hash)?
+            .map(Bytecode::new_raw)
+            .unwrap_or_default())
+    }
+
+    fn storage_ref(&self, address: Address, index: StorageKey) -> Result<StorageValue, StateError> {
+        Ok(self.reader.storage(address, index)?)
+    }
+
+    fn block_hash_ref(&self, number: u64) -> Result<B256, StateError> {
+        Ok(self.reader.canonical_hash(number)?.unwrap_or_default())
+    }
+}
+
+/// The state a block has written so far, over its parent's. Collects exactly what changed, so
+/// storage writes no more than the block touched.
+pub struct BlockState<D> {
+    base: D,
+    changes: StateChanges,
+    code_cache: HashMap<B256, Bytecode>,
+}
+
+impl<D: DatabaseRef> BlockState<D> {
+    pub fn new(base: D) -> Self {
+        Self {
+            base,
+            changes: StateChanges::default(),
+            code_cache: HashMap::default(),
+        }
+    }
+
+    pub fn into_changes(self) -> StateChanges {
+        self.changes
+    }
+
+    /// Credits `amount` outside any transaction (block reward).
+    pub fn credit(&mut self, address: Address, amount: U256) -> Result<(), D::Error> {
+        let mut account = match self.basic(address)? {
+            Some(info) => Account {
+                nonce: info.nonce,
+                balance: info.balance,
+                code_hash: info.code_hash,
+            },
+            None => Account {
+                code_hash: KECCAK_EMPTY,
+                ..Default::default()
+            },
+        };
+        account.balance = account.balance.saturating_add(amount);
+        self.changes.accounts.insert(address, Some(account));
+        Ok(())
+    }
+
+    fn commit_account(&mut self, address: Address, account: EvmAccount) {
+        if !account.is_touched() {
+            return;
+        }
+        // EIP-161: a touched account left empty is deleted, as is a self-destructed one.
+        if account.is_selfdestructed() || account.is_empty() {
+            self.changes.accounts.insert(address, None);
+            let storage = self.changes.storage.entry(address).or_default();
+            storage.wiped = true;
+            storage.slots.clear();
+            return;
+        }
+        if account.is_created() {
+            let storage = self.changes.storage.entry(address).or_default();
+            storage.wiped = true;
+            storage.slots.clear();
+        }
+        if let Some(code) = &account.info.code {
+            if account.info.code_hash != KECCAK_EMPTY {
+                self.changes
+                    .codes
+                    .insert(account.info.code_hash, code.original_bytes());
+                self.code_cache.insert(account.info.code_hash, code.clone());
+            }
+        }
+        self.changes.accounts.insert(
+            address,
+            Some(Account {
+                nonce: account.info.nonce,
+                balance: account.info.balance,
+                code_hash: account.info.code_hash,
+            }),
+        );
+        let changed: Vec<_> = account
+            .storage
+            .iter()
+            .filter(|(_, slot)| slot.is_changed())
+            .map(|(key, slot)| (*key, slot.present_value))
+            .collect();
+        if !changed.is_empty() {
+            self.changes
+                .storage
+                .entry(address)
+                .or_default()
+                .slots
+                .extend(changed);
+        }
+    }
+}
+
+impl<D: DatabaseRef> Database for BlockState<D> {
+    type Error = D::Error;
+
+    fn basic(&mut self, address: Address) -> Result<Option<AccountInfo>, Self::Error> {
+        if let Some(account) = self.changes.accounts.get(&address) {
+            return Ok(account.map(|a| AccountInfo {
+                balance: a.balance,
+                nonce: a.nonce,
+                code_hash: a.code_hash,
+                ..Default::default()
+            }));
+        }
+        self.base.basic_ref(address)
+    }
+
+    fn code_by_hash(&mut self, code_hash: B256) -> Result<Bytecode, Self::Error> {
+        if let Some(code) = self.code_cache.get(&code_hash) {
+            return Ok(code.clone());
+        }
+        let code = self.base.code_by_hash_ref(code_hash)?;
+        self.code_cache.insert(code_hash, code.clone());
+        Ok(code)
+    }
+
+    fn storage(
+        &mut self,
+        address: Address,
+        index: StorageKey,
+    ) -> Result<StorageValue, Self::Error> {
+        if let Some(storage) = self.changes.storage.get(&address) {
+            if let Some(value) = storage.slots.get(&index) {
+                return Ok(*value);
+            }
+            if storage.wiped {
+                return Ok(U256::ZERO);
+            }
+        }
+        self.base.storage_ref(address, index)
+    }
+
+    fn block_hash(&mut self, number: u64) -> Result<B256, Self::Error> {
+        self.base.block_hash_ref(number)
+    }
+}
+
+impl<D: DatabaseRef> DatabaseCommit for BlockState<D> {
+    fn commit(&mut self, changes: AddressMap<EvmAccount>) {
+        for (address, account) in changes {
+            self.commit_account(address, account);
+        }
+    }
+}

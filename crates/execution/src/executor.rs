@@ -1,0 +1,140 @@
+//! Runs a block's transactions.
+
+use crate::{BlockContext, BlockState, ChainConfig, StateDb, StateError, tx_env};
+use alloy_consensus::{Eip658Value, Receipt, ReceiptEnvelope, ReceiptWithBloom, TxType};
+use alloy_eips::{Encodable2718, Typed2718};
+use alloy_primitives::{B256, Bloom};
+use ankr_storage::{StateChanges, StateReader};
+use ankr_types::RecoveredTx;
+use revm::{
+    Context, ExecuteCommitEvm, MainBuilder, MainContext,
+    context::result::{EVMError, InvalidTransaction},
+};
+
+/// Whether a transaction that cannot run is skipped (building) or fails the block (importing).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Build,
+    Import,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExecutionError {
+    #[error("transaction {index} ({hash}) is invalid: {reason}")]
+    InvalidTransaction {
+        index: usize,
+        hash: B256,
+        reason: String,
+    },
+    #[error("transaction {index} ({hash}) asks for {gas} gas but only {left} is left in the block")]
+    BlockGasExceeded {
+        index: usize,
+        hash: B256,
+        gas: u64,
+        left: u64,
+    },
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+/// The result of running a block.
+#[derive(Debug, Default)]
+pub struct ExecutedBlock {
+    /// The transactions that ran, in order (all of them when importing).
+    pub transactions: Vec<RecoveredTx>,
+    pub receipts: Vec<ReceiptEnvelope>,
+    pub gas_used: u64,
+    pub logs_bloom: Bloom,
+    pub changes: StateChanges,
+    /// Transactions a builder skipped, with why (for the pool to drop them).
+    pub skipped: Vec<(B256, String)>,
+}
+
+/// Executes `txs` on top of `state` (the parent's state) and pays the block reward.
+pub fn execute_block(
+    state: &StateReader,
+    chain: &ChainConfig,
+    block: &BlockContext,
+    txs: impl IntoIterator<Item = RecoveredTx>,
+    mode: Mode,
+) -> Result<ExecutedBlock, ExecutionError> {
+    let mut evm = Context::mainnet()
+        .with_db(BlockState::new(StateDb { reader: state }))
+        .with_cfg(chain.cfg_env())
+        .with_block(block.block_env())
+        .build_mainnet();
+    let mut out = ExecutedBlock::default();
+
+    for (index, tx) in txs.into_iter().enumerate() {
+        let left = block.gas_limit - out.gas_used;
+        let gas = alloy_consensus::Transaction::gas_limit(&tx.tx);
+        if gas > left {
+            match mode {
+                Mode::Build => continue,
+                Mode::Import => {
+                    return Err(ExecutionError::BlockGasExceeded {
+                        index,
+                        hash: tx.hash,
+                        gas,
+                        left,
+                    });
+                }
+            }
+        }
+        let result = match evm.transact_commit(tx_env(&tx.tx, tx.sender)) {
+            Ok(result) => result,
+            Err(EVMError::Database(e)) => return Err(e.into()),
+            Err(e) => {
+                let reason = describe(&e);
+                match mode {
+                    Mode::Build => {
+                        out.skipped.push((tx.hash, reason));
+                        continue;
+                    }
+                    Mode::Import => {
+                        return Err(ExecutionError::InvalidTransaction {
+                            index,
+                            hash: tx.hash,
+                            reason,
+                        });
+                    }
+                }
+            }
+        };
+        out.gas_used += result.tx_gas_used();
+        let receipt = Receipt {
+            status: Eip658Value::Eip658(result.is_success()),
+            cumulative_gas_used: out.gas_used,
+            logs: result.into_logs(),
+        };
+        let receipt = ReceiptWithBloom::from(receipt);
+        out.logs_bloom.accrue_bloom(&receipt.logs_bloom);
+        let ty = TxType::try_from(tx.tx.ty()).expect("recovered transactions have known types");
+        out.receipts.push(ReceiptEnvelope::from_typed(ty, receipt));
+        out.transactions.push(tx);
+    }
+
+    let mut db = evm.ctx.journaled_state.database;
+    db.credit(block.beneficiary, chain.block_reward)?;
+    out.changes = db.into_changes();
+    Ok(out)
+}
+
+/// A transaction error as a user should read it.
+fn describe<D: std::fmt::Display>(error: &EVMError<D, InvalidTransaction>) -> String {
+    match error {
+        EVMError::Transaction(invalid) => invalid.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Ordered-trie root of the transactions' EIP-2718 encodings.
+pub fn transactions_root(txs: &[RecoveredTx]) -> B256 {
+    let envelopes: Vec<_> = txs.iter().map(|t| &t.tx).collect();
+    alloy_consensus::proofs::calculate_transaction_root(&envelopes)
+}
+
+/// Ordered-trie root of the receipts' EIP-2718 encodings.
+pub fn receipts_root(receipts: &[ReceiptEnvelope]) -> B256 {
+    alloy_consensus::proofs::calculate_receipt_root(receipts)
+}
