@@ -154,16 +154,25 @@ impl<D: DatabaseRef> BlockState<D> {
 impl<D: DatabaseRef> Database for BlockState<D> {
     type Error = D::Error;
 
+    /// Returns the account with its code: revm runs what `info.code` holds and does not look a
+    /// missing one up by hash.
     fn basic(&mut self, address: Address) -> Result<Option<AccountInfo>, Self::Error> {
-        if let Some(account) = self.changes.accounts.get(&address) {
-            return Ok(account.map(|a| AccountInfo {
+        let info = match self.changes.accounts.get(&address) {
+            Some(account) => account.map(|a| AccountInfo {
                 balance: a.balance,
                 nonce: a.nonce,
                 code_hash: a.code_hash,
                 ..Default::default()
-            }));
+            }),
+            None => self.base.basic_ref(address)?,
+        };
+        let Some(mut info) = info else {
+            return Ok(None);
+        };
+        if info.code_hash != KECCAK_EMPTY {
+            info.code = Some(self.code_by_hash(info.code_hash)?);
         }
-        self.base.basic_ref(address)
+        Ok(Some(info))
     }
 
     fn code_by_hash(&mut self, code_hash: B256) -> Result<Bytecode, Self::Error> {

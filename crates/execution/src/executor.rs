@@ -2,7 +2,7 @@
 
 use crate::{BlockContext, BlockState, ChainConfig, StateDb, StateError, tx_env};
 use alloy_consensus::{Eip658Value, Receipt, ReceiptEnvelope, ReceiptWithBloom, TxType};
-use alloy_eips::{Encodable2718, Typed2718};
+use alloy_eips::Typed2718;
 use alloy_primitives::{B256, Bloom};
 use ankr_storage::{StateChanges, StateReader};
 use ankr_types::RecoveredTx;

@@ -1,0 +1,329 @@
+//! Blocks of real signed transactions and real contracts through revm and redb.
+
+use alloy_consensus::{Transaction, TxEip1559, TxLegacy};
+use alloy_primitives::{Address, Bytes, TxKind, U256};
+use alloy_sol_types::{SolCall, SolConstructor, SolError, SolEvent};
+use ankr_contracts::{ExampleToken, artifact};
+use ankr_execution::{
+    BlockContext, CallOutcome, CallRequest, ChainConfig, Mode, call, estimate_gas, execute_block,
+    write_genesis,
+};
+use ankr_storage::{Store, StoredBody};
+use ankr_types::{
+    ChainSpec, GenesisAccount, RecoveredTx,
+    chain_spec::ANKR,
+    recovery::{address_of, recover_sender, sign_transaction},
+};
+
+const CHAIN_ID: u64 = 42424;
+
+fn key(byte: u8) -> secp256k1::SecretKey {
+    secp256k1::SecretKey::from_byte_array([byte; 32]).unwrap()
+}
+
+fn spec() -> ChainSpec {
+    let mut spec: ChainSpec = toml::from_str(&format!(
+        r#"name = "test"
+        chain_id = {CHAIN_ID}
+        gas_limit = 30000000
+        max_tx_gas = 16777216
+        block_reward = "2000000000000000000"
+        target_block_time_ms = 2000
+        initial_base_fee = 1000000000"#
+    ))
+    .unwrap();
+    for byte in 1..=3 {
+        spec.alloc.insert(
+            address_of(&key(byte)),
+            GenesisAccount {
+                balance: U256::from(100 * ANKR),
+                ..Default::default()
+            },
+        );
+    }
+    spec
+}
+
+fn tx(secret: u8, nonce: u64, to: TxKind, value: U256, input: Bytes, gas: u64) -> RecoveredTx {
+    let signed = sign_transaction(
+        &key(secret),
+        TxEip1559 {
+            chain_id: CHAIN_ID,
+            nonce,
+            gas_limit: gas,
+            max_fee_per_gas: 3_000_000_000,
+            max_priority_fee_per_gas: 1_000_000_000,
+            to,
+            value,
+            input,
+            ..Default::default()
+        },
+    );
+    let sender = recover_sender(&signed).unwrap();
+    RecoveredTx::new(signed, sender)
+}
+
+/// Executes and commits one block on the head, returning what ran.
+fn commit_block(store: &Store, txs: Vec<RecoveredTx>, mode: Mode) -> ankr_execution::ExecutedBlock {
+    let chain = ChainConfig::from(&spec());
+    let reader = store.reader().unwrap();
+    let parent = reader.head().unwrap().unwrap();
+    let mut header = parent.clone();
+    header.parent_hash = parent.hash();
+    header.number += 1;
+    header.timestamp += 2;
+    header.beneficiary = Address::repeat_byte(0xbe);
+    let executed = execute_block(
+        &reader.state().unwrap(),
+        &chain,
+        &BlockContext::of(&header),
+        txs,
+        mode,
+    )
+    .unwrap();
+    let mut writer = store.begin_block().unwrap();
+    writer
+        .apply_state(header.number, &executed.changes)
+        .unwrap();
+    header.state_root = writer.state_root().unwrap();
+    let body = StoredBody {
+        transactions: executed.transactions.iter().map(|t| t.tx.clone()).collect(),
+        senders: executed.transactions.iter().map(|t| t.sender).collect(),
+    };
+    writer
+        .insert_canonical_block(&header, &body, &executed.receipts, U256::ZERO)
+        .unwrap();
+    writer.commit().unwrap();
+    executed
+}
+
+fn setup() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    write_genesis(&store, &spec()).unwrap();
+    (dir, store)
+}
+
+#[test]
+fn transfers_pay_priority_fee_and_reward_and_burn_base_fee() {
+    let (_dir, store) = setup();
+    let to = Address::repeat_byte(0x77);
+    let executed = commit_block(
+        &store,
+        vec![tx(
+            1,
+            0,
+            TxKind::Call(to),
+            U256::from(ANKR),
+            Bytes::new(),
+            21_000,
+        )],
+        Mode::Import,
+    );
+    assert_eq!(executed.gas_used, 21_000);
+    let state = store.reader().unwrap().state().unwrap();
+    assert_eq!(
+        state.account(to).unwrap().unwrap().balance,
+        U256::from(ANKR)
+    );
+    let sender = state.account(address_of(&key(1))).unwrap().unwrap();
+    // Paid: value + 21000 × (base fee 1 gwei + tip 1 gwei).
+    let paid = U256::from(ANKR) + U256::from(21_000u64 * 2_000_000_000);
+    assert_eq!(sender.balance, U256::from(100 * ANKR) - paid);
+    assert_eq!(sender.nonce, 1);
+    // The sealer gets the block reward and the tip; the base fee is burned.
+    let sealer = state.account(Address::repeat_byte(0xbe)).unwrap().unwrap();
+    assert_eq!(
+        sealer.balance,
+        U256::from(2 * ANKR) + U256::from(21_000u64 * 1_000_000_000)
+    );
+}
+
+#[test]
+fn erc20_deploy_transfer_logs_and_custom_error_revert() {
+    let (_dir, store) = setup();
+    let code = artifact("ExampleToken").unwrap().bytecode;
+    let args = ExampleToken::constructorCall {
+        name_: "Example".into(),
+        symbol_: "EXM".into(),
+        supply: U256::from(1000),
+    }
+    .abi_encode();
+    let deploy = tx(
+        1,
+        0,
+        TxKind::Create,
+        U256::ZERO,
+        [code.as_ref(), &args].concat().into(),
+        2_000_000,
+    );
+    let token = address_of(&key(1)).create(0);
+    let transfer = |nonce, amount| {
+        let input = ExampleToken::transferCall {
+            to: Address::repeat_byte(9),
+            value: U256::from(amount),
+        }
+        .abi_encode();
+        tx(
+            1,
+            nonce,
+            TxKind::Call(token),
+            U256::ZERO,
+            input.into(),
+            100_000,
+        )
+    };
+    let executed = commit_block(
+        &store,
+        vec![deploy, transfer(1, 400), transfer(2, 700)],
+        Mode::Import,
+    );
+    let statuses: Vec<_> = executed.receipts.iter().map(|r| r.status()).collect();
+    assert_eq!(
+        statuses,
+        vec![true, true, false],
+        "the third transfer exceeds the balance"
+    );
+    let logs = executed.receipts[1].logs();
+    let event = ExampleToken::Transfer::decode_log(&logs[0]).unwrap();
+    assert_eq!(
+        (event.from, event.to, event.value),
+        (
+            address_of(&key(1)),
+            Address::repeat_byte(9),
+            U256::from(400)
+        )
+    );
+    assert!(executed.receipts[2].logs().is_empty());
+
+    let reader = store.reader().unwrap();
+    let state = reader.state().unwrap();
+    let head = reader.head().unwrap().unwrap();
+    let chain = ChainConfig::from(&spec());
+    let balance_of = |who: Address| {
+        let request = CallRequest {
+            to: Some(token),
+            input: ExampleToken::balanceOfCall(who).abi_encode().into(),
+            ..Default::default()
+        };
+        match call(&state, &chain, &BlockContext::of(&head), &request).unwrap() {
+            CallOutcome::Success { output, .. } => U256::from_be_slice(&output),
+            other => panic!("balanceOf failed: {other:?}"),
+        }
+    };
+    assert_eq!(balance_of(Address::repeat_byte(9)), U256::from(400));
+    assert_eq!(balance_of(address_of(&key(1))), U256::from(600));
+
+    // A reverting call returns the contract's custom error data.
+    let request = CallRequest {
+        from: Some(address_of(&key(2))),
+        to: Some(token),
+        input: ExampleToken::transferCall {
+            to: Address::ZERO,
+            value: U256::from(1),
+        }
+        .abi_encode()
+        .into(),
+        ..Default::default()
+    };
+    let CallOutcome::Revert { output, .. } =
+        call(&state, &chain, &BlockContext::of(&head), &request).unwrap()
+    else {
+        panic!("expected a revert")
+    };
+    let error = ExampleToken::InsufficientBalance::abi_decode(&output).unwrap();
+    assert_eq!(error.required, U256::from(1));
+
+    // Estimation finds a limit that works and is no larger than needed.
+    let request = CallRequest {
+        from: Some(address_of(&key(1))),
+        ..request
+    };
+    let estimate = estimate_gas(&state, &chain, &BlockContext::of(&head), &request).unwrap();
+    let tight = CallRequest {
+        gas: Some(estimate - 1),
+        ..request.clone()
+    };
+    assert!(matches!(
+        call(
+            &state,
+            &chain,
+            &BlockContext::of(&head),
+            &CallRequest {
+                gas: Some(estimate),
+                ..request
+            }
+        )
+        .unwrap(),
+        CallOutcome::Success { .. }
+    ));
+    assert!(!matches!(
+        call(&state, &chain, &BlockContext::of(&head), &tight).unwrap(),
+        CallOutcome::Success { .. }
+    ));
+}
+
+#[test]
+fn import_rejects_what_build_skips() {
+    let (_dir, store) = setup();
+    let reader = store.reader().unwrap();
+    let head = reader.head().unwrap().unwrap();
+    let chain = ChainConfig::from(&spec());
+    let nonce_gap = tx(
+        1,
+        5,
+        TxKind::Call(Address::ZERO),
+        U256::ZERO,
+        Bytes::new(),
+        21_000,
+    );
+    let good = tx(
+        2,
+        0,
+        TxKind::Call(Address::ZERO),
+        U256::ZERO,
+        Bytes::new(),
+        21_000,
+    );
+    let ctx = BlockContext::of(&head);
+    let built = execute_block(
+        &reader.state().unwrap(),
+        &chain,
+        &ctx,
+        vec![nonce_gap.clone(), good.clone()],
+        Mode::Build,
+    )
+    .unwrap();
+    assert_eq!(built.transactions, vec![good.clone()]);
+    assert_eq!(built.skipped.len(), 1);
+    let err = execute_block(
+        &reader.state().unwrap(),
+        &chain,
+        &ctx,
+        vec![nonce_gap, good],
+        Mode::Import,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("nonce"), "{err}");
+}
+
+#[test]
+fn legacy_eip155_transaction_runs() {
+    let (_dir, store) = setup();
+    let signed = sign_transaction(
+        &key(3),
+        TxLegacy {
+            chain_id: Some(CHAIN_ID),
+            nonce: 0,
+            gas_price: 2_000_000_000,
+            gas_limit: 21_000,
+            to: TxKind::Call(Address::repeat_byte(5)),
+            value: U256::from(7),
+            input: Bytes::new(),
+        },
+    );
+    assert_eq!(signed.chain_id(), Some(CHAIN_ID));
+    let sender = recover_sender(&signed).unwrap();
+    let executed = commit_block(&store, vec![RecoveredTx::new(signed, sender)], Mode::Import);
+    assert!(executed.receipts[0].status());
+}
