@@ -1,0 +1,194 @@
+use super::*;
+use alloy_consensus::{TxEip1559, TxLegacy};
+use alloy_eips::Encodable2718;
+use alloy_primitives::{Bytes, TxKind};
+use ankr_types::recovery::{address_of, sign_transaction};
+use proptest::prelude::*;
+
+const CHAIN: u64 = 42424;
+
+fn key(i: u8) -> secp256k1::SecretKey {
+    secp256k1::SecretKey::from_byte_array([i; 32]).unwrap()
+}
+
+fn tx(signer: u8, nonce: u64, fee: u128, tip: u128) -> TxEnvelope {
+    sign_transaction(
+        &key(signer),
+        TxEip1559 {
+            chain_id: CHAIN,
+            nonce,
+            gas_limit: 21_000,
+            max_fee_per_gas: fee,
+            max_priority_fee_per_gas: tip,
+            to: TxKind::Call(Address::repeat_byte(1)),
+            ..Default::default()
+        },
+    )
+}
+
+fn rich(_: Address) -> SenderState {
+    SenderState {
+        nonce: 0,
+        balance: U256::from(10u128.pow(24)),
+    }
+}
+
+fn add(pool: &mut TxPool, tx: TxEnvelope) -> Result<B256, PoolError> {
+    let len = tx.encode_2718_len();
+    pool.add(tx, len, 10, rich)
+}
+
+fn pool() -> TxPool {
+    TxPool::new(PoolConfig::new(CHAIN, 16_000_000))
+}
+
+#[test]
+fn every_rejection_names_its_rule() {
+    let mut p = pool();
+    let wrong_chain = sign_transaction(
+        &key(1),
+        TxEip1559 {
+            chain_id: 1,
+            gas_limit: 21_000,
+            max_fee_per_gas: 100,
+            ..Default::default()
+        },
+    );
+    assert!(matches!(
+        add(&mut p, wrong_chain),
+        Err(PoolError::WrongChainId {
+            expected: CHAIN,
+            got: 1
+        })
+    ));
+    let unprotected = sign_transaction(
+        &key(1),
+        TxLegacy {
+            chain_id: None,
+            gas_limit: 21_000,
+            gas_price: 100,
+            ..Default::default()
+        },
+    );
+    assert_eq!(add(&mut p, unprotected), Err(PoolError::Unprotected));
+    assert!(matches!(
+        add(&mut p, tx(1, 0, 5, 1)),
+        Err(PoolError::Underpriced { .. })
+    ));
+    assert_eq!(
+        add(&mut p, tx(1, 0, 50, 60)),
+        Err(PoolError::TipAboveFeeCap)
+    );
+    let poor = |_| SenderState {
+        nonce: 3,
+        balance: U256::from(1),
+    };
+    let t = tx(1, 3, 50, 1);
+    assert!(matches!(
+        p.add(t.clone(), 100, 10, poor),
+        Err(PoolError::InsufficientFunds { .. })
+    ));
+    let t2 = tx(1, 2, 50, 1);
+    assert!(matches!(
+        p.add(t2, 100, 10, poor),
+        Err(PoolError::NonceTooLow { next: 3, got: 2 })
+    ));
+    assert!(matches!(
+        p.add(t, 1 << 20, 10, rich),
+        Err(PoolError::Oversized { .. })
+    ));
+    let low_gas = sign_transaction(
+        &key(1),
+        TxEip1559 {
+            chain_id: CHAIN,
+            gas_limit: 21_000,
+            max_fee_per_gas: 100,
+            input: Bytes::from(vec![1; 10]),
+            ..Default::default()
+        },
+    );
+    assert!(matches!(
+        add(&mut p, low_gas),
+        Err(PoolError::IntrinsicGasTooLow { .. })
+    ));
+    add(&mut p, tx(1, 0, 50, 1)).unwrap();
+    assert_eq!(add(&mut p, tx(1, 0, 50, 1)), Err(PoolError::AlreadyKnown));
+}
+
+#[test]
+fn replacement_needs_a_ten_percent_bump_of_both_fees() {
+    let mut p = pool();
+    add(&mut p, tx(1, 0, 100, 10)).unwrap();
+    assert!(matches!(
+        add(&mut p, tx(1, 0, 109, 20)),
+        Err(PoolError::ReplacementUnderpriced { .. })
+    ));
+    assert!(matches!(
+        add(&mut p, tx(1, 0, 200, 10)),
+        Err(PoolError::ReplacementUnderpriced { .. })
+    ));
+    let replacement = add(&mut p, tx(1, 0, 110, 11)).unwrap();
+    assert_eq!(p.len(), 1);
+    assert!(p.get(&replacement).is_some());
+}
+
+#[test]
+fn best_takes_runs_of_nonces_by_tip_and_skips_gaps() {
+    let mut p = pool();
+    add(&mut p, tx(1, 0, 100, 1)).unwrap();
+    add(&mut p, tx(1, 1, 100, 50)).unwrap();
+    add(&mut p, tx(2, 0, 100, 5)).unwrap();
+    add(&mut p, tx(3, 1, 100, 90)).unwrap(); // gap: nonce 0 missing
+    let best = p.best(10, |_| 0);
+    let order: Vec<_> = best.iter().map(|t| (t.sender, t.tx.nonce())).collect();
+    let (a, b) = (address_of(&key(1)), address_of(&key(2)));
+    assert_eq!(order, vec![(b, 0), (a, 0), (a, 1)]);
+    assert_eq!(p.pending_nonce(a, 0), 2);
+    assert_eq!(p.pending_nonce(address_of(&key(3)), 0), 0);
+    p.prune(|s| if s == a { 1 } else { 0 });
+    assert_eq!(p.len(), 3);
+}
+
+#[test]
+fn full_pool_evicts_the_worst_tail_for_a_better_payer() {
+    let mut config = PoolConfig::new(CHAIN, 16_000_000);
+    config.max_total = 2;
+    config.max_per_sender = 2;
+    let mut p = TxPool::new(config);
+    add(&mut p, tx(1, 0, 100, 5)).unwrap();
+    add(&mut p, tx(2, 0, 100, 3)).unwrap();
+    assert!(matches!(
+        add(&mut p, tx(3, 0, 100, 2)),
+        Err(PoolError::PoolFull { .. })
+    ));
+    add(&mut p, tx(3, 0, 100, 9)).unwrap();
+    assert_eq!(p.len(), 2);
+    assert_eq!(
+        p.pending_nonce(address_of(&key(2)), 0),
+        0,
+        "the worst payer was evicted"
+    );
+    assert!(matches!(
+        add(&mut p, tx(1, 1, 100, 50)).and(add(&mut p, tx(1, 2, 100, 50))),
+        Err(PoolError::SenderFull { .. })
+    ));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+    /// Whatever arrives, the pool stays within its bounds and its two indices agree.
+    #[test]
+    fn bounds_and_indices_hold(ops in prop::collection::vec((1u8..6, 0u64..6, 10u128..200, 0u128..10), 1..60)) {
+        let mut config = PoolConfig::new(CHAIN, 16_000_000);
+        config.max_total = 8;
+        config.max_per_sender = 3;
+        let mut p = TxPool::new(config);
+        for (signer, nonce, fee, tip) in ops {
+            let _ = add(&mut p, tx(signer, nonce, fee, tip.min(fee)));
+            prop_assert!(p.len() <= 8);
+            let counted: usize = p.by_sender.values().map(|q| q.len()).sum();
+            prop_assert_eq!(counted, p.by_hash.len());
+            prop_assert!(p.by_sender.values().all(|q| q.len() <= 3 && !q.is_empty()));
+        }
+    }
+}
