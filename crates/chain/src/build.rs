@@ -1,0 +1,124 @@
+//! Building a block from the pool, and the write path shared with import.
+
+use crate::{Chain, ChainError, ImportError, NewBlock, next_base_fee};
+use alloy_primitives::{Address, B256, Bytes};
+use ankr_execution::{
+    BlockContext, ExecutedBlock, Mode, execute_block, receipts_root, transactions_root,
+};
+use ankr_storage::StoredBody;
+use ankr_types::{Header, Seal};
+
+impl Chain {
+    /// Builds a block on the head from the best pooled transactions, seals it with `seal` and
+    /// commits it. `timestamp` is raised to one second after the parent's if it is not later.
+    pub fn build_block(
+        &self,
+        beneficiary: Address,
+        timestamp: u64,
+        seal: Seal,
+    ) -> Result<Header, ChainError> {
+        let _writing = self.writer.lock().expect("writer lock");
+        let parent = self.head();
+        let reader = self.reader()?;
+        let state = reader.state()?;
+        let context = BlockContext {
+            number: parent.number + 1,
+            timestamp: timestamp.max(parent.timestamp + 1),
+            beneficiary,
+            gas_limit: self.spec.gas_limit,
+            base_fee: next_base_fee(&parent),
+            difficulty: parent.difficulty,
+            prevrandao: parent.hash(),
+        };
+        let candidates = self
+            .pool
+            .lock()
+            .expect("pool lock")
+            .best(context.base_fee, |sender| {
+                state.account(sender).ok().flatten().map_or(0, |a| a.nonce)
+            });
+        let executed = execute_block(&state, &self.config, &context, candidates, Mode::Build)?;
+        if !executed.skipped.is_empty() {
+            let mut pool = self.pool.lock().expect("pool lock");
+            for (hash, reason) in &executed.skipped {
+                tracing::debug!(%hash, %reason, "dropping transaction that cannot run");
+                pool.remove(hash);
+            }
+        }
+        let header = self
+            .write_block(&parent, executed, |state_root, executed| {
+                Ok(Header {
+                    parent_hash: context.prevrandao,
+                    beneficiary,
+                    state_root,
+                    transactions_root: transactions_root(&executed.transactions),
+                    receipts_root: receipts_root(&executed.receipts),
+                    logs_bloom: executed.logs_bloom,
+                    difficulty: context.difficulty,
+                    number: context.number,
+                    gas_limit: context.gas_limit,
+                    gas_used: executed.gas_used,
+                    timestamp: context.timestamp,
+                    extra_data: Bytes::new(),
+                    base_fee_per_gas: context.base_fee,
+                    child_chains_root: B256::ZERO,
+                    seal: seal.clone(),
+                })
+            })
+            .map_err(|e| match e {
+                ImportError::Store(e) => ChainError::Store(e),
+                ImportError::Execution(e) => ChainError::Execution(e),
+                other => unreachable!("building checks no header rule: {other}"),
+            })?;
+        Ok(header)
+    }
+
+    /// Writes an executed block in one transaction: state, then the header `finish` makes from
+    /// the state root (and may reject), then body, receipts and head. Caller holds the writer.
+    pub(crate) fn write_block(
+        &self,
+        parent: &Header,
+        executed: ExecutedBlock,
+        finish: impl FnOnce(B256, &ExecutedBlock) -> Result<Header, ImportError>,
+    ) -> Result<Header, ImportError> {
+        let parent_hash = parent.hash();
+        let parent_td = self
+            .reader()?
+            .total_difficulty(parent_hash)?
+            .unwrap_or_default();
+        let mut writer = self.store.begin_block()?;
+        writer.apply_state(parent.number + 1, &executed.changes)?;
+        let header = finish(writer.state_root()?, &executed)?;
+        let body = StoredBody {
+            transactions: executed.transactions.iter().map(|t| t.tx.clone()).collect(),
+            senders: executed.transactions.iter().map(|t| t.sender).collect(),
+        };
+        let hash = writer.insert_canonical_block(
+            &header,
+            &body,
+            &executed.receipts,
+            parent_td + header.difficulty,
+        )?;
+        writer.commit()?;
+
+        let state = self.reader()?.state()?;
+        self.pool
+            .lock()
+            .expect("pool lock")
+            .prune(|sender| state.account(sender).ok().flatten().map_or(0, |a| a.nonce));
+        tracing::info!(
+            number = header.number,
+            %hash,
+            txs = body.transactions.len(),
+            gas_used = header.gas_used,
+            "new head"
+        );
+        self.set_head(NewBlock {
+            header: header.clone(),
+            hash,
+            transaction_hashes: executed.transactions.iter().map(|t| t.hash).collect(),
+            receipts: executed.receipts,
+        });
+        Ok(header)
+    }
+}

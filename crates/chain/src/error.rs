@@ -1,0 +1,86 @@
+use alloy_primitives::B256;
+use ankr_execution::{ExecutionError, GenesisError};
+use ankr_storage::StoreError;
+use ankr_txpool::PoolError;
+use ankr_types::{ChainSpecError, RecoveryError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Genesis(#[from] GenesisError),
+    #[error(transparent)]
+    Spec(#[from] ChainSpecError),
+    #[error(transparent)]
+    Execution(#[from] ExecutionError),
+}
+
+/// Why a transaction was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    #[error("invalid transaction encoding: {0}")]
+    Decode(String),
+    #[error(transparent)]
+    Pool(#[from] PoolError),
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+}
+
+impl From<StoreError> for SubmitError {
+    fn from(e: StoreError) -> Self {
+        Self::Chain(e.into())
+    }
+}
+
+/// Why a block was rejected: each variant is one consensus rule.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("block is not well-formed RLP: {0}")]
+    Decode(String),
+    #[error("block {0} is already known")]
+    AlreadyKnown(B256),
+    #[error("unknown parent {0}")]
+    UnknownParent(B256),
+    #[error("parent {parent} is not the head {head}; reorganisations are not supported yet")]
+    NotOnHead { parent: B256, head: B256 },
+    #[error("block number {got} does not follow parent {parent}")]
+    WrongNumber { parent: u64, got: u64 },
+    #[error("timestamp {got} is not after the parent's {parent}")]
+    TimestampNotAfterParent { parent: u64, got: u64 },
+    #[error("timestamp {got} is more than {allowed}s ahead of local time {now}")]
+    TimestampInFuture { got: u64, now: u64, allowed: u64 },
+    #[error("gas limit {got} differs from the chain's {expected}")]
+    WrongGasLimit { expected: u64, got: u64 },
+    #[error("base fee {got} differs from the expected {expected}")]
+    WrongBaseFee { expected: u64, got: u64 },
+    #[error("difficulty {got} differs from the expected {expected}")]
+    WrongDifficulty {
+        expected: alloy_primitives::U256,
+        got: alloy_primitives::U256,
+    },
+    #[error("extra data is {0} bytes, at most 32 allowed")]
+    ExtraDataTooLong(usize),
+    #[error("dev seal is not allowed on this chain")]
+    DevSealNotAllowed,
+    #[error("unsupported seal kind {0:?}")]
+    UnsupportedSeal(ankr_types::SealKind),
+    #[error("transaction {index}: {source}")]
+    BadSignature { index: usize, source: RecoveryError },
+    #[error("transactions root {got} differs from the computed {expected}")]
+    WrongTransactionsRoot { expected: B256, got: B256 },
+    #[error("gas used {got} differs from the computed {expected}")]
+    WrongGasUsed { expected: u64, got: u64 },
+    #[error("receipts root {got} differs from the computed {expected}")]
+    WrongReceiptsRoot { expected: B256, got: B256 },
+    #[error("logs bloom differs from the computed one")]
+    WrongLogsBloom,
+    #[error("state root {got} differs from the computed {expected}")]
+    WrongStateRoot { expected: B256, got: B256 },
+    #[error("child chains root {got} differs from the expected {expected}")]
+    WrongChildChainsRoot { expected: B256, got: B256 },
+    #[error(transparent)]
+    Execution(#[from] ExecutionError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}

@@ -1,0 +1,145 @@
+//! Importing a block made elsewhere: every rule checked, nothing written unless all hold.
+
+use crate::{Chain, ImportError, next_base_fee, rules};
+use alloy_primitives::B256;
+use ankr_execution::{BlockContext, Mode, execute_block, receipts_root, transactions_root};
+use ankr_types::{Block, Header, RecoveredTx, SealKind, recover_senders};
+
+impl Chain {
+    /// Decodes and imports a raw RLP block.
+    pub fn import_raw_block(&self, raw: &[u8]) -> Result<B256, ImportError> {
+        let block = Block::decode_exact(raw).map_err(|e| ImportError::Decode(e.to_string()))?;
+        self.import_block(block)
+    }
+
+    /// Validates `block` against the head and, if every rule holds, makes it the new head.
+    pub fn import_block(&self, block: Block) -> Result<B256, ImportError> {
+        let _writing = self.writer.lock().expect("writer lock");
+        let hash = block.header.hash();
+        let reader = self.reader()?;
+        if reader.header(hash)?.is_some() {
+            return Err(ImportError::AlreadyKnown(hash));
+        }
+        let parent = self.head();
+        let parent_hash = parent.hash();
+        if block.header.parent_hash != parent_hash {
+            return Err(match reader.header(block.header.parent_hash)? {
+                Some(_) => ImportError::NotOnHead {
+                    parent: block.header.parent_hash,
+                    head: parent_hash,
+                },
+                None => ImportError::UnknownParent(block.header.parent_hash),
+            });
+        }
+        self.check_header(&parent, &block.header)?;
+
+        let senders = recover_senders(&block.transactions);
+        let mut txs = Vec::with_capacity(block.transactions.len());
+        for (index, (tx, sender)) in block.transactions.into_iter().zip(senders).enumerate() {
+            let sender = sender.map_err(|source| ImportError::BadSignature { index, source })?;
+            txs.push(RecoveredTx::new(tx, sender));
+        }
+        let expected = transactions_root(&txs);
+        if expected != block.header.transactions_root {
+            return Err(ImportError::WrongTransactionsRoot {
+                expected,
+                got: block.header.transactions_root,
+            });
+        }
+
+        let state = reader.state()?;
+        let executed = execute_block(
+            &state,
+            &self.config,
+            &BlockContext::of(&block.header),
+            txs,
+            Mode::Import,
+        )?;
+        let header = block.header;
+        if executed.gas_used != header.gas_used {
+            return Err(ImportError::WrongGasUsed {
+                expected: executed.gas_used,
+                got: header.gas_used,
+            });
+        }
+        let expected = receipts_root(&executed.receipts);
+        if expected != header.receipts_root {
+            return Err(ImportError::WrongReceiptsRoot {
+                expected,
+                got: header.receipts_root,
+            });
+        }
+        if executed.logs_bloom != header.logs_bloom {
+            return Err(ImportError::WrongLogsBloom);
+        }
+        self.write_block(&parent, executed, |state_root, _| {
+            if state_root != header.state_root {
+                return Err(ImportError::WrongStateRoot {
+                    expected: state_root,
+                    got: header.state_root,
+                });
+            }
+            Ok(header)
+        })?;
+        Ok(hash)
+    }
+
+    /// The rules a header must meet given only its parent.
+    fn check_header(&self, parent: &Header, header: &Header) -> Result<(), ImportError> {
+        if header.number != parent.number + 1 {
+            return Err(ImportError::WrongNumber {
+                parent: parent.number,
+                got: header.number,
+            });
+        }
+        if header.timestamp <= parent.timestamp {
+            return Err(ImportError::TimestampNotAfterParent {
+                parent: parent.timestamp,
+                got: header.timestamp,
+            });
+        }
+        let now = rules::now_seconds();
+        if header.timestamp > now + rules::MAX_FUTURE_SECONDS {
+            return Err(ImportError::TimestampInFuture {
+                got: header.timestamp,
+                now,
+                allowed: rules::MAX_FUTURE_SECONDS,
+            });
+        }
+        if header.gas_limit != self.spec.gas_limit {
+            return Err(ImportError::WrongGasLimit {
+                expected: self.spec.gas_limit,
+                got: header.gas_limit,
+            });
+        }
+        let base_fee = next_base_fee(parent);
+        if header.base_fee_per_gas != base_fee {
+            return Err(ImportError::WrongBaseFee {
+                expected: base_fee,
+                got: header.base_fee_per_gas,
+            });
+        }
+        if header.extra_data.len() > 32 {
+            return Err(ImportError::ExtraDataTooLong(header.extra_data.len()));
+        }
+        if header.child_chains_root != B256::ZERO {
+            return Err(ImportError::WrongChildChainsRoot {
+                expected: B256::ZERO,
+                got: header.child_chains_root,
+            });
+        }
+        match header.seal.kind {
+            SealKind::Dev if self.spec.allow_dev_seal => {
+                if header.difficulty != parent.difficulty {
+                    return Err(ImportError::WrongDifficulty {
+                        expected: parent.difficulty,
+                        got: header.difficulty,
+                    });
+                }
+                Ok(())
+            }
+            SealKind::Dev => Err(ImportError::DevSealNotAllowed),
+            other => Err(ImportError::UnsupportedSeal(other)),
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! The main chain as one object: it imports blocks from others, builds blocks from the pool,
+//! keeps the head, and tells subscribers what happened.
+//!
+//! One writer at a time ([`Chain`] serialises writes); readers take consistent snapshots from
+//! storage and never wait for a block to be written.
+
+mod build;
+mod error;
+mod import;
+mod rules;
+
+pub use error::{ChainError, ImportError, SubmitError};
+pub use rules::next_base_fee;
+
+use alloy_consensus::ReceiptEnvelope;
+use alloy_eips::Decodable2718;
+use alloy_primitives::{Address, B256};
+use ankr_execution::{ChainConfig, write_genesis};
+use ankr_storage::{Store, StoreReader};
+use ankr_txpool::{PoolConfig, SenderState, TxPool};
+use ankr_types::{ChainSpec, Header, TxEnvelope};
+use std::path::Path;
+use std::sync::{Arc, Mutex, RwLock};
+use tokio::sync::{Notify, broadcast};
+
+/// A block that became the head, as subscribers see it.
+#[derive(Clone, Debug)]
+pub struct NewBlock {
+    pub header: Header,
+    pub hash: B256,
+    pub transaction_hashes: Vec<B256>,
+    pub receipts: Vec<ReceiptEnvelope>,
+}
+
+pub struct Chain {
+    store: Store,
+    spec: ChainSpec,
+    config: ChainConfig,
+    pool: Mutex<TxPool>,
+    head: RwLock<Header>,
+    /// Held while a block is being written: one writer at a time.
+    writer: Mutex<()>,
+    blocks: broadcast::Sender<Arc<NewBlock>>,
+    pending_tx: Notify,
+}
+
+impl Chain {
+    /// Opens the chain in `dir`, writing genesis on first start and resuming from the last
+    /// committed block after that.
+    pub fn open(dir: &Path, spec: ChainSpec) -> Result<Self, ChainError> {
+        spec.validate()?;
+        let store = Store::open(dir)?;
+        write_genesis(&store, &spec)?;
+        let head = store.reader()?.head()?.expect("genesis was just written");
+        let config = ChainConfig::from(&spec);
+        let pool = TxPool::new(PoolConfig::new(spec.chain_id, spec.max_tx_gas));
+        Ok(Self {
+            store,
+            config,
+            pool: Mutex::new(pool),
+            head: RwLock::new(head),
+            writer: Mutex::new(()),
+            blocks: broadcast::channel(256).0,
+            pending_tx: Notify::new(),
+            spec,
+        })
+    }
+
+    pub fn spec(&self) -> &ChainSpec {
+        &self.spec
+    }
+
+    pub fn execution_config(&self) -> &ChainConfig {
+        &self.config
+    }
+
+    /// The current head header.
+    pub fn head(&self) -> Header {
+        self.head.read().expect("head lock").clone()
+    }
+
+    /// A consistent snapshot for reading blocks and state.
+    pub fn reader(&self) -> Result<StoreReader, ankr_storage::StoreError> {
+        self.store.reader()
+    }
+
+    /// New heads, in order. A subscriber that lags more than 256 blocks misses some.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<NewBlock>> {
+        self.blocks.subscribe()
+    }
+
+    /// Resolves when a transaction enters the pool (the instant sealer waits on it).
+    pub async fn transaction_arrived(&self) {
+        self.pending_tx.notified().await
+    }
+
+    /// Decodes, validates and pools a raw EIP-2718 transaction.
+    pub fn submit_raw_transaction(&self, raw: &[u8]) -> Result<B256, SubmitError> {
+        let tx =
+            TxEnvelope::decode_2718_exact(raw).map_err(|e| SubmitError::Decode(e.to_string()))?;
+        let base_fee = next_base_fee(&self.head());
+        let state = self.reader()?.state()?;
+        let mut lookup_error = None;
+        let hash = self
+            .pool
+            .lock()
+            .expect("pool lock")
+            .add(tx, raw.len(), base_fee, |sender| {
+                match state.account(sender) {
+                    Ok(account) => account
+                        .map(|a| SenderState {
+                            nonce: a.nonce,
+                            balance: a.balance,
+                        })
+                        .unwrap_or_default(),
+                    Err(e) => {
+                        lookup_error = Some(e);
+                        SenderState::default()
+                    }
+                }
+            });
+        if let Some(e) = lookup_error {
+            return Err(SubmitError::Chain(e.into()));
+        }
+        let hash = hash?;
+        self.pending_tx.notify_one();
+        Ok(hash)
+    }
+
+    /// The nonce a sender's next transaction should use, counting its pooled ones.
+    pub fn pending_nonce(&self, sender: Address, state_nonce: u64) -> u64 {
+        self.pool
+            .lock()
+            .expect("pool lock")
+            .pending_nonce(sender, state_nonce)
+    }
+
+    /// A pooled (not yet mined) transaction.
+    pub fn pooled_transaction(&self, hash: &B256) -> Option<ankr_types::RecoveredTx> {
+        self.pool
+            .lock()
+            .expect("pool lock")
+            .get(hash)
+            .map(|p| p.tx.clone())
+    }
+
+    pub fn pool_size(&self) -> usize {
+        self.pool.lock().expect("pool lock").len()
+    }
+
+    fn set_head(&self, block: NewBlock) {
+        *self.head.write().expect("head lock") = block.header.clone();
+        let _ = self.blocks.send(Arc::new(block));
+    }
+}

@@ -1,0 +1,182 @@
+//! A block built by one chain imports on another; every tampering is refused by name; a
+//! restart resumes from disk.
+
+use alloy_consensus::TxEip1559;
+use alloy_eips::Encodable2718;
+use alloy_primitives::{Address, B256, TxKind, U256};
+use ankr_chain::{Chain, ImportError};
+use ankr_types::{
+    Block, ChainSpec, GenesisAccount, Seal,
+    chain_spec::ANKR,
+    recovery::{address_of, sign_transaction},
+};
+
+fn key() -> secp256k1::SecretKey {
+    secp256k1::SecretKey::from_byte_array([7; 32]).unwrap()
+}
+
+fn spec() -> ChainSpec {
+    let mut spec = ChainSpec {
+        name: "test".into(),
+        chain_id: 42424,
+        gas_limit: 30_000_000,
+        max_tx_gas: 16_777_216,
+        block_reward: U256::from(2 * ANKR),
+        target_block_time_ms: 2000,
+        initial_base_fee: 1_000_000_000,
+        genesis_timestamp: 1_700_000_000,
+        genesis_difficulty: U256::from(1 << 20),
+        allow_dev_seal: true,
+        system_contracts: Default::default(),
+        alloc: Default::default(),
+    };
+    spec.alloc.insert(
+        address_of(&key()),
+        GenesisAccount {
+            balance: U256::from(10 * ANKR),
+            ..Default::default()
+        },
+    );
+    spec
+}
+
+fn send(chain: &Chain, nonce: u64) -> B256 {
+    let tx = sign_transaction(
+        &key(),
+        TxEip1559 {
+            chain_id: 42424,
+            nonce,
+            gas_limit: 21_000,
+            max_fee_per_gas: 10_000_000_000,
+            max_priority_fee_per_gas: 1_000_000_000,
+            to: TxKind::Call(Address::repeat_byte(1)),
+            value: U256::from(1000),
+            ..Default::default()
+        },
+    );
+    chain.submit_raw_transaction(&tx.encoded_2718()).unwrap()
+}
+
+fn block_at(chain: &Chain, number: u64) -> Block {
+    let reader = chain.reader().unwrap();
+    let header = reader.header_by_number(number).unwrap().unwrap();
+    let body = reader.body(header.hash()).unwrap().unwrap();
+    Block {
+        header,
+        transactions: body.transactions,
+    }
+}
+
+#[test]
+fn blocks_move_between_chains_and_survive_restart() {
+    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = Chain::open(a_dir.path(), spec()).unwrap();
+    let b = Chain::open(b_dir.path(), spec()).unwrap();
+    assert_eq!(a.head().hash(), b.head().hash(), "same spec, same genesis");
+
+    for round in 0..3 {
+        send(&a, round);
+        send(&a, round + 10); // nonce gap: stays queued, never mined
+        let header = a
+            .build_block(
+                Address::repeat_byte(0xbe),
+                1_700_000_000 + round,
+                Seal::dev(),
+            )
+            .unwrap();
+        let block = block_at(&a, header.number);
+        assert_eq!(block.transactions.len(), 1);
+        b.import_raw_block(&alloy_rlp::encode(&block)).unwrap();
+    }
+    assert_eq!(a.head(), b.head());
+    assert_eq!(a.pool_size(), 3, "gapped transactions wait in the pool");
+
+    let head = b.head();
+    drop(b);
+    let b = Chain::open(b_dir.path(), spec()).unwrap();
+    assert_eq!(
+        b.head(),
+        head,
+        "restart resumes from the last committed block"
+    );
+    let state = b.reader().unwrap().state().unwrap();
+    assert_eq!(
+        state
+            .account(Address::repeat_byte(1))
+            .unwrap()
+            .unwrap()
+            .balance,
+        U256::from(3000)
+    );
+}
+
+#[test]
+fn tampered_blocks_are_refused_by_the_rule_they_break() {
+    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = Chain::open(a_dir.path(), spec()).unwrap();
+    let b = Chain::open(b_dir.path(), spec()).unwrap();
+    send(&a, 0);
+    a.build_block(Address::repeat_byte(0xbe), 1_700_000_001, Seal::dev())
+        .unwrap();
+    let good = block_at(&a, 1);
+
+    let tamper = |f: &dyn Fn(&mut Block)| {
+        let mut block = good.clone();
+        f(&mut block);
+        b.import_block(block).unwrap_err()
+    };
+    assert!(matches!(
+        tamper(&|b| b.header.state_root = B256::repeat_byte(1)),
+        ImportError::WrongStateRoot { .. }
+    ));
+    assert!(matches!(
+        tamper(&|b| b.header.gas_used += 1),
+        ImportError::WrongGasUsed { .. }
+    ));
+    assert!(matches!(
+        tamper(&|b| b.header.base_fee_per_gas += 1),
+        ImportError::WrongBaseFee { .. }
+    ));
+    assert!(matches!(
+        tamper(&|b| b.header.number = 2),
+        ImportError::WrongNumber { .. }
+    ));
+    assert!(matches!(
+        tamper(&|b| b.header.parent_hash = B256::repeat_byte(3)),
+        ImportError::UnknownParent(_)
+    ));
+    assert!(matches!(
+        tamper(&|b| b.header.timestamp = u64::MAX / 2),
+        ImportError::TimestampInFuture { .. }
+    ));
+    assert!(matches!(
+        tamper(&|b| b.header.receipts_root = B256::ZERO),
+        ImportError::WrongReceiptsRoot { .. }
+    ));
+    assert!(matches!(
+        tamper(&|b| {
+            b.transactions.clear();
+        }),
+        ImportError::WrongTransactionsRoot { .. }
+    ));
+    assert!(matches!(
+        b.import_raw_block(&[0xc0, 0x01]),
+        Err(ImportError::Decode(_))
+    ));
+    assert_eq!(b.head().number, 0, "nothing of a refused block was written");
+    b.import_block(good.clone()).unwrap();
+    assert!(matches!(
+        b.import_block(good),
+        Err(ImportError::AlreadyKnown(_))
+    ));
+
+    let mut no_dev = spec();
+    no_dev.allow_dev_seal = false;
+    let c_dir = tempfile::tempdir().unwrap();
+    let c = Chain::open(c_dir.path(), no_dev).unwrap();
+    let block = block_at(&a, 1);
+    assert!(matches!(
+        c.import_block(block),
+        Err(ImportError::DevSealNotAllowed)
+    ));
+}
