@@ -1,1 +1,109 @@
-fn main() {}
+//! `ankr`: one binary, one subcommand per process (DESIGN §1). It parses arguments and hands
+//! over to the library crates; nothing here is chain logic.
+
+mod bench;
+mod devnet;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "ankr",
+    version,
+    about = "ankr: a blockchain whose mining is useful computation"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a local development chain on 127.0.0.1 with ten funded accounts.
+    Devnet(devnet::DevnetArgs),
+    /// Run a main-chain node from a chain spec.
+    Node(NodeArgs),
+    /// Print a chain spec (TOML) to start from.
+    Spec {
+        /// Which spec: only `devnet` exists today.
+        #[arg(default_value = "devnet")]
+        name: String,
+    },
+    /// Measure the node against raw revm and raw signature recovery in the same run.
+    Bench(bench::BenchArgs),
+}
+
+#[derive(clap::Args)]
+struct NodeArgs {
+    /// Data folder (created if missing; resumed if it holds a chain).
+    #[arg(long)]
+    dir: PathBuf,
+    /// Chain spec file (.toml or .json).
+    #[arg(long)]
+    chain_spec: PathBuf,
+    /// JSON-RPC address (HTTP and WebSocket).
+    #[arg(long, default_value = "127.0.0.1:8545")]
+    rpc: SocketAddr,
+    /// Seal blocks with the dev sealer: `instant`, an interval in milliseconds, or `off`.
+    #[arg(long, default_value = "off")]
+    dev_seal: String,
+}
+
+fn parse_sealing(value: &str) -> anyhow::Result<ankr_node::DevSealing> {
+    Ok(match value {
+        "off" => ankr_node::DevSealing::Off,
+        "instant" => ankr_node::DevSealing::Instant,
+        ms => ankr_node::DevSealing::Interval(std::time::Duration::from_millis(
+            ms.parse()
+                .context("--dev-seal takes instant, off or milliseconds")?,
+        )),
+    })
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,jsonrpsee=warn".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Devnet(args) => {
+            init_logging();
+            devnet::run(args).await
+        }
+        Command::Node(args) => {
+            init_logging();
+            let spec = ankr_types::ChainSpec::load(&args.chain_spec)?;
+            let node = ankr_node::Node::start(ankr_node::NodeConfig {
+                data_dir: args.dir,
+                spec,
+                rpc_addr: args.rpc,
+                sealing: parse_sealing(&args.dev_seal)?,
+                beneficiary: Default::default(),
+            })
+            .await?;
+            tokio::signal::ctrl_c().await?;
+            tracing::info!("stopping");
+            node.stop().await;
+            Ok(())
+        }
+        Command::Spec { name } => {
+            anyhow::ensure!(
+                name == "devnet",
+                "unknown spec {name:?}: only devnet exists"
+            );
+            print!("{}", toml::to_string_pretty(&ankr_node::devnet::spec())?);
+            Ok(())
+        }
+        Command::Bench(args) => bench::run(args),
+    }
+}

@@ -1,1 +1,172 @@
-//! placeholder
+//! A main-chain node: the chain, its JSON-RPC server and its block sealer, started and stopped
+//! together. Library crates know nothing of processes; this is where they meet.
+
+pub mod devnet;
+
+use alloy_primitives::Address;
+use ankr_chain::{Chain, ChainError};
+use ankr_rpc::RpcServer;
+use ankr_types::{ChainSpec, Seal};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::{sync::watch, task::JoinHandle};
+
+/// How this node makes blocks until Proof of Useful Work seals them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DevSealing {
+    /// A block as soon as a transaction arrives (like anvil's automine).
+    Instant,
+    /// A block every interval, empty or not.
+    Interval(Duration),
+    /// No blocks: the node only imports and serves.
+    Off,
+}
+
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    pub data_dir: PathBuf,
+    pub spec: ChainSpec,
+    pub rpc_addr: SocketAddr,
+    pub sealing: DevSealing,
+    /// Who receives the block reward and tips of blocks this node seals.
+    pub beneficiary: Address,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    #[error("cannot serve JSON-RPC on {addr}: {source}")]
+    Rpc {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("the dev sealer is not allowed by this chain spec (allow_dev_seal = false)")]
+    DevSealNotAllowed,
+}
+
+pub struct Node {
+    pub chain: Arc<Chain>,
+    rpc: RpcServer,
+    sealer: Option<JoinHandle<()>>,
+    shutdown: watch::Sender<bool>,
+}
+
+impl Node {
+    pub async fn start(config: NodeConfig) -> Result<Self, NodeError> {
+        if config.sealing != DevSealing::Off && !config.spec.allow_dev_seal {
+            return Err(NodeError::DevSealNotAllowed);
+        }
+        let dir = config.data_dir.clone();
+        let spec = config.spec.clone();
+        let chain = tokio::task::spawn_blocking(move || Chain::open(&dir, spec))
+            .await
+            .expect("opening the chain does not panic")?;
+        let chain = Arc::new(chain);
+        let head = chain.head();
+        tracing::info!(number = head.number, hash = %head.hash(), chain_id = config.spec.chain_id, "chain opened");
+        let rpc = ankr_rpc::start(chain.clone(), config.rpc_addr)
+            .await
+            .map_err(|source| NodeError::Rpc {
+                addr: config.rpc_addr,
+                source,
+            })?;
+        let (shutdown, stopped) = watch::channel(false);
+        if config.sealing != DevSealing::Off {
+            tracing::warn!("sealing with the dev sealer (no proof of work): for development only");
+        }
+        let sealer = match config.sealing {
+            DevSealing::Off => None,
+            sealing => Some(tokio::spawn(dev_sealer(
+                chain.clone(),
+                sealing,
+                config.beneficiary,
+                stopped,
+            ))),
+        };
+        Ok(Self {
+            chain,
+            rpc,
+            sealer,
+            shutdown,
+        })
+    }
+
+    /// Where JSON-RPC answers (the port is real even if 0 was asked for).
+    pub fn rpc_addr(&self) -> SocketAddr {
+        self.rpc.local_addr
+    }
+
+    pub fn rpc_url(&self) -> String {
+        format!("http://{}", self.rpc.local_addr)
+    }
+
+    /// Stops sealing, then RPC. Every committed block is already on disk.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        if let Some(sealer) = self.sealer {
+            let _ = sealer.await;
+        }
+        self.rpc.stop().await;
+    }
+}
+
+fn now_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+async fn seal_one(chain: &Arc<Chain>, beneficiary: Address) {
+    let chain = chain.clone();
+    let built = tokio::task::spawn_blocking(move || {
+        chain.build_block(beneficiary, now_seconds(), Seal::dev())
+    })
+    .await;
+    match built {
+        Ok(Ok(_)) => {}
+        Ok(Err(error)) => tracing::error!(%error, "dev sealer could not build a block"),
+        Err(panic) => tracing::error!(%panic, "dev sealer panicked"),
+    }
+}
+
+async fn dev_sealer(
+    chain: Arc<Chain>,
+    sealing: DevSealing,
+    beneficiary: Address,
+    mut stopped: watch::Receiver<bool>,
+) {
+    match sealing {
+        DevSealing::Instant => loop {
+            tokio::select! {
+                _ = stopped.changed() => return,
+                _ = chain.transaction_arrived() => {}
+            }
+            // Batch what arrives together into one block, then keep going while work remains.
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            while chain.pool_size() > 0 {
+                let before = chain.head().number;
+                seal_one(&chain, beneficiary).await;
+                let head = chain.head();
+                if head.number == before || head.gas_used == 0 {
+                    break;
+                }
+            }
+        },
+        DevSealing::Interval(every) => {
+            let mut ticks = tokio::time::interval(every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            ticks.tick().await;
+            loop {
+                tokio::select! {
+                    _ = stopped.changed() => return,
+                    _ = ticks.tick() => seal_one(&chain, beneficiary).await,
+                }
+            }
+        }
+        DevSealing::Off => {}
+    }
+}

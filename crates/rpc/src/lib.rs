@@ -1,1 +1,78 @@
-//! placeholder
+//! JSON-RPC: the `eth_`, `net_` and `web3_` methods that Ethereum tools use unmodified, plus
+//! `ankr_` and `debug_` methods, over HTTP and WebSocket on one port (jsonrpsee).
+//!
+//! Errors use Ethereum's codes and geth's messages, because tools match on them: -32602 for bad
+//! parameters, 3 with the revert data for a reverted call, -32000 for a refused transaction
+//! (`nonce too low`, `insufficient funds …`, `replacement transaction underpriced`, …).
+
+mod ankr;
+mod convert;
+mod errors;
+mod eth;
+mod filters;
+
+use ankr_chain::Chain;
+use jsonrpsee::server::{Server, ServerConfig, ServerHandle};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+pub use errors::{codes, rpc_error};
+
+/// What the node identifies itself as (`web3_clientVersion`).
+pub fn client_version() -> String {
+    format!(
+        "ankr/v{}/{}-{}",
+        env!("CARGO_PKG_VERSION"),
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    )
+}
+
+/// A running RPC server. Dropping the handle does not stop it; call [`RpcServer::stop`].
+pub struct RpcServer {
+    pub local_addr: SocketAddr,
+    handle: ServerHandle,
+}
+
+impl RpcServer {
+    pub async fn stop(self) {
+        let _ = self.handle.stop();
+        self.handle.stopped().await;
+    }
+}
+
+/// Serves the chain's RPC on `addr` (HTTP and WebSocket).
+pub async fn start(chain: Arc<Chain>, addr: SocketAddr) -> std::io::Result<RpcServer> {
+    let config = ServerConfig::builder()
+        .max_request_body_size(16 * 1024 * 1024)
+        .max_response_body_size(64 * 1024 * 1024)
+        .max_connections(256)
+        .build();
+    let server = Server::builder().set_config(config).build(addr).await?;
+    let local_addr = server.local_addr()?;
+    let mut module = jsonrpsee::RpcModule::new(());
+    let filters = Arc::new(filters::Filters::default());
+    module
+        .merge(eth::EthRpcServer::into_rpc(eth::EthRpc::new(
+            chain.clone(),
+            filters,
+        )))
+        .expect("method names are unique");
+    module
+        .merge(eth::NetRpcServer::into_rpc(eth::NetRpc::new(chain.clone())))
+        .expect("unique");
+    module
+        .merge(eth::Web3RpcServer::into_rpc(eth::Web3Rpc))
+        .expect("unique");
+    module
+        .merge(ankr::AnkrRpcServer::into_rpc(ankr::AnkrRpc::new(
+            chain.clone(),
+        )))
+        .expect("unique");
+    module
+        .merge(ankr::DebugRpcServer::into_rpc(ankr::DebugRpc::new(chain)))
+        .expect("unique");
+    let handle = server.start(module);
+    tracing::info!(%local_addr, "JSON-RPC listening (HTTP and WebSocket)");
+    Ok(RpcServer { local_addr, handle })
+}

@@ -1,0 +1,131 @@
+//! `ankr_` (chain-specific) and `debug_` (raw encodings, as geth and reth serve them).
+
+use crate::errors::{header_not_found, internal};
+use alloy_eips::{BlockId, BlockNumberOrTag};
+use alloy_primitives::{Address, B256, Bytes};
+use ankr_chain::Chain;
+use ankr_types::Block;
+use jsonrpsee::{core::RpcResult, proc_macros::rpc};
+use serde::Serialize;
+use std::sync::Arc;
+
+#[derive(Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SystemContract {
+    pub name: String,
+    pub address: Address,
+}
+
+#[derive(Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeInfo {
+    pub client_version: String,
+    pub chain_name: String,
+    pub chain_id: u64,
+    pub genesis_hash: B256,
+    pub head_number: u64,
+    pub head_hash: B256,
+    pub pooled_transactions: usize,
+}
+
+#[rpc(server, namespace = "ankr")]
+pub trait AnkrRpc {
+    /// The system contracts genesis placed, by name, as consensus code calls them.
+    #[method(name = "systemContracts")]
+    fn system_contracts(&self) -> RpcResult<Vec<SystemContract>>;
+    /// What this node is and where its chain stands.
+    #[method(name = "nodeInfo")]
+    fn node_info(&self) -> RpcResult<NodeInfo>;
+}
+
+pub struct AnkrRpc {
+    chain: Arc<Chain>,
+}
+
+impl AnkrRpc {
+    pub fn new(chain: Arc<Chain>) -> Self {
+        Self { chain }
+    }
+}
+
+impl AnkrRpcServer for AnkrRpc {
+    fn system_contracts(&self) -> RpcResult<Vec<SystemContract>> {
+        Ok(self
+            .chain
+            .spec()
+            .system_contracts
+            .iter()
+            .map(|(name, address)| SystemContract {
+                name: name.clone(),
+                address: *address,
+            })
+            .collect())
+    }
+
+    fn node_info(&self) -> RpcResult<NodeInfo> {
+        let reader = self.chain.reader().map_err(internal)?;
+        let head = self.chain.head();
+        Ok(NodeInfo {
+            client_version: crate::client_version(),
+            chain_name: self.chain.spec().name.clone(),
+            chain_id: self.chain.spec().chain_id,
+            genesis_hash: reader.genesis_hash().map_err(internal)?.unwrap_or_default(),
+            head_number: head.number,
+            head_hash: head.hash(),
+            pooled_transactions: self.chain.pool_size(),
+        })
+    }
+}
+
+#[rpc(server, namespace = "debug")]
+pub trait DebugRpc {
+    /// rlp(header) of a block, so anyone can re-check its hash and seal.
+    #[method(name = "getRawHeader")]
+    fn raw_header(&self, block: BlockId) -> RpcResult<Bytes>;
+    /// rlp([header, [tx, …]]), the form `ankr_submitBlock` and peers accept.
+    #[method(name = "getRawBlock")]
+    fn raw_block(&self, block: BlockId) -> RpcResult<Bytes>;
+}
+
+pub struct DebugRpc {
+    chain: Arc<Chain>,
+}
+
+impl DebugRpc {
+    pub fn new(chain: Arc<Chain>) -> Self {
+        Self { chain }
+    }
+
+    fn block(&self, id: BlockId) -> RpcResult<Block> {
+        let reader = self.chain.reader().map_err(internal)?;
+        let header = match id {
+            BlockId::Hash(h) => reader.header(h.block_hash).map_err(internal)?,
+            BlockId::Number(BlockNumberOrTag::Number(n)) => {
+                reader.header_by_number(n).map_err(internal)?
+            }
+            BlockId::Number(BlockNumberOrTag::Earliest) => {
+                reader.header_by_number(0).map_err(internal)?
+            }
+            BlockId::Number(_) => Some(self.chain.head()),
+        }
+        .ok_or_else(header_not_found)?;
+        let body = reader
+            .body(header.hash())
+            .map_err(internal)?
+            .unwrap_or_default();
+        Ok(Block {
+            header,
+            transactions: body.transactions,
+        })
+    }
+}
+
+impl DebugRpcServer for DebugRpc {
+    fn raw_header(&self, block: BlockId) -> RpcResult<Bytes> {
+        Ok(alloy_rlp::encode(self.block(block)?.header).into())
+    }
+
+    fn raw_block(&self, block: BlockId) -> RpcResult<Bytes> {
+        Ok(alloy_rlp::encode(self.block(block)?).into())
+    }
+}

@@ -1,0 +1,825 @@
+//! `eth_`, `net_` and `web3_`.
+
+use crate::{
+    convert::{self, RpcBlock},
+    errors::{self, codes, header_not_found, internal, invalid_params, rpc_error},
+    filters::{FilterKind, Filters},
+};
+use alloy_consensus::Transaction as _;
+use alloy_eips::{BlockId, BlockNumberOrTag};
+use alloy_primitives::{Address, B256, Bytes, TxKind, U64, U256};
+use alloy_rpc_types_eth::{
+    FeeHistory, Filter, FilterBlockOption, Log, Transaction, TransactionReceipt, TransactionRequest,
+};
+use ankr_chain::{Chain, next_base_fee};
+use ankr_execution::{BlockContext, CallOutcome, CallRequest};
+use ankr_storage::StoreReader;
+use ankr_types::Header;
+use jsonrpsee::{
+    PendingSubscriptionSink, core::RpcResult, core::SubscriptionResult, proc_macros::rpc,
+};
+use std::sync::Arc;
+
+/// Most blocks one `eth_getLogs` may scan.
+const MAX_LOG_RANGE: u64 = 10_000;
+/// Most blocks one `eth_feeHistory` may cover.
+const MAX_FEE_HISTORY: u64 = 1024;
+/// The tip suggested when recent blocks say nothing better: 1 gwei.
+const DEFAULT_TIP: u128 = 1_000_000_000;
+
+#[rpc(server, namespace = "eth")]
+pub trait EthRpc {
+    #[method(name = "chainId")]
+    fn chain_id(&self) -> RpcResult<U64>;
+    #[method(name = "blockNumber")]
+    fn block_number(&self) -> RpcResult<U64>;
+    #[method(name = "syncing")]
+    fn syncing(&self) -> RpcResult<bool>;
+    #[method(name = "accounts")]
+    fn accounts(&self) -> RpcResult<Vec<Address>>;
+    #[method(name = "getBlockByNumber")]
+    fn block_by_number(&self, number: BlockNumberOrTag, full: bool) -> RpcResult<Option<RpcBlock>>;
+    #[method(name = "getBlockByHash")]
+    fn block_by_hash(&self, hash: B256, full: bool) -> RpcResult<Option<RpcBlock>>;
+    #[method(name = "getBlockTransactionCountByNumber")]
+    fn block_tx_count_by_number(&self, number: BlockNumberOrTag) -> RpcResult<Option<U64>>;
+    #[method(name = "getBlockTransactionCountByHash")]
+    fn block_tx_count_by_hash(&self, hash: B256) -> RpcResult<Option<U64>>;
+    #[method(name = "getBalance")]
+    fn balance(&self, address: Address, block: Option<BlockId>) -> RpcResult<U256>;
+    #[method(name = "getTransactionCount")]
+    fn transaction_count(&self, address: Address, block: Option<BlockId>) -> RpcResult<U64>;
+    #[method(name = "getCode")]
+    fn code(&self, address: Address, block: Option<BlockId>) -> RpcResult<Bytes>;
+    #[method(name = "getStorageAt")]
+    fn storage_at(&self, address: Address, slot: U256, block: Option<BlockId>) -> RpcResult<B256>;
+    #[method(name = "call", blocking)]
+    fn call(
+        &self,
+        request: TransactionRequest,
+        block: Option<BlockId>,
+        state_overrides: Option<serde_json::Value>,
+    ) -> RpcResult<Bytes>;
+    #[method(name = "estimateGas", blocking)]
+    fn estimate_gas(&self, request: TransactionRequest, block: Option<BlockId>) -> RpcResult<U64>;
+    #[method(name = "gasPrice")]
+    fn gas_price(&self) -> RpcResult<U256>;
+    #[method(name = "maxPriorityFeePerGas")]
+    fn max_priority_fee_per_gas(&self) -> RpcResult<U256>;
+    #[method(name = "feeHistory")]
+    fn fee_history(
+        &self,
+        block_count: serde_json::Value,
+        newest: BlockNumberOrTag,
+        percentiles: Option<Vec<f64>>,
+    ) -> RpcResult<FeeHistory>;
+    #[method(name = "sendRawTransaction")]
+    fn send_raw_transaction(&self, raw: Bytes) -> RpcResult<B256>;
+    #[method(name = "getTransactionByHash")]
+    fn transaction_by_hash(&self, hash: B256) -> RpcResult<Option<Transaction>>;
+    #[method(name = "getTransactionByBlockNumberAndIndex")]
+    fn transaction_by_block_number_and_index(
+        &self,
+        number: BlockNumberOrTag,
+        index: U64,
+    ) -> RpcResult<Option<Transaction>>;
+    #[method(name = "getTransactionReceipt")]
+    fn transaction_receipt(&self, hash: B256) -> RpcResult<Option<TransactionReceipt>>;
+    #[method(name = "getLogs", blocking)]
+    fn logs(&self, filter: Filter) -> RpcResult<Vec<Log>>;
+    #[method(name = "newFilter")]
+    fn new_filter(&self, filter: Filter) -> RpcResult<U256>;
+    #[method(name = "newBlockFilter")]
+    fn new_block_filter(&self) -> RpcResult<U256>;
+    #[method(name = "newPendingTransactionFilter")]
+    fn new_pending_transaction_filter(&self) -> RpcResult<U256>;
+    #[method(name = "getFilterChanges", blocking)]
+    fn filter_changes(&self, id: U256) -> RpcResult<serde_json::Value>;
+    #[method(name = "getFilterLogs", blocking)]
+    fn filter_logs(&self, id: U256) -> RpcResult<Vec<Log>>;
+    #[method(name = "uninstallFilter")]
+    fn uninstall_filter(&self, id: U256) -> RpcResult<bool>;
+    #[subscription(name = "subscribe" => "subscription", unsubscribe = "unsubscribe", item = serde_json::Value)]
+    async fn subscribe(&self, kind: String, filter: Option<Filter>) -> SubscriptionResult;
+}
+
+pub struct EthRpc {
+    chain: Arc<Chain>,
+    filters: Arc<Filters>,
+}
+
+impl EthRpc {
+    pub fn new(chain: Arc<Chain>, filters: Arc<Filters>) -> Self {
+        Self { chain, filters }
+    }
+
+    fn reader(&self) -> RpcResult<StoreReader> {
+        self.chain.reader().map_err(internal)
+    }
+}
+
+fn head_of(reader: &StoreReader) -> RpcResult<Header> {
+    reader
+        .head()
+        .map_err(internal)?
+        .ok_or_else(|| internal("no genesis"))
+}
+
+/// The block number a tag names, or `None` for a block not yet made.
+fn number_of(reader: &StoreReader, tag: BlockNumberOrTag) -> RpcResult<Option<u64>> {
+    let head = head_of(reader)?.number;
+    Ok(match tag {
+        BlockNumberOrTag::Earliest => Some(0),
+        BlockNumberOrTag::Number(n) => (n <= head).then_some(n),
+        // Sealing is immediate and final on a single dev node: every tag is the head.
+        _ => Some(head),
+    })
+}
+
+fn header_of(reader: &StoreReader, id: BlockId) -> RpcResult<Option<Header>> {
+    match id {
+        BlockId::Hash(hash) => {
+            let header = reader.header(hash.block_hash).map_err(internal)?;
+            if hash.require_canonical == Some(true) {
+                if let Some(h) = &header {
+                    let canonical = reader.canonical_hash(h.number).map_err(internal)?;
+                    if canonical != Some(hash.block_hash) {
+                        return Err(invalid_params("block is not canonical"));
+                    }
+                }
+            }
+            Ok(header)
+        }
+        BlockId::Number(tag) => match number_of(reader, tag)? {
+            Some(n) => reader.header_by_number(n).map_err(internal),
+            None => Ok(None),
+        },
+    }
+}
+
+/// The head state, provided `block` names the head. Older state is not kept yet.
+fn head_state(reader: &StoreReader, block: Option<BlockId>) -> RpcResult<Header> {
+    let head = head_of(reader)?;
+    let header = header_of(reader, block.unwrap_or_default())?.ok_or_else(header_not_found)?;
+    if header.hash() != head.hash() {
+        return Err(rpc_error(
+            codes::SERVER,
+            format!(
+                "historical state is not available: this node keeps the state of the head \
+                 (block {}) only, block {} was asked for",
+                head.number, header.number
+            ),
+        ));
+    }
+    Ok(head)
+}
+
+fn call_request(request: TransactionRequest) -> CallRequest {
+    CallRequest {
+        from: request.from,
+        to: match request.to {
+            Some(TxKind::Call(to)) => Some(to),
+            _ => None,
+        },
+        gas: request.gas,
+        gas_price: request.gas_price,
+        max_fee_per_gas: request.max_fee_per_gas,
+        max_priority_fee_per_gas: request.max_priority_fee_per_gas,
+        value: request.value,
+        input: request.input.into_input().unwrap_or_default(),
+        nonce: request.nonce,
+        access_list: request.access_list,
+    }
+}
+
+impl EthRpc {
+    fn block_rpc(&self, reader: &StoreReader, header: Header, full: bool) -> RpcResult<RpcBlock> {
+        let hash = header.hash();
+        let body = reader.body(hash).map_err(internal)?.unwrap_or_default();
+        let td = reader
+            .total_difficulty(hash)
+            .map_err(internal)?
+            .unwrap_or_default();
+        Ok(convert::block(&header, &body, td, full))
+    }
+
+    /// Logs matching `filter` in blocks `from..=to` of the canonical chain.
+    fn logs_in_range(
+        &self,
+        reader: &StoreReader,
+        filter: &Filter,
+        from: u64,
+        to: u64,
+    ) -> RpcResult<Vec<Log>> {
+        if to >= from && to - from >= MAX_LOG_RANGE {
+            return Err(rpc_error(
+                codes::LIMIT_EXCEEDED,
+                format!("query exceeds max block range {MAX_LOG_RANGE}"),
+            ));
+        }
+        let mut out = Vec::new();
+        for number in from..=to {
+            let Some(header) = reader.header_by_number(number).map_err(internal)? else {
+                break;
+            };
+            self.collect_block_logs(reader, filter, &header, &mut out)?;
+        }
+        Ok(out)
+    }
+
+    fn collect_block_logs(
+        &self,
+        reader: &StoreReader,
+        filter: &Filter,
+        header: &Header,
+        out: &mut Vec<Log>,
+    ) -> RpcResult<()> {
+        if !filter.matches_bloom(header.logs_bloom) {
+            return Ok(());
+        }
+        let hash = header.hash();
+        let body = reader.body(hash).map_err(internal)?.unwrap_or_default();
+        let receipts = reader.receipts(hash).map_err(internal)?.unwrap_or_default();
+        for logs in convert::block_logs(header, &body, &receipts) {
+            out.extend(logs.into_iter().filter(|log| filter.matches(&log.inner)));
+        }
+        Ok(())
+    }
+
+    fn filter_logs_now(&self, filter: &Filter) -> RpcResult<Vec<Log>> {
+        let reader = self.reader()?;
+        match &filter.block_option {
+            FilterBlockOption::AtBlockHash(hash) => {
+                let header = reader
+                    .header(*hash)
+                    .map_err(internal)?
+                    .ok_or_else(header_not_found)?;
+                let mut out = Vec::new();
+                self.collect_block_logs(&reader, filter, &header, &mut out)?;
+                Ok(out)
+            }
+            FilterBlockOption::Range {
+                from_block,
+                to_block,
+            } => {
+                let head = head_of(&reader)?.number;
+                let resolve = |tag: Option<BlockNumberOrTag>| -> RpcResult<u64> {
+                    Ok(match tag.unwrap_or(BlockNumberOrTag::Latest) {
+                        BlockNumberOrTag::Number(n) => n,
+                        other => number_of(&reader, other)?.unwrap_or(head),
+                    })
+                };
+                let (from, to) = (resolve(*from_block)?, resolve(*to_block)?.min(head));
+                if from > to {
+                    return Ok(vec![]);
+                }
+                self.logs_in_range(&reader, filter, from, to)
+            }
+        }
+    }
+
+    fn suggested_tip(&self) -> u128 {
+        DEFAULT_TIP
+    }
+}
+
+#[jsonrpsee::core::async_trait]
+impl EthRpcServer for EthRpc {
+    fn chain_id(&self) -> RpcResult<U64> {
+        Ok(U64::from(self.chain.spec().chain_id))
+    }
+
+    fn block_number(&self) -> RpcResult<U64> {
+        Ok(U64::from(self.chain.head().number))
+    }
+
+    fn syncing(&self) -> RpcResult<bool> {
+        Ok(false)
+    }
+
+    /// The node holds no keys: wallets sign, the node verifies.
+    fn accounts(&self) -> RpcResult<Vec<Address>> {
+        Ok(vec![])
+    }
+
+    fn block_by_number(&self, number: BlockNumberOrTag, full: bool) -> RpcResult<Option<RpcBlock>> {
+        let reader = self.reader()?;
+        match header_of(&reader, BlockId::Number(number))? {
+            Some(header) => Ok(Some(self.block_rpc(&reader, header, full)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn block_by_hash(&self, hash: B256, full: bool) -> RpcResult<Option<RpcBlock>> {
+        let reader = self.reader()?;
+        match reader.header(hash).map_err(internal)? {
+            Some(header) => Ok(Some(self.block_rpc(&reader, header, full)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn block_tx_count_by_number(&self, number: BlockNumberOrTag) -> RpcResult<Option<U64>> {
+        let reader = self.reader()?;
+        let Some(header) = header_of(&reader, BlockId::Number(number))? else {
+            return Ok(None);
+        };
+        let body = reader
+            .body(header.hash())
+            .map_err(internal)?
+            .unwrap_or_default();
+        Ok(Some(U64::from(body.transactions.len())))
+    }
+
+    fn block_tx_count_by_hash(&self, hash: B256) -> RpcResult<Option<U64>> {
+        let reader = self.reader()?;
+        Ok(reader
+            .body(hash)
+            .map_err(internal)?
+            .map(|b| U64::from(b.transactions.len())))
+    }
+
+    fn balance(&self, address: Address, block: Option<BlockId>) -> RpcResult<U256> {
+        let reader = self.reader()?;
+        head_state(&reader, block)?;
+        let account = reader
+            .state()
+            .map_err(internal)?
+            .account(address)
+            .map_err(internal)?;
+        Ok(account.map(|a| a.balance).unwrap_or_default())
+    }
+
+    fn transaction_count(&self, address: Address, block: Option<BlockId>) -> RpcResult<U64> {
+        let reader = self.reader()?;
+        let pending = block == Some(BlockId::Number(BlockNumberOrTag::Pending));
+        head_state(&reader, block)?;
+        let account = reader
+            .state()
+            .map_err(internal)?
+            .account(address)
+            .map_err(internal)?;
+        let nonce = account.map(|a| a.nonce).unwrap_or_default();
+        Ok(U64::from(if pending {
+            self.chain.pending_nonce(address, nonce)
+        } else {
+            nonce
+        }))
+    }
+
+    fn code(&self, address: Address, block: Option<BlockId>) -> RpcResult<Bytes> {
+        let reader = self.reader()?;
+        head_state(&reader, block)?;
+        let state = reader.state().map_err(internal)?;
+        let Some(account) = state.account(address).map_err(internal)? else {
+            return Ok(Bytes::new());
+        };
+        Ok(state
+            .code(account.code_hash)
+            .map_err(internal)?
+            .unwrap_or_default())
+    }
+
+    fn storage_at(&self, address: Address, slot: U256, block: Option<BlockId>) -> RpcResult<B256> {
+        let reader = self.reader()?;
+        head_state(&reader, block)?;
+        let value = reader
+            .state()
+            .map_err(internal)?
+            .storage(address, slot)
+            .map_err(internal)?;
+        Ok(B256::from(value))
+    }
+
+    fn call(
+        &self,
+        request: TransactionRequest,
+        block: Option<BlockId>,
+        state_overrides: Option<serde_json::Value>,
+    ) -> RpcResult<Bytes> {
+        if state_overrides.is_some_and(|o| !o.is_null()) {
+            return Err(invalid_params("state overrides are not supported"));
+        }
+        let reader = self.reader()?;
+        let head = head_state(&reader, block)?;
+        let state = reader.state().map_err(internal)?;
+        let outcome = ankr_execution::call(
+            &state,
+            self.chain.execution_config(),
+            &BlockContext::of(&head),
+            &call_request(request),
+        )
+        .map_err(errors::from_call)?;
+        match outcome {
+            CallOutcome::Success { output, .. } => Ok(output),
+            CallOutcome::Revert { output, .. } => Err(errors::reverted(output)),
+            CallOutcome::Halt { reason, .. } => Err(rpc_error(
+                codes::SERVER,
+                format!("execution halted: {reason}"),
+            )),
+        }
+    }
+
+    fn estimate_gas(&self, request: TransactionRequest, block: Option<BlockId>) -> RpcResult<U64> {
+        let reader = self.reader()?;
+        let head = head_state(&reader, block)?;
+        let state = reader.state().map_err(internal)?;
+        let gas = ankr_execution::estimate_gas(
+            &state,
+            self.chain.execution_config(),
+            &BlockContext::of(&head),
+            &call_request(request),
+        )
+        .map_err(errors::from_call)?;
+        Ok(U64::from(gas))
+    }
+
+    fn gas_price(&self) -> RpcResult<U256> {
+        Ok(U256::from(
+            next_base_fee(&self.chain.head()) as u128 + self.suggested_tip(),
+        ))
+    }
+
+    fn max_priority_fee_per_gas(&self) -> RpcResult<U256> {
+        Ok(U256::from(self.suggested_tip()))
+    }
+
+    fn fee_history(
+        &self,
+        block_count: serde_json::Value,
+        newest: BlockNumberOrTag,
+        percentiles: Option<Vec<f64>>,
+    ) -> RpcResult<FeeHistory> {
+        let count = match &block_count {
+            serde_json::Value::Number(n) => n.as_u64(),
+            serde_json::Value::String(s) => s
+                .strip_prefix("0x")
+                .map_or_else(|| s.parse().ok(), |hex| u64::from_str_radix(hex, 16).ok()),
+            _ => None,
+        }
+        .ok_or_else(|| invalid_params("blockCount must be a number or hex quantity"))?;
+        let count = count.min(MAX_FEE_HISTORY);
+        if let Some(p) = &percentiles {
+            if p.iter().any(|x| !(0.0..=100.0).contains(x)) || p.windows(2).any(|w| w[0] > w[1]) {
+                return Err(invalid_params(
+                    "reward percentiles must be ascending within [0, 100]",
+                ));
+            }
+        }
+        let reader = self.reader()?;
+        let newest = number_of(&reader, newest)?.ok_or_else(header_not_found)?;
+        let oldest = (newest + 1).saturating_sub(count);
+        let mut history = FeeHistory {
+            oldest_block: oldest,
+            ..Default::default()
+        };
+        let mut last = None;
+        for number in oldest..=newest {
+            if count == 0 {
+                break;
+            }
+            let header = reader
+                .header_by_number(number)
+                .map_err(internal)?
+                .ok_or_else(header_not_found)?;
+            history
+                .base_fee_per_gas
+                .push(header.base_fee_per_gas as u128);
+            history
+                .gas_used_ratio
+                .push(header.gas_used as f64 / header.gas_limit as f64);
+            history.base_fee_per_blob_gas.push(0);
+            history.blob_gas_used_ratio.push(0.0);
+            if let Some(p) = &percentiles {
+                let rewards = block_rewards(&reader, &header, p)?;
+                history.reward.get_or_insert_with(Vec::new).push(rewards);
+            }
+            last = Some(header);
+        }
+        if let Some(last) = last {
+            history.base_fee_per_gas.push(next_base_fee(&last) as u128);
+            history.base_fee_per_blob_gas.push(0);
+        }
+        Ok(history)
+    }
+
+    fn send_raw_transaction(&self, raw: Bytes) -> RpcResult<B256> {
+        self.chain
+            .submit_raw_transaction(&raw)
+            .map_err(errors::from_submit)
+    }
+
+    fn transaction_by_hash(&self, hash: B256) -> RpcResult<Option<Transaction>> {
+        let reader = self.reader()?;
+        if let Some(location) = reader.tx_location(hash).map_err(internal)? {
+            let header = reader
+                .header(location.block_hash)
+                .map_err(internal)?
+                .ok_or_else(header_not_found)?;
+            let body = reader
+                .body(location.block_hash)
+                .map_err(internal)?
+                .unwrap_or_default();
+            let index = location.index as usize;
+            let (Some(tx), Some(sender)) = (body.transactions.get(index), body.senders.get(index))
+            else {
+                return Err(internal("transaction index points outside its block"));
+            };
+            let tx = ankr_types::RecoveredTx::new(tx.clone(), *sender);
+            return Ok(Some(convert::transaction(&tx, Some((&header, index)))));
+        }
+        Ok(self
+            .chain
+            .pooled_transaction(&hash)
+            .map(|tx| convert::transaction(&tx, None)))
+    }
+
+    fn transaction_by_block_number_and_index(
+        &self,
+        number: BlockNumberOrTag,
+        index: U64,
+    ) -> RpcResult<Option<Transaction>> {
+        let reader = self.reader()?;
+        let Some(header) = header_of(&reader, BlockId::Number(number))? else {
+            return Ok(None);
+        };
+        let body = reader
+            .body(header.hash())
+            .map_err(internal)?
+            .unwrap_or_default();
+        let index = index.to::<usize>();
+        Ok(body
+            .transactions
+            .get(index)
+            .zip(body.senders.get(index))
+            .map(|(tx, sender)| {
+                convert::transaction(
+                    &ankr_types::RecoveredTx::new(tx.clone(), *sender),
+                    Some((&header, index)),
+                )
+            }))
+    }
+
+    fn transaction_receipt(&self, hash: B256) -> RpcResult<Option<TransactionReceipt>> {
+        let reader = self.reader()?;
+        let Some(location) = reader.tx_location(hash).map_err(internal)? else {
+            return Ok(None);
+        };
+        let header = reader
+            .header(location.block_hash)
+            .map_err(internal)?
+            .ok_or_else(header_not_found)?;
+        let body = reader
+            .body(location.block_hash)
+            .map_err(internal)?
+            .unwrap_or_default();
+        let receipts = reader
+            .receipts(location.block_hash)
+            .map_err(internal)?
+            .unwrap_or_default();
+        Ok(convert::receipt(
+            &header,
+            &body,
+            &receipts,
+            location.index as usize,
+        ))
+    }
+
+    fn logs(&self, filter: Filter) -> RpcResult<Vec<Log>> {
+        self.filter_logs_now(&filter)
+    }
+
+    fn new_filter(&self, filter: Filter) -> RpcResult<U256> {
+        let head = self.chain.head().number;
+        // A log filter reports from its fromBlock if that is earlier than the head.
+        let start = match filter.block_option.get_from_block() {
+            Some(&BlockNumberOrTag::Number(n)) => n.saturating_sub(1).min(head),
+            Some(&BlockNumberOrTag::Earliest) => 0,
+            _ => head,
+        };
+        self.filters
+            .install(FilterKind::Logs(Box::new(filter)), start)
+            .ok_or_else(|| rpc_error(codes::LIMIT_EXCEEDED, "too many filters installed"))
+    }
+
+    fn new_block_filter(&self) -> RpcResult<U256> {
+        self.filters
+            .install(FilterKind::Blocks, self.chain.head().number)
+            .ok_or_else(|| rpc_error(codes::LIMIT_EXCEEDED, "too many filters installed"))
+    }
+
+    fn new_pending_transaction_filter(&self) -> RpcResult<U256> {
+        self.filters
+            .install(FilterKind::PendingTransactions, self.chain.head().number)
+            .ok_or_else(|| rpc_error(codes::LIMIT_EXCEEDED, "too many filters installed"))
+    }
+
+    fn filter_changes(&self, id: U256) -> RpcResult<serde_json::Value> {
+        let reader = self.reader()?;
+        let head = head_of(&reader)?.number;
+        let filter = self
+            .filters
+            .poll(id, head)
+            .ok_or_else(|| rpc_error(codes::SERVER, "filter not found"))?;
+        let from = filter.reported_up_to + 1;
+        let value = match filter.kind {
+            FilterKind::Blocks => {
+                let mut hashes = Vec::new();
+                for n in from..=head {
+                    hashes.extend(reader.canonical_hash(n).map_err(internal)?);
+                }
+                serde_json::to_value(hashes)
+            }
+            FilterKind::PendingTransactions => serde_json::to_value(Vec::<B256>::new()),
+            FilterKind::Logs(filter) => {
+                let to = match filter.block_option.get_to_block() {
+                    Some(&BlockNumberOrTag::Number(n)) => n.min(head),
+                    _ => head,
+                };
+                let logs = if from > to {
+                    vec![]
+                } else {
+                    self.logs_in_range(&reader, &filter, from, to)?
+                };
+                serde_json::to_value(logs)
+            }
+        };
+        value.map_err(internal)
+    }
+
+    fn filter_logs(&self, id: U256) -> RpcResult<Vec<Log>> {
+        match self.filters.get(id).map(|f| f.kind) {
+            Some(FilterKind::Logs(filter)) => self.filter_logs_now(&filter),
+            Some(_) => Err(invalid_params("filter is not a log filter")),
+            None => Err(rpc_error(codes::SERVER, "filter not found")),
+        }
+    }
+
+    fn uninstall_filter(&self, id: U256) -> RpcResult<bool> {
+        Ok(self.filters.uninstall(id))
+    }
+
+    async fn subscribe(
+        &self,
+        pending: PendingSubscriptionSink,
+        kind: String,
+        filter: Option<Filter>,
+    ) -> SubscriptionResult {
+        let logs_filter = match kind.as_str() {
+            "newHeads" => None,
+            "logs" => Some(filter.unwrap_or_default()),
+            other => {
+                pending
+                    .reject(invalid_params(format!(
+                        "unsupported subscription {other:?}: use newHeads or logs"
+                    )))
+                    .await;
+                return Ok(());
+            }
+        };
+        let sink = pending.accept().await?;
+        let mut blocks = self.chain.subscribe();
+        loop {
+            let block = tokio::select! {
+                _ = sink.closed() => return Ok(()),
+                block = blocks.recv() => match block {
+                    Ok(block) => block,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(_) => return Ok(()),
+                },
+            };
+            let messages: Vec<serde_json::Value> = match &logs_filter {
+                None => {
+                    let body = ankr_storage::StoredBody::default();
+                    let mut head = serde_json::to_value(convert::block(
+                        &block.header,
+                        &body,
+                        U256::ZERO,
+                        false,
+                    ))?;
+                    if let Some(object) = head.as_object_mut() {
+                        object.remove("transactions");
+                        object.remove("totalDifficulty");
+                        object.remove("uncles");
+                        object.remove("size");
+                    }
+                    vec![head]
+                }
+                Some(filter) => {
+                    let body = ankr_storage::StoredBody {
+                        transactions: vec![],
+                        senders: vec![],
+                    };
+                    let mut logs = convert::block_logs(&block.header, &body, &block.receipts);
+                    let mut out = Vec::new();
+                    for (i, tx_logs) in logs.iter_mut().enumerate() {
+                        for log in tx_logs.iter_mut() {
+                            log.transaction_hash = block.transaction_hashes.get(i).copied();
+                            if filter.matches(&log.inner) {
+                                out.push(serde_json::to_value(&*log)?);
+                            }
+                        }
+                    }
+                    out
+                }
+            };
+            for message in messages {
+                let raw = serde_json::value::to_raw_value(&message)?;
+                if sink.send(raw).await.is_err() {
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
+
+/// Effective tips at the given gas-weighted percentiles of one block (as geth computes them).
+fn block_rewards(
+    reader: &StoreReader,
+    header: &Header,
+    percentiles: &[f64],
+) -> RpcResult<Vec<u128>> {
+    let hash = header.hash();
+    let body = reader.body(hash).map_err(internal)?.unwrap_or_default();
+    let receipts = reader.receipts(hash).map_err(internal)?.unwrap_or_default();
+    if body.transactions.is_empty() {
+        return Ok(vec![0; percentiles.len()]);
+    }
+    let mut tips: Vec<(u128, u64)> = Vec::with_capacity(body.transactions.len());
+    let mut previous = 0;
+    for (tx, receipt) in body.transactions.iter().zip(&receipts) {
+        let gas = receipt.cumulative_gas_used() - previous;
+        previous = receipt.cumulative_gas_used();
+        tips.push((
+            tx.effective_tip_per_gas(header.base_fee_per_gas)
+                .unwrap_or(0),
+            gas,
+        ));
+    }
+    tips.sort_unstable();
+    let total: u64 = tips.iter().map(|(_, g)| g).sum();
+    Ok(percentiles
+        .iter()
+        .map(|p| {
+            let threshold = (total as f64 * p / 100.0) as u64;
+            let mut sum = 0;
+            for (tip, gas) in &tips {
+                sum += gas;
+                if sum >= threshold {
+                    return *tip;
+                }
+            }
+            tips.last().map_or(0, |(tip, _)| *tip)
+        })
+        .collect())
+}
+
+#[rpc(server, namespace = "net")]
+pub trait NetRpc {
+    #[method(name = "version")]
+    fn version(&self) -> RpcResult<String>;
+    #[method(name = "listening")]
+    fn listening(&self) -> RpcResult<bool>;
+    #[method(name = "peerCount")]
+    fn peer_count(&self) -> RpcResult<U64>;
+}
+
+pub struct NetRpc {
+    chain: Arc<Chain>,
+}
+
+impl NetRpc {
+    pub fn new(chain: Arc<Chain>) -> Self {
+        Self { chain }
+    }
+}
+
+impl NetRpcServer for NetRpc {
+    fn version(&self) -> RpcResult<String> {
+        Ok(self.chain.spec().chain_id.to_string())
+    }
+    fn listening(&self) -> RpcResult<bool> {
+        Ok(true)
+    }
+    fn peer_count(&self) -> RpcResult<U64> {
+        Ok(U64::ZERO)
+    }
+}
+
+#[rpc(server, namespace = "web3")]
+pub trait Web3Rpc {
+    #[method(name = "clientVersion")]
+    fn client_version(&self) -> RpcResult<String>;
+    #[method(name = "sha3")]
+    fn sha3(&self, data: Bytes) -> RpcResult<B256>;
+}
+
+pub struct Web3Rpc;
+
+impl Web3RpcServer for Web3Rpc {
+    fn client_version(&self) -> RpcResult<String> {
+        Ok(crate::client_version())
+    }
+    fn sha3(&self, data: Bytes) -> RpcResult<B256> {
+        Ok(alloy_primitives::keccak256(data))
+    }
+}
