@@ -1,0 +1,241 @@
+//! A real node on 127.0.0.1 answering real JSON-RPC over HTTP: bad input gets a clear error
+//! with Ethereum's code, and the node stays up with nothing lost.
+
+use alloy_consensus::{SignableTransaction, TxEip1559};
+use alloy_eips::Encodable2718;
+use alloy_primitives::{Address, Bytes, TxKind, U256, hex};
+use ankr_node::{DevSealing, Node, NodeConfig, devnet};
+use ankr_types::{
+    TxEnvelope,
+    recovery::{SECP256K1N, sign_hash, sign_transaction},
+};
+use jsonrpsee::core::{client::ClientT, params::ArrayParams};
+use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+async fn start() -> (tempfile::TempDir, Node, HttpClient) {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(NodeConfig {
+        data_dir: dir.path().to_path_buf(),
+        spec: devnet::spec(),
+        rpc_addr: "127.0.0.1:0".parse().unwrap(),
+        sealing: DevSealing::Instant,
+        beneficiary: Address::repeat_byte(0xbe),
+    })
+    .await
+    .unwrap();
+    let client = HttpClientBuilder::default().build(node.rpc_url()).unwrap();
+    (dir, node, client)
+}
+
+async fn call(client: &HttpClient, method: &str, params: Value) -> Result<Value, (i32, String)> {
+    let mut array = ArrayParams::new();
+    for p in params.as_array().unwrap() {
+        array.insert(p).unwrap();
+    }
+    client
+        .request::<Value, _>(method, array)
+        .await
+        .map_err(|e| match e {
+            jsonrpsee::core::ClientError::Call(e) => (e.code(), e.message().to_string()),
+            other => panic!("transport error: {other}"),
+        })
+}
+
+fn transfer(nonce: u64, chain_id: u64, input: Bytes) -> TxEip1559 {
+    TxEip1559 {
+        chain_id,
+        nonce,
+        gas_limit: 21_000 + 16 * input.len() as u64 * 4,
+        max_fee_per_gas: 10_000_000_000,
+        max_priority_fee_per_gas: 1_000_000_000,
+        to: TxKind::Call(Address::repeat_byte(0x42)),
+        value: U256::from(1000),
+        input,
+        ..Default::default()
+    }
+}
+
+fn raw(tx: &TxEnvelope) -> String {
+    format!("0x{}", hex::encode(tx.encoded_2718()))
+}
+
+async fn wait_for_receipt(client: &HttpClient, hash: &Value) -> Value {
+    for _ in 0..200 {
+        let r = call(client, "eth_getTransactionReceipt", json!([hash]))
+            .await
+            .unwrap();
+        if !r.is_null() {
+            return r;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("no receipt for {hash}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_clear_errors_and_the_node_stays_up() {
+    let (_dir, node, client) = start().await;
+    let key = devnet::accounts()[0].secret;
+
+    // Malformed RLP, bad parameter types, unknown block tags: invalid params.
+    let (code, message) = call(&client, "eth_sendRawTransaction", json!(["0x02c0ffee"]))
+        .await
+        .unwrap_err();
+    assert_eq!(code, -32602, "{message}");
+    assert!(
+        message.contains("invalid transaction encoding"),
+        "{message}"
+    );
+    let (code, _) = call(&client, "eth_getBalance", json!([17, "latest"]))
+        .await
+        .unwrap_err();
+    assert_eq!(code, -32602);
+    let (code, _) = call(&client, "eth_getBlockByNumber", json!(["bogus", false]))
+        .await
+        .unwrap_err();
+    assert_eq!(code, -32602);
+    let (code, _) = call(
+        &client,
+        "eth_getLogs",
+        json!([{"fromBlock": 1, "topics": "x"}]),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(code, -32602);
+
+    // Refused transactions: -32000 with the rule in geth's words.
+    let wrong_chain = sign_transaction(&key, transfer(0, 1, Bytes::new()));
+    let (code, message) = call(
+        &client,
+        "eth_sendRawTransaction",
+        json!([raw(&wrong_chain)]),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        (code, message.contains("invalid chain id")),
+        (-32000, true),
+        "{message}"
+    );
+
+    let unsigned = transfer(0, devnet::DEVNET_CHAIN_ID, Bytes::new());
+    let good = sign_hash(&key, unsigned.signature_hash());
+    let twin = alloy_primitives::Signature::new(good.r(), SECP256K1N - good.s(), !good.v());
+    let high_s = TxEnvelope::from(unsigned.into_signed(twin));
+    let (code, message) = call(&client, "eth_sendRawTransaction", json!([raw(&high_s)]))
+        .await
+        .unwrap_err();
+    assert_eq!(code, -32000);
+    assert!(message.contains("EIP-2"), "{message}");
+
+    let oversized = sign_transaction(
+        &key,
+        transfer(0, devnet::DEVNET_CHAIN_ID, Bytes::from(vec![1u8; 200_000])),
+    );
+    let (_, message) = call(&client, "eth_sendRawTransaction", json!([raw(&oversized)]))
+        .await
+        .unwrap_err();
+    assert!(message.contains("oversized"), "{message}");
+
+    // A good transaction still goes through, and its receipt, logs and block are served.
+    let tx = sign_transaction(&key, transfer(0, devnet::DEVNET_CHAIN_ID, Bytes::new()));
+    let hash = call(&client, "eth_sendRawTransaction", json!([raw(&tx)]))
+        .await
+        .unwrap();
+    let receipt = wait_for_receipt(&client, &hash).await;
+    assert_eq!(receipt["status"], "0x1");
+    assert_eq!(receipt["gasUsed"], "0x5208");
+    let (code, message) = call(&client, "eth_sendRawTransaction", json!([raw(&tx)]))
+        .await
+        .unwrap_err();
+    assert_eq!(code, -32000);
+    assert!(
+        message.contains("nonce too low") || message.contains("already known"),
+        "{message}"
+    );
+
+    let block = call(
+        &client,
+        "eth_getBlockByNumber",
+        json!([receipt["blockNumber"], true]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(block["transactions"][0]["hash"], hash);
+    assert_eq!(block["hash"], receipt["blockHash"]);
+    let balance = call(
+        &client,
+        "eth_getBalance",
+        json!(["0x4242424242424242424242424242424242424242", "latest"]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(balance, "0x3e8");
+    assert_eq!(
+        call(&client, "eth_getBlockByNumber", json!(["0x999999", false]))
+            .await
+            .unwrap(),
+        Value::Null
+    );
+    let (code, message) = call(
+        &client,
+        "eth_getBalance",
+        json!(["0x4242424242424242424242424242424242424242", "0x0"]),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(code, -32000);
+    assert!(message.contains("historical state"), "{message}");
+    let history = call(&client, "eth_feeHistory", json!(["0x2", "latest", [50.0]]))
+        .await
+        .unwrap();
+    assert_eq!(history["baseFeePerGas"].as_array().unwrap().len(), 3);
+    let raw_block = call(
+        &client,
+        "debug_getRawBlock",
+        json!([receipt["blockNumber"]]),
+    )
+    .await
+    .unwrap();
+    let decoded =
+        ankr_types::Block::decode_exact(&hex::decode(raw_block.as_str().unwrap()).unwrap())
+            .unwrap();
+    assert_eq!(
+        format!("{:?}", decoded.header.hash()),
+        block["hash"].as_str().unwrap()
+    );
+
+    // Block filters report new blocks once.
+    let filter = call(&client, "eth_newBlockFilter", json!([]))
+        .await
+        .unwrap();
+    let tx = sign_transaction(&key, transfer(1, devnet::DEVNET_CHAIN_ID, Bytes::new()));
+    let hash = call(&client, "eth_sendRawTransaction", json!([raw(&tx)]))
+        .await
+        .unwrap();
+    let mined = wait_for_receipt(&client, &hash).await;
+    let changes = call(&client, "eth_getFilterChanges", json!([filter]))
+        .await
+        .unwrap();
+    assert!(changes.as_array().unwrap().contains(&mined["blockHash"]));
+    assert_eq!(
+        call(&client, "eth_getFilterChanges", json!([filter]))
+            .await
+            .unwrap(),
+        json!([])
+    );
+    assert_eq!(
+        call(&client, "eth_uninstallFilter", json!([filter]))
+            .await
+            .unwrap(),
+        json!(true)
+    );
+
+    assert!(
+        call(&client, "eth_blockNumber", json!([])).await.is_ok(),
+        "the node is still up"
+    );
+    node.stop().await;
+}
