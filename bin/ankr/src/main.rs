@@ -104,6 +104,6 @@ async fn main() -> anyhow::Result<()> {
             print!("{}", toml::to_string_pretty(&ankr_node::devnet::spec())?);
             Ok(())
         }
-        Command::Bench(args) => bench::run(args),
+        Command::Bench(args) => bench::run(args).await,
     }
 }

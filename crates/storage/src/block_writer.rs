@@ -132,14 +132,14 @@ impl BlockWriter {
     /// The state root over everything written so far, this block's changes included.
     pub fn state_root(&self) -> Result<B256, StoreError> {
         let accounts = self.txn.open_table(ACCOUNTS)?;
-        let mut entries = Vec::new();
+        let mut builder = alloy_trie::HashBuilder::default();
+        let mut any = false;
         for entry in accounts.iter()? {
             let (key, value) = entry?;
-            entries.push((B256::from(key.value()), value.value().to_vec()));
+            builder.add_leaf(alloy_trie::Nibbles::unpack(key.value()), value.value());
+            any = true;
         }
-        Ok(state_root::ordered_root(
-            entries.iter().map(|(k, v)| (*k, v.as_slice())),
-        ))
+        Ok(if any { builder.root() } else { EMPTY_ROOT_HASH })
     }
 
     /// Stores a block and makes it the canonical head.

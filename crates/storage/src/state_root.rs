@@ -1,19 +1,9 @@
 //! Merkle-Patricia roots from the hashed tables, by ordered scan (DESIGN §3: ~0.6 µs/account).
+//! The account trie is streamed straight from its table in `BlockWriter::state_root`.
 
 use alloy_primitives::{B256, U256};
 use alloy_rlp::Encodable;
 use alloy_trie::{EMPTY_ROOT_HASH, HashBuilder, Nibbles};
-
-/// Root of a trie whose leaves arrive in key order.
-pub fn ordered_root<'a>(leaves: impl IntoIterator<Item = (B256, &'a [u8])>) -> B256 {
-    let mut builder = HashBuilder::default();
-    let mut any = false;
-    for (key, value) in leaves {
-        builder.add_leaf(Nibbles::unpack(key), value);
-        any = true;
-    }
-    if any { builder.root() } else { EMPTY_ROOT_HASH }
-}
 
 /// Root of one account's storage from (keccak(slot), value) pairs in key order.
 pub fn storage_root(slots: impl IntoIterator<Item = (B256, U256)>) -> B256 {
