@@ -1,0 +1,44 @@
+// eth_subscribe over WebSocket with unmodified ethers.js v6: new heads and contract events
+// arrive as pushes, on the same port as HTTP.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { ethers } from "ethers";
+import { DEV_KEYS, artifact, startDevnet } from "../lib/devnet.mjs";
+
+describe("eth_subscribe over WebSocket", { timeout: 60_000 }, () => {
+  let devnet, ws, http, wallet;
+
+  before(async () => {
+    devnet = await startDevnet({ blockTime: 0.5 });
+    ws = new ethers.WebSocketProvider(devnet.url.replace("http", "ws"));
+    http = new ethers.JsonRpcProvider(devnet.url, undefined, { pollingInterval: 100, cacheTimeout: -1 });
+    wallet = new ethers.Wallet(DEV_KEYS[0], http);
+  });
+  after(async () => {
+    await ws?.destroy();
+    http?.destroy();
+    await devnet?.stop();
+  });
+
+  test("newHeads: every sealed block is pushed", async () => {
+    const numbers = [];
+    await new Promise((resolve) => {
+      ws.on("block", (n) => {
+        numbers.push(n);
+        if (numbers.length === 3) resolve();
+      });
+    });
+    await ws.removeAllListeners("block");
+    assert.deepEqual(numbers, [numbers[0], numbers[0] + 1, numbers[0] + 2]);
+  });
+
+  test("logs: a contract event is pushed to its subscriber", async () => {
+    const { abi, bytecode } = artifact("Greeter");
+    const deployed = await (await new ethers.ContractFactory(abi, bytecode, wallet).deploy("hi")).waitForDeployment();
+    const watched = new ethers.Contract(await deployed.getAddress(), abi, ws);
+    const heard = new Promise((resolve) => watched.once("GreetingChanged", (by, greeting) => resolve([by, greeting])));
+    await new Promise((r) => setTimeout(r, 200)); // let the subscription reach the node
+    await (await deployed.setGreeting("pushed")).wait();
+    assert.deepEqual(await heard, [wallet.address, "pushed"]);
+  });
+});
