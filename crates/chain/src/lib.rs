@@ -18,7 +18,7 @@ use alloy_primitives::{Address, B256};
 use ankr_execution::{ChainConfig, write_genesis};
 use ankr_storage::{Store, StoreReader};
 use ankr_txpool::{PoolConfig, SenderState, TxPool};
-use ankr_types::{ChainSpec, Header, TxEnvelope};
+use ankr_types::{ChainSpec, Header, RecoveredTx, TxEnvelope, recover_sender};
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::{Notify, broadcast};
@@ -99,6 +99,12 @@ impl Chain {
         let tx =
             TxEnvelope::decode_2718_exact(raw).map_err(|e| SubmitError::Decode(e.to_string()))?;
         let base_fee = next_base_fee(&self.head());
+        self.pool
+            .lock()
+            .expect("pool lock")
+            .check_stateless(&tx, raw.len(), base_fee)?;
+        let sender = recover_sender(&tx).map_err(ankr_txpool::PoolError::from)?;
+        let tx = RecoveredTx::new(tx, sender);
         let state = self.reader()?.state()?;
         let mut lookup_error = None;
         let hash = self

@@ -11,7 +11,7 @@ pub use validation::{PoolError, intrinsic_gas};
 
 use alloy_consensus::Transaction;
 use alloy_primitives::{Address, B256, U256, map::HashMap};
-use ankr_types::{RecoveredTx, TxEnvelope, recover_sender};
+use ankr_types::{RecoveredTx, TxEnvelope};
 use std::collections::{BTreeMap, BinaryHeap};
 use std::sync::Arc;
 
@@ -92,18 +92,29 @@ impl TxPool {
         self.by_hash.get(hash).cloned()
     }
 
-    /// Validates and admits a transaction. `state` gives the sender's account at the head;
-    /// `base_fee` is the next block's.
+    /// Checks what can be checked without the pool (size, chain id, gas, fees): cheap, so
+    /// callers run it before spending a signature recovery on the transaction.
+    pub fn check_stateless(
+        &self,
+        tx: &TxEnvelope,
+        encoded_len: usize,
+        base_fee: u64,
+    ) -> Result<(), PoolError> {
+        validation::check_stateless(&self.config, tx, encoded_len, base_fee)
+    }
+
+    /// Admits a transaction whose sender is recovered (outside the pool's lock, since recovery
+    /// is the expensive part) and which passed [`check_stateless`](Self::check_stateless).
+    /// `state` gives the sender's account at the head; `base_fee` is the next block's.
     pub fn add(
         &mut self,
-        tx: TxEnvelope,
+        tx: RecoveredTx,
         encoded_len: usize,
         base_fee: u64,
         state: impl FnOnce(Address) -> SenderState,
     ) -> Result<B256, PoolError> {
-        validation::check_stateless(&self.config, &tx, encoded_len, base_fee)?;
-        let sender = recover_sender(&tx)?;
-        let hash = *tx.tx_hash();
+        validation::check_stateless(&self.config, &tx.tx, encoded_len, base_fee)?;
+        let RecoveredTx { tx, sender, hash } = tx;
         if self.by_hash.contains_key(&hash) {
             return Err(PoolError::AlreadyKnown);
         }

@@ -33,9 +33,14 @@ fn rich(_: Address) -> SenderState {
     }
 }
 
+fn recovered(tx: TxEnvelope) -> Result<RecoveredTx, PoolError> {
+    let sender = ankr_types::recover_sender(&tx)?;
+    Ok(RecoveredTx::new(tx, sender))
+}
+
 fn add(pool: &mut TxPool, tx: TxEnvelope) -> Result<B256, PoolError> {
     let len = tx.encode_2718_len();
-    pool.add(tx, len, 10, rich)
+    pool.add(recovered(tx)?, len, 10, rich)
 }
 
 fn pool() -> TxPool {
@@ -85,16 +90,16 @@ fn every_rejection_names_its_rule() {
     };
     let t = tx(1, 3, 50, 1);
     assert!(matches!(
-        p.add(t.clone(), 100, 10, poor),
+        p.add(recovered(t.clone()).unwrap(), 100, 10, poor),
         Err(PoolError::InsufficientFunds { .. })
     ));
     let t2 = tx(1, 2, 50, 1);
     assert!(matches!(
-        p.add(t2, 100, 10, poor),
+        p.add(recovered(t2).unwrap(), 100, 10, poor),
         Err(PoolError::NonceTooLow { next: 3, got: 2 })
     ));
     assert!(matches!(
-        p.add(t, 1 << 20, 10, rich),
+        p.add(recovered(t).unwrap(), 1 << 20, 10, rich),
         Err(PoolError::Oversized { .. })
     ));
     let low_gas = sign_transaction(
