@@ -168,7 +168,23 @@ pub fn receipt(
     let stored = receipts.get(index)?;
     let tx = body.transactions.get(index)?;
     let sender = *body.senders.get(index)?;
-    let logs = block_logs(header, body, receipts).swap_remove(index);
+    let first_log_index: usize = receipts[..index].iter().map(|r| r.logs().len()).sum();
+    let hash = header.hash();
+    let logs = stored
+        .logs()
+        .iter()
+        .enumerate()
+        .map(|(i, inner)| Log {
+            inner: inner.clone(),
+            block_hash: Some(hash),
+            block_number: Some(header.number),
+            block_timestamp: Some(header.timestamp),
+            transaction_hash: Some(*tx.tx_hash()),
+            transaction_index: Some(index as u64),
+            log_index: Some((first_log_index + i) as u64),
+            removed: false,
+        })
+        .collect();
     let previous_cumulative = index
         .checked_sub(1)
         .map_or(0, |i| receipts[i].cumulative_gas_used());
@@ -185,7 +201,7 @@ pub fn receipt(
         inner: ReceiptEnvelope::from_typed(ty, with_bloom),
         transaction_hash: *tx.tx_hash(),
         transaction_index: Some(index as u64),
-        block_hash: Some(header.hash()),
+        block_hash: Some(hash),
         block_number: Some(header.number),
         gas_used: stored.cumulative_gas_used() - previous_cumulative,
         effective_gas_price: tx.effective_gas_price(Some(header.base_fee_per_gas)),

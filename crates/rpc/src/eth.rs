@@ -1,6 +1,7 @@
 //! `eth_`, `net_` and `web3_`.
 
 use crate::{
+    block_cache::{BlockCache, CachedBlock},
     convert::{self, RpcBlock},
     errors::{self, codes, header_not_found, internal, invalid_params, rpc_error},
     filters::{FilterKind, Filters},
@@ -106,11 +107,23 @@ pub trait EthRpc {
 pub struct EthRpc {
     chain: Arc<Chain>,
     filters: Arc<Filters>,
+    blocks: BlockCache,
 }
 
 impl EthRpc {
     pub fn new(chain: Arc<Chain>, filters: Arc<Filters>) -> Self {
-        Self { chain, filters }
+        Self {
+            chain,
+            filters,
+            blocks: BlockCache::default(),
+        }
+    }
+
+    fn cached_block(&self, reader: &StoreReader, hash: B256) -> RpcResult<Arc<CachedBlock>> {
+        self.blocks
+            .get(reader, hash)
+            .map_err(internal)?
+            .ok_or_else(header_not_found)
     }
 
     fn reader(&self) -> RpcResult<StoreReader> {
@@ -237,10 +250,8 @@ impl EthRpc {
         if !filter.matches_bloom(header.logs_bloom) {
             return Ok(());
         }
-        let hash = header.hash();
-        let body = reader.body(hash).map_err(internal)?.unwrap_or_default();
-        let receipts = reader.receipts(hash).map_err(internal)?.unwrap_or_default();
-        for logs in convert::block_logs(header, &body, &receipts) {
+        let block = self.cached_block(reader, header.hash())?;
+        for logs in convert::block_logs(header, &block.body, &block.receipts) {
             out.extend(logs.into_iter().filter(|log| filter.matches(&log.inner)));
         }
         Ok(())
@@ -511,21 +522,15 @@ impl EthRpcServer for EthRpc {
     fn transaction_by_hash(&self, hash: B256) -> RpcResult<Option<Transaction>> {
         let reader = self.reader()?;
         if let Some(location) = reader.tx_location(hash).map_err(internal)? {
-            let header = reader
-                .header(location.block_hash)
-                .map_err(internal)?
-                .ok_or_else(header_not_found)?;
-            let body = reader
-                .body(location.block_hash)
-                .map_err(internal)?
-                .unwrap_or_default();
+            let block = self.cached_block(&reader, location.block_hash)?;
+            let (header, body) = (&block.header, &block.body);
             let index = location.index as usize;
             let (Some(tx), Some(sender)) = (body.transactions.get(index), body.senders.get(index))
             else {
                 return Err(internal("transaction index points outside its block"));
             };
             let tx = ankr_types::RecoveredTx::new(tx.clone(), *sender);
-            return Ok(Some(convert::transaction(&tx, Some((&header, index)))));
+            return Ok(Some(convert::transaction(&tx, Some((header, index)))));
         }
         Ok(self
             .chain
@@ -564,22 +569,12 @@ impl EthRpcServer for EthRpc {
         let Some(location) = reader.tx_location(hash).map_err(internal)? else {
             return Ok(None);
         };
-        let header = reader
-            .header(location.block_hash)
-            .map_err(internal)?
-            .ok_or_else(header_not_found)?;
-        let body = reader
-            .body(location.block_hash)
-            .map_err(internal)?
-            .unwrap_or_default();
-        let receipts = reader
-            .receipts(location.block_hash)
-            .map_err(internal)?
-            .unwrap_or_default();
+        let block = self.cached_block(&reader, location.block_hash)?;
+        let (header, body, receipts) = (&block.header, &block.body, &block.receipts);
         Ok(convert::receipt(
-            &header,
-            &body,
-            &receipts,
+            header,
+            body,
+            receipts,
             location.index as usize,
         ))
     }

@@ -6,6 +6,7 @@
 //! (`nonce too low`, `insufficient funds …`, `replacement transaction underpriced`, …).
 
 mod ankr;
+mod block_cache;
 mod convert;
 mod errors;
 mod eth;
