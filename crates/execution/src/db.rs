@@ -68,6 +68,8 @@ pub struct BlockState<D> {
     base: D,
     changes: StateChanges,
     code_cache: HashMap<B256, Bytecode>,
+    /// Parent-state accounts read ahead of execution (see [`BlockState::warm`]).
+    warmed: HashMap<Address, Option<AccountInfo>>,
 }
 
 impl<D: DatabaseRef> BlockState<D> {
@@ -76,7 +78,14 @@ impl<D: DatabaseRef> BlockState<D> {
             base,
             changes: StateChanges::default(),
             code_cache: HashMap::default(),
+            warmed: HashMap::default(),
         }
+    }
+
+    /// Adds parent-state accounts read ahead (on another thread) so that execution does not
+    /// wait for storage. Changes made by the block always take precedence over them.
+    pub fn warm(&mut self, accounts: impl IntoIterator<Item = (Address, Option<AccountInfo>)>) {
+        self.warmed.extend(accounts);
     }
 
     pub fn into_changes(self) -> StateChanges {
@@ -164,7 +173,10 @@ impl<D: DatabaseRef> Database for BlockState<D> {
                 code_hash: a.code_hash,
                 ..Default::default()
             }),
-            None => self.base.basic_ref(address)?,
+            None => match self.warmed.get(&address) {
+                Some(warmed) => warmed.clone(),
+                None => self.base.basic_ref(address)?,
+            },
         };
         let Some(mut info) = info else {
             return Ok(None);

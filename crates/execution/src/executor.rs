@@ -3,12 +3,15 @@
 use crate::{BlockContext, BlockState, ChainConfig, StateDb, StateError, tx_env};
 use alloy_consensus::{Eip658Value, Receipt, ReceiptEnvelope, ReceiptWithBloom, TxType};
 use alloy_eips::Typed2718;
+use alloy_primitives::Address;
 use alloy_primitives::{B256, Bloom};
 use ankr_storage::{StateChanges, StateReader};
 use ankr_types::RecoveredTx;
 use revm::{
-    Context, ExecuteCommitEvm, MainBuilder, MainContext,
+    Context, DatabaseRef, ExecuteCommitEvm, MainBuilder, MainContext,
     context::result::{EVMError, InvalidTransaction},
+    handler::{MainnetContext, MainnetEvm},
+    state::AccountInfo,
 };
 
 /// Whether a transaction that cannot run is skipped (building) or fails the block (importing).
@@ -50,12 +53,19 @@ pub struct ExecutedBlock {
     pub skipped: Vec<(B256, String)>,
 }
 
+/// The EVM a block runs in.
+type BlockEvm<'a> = MainnetEvm<MainnetContext<BlockState<StateDb<'a>>>>;
+
+/// Transactions per prefetch chunk: the accounts of chunk k+1 are read on another thread while
+/// chunk k executes. Blocks smaller than one chunk are not worth a thread.
+const PREFETCH_CHUNK: usize = 256;
+
 /// Executes `txs` on top of `state` (the parent's state) and pays the block reward.
 pub fn execute_block(
     state: &StateReader,
     chain: &ChainConfig,
     block: &BlockContext,
-    txs: impl IntoIterator<Item = RecoveredTx>,
+    txs: Vec<RecoveredTx>,
     mode: Mode,
 ) -> Result<ExecutedBlock, ExecutionError> {
     let mut evm = Context::mainnet()
@@ -64,60 +74,110 @@ pub fn execute_block(
         .with_block(block.block_env())
         .build_mainnet();
     let mut out = ExecutedBlock::default();
-
-    for (index, tx) in txs.into_iter().enumerate() {
-        let left = block.gas_limit - out.gas_used;
-        let gas = alloy_consensus::Transaction::gas_limit(&tx.tx);
-        if gas > left {
-            match mode {
-                Mode::Build => continue,
-                Mode::Import => {
-                    return Err(ExecutionError::BlockGasExceeded {
-                        index,
-                        hash: tx.hash,
-                        gas,
-                        left,
-                    });
-                }
+    let chunks: Vec<&[RecoveredTx]> = txs.chunks(PREFETCH_CHUNK).collect();
+    std::thread::scope(|scope| -> Result<(), ExecutionError> {
+        let mut ahead = match chunks.as_slice() {
+            [first, _, ..] => Some(scope.spawn(move || read_accounts(state, first))),
+            _ => None,
+        };
+        for (number, chunk) in chunks.iter().enumerate() {
+            if let Some(handle) = ahead.take() {
+                let accounts = handle.join().expect("prefetch does not panic")?;
+                evm.ctx.journaled_state.database.warm(accounts);
+            }
+            if chunks.len() > 1 {
+                ahead = chunks
+                    .get(number + 1)
+                    .map(|&next| scope.spawn(move || read_accounts(state, next)));
+            }
+            for (offset, tx) in chunk.iter().enumerate() {
+                run_transaction(
+                    &mut evm,
+                    &mut out,
+                    block,
+                    number * PREFETCH_CHUNK + offset,
+                    tx,
+                    mode,
+                )?;
             }
         }
-        let result = match evm.transact_commit(tx_env(&tx.tx, tx.sender)) {
-            Ok(result) => result,
-            Err(EVMError::Database(e)) => return Err(e.into()),
-            Err(e) => {
-                let reason = describe(&e);
-                match mode {
-                    Mode::Build => {
-                        out.skipped.push((tx.hash, reason));
-                        continue;
-                    }
-                    Mode::Import => {
-                        return Err(ExecutionError::InvalidTransaction {
-                            index,
-                            hash: tx.hash,
-                            reason,
-                        });
-                    }
-                }
-            }
-        };
-        out.gas_used += result.tx_gas_used();
-        let receipt = Receipt {
-            status: Eip658Value::Eip658(result.is_success()),
-            cumulative_gas_used: out.gas_used,
-            logs: result.into_logs(),
-        };
-        let receipt = ReceiptWithBloom::from(receipt);
-        out.logs_bloom.accrue_bloom(&receipt.logs_bloom);
-        let ty = TxType::try_from(tx.tx.ty()).expect("recovered transactions have known types");
-        out.receipts.push(ReceiptEnvelope::from_typed(ty, receipt));
-        out.transactions.push(tx);
-    }
+        Ok(())
+    })?;
 
     let mut db = evm.ctx.journaled_state.database;
     db.credit(block.beneficiary, chain.block_reward)?;
     out.changes = db.into_changes();
     Ok(out)
+}
+
+/// Reads the accounts the transactions name (senders and recipients) from the parent state.
+fn read_accounts(
+    state: &StateReader,
+    txs: &[RecoveredTx],
+) -> Result<Vec<(Address, Option<AccountInfo>)>, StateError> {
+    let db = StateDb { reader: state };
+    let mut accounts = Vec::with_capacity(txs.len() * 2);
+    for tx in txs {
+        let to = alloy_consensus::Transaction::to(&tx.tx);
+        for address in std::iter::once(tx.sender).chain(to) {
+            accounts.push((address, db.basic_ref(address)?));
+        }
+    }
+    Ok(accounts)
+}
+
+/// Runs one transaction, recording its receipt, or skips or rejects it by `mode`.
+fn run_transaction(
+    evm: &mut BlockEvm<'_>,
+    out: &mut ExecutedBlock,
+    block: &BlockContext,
+    index: usize,
+    tx: &RecoveredTx,
+    mode: Mode,
+) -> Result<(), ExecutionError> {
+    let left = block.gas_limit - out.gas_used;
+    let gas = alloy_consensus::Transaction::gas_limit(&tx.tx);
+    if gas > left {
+        return match mode {
+            Mode::Build => Ok(()),
+            Mode::Import => Err(ExecutionError::BlockGasExceeded {
+                index,
+                hash: tx.hash,
+                gas,
+                left,
+            }),
+        };
+    }
+    let result = match evm.transact_commit(tx_env(&tx.tx, tx.sender)) {
+        Ok(result) => result,
+        Err(EVMError::Database(e)) => return Err(e.into()),
+        Err(e) => {
+            let reason = describe(&e);
+            return match mode {
+                Mode::Build => {
+                    out.skipped.push((tx.hash, reason));
+                    Ok(())
+                }
+                Mode::Import => Err(ExecutionError::InvalidTransaction {
+                    index,
+                    hash: tx.hash,
+                    reason,
+                }),
+            };
+        }
+    };
+    out.gas_used += result.tx_gas_used();
+    let receipt = Receipt {
+        status: Eip658Value::Eip658(result.is_success()),
+        cumulative_gas_used: out.gas_used,
+        logs: result.into_logs(),
+    };
+    let receipt = ReceiptWithBloom::from(receipt);
+    out.logs_bloom.accrue_bloom(&receipt.logs_bloom);
+    let ty = TxType::try_from(tx.tx.ty()).expect("recovered transactions have known types");
+    out.receipts.push(ReceiptEnvelope::from_typed(ty, receipt));
+    out.transactions.push(tx.clone());
+    Ok(())
 }
 
 /// A transaction error as a user should read it.

@@ -327,3 +327,69 @@ fn legacy_eip155_transaction_runs() {
     let executed = commit_block(&store, vec![RecoveredTx::new(signed, sender)], Mode::Import);
     assert!(executed.receipts[0].status());
 }
+
+/// Blocks larger than a prefetch chunk read accounts ahead on another thread; those parent-state
+/// reads must never shadow what earlier transactions of the same block changed.
+#[test]
+fn prefetched_accounts_never_shadow_changes_made_earlier_in_the_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let keys: Vec<secp256k1::SecretKey> = (0..300u32)
+        .map(|i| {
+            let mut bytes = [7u8; 32];
+            bytes[..4].copy_from_slice(&(i + 1).to_be_bytes());
+            secp256k1::SecretKey::from_byte_array(bytes).unwrap()
+        })
+        .collect();
+    let mut spec = spec();
+    spec.gas_limit = 1 << 40;
+    for key in &keys {
+        spec.alloc.insert(
+            address_of(key),
+            GenesisAccount {
+                balance: U256::from(ANKR),
+                ..Default::default()
+            },
+        );
+    }
+    write_genesis(&store, &spec).unwrap();
+    // Round 1 (nonce 0) then round 2 (nonce 1): each account pays the next one 1000 wei, so
+    // round 2 reads accounts that round 1, in an earlier chunk, changed.
+    let mut txs = Vec::new();
+    for nonce in 0..2u64 {
+        for (i, key) in keys.iter().enumerate() {
+            let next = address_of(&keys[(i + 1) % keys.len()]);
+            let signed = sign_transaction(
+                key,
+                TxEip1559 {
+                    chain_id: CHAIN_ID,
+                    nonce,
+                    gas_limit: 21_000,
+                    max_fee_per_gas: 2_000_000_000,
+                    max_priority_fee_per_gas: 0,
+                    to: TxKind::Call(next),
+                    value: U256::from(1000),
+                    ..Default::default()
+                },
+            );
+            txs.push(RecoveredTx::new(signed, address_of(key)));
+        }
+    }
+    let reader = store.reader().unwrap();
+    let head = reader.head().unwrap().unwrap();
+    let executed = execute_block(
+        &reader.state().unwrap(),
+        &ChainConfig::from(&spec),
+        &BlockContext::of(&head),
+        txs,
+        Mode::Import,
+    )
+    .unwrap();
+    assert_eq!(executed.receipts.len(), 600);
+    let fee = U256::from(21_000u64 * 1_000_000_000); // base fee 1 gwei, no tip
+    for key in &keys {
+        let account = executed.changes.accounts[&address_of(key)].unwrap();
+        assert_eq!(account.nonce, 2);
+        assert_eq!(account.balance, U256::from(ANKR) - fee * U256::from(2));
+    }
+}
