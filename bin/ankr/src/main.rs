@@ -50,6 +50,9 @@ struct NodeArgs {
     /// Seal blocks with the dev sealer: `instant`, an interval in milliseconds, or `off`.
     #[arg(long, default_value = "off")]
     dev_seal: String,
+    /// Who receives the block reward and tips of blocks this node seals.
+    #[arg(long)]
+    beneficiary: Option<alloy_primitives::Address>,
 }
 
 fn parse_sealing(value: &str) -> anyhow::Result<ankr_node::DevSealing> {
@@ -83,12 +86,20 @@ async fn main() -> anyhow::Result<()> {
         Command::Node(args) => {
             init_logging();
             let spec = ankr_types::ChainSpec::load(&args.chain_spec)?;
+            let sealing = parse_sealing(&args.dev_seal)?;
+            let beneficiary = match (sealing, args.beneficiary) {
+                (_, Some(address)) => address,
+                (ankr_node::DevSealing::Off, None) => Default::default(),
+                (_, None) => {
+                    anyhow::bail!("a sealing node needs --beneficiary ADDRESS for its rewards")
+                }
+            };
             let node = ankr_node::Node::start(ankr_node::NodeConfig {
                 data_dir: args.dir,
                 spec,
                 rpc_addr: args.rpc,
-                sealing: parse_sealing(&args.dev_seal)?,
-                beneficiary: Default::default(),
+                sealing,
+                beneficiary,
             })
             .await?;
             tokio::signal::ctrl_c().await?;

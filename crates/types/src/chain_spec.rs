@@ -99,6 +99,11 @@ impl ChainSpec {
                 "need 21000 <= max_tx_gas <= gas_limit",
             ));
         }
+        if self.genesis_difficulty.is_zero() {
+            return Err(ChainSpecError::Invalid(
+                "genesis_difficulty must be positive",
+            ));
+        }
         if self.target_block_time_ms == 0 {
             return Err(ChainSpecError::Invalid(
                 "target_block_time_ms must be positive",
