@@ -171,3 +171,38 @@ pub fn estimate_gas(
     }
     Ok(hi)
 }
+
+/// The caller of system calls: the address Ethereum uses for its own (EIP-4788), which no key
+/// controls.
+pub const SYSTEM_ADDRESS: Address =
+    alloy_primitives::address!("fffffffffffffffffffffffffffffffffffffffe");
+
+/// Gas a system call may use: enough for any view a consensus rule makes, bounded so that a
+/// broken system contract cannot stall block validation.
+pub const SYSTEM_CALL_GAS: u64 = 30_000_000;
+
+/// A read-only call into a system contract (EnclaveRegistry, WorkMarket, …) against `state`,
+/// as consensus code makes it: from [`SYSTEM_ADDRESS`], without fees, nothing committed.
+/// A revert or halt is an error, since a consensus rule cannot proceed on it.
+pub fn system_call(
+    state: &StateReader,
+    chain: &ChainConfig,
+    block: &BlockContext,
+    contract: Address,
+    input: Bytes,
+) -> Result<Bytes, CallError> {
+    let request = CallRequest {
+        from: Some(SYSTEM_ADDRESS),
+        to: Some(contract),
+        gas: Some(SYSTEM_CALL_GAS),
+        input,
+        ..Default::default()
+    };
+    let mut chain = chain.clone();
+    chain.max_tx_gas = chain.max_tx_gas.max(SYSTEM_CALL_GAS);
+    match call(state, &chain, block, &request)? {
+        CallOutcome::Success { output, .. } => Ok(output),
+        CallOutcome::Revert { output, .. } => Err(CallError::Reverted(output)),
+        CallOutcome::Halt { reason, .. } => Err(CallError::Halted(reason)),
+    }
+}

@@ -14,7 +14,10 @@ mod executor;
 mod genesis;
 mod tx_env;
 
-pub use call::{CallError, CallOutcome, CallRequest, call, estimate_gas};
+pub use call::{
+    CallError, CallOutcome, CallRequest, SYSTEM_ADDRESS, SYSTEM_CALL_GAS, call, estimate_gas,
+    system_call,
+};
 pub use config::{BlockContext, ChainConfig};
 pub use db::{BlockState, StateDb, StateError};
 pub use executor::{

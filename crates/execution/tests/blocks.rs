@@ -393,3 +393,60 @@ fn prefetched_accounts_never_shadow_changes_made_earlier_in_the_block() {
         assert_eq!(account.balance, U256::from(ANKR) - fee * U256::from(2));
     }
 }
+
+/// Genesis places a contract at a fixed address with its storage; consensus code reads it with
+/// a system call against that state.
+#[test]
+fn system_call_reads_a_contract_placed_by_genesis() {
+    let registry = Address::repeat_byte(0x5c);
+    let holder = Address::repeat_byte(0x11);
+    let mut slot_preimage = [0u8; 64];
+    slot_preimage[12..32].copy_from_slice(holder.as_slice());
+    slot_preimage[63] = 3; // ExampleToken.balanceOf is storage slot 3
+    let mut spec = spec();
+    spec.alloc.insert(
+        registry,
+        GenesisAccount {
+            code: artifact("ExampleToken").unwrap().deployed_bytecode,
+            storage: [(
+                alloy_primitives::keccak256(slot_preimage),
+                alloy_primitives::B256::from(U256::from(77)),
+            )]
+            .into(),
+            ..Default::default()
+        },
+    );
+    spec.system_contracts
+        .insert("ExampleRegistry".into(), registry);
+    spec.validate().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let genesis = write_genesis(&store, &spec).unwrap();
+    let reader = store.reader().unwrap();
+    let output = ankr_execution::system_call(
+        &reader.state().unwrap(),
+        &ChainConfig::from(&spec),
+        &BlockContext::of(&genesis),
+        spec.system_contracts["ExampleRegistry"],
+        ExampleToken::balanceOfCall(holder).abi_encode().into(),
+    )
+    .unwrap();
+    assert_eq!(U256::from_be_slice(&output), U256::from(77));
+    // Calling something that reverts is an error a consensus rule must see.
+    let failed = ankr_execution::system_call(
+        &reader.state().unwrap(),
+        &ChainConfig::from(&spec),
+        &BlockContext::of(&genesis),
+        registry,
+        ExampleToken::transferCall {
+            to: holder,
+            value: U256::from(1),
+        }
+        .abi_encode()
+        .into(),
+    );
+    assert!(matches!(
+        failed,
+        Err(ankr_execution::CallError::Reverted(_))
+    ));
+}
