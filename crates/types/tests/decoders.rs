@@ -90,3 +90,22 @@ fn valid_block_round_trips() {
     let encoded = alloy_rlp::encode(&block);
     assert_eq!(Block::decode_exact(&encoded).unwrap(), block);
 }
+
+/// Found by `mutated_blocks_decode_canonically`: a typed transaction whose RLP string header
+/// claims more bytes (236) than the transaction has (108) must not decode.
+#[test]
+fn transaction_item_longer_than_its_transaction_is_refused() {
+    let block = sample_block(&[1 << 48, 1 << 56, 1 << 56]);
+    let mut data = alloy_rlp::encode(&block);
+    let first_tx = alloy_rlp::encode(&block.transactions[0]);
+    let at = data
+        .windows(first_tx.len())
+        .position(|w| w == first_tx.as_slice())
+        .unwrap();
+    assert_eq!(
+        data[at], 0xb8,
+        "typed transactions are wrapped in a long string header"
+    );
+    data[at + 1] ^= 0x80;
+    assert!(Block::decode_exact(&data).is_err());
+}
