@@ -112,15 +112,8 @@ fn spec(senders: &[Address], gas_limit: u64) -> ChainSpec {
         name: "bench".into(),
         chain_id: CHAIN_ID,
         gas_limit,
-        max_tx_gas: 16_777_216,
-        block_reward: U256::from(2 * ANKR),
-        target_block_time_ms: 2000,
-        initial_base_fee: 1_000_000_000,
-        genesis_timestamp: 0,
-        genesis_difficulty: U256::from(1u64 << 20),
-        allow_dev_seal: true,
-        system_contracts: Default::default(),
         alloc,
+        ..ankr_node::devnet::spec()
     }
 }
 
