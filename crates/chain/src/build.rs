@@ -8,15 +8,26 @@ use ankr_execution::{
 use ankr_storage::StoredBody;
 use ankr_types::{Header, Seal};
 
+/// Whether a built block may be empty.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Contents {
+    /// Interval sealing: a block every tick, empty or not.
+    AnyNumber,
+    /// Instant sealing: a block only when it includes a transaction.
+    NonEmpty,
+}
+
 impl Chain {
     /// Builds a block on the head from the best pooled transactions, seals it with `seal` and
     /// commits it. `timestamp` is raised to one second after the parent's if it is not later.
+    /// With `Contents::NonEmpty`, a block that would include nothing is not made (`Ok(None)`).
     pub fn build_block(
         &self,
         beneficiary: Address,
         timestamp: u64,
         seal: Seal,
-    ) -> Result<Header, ChainError> {
+        contents: Contents,
+    ) -> Result<Option<Header>, ChainError> {
         let _writing = self.writer.lock().expect("writer lock");
         let parent = self.head();
         let reader = self.reader()?;
@@ -45,6 +56,9 @@ impl Chain {
                 pool.remove(hash);
             }
         }
+        if contents == Contents::NonEmpty && executed.transactions.is_empty() {
+            return Ok(None);
+        }
         let header = self
             .write_block(&parent, executed, |state_root, executed| {
                 Ok(Header {
@@ -70,7 +84,7 @@ impl Chain {
                 ImportError::Execution(e) => ChainError::Execution(e),
                 other => unreachable!("building checks no header rule: {other}"),
             })?;
-        Ok(header)
+        Ok(Some(header))
     }
 
     /// Writes an executed block in one transaction: state, then the header `finish` makes from

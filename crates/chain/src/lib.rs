@@ -9,6 +9,7 @@ mod error;
 mod import;
 mod rules;
 
+pub use build::Contents;
 pub use error::{ChainError, ImportError, SubmitError};
 pub use rules::next_base_fee;
 

@@ -4,7 +4,7 @@
 use alloy_consensus::TxEip1559;
 use alloy_eips::Encodable2718;
 use alloy_primitives::{Address, B256, TxKind, U256};
-use ankr_chain::{Chain, ImportError};
+use ankr_chain::{Chain, Contents, ImportError};
 use ankr_types::{
     Block, ChainSpec, GenesisAccount, Seal,
     chain_spec::ANKR,
@@ -82,14 +82,28 @@ fn blocks_move_between_chains_and_survive_restart() {
                 Address::repeat_byte(0xbe),
                 1_700_000_000 + round,
                 Seal::dev(),
+                Contents::AnyNumber,
             )
-            .unwrap();
+            .unwrap()
+            .expect("any number of transactions makes a block");
         let block = block_at(&a, header.number);
         assert_eq!(block.transactions.len(), 1);
         b.import_raw_block(&alloy_rlp::encode(&block)).unwrap();
     }
     assert_eq!(a.head(), b.head());
     assert_eq!(a.pool_size(), 3, "gapped transactions wait in the pool");
+    let nothing_ready = a
+        .build_block(
+            Address::repeat_byte(0xbe),
+            1_700_000_010,
+            Seal::dev(),
+            Contents::NonEmpty,
+        )
+        .unwrap();
+    assert!(
+        nothing_ready.is_none(),
+        "instant sealing makes no empty block for gapped transactions"
+    );
 
     let head = b.head();
     drop(b);
@@ -116,8 +130,13 @@ fn tampered_blocks_are_refused_by_the_rule_they_break() {
     let a = Chain::open(a_dir.path(), spec()).unwrap();
     let b = Chain::open(b_dir.path(), spec()).unwrap();
     send(&a, 0);
-    a.build_block(Address::repeat_byte(0xbe), 1_700_000_001, Seal::dev())
-        .unwrap();
+    a.build_block(
+        Address::repeat_byte(0xbe),
+        1_700_000_001,
+        Seal::dev(),
+        Contents::AnyNumber,
+    )
+    .unwrap();
     let good = block_at(&a, 1);
 
     let tamper = |f: &dyn Fn(&mut Block)| {

@@ -4,7 +4,7 @@
 pub mod devnet;
 
 use alloy_primitives::Address;
-use ankr_chain::{Chain, ChainError};
+use ankr_chain::{Chain, ChainError, Contents};
 use ankr_rpc::RpcServer;
 use ankr_types::{ChainSpec, Seal};
 use std::net::SocketAddr;
@@ -120,16 +120,23 @@ fn now_seconds() -> u64 {
         .unwrap_or_default()
 }
 
-async fn seal_one(chain: &Arc<Chain>, beneficiary: Address) {
+/// Seals one block; `true` if a block was made.
+async fn seal_one(chain: &Arc<Chain>, beneficiary: Address, contents: Contents) -> bool {
     let chain = chain.clone();
     let built = tokio::task::spawn_blocking(move || {
-        chain.build_block(beneficiary, now_seconds(), Seal::dev())
+        chain.build_block(beneficiary, now_seconds(), Seal::dev(), contents)
     })
     .await;
     match built {
-        Ok(Ok(_)) => {}
-        Ok(Err(error)) => tracing::error!(%error, "dev sealer could not build a block"),
-        Err(panic) => tracing::error!(%panic, "dev sealer panicked"),
+        Ok(Ok(made)) => made.is_some(),
+        Ok(Err(error)) => {
+            tracing::error!(%error, "dev sealer could not build a block");
+            false
+        }
+        Err(panic) => {
+            tracing::error!(%panic, "dev sealer panicked");
+            false
+        }
     }
 }
 
@@ -147,13 +154,7 @@ async fn dev_sealer(
             }
             // Batch what arrives together into one block, then keep going while work remains.
             tokio::time::sleep(Duration::from_millis(5)).await;
-            while chain.pool_size() > 0 {
-                let before = chain.head().number;
-                seal_one(&chain, beneficiary).await;
-                let head = chain.head();
-                if head.number == before || head.gas_used == 0 {
-                    break;
-                }
+            while chain.pool_size() > 0 && seal_one(&chain, beneficiary, Contents::NonEmpty).await {
             }
         },
         DevSealing::Interval(every) => {
@@ -163,7 +164,9 @@ async fn dev_sealer(
             loop {
                 tokio::select! {
                     _ = stopped.changed() => return,
-                    _ = ticks.tick() => seal_one(&chain, beneficiary).await,
+                    _ = ticks.tick() => {
+                        seal_one(&chain, beneficiary, Contents::AnyNumber).await;
+                    }
                 }
             }
         }
