@@ -43,6 +43,19 @@ pub struct Chain {
     writer: Mutex<()>,
     blocks: broadcast::Sender<Arc<NewBlock>>,
     pending_tx: Notify,
+    /// Hashes that entered the pool, numbered, for pending-transaction filters.
+    arrivals: Mutex<Arrivals>,
+}
+
+/// The most recent pool arrivals, numbered from 1, at most [`Arrivals::KEPT`] of them.
+#[derive(Default)]
+struct Arrivals {
+    next: u64,
+    recent: std::collections::VecDeque<(u64, B256)>,
+}
+
+impl Arrivals {
+    const KEPT: usize = 4096;
 }
 
 impl Chain {
@@ -63,6 +76,7 @@ impl Chain {
             writer: Mutex::new(()),
             blocks: broadcast::channel(256).0,
             pending_tx: Notify::new(),
+            arrivals: Mutex::default(),
             spec,
         })
     }
@@ -130,8 +144,35 @@ impl Chain {
             return Err(SubmitError::Chain(e.into()));
         }
         let hash = hash?;
+        {
+            let mut arrivals = self.arrivals.lock().expect("arrivals lock");
+            arrivals.next += 1;
+            let number = arrivals.next;
+            arrivals.recent.push_back((number, hash));
+            if arrivals.recent.len() > Arrivals::KEPT {
+                arrivals.recent.pop_front();
+            }
+        }
         self.pending_tx.notify_one();
         Ok(hash)
+    }
+
+    /// The number of the latest transaction to enter the pool (0 before any).
+    pub fn latest_arrival(&self) -> u64 {
+        self.arrivals.lock().expect("arrivals lock").next
+    }
+
+    /// Hashes of transactions that entered the pool after arrival number `after`, and the
+    /// latest number. Only the last 4096 arrivals are kept.
+    pub fn arrivals_since(&self, after: u64) -> (Vec<B256>, u64) {
+        let arrivals = self.arrivals.lock().expect("arrivals lock");
+        let hashes = arrivals
+            .recent
+            .iter()
+            .filter(|(n, _)| *n > after)
+            .map(|(_, h)| *h)
+            .collect();
+        (hashes, arrivals.next)
     }
 
     /// The nonce a sender's next transaction should use, counting its pooled ones.

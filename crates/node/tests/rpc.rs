@@ -233,6 +233,23 @@ async fn bad_input_gets_clear_errors_and_the_node_stays_up() {
         json!(true)
     );
 
+    // Pending-transaction filters report what entered the pool since the last poll.
+    let pending = call(&client, "eth_newPendingTransactionFilter", json!([]))
+        .await
+        .unwrap();
+    let tx = sign_transaction(&key, transfer(2, devnet::DEVNET_CHAIN_ID, Bytes::new()));
+    let hash = call(&client, "eth_sendRawTransaction", json!([raw(&tx)]))
+        .await
+        .unwrap();
+    let changes = call(&client, "eth_getFilterChanges", json!([pending]))
+        .await
+        .unwrap();
+    assert_eq!(changes, json!([hash]));
+    let changes = call(&client, "eth_getFilterChanges", json!([pending]))
+        .await
+        .unwrap();
+    assert_eq!(changes, json!([]));
+
     assert!(
         call(&client, "eth_blockNumber", json!([])).await.is_ok(),
         "the node is still up"

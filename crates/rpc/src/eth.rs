@@ -604,13 +604,19 @@ impl EthRpcServer for EthRpc {
 
     fn new_pending_transaction_filter(&self) -> RpcResult<U256> {
         self.filters
-            .install(FilterKind::PendingTransactions, self.chain.head().number)
+            .install(FilterKind::PendingTransactions, self.chain.latest_arrival())
             .ok_or_else(|| rpc_error(codes::LIMIT_EXCEEDED, "too many filters installed"))
     }
 
     fn filter_changes(&self, id: U256) -> RpcResult<serde_json::Value> {
         let reader = self.reader()?;
         let head = head_of(&reader)?.number;
+        if let Some(FilterKind::PendingTransactions) = self.filters.get(id).map(|f| f.kind) {
+            let seen = self.filters.get(id).map_or(0, |f| f.reported_up_to);
+            let (hashes, latest) = self.chain.arrivals_since(seen);
+            self.filters.advance(id, latest);
+            return serde_json::to_value(hashes).map_err(internal);
+        }
         let filter = self
             .filters
             .poll(id, head)
@@ -624,7 +630,7 @@ impl EthRpcServer for EthRpc {
                 }
                 serde_json::to_value(hashes)
             }
-            FilterKind::PendingTransactions => serde_json::to_value(Vec::<B256>::new()),
+            FilterKind::PendingTransactions => unreachable!("answered above"),
             FilterKind::Logs(filter) => {
                 let to = match filter.block_option.get_to_block() {
                     Some(&BlockNumberOrTag::Number(n)) => n.min(head),

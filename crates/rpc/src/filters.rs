@@ -21,7 +21,7 @@ pub enum FilterKind {
 #[derive(Clone, Debug)]
 pub struct ActiveFilter {
     pub kind: FilterKind,
-    /// The last block whose changes were reported.
+    /// The last block (for pending-transaction filters: the last pool arrival) reported.
     pub reported_up_to: u64,
     last_poll: Instant,
 }
@@ -61,6 +61,14 @@ impl Filters {
         filter.reported_up_to = head.max(filter.reported_up_to);
         filter.last_poll = Instant::now();
         Some(before)
+    }
+
+    /// Moves a filter's mark to `reported_up_to` (and counts as a poll).
+    pub fn advance(&self, id: U256, reported_up_to: u64) {
+        if let Some(filter) = self.inner.lock().expect("filters lock").1.get_mut(&id) {
+            filter.reported_up_to = reported_up_to;
+            filter.last_poll = Instant::now();
+        }
     }
 
     pub fn get(&self, id: U256) -> Option<ActiveFilter> {
