@@ -48,6 +48,8 @@ describe("ethers.js v6 against ankr devnet", { timeout: 60_000 }, () => {
     assert.equal(parsed[0].name, "GreetingChanged");
     assert.equal(parsed[0].args.greeting, "hola");
     assert.equal(await greeter.greeting(), "hola");
+    // Reads at an earlier block see the state that block left.
+    assert.equal(await greeter.greeting({ blockTag: receipt.blockNumber - 1 }), "hello");
 
     const fromLogs = await greeter.queryFilter(greeter.filters.GreetingChanged(wallet.address), 0, "latest");
     assert.equal(fromLogs.length, 1);

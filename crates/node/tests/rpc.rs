@@ -29,6 +29,10 @@ async fn start() -> (tempfile::TempDir, Node, HttpClient) {
     (dir, node, client)
 }
 
+fn quantity(value: &Value) -> u64 {
+    u64::from_str_radix(value.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+}
+
 async fn call(client: &HttpClient, method: &str, params: Value) -> Result<Value, (i32, String)> {
     let mut array = ArrayParams::new();
     for p in params.as_array().unwrap() {
@@ -179,15 +183,28 @@ async fn bad_input_gets_clear_errors_and_the_node_stays_up() {
             .unwrap(),
         Value::Null
     );
-    let (code, message) = call(
-        &client,
-        "eth_getBalance",
-        json!(["0x4242424242424242424242424242424242424242", "0x0"]),
-    )
-    .await
-    .unwrap_err();
-    assert_eq!(code, -32000);
-    assert!(message.contains("historical state"), "{message}");
+    // State at an earlier block: before the transfer the recipient had nothing, and the
+    // sender's nonce was 0.
+    let recipient = "0x4242424242424242424242424242424242424242";
+    let before = format!("{:#x}", quantity(&receipt["blockNumber"]) - 1);
+    let past = call(&client, "eth_getBalance", json!([recipient, before]))
+        .await
+        .unwrap();
+    assert_eq!(past, "0x0");
+    let earliest = call(&client, "eth_getBalance", json!([recipient, "earliest"]))
+        .await
+        .unwrap();
+    assert_eq!(earliest, "0x0");
+    let sender = format!("{:?}", devnet::accounts()[0].address);
+    let nonce = call(&client, "eth_getTransactionCount", json!([sender, before]))
+        .await
+        .unwrap();
+    assert_eq!(nonce, "0x0");
+    let by_hash = json!([recipient, {"blockHash": receipt["blockHash"]}]);
+    assert_eq!(
+        call(&client, "eth_getBalance", by_hash).await.unwrap(),
+        "0x3e8"
+    );
     let history = call(&client, "eth_feeHistory", json!(["0x2", "latest", [50.0]]))
         .await
         .unwrap();

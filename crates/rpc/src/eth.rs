@@ -14,7 +14,7 @@ use alloy_rpc_types_eth::{
 };
 use ankr_chain::{Chain, next_base_fee};
 use ankr_execution::{BlockContext, CallOutcome, CallRequest};
-use ankr_storage::StoreReader;
+use ankr_storage::{StateReader, StoreReader};
 use ankr_types::Header;
 use jsonrpsee::{
     PendingSubscriptionSink, core::RpcResult, core::SubscriptionResult, proc_macros::rpc,
@@ -25,6 +25,8 @@ use std::sync::Arc;
 const MAX_LOG_RANGE: u64 = 10_000;
 /// Most blocks one `eth_feeHistory` may cover.
 const MAX_FEE_HISTORY: u64 = 1024;
+/// How many blocks behind the head state queries may look.
+const STATE_HISTORY: u64 = 1024;
 /// The tip suggested when recent blocks say nothing better: 1 gwei.
 const DEFAULT_TIP: u128 = 1_000_000_000;
 
@@ -171,20 +173,33 @@ fn header_of(reader: &StoreReader, id: BlockId) -> RpcResult<Option<Header>> {
 }
 
 /// The head state, provided `block` names the head. Older state is not kept yet.
-fn head_state(reader: &StoreReader, block: Option<BlockId>) -> RpcResult<Header> {
+/// The state as of `block` (default latest) and that block's header. Blocks up to
+/// [`STATE_HISTORY`] behind the head are served by undoing later changesets; older state is not.
+fn state_at(reader: &StoreReader, block: Option<BlockId>) -> RpcResult<(Header, StateReader)> {
     let head = head_of(reader)?;
     let header = header_of(reader, block.unwrap_or_default())?.ok_or_else(header_not_found)?;
-    if header.hash() != head.hash() {
+    if reader.canonical_hash(header.number).map_err(internal)? != Some(header.hash()) {
+        return Err(rpc_error(
+            codes::SERVER,
+            "state of a non-canonical block is not available",
+        ));
+    }
+    if head.number - header.number > STATE_HISTORY {
         return Err(rpc_error(
             codes::SERVER,
             format!(
-                "historical state is not available: this node keeps the state of the head \
-                 (block {}) only, block {} was asked for",
+                "historical state is not available: this node serves the state of the last \
+                 {STATE_HISTORY} blocks (head {}), block {} was asked for",
                 head.number, header.number
             ),
         ));
     }
-    Ok(head)
+    let state = if header.number == head.number {
+        reader.state()
+    } else {
+        reader.state_at(header.number)
+    };
+    Ok((header, state.map_err(internal)?))
 }
 
 fn call_request(request: TransactionRequest) -> CallRequest {
@@ -351,24 +366,16 @@ impl EthRpcServer for EthRpc {
 
     fn balance(&self, address: Address, block: Option<BlockId>) -> RpcResult<U256> {
         let reader = self.reader()?;
-        head_state(&reader, block)?;
-        let account = reader
-            .state()
-            .map_err(internal)?
-            .account(address)
-            .map_err(internal)?;
+        let (_, state) = state_at(&reader, block)?;
+        let account = state.account(address).map_err(internal)?;
         Ok(account.map(|a| a.balance).unwrap_or_default())
     }
 
     fn transaction_count(&self, address: Address, block: Option<BlockId>) -> RpcResult<U64> {
         let reader = self.reader()?;
         let pending = block == Some(BlockId::Number(BlockNumberOrTag::Pending));
-        head_state(&reader, block)?;
-        let account = reader
-            .state()
-            .map_err(internal)?
-            .account(address)
-            .map_err(internal)?;
+        let (_, state) = state_at(&reader, block)?;
+        let account = state.account(address).map_err(internal)?;
         let nonce = account.map(|a| a.nonce).unwrap_or_default();
         Ok(U64::from(if pending {
             self.chain.pending_nonce(address, nonce)
@@ -379,8 +386,7 @@ impl EthRpcServer for EthRpc {
 
     fn code(&self, address: Address, block: Option<BlockId>) -> RpcResult<Bytes> {
         let reader = self.reader()?;
-        head_state(&reader, block)?;
-        let state = reader.state().map_err(internal)?;
+        let (_, state) = state_at(&reader, block)?;
         let Some(account) = state.account(address).map_err(internal)? else {
             return Ok(Bytes::new());
         };
@@ -392,12 +398,8 @@ impl EthRpcServer for EthRpc {
 
     fn storage_at(&self, address: Address, slot: U256, block: Option<BlockId>) -> RpcResult<B256> {
         let reader = self.reader()?;
-        head_state(&reader, block)?;
-        let value = reader
-            .state()
-            .map_err(internal)?
-            .storage(address, slot)
-            .map_err(internal)?;
+        let (_, state) = state_at(&reader, block)?;
+        let value = state.storage(address, slot).map_err(internal)?;
         Ok(B256::from(value))
     }
 
@@ -411,12 +413,11 @@ impl EthRpcServer for EthRpc {
             return Err(invalid_params("state overrides are not supported"));
         }
         let reader = self.reader()?;
-        let head = head_state(&reader, block)?;
-        let state = reader.state().map_err(internal)?;
+        let (header, state) = state_at(&reader, block)?;
         let outcome = ankr_execution::call(
             &state,
             self.chain.execution_config(),
-            &BlockContext::of(&head),
+            &BlockContext::of(&header),
             &call_request(request),
         )
         .map_err(errors::from_call)?;
@@ -432,12 +433,11 @@ impl EthRpcServer for EthRpc {
 
     fn estimate_gas(&self, request: TransactionRequest, block: Option<BlockId>) -> RpcResult<U64> {
         let reader = self.reader()?;
-        let head = head_state(&reader, block)?;
-        let state = reader.state().map_err(internal)?;
+        let (header, state) = state_at(&reader, block)?;
         let gas = ankr_execution::estimate_gas(
             &state,
             self.chain.execution_config(),
-            &BlockContext::of(&head),
+            &BlockContext::of(&header),
             &call_request(request),
         )
         .map_err(errors::from_call)?;

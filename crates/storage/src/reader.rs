@@ -1,8 +1,9 @@
 //! Reads from one consistent snapshot.
 
+use crate::changes::Changeset;
 use crate::{StoreError, tables::*};
 use alloy_consensus::{ReceiptEnvelope, TxEnvelope};
-use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
+use alloy_primitives::{Address, B256, Bytes, U256, keccak256, map::HashMap};
 use alloy_rlp::{Decodable, RlpDecodable, RlpEncodable};
 use alloy_trie::TrieAccount;
 use ankr_types::Header;
@@ -122,31 +123,86 @@ impl StoreReader {
             storage: self.txn.open_table(STORAGE)?,
             code: self.txn.open_table(CODE)?,
             canonical: self.txn.open_table(CANONICAL)?,
+            rewind: Rewind::default(),
         })
+    }
+
+    /// State as of canonical block `number`: head state with the changesets of every later
+    /// block undone in memory. Costs one changeset read per block between, so callers bound
+    /// how far back they go.
+    pub fn state_at(&self, number: u64) -> Result<StateReader, StoreError> {
+        let head = self.head()?.map_or(0, |h| h.number);
+        let mut state = self.state()?;
+        let changesets = self.txn.open_table(CHANGESETS)?;
+        for later in number.saturating_add(1)..=head {
+            let Some(bytes) = changesets.get(later)? else {
+                return Err(StoreError::corrupt(
+                    "changesets",
+                    format!("block {later} has none"),
+                ));
+            };
+            let changeset: Changeset = decode("changesets", bytes.value())?;
+            for account in changeset.accounts {
+                let before = match account.record.is_empty() {
+                    true => None,
+                    false => Some(decode("changesets", &account.record)?),
+                };
+                state
+                    .rewind
+                    .accounts
+                    .entry(account.hashed_address)
+                    .or_insert(before);
+            }
+            for slot in changeset.slots {
+                state
+                    .rewind
+                    .slots
+                    .entry((slot.hashed_address, slot.hashed_slot))
+                    .or_insert(slot.value);
+            }
+        }
+        Ok(state)
     }
 }
 
-/// Reads of head state. `Send + Sync`, so execution can share it across threads.
+/// Reads of state: the head's, or an earlier block's (head state under a [`Rewind`]).
+/// `Send + Sync`, so execution can share it across threads.
 pub struct StateReader {
     accounts: ReadOnlyTable<[u8; 32], &'static [u8]>,
     storage: ReadOnlyTable<([u8; 32], [u8; 32]), [u8; 32]>,
     code: ReadOnlyTable<[u8; 32], &'static [u8]>,
     canonical: ReadOnlyTable<u64, [u8; 32]>,
+    rewind: Rewind,
+}
+
+/// What the blocks after some block N overwrote, keyed as the state tables are: the first
+/// value recorded for a key after N is its value at N. Empty for head state.
+#[derive(Default)]
+struct Rewind {
+    accounts: HashMap<B256, Option<TrieAccount>>,
+    slots: HashMap<(B256, B256), U256>,
 }
 
 impl StateReader {
     pub fn account(&self, address: Address) -> Result<Option<TrieAccount>, StoreError> {
+        let hashed = keccak256(address);
+        if let Some(past) = self.rewind.accounts.get(&hashed) {
+            return Ok(*past);
+        }
         self.accounts
-            .get(keccak256(address).0)?
+            .get(hashed.0)?
             .map(|v| decode("accounts", v.value()))
             .transpose()
     }
 
     pub fn storage(&self, address: Address, slot: U256) -> Result<U256, StoreError> {
-        let key = (keccak256(address).0, keccak256(slot.to_be_bytes::<32>()).0);
+        let key = (keccak256(address), keccak256(slot.to_be_bytes::<32>()));
+        if let Some(past) = self.rewind.slots.get(&key) {
+            return Ok(*past);
+        }
         Ok(self
             .storage
-            .get(key)?
+            .get((key.0.0, key.1.0))?
             .map(|v| U256::from_be_bytes(v.value()))
             .unwrap_or_default())
     }

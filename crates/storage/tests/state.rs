@@ -92,3 +92,85 @@ fn a_dropped_writer_loses_nothing_committed() {
     );
     assert!(state.account(Address::repeat_byte(2)).unwrap().is_none());
 }
+
+fn header(number: u64) -> ankr_types::Header {
+    ankr_types::Header {
+        parent_hash: B256::ZERO,
+        beneficiary: Address::ZERO,
+        state_root: B256::ZERO,
+        transactions_root: B256::ZERO,
+        receipts_root: B256::ZERO,
+        logs_bloom: Default::default(),
+        difficulty: U256::from(1),
+        number,
+        gas_limit: 30_000_000,
+        gas_used: 0,
+        timestamp: number,
+        extra_data: Default::default(),
+        base_fee_per_gas: 1,
+        child_chains_root: B256::ZERO,
+        seal: ankr_types::Seal::dev(),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+    /// Reading state at any past block gives exactly what that block left, whatever the later
+    /// blocks created, changed, zeroed or deleted.
+    #[test]
+    fn state_at_a_past_block_is_what_that_block_left(
+        blocks in prop::collection::vec(
+            prop::collection::vec((1u8..8, prop::option::of(0u64..5), 0u64..3, 0u64..3), 1..6),
+            1..6,
+        ),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        // Model: per block, balances (None = deleted) and slot values.
+        let mut accounts: HashMap<u8, Option<u64>> = HashMap::default();
+        let mut slots: HashMap<(u8, u64), u64> = HashMap::default();
+        let mut snapshots = Vec::new();
+        for (i, changes_in_block) in blocks.iter().enumerate() {
+            let number = i as u64 + 1;
+            let mut changes = StateChanges::default();
+            for (who, balance, slot, value) in changes_in_block {
+                let address = Address::repeat_byte(*who);
+                match balance {
+                    Some(b) => {
+                        changes.accounts.insert(address, Some(Account { nonce: 1, balance: U256::from(*b), code_hash: KECCAK_EMPTY }));
+                        changes.storage.entry(address).or_default().slots.insert(U256::from(*slot), U256::from(*value));
+                        accounts.insert(*who, Some(*b));
+                        slots.insert((*who, *slot), *value);
+                    }
+                    None => {
+                        changes.accounts.insert(address, None);
+                        let wiped = changes.storage.entry(address).or_default();
+                        wiped.wiped = true;
+                        wiped.slots.clear();
+                        accounts.insert(*who, None);
+                        slots.retain(|(w, _), _| w != who);
+                    }
+                }
+            }
+            let mut writer = store.begin_block().unwrap();
+            writer.apply_state(number, &changes).unwrap();
+            writer.insert_canonical_block(&header(number), &Default::default(), &[], U256::ZERO).unwrap();
+            writer.commit().unwrap();
+            snapshots.push((accounts.clone(), slots.clone()));
+        }
+        let reader = store.reader().unwrap();
+        for (i, (accounts, slots)) in snapshots.iter().enumerate() {
+            let state = reader.state_at(i as u64 + 1).unwrap();
+            for who in 1u8..8 {
+                let address = Address::repeat_byte(who);
+                let balance = state.account(address).unwrap().map(|a| a.balance.to::<u64>());
+                prop_assert_eq!(balance, accounts.get(&who).copied().flatten(), "block {} account {}", i + 1, who);
+                for slot in 0u64..3 {
+                    let value = state.storage(address, U256::from(slot)).unwrap();
+                    let expected = slots.get(&(who, slot)).copied().unwrap_or(0);
+                    prop_assert_eq!(value, U256::from(expected), "block {} slot {}/{}", i + 1, who, slot);
+                }
+            }
+        }
+    }
+}
