@@ -127,7 +127,7 @@ pub fn transaction(tx: &RecoveredTx, at: Option<(&Header, usize)>) -> Transactio
 /// The RPC logs of a block's receipts, with block-wide log indices.
 pub fn block_logs(
     header: &Header,
-    body: &StoredBody,
+    tx_hashes: &[B256],
     receipts: &[ReceiptEnvelope],
 ) -> Vec<Vec<Log>> {
     let hash = header.hash();
@@ -145,7 +145,7 @@ pub fn block_logs(
                         block_hash: Some(hash),
                         block_number: Some(header.number),
                         block_timestamp: Some(header.timestamp),
-                        transaction_hash: body.transactions.get(tx_index).map(|t| *t.tx_hash()),
+                        transaction_hash: tx_hashes.get(tx_index).copied(),
                         transaction_index: Some(tx_index as u64),
                         log_index: Some(log_index),
                         removed: false,

@@ -146,7 +146,8 @@ fn number_of(reader: &StoreReader, tag: BlockNumberOrTag) -> RpcResult<Option<u6
     Ok(match tag {
         BlockNumberOrTag::Earliest => Some(0),
         BlockNumberOrTag::Number(n) => (n <= head).then_some(n),
-        // Sealing is immediate and final on a single dev node: every tag is the head.
+        // No fork choice yet (blocks only extend the head), so pending, safe and finalized
+        // are the head too. Proof of Useful Work's fork choice must give them real meaning.
         _ => Some(head),
     })
 }
@@ -172,7 +173,6 @@ fn header_of(reader: &StoreReader, id: BlockId) -> RpcResult<Option<Header>> {
     }
 }
 
-/// The head state, provided `block` names the head. Older state is not kept yet.
 /// The state as of `block` (default latest) and that block's header. Blocks up to
 /// [`STATE_HISTORY`] behind the head are served by undoing later changesets; older state is not.
 fn state_at(reader: &StoreReader, block: Option<BlockId>) -> RpcResult<(Header, StateReader)> {
@@ -266,7 +266,13 @@ impl EthRpc {
             return Ok(());
         }
         let block = self.cached_block(reader, header.hash())?;
-        for logs in convert::block_logs(header, &block.body, &block.receipts) {
+        let hashes: Vec<B256> = block
+            .body
+            .transactions
+            .iter()
+            .map(|t| *t.tx_hash())
+            .collect();
+        for logs in convert::block_logs(header, &hashes, &block.receipts) {
             out.extend(logs.into_iter().filter(|log| filter.matches(&log.inner)));
         }
         Ok(())
@@ -706,19 +712,18 @@ impl EthRpcServer for EthRpc {
                     vec![head]
                 }
                 Some(filter) => {
-                    let body = ankr_storage::StoredBody {
-                        transactions: vec![],
-                        senders: vec![],
-                    };
-                    let mut logs = convert::block_logs(&block.header, &body, &block.receipts);
+                    let logs = convert::block_logs(
+                        &block.header,
+                        &block.transaction_hashes,
+                        &block.receipts,
+                    );
                     let mut out = Vec::new();
-                    for (i, tx_logs) in logs.iter_mut().enumerate() {
-                        for log in tx_logs.iter_mut() {
-                            log.transaction_hash = block.transaction_hashes.get(i).copied();
-                            if filter.matches(&log.inner) {
-                                out.push(serde_json::to_value(&*log)?);
-                            }
-                        }
+                    for log in logs
+                        .iter()
+                        .flatten()
+                        .filter(|log| filter.matches(&log.inner))
+                    {
+                        out.push(serde_json::to_value(log)?);
                     }
                     out
                 }
