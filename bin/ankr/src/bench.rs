@@ -24,11 +24,19 @@ use revm::{
 };
 use std::time::{Duration, Instant};
 
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Figures {
+    All,
+    Execution,
+    Rpc,
+    StateRoot,
+}
+
 #[derive(clap::Args)]
 pub struct BenchArgs {
-    /// Which figures: all, execution, rpc or state-root.
-    #[arg(long, default_value = "all")]
-    only: String,
+    /// Which figures to measure.
+    #[arg(long, value_enum, default_value_t = Figures::All)]
+    only: Figures,
     /// Transactions per execution run.
     #[arg(long, default_value_t = 10_000)]
     txs: usize,
@@ -54,15 +62,15 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             "note: this is a debug build; run `cargo run --release --bin ankr -- bench` for real figures\n"
         );
     }
-    let all = args.only == "all";
-    if all || args.only == "execution" {
+    let all = args.only == Figures::All;
+    if all || args.only == Figures::Execution {
         let n = args.txs;
         tokio::task::spawn_blocking(move || execution(n)).await??;
     }
-    if all || args.only == "rpc" {
+    if all || args.only == Figures::Rpc {
         end_to_end(args.rpc_txs).await?;
     }
-    if all || args.only == "state-root" {
+    if all || args.only == Figures::StateRoot {
         let n = args.accounts;
         tokio::task::spawn_blocking(move || state_root(n)).await??;
     }
