@@ -450,3 +450,90 @@ fn system_call_reads_a_contract_placed_by_genesis() {
         Err(ankr_execution::CallError::Reverted(_))
     ));
 }
+
+/// EIP-7702: an account delegates to contract code by a signed authorization, and calls to it
+/// then run that code in the account's own storage. revm recovers the authorization's signer.
+#[test]
+fn eip7702_delegation_takes_effect() {
+    let (_dir, store) = setup();
+    // Deploy a token to delegate to, from account 1.
+    let code = artifact("ExampleToken").unwrap().bytecode;
+    let args = ExampleToken::constructorCall {
+        name_: "E".into(),
+        symbol_: "E".into(),
+        supply: U256::from(5),
+    }
+    .abi_encode();
+    let deploy = tx(
+        1,
+        0,
+        TxKind::Create,
+        U256::ZERO,
+        [code.as_ref(), &args].concat().into(),
+        2_000_000,
+    );
+    commit_block(&store, vec![deploy], Mode::Import);
+    let implementation = address_of(&key(1)).create(0);
+
+    // Account 2 authorises delegation to it (nonce 1: its own transaction bumps it to 1 first);
+    // account 2 sends the type-4 transaction itself.
+    let authority = key(2);
+    let authorization = alloy_eips::eip7702::Authorization {
+        chain_id: U256::from(CHAIN_ID),
+        address: implementation,
+        nonce: 1,
+    };
+    let signature = ankr_types::recovery::sign_hash(&authority, authorization.signature_hash());
+    let signed = sign_transaction(
+        &authority,
+        alloy_consensus::TxEip7702 {
+            chain_id: CHAIN_ID,
+            nonce: 0,
+            gas_limit: 100_000,
+            max_fee_per_gas: 3_000_000_000,
+            max_priority_fee_per_gas: 1_000_000_000,
+            to: Address::repeat_byte(0x99),
+            authorization_list: vec![authorization.into_signed(signature)],
+            ..Default::default()
+        },
+    );
+    let sender = recover_sender(&signed).unwrap();
+    let executed = commit_block(&store, vec![RecoveredTx::new(signed, sender)], Mode::Import);
+    assert!(executed.receipts[0].status());
+
+    let reader = store.reader().unwrap();
+    let state = reader.state().unwrap();
+    let account = state.account(address_of(&authority)).unwrap().unwrap();
+    let delegated = state.code(account.code_hash).unwrap().unwrap();
+    let mut designator = vec![0xef, 0x01, 0x00];
+    designator.extend_from_slice(implementation.as_slice());
+    assert_eq!(
+        delegated.as_ref(),
+        designator.as_slice(),
+        "account code is the delegation designator"
+    );
+
+    // Calling the delegated account runs the token code against the account's own (empty)
+    // storage: its totalSupply reads 0, the implementation's reads 5.
+    let head = reader.head().unwrap().unwrap();
+    let supply = |at: Address| {
+        let request = CallRequest {
+            to: Some(at),
+            input: ExampleToken::totalSupplyCall {}.abi_encode().into(),
+            ..Default::default()
+        };
+        match call(
+            &state,
+            &ChainConfig::from(&spec()),
+            &BlockContext::of(&head),
+            &request,
+        )
+        .unwrap()
+        {
+            CallOutcome::Success { output, .. } => U256::from_be_slice(&output),
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(supply(implementation), U256::from(5));
+    assert_eq!(supply(address_of(&authority)), U256::ZERO);
+}
