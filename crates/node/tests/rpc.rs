@@ -250,6 +250,14 @@ async fn bad_input_gets_clear_errors_and_the_node_stays_up() {
         json!(true)
     );
 
+    // A batch larger than the limit is refused whole, with a clear error.
+    let mut batch = jsonrpsee::core::params::BatchRequestBuilder::new();
+    for _ in 0..=ankr_rpc::MAX_BATCH {
+        batch.insert("eth_blockNumber", ArrayParams::new()).unwrap();
+    }
+    let refused = client.batch_request::<Value>(batch).await;
+    assert!(refused.is_err(), "an oversized batch must be refused");
+
     // Pending-transaction filters report what entered the pool since the last poll.
     let pending = call(&client, "eth_newPendingTransactionFilter", json!([]))
         .await

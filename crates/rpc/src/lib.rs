@@ -13,11 +13,14 @@ mod eth;
 mod filters;
 
 use ankr_chain::Chain;
-use jsonrpsee::server::{Server, ServerConfig, ServerHandle};
+use jsonrpsee::server::{BatchRequestConfig, Server, ServerConfig, ServerHandle};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 pub use errors::{codes, rpc_error};
+
+/// Most calls one JSON-RPC batch may hold.
+pub const MAX_BATCH: u32 = 1000;
 
 /// What the node identifies itself as (`web3_clientVersion`).
 pub fn client_version() -> String {
@@ -48,6 +51,8 @@ pub async fn start(chain: Arc<Chain>, addr: SocketAddr) -> std::io::Result<RpcSe
         .max_request_body_size(16 * 1024 * 1024)
         .max_response_body_size(64 * 1024 * 1024)
         .max_connections(256)
+        // geth's default: bounds the work one request can queue.
+        .set_batch_request_config(BatchRequestConfig::Limit(MAX_BATCH))
         .build();
     let server = Server::builder().set_config(config).build(addr).await?;
     let local_addr = server.local_addr()?;
