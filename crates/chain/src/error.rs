@@ -4,6 +4,7 @@ use ankr_storage::StoreError;
 use ankr_txpool::PoolError;
 use ankr_types::{ChainSpecError, RecoveryError};
 
+/// A failure of the chain itself (storage, genesis, execution), as opposed to bad input.
 #[derive(Debug, thiserror::Error)]
 pub enum ChainError {
     #[error(transparent)]

@@ -33,6 +33,7 @@ pub struct NewBlock {
     pub receipts: Vec<ReceiptEnvelope>,
 }
 
+/// The chain a node follows: storage, pool, head and event channel behind one writer.
 pub struct Chain {
     store: Store,
     spec: ChainSpec,
@@ -81,10 +82,12 @@ impl Chain {
         })
     }
 
+    /// The spec this chain was opened with.
     pub fn spec(&self) -> &ChainSpec {
         &self.spec
     }
 
+    /// The EVM settings derived from the spec, for calls against this chain's state.
     pub fn execution_config(&self) -> &ChainConfig {
         &self.config
     }
@@ -192,6 +195,7 @@ impl Chain {
             .map(|p| p.tx.clone())
     }
 
+    /// How many transactions wait in the pool.
     pub fn pool_size(&self) -> usize {
         self.pool.lock().expect("pool lock").len()
     }

@@ -27,6 +27,7 @@ pub struct CallRequest {
     pub access_list: Option<AccessList>,
 }
 
+/// How a simulated message ended; a revert is an outcome, not an error, for `eth_call`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CallOutcome {
     Success {
@@ -45,6 +46,7 @@ pub enum CallOutcome {
     },
 }
 
+/// Why a simulation could not produce an outcome, or (for estimation) why no gas limit works.
 #[derive(Debug, thiserror::Error)]
 pub enum CallError {
     /// The message could not start (insufficient funds, gas above the cap, …).

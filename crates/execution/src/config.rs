@@ -31,6 +31,7 @@ impl From<&ChainSpec> for ChainConfig {
 }
 
 impl ChainConfig {
+    /// revm's configuration for this chain: spec, chain id and the per-transaction gas cap.
     pub fn cfg_env(&self) -> CfgEnv {
         let mut cfg = CfgEnv::new_with_spec(EVM_SPEC);
         cfg.chain_id = self.chain_id;
@@ -66,6 +67,7 @@ impl BlockContext {
         }
     }
 
+    /// revm's view of this block.
     pub fn block_env(&self) -> BlockEnv {
         BlockEnv {
             number: U256::from(self.number),

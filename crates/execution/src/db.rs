@@ -73,6 +73,7 @@ pub struct BlockState<D> {
 }
 
 impl<D: DatabaseRef> BlockState<D> {
+    /// An empty overlay over `base`, the parent block's state.
     pub fn new(base: D) -> Self {
         Self {
             base,
@@ -88,6 +89,7 @@ impl<D: DatabaseRef> BlockState<D> {
         self.warmed.extend(accounts);
     }
 
+    /// What the block changed, for storage to write.
     pub fn into_changes(self) -> StateChanges {
         self.changes
     }

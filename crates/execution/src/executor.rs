@@ -21,6 +21,7 @@ pub enum Mode {
     Import,
 }
 
+/// Why a block could not be executed; for an imported block, the rule it broke.
 #[derive(Debug, thiserror::Error)]
 pub enum ExecutionError {
     #[error("transaction {index} ({hash}) is invalid: {reason}")]

@@ -67,6 +67,7 @@ pub fn write_genesis(store: &Store, spec: &ChainSpec) -> Result<Header, GenesisE
     Ok(header)
 }
 
+/// Why genesis could not be written or matched.
 #[derive(Debug, thiserror::Error)]
 pub enum GenesisError {
     #[error(transparent)]

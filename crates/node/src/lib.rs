@@ -24,6 +24,7 @@ pub enum DevSealing {
     Off,
 }
 
+/// What a node needs to start: where its data lives, its chain, its RPC address and how it seals.
 #[derive(Clone, Debug)]
 pub struct NodeConfig {
     pub data_dir: PathBuf,
@@ -34,6 +35,7 @@ pub struct NodeConfig {
     pub beneficiary: Address,
 }
 
+/// Why a node could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
     #[error(transparent)]
@@ -47,6 +49,7 @@ pub enum NodeError {
     DevSealNotAllowed,
 }
 
+/// A running node; [`Node::stop`] shuts it down in order.
 pub struct Node {
     pub chain: Arc<Chain>,
     rpc: RpcServer,

@@ -6,8 +6,11 @@ use ankr_chain::SubmitError;
 use ankr_execution::CallError;
 use jsonrpsee::types::ErrorObjectOwned;
 
+/// JSON-RPC error codes as Ethereum clients use them.
 pub mod codes {
+    /// Malformed or wrongly typed parameters.
     pub const INVALID_PARAMS: i32 = -32602;
+    /// A failure inside the node, never the caller's fault.
     pub const INTERNAL: i32 = -32603;
     /// geth's code for a refused transaction or an unavailable resource.
     pub const SERVER: i32 = -32000;
@@ -17,6 +20,7 @@ pub mod codes {
     pub const LIMIT_EXCEEDED: i32 = -32005;
 }
 
+/// An error object without data.
 pub fn rpc_error(code: i32, message: impl Into<String>) -> ErrorObjectOwned {
     ErrorObjectOwned::owned(code, message.into(), None::<()>)
 }

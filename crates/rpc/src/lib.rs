@@ -39,6 +39,7 @@ pub struct RpcServer {
 }
 
 impl RpcServer {
+    /// Stops accepting requests and waits for the server to wind down.
     pub async fn stop(self) {
         let _ = self.handle.stop();
         self.handle.stopped().await;

@@ -1,3 +1,5 @@
+/// A storage failure. `Corrupt` means bytes on disk no longer decode: never expected, always
+/// reported, never silently skipped.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database: {0}")]

@@ -51,6 +51,7 @@ impl StoreReader {
         }
     }
 
+    /// The hash of block 0, `None` before genesis is written.
     pub fn genesis_hash(&self) -> Result<Option<B256>, StoreError> {
         Ok(self.meta(META_GENESIS)?.map(|h| B256::from_slice(&h)))
     }
@@ -60,6 +61,7 @@ impl StoreReader {
         self.meta(META_CHAIN_SPEC)
     }
 
+    /// A header by hash, canonical or not.
     pub fn header(&self, hash: B256) -> Result<Option<Header>, StoreError> {
         let table = self.txn.open_table(HEADERS)?;
         table
@@ -68,11 +70,13 @@ impl StoreReader {
             .transpose()
     }
 
+    /// The hash of the canonical block at `number`.
     pub fn canonical_hash(&self, number: u64) -> Result<Option<B256>, StoreError> {
         let table = self.txn.open_table(CANONICAL)?;
         Ok(table.get(number)?.map(|v| B256::from(v.value())))
     }
 
+    /// The canonical header at `number`.
     pub fn header_by_number(&self, number: u64) -> Result<Option<Header>, StoreError> {
         match self.canonical_hash(number)? {
             Some(hash) => self.header(hash),
@@ -80,6 +84,7 @@ impl StoreReader {
         }
     }
 
+    /// A block's transactions and their recovered senders.
     pub fn body(&self, hash: B256) -> Result<Option<StoredBody>, StoreError> {
         let table = self.txn.open_table(BODIES)?;
         table
@@ -88,6 +93,7 @@ impl StoreReader {
             .transpose()
     }
 
+    /// A block's receipts, in transaction order.
     pub fn receipts(&self, hash: B256) -> Result<Option<Vec<ReceiptEnvelope>>, StoreError> {
         let table = self.txn.open_table(RECEIPTS)?;
         table
@@ -96,11 +102,13 @@ impl StoreReader {
             .transpose()
     }
 
+    /// Cumulative difficulty up to and including this block: what fork choice compares.
     pub fn total_difficulty(&self, hash: B256) -> Result<Option<U256>, StoreError> {
         let table = self.txn.open_table(TOTAL_DIFFICULTY)?;
         Ok(table.get(hash.0)?.map(|v| U256::from_be_bytes(v.value())))
     }
 
+    /// Where a mined transaction sits on the canonical chain.
     pub fn tx_location(&self, tx_hash: B256) -> Result<Option<TxLocation>, StoreError> {
         let table = self.txn.open_table(TX_LOOKUP)?;
         let Some((block_number, index)) = table.get(tx_hash.0)?.map(|v| v.value()) else {
@@ -184,6 +192,7 @@ struct Rewind {
 }
 
 impl StateReader {
+    /// An account as the trie holds it, `None` if it does not exist.
     pub fn account(&self, address: Address) -> Result<Option<TrieAccount>, StoreError> {
         let hashed = keccak256(address);
         if let Some(past) = self.rewind.accounts.get(&hashed) {
@@ -195,6 +204,7 @@ impl StateReader {
             .transpose()
     }
 
+    /// A storage slot; absent slots read as zero, as in the EVM.
     pub fn storage(&self, address: Address, slot: U256) -> Result<U256, StoreError> {
         let key = (keccak256(address), keccak256(slot.to_be_bytes::<32>()));
         if let Some(past) = self.rewind.slots.get(&key) {
@@ -207,6 +217,7 @@ impl StateReader {
             .unwrap_or_default())
     }
 
+    /// Contract code by its hash (code is content-addressed and never deleted).
     pub fn code(&self, code_hash: B256) -> Result<Option<Bytes>, StoreError> {
         Ok(self
             .code
@@ -214,6 +225,7 @@ impl StateReader {
             .map(|v| Bytes::copy_from_slice(v.value())))
     }
 
+    /// The hash of canonical block `number`: what `BLOCKHASH` reads.
     pub fn canonical_hash(&self, number: u64) -> Result<Option<B256>, StoreError> {
         Ok(self.canonical.get(number)?.map(|v| B256::from(v.value())))
     }

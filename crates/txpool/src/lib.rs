@@ -15,6 +15,7 @@ use ankr_types::{RecoveredTx, TxEnvelope};
 use std::collections::{BTreeMap, BinaryHeap};
 use std::sync::Arc;
 
+/// The pool's limits, which bound its memory whatever peers and users send.
 #[derive(Clone, Debug)]
 pub struct PoolConfig {
     pub chain_id: u64,
@@ -29,6 +30,7 @@ pub struct PoolConfig {
 }
 
 impl PoolConfig {
+    /// Defaults like geth's: 64 per sender, 8192 in total, 128 KiB per transaction, 10 % bump.
     pub fn new(chain_id: u64, max_tx_gas: u64) -> Self {
         Self {
             chain_id,
@@ -65,6 +67,7 @@ impl PooledTx {
     }
 }
 
+/// Transactions waiting for a block, indexed by hash and by sender and nonce.
 pub struct TxPool {
     config: PoolConfig,
     by_hash: HashMap<B256, Arc<PooledTx>>,
@@ -72,6 +75,7 @@ pub struct TxPool {
 }
 
 impl TxPool {
+    /// An empty pool.
     pub fn new(config: PoolConfig) -> Self {
         Self {
             config,
@@ -80,14 +84,17 @@ impl TxPool {
         }
     }
 
+    /// How many transactions are pooled.
     pub fn len(&self) -> usize {
         self.by_hash.len()
     }
 
+    /// Whether nothing is pooled.
     pub fn is_empty(&self) -> bool {
         self.by_hash.is_empty()
     }
 
+    /// A pooled transaction by hash (for `eth_getTransactionByHash` before it is mined).
     pub fn get(&self, hash: &B256) -> Option<Arc<PooledTx>> {
         self.by_hash.get(hash).cloned()
     }

@@ -5,6 +5,7 @@ use alloy_consensus::Transaction;
 use alloy_primitives::U256;
 use ankr_types::{RecoveryError, TxEnvelope};
 
+/// Why the pool refused a transaction, worded as geth words it because wallets match on it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PoolError {
     #[error("nonce too low: next nonce {next}, tx nonce {got}")]

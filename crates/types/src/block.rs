@@ -5,6 +5,7 @@ use alloy_consensus::TxEnvelope;
 use alloy_primitives::{Address, B256};
 use alloy_rlp::{Decodable, Header as RlpHeader, RlpEncodable};
 
+/// A main-chain block as peers and `ankr_submitBlock` exchange it.
 #[derive(Clone, Debug, PartialEq, Eq, RlpEncodable)]
 pub struct Block {
     pub header: Header,
@@ -77,6 +78,7 @@ pub struct RecoveredTx {
 }
 
 impl RecoveredTx {
+    /// Pairs a transaction with its already recovered sender; the hash is computed once here.
     pub fn new(tx: TxEnvelope, sender: Address) -> Self {
         let hash = *tx.tx_hash();
         Self { tx, sender, hash }

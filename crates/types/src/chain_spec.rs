@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 /// One ANKR, in wei.
 pub const ANKR: u128 = 1_000_000_000_000_000_000;
 
+/// Everything two nodes must agree on to have the same genesis and the same rules; a data
+/// folder stores the spec it was made from and refuses another.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChainSpec {
@@ -44,6 +46,8 @@ fn default_difficulty() -> U256 {
     U256::from(1u64 << 20)
 }
 
+/// An account as genesis creates it: balance, nonce, code and storage (system contracts
+/// are placed this way).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GenesisAccount {
@@ -57,6 +61,7 @@ pub struct GenesisAccount {
     pub storage: BTreeMap<B256, B256>,
 }
 
+/// Why a chain spec cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ChainSpecError {
     #[error("cannot read chain spec {path}: {source}")]
@@ -90,6 +95,7 @@ impl ChainSpec {
         Ok(spec)
     }
 
+    /// Checks the rules a spec must meet before any block is made from it.
     pub fn validate(&self) -> Result<(), ChainSpecError> {
         if self.chain_id == 0 {
             return Err(ChainSpecError::Invalid("chain_id must not be 0"));

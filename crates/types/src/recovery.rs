@@ -16,6 +16,7 @@ const SECP256K1N_HALF: U256 = U256::from_be_slice(&[
     0x5D, 0x57, 0x6E, 0x73, 0x57, 0xA4, 0x50, 0x1D, 0xDF, 0xE9, 0x2F, 0x46, 0x68, 0x1B, 0x20, 0xA0,
 ]);
 
+/// Why no sender can be recovered from a transaction's signature.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RecoveryError {
     #[error("invalid signature: s is above secp256k1n/2 (EIP-2)")]
