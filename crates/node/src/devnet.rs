@@ -9,7 +9,7 @@ use ankr_types::{
 
 /// The devnet's chain id.
 pub const DEVNET_CHAIN_ID: u64 = 42424;
-/// How many dev accounts are funded, and with how much.
+/// How many dev accounts are funded.
 pub const DEV_ACCOUNTS: u32 = 10;
 /// The balance, in whole ANKR, of each funded dev account.
 pub const DEV_BALANCE_ANKR: u128 = 10_000;
