@@ -58,7 +58,7 @@ pub struct Node {
 }
 
 impl Node {
-/// Opens the chain (writing genesis or resuming), serves RPC, then starts sealing.
+    /// Opens the chain (writing genesis or resuming), serves RPC, then starts sealing.
     pub async fn start(config: NodeConfig) -> Result<Self, NodeError> {
         if config.sealing != DevSealing::Off && !config.spec.allow_dev_seal {
             return Err(NodeError::DevSealNotAllowed);
@@ -103,7 +103,7 @@ impl Node {
         self.rpc.local_addr
     }
 
-/// The HTTP URL of the RPC server, for clients and tests.
+    /// The HTTP URL of the RPC server, for clients and tests.
     pub fn rpc_url(&self) -> String {
         format!("http://{}", self.rpc.local_addr)
     }
