@@ -5,7 +5,7 @@ use alloy_primitives::{Address, B256, Bytes};
 use ankr_execution::{
     BlockContext, ExecutedBlock, Mode, execute_block, receipts_root, transactions_root,
 };
-use ankr_storage::StoredBody;
+use ankr_storage::{StateReader, StoredBody};
 use ankr_types::{Header, Seal};
 
 /// Whether a built block may be empty.
@@ -45,9 +45,7 @@ impl Chain {
             .pool
             .lock()
             .expect("pool lock")
-            .best(context.base_fee, |sender| {
-                state.account(sender).ok().flatten().map_or(0, |a| a.nonce)
-            });
+            .best(context.base_fee, |sender| state_nonce(&state, sender));
         let executed = execute_block(&state, &self.config, &context, candidates, Mode::Build)?;
         if !executed.skipped.is_empty() {
             let mut pool = self.pool.lock().expect("pool lock");
@@ -119,7 +117,7 @@ impl Chain {
         self.pool
             .lock()
             .expect("pool lock")
-            .prune(|sender| state.account(sender).ok().flatten().map_or(0, |a| a.nonce));
+            .prune(|sender| state_nonce(&state, sender));
         tracing::info!(
             number = header.number,
             %hash,
@@ -135,4 +133,11 @@ impl Chain {
         });
         Ok(header)
     }
+}
+
+/// A sender's nonce in `state`, for ordering and pruning the pool. A read failure counts as
+/// nonce 0: the pool then offers nothing of that sender and prunes nothing of it, and execution,
+/// which reads the same state, reports the failure itself.
+fn state_nonce(state: &StateReader, sender: Address) -> u64 {
+    state.account(sender).ok().flatten().map_or(0, |a| a.nonce)
 }

@@ -11,7 +11,7 @@ mod rules;
 
 pub use build::Contents;
 pub use error::{ChainError, ImportError, SubmitError};
-pub use rules::next_base_fee;
+pub use rules::{next_base_fee, now_seconds};
 
 use alloy_consensus::ReceiptEnvelope;
 use alloy_eips::Decodable2718;

@@ -17,6 +17,7 @@ pub fn next_base_fee(parent: &Header) -> u64 {
 /// How far ahead of local time a block's timestamp may be.
 pub const MAX_FUTURE_SECONDS: u64 = 15;
 
+/// Wall-clock seconds, as block timestamps count them.
 pub fn now_seconds() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -63,6 +63,20 @@ fn tx(secret: u8, nonce: u64, to: TxKind, value: U256, input: Bytes, gas: u64) -
     RecoveredTx::new(signed, sender)
 }
 
+/// The first transaction (nonce 0) of account `secret`: deploy an ExampleToken whose whole
+/// `supply` goes to that account. The token lands at `address_of(&key(secret)).create(0)`.
+fn deploy_token(secret: u8, supply: u64) -> RecoveredTx {
+    let code = artifact("ExampleToken").unwrap().bytecode;
+    let args = ExampleToken::constructorCall {
+        name_: "Example".into(),
+        symbol_: "EXM".into(),
+        supply: U256::from(supply),
+    }
+    .abi_encode();
+    let input = [code.as_ref(), &args].concat().into();
+    tx(secret, 0, TxKind::Create, U256::ZERO, input, 2_000_000)
+}
+
 /// Executes and commits one block on the head, returning what ran.
 fn commit_block(store: &Store, txs: Vec<RecoveredTx>, mode: Mode) -> ankr_execution::ExecutedBlock {
     let chain = ChainConfig::from(&spec());
@@ -142,21 +156,7 @@ fn transfers_pay_priority_fee_and_reward_and_burn_base_fee() {
 #[test]
 fn erc20_deploy_transfer_logs_and_custom_error_revert() {
     let (_dir, store) = setup();
-    let code = artifact("ExampleToken").unwrap().bytecode;
-    let args = ExampleToken::constructorCall {
-        name_: "Example".into(),
-        symbol_: "EXM".into(),
-        supply: U256::from(1000),
-    }
-    .abi_encode();
-    let deploy = tx(
-        1,
-        0,
-        TxKind::Create,
-        U256::ZERO,
-        [code.as_ref(), &args].concat().into(),
-        2_000_000,
-    );
+    let deploy = deploy_token(1, 1000);
     let token = address_of(&key(1)).create(0);
     let transfer = |nonce, amount| {
         let input = ExampleToken::transferCall {
@@ -457,22 +457,7 @@ fn system_call_reads_a_contract_placed_by_genesis() {
 fn eip7702_delegation_takes_effect() {
     let (_dir, store) = setup();
     // Deploy a token to delegate to, from account 1.
-    let code = artifact("ExampleToken").unwrap().bytecode;
-    let args = ExampleToken::constructorCall {
-        name_: "E".into(),
-        symbol_: "E".into(),
-        supply: U256::from(5),
-    }
-    .abi_encode();
-    let deploy = tx(
-        1,
-        0,
-        TxKind::Create,
-        U256::ZERO,
-        [code.as_ref(), &args].concat().into(),
-        2_000_000,
-    );
-    commit_block(&store, vec![deploy], Mode::Import);
+    commit_block(&store, vec![deploy_token(1, 5)], Mode::Import);
     let implementation = address_of(&key(1)).create(0);
 
     // Account 2 authorises delegation to it (nonce 1: its own transaction bumps it to 1 first);

@@ -4,7 +4,7 @@
 pub mod devnet;
 
 use alloy_primitives::Address;
-use ankr_chain::{Chain, ChainError, Contents};
+use ankr_chain::{Chain, ChainError, Contents, now_seconds};
 use ankr_rpc::RpcServer;
 use ankr_types::{ChainSpec, Seal};
 use std::net::SocketAddr;
@@ -116,13 +116,6 @@ impl Node {
         }
         self.rpc.stop().await;
     }
-}
-
-fn now_seconds() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
 }
 
 /// Seals one block; `true` if a block was made.

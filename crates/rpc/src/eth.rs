@@ -223,12 +223,12 @@ fn call_request(request: TransactionRequest) -> CallRequest {
 impl EthRpc {
     fn block_rpc(&self, reader: &StoreReader, header: Header, full: bool) -> RpcResult<RpcBlock> {
         let hash = header.hash();
-        let body = reader.body(hash).map_err(internal)?.unwrap_or_default();
+        let block = self.cached_block(reader, hash)?;
         let td = reader
             .total_difficulty(hash)
             .map_err(internal)?
             .unwrap_or_default();
-        Ok(convert::block(&header, &body, td, full))
+        Ok(convert::block(&header, &block.body, td, full))
     }
 
     /// Logs matching `filter` in blocks `from..=to` of the canonical chain.
@@ -355,19 +355,14 @@ impl EthRpcServer for EthRpc {
         let Some(header) = header_of(&reader, BlockId::Number(number))? else {
             return Ok(None);
         };
-        let body = reader
-            .body(header.hash())
-            .map_err(internal)?
-            .unwrap_or_default();
-        Ok(Some(U64::from(body.transactions.len())))
+        let block = self.cached_block(&reader, header.hash())?;
+        Ok(Some(U64::from(block.body.transactions.len())))
     }
 
     fn block_tx_count_by_hash(&self, hash: B256) -> RpcResult<Option<U64>> {
         let reader = self.reader()?;
-        Ok(reader
-            .body(hash)
-            .map_err(internal)?
-            .map(|b| U64::from(b.transactions.len())))
+        let block = self.blocks.get(&reader, hash).map_err(internal)?;
+        Ok(block.map(|b| U64::from(b.body.transactions.len())))
     }
 
     fn balance(&self, address: Address, block: Option<BlockId>) -> RpcResult<U256> {
@@ -553,11 +548,8 @@ impl EthRpcServer for EthRpc {
         let Some(header) = header_of(&reader, BlockId::Number(number))? else {
             return Ok(None);
         };
-        let body = reader
-            .body(header.hash())
-            .map_err(internal)?
-            .unwrap_or_default();
-        let index = index.to::<usize>();
+        let block = self.cached_block(&reader, header.hash())?;
+        let (body, index) = (&block.body, index.to::<usize>());
         Ok(body
             .transactions
             .get(index)
