@@ -1,0 +1,170 @@
+//! Defences against compromised enclaves, applied per platform id in block validation
+//! (DESIGN §4.5). A host that controls a simulated enclave can forge wins; these tests bound
+//! how many it gets before its blocks are refused.
+//!
+//! - REM's **Poisson cap**: over a window of W blocks the fastest honest platform, holding a
+//!   share f of the network's instruction rate, wins about Poisson(W·f) blocks; a platform with
+//!   more wins than that distribution's 1 − α quantile is refused.
+//! - PoET's **z-test**: with a population of P live platforms, each expected to win 1/P of the
+//!   blocks, a platform with more than 3 wins whose z-score exceeds z_max = 3.075 is refused.
+//!
+//! Consensus code may not use libm (`exp`, `pow` differ between platforms), so the quantile is
+//! computed with + − × ÷ and `sqrt` only, which IEEE 754 rounds identically everywhere.
+
+use serde::{Deserialize, Serialize};
+
+/// The defence settings of a chain spec.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DefenceParams {
+    /// Blocks over which wins are counted.
+    pub window: u64,
+    /// False-rejection level α of the Poisson cap for the fastest honest platform.
+    pub poisson_alpha: f64,
+    /// Share of the network's instruction rate the fastest honest platform may hold.
+    pub fastest_honest_share: f64,
+    /// PoET's z_max.
+    pub z_max: f64,
+    /// The z-test applies only above this many wins (PoET: 3).
+    pub z_min_wins: u64,
+}
+
+impl Default for DefenceParams {
+    fn default() -> Self {
+        Self {
+            window: 100,
+            poisson_alpha: 1e-6,
+            fastest_honest_share: 0.5,
+            z_max: 3.075,
+            z_min_wins: 3,
+        }
+    }
+}
+
+/// Why a platform's block was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DefenceError {
+    #[error(
+        "platform won {wins} of the last {window} blocks, above the Poisson cap {cap} (possibly compromised enclave)"
+    )]
+    PoissonCap { wins: u64, window: u64, cap: u64 },
+    #[error(
+        "platform won {wins} of the last {blocks} blocks among {population} platforms: z = {z:.3} > {z_max} (possibly compromised enclave)"
+    )]
+    ZTest {
+        wins: u64,
+        blocks: u64,
+        population: u64,
+        z: f64,
+        z_max: f64,
+    },
+}
+
+/// e^(−x) for x ≥ 0 with basic operations only: Taylor series on x/2^k, squared k times.
+fn exp_neg(x: f64) -> f64 {
+    let mut k = 0;
+    let mut y = x;
+    while y > 0.125 {
+        y /= 2.0;
+        k += 1;
+    }
+    let (mut term, mut sum) = (1.0, 1.0);
+    for i in 1..=20 {
+        term *= -y / f64::from(i);
+        sum += term;
+    }
+    for _ in 0..k {
+        sum *= sum;
+    }
+    sum
+}
+
+/// Smallest k with P(Poisson(λ) ≤ k) ≥ 1 − α.
+pub fn poisson_quantile(lambda: f64, alpha: f64) -> u64 {
+    let mut pmf = exp_neg(lambda);
+    let mut cdf = pmf;
+    let mut k = 0u64;
+    while cdf < 1.0 - alpha && k < 1_000_000 {
+        k += 1;
+        pmf *= lambda / k as f64;
+        cdf += pmf;
+    }
+    k
+}
+
+impl DefenceParams {
+    /// The most wins an honest platform may have in a full window.
+    pub fn poisson_cap(&self) -> u64 {
+        poisson_quantile(
+            self.window as f64 * self.fastest_honest_share,
+            self.poisson_alpha,
+        )
+    }
+
+    /// Checks a platform that has `wins` (counting the new block) in the last `blocks` blocks
+    /// (at most the window) with `population` live platforms.
+    pub fn check(&self, wins: u64, blocks: u64, population: u64) -> Result<(), DefenceError> {
+        let cap = self.poisson_cap();
+        if wins > cap {
+            return Err(DefenceError::PoissonCap {
+                wins,
+                window: self.window,
+                cap,
+            });
+        }
+        if population > 1 && wins > self.z_min_wins {
+            let z = z_score(wins, blocks, population);
+            if z > self.z_max {
+                return Err(DefenceError::ZTest {
+                    wins,
+                    blocks,
+                    population,
+                    z,
+                    z_max: self.z_max,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// PoET's z-score of `wins` in `blocks` when each of `population` platforms should win 1/P.
+pub fn z_score(wins: u64, blocks: u64, population: u64) -> f64 {
+    let p = 1.0 / population as f64;
+    let expected = blocks as f64 * p;
+    let deviation = (expected * (1.0 - p)).sqrt();
+    (wins as f64 - expected) / deviation
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exp_matches_libm_closely() {
+        for x in [0.0, 0.1, 1.0, 5.0, 50.0, 200.0] {
+            let rel = (exp_neg(x) / (-x).exp() - 1.0).abs();
+            assert!(rel < 1e-9, "x={x}: {rel}");
+        }
+    }
+
+    #[test]
+    fn poisson_quantiles_are_right() {
+        // P(Poisson(1) ≤ 3) = 0.981, ≤ 4 = 0.9963.
+        assert_eq!(poisson_quantile(1.0, 0.01), 4);
+        assert_eq!(poisson_quantile(1.0, 0.05), 3);
+        assert!(DefenceParams::default().poisson_cap() > 50);
+    }
+
+    #[test]
+    fn a_fair_share_passes_and_five_times_it_does_not() {
+        let params = DefenceParams::default();
+        // Ten platforms, 100 blocks: a fair share is 10 wins.
+        assert!(params.check(10, 100, 10).is_ok());
+        assert!(params.check(16, 100, 10).is_ok());
+        assert!(matches!(
+            params.check(50, 100, 10),
+            Err(DefenceError::ZTest { .. })
+        ));
+    }
+}

@@ -1,0 +1,222 @@
+//! Enclaves: where useful work runs, is metered, and draws the lottery (DESIGN §2, §4.3).
+//!
+//! [`Enclave`] is the boundary a real SGX enclave (Gramine with DCAP quotes) would implement;
+//! [`SimulatedEnclave`] is the one this repository ships. SIMULATED: its key sits in the
+//! host's memory and a host that controls it can cheat; the statistical defences
+//! ([`crate::defences`]) bound how much.
+
+use crate::attestation::Quote;
+use crate::metering;
+use crate::runtime::{Execution, Limits, RUNTIME_VERSION, Runtime};
+use crate::seal::PouwSeal;
+use crate::{lottery, signing};
+use alloy_primitives::{Address, B256, U256, keccak256};
+use alloy_sol_types::SolValue;
+use secp256k1::SecretKey;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+/// The block template a subtask is bound to before it runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Template {
+    /// `Header::template_hash` of the block being mined.
+    pub hash: B256,
+    /// The block's difficulty (expected instructions per block).
+    pub difficulty: U256,
+}
+
+/// One unit of useful work: a module run on an input within an instruction budget.
+#[derive(Clone, Debug)]
+pub struct Subtask {
+    pub task_id: B256,
+    /// Index within the task; an enclave runs each (task, index) at most once.
+    pub index: u64,
+    pub module: Arc<[u8]>,
+    pub input: Arc<[u8]>,
+    pub budget: u64,
+}
+
+/// What the enclave reports after running a subtask.
+#[derive(Clone, Debug)]
+pub struct SubtaskReport {
+    pub execution: Execution,
+    /// The signed report; a valid block seal when `won`.
+    pub seal: PouwSeal,
+    pub won: bool,
+}
+
+/// Why an enclave refused a subtask.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EnclaveError {
+    #[error("subtask {index} of task {task_id} was already run (one draw per subtask)")]
+    SubtaskReused { task_id: B256, index: u64 },
+}
+
+/// A trusted execution environment for useful work.
+pub trait Enclave: Send + Sync {
+    /// The enclave's address (from its key pair, made inside the enclave).
+    fn address(&self) -> Address;
+    /// Hash of the code the enclave runs: what the registry's allow-list names.
+    fn measurement(&self) -> B256;
+    /// The hardware platform it runs on: the registry allows one live enclave per platform.
+    fn platform_id(&self) -> B256;
+    /// A quote for the attestation service, bound to `nonce` (a recent block hash).
+    fn quote(&self, nonce: B256) -> Quote;
+    /// Binds `template`, runs `subtask` to completion counting instructions, and draws once.
+    fn run_subtask(
+        &self,
+        template: &Template,
+        subtask: &Subtask,
+    ) -> Result<SubtaskReport, EnclaveError>;
+    /// Signs a digest the enclave's own logic produced (work results for the WorkMarket).
+    fn sign_result(&self, digest: B256) -> [u8; 65];
+}
+
+/// The measurement of this crate's simulated enclave with `limits`: runtime version, metering
+/// policy and limits, so that two enclaves with the same measurement count the same way.
+pub fn simulated_measurement(limits: Limits) -> B256 {
+    keccak256(
+        (
+            "ankr simulated enclave",
+            RUNTIME_VERSION,
+            metering::POLICY,
+            U256::from(limits.max_memory),
+            U256::from(limits.max_output),
+            U256::from(limits.max_stack),
+        )
+            .abi_encode_params(),
+    )
+}
+
+/// The simulated enclave: an in-process runtime with its own key and platform id.
+pub struct SimulatedEnclave {
+    key: SecretKey,
+    address: Address,
+    platform_id: B256,
+    measurement: B256,
+    runtime: Runtime,
+    /// Highest subtask index run per task: a subtask draws once, whatever the template.
+    ran: Mutex<HashMap<B256, u64>>,
+}
+
+impl SimulatedEnclave {
+    /// An enclave with the given key and platform id.
+    pub fn new(key: SecretKey, platform_id: B256, limits: Limits) -> Self {
+        Self {
+            address: signing::address_of(&key),
+            key,
+            platform_id,
+            measurement: simulated_measurement(limits),
+            runtime: Runtime::new(limits),
+            ran: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Opens the enclave whose sealed state is in `dir` (simulated sealing: plain files), or
+    /// makes a new key and platform id there.
+    pub fn open(dir: &Path, limits: Limits) -> std::io::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let key = read_or_create(&dir.join("enclave.key"))?;
+        let platform = read_or_create(&dir.join("platform.id"))?;
+        let key = SecretKey::from_byte_array(key.0)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+        Ok(Self::new(key, keccak256(platform), limits))
+    }
+
+    /// The runtime inside, for callers that need the limits.
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+}
+
+/// Reads 32 secret bytes from `path`, or writes fresh random ones.
+fn read_or_create(path: &Path) -> std::io::Result<B256> {
+    match std::fs::read(path) {
+        Ok(bytes) => B256::try_from(bytes.as_slice())
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "need 32 bytes")),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let fresh = SecretKey::new(&mut secp256k1::rand::rng()).secret_bytes();
+            std::fs::write(path, fresh)?;
+            Ok(B256::from(fresh))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+impl Enclave for SimulatedEnclave {
+    fn address(&self) -> Address {
+        self.address
+    }
+
+    fn measurement(&self) -> B256 {
+        self.measurement
+    }
+
+    fn platform_id(&self) -> B256 {
+        self.platform_id
+    }
+
+    fn quote(&self, nonce: B256) -> Quote {
+        let digest =
+            signing::attestation_digest(self.address, self.measurement, self.platform_id, nonce);
+        Quote {
+            enclave: self.address,
+            measurement: self.measurement,
+            platform_id: self.platform_id,
+            nonce,
+            signature: signing::sign(&self.key, digest).to_vec().into(),
+        }
+    }
+
+    fn run_subtask(
+        &self,
+        template: &Template,
+        subtask: &Subtask,
+    ) -> Result<SubtaskReport, EnclaveError> {
+        // Bind first: once the index is consumed, no other template can draw for it.
+        {
+            let mut ran = self.ran.lock().expect("ran lock");
+            let last = ran.get(&subtask.task_id);
+            if last.is_some_and(|&last| subtask.index <= last) {
+                return Err(EnclaveError::SubtaskReused {
+                    task_id: subtask.task_id,
+                    index: subtask.index,
+                });
+            }
+            ran.insert(subtask.task_id, subtask.index);
+        }
+        let execution = self
+            .runtime
+            .run(&subtask.module, &subtask.input, subtask.budget);
+        let instructions = execution.instructions;
+        let result_hash = execution.result_hash();
+        let digest = signing::seal_digest(
+            template.hash,
+            template.difficulty,
+            subtask.task_id,
+            subtask.index,
+            instructions,
+            result_hash,
+        );
+        let seal = PouwSeal {
+            enclave: self.address,
+            platform_id: self.platform_id,
+            task_id: subtask.task_id,
+            subtask: subtask.index,
+            instructions,
+            result_hash,
+            signature: signing::sign(&self.key, digest).to_vec().into(),
+        };
+        let won = instructions > 0 && lottery::wins(seal.draw(), template.difficulty, instructions);
+        Ok(SubtaskReport {
+            execution,
+            seal,
+            won,
+        })
+    }
+
+    fn sign_result(&self, digest: B256) -> [u8; 65] {
+        signing::sign(&self.key, digest)
+    }
+}

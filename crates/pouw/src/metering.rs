@@ -1,0 +1,253 @@
+//! Instruction metering by instrumentation: the module counts its own instructions.
+//!
+//! wasmtime's built-in fuel checks on every basic block and is reported at 25–35 % overhead;
+//! REM instruments each basic block with a counter. This pass does REM's scheme on the wasm
+//! itself, so the count is a property of the module, not of the compiler:
+//!
+//! - A *segment* is a run of operators that always executes whole: it ends after every operator
+//!   that may transfer control (`loop`, `if`, `else`, `end`, `br`, `br_if`, `br_table`,
+//!   `return`, `unreachable`). `block` and `call` do not end one (the callee is counted on its
+//!   own; a trap inside it leaves the caller's segment counted, which is still deterministic).
+//! - Each segment starts with `counter += length` on an added mutable `i64` global exported as
+//!   [`COUNTER_EXPORT`]. The count is therefore *wasm operators executed*, every operator 1.
+//! - Function entries and loop headers — the only places through which execution can go on
+//!   forever — also compare the counter with the [`BUDGET_EXPORT`] global and trap when it is
+//!   exceeded, so a run overshoots its budget by at most one segment per open loop.
+//!
+//! The policy is part of the enclave measurement ([`POLICY`]): change anything here and the
+//! measurement, hence the set of enclaves the registry admits, changes with it.
+
+use wasm_encoder::reencode::{self, Reencode};
+use wasm_encoder::{
+    BlockType, CodeSection, ConstExpr, ExportKind, ExportSection, Function, GlobalSection,
+    GlobalType, Instruction, Module, SectionId, ValType,
+};
+use wasmparser::{Operator, Parser, Payload, Validator, WasmFeatures};
+
+/// Name and version of the metering policy, part of the enclave measurement.
+pub const POLICY: &str = "ankr-metering/segment-count-v1";
+/// Export name of the instruction counter the instrumented module maintains.
+pub const COUNTER_EXPORT: &str = "__ankr_instructions";
+/// Export name of the budget the instrumented module traps beyond.
+pub const BUDGET_EXPORT: &str = "__ankr_budget";
+
+/// Why a module cannot be metered (and so cannot be useful work).
+#[derive(Debug, thiserror::Error)]
+pub enum MeteringError {
+    #[error("malformed wasm: {0}")]
+    Malformed(String),
+    #[error("wasm feature not allowed for useful work: {0}")]
+    Forbidden(String),
+}
+
+/// The wasm features useful work may use: everything deterministic that wasmtime runs with
+/// NaN canonicalisation. No threads, no relaxed SIMD, no memory64, no multiple memories,
+/// no GC or exceptions, no tail calls.
+pub fn allowed_features() -> WasmFeatures {
+    WasmFeatures::MUTABLE_GLOBAL
+        | WasmFeatures::SATURATING_FLOAT_TO_INT
+        | WasmFeatures::SIGN_EXTENSION
+        | WasmFeatures::MULTI_VALUE
+        | WasmFeatures::BULK_MEMORY
+        | WasmFeatures::REFERENCE_TYPES
+        | WasmFeatures::SIMD
+        | WasmFeatures::FLOATS
+}
+
+/// Validates `wasm` under [`allowed_features`] and returns it instrumented.
+pub fn instrument(wasm: &[u8]) -> Result<Vec<u8>, MeteringError> {
+    Validator::new_with_features(allowed_features())
+        .validate_all(wasm)
+        .map_err(|e| MeteringError::Forbidden(e.to_string()))?;
+    let shape = Shape::of(wasm)?;
+    let mut pass = Instrumenter {
+        counter: shape.globals,
+        budget: shape.globals + 1,
+        globals_pending: true,
+        exports_pending: true,
+    };
+    let mut module = Module::new();
+    pass.parse_core_module(&mut module, Parser::new(0), wasm)
+        .map_err(|e| MeteringError::Malformed(format!("{e:?}")))?;
+    Ok(module.finish())
+}
+
+/// What the pass needs to know before rewriting: how many globals exist (imported and defined).
+struct Shape {
+    globals: u32,
+}
+
+impl Shape {
+    fn of(wasm: &[u8]) -> Result<Self, MeteringError> {
+        let mut globals = 0;
+        for payload in Parser::new(0).parse_all(wasm) {
+            match payload.map_err(|e| MeteringError::Malformed(e.to_string()))? {
+                Payload::ImportSection(imports) => {
+                    for import in imports.into_imports() {
+                        let import = import.map_err(|e| MeteringError::Malformed(e.to_string()))?;
+                        if matches!(import.ty, wasmparser::TypeRef::Global(_)) {
+                            globals += 1;
+                        }
+                    }
+                }
+                Payload::GlobalSection(section) => globals += section.count(),
+                _ => {}
+            }
+        }
+        Ok(Self { globals })
+    }
+}
+
+struct Instrumenter {
+    counter: u32,
+    budget: u32,
+    globals_pending: bool,
+    exports_pending: bool,
+}
+
+/// Position of a section in the binary order (custom sections aside), to know where a
+/// missing global or export section must be inserted.
+fn order(id: SectionId) -> u32 {
+    match id {
+        SectionId::Type => 10,
+        SectionId::Import => 20,
+        SectionId::Function => 30,
+        SectionId::Table => 40,
+        SectionId::Memory => 50,
+        SectionId::Tag => 55,
+        SectionId::Global => 60,
+        SectionId::Export => 70,
+        SectionId::Start => 80,
+        SectionId::Element => 90,
+        SectionId::DataCount => 95,
+        SectionId::Code => 100,
+        SectionId::Data => 110,
+        _ => 0,
+    }
+}
+
+impl Instrumenter {
+    fn add_globals(&mut self, globals: &mut GlobalSection) {
+        let ty = GlobalType {
+            val_type: ValType::I64,
+            mutable: true,
+            shared: false,
+        };
+        globals.global(ty, &ConstExpr::i64_const(0));
+        globals.global(ty, &ConstExpr::i64_const(i64::MAX));
+        self.globals_pending = false;
+    }
+
+    fn add_exports(&mut self, exports: &mut ExportSection) {
+        exports.export(COUNTER_EXPORT, ExportKind::Global, self.counter);
+        exports.export(BUDGET_EXPORT, ExportKind::Global, self.budget);
+        self.exports_pending = false;
+    }
+
+    /// `counter += cost`, and with `check`, trap if the counter now exceeds the budget.
+    fn charge(&self, f: &mut Function, cost: i64, check: bool) {
+        f.instruction(&Instruction::GlobalGet(self.counter));
+        f.instruction(&Instruction::I64Const(cost));
+        f.instruction(&Instruction::I64Add);
+        f.instruction(&Instruction::GlobalSet(self.counter));
+        if check {
+            f.instruction(&Instruction::GlobalGet(self.counter));
+            f.instruction(&Instruction::GlobalGet(self.budget));
+            f.instruction(&Instruction::I64GtU);
+            f.instruction(&Instruction::If(BlockType::Empty));
+            f.instruction(&Instruction::Unreachable);
+            f.instruction(&Instruction::End);
+        }
+    }
+}
+
+/// Whether control may leave the straight line after this operator.
+fn ends_segment(op: &Operator) -> bool {
+    matches!(
+        op,
+        Operator::Loop { .. }
+            | Operator::If { .. }
+            | Operator::Else
+            | Operator::End
+            | Operator::Br { .. }
+            | Operator::BrIf { .. }
+            | Operator::BrTable { .. }
+            | Operator::Return
+            | Operator::Unreachable
+    )
+}
+
+impl Reencode for Instrumenter {
+    type Error = MeteringError;
+
+    fn parse_global_section(
+        &mut self,
+        globals: &mut GlobalSection,
+        section: wasmparser::GlobalSectionReader<'_>,
+    ) -> Result<(), reencode::Error<Self::Error>> {
+        reencode::utils::parse_global_section(self, globals, section)?;
+        self.add_globals(globals);
+        Ok(())
+    }
+
+    fn parse_export_section(
+        &mut self,
+        exports: &mut ExportSection,
+        section: wasmparser::ExportSectionReader<'_>,
+    ) -> Result<(), reencode::Error<Self::Error>> {
+        reencode::utils::parse_export_section(self, exports, section)?;
+        self.add_exports(exports);
+        Ok(())
+    }
+
+    fn intersperse_section_hook(
+        &mut self,
+        module: &mut Module,
+        _after: Option<SectionId>,
+        before: Option<SectionId>,
+    ) -> Result<(), reencode::Error<Self::Error>> {
+        let next = before.map_or(u32::MAX, order);
+        if self.globals_pending && next > order(SectionId::Global) {
+            let mut globals = GlobalSection::new();
+            self.add_globals(&mut globals);
+            module.section(&globals);
+        }
+        if self.exports_pending && next > order(SectionId::Export) {
+            let mut exports = ExportSection::new();
+            self.add_exports(&mut exports);
+            module.section(&exports);
+        }
+        Ok(())
+    }
+
+    fn parse_function_body(
+        &mut self,
+        code: &mut CodeSection,
+        body: wasmparser::FunctionBody<'_>,
+    ) -> Result<(), reencode::Error<Self::Error>> {
+        let mut f = self.new_function_with_parsed_locals(&body)?;
+        let mut operators = Vec::new();
+        let mut reader = body.get_operators_reader()?;
+        while !reader.eof() {
+            operators.push(reader.read()?);
+        }
+        // Segment boundaries: each segment is operators[start..end]; `check` marks segments
+        // that open a function or a loop body.
+        let mut start = 0;
+        let mut check = true;
+        while start < operators.len() {
+            let end = operators[start..]
+                .iter()
+                .position(ends_segment)
+                .map_or(operators.len(), |i| start + i + 1);
+            self.charge(&mut f, (end - start) as i64, check);
+            for op in &operators[start..end] {
+                f.instruction(&self.instruction(op.clone())?);
+            }
+            check = matches!(operators[end - 1], Operator::Loop { .. });
+            start = end;
+        }
+        code.function(&f);
+        Ok(())
+    }
+}

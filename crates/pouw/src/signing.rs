@@ -1,0 +1,114 @@
+//! The signed messages of PoUW, laid out as Solidity's `abi.encode` so that contracts check
+//! them with `ecrecover` exactly as nodes do.
+//!
+//! Every digest starts with a domain tag, so a signature made for one purpose (an attestation,
+//! a seal, a work result) can never be replayed as another.
+
+use alloy_primitives::{Address, B256, Signature, U256, keccak256};
+use alloy_sol_types::SolValue;
+use secp256k1::{Message, SECP256K1, SecretKey};
+
+/// Tag of attestation reports and certificates.
+pub fn attestation_domain() -> B256 {
+    keccak256("ankr.attestation.v1")
+}
+/// Tag of subtask seals (the lottery draw).
+pub fn seal_domain() -> B256 {
+    keccak256("ankr.pouw.seal.v1")
+}
+/// Tag of work results delivered to the WorkMarket.
+pub fn result_domain() -> B256 {
+    keccak256("ankr.pouw.result.v1")
+}
+
+/// What the attestation service certifies (and what the enclave signs to prove it holds the key).
+pub fn attestation_digest(
+    enclave: Address,
+    measurement: B256,
+    platform_id: B256,
+    nonce: B256,
+) -> B256 {
+    keccak256(
+        (
+            attestation_domain(),
+            enclave,
+            measurement,
+            platform_id,
+            nonce,
+        )
+            .abi_encode_params(),
+    )
+}
+
+/// What the enclave signs for a subtask: the template it was bound to, the difficulty, the work
+/// and what it measured. Its hash is the lottery draw.
+pub fn seal_digest(
+    template_hash: B256,
+    difficulty: U256,
+    task_id: B256,
+    subtask: u64,
+    instructions: u64,
+    result_hash: B256,
+) -> B256 {
+    keccak256(
+        (
+            seal_domain(),
+            template_hash,
+            difficulty,
+            task_id,
+            U256::from(subtask),
+            U256::from(instructions),
+            result_hash,
+        )
+            .abi_encode_params(),
+    )
+}
+
+/// Signs `digest` the way `ecrecover` expects: r ‖ s ‖ v with v ∈ {27, 28}, low s.
+/// RFC 6979 nonces make it deterministic: one message, one signature.
+pub fn sign(secret: &SecretKey, digest: B256) -> [u8; 65] {
+    let signature = SECP256K1.sign_ecdsa_recoverable(Message::from_digest(digest.0), secret);
+    let (id, compact) = signature.serialize_compact();
+    let mut out = [0u8; 65];
+    out[..64].copy_from_slice(&compact);
+    out[64] = 27 + i32::from(id) as u8;
+    out
+}
+
+/// The address that signed `digest`, or `None` if the signature is malformed or high-s.
+pub fn recover(digest: B256, signature: &[u8]) -> Option<Address> {
+    let bytes: &[u8; 65] = signature.try_into().ok()?;
+    let parity = match bytes[64] {
+        27 | 0 => false,
+        28 | 1 => true,
+        _ => return None,
+    };
+    let signature = Signature::new(
+        U256::from_be_slice(&bytes[..32]),
+        U256::from_be_slice(&bytes[32..64]),
+        parity,
+    );
+    ankr_types::recovery::recover_address(digest, &signature).ok()
+}
+
+/// The Ethereum address of a secret key.
+pub fn address_of(secret: &SecretKey) -> Address {
+    let public = secret.public_key(SECP256K1).serialize_uncompressed();
+    Address::from_slice(&keccak256(&public[1..])[12..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_recover_and_are_deterministic() {
+        let key = SecretKey::from_byte_array([7; 32]).unwrap();
+        let digest = keccak256("message");
+        let a = sign(&key, digest);
+        assert_eq!(a, sign(&key, digest));
+        assert_eq!(recover(digest, &a), Some(address_of(&key)));
+        assert_ne!(recover(keccak256("other"), &a), Some(address_of(&key)));
+        assert_eq!(recover(digest, &a[..64]), None);
+    }
+}
