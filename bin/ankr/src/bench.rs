@@ -320,6 +320,7 @@ async fn end_to_end(n: usize) -> anyhow::Result<()> {
         rpc_addr: "127.0.0.1:0".parse()?,
         sealing: ankr_node::DevSealing::Instant,
         beneficiary: Address::repeat_byte(0xbe),
+        mining: None,
     })
     .await?;
     let client = jsonrpsee::http_client::HttpClientBuilder::default()

@@ -1,8 +1,20 @@
 //! `ankr devnet`: the project's main job, what a newcomer runs first.
+//!
+//! By default the chain is sealed by Proof of Useful Work: the devnet starts the SIMULATED
+//! attestation service as its own process (`ankr attest`, which alone holds the root key),
+//! opens a simulated enclave, registers it in genesis, and mines. `--block-time 0` instead
+//! runs the dev sealer (a block per batch of transactions, no proof of work) for contract
+//! tests that want a receipt at once.
 
+use ankr_node::attest::AttestationClient;
+use ankr_node::miner::MinerConfig;
 use ankr_node::{DevSealing, Node, NodeConfig, devnet};
+use ankr_pouw::{Limits, SimulatedEnclave};
+use std::io::BufRead;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(clap::Args)]
@@ -13,9 +25,67 @@ pub struct DevnetArgs {
     /// JSON-RPC port on 127.0.0.1.
     #[arg(long, default_value_t = 8545)]
     port: u16,
-    /// Seconds between blocks; 0 seals a block as soon as a transaction arrives.
-    #[arg(long, default_value_t = 2.0)]
-    block_time: f64,
+    /// Target seconds between blocks (whole seconds, at least 1) for Proof of Useful Work;
+    /// 0 runs the dev sealer instead: a block as soon as transactions arrive, no proof of work.
+    #[arg(long, default_value_t = 2)]
+    block_time: u64,
+}
+
+/// The miner of a node: its simulated enclave (sealed in `enclave_dir`), the attestation
+/// service, the account that pays registrations and the beneficiary of its blocks.
+pub fn miner_config(
+    enclave_dir: &Path,
+    attestation_url: &str,
+    account: secp256k1::SecretKey,
+    beneficiary: Option<alloy_primitives::Address>,
+) -> anyhow::Result<MinerConfig> {
+    let enclave = SimulatedEnclave::open(enclave_dir, Limits::default())?;
+    Ok(MinerConfig {
+        enclave: Arc::new(enclave),
+        attestation: AttestationClient::new(attestation_url)?,
+        beneficiary: beneficiary.unwrap_or_else(|| ankr_types::recovery::address_of(&account)),
+        account,
+        workloads: ankr_pouw::workloads::builtin(),
+        stats: Default::default(),
+    })
+}
+
+/// The `ankr attest` child process; killed when dropped.
+struct AttestProcess {
+    child: Child,
+    root: alloy_primitives::Address,
+    url: String,
+}
+
+impl AttestProcess {
+    fn start(dir: &Path) -> anyhow::Result<Self> {
+        let mut child = Command::new(std::env::current_exe()?)
+            .args(["attest", "--listen", "127.0.0.1:0", "--dir"])
+            .arg(dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let stdout = child.stdout.take().expect("piped");
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let mut next = |prefix: &str| -> anyhow::Result<String> {
+            let line = lines
+                .next()
+                .ok_or_else(|| anyhow::anyhow!("ankr attest exited before starting"))??;
+            line.strip_prefix(prefix)
+                .map(str::to_string)
+                .ok_or_else(|| anyhow::anyhow!("unexpected line from ankr attest: {line}"))
+        };
+        let root = next("root ")?.parse()?;
+        let url = next("listening ")?;
+        Ok(Self { child, root, url })
+    }
+}
+
+impl Drop for AttestProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
@@ -27,19 +97,38 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
             temporary.path().to_path_buf()
         }
     };
-    let sealing = if args.block_time <= 0.0 {
-        DevSealing::Instant
-    } else {
-        DevSealing::Interval(Duration::from_secs_f64(args.block_time))
-    };
-    let spec = devnet::spec();
     let accounts = devnet::accounts();
+    let rpc_addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
+    let mut attest = None;
+    let (spec, sealing, mining) = if args.block_time == 0 {
+        (devnet::spec(), DevSealing::Instant, None)
+    } else {
+        let service = AttestProcess::start(&dir.join("attest"))?;
+        let mining = miner_config(
+            &dir.join("enclave"),
+            &service.url,
+            accounts[0].secret,
+            Some(accounts[0].address),
+        )?;
+        let enclave = &mining.enclave;
+        let mut spec = devnet::pouw_spec(
+            service.root,
+            vec![(enclave.address(), enclave.platform_id())],
+        );
+        spec.target_block_time_ms = args.block_time * 1000;
+        attest = Some(service);
+        (spec, DevSealing::Off, Some(mining))
+    };
+    let stats = mining
+        .as_ref()
+        .map(|m| (m.stats.clone(), m.enclave.clone()));
     let node = Node::start(NodeConfig {
         data_dir: dir.clone(),
         spec: spec.clone(),
-        rpc_addr: SocketAddr::from((Ipv4Addr::LOCALHOST, args.port)),
+        rpc_addr,
         sealing,
         beneficiary: accounts[0].address,
+        mining,
     })
     .await?;
 
@@ -51,14 +140,25 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
     println!("  JSON-RPC    {} (HTTP and WebSocket)", node.rpc_url());
     println!("  data        {}", dir.display());
     println!("  head        block {} {}", head.number, head.hash());
-    match sealing {
-        DevSealing::Instant => {
-            println!("  sealing     dev sealer, a block per batch of transactions")
+    match (&attest, &stats) {
+        (Some(service), Some((_, enclave))) => {
+            println!(
+                "  sealing     Proof of Useful Work, target {} s per block",
+                args.block_time
+            );
+            println!("  enclave     {} (SIMULATED)", enclave.address());
+            println!(
+                "  attestation {} root {} (SIMULATED, own process)",
+                service.url, service.root
+            );
         }
-        DevSealing::Interval(d) => println!("  sealing     dev sealer, a block every {:?}", d),
-        DevSealing::Off => {}
+        _ => {
+            println!("  sealing     dev sealer, a block per batch of transactions");
+            println!(
+                "              (no proof of work: for contract tests; drop --block-time 0 to mine)"
+            );
+        }
     }
-    println!("              (no proof of work: Proof of Useful Work sealing is not built yet)");
     println!();
     println!(
         "  Funded accounts ({} ANKR each), from the mnemonic",
@@ -80,8 +180,33 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
     );
     println!();
 
+    let chain = node.chain.clone();
+    let status = tokio::spawn(async move {
+        let Some((stats, _)) = stats else { return };
+        let mut every = tokio::time::interval(Duration::from_secs(10));
+        every.tick().await;
+        loop {
+            every.tick().await;
+            let head = chain.head();
+            let next = chain.next_difficulty(&head).unwrap_or_default();
+            println!(
+                "  pouw: block {} · next difficulty {} · local {:.2} G instr/s · {} subtasks · {} wins · {} failed (SIMULATED enclave)",
+                head.number,
+                next,
+                stats.instruction_rate() as f64 / 1e9,
+                stats.subtasks.load(std::sync::atomic::Ordering::Relaxed),
+                stats.wins.load(std::sync::atomic::Ordering::Relaxed),
+                stats
+                    .failed_subtasks
+                    .load(std::sync::atomic::Ordering::Relaxed),
+            );
+        }
+    });
+
     tokio::signal::ctrl_c().await?;
     tracing::info!("stopping devnet");
+    status.abort();
     node.stop().await;
+    drop(attest);
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! `ankr`: one binary, one subcommand per process (DESIGN §1). It parses arguments and hands
 //! over to the library crates; nothing here is chain logic.
 
+mod attest;
 mod bench;
 mod devnet;
 
@@ -26,6 +27,8 @@ enum Command {
     Devnet(devnet::DevnetArgs),
     /// Run a main-chain node from a chain spec.
     Node(NodeArgs),
+    /// Run the SIMULATED attestation service that certifies enclaves (holds the root key).
+    Attest(attest::AttestArgs),
     /// Print a chain spec (TOML) to start from.
     Spec {
         /// Which spec: only `devnet` exists today.
@@ -50,9 +53,29 @@ struct NodeArgs {
     /// Seal blocks with the dev sealer: `instant`, an interval in milliseconds, or `off`.
     #[arg(long, default_value = "off")]
     dev_seal: String,
-    /// Who receives the block reward and tips of blocks this node seals.
+    /// Who receives the block reward and tips of blocks this node seals (default: the
+    /// miner account).
     #[arg(long)]
     beneficiary: Option<alloy_primitives::Address>,
+    /// Mine by Proof of Useful Work (in a SIMULATED enclave kept in DIR/enclave).
+    #[arg(long)]
+    mine: bool,
+    /// URL of the attestation service (`ankr attest`), needed with --mine.
+    #[arg(long)]
+    attestation: Option<String>,
+    /// File holding the hex secret key of the account that pays enclave registrations.
+    #[arg(long)]
+    miner_key: Option<PathBuf>,
+}
+
+fn read_secret_key(path: &std::path::Path) -> anyhow::Result<secp256k1::SecretKey> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let bytes = alloy_primitives::hex::decode(text.trim()).context("miner key is not hex")?;
+    let bytes: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("miner key must be 32 bytes"))?;
+    Ok(secp256k1::SecretKey::from_byte_array(bytes)?)
 }
 
 fn parse_sealing(value: &str) -> anyhow::Result<ankr_node::DevSealing> {
@@ -87,10 +110,30 @@ async fn main() -> anyhow::Result<()> {
             init_logging();
             let spec = ankr_types::ChainSpec::load(&args.chain_spec)?;
             let sealing = parse_sealing(&args.dev_seal)?;
-            let beneficiary = match (sealing, args.beneficiary) {
-                (_, Some(address)) => address,
-                (ankr_node::DevSealing::Off, None) => Default::default(),
-                (_, None) => {
+            let mining = if args.mine {
+                let url = args
+                    .attestation
+                    .as_deref()
+                    .context("--mine needs --attestation URL of an `ankr attest` service")?;
+                let key = read_secret_key(
+                    args.miner_key
+                        .as_deref()
+                        .context("--mine needs --miner-key FILE (pays enclave registrations)")?,
+                )?;
+                Some(devnet::miner_config(
+                    &args.dir.join("enclave"),
+                    url,
+                    key,
+                    args.beneficiary,
+                )?)
+            } else {
+                None
+            };
+            let beneficiary = match (&mining, sealing, args.beneficiary) {
+                (_, _, Some(address)) => address,
+                (Some(mining), _, None) => mining.beneficiary,
+                (None, ankr_node::DevSealing::Off, None) => Default::default(),
+                (None, _, None) => {
                     anyhow::bail!("a sealing node needs --beneficiary ADDRESS for its rewards")
                 }
             };
@@ -100,6 +143,7 @@ async fn main() -> anyhow::Result<()> {
                 rpc_addr: args.rpc,
                 sealing,
                 beneficiary,
+                mining,
             })
             .await?;
             tokio::signal::ctrl_c().await?;
@@ -116,5 +160,9 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(args) => bench::run(args).await,
+        Command::Attest(args) => {
+            init_logging();
+            attest::run(args).await
+        }
     }
 }

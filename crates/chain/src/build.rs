@@ -1,12 +1,12 @@
 //! Building a block from the pool, and the write path shared with import.
 
 use crate::{Chain, ChainError, ImportError, NewBlock, next_base_fee};
-use alloy_primitives::{Address, B256, Bytes};
+use alloy_primitives::{Address, B256, Bytes, U256};
 use ankr_execution::{
     BlockContext, ExecutedBlock, Mode, execute_block, receipts_root, transactions_root,
 };
 use ankr_storage::{StateReader, StoredBody};
-use ankr_types::{Header, Seal};
+use ankr_types::{Block, Header, Seal, SealKind};
 
 /// Whether a built block may be empty.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,6 +30,58 @@ impl Chain {
     ) -> Result<Option<Header>, ChainError> {
         let _writing = self.writer.lock().expect("writer lock");
         let parent = self.head();
+        let (context, executed) =
+            self.execute_pool(&parent, beneficiary, timestamp, parent.difficulty)?;
+        if contents == Contents::NonEmpty && executed.transactions.is_empty() {
+            return Ok(None);
+        }
+        let header = self
+            .write_block(&parent, executed, |state_root, executed| {
+                Ok(header_for(&context, state_root, executed, seal.clone()))
+            })
+            .map_err(|e| match e {
+                ImportError::Store(e) => ChainError::Store(e),
+                ImportError::Execution(e) => ChainError::Execution(e),
+                other => unreachable!("building checks no header rule: {other}"),
+            })?;
+        Ok(Some(header))
+    }
+
+    /// A block template for a miner: the best pooled transactions executed on the head, every
+    /// root computed, nothing committed, sealed with an empty PoUW seal for the miner to fill.
+    /// The difficulty is the one the chain requires of the next block.
+    pub fn build_template(
+        &self,
+        beneficiary: Address,
+        timestamp: u64,
+    ) -> Result<Block, ChainError> {
+        let _writing = self.writer.lock().expect("writer lock");
+        let parent = self.head();
+        let difficulty = self.next_difficulty(&parent)?;
+        let (context, executed) = self.execute_pool(&parent, beneficiary, timestamp, difficulty)?;
+        let mut writer = self.store.begin_block()?;
+        writer.apply_state(context.number, &executed.changes)?;
+        let state_root = writer.state_root()?;
+        drop(writer); // not committed: the template is only a proposal
+        let seal = Seal {
+            kind: SealKind::UsefulWork,
+            proof: Bytes::new(),
+        };
+        Ok(Block {
+            header: header_for(&context, state_root, &executed, seal),
+            transactions: executed.transactions.into_iter().map(|t| t.tx).collect(),
+        })
+    }
+
+    /// Executes the best pooled transactions on `parent` (the head), dropping from the pool
+    /// those that cannot run.
+    fn execute_pool(
+        &self,
+        parent: &Header,
+        beneficiary: Address,
+        timestamp: u64,
+        difficulty: U256,
+    ) -> Result<(BlockContext, ExecutedBlock), ChainError> {
         let reader = self.reader()?;
         let state = reader.state()?;
         let context = BlockContext {
@@ -37,8 +89,8 @@ impl Chain {
             timestamp: timestamp.max(parent.timestamp + 1),
             beneficiary,
             gas_limit: self.spec.gas_limit,
-            base_fee: next_base_fee(&parent),
-            difficulty: parent.difficulty,
+            base_fee: next_base_fee(parent),
+            difficulty,
             prevrandao: parent.hash(),
         };
         let candidates = self
@@ -54,35 +106,7 @@ impl Chain {
                 pool.remove(hash);
             }
         }
-        if contents == Contents::NonEmpty && executed.transactions.is_empty() {
-            return Ok(None);
-        }
-        let header = self
-            .write_block(&parent, executed, |state_root, executed| {
-                Ok(Header {
-                    parent_hash: context.prevrandao,
-                    beneficiary,
-                    state_root,
-                    transactions_root: transactions_root(&executed.transactions),
-                    receipts_root: receipts_root(&executed.receipts),
-                    logs_bloom: executed.logs_bloom,
-                    difficulty: context.difficulty,
-                    number: context.number,
-                    gas_limit: context.gas_limit,
-                    gas_used: executed.gas_used,
-                    timestamp: context.timestamp,
-                    extra_data: Bytes::new(),
-                    base_fee_per_gas: context.base_fee,
-                    child_chains_root: B256::ZERO,
-                    seal: seal.clone(),
-                })
-            })
-            .map_err(|e| match e {
-                ImportError::Store(e) => ChainError::Store(e),
-                ImportError::Execution(e) => ChainError::Execution(e),
-                other => unreachable!("building checks no header rule: {other}"),
-            })?;
-        Ok(Some(header))
+        Ok((context, executed))
     }
 
     /// Writes an executed block in one transaction: state, then the header `finish` makes from
@@ -132,6 +156,32 @@ impl Chain {
             receipts: executed.receipts,
         });
         Ok(header)
+    }
+}
+
+/// The header of a block executed in `context` with `state_root`.
+fn header_for(
+    context: &BlockContext,
+    state_root: B256,
+    executed: &ExecutedBlock,
+    seal: Seal,
+) -> Header {
+    Header {
+        parent_hash: context.prevrandao,
+        beneficiary: context.beneficiary,
+        state_root,
+        transactions_root: transactions_root(&executed.transactions),
+        receipts_root: receipts_root(&executed.receipts),
+        logs_bloom: executed.logs_bloom,
+        difficulty: context.difficulty,
+        number: context.number,
+        gas_limit: context.gas_limit,
+        gas_used: executed.gas_used,
+        timestamp: context.timestamp,
+        extra_data: Bytes::new(),
+        base_fee_per_gas: context.base_fee,
+        child_chains_root: B256::ZERO,
+        seal,
     }
 }
 

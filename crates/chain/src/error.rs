@@ -64,8 +64,6 @@ pub enum ImportError {
     ExtraDataTooLong(usize),
     #[error("dev seal is not allowed on this chain")]
     DevSealNotAllowed,
-    #[error("unsupported seal kind {0:?}")]
-    UnsupportedSeal(ankr_types::SealKind),
     #[error("transaction {index}: {source}")]
     BadSignature { index: usize, source: RecoveryError },
     #[error("transactions root {got} differs from the computed {expected}")]
@@ -80,8 +78,41 @@ pub enum ImportError {
     WrongStateRoot { expected: B256, got: B256 },
     #[error("child chains root {got} differs from the expected {expected}")]
     WrongChildChainsRoot { expected: B256, got: B256 },
+    #[error("invalid PoUW seal: {0}")]
+    BadSeal(#[from] ankr_pouw::SealError),
+    #[error(
+        "enclave {enclave} is not live in EnclaveRegistry (registration expires at block {expires_at}, or it was never registered or was replaced)"
+    )]
+    EnclaveNotLive {
+        enclave: alloy_primitives::Address,
+        expires_at: u64,
+    },
+    #[error("seal names platform {sealed} but the enclave is registered on {registered}")]
+    WrongPlatform { sealed: B256, registered: B256 },
+    #[error("refused by the compromised-enclave defences: {0}")]
+    Defence(#[from] ankr_pouw::defences::DefenceError),
+    #[error("this chain has no EnclaveRegistry system contract, so no PoUW seal can be checked")]
+    NoEnclaveRegistry,
+    #[error("EnclaveRegistry system call failed: {0}")]
+    Registry(String),
     #[error(transparent)]
     Execution(#[from] ExecutionError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Genesis(#[from] GenesisError),
+    #[error(transparent)]
+    Spec(#[from] ChainSpecError),
+}
+
+impl ImportError {
+    /// A chain failure met while checking a block.
+    pub(crate) fn from_chain(error: ChainError) -> Self {
+        match error {
+            ChainError::Store(e) => Self::Store(e),
+            ChainError::Execution(e) => Self::Execution(e),
+            ChainError::Genesis(e) => Self::Genesis(e),
+            ChainError::Spec(e) => Self::Spec(e),
+        }
+    }
 }

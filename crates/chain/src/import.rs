@@ -139,7 +139,7 @@ impl Chain {
                 Ok(())
             }
             SealKind::Dev => Err(ImportError::DevSealNotAllowed),
-            other => Err(ImportError::UnsupportedSeal(other)),
+            SealKind::UsefulWork => self.check_useful_work(parent, header),
         }
     }
 }

@@ -7,10 +7,12 @@
 mod build;
 mod error;
 mod import;
+mod pouw;
 mod rules;
 
 pub use build::Contents;
 pub use error::{ChainError, ImportError, SubmitError};
+pub use pouw::EnclaveStatus;
 pub use rules::{next_base_fee, now_seconds};
 
 use alloy_consensus::ReceiptEnvelope;

@@ -27,6 +27,7 @@ fn spec() -> ChainSpec {
         genesis_timestamp: 1_700_000_000,
         genesis_difficulty: U256::from(1 << 20),
         allow_dev_seal: true,
+        pouw: Default::default(),
         system_contracts: Default::default(),
         alloc: Default::default(),
     };

@@ -14,6 +14,13 @@ alloy_sol_types::sol!(
     Greeter,
     "artifacts/Greeter.json"
 );
+alloy_sol_types::sol!(
+    #[derive(Debug, PartialEq, Eq)]
+    EnclaveRegistry,
+    "artifacts/EnclaveRegistry.json"
+);
+
+pub mod genesis;
 
 /// A compiled contract as committed in `artifacts/`.
 #[derive(Clone, Debug)]
@@ -33,7 +40,7 @@ macro_rules! artifacts {
         }
     };
 }
-artifacts!("ExampleToken", "Greeter");
+artifacts!("EnclaveRegistry", "ExampleToken", "Greeter");
 
 fn parse(name: &'static str, json: &str) -> Artifact {
     #[derive(serde::Deserialize)]

@@ -1,6 +1,9 @@
 //! The devnet chain: what `ankr devnet` runs and tests start from.
 
-use alloy_primitives::U256;
+use alloy_primitives::{Address, B256, U256};
+use ankr_contracts::genesis::{
+    ENCLAVE_REGISTRY, ENCLAVE_REGISTRY_ADDRESS, RegistryGenesis, enclave_registry_genesis,
+};
 use ankr_types::{
     ChainSpec, GenesisAccount,
     chain_spec::ANKR,
@@ -19,9 +22,56 @@ pub fn accounts() -> Vec<DevAccount> {
     derive(TEST_MNEMONIC, DEV_ACCOUNTS)
 }
 
-/// The devnet chain spec. Deterministic, so the same `--dir` resumes the same chain.
+/// Blocks an enclave registration lasts on the devnet (about 20 minutes at 2 s blocks).
+pub const DEVNET_REGISTRATION_PERIOD: u64 = 600;
+/// Genesis difficulty of the PoUW devnet: about a second of one core's useful work (the
+/// built-in workloads run near 10^10 wasm instructions per second here), so the first blocks
+/// come quickly and ASERT settles the block time within a few minutes.
+pub const DEVNET_POUW_DIFFICULTY: u64 = 10_000_000_000;
+
+/// The devnet chain spec sealed by the dev sealer (instant or interval blocks, no proof of
+/// work): for contract tests that want a block per transaction. The registry is present but
+/// trusts no attestation root. Deterministic, so the same `--dir` resumes the same chain.
 pub fn spec() -> ChainSpec {
-    let alloc = accounts()
+    let mut spec = base_spec(RegistryGenesis::default());
+    spec.allow_dev_seal = true;
+    spec.genesis_difficulty = U256::from(1u64 << 20);
+    spec
+}
+
+/// The devnet chain spec sealed only by Proof of Useful Work: the registry trusts
+/// `attestation_root`, admits this build's simulated enclave measurement, and has the
+/// `bootstrap_enclaves` (enclave, platform id) registered at genesis so that they can seal
+/// block 1. The dev sealer is refused.
+pub fn pouw_spec(attestation_root: Address, bootstrap_enclaves: Vec<(Address, B256)>) -> ChainSpec {
+    pouw_spec_with_period(
+        attestation_root,
+        bootstrap_enclaves,
+        DEVNET_REGISTRATION_PERIOD,
+    )
+}
+
+/// [`pouw_spec`] with registrations lasting `registration_period` blocks (tests renew often).
+pub fn pouw_spec_with_period(
+    attestation_root: Address,
+    bootstrap_enclaves: Vec<(Address, B256)>,
+    registration_period: u64,
+) -> ChainSpec {
+    let mut spec = base_spec(RegistryGenesis {
+        attestation_root,
+        registration_period,
+        allowed_measurements: vec![ankr_pouw::enclave::simulated_measurement(
+            ankr_pouw::Limits::default(),
+        )],
+        bootstrap_enclaves,
+    });
+    spec.allow_dev_seal = false;
+    spec.genesis_difficulty = U256::from(DEVNET_POUW_DIFFICULTY);
+    spec
+}
+
+fn base_spec(registry: RegistryGenesis) -> ChainSpec {
+    let mut alloc: std::collections::BTreeMap<_, _> = accounts()
         .into_iter()
         .map(|a| {
             let balance = U256::from(DEV_BALANCE_ANKR * ANKR);
@@ -34,6 +84,10 @@ pub fn spec() -> ChainSpec {
             )
         })
         .collect();
+    alloc.insert(
+        ENCLAVE_REGISTRY_ADDRESS,
+        enclave_registry_genesis(&registry),
+    );
     ChainSpec {
         name: "ankr-devnet".into(),
         chain_id: DEVNET_CHAIN_ID,
@@ -45,7 +99,8 @@ pub fn spec() -> ChainSpec {
         genesis_timestamp: 0,
         genesis_difficulty: U256::from(1u64 << 20),
         allow_dev_seal: true,
-        system_contracts: Default::default(),
+        pouw: Default::default(),
+        system_contracts: [(ENCLAVE_REGISTRY.to_string(), ENCLAVE_REGISTRY_ADDRESS)].into(),
         alloc,
     }
 }

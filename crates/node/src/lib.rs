@@ -1,7 +1,9 @@
 //! A main-chain node: the chain, its JSON-RPC server and its block sealer, started and stopped
 //! together. Library crates know nothing of processes; this is where they meet.
 
+pub mod attest;
 pub mod devnet;
+pub mod miner;
 
 use alloy_primitives::Address;
 use ankr_chain::{Chain, ChainError, Contents, now_seconds};
@@ -33,6 +35,8 @@ pub struct NodeConfig {
     pub sealing: DevSealing,
     /// Who receives the block reward and tips of blocks this node seals.
     pub beneficiary: Address,
+    /// Mine by Proof of Useful Work with this enclave and account.
+    pub mining: Option<miner::MinerConfig>,
 }
 
 /// Why a node could not start.
@@ -54,6 +58,7 @@ pub struct Node {
     pub chain: Arc<Chain>,
     rpc: RpcServer,
     sealer: Option<JoinHandle<()>>,
+    miner: Option<JoinHandle<()>>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -71,7 +76,8 @@ impl Node {
         let chain = Arc::new(chain);
         let head = chain.head();
         tracing::info!(number = head.number, hash = %head.hash(), chain_id = config.spec.chain_id, "chain opened");
-        let rpc = ankr_rpc::start(chain.clone(), config.rpc_addr)
+        let stats = config.mining.as_ref().map(|m| m.stats.clone());
+        let rpc = ankr_rpc::start(chain.clone(), config.rpc_addr, stats)
             .await
             .map_err(|source| NodeError::Rpc {
                 addr: config.rpc_addr,
@@ -90,10 +96,14 @@ impl Node {
                 stopped,
             ))),
         };
+        let miner = config
+            .mining
+            .map(|mining| tokio::spawn(miner::run(chain.clone(), mining, shutdown.subscribe())));
         Ok(Self {
             chain,
             rpc,
             sealer,
+            miner,
             shutdown,
         })
     }
@@ -108,11 +118,14 @@ impl Node {
         format!("http://{}", self.rpc.local_addr)
     }
 
-    /// Stops sealing, then RPC. Every committed block is already on disk.
+    /// Stops sealing and mining, then RPC. Every committed block is already on disk.
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
         if let Some(sealer) = self.sealer {
             let _ = sealer.await;
+        }
+        if let Some(miner) = self.miner {
+            let _ = miner.await;
         }
         self.rpc.stop().await;
     }

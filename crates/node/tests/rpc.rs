@@ -22,6 +22,7 @@ async fn start() -> (tempfile::TempDir, Node, HttpClient) {
         rpc_addr: "127.0.0.1:0".parse().unwrap(),
         sealing: DevSealing::Instant,
         beneficiary: Address::repeat_byte(0xbe),
+        mining: None,
     })
     .await
     .unwrap();

@@ -11,11 +11,10 @@
 //! Consensus code may not use libm (`exp`, `pow` differ between platforms), so the quantile is
 //! computed with + − × ÷ and `sqrt` only, which IEEE 754 rounds identically everywhere.
 
-use serde::{Deserialize, Serialize};
+use ankr_types::PouwParams;
 
-/// The defence settings of a chain spec.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The defence settings of a chain spec, as numbers.
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct DefenceParams {
     /// Blocks over which wins are counted.
     pub window: u64,
@@ -29,15 +28,22 @@ pub struct DefenceParams {
     pub z_min_wins: u64,
 }
 
+impl DefenceParams {
+    /// The settings of a chain spec (which stores them as integers).
+    pub fn from_spec(params: &PouwParams) -> Self {
+        Self {
+            window: params.defence_window,
+            poisson_alpha: params.poisson_alpha_ppb as f64 / 1e9,
+            fastest_honest_share: params.fastest_honest_share_ppm as f64 / 1e6,
+            z_max: params.z_max_milli as f64 / 1e3,
+            z_min_wins: params.z_min_wins,
+        }
+    }
+}
+
 impl Default for DefenceParams {
     fn default() -> Self {
-        Self {
-            window: 100,
-            poisson_alpha: 1e-6,
-            fastest_honest_share: 0.5,
-            z_max: 3.075,
-            z_min_wins: 3,
-        }
+        Self::from_spec(&PouwParams::default())
     }
 }
 

@@ -26,3 +26,5 @@ pub use defences::DefenceParams;
 pub use enclave::{Enclave, SimulatedEnclave, Subtask, SubtaskReport, Template};
 pub use runtime::{Execution, Limits, Outcome, Runtime};
 pub use seal::{PouwSeal, SealError};
+pub mod stats;
+pub mod workloads;

@@ -129,13 +129,18 @@ fn wins_follow_instruction_rates_one_to_three() {
         'mining: loop {
             index += 1;
             for k in 0..2 {
-                if b.run_subtask(&template, &subtask(2, index * 3 + k, size)).unwrap().won {
+                if b.run_subtask(&template, &subtask(2, index * 3 + k, size))
+                    .unwrap()
+                    .won
+                {
                     wins_b += 1;
                     break 'mining;
                 }
             }
             let from_a = a.run_subtask(&template, &subtask(1, index, size)).unwrap();
-            let from_b = b.run_subtask(&template, &subtask(2, index * 3 + 2, size)).unwrap();
+            let from_b = b
+                .run_subtask(&template, &subtask(2, index * 3 + 2, size))
+                .unwrap();
             match (from_a.won, from_b.won) {
                 (false, false) => continue,
                 (true, true) if from_b.seal.draw() < from_a.seal.draw() => wins_b += 1,

@@ -151,3 +151,20 @@ fn hostile_modules_fail_with_a_reason() {
         assert!(run.output.is_empty());
     }
 }
+
+#[test]
+fn builtin_workloads_are_a_few_million_instructions() {
+    let runtime = Runtime::new(Limits::default());
+    for workload in ankr_pouw::workloads::builtin() {
+        let start = std::time::Instant::now();
+        let run = runtime.run(&workload.module, &workload.input(1), u64::MAX);
+        println!(
+            "{}: {} instructions in {:?}",
+            workload.name,
+            run.instructions,
+            start.elapsed()
+        );
+        assert_eq!(run.outcome, Outcome::Completed);
+        assert!(run.instructions > 1_000_000);
+    }
+}

@@ -11,6 +11,7 @@ mod convert;
 mod errors;
 mod eth;
 mod filters;
+mod pouw;
 
 use ankr_chain::Chain;
 use jsonrpsee::server::{BatchRequestConfig, Server, ServerConfig, ServerHandle};
@@ -47,7 +48,11 @@ impl RpcServer {
 }
 
 /// Serves the chain's RPC on `addr` (HTTP and WebSocket).
-pub async fn start(chain: Arc<Chain>, addr: SocketAddr) -> std::io::Result<RpcServer> {
+pub async fn start(
+    chain: Arc<Chain>,
+    addr: SocketAddr,
+    mining: Option<Arc<ankr_pouw::stats::MiningStats>>,
+) -> std::io::Result<RpcServer> {
     let config = ServerConfig::builder()
         .max_request_body_size(16 * 1024 * 1024)
         .max_response_body_size(64 * 1024 * 1024)
@@ -74,6 +79,12 @@ pub async fn start(chain: Arc<Chain>, addr: SocketAddr) -> std::io::Result<RpcSe
     module
         .merge(ankr::AnkrRpcServer::into_rpc(ankr::AnkrRpc::new(
             chain.clone(),
+        )))
+        .expect("unique");
+    module
+        .merge(pouw::PouwRpcServer::into_rpc(pouw::PouwRpc::new(
+            chain.clone(),
+            mining,
         )))
         .expect("unique");
     module

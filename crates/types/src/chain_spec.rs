@@ -35,6 +35,10 @@ pub struct ChainSpec {
     /// Whether blocks sealed by the dev sealer are valid on this chain (never on a public one).
     #[serde(default)]
     pub allow_dev_seal: bool,
+    /// Proof of Useful Work settings: difficulty retargeting and the compromised-enclave
+    /// defences (DESIGN §4.5–4.6).
+    #[serde(default)]
+    pub pouw: PouwParams,
     /// Contracts the node calls into, by name; their code is in `alloc`.
     #[serde(default)]
     pub system_contracts: BTreeMap<String, Address>,
@@ -44,6 +48,39 @@ pub struct ChainSpec {
 
 fn default_difficulty() -> U256 {
     U256::from(1u64 << 20)
+}
+
+/// Proof of Useful Work settings. Integers only (ppm, ppb, thousandths): a spec is compared
+/// byte for byte between nodes, and floats would make "the same spec" ambiguous.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PouwParams {
+    /// ASERT half-life: how long a schedule error of one block time takes to halve.
+    pub difficulty_halflife_ms: u64,
+    /// Blocks over which each platform's wins are counted.
+    pub defence_window: u64,
+    /// α of REM's Poisson cap, in parts per billion: the rate at which the fastest honest
+    /// platform is wrongly refused.
+    pub poisson_alpha_ppb: u64,
+    /// Share of the network's instruction rate the fastest honest platform may hold, in ppm.
+    pub fastest_honest_share_ppm: u64,
+    /// PoET's z_max, in thousandths (3075 = 3.075).
+    pub z_max_milli: u64,
+    /// The z-test applies only to platforms with more wins than this in the window.
+    pub z_min_wins: u64,
+}
+
+impl Default for PouwParams {
+    fn default() -> Self {
+        Self {
+            difficulty_halflife_ms: 60_000,
+            defence_window: 100,
+            poisson_alpha_ppb: 1_000,
+            fastest_honest_share_ppm: 500_000,
+            z_max_milli: 3_075,
+            z_min_wins: 3,
+        }
+    }
 }
 
 /// An account as genesis creates it: balance, nonce, code and storage (system contracts
@@ -113,6 +150,18 @@ impl ChainSpec {
         if self.target_block_time_ms == 0 {
             return Err(ChainSpecError::Invalid(
                 "target_block_time_ms must be positive",
+            ));
+        }
+        let pouw = &self.pouw;
+        if pouw.difficulty_halflife_ms == 0
+            || pouw.defence_window == 0
+            || pouw.poisson_alpha_ppb == 0
+            || pouw.poisson_alpha_ppb >= 1_000_000_000
+            || pouw.fastest_honest_share_ppm == 0
+            || pouw.fastest_honest_share_ppm > 1_000_000
+        {
+            return Err(ChainSpecError::Invalid(
+                "pouw: need positive half-life and window, 0 < alpha < 1, 0 < share <= 1",
             ));
         }
         for (name, address) in &self.system_contracts {

@@ -14,6 +14,6 @@ pub mod recovery;
 pub use alloy_consensus::TxEnvelope;
 pub use alloy_primitives::{Address, B256, Bloom, Bytes, U256};
 pub use block::{Block, RecoveredTx};
-pub use chain_spec::{ChainSpec, ChainSpecError, GenesisAccount};
+pub use chain_spec::{ChainSpec, ChainSpecError, GenesisAccount, PouwParams};
 pub use header::{Header, Seal, SealKind};
 pub use recovery::{RecoveryError, recover_sender, recover_senders};

@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+/// @title EnclaveRegistry
+/// @notice Which useful-work enclaves may seal blocks (DESIGN §4.2, after Sawtooth PoET).
+/// An enclave registers with a certificate from the attestation service: the service's root
+/// signed {enclave, measurement, platform id, nonce}, the nonce being one of the last 10 block
+/// hashes (so certificates cannot be stockpiled). The measurement must be allowed; a platform
+/// has one live enclave (a new registration replaces the old one); a registration lasts
+/// `registrationPeriod` blocks, then the enclave must register again with a fresh certificate.
+/// Consensus reads `isLive` and `livePlatforms` with read-only system calls.
+/// Enclaves on ankr today are SIMULATED (DESIGN §2): the certificates are real signatures,
+/// the hardware behind them is not.
+/// @dev Storage layout is fixed: genesis writes slots 0-7 directly (ankr-contracts'
+/// `enclave_registry_genesis`). Append new state after slot 7 only.
+contract EnclaveRegistry {
+    bytes32 public constant ATTESTATION_DOMAIN = keccak256("ankr.attestation.v1");
+    uint256 public constant NONCE_WINDOW = 10;
+    uint256 private constant HALF_ORDER =
+        0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0;
+
+    /// slot 0: the attestation service's root address.
+    address public attestationRoot;
+    /// slot 1: K, blocks a registration stays valid.
+    uint256 public registrationPeriod;
+    /// slot 2: measurements (code hashes) whose enclaves are admitted.
+    mapping(bytes32 => bool) public allowedMeasurement;
+    /// slot 3: the platform an enclave was certified on (zero: never registered).
+    mapping(address => bytes32) public platformOf;
+    /// slot 4: the block an enclave's current registration was made in.
+    mapping(address => uint256) public registeredAt;
+    /// slot 5: the one enclave a platform may seal with.
+    mapping(bytes32 => address) public enclaveOfPlatform;
+    /// slot 6: every platform ever registered, for the population the z-test needs.
+    bytes32[] public platforms;
+    /// slot 7: whether a platform is in `platforms`.
+    mapping(bytes32 => bool) public knownPlatform;
+
+    event EnclaveRegistered(
+        address indexed enclave, bytes32 indexed platformId, bytes32 measurement, address replaced, uint256 expiresAt
+    );
+
+    /// Registers (or re-registers) `enclave` with a certificate from the attestation service.
+    /// @param enclaveSig the enclave's own signature of the digest (it holds the key)
+    /// @param rootSig the attestation root's signature of the same digest
+    function register(
+        address enclave,
+        bytes32 measurement,
+        bytes32 platformId,
+        bytes32 nonce,
+        bytes calldata enclaveSig,
+        bytes calldata rootSig
+    ) external {
+        require(platformId != bytes32(0), "EnclaveRegistry: zero platform id");
+        require(allowedMeasurement[measurement], "EnclaveRegistry: measurement not allowed");
+        require(isRecentBlockHash(nonce), "EnclaveRegistry: nonce is not one of the last 10 block hashes");
+        bytes32 digest = keccak256(abi.encode(ATTESTATION_DOMAIN, enclave, measurement, platformId, nonce));
+        require(recover(digest, rootSig) == attestationRoot, "EnclaveRegistry: certificate not signed by the attestation root");
+        require(recover(digest, enclaveSig) == enclave, "EnclaveRegistry: quote not signed by the enclave");
+        bytes32 previousPlatform = platformOf[enclave];
+        require(
+            previousPlatform == bytes32(0) || previousPlatform == platformId,
+            "EnclaveRegistry: enclave is registered on another platform"
+        );
+        address replaced = enclaveOfPlatform[platformId];
+        platformOf[enclave] = platformId;
+        registeredAt[enclave] = block.number;
+        enclaveOfPlatform[platformId] = enclave;
+        if (!knownPlatform[platformId]) {
+            knownPlatform[platformId] = true;
+            platforms.push(platformId);
+        }
+        emit EnclaveRegistered(
+            enclave, platformId, measurement, replaced == enclave ? address(0) : replaced, block.number + registrationPeriod
+        );
+    }
+
+    /// Whether `enclave` may seal block `blockNumber`, its platform and the block its
+    /// registration expires at.
+    function isLive(address enclave, uint256 blockNumber)
+        public
+        view
+        returns (bool live, bytes32 platformId, uint256 expiresAt)
+    {
+        platformId = platformOf[enclave];
+        expiresAt = registeredAt[enclave] + registrationPeriod;
+        live = platformId != bytes32(0) && enclaveOfPlatform[platformId] == enclave && blockNumber < expiresAt;
+    }
+
+    /// How many platforms have a live enclave at `blockNumber`.
+    function livePlatforms(uint256 blockNumber) external view returns (uint256 count) {
+        for (uint256 i = 0; i < platforms.length; i++) {
+            (bool live,,) = isLive(enclaveOfPlatform[platforms[i]], blockNumber);
+            if (live) count++;
+        }
+    }
+
+    /// Every platform with its current enclave, for `ankr_pouwStatus`.
+    function allPlatforms() external view returns (bytes32[] memory ids, address[] memory enclaves) {
+        ids = platforms;
+        enclaves = new address[](ids.length);
+        for (uint256 i = 0; i < ids.length; i++) {
+            enclaves[i] = enclaveOfPlatform[ids[i]];
+        }
+    }
+
+    function isRecentBlockHash(bytes32 nonce) internal view returns (bool) {
+        for (uint256 i = 1; i <= NONCE_WINDOW && i <= block.number; i++) {
+            if (blockhash(block.number - i) == nonce) return true;
+        }
+        return false;
+    }
+
+    /// ecrecover over r ‖ s ‖ v, refusing malformed and high-s (malleable) signatures.
+    function recover(bytes32 digest, bytes calldata sig) internal pure returns (address) {
+        if (sig.length != 65) return address(0);
+        bytes32 r = bytes32(sig[0:32]);
+        bytes32 s = bytes32(sig[32:64]);
+        uint8 v = uint8(sig[64]);
+        if (uint256(s) > HALF_ORDER || (v != 27 && v != 28)) return address(0);
+        return ecrecover(digest, v, r, s);
+    }
+}

@@ -1,0 +1,193 @@
+//! The chain's Proof of Useful Work rules (DESIGN §4): the difficulty a block must carry, the
+//! seal check against `EnclaveRegistry`, the compromised-enclave defences, and block
+//! templates for miners (built-in or external through `ankr_getBlockTemplate`).
+
+use crate::{Chain, ChainError, ImportError};
+use alloy_primitives::{Address, B256, U256};
+use alloy_sol_types::SolCall;
+use ankr_contracts::EnclaveRegistry;
+use ankr_contracts::genesis::ENCLAVE_REGISTRY;
+use ankr_execution::{BlockContext, system_call};
+use ankr_pouw::PouwSeal;
+use ankr_pouw::defences::DefenceParams;
+use ankr_pouw::difficulty::{Anchor, next_difficulty};
+use ankr_storage::StateReader;
+use ankr_types::{Header, SealKind};
+
+/// What the registry says about an enclave at a block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EnclaveStatus {
+    pub live: bool,
+    pub platform_id: B256,
+    pub expires_at: u64,
+}
+
+impl Chain {
+    /// The difficulty the block after `parent` must carry: the genesis difficulty for block 1
+    /// (the ASERT anchor), ASERT from block 1 after that.
+    pub fn next_difficulty(&self, parent: &Header) -> Result<U256, ChainError> {
+        if parent.number == 0 {
+            return Ok(parent.difficulty);
+        }
+        let anchor = if parent.number == 1 {
+            parent.clone()
+        } else {
+            self.reader()?
+                .header_by_number(1)?
+                .expect("a chain past block 1 has block 1")
+        };
+        Ok(next_difficulty(
+            Anchor {
+                height: anchor.number,
+                timestamp: anchor.timestamp,
+                difficulty: anchor.difficulty,
+            },
+            parent.number,
+            parent.timestamp,
+            self.spec.target_block_time_ms,
+            self.spec.pouw.difficulty_halflife_ms,
+        ))
+    }
+
+    /// The registry's address, if this chain has one.
+    pub fn enclave_registry(&self) -> Option<Address> {
+        self.spec.system_contracts.get(ENCLAVE_REGISTRY).copied()
+    }
+
+    fn registry_call(
+        &self,
+        state: &StateReader,
+        block: &BlockContext,
+        input: Vec<u8>,
+    ) -> Result<alloy_primitives::Bytes, ImportError> {
+        let registry = self
+            .enclave_registry()
+            .ok_or(ImportError::NoEnclaveRegistry)?;
+        system_call(state, &self.config, block, registry, input.into())
+            .map_err(|e| ImportError::Registry(e.to_string()))
+    }
+
+    /// Whether `enclave` may seal block `number`, read from `state` (the parent's).
+    pub fn enclave_status(
+        &self,
+        state: &StateReader,
+        block: &BlockContext,
+        enclave: Address,
+    ) -> Result<EnclaveStatus, ImportError> {
+        let call = EnclaveRegistry::isLiveCall {
+            enclave,
+            blockNumber: U256::from(block.number),
+        };
+        let output = self.registry_call(state, block, call.abi_encode())?;
+        let status = EnclaveRegistry::isLiveCall::abi_decode_returns(&output)
+            .map_err(|e| ImportError::Registry(e.to_string()))?;
+        Ok(EnclaveStatus {
+            live: status.live,
+            platform_id: status.platformId,
+            expires_at: status.expiresAt.saturating_to(),
+        })
+    }
+
+    /// How many platforms have a live enclave at the block.
+    pub fn live_platforms(
+        &self,
+        state: &StateReader,
+        block: &BlockContext,
+    ) -> Result<u64, ImportError> {
+        let call = EnclaveRegistry::livePlatformsCall {
+            blockNumber: U256::from(block.number),
+        };
+        let output = self.registry_call(state, block, call.abi_encode())?;
+        let count = EnclaveRegistry::livePlatformsCall::abi_decode_returns(&output)
+            .map_err(|e| ImportError::Registry(e.to_string()))?;
+        Ok(count.saturating_to())
+    }
+
+    /// Every platform in the registry with its current enclave and that enclave's status at
+    /// the next block, read from the head state.
+    pub fn registered_enclaves(&self) -> Result<Vec<(B256, Address, EnclaveStatus)>, ImportError> {
+        let state = self.reader()?.state()?;
+        let head = self.head();
+        let mut block = BlockContext::of(&head);
+        block.number += 1;
+        let output = self.registry_call(
+            &state,
+            &block,
+            EnclaveRegistry::allPlatformsCall {}.abi_encode(),
+        )?;
+        let all = EnclaveRegistry::allPlatformsCall::abi_decode_returns(&output)
+            .map_err(|e| ImportError::Registry(e.to_string()))?;
+        all.ids
+            .into_iter()
+            .zip(all.enclaves)
+            .map(|(platform, enclave)| {
+                Ok((
+                    platform,
+                    enclave,
+                    self.enclave_status(&state, &block, enclave)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Wins of `platform` in the blocks before `number` that fall in the defence window, and
+    /// how many blocks the window holds counting block `number`.
+    pub fn recent_wins(&self, platform: B256, number: u64) -> Result<(u64, u64), ChainError> {
+        let window = self.spec.pouw.defence_window;
+        let first = number.saturating_sub(window - 1).max(1);
+        let reader = self.reader()?;
+        let mut wins = 0;
+        for n in first..number {
+            let Some(header) = reader.header_by_number(n)? else {
+                continue;
+            };
+            if header.seal.kind == SealKind::UsefulWork
+                && PouwSeal::decode(&header.seal.proof).is_ok_and(|s| s.platform_id == platform)
+            {
+                wins += 1;
+            }
+        }
+        Ok((wins, number - first + 1))
+    }
+
+    /// Every PoUW rule of `header` on `parent`, whose state is the head's.
+    pub(crate) fn check_useful_work(
+        &self,
+        parent: &Header,
+        header: &Header,
+    ) -> Result<(), ImportError> {
+        let expected = self
+            .next_difficulty(parent)
+            .map_err(ImportError::from_chain)?;
+        if header.difficulty != expected {
+            return Err(ImportError::WrongDifficulty {
+                expected,
+                got: header.difficulty,
+            });
+        }
+        let seal = PouwSeal::decode(&header.seal.proof)?;
+        seal.verify(header.template_hash(), header.difficulty)?;
+
+        let state = self.reader()?.state()?;
+        let block = BlockContext::of(header);
+        let status = self.enclave_status(&state, &block, seal.enclave)?;
+        if !status.live {
+            return Err(ImportError::EnclaveNotLive {
+                enclave: seal.enclave,
+                expires_at: status.expires_at,
+            });
+        }
+        if status.platform_id != seal.platform_id {
+            return Err(ImportError::WrongPlatform {
+                sealed: seal.platform_id,
+                registered: status.platform_id,
+            });
+        }
+        let (wins, blocks) = self
+            .recent_wins(seal.platform_id, header.number)
+            .map_err(ImportError::from_chain)?;
+        let population = self.live_platforms(&state, &block)?;
+        DefenceParams::from_spec(&self.spec.pouw).check(wins + 1, blocks, population)?;
+        Ok(())
+    }
+}

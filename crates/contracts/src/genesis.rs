@@ -1,0 +1,88 @@
+//! System contracts as genesis places them: runtime code plus the storage their constructor
+//! would have written, computed from Solidity's storage layout.
+
+use crate::artifact;
+use alloy_primitives::{Address, B256, U256, keccak256};
+use ankr_types::GenesisAccount;
+use std::collections::BTreeMap;
+
+/// Fixed address of `EnclaveRegistry` in every ankr chain spec.
+pub const ENCLAVE_REGISTRY_ADDRESS: Address =
+    alloy_primitives::address!("00000000000000000000000000000000000a0001");
+
+/// Name of the registry in a spec's `system_contracts`.
+pub const ENCLAVE_REGISTRY: &str = "EnclaveRegistry";
+
+/// Slot of `mapping[key]` for a mapping declared at `slot`: keccak(key ‖ slot).
+fn mapping_slot(key: B256, slot: u64) -> U256 {
+    let mut bytes = [0u8; 64];
+    bytes[..32].copy_from_slice(key.as_slice());
+    bytes[32..].copy_from_slice(&U256::from(slot).to_be_bytes::<32>());
+    U256::from_be_bytes(keccak256(bytes).0)
+}
+
+fn address_word(address: Address) -> B256 {
+    address.into_word()
+}
+
+/// The settings of `EnclaveRegistry` at genesis.
+#[derive(Clone, Debug, Default)]
+pub struct RegistryGenesis {
+    /// The attestation service's root address.
+    pub attestation_root: Address,
+    /// K: blocks a registration stays valid.
+    pub registration_period: u64,
+    /// Measurements whose enclaves are admitted.
+    pub allowed_measurements: Vec<B256>,
+    /// Enclaves registered at block 0, as (enclave, platform id): the first sealers of a chain,
+    /// which no one could otherwise register (registering takes a block).
+    pub bootstrap_enclaves: Vec<(Address, B256)>,
+}
+
+/// The registry's genesis account: its runtime code and the storage of `settings`, laid out
+/// as `EnclaveRegistry.sol` declares (slots 0–7).
+pub fn enclave_registry_genesis(settings: &RegistryGenesis) -> GenesisAccount {
+    let mut storage = BTreeMap::new();
+    let mut set = |slot: U256, value: U256| {
+        storage.insert(B256::from(slot), B256::from(value));
+    };
+    set(
+        U256::ZERO,
+        U256::from_be_bytes(address_word(settings.attestation_root).0),
+    );
+    set(U256::from(1), U256::from(settings.registration_period));
+    for measurement in &settings.allowed_measurements {
+        set(mapping_slot(*measurement, 2), U256::from(1));
+    }
+    let array_start = U256::from_be_bytes(keccak256(U256::from(6).to_be_bytes::<32>()).0);
+    let mut platforms = Vec::new();
+    for (enclave, platform) in &settings.bootstrap_enclaves {
+        set(
+            mapping_slot(address_word(*enclave), 3),
+            U256::from_be_bytes(platform.0),
+        );
+        // registeredAt = 0 is the default value of slot 4.
+        set(
+            mapping_slot(*platform, 5),
+            U256::from_be_bytes(address_word(*enclave).0),
+        );
+        if !platforms.contains(platform) {
+            set(
+                array_start + U256::from(platforms.len()),
+                U256::from_be_bytes(platform.0),
+            );
+            set(mapping_slot(*platform, 7), U256::from(1));
+            platforms.push(*platform);
+        }
+    }
+    set(U256::from(6), U256::from(platforms.len()));
+    storage.retain(|_, value| !value.is_zero());
+    GenesisAccount {
+        balance: U256::ZERO,
+        nonce: 1,
+        code: artifact("EnclaveRegistry")
+            .expect("EnclaveRegistry artifact is committed")
+            .deployed_bytecode,
+        storage,
+    }
+}

@@ -1,0 +1,298 @@
+//! The built-in miner: the whitepaper's mining loop (DESIGN §4.3).
+//!
+//! 1. Keep the enclave registered: when it is not live, or its registration ends within
+//!    [`RENEW_MARGIN`] blocks, get a certificate from the attestation service (nonce = the
+//!    head's hash) and send a registration transaction paid by the miner's account.
+//! 2. The agent builds a template on the head → (template hash, difficulty).
+//! 3. The useful-work client hands the enclave one subtask after another; the enclave binds
+//!    the template, runs the subtask counting instructions and draws once.
+//! 4. A winning report becomes the seal, and the block goes through the same import as any
+//!    block from elsewhere. A new head or new transactions restart at 2.
+//!
+//! Enclaves are SIMULATED (DESIGN §2).
+
+use crate::attest::AttestationClient;
+use alloy_consensus::TxEip1559;
+use alloy_eips::Encodable2718;
+use alloy_primitives::{Address, Bytes, TxKind, U256};
+use alloy_sol_types::SolCall;
+use ankr_chain::{Chain, now_seconds};
+use ankr_contracts::EnclaveRegistry;
+use ankr_execution::BlockContext;
+use ankr_pouw::stats::MiningStats;
+use ankr_pouw::workloads::Workload;
+use ankr_pouw::{Enclave, Outcome, Subtask, Template};
+use ankr_types::{Block, Seal, SealKind};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+/// Renew a registration when it ends within this many blocks.
+pub const RENEW_MARGIN: u64 = 20;
+/// Gas a registration transaction may use (it costs about 120k).
+const REGISTRATION_GAS: u64 = 400_000;
+/// Instruction budget of one subtask of built-in work.
+const SUBTASK_BUDGET: u64 = 1 << 32;
+
+/// What a mining node needs besides its chain.
+#[derive(Clone)]
+pub struct MinerConfig {
+    pub enclave: Arc<dyn Enclave>,
+    pub attestation: AttestationClient,
+    /// Pays for registration transactions.
+    pub account: secp256k1::SecretKey,
+    /// Receives block rewards and priority fees.
+    pub beneficiary: Address,
+    /// Work run when no provider has posted any.
+    pub workloads: Vec<Workload>,
+    pub stats: Arc<MiningStats>,
+}
+
+impl std::fmt::Debug for MinerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MinerConfig")
+            .field("enclave", &self.enclave.address())
+            .field("beneficiary", &self.beneficiary)
+            .field("workloads", &self.workloads.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why the miner could not (re)register its enclave this time round.
+#[derive(Debug, thiserror::Error)]
+enum RegistrationError {
+    #[error(transparent)]
+    Attestation(#[from] crate::attest::AttestError),
+    #[error(transparent)]
+    Import(#[from] ankr_chain::ImportError),
+    #[error(transparent)]
+    Submit(#[from] ankr_chain::SubmitError),
+    #[error(transparent)]
+    Chain(#[from] ankr_chain::ChainError),
+    #[error(transparent)]
+    Store(#[from] ankr_storage::StoreError),
+}
+
+struct Miner {
+    chain: Arc<Chain>,
+    config: MinerConfig,
+    /// Head number when the last registration transaction was sent.
+    registration_sent_at: Option<u64>,
+    next_subtask: u64,
+}
+
+/// Runs the mining loop until `stopped` changes.
+pub async fn run(chain: Arc<Chain>, config: MinerConfig, mut stopped: watch::Receiver<bool>) {
+    tracing::info!(
+        enclave = %config.enclave.address(),
+        platform = %config.enclave.platform_id(),
+        measurement = %config.enclave.measurement(),
+        "mining by Proof of Useful Work in a SIMULATED enclave"
+    );
+    let mut miner = Miner {
+        chain,
+        config,
+        registration_sent_at: None,
+        next_subtask: 0,
+    };
+    loop {
+        tokio::select! {
+            _ = stopped.changed() => return,
+            _ = miner.round() => {}
+        }
+    }
+}
+
+impl Miner {
+    /// One round: registration, then mining on one template until a win or a new head.
+    async fn round(&mut self) {
+        match self.ensure_registered().await {
+            Ok(true) => {}
+            Ok(false) => return tokio::time::sleep(Duration::from_millis(500)).await,
+            Err(error) => {
+                tracing::warn!(%error, "cannot register the enclave yet");
+                return tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+        // Timestamps are seconds and must increase: never build ahead of the clock.
+        let head = self.chain.head();
+        let wait = (head.timestamp + 1).saturating_sub(now_seconds());
+        if wait > 0 {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            return;
+        }
+        let chain = self.chain.clone();
+        let beneficiary = self.config.beneficiary;
+        let arrivals = self.chain.latest_arrival();
+        let built =
+            tokio::task::spawn_blocking(move || chain.build_template(beneficiary, now_seconds()))
+                .await
+                .expect("building a template does not panic");
+        let mut block = match built {
+            Ok(block) => block,
+            Err(error) => {
+                tracing::error!(%error, "cannot build a block template");
+                return tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        };
+        let template = Template {
+            hash: block.header.template_hash(),
+            difficulty: block.header.difficulty,
+        };
+        let started = Instant::now();
+        loop {
+            let Some(report) = self.run_subtask(template).await else {
+                return;
+            };
+            if report.won {
+                block.header.seal = Seal {
+                    kind: SealKind::UsefulWork,
+                    proof: report.seal.encode(),
+                };
+                self.seal(block).await;
+                return;
+            }
+            let stale = self.chain.head().hash() != block.header.parent_hash
+                || (started.elapsed() > Duration::from_secs(1)
+                    && self.chain.latest_arrival() != arrivals);
+            if stale {
+                return;
+            }
+        }
+    }
+
+    /// Runs the next subtask of built-in work in the enclave.
+    async fn run_subtask(&mut self, template: Template) -> Option<ankr_pouw::SubtaskReport> {
+        let workloads = &self.config.workloads;
+        let workload = &workloads[(self.next_subtask % workloads.len() as u64) as usize];
+        let index = self.next_subtask / workloads.len() as u64;
+        self.next_subtask += 1;
+        let subtask = Subtask {
+            task_id: workload.task_id(),
+            index,
+            module: workload.module.clone(),
+            input: workload.input(index),
+            budget: SUBTASK_BUDGET,
+        };
+        let enclave = self.config.enclave.clone();
+        let started = Instant::now();
+        let result =
+            tokio::task::spawn_blocking(move || enclave.run_subtask(&template, &subtask)).await;
+        let report = match result {
+            Ok(Ok(report)) => report,
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "enclave refused a subtask");
+                return None;
+            }
+            Err(panic) => {
+                tracing::error!(%panic, "subtask panicked");
+                return None;
+            }
+        };
+        let failure = match &report.execution.outcome {
+            Outcome::Completed => None,
+            other => Some(format!("{}: {other:?}", workload.name)),
+        };
+        if let Some(failure) = &failure {
+            tracing::warn!(%failure, "useful-work task failed; carrying on");
+        }
+        self.config.stats.record(
+            report.execution.instructions,
+            started.elapsed().as_nanos() as u64,
+            report.won,
+            failure,
+        );
+        Some(report)
+    }
+
+    /// Imports a sealed block through the same validation as any other.
+    async fn seal(&self, block: Block) {
+        let chain = self.chain.clone();
+        let number = block.header.number;
+        match tokio::task::spawn_blocking(move || chain.import_block(block)).await {
+            Ok(Ok(hash)) => tracing::info!(number, %hash, "sealed a block by useful work"),
+            Ok(Err(error)) => tracing::warn!(number, %error, "own block refused"),
+            Err(panic) => tracing::error!(%panic, "import panicked"),
+        }
+    }
+
+    /// Whether the enclave may seal the next block; sends a (re)registration when needed.
+    async fn ensure_registered(&mut self) -> Result<bool, RegistrationError> {
+        let head = self.chain.head();
+        let next = head.number + 1;
+        let enclave = self.config.enclave.address();
+        let state = self.chain.reader()?.state()?;
+        let mut context = BlockContext::of(&head);
+        context.number = next;
+        let status = self.chain.enclave_status(&state, &context, enclave)?;
+        if status.live && status.expires_at > next + RENEW_MARGIN {
+            return Ok(true);
+        }
+        // A sent registration is valid while its nonce is among the last 10 block hashes.
+        if self
+            .registration_sent_at
+            .is_some_and(|sent| head.number < sent + 8)
+        {
+            return Ok(status.live);
+        }
+        let Some(registry) = self.chain.enclave_registry() else {
+            return Err(ankr_chain::ImportError::NoEnclaveRegistry.into());
+        };
+        let root = self.attestation_root(&state, &context, registry)?;
+        let quote = self.config.enclave.quote(head.hash());
+        let certificate = self.config.attestation.certify(&quote, root).await?;
+        let call = EnclaveRegistry::registerCall {
+            enclave,
+            measurement: quote.measurement,
+            platformId: quote.platform_id,
+            nonce: quote.nonce,
+            enclaveSig: quote.signature.clone(),
+            rootSig: certificate.root_signature.clone(),
+        };
+        let sender = ankr_types::recovery::address_of(&self.config.account);
+        let state_nonce = state.account(sender)?.map_or(0, |a| a.nonce);
+        let base_fee = ankr_chain::next_base_fee(&head);
+        let tx = TxEip1559 {
+            chain_id: self.chain.spec().chain_id,
+            nonce: self.chain.pending_nonce(sender, state_nonce),
+            gas_limit: REGISTRATION_GAS,
+            max_fee_per_gas: u128::from(base_fee) * 2 + 1_000_000_000,
+            max_priority_fee_per_gas: 1_000_000_000,
+            to: TxKind::Call(registry),
+            value: U256::ZERO,
+            input: Bytes::from(call.abi_encode()),
+            ..Default::default()
+        };
+        let signed = ankr_types::recovery::sign_transaction(&self.config.account, tx);
+        let hash = self.chain.submit_raw_transaction(&signed.encoded_2718())?;
+        self.registration_sent_at = Some(head.number);
+        tracing::info!(
+            %enclave,
+            %hash,
+            live = status.live,
+            expires_at = status.expires_at,
+            "sent enclave registration (SIMULATED attestation)"
+        );
+        Ok(status.live)
+    }
+
+    fn attestation_root(
+        &self,
+        state: &ankr_storage::StateReader,
+        context: &BlockContext,
+        registry: Address,
+    ) -> Result<Address, RegistrationError> {
+        let output = ankr_execution::system_call(
+            state,
+            self.chain.execution_config(),
+            context,
+            registry,
+            EnclaveRegistry::attestationRootCall {}.abi_encode().into(),
+        )
+        .map_err(|e| ankr_chain::ImportError::Registry(e.to_string()))?;
+        Ok(
+            EnclaveRegistry::attestationRootCall::abi_decode_returns(&output)
+                .map_err(|e| ankr_chain::ImportError::Registry(e.to_string()))?,
+        )
+    }
+}
