@@ -15,9 +15,19 @@ pub struct AttestArgs {
     /// Address to serve JSON-RPC on (`attest_certify`, `attest_rootAddress`).
     #[arg(long, default_value = "127.0.0.1:8600")]
     listen: SocketAddr,
+    /// Exit when standard input closes: a parent that starts this process (`ankr devnet`)
+    /// passes a pipe, so the service never outlives it, even after a SIGKILL.
+    #[arg(long)]
+    exit_with_stdin: bool,
 }
 
 pub async fn run(args: AttestArgs) -> anyhow::Result<()> {
+    if args.exit_with_stdin {
+        std::thread::spawn(|| {
+            let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
+            std::process::exit(0);
+        });
+    }
     let key = load_or_create_root_key(&args.dir.join("root.key"))?;
     let service = AttestationService::new(key);
     let root = service.root_address();

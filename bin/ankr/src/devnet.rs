@@ -60,8 +60,15 @@ struct AttestProcess {
 impl AttestProcess {
     fn start(dir: &Path) -> anyhow::Result<Self> {
         let mut child = Command::new(std::env::current_exe()?)
-            .args(["attest", "--listen", "127.0.0.1:0", "--dir"])
+            .args([
+                "attest",
+                "--exit-with-stdin",
+                "--listen",
+                "127.0.0.1:0",
+                "--dir",
+            ])
             .arg(dir)
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()?;

@@ -76,8 +76,8 @@ enum RegistrationError {
 struct Miner {
     chain: Arc<Chain>,
     config: MinerConfig,
-    /// Head number when the last registration transaction was sent.
-    registration_sent_at: Option<u64>,
+    /// The last registration sent: head number then, and the expiry it was meant to extend.
+    registration_sent: Option<(u64, u64)>,
     next_subtask: u64,
 }
 
@@ -92,7 +92,7 @@ pub async fn run(chain: Arc<Chain>, config: MinerConfig, mut stopped: watch::Rec
     let mut miner = Miner {
         chain,
         config,
-        registration_sent_at: None,
+        registration_sent: None,
         next_subtask: 0,
     };
     loop {
@@ -228,10 +228,11 @@ impl Miner {
         if status.live && status.expires_at > next + RENEW_MARGIN {
             return Ok(true);
         }
-        // A sent registration is valid while its nonce is among the last 10 block hashes.
+        // A sent registration is pending until the expiry moves or its nonce (the head's hash
+        // then) leaves the registry's window of the last 10 block hashes.
         if self
-            .registration_sent_at
-            .is_some_and(|sent| head.number < sent + 8)
+            .registration_sent
+            .is_some_and(|(sent, expiry)| status.expires_at == expiry && head.number < sent + 8)
         {
             return Ok(status.live);
         }
@@ -265,7 +266,7 @@ impl Miner {
         };
         let signed = ankr_types::recovery::sign_transaction(&self.config.account, tx);
         let hash = self.chain.submit_raw_transaction(&signed.encoded_2718())?;
-        self.registration_sent_at = Some(head.number);
+        self.registration_sent = Some((head.number, status.expires_at));
         tracing::info!(
             %enclave,
             %hash,

@@ -1,0 +1,345 @@
+//! Proof of Useful Work on real nodes over real JSON-RPC: the built-in miner (with its
+//! attestation service and registration renewals), an external miner through
+//! `ankr_getBlockTemplate`/`ankr_submitBlock`, every broken rule named, and the
+//! compromised-enclave defences cutting off an enclave that wins five times its fair share.
+
+use alloy_primitives::{Address, B256, U256, hex, keccak256};
+use alloy_rlp::Decodable;
+use ankr_node::attest::{AttestationClient, AttestationServer};
+use ankr_node::miner::MinerConfig;
+use ankr_node::{DevSealing, Node, NodeConfig, devnet};
+use ankr_pouw::workloads::{Workload, builtin};
+use ankr_pouw::{
+    AttestationService, Enclave, Limits, PouwSeal, SimulatedEnclave, Subtask, Template,
+};
+use ankr_types::{Block, ChainSpec, Header, Seal, SealKind};
+use jsonrpsee::core::{client::ClientT, params::ArrayParams};
+use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::{Duration, Instant};
+
+fn key(seed: u8) -> secp256k1::SecretKey {
+    secp256k1::SecretKey::from_byte_array(keccak256([seed, 0x51]).0).unwrap()
+}
+
+fn enclave(seed: u8) -> Arc<SimulatedEnclave> {
+    Arc::new(SimulatedEnclave::new(
+        key(seed),
+        keccak256([seed, 0x52]),
+        Limits::default(),
+    ))
+}
+
+async fn call(client: &HttpClient, method: &str, params: Value) -> Result<Value, (i32, String)> {
+    let mut array = ArrayParams::new();
+    for p in params.as_array().unwrap() {
+        array.insert(p).unwrap();
+    }
+    client
+        .request::<Value, _>(method, array)
+        .await
+        .map_err(|e| match e {
+            jsonrpsee::core::ClientError::Call(e) => (e.code(), e.message().to_string()),
+            other => panic!("transport error: {other}"),
+        })
+}
+
+async fn start(
+    spec: ChainSpec,
+    mining: Option<MinerConfig>,
+) -> (tempfile::TempDir, Node, HttpClient) {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(NodeConfig {
+        data_dir: dir.path().to_path_buf(),
+        spec,
+        rpc_addr: "127.0.0.1:0".parse().unwrap(),
+        sealing: DevSealing::Off,
+        beneficiary: Address::repeat_byte(0xbe),
+        mining,
+    })
+    .await
+    .unwrap();
+    let client = HttpClientBuilder::default().build(node.rpc_url()).unwrap();
+    (dir, node, client)
+}
+
+/// A PoUW devnet spec trusting `root` with `enclaves` registered at genesis, low difficulty
+/// and a 1 s target so that tests see blocks every second.
+fn spec(
+    root: Address,
+    enclaves: &[Arc<SimulatedEnclave>],
+    period: u64,
+    difficulty: u64,
+) -> ChainSpec {
+    let bootstrap = enclaves
+        .iter()
+        .map(|e| (e.address(), e.platform_id()))
+        .collect();
+    let mut spec = devnet::pouw_spec_with_period(root, bootstrap, period);
+    spec.genesis_difficulty = U256::from(difficulty);
+    spec.target_block_time_ms = 1_000;
+    spec
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_miner_seals_by_useful_work_renews_its_registration_and_survives_failing_tasks() {
+    let service = AttestationService::new(key(200));
+    let root = service.root_address();
+    let attestation = AttestationServer::start(service, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let url = format!("http://{}", attestation.local_addr);
+    let miner_enclave = enclave(1);
+    // Registrations last 6 blocks, so reaching block 14 takes at least two renewals.
+    let spec = spec(root, &[miner_enclave.clone()], 6, 50_000_000);
+    let account = devnet::accounts()[1].clone();
+    let mut workloads = builtin();
+    workloads.push(Workload {
+        name: "traps",
+        module: wat::parse_str(r#"(module (func (export "_start") unreachable))"#)
+            .unwrap()
+            .into(),
+        params: 0,
+    });
+    let stats = Arc::new(ankr_pouw::stats::MiningStats::default());
+    let mining = MinerConfig {
+        enclave: miner_enclave.clone(),
+        attestation: AttestationClient::new(&url).unwrap(),
+        account: account.secret,
+        beneficiary: account.address,
+        workloads,
+        stats: stats.clone(),
+    };
+    let (_dir, node, client) = start(spec, Some(mining)).await;
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while node.chain.head().number < 14 {
+        if Instant::now() > deadline {
+            let status = call(&client, "ankr_pouwStatus", json!([])).await.unwrap();
+            panic!("mining stalled at {}: {status}", node.chain.head().number);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // Every block re-checks from its raw header alone (plus the registry).
+    for n in 1..=14u64 {
+        let raw = call(&client, "debug_getRawHeader", json!([format!("0x{n:x}")]))
+            .await
+            .unwrap();
+        let bytes = hex::decode(raw.as_str().unwrap()).unwrap();
+        let header = Header::decode_exact(&bytes).unwrap();
+        assert_eq!(header.seal.kind, SealKind::UsefulWork);
+        let seal = PouwSeal::decode(&header.seal.proof).unwrap();
+        seal.verify(header.template_hash(), header.difficulty)
+            .unwrap();
+        assert_eq!(seal.enclave, miner_enclave.address());
+    }
+
+    let status = call(&client, "ankr_pouwStatus", json!([])).await.unwrap();
+    assert_eq!(status["enclavesAre"], "simulated");
+    let enclave = &status["enclaves"][0];
+    assert_eq!(enclave["live"], true);
+    assert!(enclave["expiresAt"].as_u64().unwrap() > 14, "{status}");
+    assert!(enclave["wins"].as_u64().unwrap() >= 13);
+    let local = &status["localMiner"];
+    assert!(local["failedSubtasks"].as_u64().unwrap() > 0, "{status}");
+    assert!(local["lastFailure"].as_str().unwrap().contains("traps"));
+    assert!(stats.wins.load(Relaxed) >= 14);
+
+    // The beneficiary earned block rewards; registrations were paid by the same account.
+    let balance = call(
+        &client,
+        "eth_getBalance",
+        json!([account.address, "latest"]),
+    )
+    .await
+    .unwrap();
+    let start = U256::from(devnet::DEV_BALANCE_ANKR) * U256::from(10u64).pow(U256::from(18));
+    assert!(
+        U256::from_str_radix(balance.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+            > start
+    );
+
+    node.stop().await;
+    attestation.stop().await;
+}
+
+/// Runs one subtask for `block`'s template in `enclave` and puts the seal in the header.
+fn seal(enclave: &SimulatedEnclave, block: &mut Block, index: u64) -> bool {
+    let mlp = &builtin()[2];
+    let subtask = Subtask {
+        task_id: mlp.task_id(),
+        index,
+        module: mlp.module.clone(),
+        input: [1u32.to_le_bytes(), (index as u32).to_le_bytes()]
+            .concat()
+            .into(),
+        budget: 1 << 32,
+    };
+    let template = Template {
+        hash: block.header.template_hash(),
+        difficulty: block.header.difficulty,
+    };
+    let report = enclave.run_subtask(&template, &subtask).unwrap();
+    block.header.seal = Seal {
+        kind: SealKind::UsefulWork,
+        proof: report.seal.encode(),
+    };
+    report.won
+}
+
+async fn template(client: &HttpClient) -> Block {
+    let t = call(
+        client,
+        "ankr_getBlockTemplate",
+        json!([Address::repeat_byte(0xee)]),
+    )
+    .await
+    .unwrap();
+    let raw = hex::decode(t["block"].as_str().unwrap()).unwrap();
+    let block = Block::decode(&mut raw.as_slice()).unwrap();
+    assert_eq!(t["number"].as_u64().unwrap(), block.header.number);
+    assert_eq!(
+        t["templateHash"].as_str().unwrap(),
+        block.header.template_hash().to_string()
+    );
+    block
+}
+
+async fn submit(client: &HttpClient, block: &Block) -> Result<Value, (i32, String)> {
+    let raw = format!("0x{}", hex::encode(alloy_rlp::encode(block)));
+    call(client, "ankr_submitBlock", json!([raw])).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_external_miner_submits_and_every_broken_rule_is_named() {
+    let miner = enclave(7);
+    let stranger = enclave(8); // never registered
+    let (_dir, node, client) =
+        start(spec(Address::ZERO, &[miner.clone()], 1_000, 1_000), None).await;
+    let mut index = 0;
+    let mut next = || {
+        index += 1;
+        index
+    };
+
+    // A valid block: fetched, sealed outside the node, submitted, and now the head.
+    let mut block = template(&client).await;
+    assert!(seal(&miner, &mut block, next()));
+    let hash = submit(&client, &block).await.unwrap();
+    assert_eq!(hash.as_str().unwrap(), block.header.hash().to_string());
+    assert_eq!(node.chain.head().number, 1);
+
+    let rejected = |result: Result<Value, (i32, String)>| match result {
+        Err((_, message)) => message,
+        Ok(v) => panic!("accepted: {v}"),
+    };
+    let base = template(&client).await;
+
+    let mut bad = base.clone();
+    seal(&miner, &mut bad, next());
+    let mut proof = PouwSeal::decode(&bad.header.seal.proof).unwrap();
+    let mut signature = proof.signature.to_vec();
+    signature[10] ^= 1;
+    proof.signature = signature.into();
+    bad.header.seal.proof = proof.encode();
+    let message = rejected(submit(&client, &bad).await);
+    assert!(message.contains("invalid PoUW seal"), "{message}");
+
+    let mut bad = base.clone();
+    seal(&stranger, &mut bad, next());
+    let message = rejected(submit(&client, &bad).await);
+    assert!(
+        message.contains("is not live in EnclaveRegistry"),
+        "{message}"
+    );
+
+    let mut bad = base.clone();
+    bad.header.difficulty += U256::from(1);
+    seal(&miner, &mut bad, next());
+    let message = rejected(submit(&client, &bad).await);
+    assert!(message.contains("difficulty"), "{message}");
+
+    let mut bad = base.clone();
+    bad.header.parent_hash = B256::repeat_byte(0x77);
+    seal(&miner, &mut bad, next());
+    let message = rejected(submit(&client, &bad).await);
+    assert!(message.contains("unknown parent"), "{message}");
+
+    let mut bad = base.clone();
+    bad.header.state_root = B256::repeat_byte(0x55);
+    seal(&miner, &mut bad, next());
+    let message = rejected(submit(&client, &bad).await);
+    assert!(message.contains("state root"), "{message}");
+
+    let mut bad = base.clone();
+    bad.header.timestamp = ankr_chain::now_seconds() + 3_600;
+    seal(&miner, &mut bad, next());
+    let message = rejected(submit(&client, &bad).await);
+    assert!(message.contains("ahead of local time"), "{message}");
+
+    let mut bad = base.clone();
+    bad.header.seal = Seal::dev();
+    let message = rejected(submit(&client, &bad).await);
+    assert!(message.contains("dev seal is not allowed"), "{message}");
+
+    let (code, message) = submit_raw(&client, "0xc0ffee").await.unwrap_err();
+    assert_eq!(code, -32602, "{message}");
+
+    // A seal that proves nothing at a real difficulty: the draw is above the threshold.
+    let (_dir2, _hard_node, hard) =
+        start(spec(Address::ZERO, &[miner.clone()], 1_000, 1 << 60), None).await;
+    let mut block = template(&hard).await;
+    assert!(!seal(&miner, &mut block, next()));
+    let message = rejected(submit(&hard, &block).await);
+    assert!(message.contains("not below the threshold"), "{message}");
+
+    // Nothing refused was written: the head is still block 1 and the valid template still fits.
+    assert_eq!(node.chain.head().number, 1);
+    let mut good = base.clone();
+    assert!(seal(&miner, &mut good, next()));
+    submit(&client, &good).await.unwrap();
+    assert_eq!(node.chain.head().number, 2);
+    node.stop().await;
+}
+
+async fn submit_raw(client: &HttpClient, raw: &str) -> Result<Value, (i32, String)> {
+    call(client, "ankr_submitBlock", json!([raw])).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_enclave_winning_five_times_its_fair_share_is_cut_off() {
+    // Five live platforms: each should win a fifth of the blocks.
+    let enclaves: Vec<_> = (20..25).map(enclave).collect();
+    let (_dir, node, client) = start(spec(Address::ZERO, &enclaves, 1_000, 1_000), None).await;
+    let mut index = 0;
+    let mut mine = |enclave: Arc<SimulatedEnclave>| {
+        index += 1;
+        let client = client.clone();
+        let index = index;
+        async move {
+            let mut block = template(&client).await;
+            assert!(seal(&enclave, &mut block, index));
+            submit(&client, &block).await
+        }
+    };
+    // The compromised enclave takes every block: 3 wins are allowed (PoET's minimum)...
+    for _ in 0..3 {
+        mine(enclaves[0].clone()).await.unwrap();
+    }
+    // ...the 4th of 4 (five times its fair share of 0.8) has z = 4 > 3.075 and is refused.
+    let (_, message) = mine(enclaves[0].clone()).await.unwrap_err();
+    assert!(
+        message.contains("compromised-enclave defences"),
+        "{message}"
+    );
+    assert!(message.contains("z ="), "{message}");
+    // Honest platforms keep sealing, and the compromised one is still held back.
+    for enclave in &enclaves[1..] {
+        mine(enclave.clone()).await.unwrap();
+    }
+    assert_eq!(node.chain.head().number, 7);
+    node.stop().await;
+}
