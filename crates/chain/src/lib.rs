@@ -26,6 +26,10 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::{Notify, broadcast};
 
+/// Largest blob a node stores (modules, inputs, results): 4 MiB, which fits a JSON-RPC
+/// request as hex.
+pub const MAX_BLOB_BYTES: usize = 4 << 20;
+
 /// A block that became the head, as subscribers see it.
 #[derive(Clone, Debug)]
 pub struct NewBlock {
@@ -92,6 +96,23 @@ impl Chain {
     /// The EVM settings derived from the spec, for calls against this chain's state.
     pub fn execution_config(&self) -> &ChainConfig {
         &self.config
+    }
+
+    /// Stores a blob (work module, input or result) and returns its hash; at most
+    /// [`MAX_BLOB_BYTES`].
+    pub fn put_blob(&self, bytes: &[u8]) -> Result<B256, SubmitError> {
+        if bytes.len() > MAX_BLOB_BYTES {
+            return Err(SubmitError::Decode(format!(
+                "blob of {} bytes is larger than the {MAX_BLOB_BYTES}-byte limit",
+                bytes.len()
+            )));
+        }
+        Ok(self.store.put_blob(bytes)?)
+    }
+
+    /// The blob with keccak hash `hash`, if this node stores it.
+    pub fn blob(&self, hash: B256) -> Result<Option<Vec<u8>>, ankr_storage::StoreError> {
+        self.store.blob(hash)
     }
 
     /// The current head header.

@@ -10,6 +10,23 @@ use std::collections::BTreeMap;
 pub const ENCLAVE_REGISTRY_ADDRESS: Address =
     alloy_primitives::address!("00000000000000000000000000000000000a0001");
 
+/// Fixed address of `WorkMarket` in every ankr chain spec.
+pub const WORK_MARKET_ADDRESS: Address =
+    alloy_primitives::address!("00000000000000000000000000000000000a0002");
+/// Name of the market in a spec's `system_contracts`.
+pub const WORK_MARKET: &str = "WorkMarket";
+
+/// The market's genesis account: runtime code only (it starts with no tasks).
+pub fn work_market_genesis() -> GenesisAccount {
+    GenesisAccount {
+        nonce: 1,
+        code: artifact("WorkMarket")
+            .expect("WorkMarket artifact is committed")
+            .deployed_bytecode,
+        ..Default::default()
+    }
+}
+
 /// Name of the registry in a spec's `system_contracts`.
 pub const ENCLAVE_REGISTRY: &str = "EnclaveRegistry";
 

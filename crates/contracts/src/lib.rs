@@ -20,6 +20,12 @@ alloy_sol_types::sol!(
     "artifacts/EnclaveRegistry.json"
 );
 
+alloy_sol_types::sol!(
+    #[derive(Debug, PartialEq, Eq)]
+    WorkMarket,
+    "artifacts/WorkMarket.json"
+);
+
 pub mod genesis;
 
 /// A compiled contract as committed in `artifacts/`.
@@ -40,7 +46,7 @@ macro_rules! artifacts {
         }
     };
 }
-artifacts!("EnclaveRegistry", "ExampleToken", "Greeter");
+artifacts!("EnclaveRegistry", "ExampleToken", "Greeter", "WorkMarket");
 
 fn parse(name: &'static str, json: &str) -> Artifact {
     #[derive(serde::Deserialize)]

@@ -2,7 +2,8 @@
 
 use alloy_primitives::{Address, B256, U256};
 use ankr_contracts::genesis::{
-    ENCLAVE_REGISTRY, ENCLAVE_REGISTRY_ADDRESS, RegistryGenesis, enclave_registry_genesis,
+    ENCLAVE_REGISTRY, ENCLAVE_REGISTRY_ADDRESS, RegistryGenesis, WORK_MARKET,
+    WORK_MARKET_ADDRESS, enclave_registry_genesis, work_market_genesis,
 };
 use ankr_types::{
     ChainSpec, GenesisAccount,
@@ -84,10 +85,8 @@ fn base_spec(registry: RegistryGenesis) -> ChainSpec {
             )
         })
         .collect();
-    alloc.insert(
-        ENCLAVE_REGISTRY_ADDRESS,
-        enclave_registry_genesis(&registry),
-    );
+    alloc.insert(ENCLAVE_REGISTRY_ADDRESS, enclave_registry_genesis(&registry));
+    alloc.insert(WORK_MARKET_ADDRESS, work_market_genesis());
     ChainSpec {
         name: "ankr-devnet".into(),
         chain_id: DEVNET_CHAIN_ID,
@@ -100,7 +99,11 @@ fn base_spec(registry: RegistryGenesis) -> ChainSpec {
         genesis_difficulty: U256::from(1u64 << 20),
         allow_dev_seal: true,
         pouw: Default::default(),
-        system_contracts: [(ENCLAVE_REGISTRY.to_string(), ENCLAVE_REGISTRY_ADDRESS)].into(),
+        system_contracts: [
+            (ENCLAVE_REGISTRY.to_string(), ENCLAVE_REGISTRY_ADDRESS),
+            (WORK_MARKET.to_string(), WORK_MARKET_ADDRESS),
+        ]
+        .into(),
         alloc,
     }
 }

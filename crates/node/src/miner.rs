@@ -17,20 +17,24 @@ use alloy_eips::Encodable2718;
 use alloy_primitives::{Address, Bytes, TxKind, U256};
 use alloy_sol_types::SolCall;
 use ankr_chain::{Chain, now_seconds};
-use ankr_contracts::EnclaveRegistry;
+use ankr_contracts::{EnclaveRegistry, WorkMarket};
 use ankr_execution::BlockContext;
 use ankr_pouw::stats::MiningStats;
 use ankr_pouw::workloads::Workload;
-use ankr_pouw::{Enclave, Outcome, Subtask, Template};
+use ankr_pouw::{Enclave, Outcome, ResultClaim, Subtask, Template};
 use ankr_types::{Block, Seal, SealKind};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+mod market;
 use tokio::sync::watch;
 
 /// Renew a registration when it ends within this many blocks.
 pub const RENEW_MARGIN: u64 = 20;
 /// Gas a registration transaction may use (it costs about 120k).
 const REGISTRATION_GAS: u64 = 400_000;
+/// Gas a WorkMarket delivery may use.
+const DELIVERY_GAS: u64 = 300_000;
 /// Instruction budget of one subtask of built-in work.
 const SUBTASK_BUDGET: u64 = 1 << 32;
 
@@ -79,6 +83,7 @@ struct Miner {
     /// The last registration sent: head number then, and the expiry it was meant to extend.
     registration_sent: Option<(u64, u64)>,
     next_subtask: u64,
+    market: market::MarketScanner,
 }
 
 /// Runs the mining loop until `stopped` changes.
@@ -94,6 +99,7 @@ pub async fn run(chain: Arc<Chain>, config: MinerConfig, mut stopped: watch::Rec
         config,
         registration_sent: None,
         next_subtask: 0,
+        market: Default::default(),
     };
     loop {
         tokio::select! {
@@ -161,19 +167,42 @@ impl Miner {
         }
     }
 
-    /// Runs the next subtask of built-in work in the enclave.
+    /// Runs the next subtask in the enclave: an open WorkMarket task if there is one (then
+    /// delivers its result), else the next piece of built-in work.
     async fn run_subtask(&mut self, template: Template) -> Option<ankr_pouw::SubtaskReport> {
-        let workloads = &self.config.workloads;
-        let workload = &workloads[(self.next_subtask % workloads.len() as u64) as usize];
-        let index = self.next_subtask / workloads.len() as u64;
-        self.next_subtask += 1;
-        let subtask = Subtask {
-            task_id: workload.task_id(),
-            index,
-            module: workload.module.clone(),
-            input: workload.input(index),
-            budget: SUBTASK_BUDGET,
+        let (subtask, name, market_task) = match self.market.next_task(&self.chain) {
+            Some(task) => {
+                let name = format!("market task {}", task.id);
+                (task.subtask(), name, Some(task))
+            }
+            None => {
+                let workloads = &self.config.workloads;
+                let workload = &workloads[(self.next_subtask % workloads.len() as u64) as usize];
+                let index = self.next_subtask / workloads.len() as u64;
+                self.next_subtask += 1;
+                let subtask = Subtask {
+                    task_id: workload.task_id(),
+                    index,
+                    module: workload.module.clone(),
+                    input: workload.input(index),
+                    budget: SUBTASK_BUDGET,
+                };
+                (subtask, workload.name.to_string(), None)
+            }
         };
+        let report = self.run_in_enclave(template, subtask, &name).await?;
+        if let Some(task) = market_task {
+            self.deliver(&task, &report).await;
+        }
+        Some(report)
+    }
+
+    async fn run_in_enclave(
+        &mut self,
+        template: Template,
+        subtask: Subtask,
+        name: &str,
+    ) -> Option<ankr_pouw::SubtaskReport> {
         let enclave = self.config.enclave.clone();
         let started = Instant::now();
         let result =
@@ -191,7 +220,7 @@ impl Miner {
         };
         let failure = match &report.execution.outcome {
             Outcome::Completed => None,
-            other => Some(format!("{}: {other:?}", workload.name)),
+            other => Some(format!("{name}: {other:?}")),
         };
         if let Some(failure) = &failure {
             tracing::warn!(%failure, "useful-work task failed; carrying on");
@@ -203,6 +232,73 @@ impl Miner {
             failure,
         );
         Some(report)
+    }
+
+    /// Stores the result blob, has the enclave sign the result for this miner's account and
+    /// sends `WorkMarket.deliver`.
+    async fn deliver(&mut self, task: &market::OpenTask, report: &ankr_pouw::SubtaskReport) {
+        let mut blob = vec![report.execution.outcome.code()];
+        blob.extend_from_slice(&report.execution.output);
+        let payee = ankr_types::recovery::address_of(&self.config.account);
+        let result = (|| -> Result<_, String> {
+            self.chain.put_blob(&blob).map_err(|e| e.to_string())?;
+            let signature = self
+                .config
+                .enclave
+                .sign_result(&ResultClaim {
+                    chain_id: self.chain.spec().chain_id,
+                    market: task.market,
+                    task: U256::from(task.id),
+                    payee,
+                })
+                .map_err(|e| e.to_string())?;
+            let call = WorkMarket::deliverCall {
+                id: U256::from(task.id),
+                resultHash: report.execution.result_hash(),
+                instructions: report.execution.instructions,
+                outcome: report.execution.outcome.code(),
+                enclave: self.config.enclave.address(),
+                enclaveSig: signature.to_vec().into(),
+            };
+            self.send(task.market, call.abi_encode(), DELIVERY_GAS)
+                .map_err(|e| e.to_string())
+        })();
+        match result {
+            Ok(hash) => tracing::info!(
+                task = task.id,
+                %hash,
+                instructions = report.execution.instructions,
+                outcome = ?report.execution.outcome,
+                "delivered a WorkMarket result"
+            ),
+            Err(error) => tracing::warn!(task = task.id, %error, "cannot deliver a WorkMarket result"),
+        }
+    }
+
+    /// Signs and submits a call from the miner's account to the local pool.
+    fn send(
+        &self,
+        to: Address,
+        input: Vec<u8>,
+        gas_limit: u64,
+    ) -> Result<alloy_primitives::B256, RegistrationError> {
+        let sender = ankr_types::recovery::address_of(&self.config.account);
+        let state = self.chain.reader()?.state()?;
+        let state_nonce = state.account(sender)?.map_or(0, |a| a.nonce);
+        let base_fee = ankr_chain::next_base_fee(&self.chain.head());
+        let tx = TxEip1559 {
+            chain_id: self.chain.spec().chain_id,
+            nonce: self.chain.pending_nonce(sender, state_nonce),
+            gas_limit,
+            max_fee_per_gas: u128::from(base_fee) * 2 + 1_000_000_000,
+            max_priority_fee_per_gas: 1_000_000_000,
+            to: TxKind::Call(to),
+            value: U256::ZERO,
+            input: Bytes::from(input),
+            ..Default::default()
+        };
+        let signed = ankr_types::recovery::sign_transaction(&self.config.account, tx);
+        Ok(self.chain.submit_raw_transaction(&signed.encoded_2718())?)
     }
 
     /// Imports a sealed block through the same validation as any other.
@@ -250,22 +346,7 @@ impl Miner {
             enclaveSig: quote.signature.clone(),
             rootSig: certificate.root_signature.clone(),
         };
-        let sender = ankr_types::recovery::address_of(&self.config.account);
-        let state_nonce = state.account(sender)?.map_or(0, |a| a.nonce);
-        let base_fee = ankr_chain::next_base_fee(&head);
-        let tx = TxEip1559 {
-            chain_id: self.chain.spec().chain_id,
-            nonce: self.chain.pending_nonce(sender, state_nonce),
-            gas_limit: REGISTRATION_GAS,
-            max_fee_per_gas: u128::from(base_fee) * 2 + 1_000_000_000,
-            max_priority_fee_per_gas: 1_000_000_000,
-            to: TxKind::Call(registry),
-            value: U256::ZERO,
-            input: Bytes::from(call.abi_encode()),
-            ..Default::default()
-        };
-        let signed = ankr_types::recovery::sign_transaction(&self.config.account, tx);
-        let hash = self.chain.submit_raw_transaction(&signed.encoded_2718())?;
+        let hash = self.send(registry, call.abi_encode(), REGISTRATION_GAS)?;
         self.registration_sent = Some((head.number, status.expires_at));
         tracing::info!(
             %enclave,

@@ -142,6 +142,63 @@ pub fn z_score(wins: u64, blocks: u64, population: u64) -> f64 {
     (wins as f64 - expected) / deviation
 }
 
+/// How often the defences refuse honest blocks, from [`simulate_honest`].
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct FalseRejections {
+    pub blocks: u64,
+    pub poisson: u64,
+    pub z_test: u64,
+}
+
+impl FalseRejections {
+    /// Refused blocks per block checked.
+    pub fn rate(&self) -> f64 {
+        (self.poisson + self.z_test) as f64 / self.blocks.max(1) as f64
+    }
+}
+
+/// Simulates `blocks` blocks won by honest platforms holding `shares` of the instruction rate
+/// (the lottery makes each block's winner a draw by share) and counts how many the checks
+/// would refuse, exactly as block validation applies them: wins in the window counting the
+/// new block, all platforms live. Seeded, so a figure can be reproduced.
+pub fn simulate_honest(
+    params: &DefenceParams,
+    shares: &[f64],
+    blocks: u64,
+    seed: u64,
+) -> FalseRejections {
+    let total: f64 = shares.iter().sum();
+    let mut state = seed.max(1);
+    let mut recent = std::collections::VecDeque::new();
+    let mut result = FalseRejections::default();
+    for n in 1..=blocks {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let mut point = (state >> 11) as f64 / (1u64 << 53) as f64 * total;
+        let winner = shares
+            .iter()
+            .position(|share| {
+                point -= share;
+                point < 0.0
+            })
+            .unwrap_or(shares.len() - 1);
+        let wins = recent.iter().filter(|&&w| w == winner).count() as u64 + 1;
+        let in_window = n.min(params.window);
+        match params.check(wins, in_window, shares.len() as u64) {
+            Ok(()) => {}
+            Err(DefenceError::PoissonCap { .. }) => result.poisson += 1,
+            Err(DefenceError::ZTest { .. }) => result.z_test += 1,
+        }
+        result.blocks += 1;
+        recent.push_back(winner);
+        if recent.len() as u64 >= params.window {
+            recent.pop_front();
+        }
+    }
+    result
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,6 +217,19 @@ mod tests {
         assert_eq!(poisson_quantile(1.0, 0.01), 4);
         assert_eq!(poisson_quantile(1.0, 0.05), 3);
         assert!(DefenceParams::default().poisson_cap() > 50);
+    }
+
+    #[test]
+    fn honest_platforms_are_rarely_refused() {
+        let params = DefenceParams::default();
+        for shares in [vec![0.2; 5], vec![0.5, 0.5], vec![0.4, 0.3, 0.2, 0.1]] {
+            let r = simulate_honest(&params, &shares, 200_000, 42);
+            println!("shares {shares:?}: {r:?}, rate {:.2e}", r.rate());
+            // The Poisson cap is set at α = 1e-6 for the fastest honest share (0.5).
+            assert!(r.poisson as f64 / (r.blocks as f64) < 1e-4, "{r:?}");
+        }
+        let equal = simulate_honest(&params, &[0.2; 5], 200_000, 42);
+        assert!(equal.rate() < 0.01, "{equal:?}");
     }
 
     #[test]

@@ -46,11 +46,33 @@ pub struct SubtaskReport {
     pub won: bool,
 }
 
-/// Why an enclave refused a subtask.
+/// A request to sign a work result for the WorkMarket: the enclave signs only what it ran.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResultClaim {
+    pub chain_id: u64,
+    pub market: Address,
+    /// The market's task id; the subtask ran as task `B256::from(task)`, index 0.
+    pub task: U256,
+    pub payee: Address,
+}
+
+/// Why an enclave refused a request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EnclaveError {
     #[error("subtask {index} of task {task_id} was already run (one draw per subtask)")]
     SubtaskReused { task_id: B256, index: u64 },
+    #[error("this enclave has not run task {0}")]
+    NotRun(U256),
+}
+
+/// What the enclave remembers of a market subtask it ran, to sign its result later.
+#[derive(Clone, Copy, Debug)]
+struct RunRecord {
+    module_hash: B256,
+    input_hash: B256,
+    instructions: u64,
+    result_hash: B256,
+    outcome: u8,
 }
 
 /// A trusted execution environment for useful work.
@@ -69,8 +91,9 @@ pub trait Enclave: Send + Sync {
         template: &Template,
         subtask: &Subtask,
     ) -> Result<SubtaskReport, EnclaveError>;
-    /// Signs a digest the enclave's own logic produced (work results for the WorkMarket).
-    fn sign_result(&self, digest: B256) -> [u8; 65];
+    /// Signs the WorkMarket result of a market task this enclave ran (as task
+    /// `B256::from(claim.task)`, subtask 0), for `claim.payee`.
+    fn sign_result(&self, claim: &ResultClaim) -> Result<[u8; 65], EnclaveError>;
 }
 
 /// The measurement of this crate's simulated enclave with `limits`: runtime version, metering
@@ -98,6 +121,8 @@ pub struct SimulatedEnclave {
     runtime: Runtime,
     /// Highest subtask index run per task: a subtask draws once, whatever the template.
     ran: Mutex<HashMap<B256, u64>>,
+    /// Market subtasks (index 0) run, by task id, until their result is signed.
+    records: Mutex<HashMap<B256, RunRecord>>,
 }
 
 impl SimulatedEnclave {
@@ -110,6 +135,7 @@ impl SimulatedEnclave {
             measurement: simulated_measurement(limits),
             runtime: Runtime::new(limits),
             ran: Mutex::new(HashMap::new()),
+            records: Mutex::new(HashMap::new()),
         }
     }
 
@@ -199,6 +225,22 @@ impl Enclave for SimulatedEnclave {
             instructions,
             result_hash,
         );
+        if subtask.index == 0 {
+            let mut records = self.records.lock().expect("records lock");
+            if records.len() >= 10_000 {
+                records.clear();
+            }
+            records.insert(
+                subtask.task_id,
+                RunRecord {
+                    module_hash: keccak256(&subtask.module),
+                    input_hash: keccak256(&subtask.input),
+                    instructions,
+                    result_hash,
+                    outcome: execution.outcome.code(),
+                },
+            );
+        }
         let seal = PouwSeal {
             enclave: self.address,
             platform_id: self.platform_id,
@@ -216,7 +258,25 @@ impl Enclave for SimulatedEnclave {
         })
     }
 
-    fn sign_result(&self, digest: B256) -> [u8; 65] {
-        signing::sign(&self.key, digest)
+    fn sign_result(&self, claim: &ResultClaim) -> Result<[u8; 65], EnclaveError> {
+        let task_id = B256::from(claim.task);
+        let record = self
+            .records
+            .lock()
+            .expect("records lock")
+            .remove(&task_id)
+            .ok_or(EnclaveError::NotRun(claim.task))?;
+        let digest = signing::result_digest(
+            claim.chain_id,
+            claim.market,
+            claim.task,
+            record.module_hash,
+            record.input_hash,
+            claim.payee,
+            record.result_hash,
+            record.instructions,
+            record.outcome,
+        );
+        Ok(signing::sign(&self.key, digest))
     }
 }

@@ -23,7 +23,7 @@ pub mod signing;
 
 pub use attestation::{AttestationService, Certificate, Quote};
 pub use defences::DefenceParams;
-pub use enclave::{Enclave, SimulatedEnclave, Subtask, SubtaskReport, Template};
+pub use enclave::{Enclave, ResultClaim, SimulatedEnclave, Subtask, SubtaskReport, Template};
 pub use runtime::{Execution, Limits, Outcome, Runtime};
 pub use seal::{PouwSeal, SealError};
 pub mod stats;

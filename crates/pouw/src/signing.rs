@@ -64,6 +64,37 @@ pub fn seal_digest(
     )
 }
 
+/// What a live enclave signs for the WorkMarket (`WorkMarket.resultDigest`): the chain and
+/// market, the task and its blobs, the miner to pay, and what the run produced.
+#[allow(clippy::too_many_arguments)]
+pub fn result_digest(
+    chain_id: u64,
+    market: Address,
+    task: U256,
+    module_hash: B256,
+    input_hash: B256,
+    payee: Address,
+    result_hash: B256,
+    instructions: u64,
+    outcome: u8,
+) -> B256 {
+    keccak256(
+        (
+            result_domain(),
+            U256::from(chain_id),
+            market,
+            task,
+            module_hash,
+            input_hash,
+            payee,
+            result_hash,
+            U256::from(instructions),
+            U256::from(outcome),
+        )
+            .abi_encode_params(),
+    )
+}
+
 /// Signs `digest` the way `ecrecover` expects: r ‖ s ‖ v with v ∈ {27, 28}, low s.
 /// RFC 6979 nonces make it deterministic: one message, one signature.
 pub fn sign(secret: &SecretKey, digest: B256) -> [u8; 65] {

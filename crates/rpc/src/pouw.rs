@@ -1,5 +1,5 @@
-//! `ankr_` methods of Proof of Useful Work: templates and submission for external miners, and
-//! the status of mining on this chain.
+//! `ankr_` methods of Proof of Useful Work: templates and submission for external miners, the
+//! status of mining on this chain, and the content-addressed blobs of useful work.
 
 use crate::errors::{codes, internal, invalid_params, rpc_error};
 use alloy_primitives::{Address, B256, Bytes, U256};
@@ -84,6 +84,12 @@ pub trait PouwRpc {
     /// Enclaves, wins, difficulty and instruction rates.
     #[method(name = "pouwStatus", blocking)]
     fn pouw_status(&self) -> RpcResult<PouwStatus>;
+    /// Stores a content-addressed blob (a work module, input or result); returns its keccak.
+    #[method(name = "putBlob", blocking)]
+    fn put_blob(&self, bytes: Bytes) -> RpcResult<B256>;
+    /// The blob with this keccak hash, or null if this node does not store it.
+    #[method(name = "getBlob", blocking)]
+    fn get_blob(&self, hash: B256) -> RpcResult<Option<Bytes>>;
 }
 
 pub struct PouwRpc {
@@ -119,6 +125,17 @@ impl PouwRpcServer for PouwRpc {
             ImportError::Store(e) => internal(e),
             other => rpc_error(codes::SERVER, format!("block rejected: {other}")),
         })
+    }
+
+    fn put_blob(&self, bytes: Bytes) -> RpcResult<B256> {
+        self.chain.put_blob(&bytes).map_err(|e| match e {
+            ankr_chain::SubmitError::Decode(message) => invalid_params(message),
+            other => internal(other),
+        })
+    }
+
+    fn get_blob(&self, hash: B256) -> RpcResult<Option<Bytes>> {
+        Ok(self.chain.blob(hash).map_err(internal)?.map(Bytes::from))
     }
 
     fn pouw_status(&self) -> RpcResult<PouwStatus> {

@@ -51,6 +51,26 @@ impl Store {
         StoreReader::new(self.db.begin_read().map_err(redb::Error::from)?)
     }
 
+    /// Stores a content-addressed blob (a work module, input or result) under its keccak hash,
+    /// durably, and returns the hash. Storing the same bytes twice is a no-op.
+    pub fn put_blob(&self, bytes: &[u8]) -> Result<alloy_primitives::B256, StoreError> {
+        let hash = alloy_primitives::keccak256(bytes);
+        if self.blob(hash)?.is_some() {
+            return Ok(hash);
+        }
+        let txn = self.db.begin_write().map_err(redb::Error::from)?;
+        txn.open_table(tables::BLOBS)?.insert(hash.0, bytes)?;
+        txn.commit().map_err(redb::Error::from)?;
+        Ok(hash)
+    }
+
+    /// The blob with keccak hash `hash`, if stored here.
+    pub fn blob(&self, hash: alloy_primitives::B256) -> Result<Option<Vec<u8>>, StoreError> {
+        let txn = self.db.begin_read().map_err(redb::Error::from)?;
+        let table = txn.open_table(tables::BLOBS)?;
+        Ok(table.get(hash.0)?.map(|v| v.value().to_vec()))
+    }
+
     /// Starts writing one block; nothing is visible until [`BlockWriter::commit`].
     pub fn begin_block(&self) -> Result<BlockWriter, StoreError> {
         BlockWriter::new(self.db.begin_write().map_err(redb::Error::from)?)

@@ -26,6 +26,8 @@ pub const CODE: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("code");
 pub const CHANGESETS: TableDefinition<u64, &[u8]> = TableDefinition::new("changesets");
 /// named singletons: head hash, genesis hash, chain spec.
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+/// Content-addressed blobs (work modules, inputs, results) by keccak hash.
+pub const BLOBS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("blobs");
 
 pub const META_HEAD: &str = "head";
 pub const META_GENESIS: &str = "genesis";
@@ -43,5 +45,6 @@ pub fn create_all(txn: &redb::WriteTransaction) -> Result<(), redb::TableError> 
     txn.open_table(CODE)?;
     txn.open_table(CHANGESETS)?;
     txn.open_table(META)?;
+    txn.open_table(BLOBS)?;
     Ok(())
 }
