@@ -4,6 +4,8 @@
 mod attest;
 mod bench;
 mod devnet;
+mod wallet;
+mod work;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -27,6 +29,8 @@ enum Command {
     Devnet(devnet::DevnetArgs),
     /// Run a main-chain node from a chain spec.
     Node(NodeArgs),
+    /// Buy useful work: submit a wasm task, follow it, fetch its result.
+    Work(work::WorkArgs),
     /// Run the SIMULATED attestation service that certifies enclaves (holds the root key).
     Attest(attest::AttestArgs),
     /// Print a chain spec (TOML) to start from.
@@ -160,6 +164,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(args) => bench::run(args).await,
+        Command::Work(args) => work::run(args).await,
         Command::Attest(args) => {
             init_logging();
             attest::run(args).await

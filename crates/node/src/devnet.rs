@@ -2,8 +2,8 @@
 
 use alloy_primitives::{Address, B256, U256};
 use ankr_contracts::genesis::{
-    ENCLAVE_REGISTRY, ENCLAVE_REGISTRY_ADDRESS, RegistryGenesis, WORK_MARKET,
-    WORK_MARKET_ADDRESS, enclave_registry_genesis, work_market_genesis,
+    ENCLAVE_REGISTRY, ENCLAVE_REGISTRY_ADDRESS, RegistryGenesis, WORK_MARKET, WORK_MARKET_ADDRESS,
+    enclave_registry_genesis, work_market_genesis,
 };
 use ankr_types::{
     ChainSpec, GenesisAccount,
@@ -85,7 +85,10 @@ fn base_spec(registry: RegistryGenesis) -> ChainSpec {
             )
         })
         .collect();
-    alloc.insert(ENCLAVE_REGISTRY_ADDRESS, enclave_registry_genesis(&registry));
+    alloc.insert(
+        ENCLAVE_REGISTRY_ADDRESS,
+        enclave_registry_genesis(&registry),
+    );
     alloc.insert(WORK_MARKET_ADDRESS, work_market_genesis());
     ChainSpec {
         name: "ankr-devnet".into(),

@@ -271,7 +271,9 @@ impl Miner {
                 outcome = ?report.execution.outcome,
                 "delivered a WorkMarket result"
             ),
-            Err(error) => tracing::warn!(task = task.id, %error, "cannot deliver a WorkMarket result"),
+            Err(error) => {
+                tracing::warn!(task = task.id, %error, "cannot deliver a WorkMarket result")
+            }
         }
     }
 

@@ -50,7 +50,14 @@ impl MarketScanner {
         let mut block = BlockContext::of(&head);
         block.number += 1;
         let view = |input: Vec<u8>| {
-            system_call(&state, chain.execution_config(), &block, market, input.into()).ok()
+            system_call(
+                &state,
+                chain.execution_config(),
+                &block,
+                market,
+                input.into(),
+            )
+            .ok()
         };
         let count = WorkMarket::taskCountCall::abi_decode_returns(&view(
             WorkMarket::taskCountCall {}.abi_encode(),
@@ -71,9 +78,11 @@ impl MarketScanner {
                 }
                 continue;
             }
-            let blobs = chain.blob(task.moduleHash).ok().flatten().zip(
-                chain.blob(task.inputHash).ok().flatten(),
-            );
+            let blobs = chain
+                .blob(task.moduleHash)
+                .ok()
+                .flatten()
+                .zip(chain.blob(task.inputHash).ok().flatten());
             let Some((module, input)) = blobs else {
                 continue; // not here (yet): the provider uploads blobs with `ankr_putBlob`
             };
