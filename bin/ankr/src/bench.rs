@@ -30,6 +30,7 @@ pub enum Figures {
     Execution,
     Rpc,
     StateRoot,
+    Pouw,
 }
 
 #[derive(clap::Args)]
@@ -73,6 +74,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if all || args.only == Figures::StateRoot {
         let n = args.accounts;
         tokio::task::spawn_blocking(move || state_root(n)).await??;
+    }
+    if all || args.only == Figures::Pouw {
+        tokio::task::spawn_blocking(crate::bench_pouw::run).await??;
     }
     Ok(())
 }

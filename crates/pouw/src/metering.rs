@@ -8,11 +8,13 @@
 //!   that may transfer control (`loop`, `if`, `else`, `end`, `br`, `br_if`, `br_table`,
 //!   `return`, `unreachable`). `block` and `call` do not end one (the callee is counted on its
 //!   own; a trap inside it leaves the caller's segment counted, which is still deterministic).
-//! - Each segment starts with `counter += length` on an added mutable `i64` global exported as
-//!   [`COUNTER_EXPORT`]. The count is therefore *wasm operators executed*, every operator 1.
+//! - Each segment starts with `remaining -= length` on an added mutable `i64` global exported
+//!   as [`REMAINING_EXPORT`], which the host sets to the budget before the run; instructions
+//!   executed = budget − remaining. The count is *wasm operators executed*, every operator 1.
 //! - Function entries and loop headers — the only places through which execution can go on
-//!   forever — also compare the counter with the [`BUDGET_EXPORT`] global and trap when it is
-//!   exceeded, so a run overshoots its budget by at most one segment per open loop.
+//!   forever — also trap when `remaining` is below zero, so a run overshoots its budget by at
+//!   most one segment per open loop. Counting down keeps that check to one comparison with a
+//!   constant: no second global to load on every loop iteration.
 //!
 //! The policy is part of the enclave measurement ([`POLICY`]): change anything here and the
 //! measurement, hence the set of enclaves the registry admits, changes with it.
@@ -25,11 +27,10 @@ use wasm_encoder::{
 use wasmparser::{Operator, Parser, Payload, Validator, WasmFeatures};
 
 /// Name and version of the metering policy, part of the enclave measurement.
-pub const POLICY: &str = "ankr-metering/segment-count-v1";
-/// Export name of the instruction counter the instrumented module maintains.
-pub const COUNTER_EXPORT: &str = "__ankr_instructions";
-/// Export name of the budget the instrumented module traps beyond.
-pub const BUDGET_EXPORT: &str = "__ankr_budget";
+pub const POLICY: &str = "ankr-metering/segment-countdown-v1";
+/// Export name of the instructions left in the budget, which the instrumented module counts
+/// down and traps below zero.
+pub const REMAINING_EXPORT: &str = "__ankr_remaining";
 
 /// Why a module cannot be metered (and so cannot be useful work).
 #[derive(Debug, thiserror::Error)]
@@ -61,8 +62,7 @@ pub fn instrument(wasm: &[u8]) -> Result<Vec<u8>, MeteringError> {
         .map_err(|e| MeteringError::Forbidden(e.to_string()))?;
     let shape = Shape::of(wasm)?;
     let mut pass = Instrumenter {
-        counter: shape.globals,
-        budget: shape.globals + 1,
+        remaining: shape.globals,
         globals_pending: true,
         exports_pending: true,
     };
@@ -99,8 +99,7 @@ impl Shape {
 }
 
 struct Instrumenter {
-    counter: u32,
-    budget: u32,
+    remaining: u32,
     globals_pending: bool,
     exports_pending: bool,
 }
@@ -134,26 +133,24 @@ impl Instrumenter {
             shared: false,
         };
         globals.global(ty, &ConstExpr::i64_const(0));
-        globals.global(ty, &ConstExpr::i64_const(i64::MAX));
         self.globals_pending = false;
     }
 
     fn add_exports(&mut self, exports: &mut ExportSection) {
-        exports.export(COUNTER_EXPORT, ExportKind::Global, self.counter);
-        exports.export(BUDGET_EXPORT, ExportKind::Global, self.budget);
+        exports.export(REMAINING_EXPORT, ExportKind::Global, self.remaining);
         self.exports_pending = false;
     }
 
-    /// `counter += cost`, and with `check`, trap if the counter now exceeds the budget.
+    /// `remaining -= cost`, and with `check`, trap if it is now below zero.
     fn charge(&self, f: &mut Function, cost: i64, check: bool) {
-        f.instruction(&Instruction::GlobalGet(self.counter));
+        f.instruction(&Instruction::GlobalGet(self.remaining));
         f.instruction(&Instruction::I64Const(cost));
-        f.instruction(&Instruction::I64Add);
-        f.instruction(&Instruction::GlobalSet(self.counter));
+        f.instruction(&Instruction::I64Sub);
+        f.instruction(&Instruction::GlobalSet(self.remaining));
         if check {
-            f.instruction(&Instruction::GlobalGet(self.counter));
-            f.instruction(&Instruction::GlobalGet(self.budget));
-            f.instruction(&Instruction::I64GtU);
+            f.instruction(&Instruction::GlobalGet(self.remaining));
+            f.instruction(&Instruction::I64Const(0));
+            f.instruction(&Instruction::I64LtS);
             f.instruction(&Instruction::If(BlockType::Empty));
             f.instruction(&Instruction::Unreachable);
             f.instruction(&Instruction::End);

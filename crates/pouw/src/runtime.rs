@@ -7,7 +7,7 @@
 //! randomness, the filesystem and the environment are not imported at all: a module that asks
 //! for them is refused before it runs.
 
-use crate::metering::{self, BUDGET_EXPORT, COUNTER_EXPORT};
+use crate::metering::{self, REMAINING_EXPORT};
 use alloy_primitives::{B256, keccak256};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -177,15 +177,20 @@ impl Runtime {
         self.limits
     }
 
-    /// Meters and compiles `wasm` (cached by its hash).
-    fn module(&self, wasm: &[u8]) -> Result<Module, Outcome> {
-        let hash = keccak256(wasm);
+    /// Meters (unless `metered` is false) and compiles `wasm`, cached by hash and metering.
+    fn module(&self, wasm: &[u8], metered: bool) -> Result<Module, Outcome> {
+        let mut hash = keccak256(wasm);
+        hash.0[0] ^= u8::from(metered);
         if let Some(module) = self.compiled.lock().expect("cache lock").get(&hash) {
             return Ok(module.clone());
         }
-        let metered = metering::instrument(wasm).map_err(|e| Outcome::Malformed(e.to_string()))?;
-        let module = Module::new(&self.engine, &metered)
-            .map_err(|e| Outcome::Malformed(format!("{e:#}")))?;
+        let code = if metered {
+            metering::instrument(wasm).map_err(|e| Outcome::Malformed(e.to_string()))?
+        } else {
+            wasm.to_vec()
+        };
+        let module =
+            Module::new(&self.engine, &code).map_err(|e| Outcome::Malformed(format!("{e:#}")))?;
         for import in module.imports() {
             let allowed = import.module() == WASI
                 && ALLOWED_WASI.contains(&import.name())
@@ -208,14 +213,23 @@ impl Runtime {
 
     /// Runs a WASI command module (`_start`) on `input` with at most `budget` instructions.
     pub fn run(&self, wasm: &[u8], input: &[u8], budget: u64) -> Execution {
-        let module = match self.module(wasm) {
-            Ok(module) => module,
-            Err(outcome) => return Execution::failed(outcome),
-        };
-        self.run_module(&module, input, budget)
+        match self.module(wasm, true) {
+            Ok(module) => self.run_module(&module, input, Some(budget)),
+            Err(outcome) => Execution::failed(outcome),
+        }
     }
 
-    fn run_module(&self, module: &Module, input: &[u8], budget: u64) -> Execution {
+    /// Runs `wasm` exactly as [`Runtime::run`] does but without instrumentation, so nothing is
+    /// counted (`instructions` is 0) and nothing bounds the run: the baseline that benchmarks
+    /// measure metering against. Never for untrusted work.
+    pub fn run_unmetered(&self, wasm: &[u8], input: &[u8]) -> Execution {
+        match self.module(wasm, false) {
+            Ok(module) => self.run_module(&module, input, None),
+            Err(outcome) => Execution::failed(outcome),
+        }
+    }
+
+    fn run_module(&self, module: &Module, input: &[u8], budget: Option<u64>) -> Execution {
         let host = Host {
             input: input.to_vec(),
             read: 0,
@@ -242,18 +256,16 @@ impl Runtime {
                 return Execution::failed(outcome);
             }
         };
-        let mut global = |name| {
-            instance
-                .get_global(&mut store, name)
-                .expect("metered export")
-        };
-        let (counter, budget_global) = (global(COUNTER_EXPORT), global(BUDGET_EXPORT));
-        budget_global
-            .set(
-                &mut store,
-                wasmtime::Val::I64(budget.min(i64::MAX as u64) as i64),
-            )
-            .expect("budget is a mutable i64");
+        let budget = budget.map(|b| b.min(i64::MAX as u64));
+        let remaining = budget.map(|budget| {
+            let remaining = instance
+                .get_global(&mut store, REMAINING_EXPORT)
+                .expect("metered modules export it");
+            remaining
+                .set(&mut store, wasmtime::Val::I64(budget as i64))
+                .expect("a mutable i64");
+            remaining
+        });
         let start = match instance.get_typed_func::<(), ()>(&mut store, "_start") {
             Ok(start) => start,
             Err(_) => {
@@ -263,7 +275,10 @@ impl Runtime {
             }
         };
         let result = start.call(&mut store, ());
-        let instructions = counter.get(&mut store).unwrap_i64() as u64;
+        let budget = budget.unwrap_or(u64::MAX);
+        let instructions = remaining.map_or(0, |r| {
+            (budget as i128 - i128::from(r.get(&mut store).unwrap_i64())) as u64
+        });
         let outcome = match result {
             Ok(()) => Outcome::Completed,
             Err(e) if instructions > budget => {
