@@ -1,0 +1,430 @@
+//! The PoUW system contracts' rules, driven through a real node's JSON-RPC with real signed
+//! transactions: EnclaveRegistry admits only attested, allowed, fresh enclaves, one per
+//! platform, for K blocks; WorkMarket pays only results signed by a live enclave for the
+//! account that delivers them, refunds after the deadline, and pays out by withdrawal.
+
+use alloy_consensus::TxEip1559;
+use alloy_eips::Encodable2718;
+use alloy_primitives::{Address, B256, Bytes, TxKind, U256, hex, keccak256};
+use alloy_sol_types::SolCall;
+use ankr_contracts::genesis::{
+    ENCLAVE_REGISTRY_ADDRESS, RegistryGenesis, WORK_MARKET_ADDRESS, enclave_registry_genesis,
+};
+use ankr_contracts::{EnclaveRegistry, WorkMarket};
+use ankr_node::{DevSealing, Node, NodeConfig, devnet};
+use ankr_pouw::enclave::simulated_measurement;
+use ankr_pouw::{
+    AttestationService, Certificate, Enclave, Limits, ResultClaim, SimulatedEnclave, Subtask,
+    Template,
+};
+use jsonrpsee::core::{client::ClientT, params::ArrayParams};
+use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+const PERIOD: u64 = 5;
+
+fn key(seed: u8) -> secp256k1::SecretKey {
+    secp256k1::SecretKey::from_byte_array(keccak256([seed, 0x53]).0).unwrap()
+}
+
+struct Harness {
+    _dir: tempfile::TempDir,
+    node: Node,
+    client: HttpClient,
+    root: AttestationService,
+    sender: secp256k1::SecretKey,
+    nonce: u64,
+}
+
+impl Harness {
+    async fn start() -> Self {
+        let root = AttestationService::new(key(1));
+        let mut spec = devnet::spec();
+        spec.alloc.insert(
+            ENCLAVE_REGISTRY_ADDRESS,
+            enclave_registry_genesis(&RegistryGenesis {
+                attestation_root: root.root_address(),
+                registration_period: PERIOD,
+                allowed_measurements: vec![simulated_measurement(Limits::default())],
+                bootstrap_enclaves: vec![],
+            }),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let node = Node::start(NodeConfig {
+            data_dir: dir.path().to_path_buf(),
+            spec,
+            rpc_addr: "127.0.0.1:0".parse().unwrap(),
+            sealing: DevSealing::Instant,
+            beneficiary: Address::repeat_byte(0xbe),
+            mining: None,
+        })
+        .await
+        .unwrap();
+        let client = HttpClientBuilder::default().build(node.rpc_url()).unwrap();
+        Self {
+            _dir: dir,
+            node,
+            client,
+            root,
+            sender: devnet::accounts()[5].secret,
+            nonce: 0,
+        }
+    }
+
+    async fn rpc(&self, method: &str, params: Value) -> Result<Value, String> {
+        let mut array = ArrayParams::new();
+        for p in params.as_array().unwrap() {
+            array.insert(p).unwrap();
+        }
+        self.client
+            .request::<Value, _>(method, array)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    fn from(&self) -> Address {
+        ankr_types::recovery::address_of(&self.sender)
+    }
+
+    /// `eth_call` from the sender: the output, or the error message (with the revert reason).
+    async fn call(&self, to: Address, data: Vec<u8>, value: U256) -> Result<Bytes, String> {
+        let answer = self
+            .rpc(
+                "eth_call",
+                json!([{ "from": self.from(), "to": to, "data": Bytes::from(data), "value": value }, "latest"]),
+            )
+            .await?;
+        Ok(hex::decode(answer.as_str().unwrap()).unwrap().into())
+    }
+
+    /// Sends a transaction and waits for its receipt; panics if it reverted.
+    async fn send(&mut self, to: Address, data: Vec<u8>, value: U256) -> Value {
+        let tx = TxEip1559 {
+            chain_id: devnet::DEVNET_CHAIN_ID,
+            nonce: self.nonce,
+            gas_limit: 1_000_000,
+            max_fee_per_gas: 100_000_000_000,
+            max_priority_fee_per_gas: 1_000_000_000,
+            to: TxKind::Call(to),
+            value,
+            input: data.into(),
+            ..Default::default()
+        };
+        self.nonce += 1;
+        let signed = ankr_types::recovery::sign_transaction(&self.sender, tx);
+        let raw = format!("0x{}", hex::encode(signed.encoded_2718()));
+        let hash = self
+            .rpc("eth_sendRawTransaction", json!([raw]))
+            .await
+            .unwrap();
+        for _ in 0..400 {
+            let receipt = self
+                .rpc("eth_getTransactionReceipt", json!([hash]))
+                .await
+                .unwrap();
+            if !receipt.is_null() {
+                assert_eq!(receipt["status"], "0x1", "{receipt}");
+                return receipt;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("no receipt for {hash}");
+    }
+
+    /// Moves the chain on by one block (a self-transfer).
+    async fn next_block(&mut self) {
+        let me = self.from();
+        self.send(me, vec![], U256::from(1)).await;
+    }
+
+    async fn owed(&self, who: Address) -> U256 {
+        let call = WorkMarket::owedCall(who).abi_encode();
+        U256::from_be_slice(
+            &self
+                .call(WORK_MARKET_ADDRESS, call, U256::ZERO)
+                .await
+                .unwrap(),
+        )
+    }
+
+    /// A recent block hash for a quote's nonce: the head's parent, which is among the last 10
+    /// both for `eth_call` (run in the head's context) and for a transaction in the next block.
+    fn head_hash(&self) -> B256 {
+        self.node.chain.head().parent_hash
+    }
+
+    fn register_call(certificate: &Certificate) -> Vec<u8> {
+        let quote = &certificate.quote;
+        EnclaveRegistry::registerCall {
+            enclave: quote.enclave,
+            measurement: quote.measurement,
+            platformId: quote.platform_id,
+            nonce: quote.nonce,
+            enclaveSig: quote.signature.clone(),
+            rootSig: certificate.root_signature.clone(),
+        }
+        .abi_encode()
+    }
+
+    async fn is_live(&self, enclave: Address) -> bool {
+        let next = self.node.chain.head().number + 1;
+        let call = EnclaveRegistry::isLiveCall {
+            enclave,
+            blockNumber: U256::from(next),
+        };
+        let out = self
+            .call(ENCLAVE_REGISTRY_ADDRESS, call.abi_encode(), U256::ZERO)
+            .await
+            .unwrap();
+        EnclaveRegistry::isLiveCall::abi_decode_returns(&out)
+            .unwrap()
+            .live
+    }
+}
+
+fn enclave(seed: u8, platform: u8) -> Arc<SimulatedEnclave> {
+    Arc::new(SimulatedEnclave::new(
+        key(seed),
+        keccak256([platform]),
+        Limits::default(),
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_registry_admits_only_attested_allowed_fresh_enclaves_one_per_platform() {
+    let mut h = Harness::start().await;
+    h.next_block().await;
+    let a = enclave(10, 1);
+    let registry = ENCLAVE_REGISTRY_ADDRESS;
+    let refused = |result: Result<Bytes, String>| result.expect_err("accepted");
+
+    // Certified by another "root": refused.
+    let impostor = AttestationService::new(key(99));
+    let forged = impostor.certify(&a.quote(h.head_hash())).unwrap();
+    let message = refused(
+        h.call(registry, Harness::register_call(&forged), U256::ZERO)
+            .await,
+    );
+    assert!(
+        message.contains("not signed by the attestation root"),
+        "{message}"
+    );
+
+    // A measurement outside the allowed set (another runtime build): refused.
+    let other = SimulatedEnclave::new(
+        key(11),
+        keccak256([1u8]),
+        Limits {
+            max_memory: 1 << 20,
+            ..Limits::default()
+        },
+    );
+    let certificate = h.root.certify(&other.quote(h.head_hash())).unwrap();
+    let message = refused(
+        h.call(registry, Harness::register_call(&certificate), U256::ZERO)
+            .await,
+    );
+    assert!(message.contains("measurement not allowed"), "{message}");
+
+    // The quote must be signed by the enclave it names (the root alone is not enough).
+    let mut certificate = h.root.certify(&a.quote(h.head_hash())).unwrap();
+    certificate.quote.signature = enclave(12, 1).quote(h.head_hash()).signature;
+    let message = refused(
+        h.call(registry, Harness::register_call(&certificate), U256::ZERO)
+            .await,
+    );
+    assert!(
+        message.contains("quote not signed by the enclave"),
+        "{message}"
+    );
+
+    // A fresh certificate registers; the enclave is live for K blocks.
+    let certificate = h.root.certify(&a.quote(h.head_hash())).unwrap();
+    let receipt = h
+        .send(registry, Harness::register_call(&certificate), U256::ZERO)
+        .await;
+    assert_eq!(receipt["logs"].as_array().unwrap().len(), 1);
+    assert!(h.is_live(a.address()).await);
+
+    // A certificate whose nonce is older than the last 10 blocks: refused.
+    let stale = h.root.certify(&a.quote(h.head_hash())).unwrap();
+    for _ in 0..11 {
+        h.next_block().await;
+    }
+    let message = refused(
+        h.call(registry, Harness::register_call(&stale), U256::ZERO)
+            .await,
+    );
+    assert!(
+        message.contains("nonce is not one of the last 10 block hashes"),
+        "{message}"
+    );
+
+    // K = 5 blocks have passed since registration: expired until it registers again.
+    assert!(!h.is_live(a.address()).await);
+    let renewal = h.root.certify(&a.quote(h.head_hash())).unwrap();
+    h.send(registry, Harness::register_call(&renewal), U256::ZERO)
+        .await;
+    assert!(h.is_live(a.address()).await);
+
+    // A second enclave on the same platform replaces the first: one live enclave per platform.
+    let b = enclave(13, 1);
+    let certificate = h.root.certify(&b.quote(h.head_hash())).unwrap();
+    h.send(registry, Harness::register_call(&certificate), U256::ZERO)
+        .await;
+    assert!(h.is_live(b.address()).await);
+    assert!(!h.is_live(a.address()).await);
+
+    // An enclave cannot move to another platform.
+    let moved = SimulatedEnclave::new(key(13), keccak256([2u8]), Limits::default());
+    let certificate = h.root.certify(&moved.quote(h.head_hash())).unwrap();
+    let message = refused(
+        h.call(registry, Harness::register_call(&certificate), U256::ZERO)
+            .await,
+    );
+    assert!(
+        message.contains("registered on another platform"),
+        "{message}"
+    );
+    h.node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_market_pays_attested_results_refunds_late_tasks_and_pays_out_by_withdrawal() {
+    let mut h = Harness::start().await;
+    h.next_block().await;
+    let market = WORK_MARKET_ADDRESS;
+    let miner = enclave(20, 7);
+    let certificate = h.root.certify(&miner.quote(h.head_hash())).unwrap();
+    h.send(
+        ENCLAVE_REGISTRY_ADDRESS,
+        Harness::register_call(&certificate),
+        U256::ZERO,
+    )
+    .await;
+
+    let module: Arc<[u8]> = ankr_pouw::workloads::builtin()[0].module.clone();
+    let input: Arc<[u8]> = 1u32.to_le_bytes().to_vec().into();
+    let post = |price: u128, max: u64, deadline: u64| {
+        WorkMarket::postCall {
+            moduleHash: keccak256(&module),
+            inputHash: keccak256(&input),
+            pricePerInstruction: price,
+            maxInstructions: max,
+            deadlineBlocks: deadline,
+        }
+        .abi_encode()
+    };
+
+    // The escrow must cover the budget.
+    let message = h
+        .call(market, post(10, 1_000_000, 50), U256::from(9_999_999))
+        .await
+        .unwrap_err();
+    assert!(message.contains("escrow must cover"), "{message}");
+
+    // Task 1: posted, run in the enclave, delivered for the sender's account.
+    h.send(
+        market,
+        post(10, 1_000_000_000, 50),
+        U256::from(10_000_000_000u64),
+    )
+    .await;
+    let subtask = Subtask {
+        task_id: B256::from(U256::from(1)),
+        index: 0,
+        module: module.clone(),
+        input: input.clone(),
+        budget: 1_000_000_000,
+    };
+    let template = Template {
+        hash: B256::repeat_byte(1),
+        difficulty: U256::from(1u64 << 40),
+    };
+    let report = miner.run_subtask(&template, &subtask).unwrap();
+    let payee = h.from();
+    let claim = |payee| ResultClaim {
+        chain_id: devnet::DEVNET_CHAIN_ID,
+        market,
+        task: U256::from(1),
+        payee,
+    };
+    let deliver = |signature: [u8; 65]| {
+        WorkMarket::deliverCall {
+            id: U256::from(1),
+            resultHash: report.execution.result_hash(),
+            instructions: report.execution.instructions,
+            outcome: 0,
+            enclave: miner.address(),
+            enclaveSig: signature.to_vec().into(),
+        }
+        .abi_encode()
+    };
+    // A signature made out to another account pays no one here.
+    let for_someone_else = miner
+        .sign_result(&claim(Address::repeat_byte(0x99)))
+        .unwrap();
+    let message = h
+        .call(market, deliver(for_someone_else), U256::ZERO)
+        .await
+        .unwrap_err();
+    assert!(
+        message.contains("result not signed by the enclave"),
+        "{message}"
+    );
+    // The enclave signs each result once, and only for tasks it ran.
+    assert!(miner.sign_result(&claim(payee)).is_err());
+    let report_again = {
+        let again = SimulatedEnclave::new(key(20), keccak256([7u8]), Limits::default());
+        again.run_subtask(&template, &subtask).unwrap();
+        again.sign_result(&claim(payee)).unwrap()
+    };
+    h.send(market, deliver(report_again), U256::ZERO).await;
+    let message = h
+        .call(market, deliver(report_again), U256::ZERO)
+        .await
+        .unwrap_err();
+    assert!(message.contains("task is not open"), "{message}");
+
+    // Sender is both provider and miner here: owed the whole escrow back in two parts.
+    let paid = U256::from(report.execution.instructions) * U256::from(10);
+    assert!(paid > U256::ZERO);
+    assert_eq!(h.owed(payee).await, U256::from(10_000_000_000u64));
+
+    // Task 2: never delivered; refundable only after its deadline.
+    h.send(market, post(1, 1_000, 2), U256::from(1_000)).await;
+    let refund = WorkMarket::refundCall { id: U256::from(2) }.abi_encode();
+    let message = h
+        .call(market, refund.clone(), U256::ZERO)
+        .await
+        .unwrap_err();
+    assert!(message.contains("deadline not reached"), "{message}");
+    for _ in 0..3 {
+        h.next_block().await;
+    }
+    h.send(market, refund, U256::ZERO).await;
+    assert_eq!(h.owed(payee).await, U256::from(10_000_001_000u64));
+
+    // Withdraw pays everything out and zeroes the balance.
+    let before = h
+        .rpc("eth_getBalance", json!([payee, "latest"]))
+        .await
+        .unwrap();
+    let receipt = h
+        .send(market, WorkMarket::withdrawCall {}.abi_encode(), U256::ZERO)
+        .await;
+    let after = h
+        .rpc("eth_getBalance", json!([payee, "latest"]))
+        .await
+        .unwrap();
+    let parse =
+        |v: &Value| U256::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
+    let gas = parse(&receipt["gasUsed"]) * parse(&receipt["effectiveGasPrice"]);
+    assert_eq!(
+        parse(&after) + gas - parse(&before),
+        U256::from(10_000_001_000u64)
+    );
+    assert_eq!(h.owed(payee).await, U256::ZERO);
+    h.node.stop().await;
+}
