@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
+import {Signatures} from "./Signatures.sol";
+
 /// @title EnclaveRegistry
 /// @notice Which useful-work enclaves may seal blocks (DESIGN §4.2, after Sawtooth PoET).
 /// An enclave registers with a certificate from the attestation service: the service's root
@@ -16,8 +18,6 @@ pragma solidity 0.8.30;
 contract EnclaveRegistry {
     bytes32 public constant ATTESTATION_DOMAIN = keccak256("ankr.attestation.v1");
     uint256 public constant NONCE_WINDOW = 10;
-    uint256 private constant HALF_ORDER =
-        0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0;
 
     /// slot 0: the attestation service's root address.
     address public attestationRoot;
@@ -55,8 +55,8 @@ contract EnclaveRegistry {
         require(allowedMeasurement[measurement], "EnclaveRegistry: measurement not allowed");
         require(isRecentBlockHash(nonce), "EnclaveRegistry: nonce is not one of the last 10 block hashes");
         bytes32 digest = keccak256(abi.encode(ATTESTATION_DOMAIN, enclave, measurement, platformId, nonce));
-        require(recover(digest, rootSig) == attestationRoot, "EnclaveRegistry: certificate not signed by the attestation root");
-        require(recover(digest, enclaveSig) == enclave, "EnclaveRegistry: quote not signed by the enclave");
+        require(Signatures.recover(digest, rootSig) == attestationRoot, "EnclaveRegistry: certificate not signed by the attestation root");
+        require(Signatures.recover(digest, enclaveSig) == enclave, "EnclaveRegistry: quote not signed by the enclave");
         bytes32 previousPlatform = platformOf[enclave];
         require(
             previousPlatform == bytes32(0) || previousPlatform == platformId,
@@ -109,15 +109,5 @@ contract EnclaveRegistry {
             if (blockhash(block.number - i) == nonce) return true;
         }
         return false;
-    }
-
-    /// ecrecover over r ‖ s ‖ v, refusing malformed and high-s (malleable) signatures.
-    function recover(bytes32 digest, bytes calldata sig) internal pure returns (address) {
-        if (sig.length != 65) return address(0);
-        bytes32 r = bytes32(sig[0:32]);
-        bytes32 s = bytes32(sig[32:64]);
-        uint8 v = uint8(sig[64]);
-        if (uint256(s) > HALF_ORDER || (v != 27 && v != 28)) return address(0);
-        return ecrecover(digest, v, r, s);
     }
 }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
+import {Signatures} from "./Signatures.sol";
+
 /// @dev The part of EnclaveRegistry the market needs.
 interface IEnclaveRegistry {
     function isLive(address enclave, uint256 blockNumber)
@@ -22,8 +24,6 @@ contract WorkMarket {
     bytes32 public constant RESULT_DOMAIN = keccak256("ankr.pouw.result.v1");
     /// The EnclaveRegistry's fixed address in every ankr chain spec.
     IEnclaveRegistry public constant REGISTRY = IEnclaveRegistry(0x00000000000000000000000000000000000a0001);
-    uint256 private constant HALF_ORDER =
-        0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0;
 
     enum State {
         None,
@@ -148,7 +148,7 @@ contract WorkMarket {
         require(block.number <= t.deadline, "WorkMarket: deadline passed");
         require(instructions <= t.maxInstructions, "WorkMarket: more instructions than the budget");
         require(
-            recover(resultDigest(id, msg.sender, resultHash, instructions, outcome), enclaveSig) == enclave,
+            Signatures.recover(resultDigest(id, msg.sender, resultHash, instructions, outcome), enclaveSig) == enclave,
             "WorkMarket: result not signed by the enclave"
         );
         (bool live,,) = REGISTRY.isLive(enclave, block.number);
@@ -182,14 +182,5 @@ contract WorkMarket {
         (bool ok,) = msg.sender.call{value: amount}("");
         require(ok, "WorkMarket: transfer failed");
         emit Withdrawn(msg.sender, amount);
-    }
-
-    function recover(bytes32 digest, bytes calldata sig) internal pure returns (address) {
-        if (sig.length != 65) return address(0);
-        bytes32 r = bytes32(sig[0:32]);
-        bytes32 s = bytes32(sig[32:64]);
-        uint8 v = uint8(sig[64]);
-        if (uint256(s) > HALF_ORDER || (v != 27 && v != 28)) return address(0);
-        return ecrecover(digest, v, r, s);
     }
 }
