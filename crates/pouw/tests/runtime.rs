@@ -168,3 +168,25 @@ fn builtin_workloads_are_a_few_million_instructions() {
         assert!(run.instructions > 1_000_000);
     }
 }
+
+proptest::proptest! {
+    /// The stable-toolchain twin of the `metering` fuzz target: arbitrary bytes and mutated
+    /// real modules never panic the pass, and what it accepts is valid wasm.
+    #[test]
+    fn metering_never_panics_and_keeps_modules_valid(
+        flips in proptest::collection::vec((0usize..3000, proptest::num::u8::ANY), 0..8),
+        junk in proptest::collection::vec(proptest::num::u8::ANY, 0..64),
+    ) {
+        let _ = ankr_pouw::metering::instrument(&junk);
+        let mut wasm = workload("mlp");
+        for (at, byte) in flips {
+            let at = at % wasm.len();
+            wasm[at] = byte;
+        }
+        if let Ok(metered) = ankr_pouw::metering::instrument(&wasm) {
+            wasmparser::Validator::new_with_features(ankr_pouw::metering::allowed_features())
+                .validate_all(&metered)
+                .unwrap();
+        }
+    }
+}
