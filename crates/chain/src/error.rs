@@ -43,8 +43,11 @@ pub enum ImportError {
     AlreadyKnown(B256),
     #[error("unknown parent {0}")]
     UnknownParent(B256),
-    #[error("parent {parent} is not the head {head}; reorganisations are not supported yet")]
-    NotOnHead { parent: B256, head: B256 },
+    #[error("branch block {block} is invalid, the chain stays on its head: {source}")]
+    InvalidBranch {
+        block: B256,
+        source: Box<ImportError>,
+    },
     #[error("block number {got} does not follow parent {parent}")]
     WrongNumber { parent: u64, got: u64 },
     #[error("timestamp {got} is not after the parent's {parent}")]

@@ -12,7 +12,11 @@ impl Chain {
         self.import_block(block)
     }
 
-    /// Validates `block` against the head and, if every rule holds, makes it the new head.
+    /// Imports `block`. On the head, every rule is checked and it becomes the new head. On
+    /// another known block, it is checked as far as its branch allows and kept as a side
+    /// block; if its branch then has more cumulative difficulty (expected instructions) than
+    /// the head's, the chain reorganises onto it (fork choice, DESIGN §4.6; ties keep the
+    /// branch seen first).
     pub fn import_block(&self, block: Block) -> Result<B256, ImportError> {
         let _writing = self.writer.lock().expect("writer lock");
         let hash = block.header.hash();
@@ -20,17 +24,21 @@ impl Chain {
         if reader.header(hash)?.is_some() {
             return Err(ImportError::AlreadyKnown(hash));
         }
-        let parent = self.head();
-        let parent_hash = parent.hash();
-        if block.header.parent_hash != parent_hash {
-            return Err(match reader.header(block.header.parent_hash)? {
-                Some(_) => ImportError::NotOnHead {
-                    parent: block.header.parent_hash,
-                    head: parent_hash,
-                },
-                None => ImportError::UnknownParent(block.header.parent_hash),
-            });
+        let head = self.head();
+        if block.header.parent_hash == head.hash() {
+            return self.extend_head(&head, block);
         }
+        let Some(parent) = reader.header(block.header.parent_hash)? else {
+            return Err(ImportError::UnknownParent(block.header.parent_hash));
+        };
+        self.import_side_block(&head, &parent, block)
+    }
+
+    /// Validates `block` on `parent`, the head, and makes it the new head. Caller holds the
+    /// writer.
+    pub(crate) fn extend_head(&self, parent: &Header, block: Block) -> Result<B256, ImportError> {
+        let hash = block.header.hash();
+        let parent = parent.clone();
         self.check_header(&parent, &block.header)?;
 
         let senders = recover_senders(&block.transactions);
@@ -47,7 +55,7 @@ impl Chain {
             });
         }
 
-        let state = reader.state()?;
+        let state = self.reader()?.state()?;
         let executed = execute_block(
             &state,
             &self.config,
@@ -84,8 +92,23 @@ impl Chain {
         Ok(hash)
     }
 
-    /// The rules a header must meet given only its parent.
+    /// The rules a header must meet given its parent, the head (seal, registry, defences).
     fn check_header(&self, parent: &Header, header: &Header) -> Result<(), ImportError> {
+        self.check_header_on(parent, header)?;
+        match header.seal.kind {
+            SealKind::Dev if self.spec.allow_dev_seal => Ok(()),
+            SealKind::Dev => Err(ImportError::DevSealNotAllowed),
+            SealKind::UsefulWork => self.check_useful_work(parent, header),
+        }
+    }
+
+    /// The rules a header must meet given only its parent header, on any branch: numbering,
+    /// time, gas, base fee, extra data, child chains root and difficulty.
+    pub(crate) fn check_header_on(
+        &self,
+        parent: &Header,
+        header: &Header,
+    ) -> Result<(), ImportError> {
         if header.number != parent.number + 1 {
             return Err(ImportError::WrongNumber {
                 parent: parent.number,
@@ -128,18 +151,18 @@ impl Chain {
                 got: header.child_chains_root,
             });
         }
-        match header.seal.kind {
-            SealKind::Dev if self.spec.allow_dev_seal => {
-                if header.difficulty != parent.difficulty {
-                    return Err(ImportError::WrongDifficulty {
-                        expected: parent.difficulty,
-                        got: header.difficulty,
-                    });
-                }
-                Ok(())
-            }
-            SealKind::Dev => Err(ImportError::DevSealNotAllowed),
-            SealKind::UsefulWork => self.check_useful_work(parent, header),
+        let expected = match header.seal.kind {
+            SealKind::Dev => parent.difficulty,
+            SealKind::UsefulWork => self
+                .next_difficulty(parent)
+                .map_err(ImportError::from_chain)?,
+        };
+        if header.difficulty != expected {
+            return Err(ImportError::WrongDifficulty {
+                expected,
+                got: header.difficulty,
+            });
         }
+        Ok(())
     }
 }

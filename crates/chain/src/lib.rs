@@ -6,6 +6,7 @@
 
 mod build;
 mod error;
+mod fork_choice;
 mod import;
 mod pouw;
 mod rules;
@@ -145,15 +146,19 @@ impl Chain {
             .expect("pool lock")
             .check_stateless(&tx, raw.len(), base_fee)?;
         let sender = recover_sender(&tx).map_err(ankr_txpool::PoolError::from)?;
-        let tx = RecoveredTx::new(tx, sender);
+        self.add_to_pool(RecoveredTx::new(tx, sender), raw.len())
+    }
+
+    /// Adds a checked, recovered transaction to the pool against the head state.
+    fn add_to_pool(&self, tx: RecoveredTx, size: usize) -> Result<B256, SubmitError> {
+        let base_fee = next_base_fee(&self.head());
         let state = self.reader()?.state()?;
         let mut lookup_error = None;
-        let hash = self
-            .pool
-            .lock()
-            .expect("pool lock")
-            .add(tx, raw.len(), base_fee, |sender| {
-                match state.account(sender) {
+        let hash =
+            self.pool
+                .lock()
+                .expect("pool lock")
+                .add(tx, size, base_fee, |sender| match state.account(sender) {
                     Ok(account) => account
                         .map(|a| SenderState {
                             nonce: a.nonce,
@@ -164,8 +169,7 @@ impl Chain {
                         lookup_error = Some(e);
                         SenderState::default()
                     }
-                }
-            });
+                });
         if let Some(e) = lookup_error {
             return Err(SubmitError::Chain(e.into()));
         }

@@ -24,18 +24,12 @@ pub struct EnclaveStatus {
 
 impl Chain {
     /// The difficulty the block after `parent` must carry: the genesis difficulty for block 1
-    /// (the ASERT anchor), ASERT from block 1 after that.
+    /// (the ASERT anchor), ASERT from block 1 of `parent`'s branch after that.
     pub fn next_difficulty(&self, parent: &Header) -> Result<U256, ChainError> {
         if parent.number == 0 {
             return Ok(parent.difficulty);
         }
-        let anchor = if parent.number == 1 {
-            parent.clone()
-        } else {
-            self.reader()?
-                .header_by_number(1)?
-                .expect("a chain past block 1 has block 1")
-        };
+        let anchor = self.branch_block_one(parent)?;
         Ok(next_difficulty(
             Anchor {
                 height: anchor.number,
@@ -47,6 +41,24 @@ impl Chain {
             self.spec.target_block_time_ms,
             self.spec.pouw.difficulty_halflife_ms,
         ))
+    }
+
+    /// Block 1 of the branch that ends at `header`: the canonical one if `header` is
+    /// canonical, else found by walking back its parents.
+    fn branch_block_one(&self, header: &Header) -> Result<Header, ChainError> {
+        let reader = self.reader()?;
+        let mut cursor = header.clone();
+        while cursor.number > 1 {
+            if reader.canonical_hash(cursor.number)? == Some(cursor.hash()) {
+                return Ok(reader
+                    .header_by_number(1)?
+                    .expect("a canonical chain past block 1 has block 1"));
+            }
+            cursor = reader
+                .header(cursor.parent_hash)?
+                .ok_or(ankr_storage::StoreError::MissingBlock(cursor.parent_hash))?;
+        }
+        Ok(cursor)
     }
 
     /// The registry's address, if this chain has one.

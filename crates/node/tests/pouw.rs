@@ -343,3 +343,115 @@ async fn an_enclave_winning_five_times_its_fair_share_is_cut_off() {
     assert_eq!(node.chain.head().number, 7);
     node.stop().await;
 }
+
+/// The raw block `number` of a node, as peers would relay it.
+async fn raw_block(client: &HttpClient, number: u64) -> Block {
+    let raw = call(
+        client,
+        "debug_getRawBlock",
+        json!([format!("0x{number:x}")]),
+    )
+    .await
+    .unwrap();
+    Block::decode_exact(&hex::decode(raw.as_str().unwrap()).unwrap()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_branch_with_more_cumulative_difficulty_wins_and_nothing_is_lost() {
+    let miner = enclave(30);
+    let spec = spec(Address::ZERO, &[miner.clone()], 1_000, 1_000);
+    let (_a_dir, a, node_a) = start(spec.clone(), None).await;
+    let (_b_dir, b, node_b) = start(spec, None).await;
+    let mut index = 0;
+    let mut mine = |client: HttpClient| {
+        index += 1;
+        let miner = miner.clone();
+        let index = index;
+        async move {
+            let mut block = template(&client).await;
+            assert!(seal(&miner, &mut block, index));
+            submit(&client, &block).await.unwrap();
+            block
+        }
+    };
+
+    // A's block 1 carries a transfer; B mines an empty block 1 and a block 2 on it.
+    let account = devnet::accounts()[2].clone();
+    let tx = alloy_consensus::TxEip1559 {
+        chain_id: devnet::DEVNET_CHAIN_ID,
+        nonce: 0,
+        gas_limit: 21_000,
+        max_fee_per_gas: 100_000_000_000,
+        max_priority_fee_per_gas: 1_000_000_000,
+        to: alloy_primitives::TxKind::Call(Address::repeat_byte(0x42)),
+        value: U256::from(7),
+        ..Default::default()
+    };
+    let tx = ankr_types::recovery::sign_transaction(&account.secret, tx);
+    let raw_tx = format!(
+        "0x{}",
+        hex::encode(alloy_eips::Encodable2718::encoded_2718(&tx))
+    );
+    let tx_hash = call(&node_a, "eth_sendRawTransaction", json!([raw_tx]))
+        .await
+        .unwrap();
+    let a1 = mine(node_a.clone()).await;
+    assert_eq!(a1.transactions.len(), 1);
+    let b1 = mine(node_b.clone()).await;
+    let b2 = mine(node_b.clone()).await;
+
+    // B's block 1 ties with A's: A keeps the one it saw first.
+    submit(&node_a, &b1).await.unwrap();
+    assert_eq!(a.chain.head().hash(), a1.header.hash());
+
+    // A heavier block 2 on a forged state root: adopted as a side block, refused on the
+    // reorganisation, and A stays exactly where it was.
+    let mut bad = raw_block(&node_b, 2).await;
+    bad.header.state_root = B256::repeat_byte(9);
+    seal(&enclave(30), &mut bad, 1); // the same enclave key, restarted
+    let (_, message) = submit(&node_a, &bad).await.unwrap_err();
+    assert!(
+        message.contains("is invalid, the chain stays on its head"),
+        "{message}"
+    );
+    assert!(message.contains("state root"), "{message}");
+    assert_eq!(a.chain.head().hash(), a1.header.hash());
+    let receipt = call(&node_a, "eth_getTransactionReceipt", json!([tx_hash]))
+        .await
+        .unwrap();
+    assert_eq!(
+        receipt["blockHash"].as_str().unwrap(),
+        a1.header.hash().to_string()
+    );
+
+    // B's real block 2 makes its branch heavier: A reorganises onto it.
+    submit(&node_a, &b2).await.unwrap();
+    assert_eq!(a.chain.head().hash(), b2.header.hash());
+    let one = call(&node_a, "eth_getBlockByNumber", json!(["0x1", false]))
+        .await
+        .unwrap();
+    assert_eq!(one["hash"].as_str().unwrap(), b1.header.hash().to_string());
+    // The transfer only A's old block had is pending again, and the next block includes it.
+    let pending = call(&node_a, "eth_getTransactionReceipt", json!([tx_hash]))
+        .await
+        .unwrap();
+    assert!(pending.is_null(), "{pending}");
+    let a3 = mine(node_a.clone()).await;
+    assert_eq!(a3.header.number, 3);
+    assert_eq!(a3.transactions.len(), 1);
+    let receipt = call(&node_a, "eth_getTransactionReceipt", json!([tx_hash]))
+        .await
+        .unwrap();
+    assert_eq!(receipt["status"], "0x1");
+    // State follows the new head: the recipient got the value exactly once.
+    let balance = call(
+        &node_a,
+        "eth_getBalance",
+        json!([Address::repeat_byte(0x42), "latest"]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(balance, "0x7");
+    a.stop().await;
+    b.stop().await;
+}

@@ -178,6 +178,90 @@ impl BlockWriter {
         Ok(hash)
     }
 
+    /// Stores a block that is not canonical (a side branch, kept for fork choice): header,
+    /// body and total difficulty, no state, no index.
+    pub fn insert_side_block(
+        &mut self,
+        header: &Header,
+        body: &StoredBody,
+        total_difficulty: U256,
+    ) -> Result<B256, StoreError> {
+        let hash = header.hash();
+        self.txn
+            .open_table(HEADERS)?
+            .insert(hash.0, alloy_rlp::encode(header).as_slice())?;
+        self.txn
+            .open_table(BODIES)?
+            .insert(hash.0, alloy_rlp::encode(body).as_slice())?;
+        self.txn
+            .open_table(TOTAL_DIFFICULTY)?
+            .insert(hash.0, total_difficulty.to_be_bytes())?;
+        Ok(hash)
+    }
+
+    /// Undoes the canonical head block: its reverse changeset is applied to state, its number,
+    /// transaction lookups and changeset are removed, and its parent becomes the head. The
+    /// block itself stays stored (as a side block). Returns the header and body undone.
+    pub fn unwind_head(&mut self) -> Result<(Header, StoredBody), StoreError> {
+        let head_hash = {
+            let meta = self.txn.open_table(META)?;
+            let value = meta
+                .get(META_HEAD)?
+                .ok_or_else(|| StoreError::corrupt("meta", "no head"))?;
+            B256::from_slice(value.value())
+        };
+        let header: Header = {
+            let headers = self.txn.open_table(HEADERS)?;
+            let value = headers
+                .get(head_hash.0)?
+                .ok_or(StoreError::MissingBlock(head_hash))?;
+            decode("headers", value.value())?
+        };
+        if header.number == 0 {
+            return Err(StoreError::corrupt("meta", "cannot unwind genesis"));
+        }
+        let body: StoredBody = {
+            let bodies = self.txn.open_table(BODIES)?;
+            let value = bodies
+                .get(head_hash.0)?
+                .ok_or(StoreError::MissingBlock(head_hash))?;
+            decode("bodies", value.value())?
+        };
+        let changeset: Changeset = {
+            let mut changesets = self.txn.open_table(CHANGESETS)?;
+            let value = changesets.remove(header.number)?.ok_or_else(|| {
+                StoreError::corrupt("changesets", format!("block {} has none", header.number))
+            })?;
+            decode("changesets", value.value())?
+        };
+        let mut accounts = self.txn.open_table(ACCOUNTS)?;
+        for account in &changeset.accounts {
+            if account.record.is_empty() {
+                accounts.remove(account.hashed_address.0)?;
+            } else {
+                accounts.insert(account.hashed_address.0, account.record.as_ref())?;
+            }
+        }
+        let mut storage = self.txn.open_table(STORAGE)?;
+        for slot in &changeset.slots {
+            let key = (slot.hashed_address.0, slot.hashed_slot.0);
+            if slot.value.is_zero() {
+                storage.remove(key)?;
+            } else {
+                storage.insert(key, slot.value.to_be_bytes::<32>())?;
+            }
+        }
+        self.txn.open_table(CANONICAL)?.remove(header.number)?;
+        let mut lookup = self.txn.open_table(TX_LOOKUP)?;
+        for tx in &body.transactions {
+            lookup.remove(tx.tx_hash().0)?;
+        }
+        self.txn
+            .open_table(META)?
+            .insert(META_HEAD, header.parent_hash.as_slice())?;
+        Ok((header, body))
+    }
+
     /// Marks this block as genesis and records the spec it came from.
     pub fn set_genesis(&mut self, hash: B256, chain_spec_json: &[u8]) -> Result<(), StoreError> {
         let mut meta = self.txn.open_table(META)?;
