@@ -36,9 +36,23 @@ enum Command {
     Attest(attest::AttestArgs),
     /// Print a chain spec (TOML) to start from.
     Spec {
-        /// Which spec: only `devnet` exists today.
+        /// `devnet` (dev-sealed, for contract tests) or `pouw` (sealed by useful work only).
         #[arg(default_value = "devnet")]
         name: String,
+        /// With `pouw`: the attestation root the registry trusts (`ankr attest` prints it).
+        #[arg(long)]
+        attestation_root: Option<alloy_primitives::Address>,
+        /// With `pouw`: an enclave registered at genesis, as ENCLAVE:PLATFORM (`ankr enclave
+        /// --dir D` prints it); repeat for several. Someone must be able to seal block 1.
+        #[arg(long = "bootstrap")]
+        bootstrap: Vec<String>,
+    },
+    /// Print (creating it if needed) the SIMULATED enclave kept in a folder: address, platform
+    /// and measurement, as a chain spec's bootstrap list and the registry need them.
+    Enclave {
+        /// The enclave's folder (a mining node uses DIR/enclave of its data folder).
+        #[arg(long)]
+        dir: PathBuf,
     },
     /// Measure the node against raw revm and raw signature recovery in the same run.
     Bench(bench::BenchArgs),
@@ -156,12 +170,51 @@ async fn main() -> anyhow::Result<()> {
             node.stop().await;
             Ok(())
         }
-        Command::Spec { name } => {
-            anyhow::ensure!(
-                name == "devnet",
-                "unknown spec {name:?}: only devnet exists"
+        Command::Spec {
+            name,
+            attestation_root,
+            bootstrap,
+        } => {
+            let spec = match name.as_str() {
+                "devnet" => ankr_node::devnet::spec(),
+                "pouw" => {
+                    let root = attestation_root
+                        .context("the pouw spec needs --attestation-root ADDRESS")?;
+                    let enclaves = bootstrap
+                        .iter()
+                        .map(|entry| -> anyhow::Result<_> {
+                            let (enclave, platform) = entry
+                                .split_once(':')
+                                .context("--bootstrap takes ENCLAVE:PLATFORM")?;
+                            Ok((enclave.parse()?, platform.parse()?))
+                        })
+                        .collect::<anyhow::Result<Vec<_>>>()?;
+                    anyhow::ensure!(
+                        !enclaves.is_empty(),
+                        "the pouw spec needs at least one --bootstrap enclave to seal block 1"
+                    );
+                    ankr_node::devnet::pouw_spec(root, enclaves)
+                }
+                other => anyhow::bail!("unknown spec {other:?}: devnet or pouw"),
+            };
+            print!("{}", toml::to_string_pretty(&spec)?);
+            Ok(())
+        }
+        Command::Enclave { dir } => {
+            use ankr_pouw::Enclave;
+            let enclave = ankr_pouw::SimulatedEnclave::open(&dir, ankr_pouw::Limits::default())?;
+            println!("enclave      {}", enclave.address());
+            println!("platform     {}", enclave.platform_id());
+            println!("measurement  {}", enclave.measurement());
+            println!(
+                "bootstrap    {}:{}",
+                enclave.address(),
+                enclave.platform_id()
             );
-            print!("{}", toml::to_string_pretty(&ankr_node::devnet::spec())?);
+            println!(
+                "(SIMULATED enclave: its key is a file in {})",
+                dir.display()
+            );
             Ok(())
         }
         Command::Bench(args) => bench::run(args).await,
