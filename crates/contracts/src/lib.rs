@@ -22,6 +22,7 @@ alloy_sol_types::sol!(
 
 alloy_sol_types::sol!(
     #[derive(Debug, PartialEq, Eq)]
+    #[allow(clippy::too_many_arguments)]
     WorkMarket,
     "artifacts/WorkMarket.json"
 );

@@ -96,13 +96,16 @@ pub trait Enclave: Send + Sync {
     fn sign_result(&self, claim: &ResultClaim) -> Result<[u8; 65], EnclaveError>;
 }
 
-/// The measurement of this crate's simulated enclave with `limits`: runtime version, metering
-/// policy and limits, so that two enclaves with the same measurement count the same way.
+/// The measurement of this crate's simulated enclave with `limits`: runtime version, CPU
+/// architecture (native stack use, hence where deep recursion overflows, depends on it),
+/// metering policy and limits, so that two enclaves with the same measurement count the same
+/// way.
 pub fn simulated_measurement(limits: Limits) -> B256 {
     keccak256(
         (
             "ankr simulated enclave",
             RUNTIME_VERSION,
+            std::env::consts::ARCH,
             metering::POLICY,
             U256::from(limits.max_memory),
             U256::from(limits.max_output),

@@ -192,7 +192,7 @@ impl PouwRpcServer for PouwRpc {
             next_difficulty: self.chain.next_difficulty(&head).map_err(internal)?,
             target_block_time_ms: spec.target_block_time_ms,
             window: blocks,
-            average_block_time_ms: if blocks == 0 { 0 } else { elapsed_ms / blocks },
+            average_block_time_ms: elapsed_ms.checked_div(blocks).unwrap_or(0),
             network_instruction_rate: difficulty_sum * U256::from(1000) / U256::from(elapsed_ms),
             enclaves,
             local_miner: self.stats.as_ref().map(|s| LocalMining {
