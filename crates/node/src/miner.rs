@@ -47,7 +47,7 @@ pub struct MinerConfig {
     pub account: secp256k1::SecretKey,
     /// Receives block rewards and priority fees.
     pub beneficiary: Address,
-    /// Work run when no provider has posted any.
+    /// Work run when no provider has posted any (not empty).
     pub workloads: Vec<Workload>,
     pub stats: Arc<MiningStats>,
 }
@@ -88,6 +88,7 @@ struct Miner {
 
 /// Runs the mining loop until `stopped` changes.
 pub async fn run(chain: Arc<Chain>, config: MinerConfig, mut stopped: watch::Receiver<bool>) {
+    assert!(!config.workloads.is_empty(), "a miner needs built-in work");
     tracing::info!(
         enclave = %config.enclave.address(),
         platform = %config.enclave.platform_id(),
@@ -122,8 +123,7 @@ impl Miner {
         }
         // Timestamps are seconds and must increase: never build ahead of the clock.
         let head = self.chain.head();
-        let wait = (head.timestamp + 1).saturating_sub(now_seconds());
-        if wait > 0 {
+        if now_seconds() <= head.timestamp {
             tokio::time::sleep(Duration::from_millis(250)).await;
             return;
         }

@@ -10,6 +10,7 @@ use ankr_execution::{BlockContext, system_call};
 use ankr_pouw::Subtask;
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// An open task with its blobs, ready to run.
 pub struct OpenTask {
@@ -33,17 +34,31 @@ impl OpenTask {
     }
 }
 
+/// How often an empty market is read again (subtasks run every few milliseconds).
+const RESCAN_EVERY: Duration = Duration::from_millis(500);
+
 /// Remembers which tasks were tried and where the open ones start.
 #[derive(Default)]
 pub struct MarketScanner {
     /// Every task below this id is closed or tried.
     first_open: u64,
     tried: HashSet<u64>,
+    /// When the market was last found empty.
+    empty_at: Option<Instant>,
 }
 
 impl MarketScanner {
     /// The next task to run, if any. Read failures count as "no task": built-in work goes on.
     pub fn next_task(&mut self, chain: &Chain) -> Option<OpenTask> {
+        if self.empty_at.is_some_and(|at| at.elapsed() < RESCAN_EVERY) {
+            return None;
+        }
+        let task = self.scan(chain);
+        self.empty_at = task.is_none().then(Instant::now);
+        task
+    }
+
+    fn scan(&mut self, chain: &Chain) -> Option<OpenTask> {
         let market = *chain.spec().system_contracts.get(WORK_MARKET)?;
         let head = chain.head();
         let state = chain.reader().ok()?.state().ok()?;
