@@ -35,8 +35,8 @@ async function rpc(url, method, params = []) {
   return response.json();
 }
 
-/** Starts a devnet; returns { url, stop }. `blockTime` 0 seals on every transaction. */
-export async function startDevnet({ blockTime = 0 } = {}) {
+/** Starts a devnet mining by useful work; returns { url, stop }. `blockTime` in whole seconds. */
+export async function startDevnet({ blockTime = 1 } = {}) {
   if (!fs.existsSync(ankrBin)) throw new Error(`ankr binary not found at ${ankrBin}: run cargo build`);
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ankr-e2e-"));

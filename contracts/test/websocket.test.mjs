@@ -9,7 +9,7 @@ describe("eth_subscribe over WebSocket", { timeout: 60_000 }, () => {
   let devnet, ws, http, wallet;
 
   before(async () => {
-    devnet = await startDevnet({ blockTime: 1 });
+    devnet = await startDevnet();
     ws = new ethers.WebSocketProvider(devnet.url.replace("http", "ws"));
     http = new ethers.JsonRpcProvider(devnet.url, undefined, { pollingInterval: 100, cacheTimeout: -1 });
     wallet = new ethers.Wallet(DEV_KEYS[0], http);

@@ -1,10 +1,8 @@
 //! `ankr devnet`: the project's main job, what a newcomer runs first.
 //!
-//! By default the chain is sealed by Proof of Useful Work: the devnet starts the SIMULATED
-//! attestation service as its own process (`ankr attest`, which alone holds the root key),
-//! opens a simulated enclave, registers it in genesis, and mines. `--block-time 0` instead
-//! runs the dev sealer (a block per batch of transactions, no proof of work) for contract
-//! tests that want a receipt at once.
+//! The chain is sealed by Proof of Useful Work and nothing else: the devnet starts the
+//! SIMULATED attestation service as its own process (`ankr attest`, which alone holds the root
+//! key), opens a simulated enclave, registers it in genesis, and mines.
 
 use ankr_node::attest::AttestationClient;
 use ankr_node::miner::MinerConfig;
@@ -25,9 +23,8 @@ pub struct DevnetArgs {
     /// JSON-RPC port on 127.0.0.1.
     #[arg(long, default_value_t = 8545)]
     port: u16,
-    /// Target seconds between blocks (whole seconds, at least 1) for Proof of Useful Work;
-    /// 0 runs the dev sealer instead: a block as soon as transactions arrive, no proof of work.
-    #[arg(long, default_value_t = 2)]
+    /// Target seconds between blocks (whole seconds: timestamps count seconds).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=3600))]
     block_time: u64,
 }
 
@@ -105,37 +102,28 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
         }
     };
     let accounts = devnet::accounts();
-    let rpc_addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
-    let mut attest = None;
-    let (spec, sealing, mining) = if args.block_time == 0 {
-        (devnet::spec(), DevSealing::Instant, None)
-    } else {
-        let service = AttestProcess::start(&dir.join("attest"))?;
-        let mining = miner_config(
-            &dir.join("enclave"),
-            &service.url,
-            accounts[0].secret,
-            Some(accounts[0].address),
-        )?;
-        let enclave = &mining.enclave;
-        let mut spec = devnet::pouw_spec(
-            service.root,
-            vec![(enclave.address(), enclave.platform_id())],
-        );
-        spec.target_block_time_ms = args.block_time * 1000;
-        attest = Some(service);
-        (spec, DevSealing::Off, Some(mining))
-    };
-    let stats = mining
-        .as_ref()
-        .map(|m| (m.stats.clone(), m.enclave.clone()));
+    let miner = devnet::miner_account();
+    let attest = AttestProcess::start(&dir.join("attest"))?;
+    let mining = miner_config(
+        &dir.join("enclave"),
+        &attest.url,
+        miner.secret,
+        Some(miner.address),
+    )?;
+    let enclave = mining.enclave.clone();
+    let stats = mining.stats.clone();
+    let mut spec = devnet::pouw_spec(
+        attest.root,
+        vec![(enclave.address(), enclave.platform_id())],
+    );
+    spec.target_block_time_ms = args.block_time * 1000;
     let node = Node::start(NodeConfig {
         data_dir: dir.clone(),
         spec: spec.clone(),
-        rpc_addr,
-        sealing,
-        beneficiary: accounts[0].address,
-        mining,
+        rpc_addr: SocketAddr::from((Ipv4Addr::LOCALHOST, args.port)),
+        sealing: DevSealing::Off,
+        beneficiary: miner.address,
+        mining: Some(mining),
     })
     .await?;
 
@@ -147,25 +135,15 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
     println!("  JSON-RPC    {} (HTTP and WebSocket)", node.rpc_url());
     println!("  data        {}", dir.display());
     println!("  head        block {} {}", head.number, head.hash());
-    match (&attest, &stats) {
-        (Some(service), Some((_, enclave))) => {
-            println!(
-                "  sealing     Proof of Useful Work, target {} s per block",
-                args.block_time
-            );
-            println!("  enclave     {} (SIMULATED)", enclave.address());
-            println!(
-                "  attestation {} root {} (SIMULATED, own process)",
-                service.url, service.root
-            );
-        }
-        _ => {
-            println!("  sealing     dev sealer, a block per batch of transactions");
-            println!(
-                "              (no proof of work: for contract tests; drop --block-time 0 to mine)"
-            );
-        }
-    }
+    println!(
+        "  sealing     Proof of Useful Work, target {} s per block",
+        args.block_time
+    );
+    println!("  enclave     {} (SIMULATED)", enclave.address());
+    println!(
+        "  attestation {} root {} (SIMULATED, own process)",
+        attest.url, attest.root
+    );
     println!();
     println!(
         "  Funded accounts ({} ANKR each), from the mnemonic",
@@ -182,6 +160,11 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
     }
     println!();
     println!(
+        "  The miner's account {} (the mnemonic's index {}) receives the rewards.",
+        miner.address,
+        devnet::DEV_ACCOUNTS
+    );
+    println!(
         "  Ctrl-C stops; `ankr devnet --dir {}` resumes this chain.",
         dir.display()
     );
@@ -189,7 +172,6 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
 
     let chain = node.chain.clone();
     let status = tokio::spawn(async move {
-        let Some((stats, _)) = stats else { return };
         let mut every = tokio::time::interval(Duration::from_secs(10));
         every.tick().await;
         loop {

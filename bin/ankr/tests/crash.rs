@@ -1,5 +1,6 @@
-//! Kill `ankr devnet` with SIGKILL while it mines, restart it on the same folder: every block
-//! and receipt it had answered for is still there, and state matches the blocks.
+//! Kill `ankr devnet` with SIGKILL while it mines by useful work, restart it on the same
+//! folder (same attestation root, same enclave, same chain): every block and receipt it had
+//! answered for is still there, state matches the blocks, and mining goes on.
 
 use alloy_consensus::TxEip1559;
 use alloy_eips::Encodable2718;
@@ -37,7 +38,7 @@ async fn start(dir: &std::path::Path, port: u16) -> Devnet {
         .args([
             "devnet",
             "--block-time",
-            "0",
+            "1",
             "--port",
             &port.to_string(),
             "--dir",
@@ -83,7 +84,7 @@ async fn sigkill_while_mining_loses_nothing_committed() {
 
     let node = start(dir.path(), port).await;
     let mut confirmed = Vec::new();
-    for nonce in 0..40u64 {
+    for nonce in 0..20u64 {
         let tx = sign_transaction(
             &key,
             TxEip1559 {
@@ -103,7 +104,7 @@ async fn sigkill_while_mining_loses_nothing_committed() {
             .unwrap();
         if nonce % 4 == 0 {
             // Wait for some receipts so that we know of blocks the node has committed.
-            for _ in 0..200 {
+            for _ in 0..1000 {
                 let receipt = rpc(&node.client, "eth_getTransactionReceipt", json!([hash]))
                     .await
                     .unwrap();
@@ -168,4 +169,18 @@ async fn sigkill_while_mining_loses_nothing_committed() {
         U256::from_str_radix(balance.as_str().unwrap().trim_start_matches("0x"), 16).unwrap(),
         U256::from(1000 * mined)
     );
+    // And the restarted node mines on.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let now = quantity(
+            &rpc(&node.client, "eth_blockNumber", json!([]))
+                .await
+                .unwrap(),
+        );
+        if now > head {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no block after the restart");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

@@ -23,6 +23,15 @@ pub fn accounts() -> Vec<DevAccount> {
     derive(TEST_MNEMONIC, DEV_ACCOUNTS)
 }
 
+/// The devnet miner's account (the mnemonic's next index, funded too): it receives block
+/// rewards and pays enclave registrations and work deliveries, so that its transactions never
+/// race a developer's for a nonce.
+pub fn miner_account() -> DevAccount {
+    derive(TEST_MNEMONIC, DEV_ACCOUNTS + 1)
+        .pop()
+        .expect("derive returns the accounts asked for")
+}
+
 /// Blocks an enclave registration lasts on the devnet (about 20 minutes at 2 s blocks).
 pub const DEVNET_REGISTRATION_PERIOD: u64 = 600;
 /// Genesis difficulty of the PoUW devnet: about a second of one core's useful work (the
@@ -74,6 +83,7 @@ pub fn pouw_spec_with_period(
 fn base_spec(registry: RegistryGenesis) -> ChainSpec {
     let mut alloc: std::collections::BTreeMap<_, _> = accounts()
         .into_iter()
+        .chain([miner_account()])
         .map(|a| {
             let balance = U256::from(DEV_BALANCE_ANKR * ANKR);
             (
