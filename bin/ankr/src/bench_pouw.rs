@@ -32,8 +32,11 @@ pub fn run() -> anyhow::Result<()> {
 
 /// Each built-in workload at a benchmark size, metered and unmetered, interleaved.
 fn metering_overhead() -> anyhow::Result<()> {
-    println!("pouw: metering overhead (same module, same engine, unmetered = baseline)");
+    println!(
+        "pouw: metering overhead (same module and engine settings; baseline unmetered; wasmtime's fuel for comparison)"
+    );
     let runtime = Runtime::new(Limits::default());
+    let fuel = Runtime::with_wasmtime_fuel(Limits::default());
     for mut workload in ankr_pouw::workloads::builtin() {
         workload.params *= 4;
         let Workload { name, module, .. } = &workload;
@@ -44,7 +47,7 @@ fn metering_overhead() -> anyhow::Result<()> {
             metered.output == plain.output,
             "{name}: metering changed the result"
         );
-        let (mut t_metered, mut t_plain) = (Vec::new(), Vec::new());
+        let (mut t_metered, mut t_plain, mut t_fuel) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..7 {
             t_plain.push(median(1, || {
                 runtime.run_unmetered(module, &input);
@@ -52,16 +55,21 @@ fn metering_overhead() -> anyhow::Result<()> {
             t_metered.push(median(1, || {
                 runtime.run(module, &input, u64::MAX);
             }));
+            t_fuel.push(median(1, || {
+                fuel.run_unmetered(module, &input);
+            }));
         }
-        t_plain.sort();
-        t_metered.sort();
-        let (m, p) = (t_metered[3], t_plain[3]);
+        for times in [&mut t_plain, &mut t_metered, &mut t_fuel] {
+            times.sort();
+        }
+        let (m, p, f) = (t_metered[3], t_plain[3], t_fuel[3]);
+        let overhead = |d: Duration| (d.as_secs_f64() / p.as_secs_f64() - 1.0) * 100.0;
         println!(
-            "  {name:<7} {:>6.1} M instr  metered {:>7.2} ms  unmetered {:>7.2} ms  overhead {:+.1} %  ({:.2} G instr/s)",
+            "  {name:<7} {:>6.1} M instr  unmetered {:>7.2} ms  ankr metering {:+.1} %  wasmtime fuel {:+.1} %  ({:.1} G wasm instr/s)",
             metered.instructions as f64 / 1e6,
-            m.as_secs_f64() * 1e3,
             p.as_secs_f64() * 1e3,
-            (m.as_secs_f64() / p.as_secs_f64() - 1.0) * 100.0,
+            overhead(m),
+            overhead(f),
             metered.instructions as f64 / m.as_secs_f64() / 1e9,
         );
     }

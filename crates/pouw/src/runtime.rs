@@ -136,6 +136,8 @@ pub struct Runtime {
     linker: Linker<Host>,
     limits: Limits,
     compiled: Mutex<HashMap<B256, Module>>,
+    /// wasmtime's own fuel metering is on (a benchmark baseline, never used for work).
+    wasmtime_fuel: bool,
 }
 
 /// Whether `wasm` would be refused by [`Runtime::run`] before running: for checks at submission.
@@ -148,6 +150,16 @@ pub fn check_module(wasm: &[u8]) -> Result<(), String> {
 impl Runtime {
     /// A runtime with the given limits; every miner of a chain must use the same.
     pub fn new(limits: Limits) -> Self {
+        Self::build(limits, false)
+    }
+
+    /// The same runtime with wasmtime's built-in fuel metering switched on, for benchmarks to
+    /// compare ankr's metering with (`run_unmetered` then runs with fuel instead).
+    pub fn with_wasmtime_fuel(limits: Limits) -> Self {
+        Self::build(limits, true)
+    }
+
+    fn build(limits: Limits, wasmtime_fuel: bool) -> Self {
         let mut config = Config::new();
         config
             // Threads, GC and exceptions are off by construction: those wasmtime features are
@@ -160,7 +172,8 @@ impl Runtime {
             .wasm_tail_call(false)
             .wasm_wide_arithmetic(false)
             .wasm_custom_page_sizes(false)
-            .max_wasm_stack(limits.max_stack);
+            .max_wasm_stack(limits.max_stack)
+            .consume_fuel(wasmtime_fuel);
         let engine = Engine::new(&config).expect("a valid static wasmtime configuration");
         let mut linker = Linker::new(&engine);
         link_virtual_wasi(&mut linker).expect("host functions have distinct names");
@@ -169,6 +182,7 @@ impl Runtime {
             linker,
             limits,
             compiled: Mutex::new(HashMap::new()),
+            wasmtime_fuel,
         }
     }
 
@@ -245,6 +259,9 @@ impl Runtime {
         };
         let mut store = Store::new(&self.engine, host);
         store.limiter(|host| &mut host.limits);
+        if self.wasmtime_fuel {
+            store.set_fuel(u64::MAX).expect("fuel is enabled");
+        }
         let instance = match self.linker.instantiate(&mut store, module) {
             Ok(instance) => instance,
             Err(e) => {
