@@ -38,8 +38,7 @@ impl Chain {
     /// writer.
     pub(crate) fn extend_head(&self, parent: &Header, block: Block) -> Result<B256, ImportError> {
         let hash = block.header.hash();
-        let parent = parent.clone();
-        self.check_header(&parent, &block.header)?;
+        self.check_header(parent, &block.header)?;
 
         let senders = recover_senders(&block.transactions);
         let mut txs = Vec::with_capacity(block.transactions.len());
@@ -80,7 +79,7 @@ impl Chain {
         if executed.logs_bloom != header.logs_bloom {
             return Err(ImportError::WrongLogsBloom);
         }
-        self.write_block(&parent, executed, |state_root, _| {
+        self.write_block(parent, executed, |state_root, _| {
             if state_root != header.state_root {
                 return Err(ImportError::WrongStateRoot {
                     expected: state_root,
@@ -98,7 +97,7 @@ impl Chain {
         match header.seal.kind {
             SealKind::Dev if self.spec.allow_dev_seal => Ok(()),
             SealKind::Dev => Err(ImportError::DevSealNotAllowed),
-            SealKind::UsefulWork => self.check_useful_work(parent, header),
+            SealKind::UsefulWork => self.check_useful_work(header),
         }
     }
 

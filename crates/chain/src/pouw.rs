@@ -162,21 +162,10 @@ impl Chain {
         Ok((wins, number - first + 1))
     }
 
-    /// Every PoUW rule of `header` on `parent`, whose state is the head's.
-    pub(crate) fn check_useful_work(
-        &self,
-        parent: &Header,
-        header: &Header,
-    ) -> Result<(), ImportError> {
-        let expected = self
-            .next_difficulty(parent)
-            .map_err(ImportError::from_chain)?;
-        if header.difficulty != expected {
-            return Err(ImportError::WrongDifficulty {
-                expected,
-                got: header.difficulty,
-            });
-        }
+    /// The PoUW rules of `header` on the head (its difficulty is checked with the other
+    /// header rules): the seal re-checked, its enclave live and on its platform in the head
+    /// state's registry, and the defences.
+    pub(crate) fn check_useful_work(&self, header: &Header) -> Result<(), ImportError> {
         let seal = PouwSeal::decode(&header.seal.proof)?;
         seal.verify(header.template_hash(), header.difficulty)?;
 
