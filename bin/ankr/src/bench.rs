@@ -325,6 +325,7 @@ async fn end_to_end(n: usize) -> anyhow::Result<()> {
         sealing: ankr_node::DevSealing::Instant,
         beneficiary: Address::repeat_byte(0xbe),
         mining: None,
+        network: None,
     })
     .await?;
     let client = jsonrpsee::http_client::HttpClientBuilder::default()

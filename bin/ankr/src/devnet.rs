@@ -124,6 +124,7 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
         sealing: DevSealing::Off,
         beneficiary: miner.address,
         mining: Some(mining),
+        network: None,
     })
     .await?;
 

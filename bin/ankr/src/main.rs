@@ -163,6 +163,7 @@ async fn main() -> anyhow::Result<()> {
                 sealing,
                 beneficiary,
                 mining,
+                network: None,
             })
             .await?;
             tokio::signal::ctrl_c().await?;

@@ -37,6 +37,8 @@ pub struct NodeConfig {
     pub beneficiary: Address,
     /// Mine by Proof of Useful Work with this enclave and account.
     pub mining: Option<miner::MinerConfig>,
+    /// Join the peer-to-peer network.
+    pub network: Option<ankr_network::NetworkConfig>,
 }
 
 /// Why a node could not start.
@@ -51,6 +53,8 @@ pub enum NodeError {
     },
     #[error("the dev sealer is not allowed by this chain spec (allow_dev_seal = false)")]
     DevSealNotAllowed,
+    #[error(transparent)]
+    Network(#[from] ankr_network::NetworkError),
 }
 
 /// A running node; [`Node::stop`] shuts it down in order.
@@ -59,6 +63,8 @@ pub struct Node {
     rpc: RpcServer,
     sealer: Option<JoinHandle<()>>,
     miner: Option<JoinHandle<()>>,
+    /// The peer-to-peer network, when the node joined one.
+    pub network: Option<ankr_network::Network>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -96,6 +102,10 @@ impl Node {
                 stopped,
             ))),
         };
+        let network = match config.network {
+            Some(network) => Some(ankr_network::Network::start(chain.clone(), network).await?),
+            None => None,
+        };
         let miner = config
             .mining
             .map(|mining| tokio::spawn(miner::run(chain.clone(), mining, shutdown.subscribe())));
@@ -104,6 +114,7 @@ impl Node {
             rpc,
             sealer,
             miner,
+            network,
             shutdown,
         })
     }
@@ -126,6 +137,9 @@ impl Node {
         }
         if let Some(miner) = self.miner {
             let _ = miner.await;
+        }
+        if let Some(network) = self.network {
+            network.stop().await;
         }
         self.rpc.stop().await;
     }

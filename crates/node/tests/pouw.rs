@@ -58,6 +58,7 @@ async fn start(
         sealing: DevSealing::Off,
         beneficiary: Address::repeat_byte(0xbe),
         mining,
+        network: None,
     })
     .await
     .unwrap();

@@ -23,6 +23,7 @@ async fn start() -> (tempfile::TempDir, Node, HttpClient) {
         sealing: DevSealing::Instant,
         beneficiary: Address::repeat_byte(0xbe),
         mining: None,
+        network: None,
     })
     .await
     .unwrap();

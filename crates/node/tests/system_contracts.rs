@@ -58,6 +58,7 @@ impl Harness {
             sealing: DevSealing::Instant,
             beneficiary: Address::repeat_byte(0xbe),
             mining: None,
+            network: None,
         })
         .await
         .unwrap();
