@@ -40,7 +40,7 @@ export async function startDevnet({ blockTime = 1 } = {}) {
   if (!fs.existsSync(ankrBin)) throw new Error(`ankr binary not found at ${ankrBin}: run cargo build`);
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ankr-e2e-"));
-  const child = spawn(ankrBin, ["devnet", "--port", String(port), "--dir", dir, "--block-time", String(blockTime)], {
+  const child = spawn(ankrBin, ["devnet", "--port", String(port), "--dir", dir, "--block-time", String(blockTime), "--nodes", "1", "--p2p-port", "0"], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG || "warn" },
   });

@@ -2,7 +2,8 @@
 //!
 //! The chain is sealed by Proof of Useful Work and nothing else: the devnet starts the
 //! SIMULATED attestation service as its own process (`ankr attest`, which alone holds the root
-//! key), opens a simulated enclave, registers it in genesis, and mines.
+//! key), opens one simulated enclave per node, registers them in genesis, and runs the nodes
+//! as one libp2p network on loopback, each mining.
 
 use ankr_node::attest::AttestationClient;
 use ankr_node::miner::MinerConfig;
@@ -26,6 +27,18 @@ pub struct DevnetArgs {
     /// Target seconds between blocks (whole seconds: timestamps count seconds).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=3600))]
     block_time: u64,
+    /// Mining nodes, each with its own simulated enclave; node i serves JSON-RPC on
+    /// `--port` + i and libp2p on `--p2p-port` + i, all on 127.0.0.1.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=8))]
+    nodes: u32,
+    /// First libp2p port; 0 lets each node pick a free one.
+    #[arg(long, default_value_t = 30303)]
+    p2p_port: u16,
+}
+
+/// Node `i`'s libp2p port.
+fn p2p_port(first: u16, i: u32) -> u16 {
+    if first == 0 { 0 } else { first + i as u16 }
 }
 
 /// The miner of a node: its simulated enclave (sealed in `enclave_dir`), the attestation
@@ -102,49 +115,74 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
         }
     };
     let accounts = devnet::accounts();
-    let miner = devnet::miner_account();
     let attest = AttestProcess::start(&dir.join("attest"))?;
-    let mining = miner_config(
-        &dir.join("enclave"),
-        &attest.url,
-        miner.secret,
-        Some(miner.address),
-    )?;
-    let enclave = mining.enclave.clone();
-    let stats = mining.stats.clone();
+    let node_dir = |i: u32| dir.join(format!("node{i}"));
+    let mut minings = Vec::new();
+    for i in 0..args.nodes {
+        let miner = devnet::miner_account(i);
+        minings.push(miner_config(
+            &node_dir(i).join("enclave"),
+            &attest.url,
+            miner.secret,
+            Some(miner.address),
+        )?);
+    }
     let mut spec = devnet::pouw_spec(
         attest.root,
-        vec![(enclave.address(), enclave.platform_id())],
+        minings
+            .iter()
+            .map(|m| (m.enclave.address(), m.enclave.platform_id()))
+            .collect(),
     );
     spec.target_block_time_ms = args.block_time * 1000;
-    let node = Node::start(NodeConfig {
-        data_dir: dir.clone(),
-        spec: spec.clone(),
-        rpc_addr: SocketAddr::from((Ipv4Addr::LOCALHOST, args.port)),
-        sealing: DevSealing::Off,
-        beneficiary: miner.address,
-        mining: Some(mining),
-        network: None,
-    })
-    .await?;
 
-    let head = node.chain.head();
+    let mut nodes: Vec<Node> = Vec::new();
+    let mut boot_peers = Vec::new();
+    for (i, mining) in minings.iter().enumerate() {
+        let i = i as u32;
+        let node = Node::start(NodeConfig {
+            data_dir: node_dir(i),
+            spec: spec.clone(),
+            rpc_addr: SocketAddr::from((Ipv4Addr::LOCALHOST, args.port + i as u16)),
+            sealing: DevSealing::Off,
+            beneficiary: mining.beneficiary,
+            mining: Some(mining.clone()),
+            network: Some(ankr_network::NetworkConfig {
+                listen: format!("/ip4/127.0.0.1/tcp/{}", p2p_port(args.p2p_port, i)).parse()?,
+                boot_peers: boot_peers.clone(),
+                key_file: node_dir(i).join("network.key"),
+            }),
+        })
+        .await?;
+        if let Some(network) = &node.network {
+            boot_peers.push(network.listen_addr.clone());
+        }
+        nodes.push(node);
+    }
+
+    let head = nodes[0].chain.head();
     println!();
     println!("  ankr devnet");
     println!("  ===========");
     println!("  chain id    {}", spec.chain_id);
-    println!("  JSON-RPC    {} (HTTP and WebSocket)", node.rpc_url());
     println!("  data        {}", dir.display());
     println!("  head        block {} {}", head.number, head.hash());
     println!(
         "  sealing     Proof of Useful Work, target {} s per block",
         args.block_time
     );
-    println!("  enclave     {} (SIMULATED)", enclave.address());
     println!(
         "  attestation {} root {} (SIMULATED, own process)",
         attest.url, attest.root
     );
+    for (i, (node, mining)) in nodes.iter().zip(&minings).enumerate() {
+        println!(
+            "  node {i}      JSON-RPC {} · enclave {} (SIMULATED) · miner {}",
+            node.rpc_url(),
+            mining.enclave.address(),
+            mining.beneficiary
+        );
+    }
     println!();
     println!(
         "  Funded accounts ({} ANKR each), from the mnemonic",
@@ -161,34 +199,44 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
     }
     println!();
     println!(
-        "  The miner's account {} (the mnemonic's index {}) receives the rewards.",
-        miner.address,
+        "  Miners have their own accounts (the mnemonic's indices {} and up).",
         devnet::DEV_ACCOUNTS
     );
     println!(
-        "  Ctrl-C stops; `ankr devnet --dir {}` resumes this chain.",
-        dir.display()
+        "  Ctrl-C stops; `ankr devnet --dir {} --nodes {}` resumes this chain.",
+        dir.display(),
+        args.nodes
     );
     println!();
 
-    let chain = node.chain.clone();
+    let watched: Vec<_> = nodes
+        .iter()
+        .zip(&minings)
+        .map(|(node, mining)| (node.chain.clone(), mining.stats.clone()))
+        .collect();
     let status = tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(10));
         every.tick().await;
         loop {
             every.tick().await;
+            let (chain, _) = &watched[0];
             let head = chain.head();
             let next = chain.next_difficulty(&head).unwrap_or_default();
+            let relaxed = std::sync::atomic::Ordering::Relaxed;
+            let wins: Vec<String> = watched
+                .iter()
+                .map(|(_, stats)| stats.wins.load(relaxed).to_string())
+                .collect();
+            let rate: u64 = watched
+                .iter()
+                .map(|(_, stats)| stats.instruction_rate())
+                .sum();
             println!(
-                "  pouw: block {} · next difficulty {} · local {:.2} G instr/s · {} subtasks · {} wins · {} failed (SIMULATED enclave)",
+                "  pouw: block {} · next difficulty {} · {:.2} G instr/s · wins per node [{}] (SIMULATED enclaves)",
                 head.number,
                 next,
-                stats.instruction_rate() as f64 / 1e9,
-                stats.subtasks.load(std::sync::atomic::Ordering::Relaxed),
-                stats.wins.load(std::sync::atomic::Ordering::Relaxed),
-                stats
-                    .failed_subtasks
-                    .load(std::sync::atomic::Ordering::Relaxed),
+                rate as f64 / 1e9,
+                wins.join(", "),
             );
         }
     });
@@ -196,7 +244,9 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
     tokio::signal::ctrl_c().await?;
     tracing::info!("stopping devnet");
     status.abort();
-    node.stop().await;
+    for node in nodes {
+        node.stop().await;
+    }
     drop(attest);
     Ok(())
 }

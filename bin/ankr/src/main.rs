@@ -85,6 +85,13 @@ struct NodeArgs {
     /// File holding the hex secret key of the account that pays enclave registrations.
     #[arg(long)]
     miner_key: Option<PathBuf>,
+    /// Join the peer-to-peer network listening on this multiaddr, e.g.
+    /// `/ip4/127.0.0.1/tcp/30303` (identity key in DIR/network.key).
+    #[arg(long)]
+    p2p: Option<ankr_network::Multiaddr>,
+    /// A peer to dial at start, e.g. `/ip4/127.0.0.1/tcp/30303/p2p/12D3Koo…` (repeatable).
+    #[arg(long = "boot-peer")]
+    boot_peers: Vec<ankr_network::Multiaddr>,
 }
 
 fn read_secret_key(path: &std::path::Path) -> anyhow::Result<secp256k1::SecretKey> {
@@ -156,6 +163,11 @@ async fn main() -> anyhow::Result<()> {
                     anyhow::bail!("a sealing node needs --beneficiary ADDRESS for its rewards")
                 }
             };
+            let network = args.p2p.map(|listen| ankr_network::NetworkConfig {
+                listen,
+                boot_peers: args.boot_peers.clone(),
+                key_file: args.dir.join("network.key"),
+            });
             let node = ankr_node::Node::start(ankr_node::NodeConfig {
                 data_dir: args.dir,
                 spec,
@@ -163,9 +175,12 @@ async fn main() -> anyhow::Result<()> {
                 sealing,
                 beneficiary,
                 mining,
-                network: None,
+                network,
             })
             .await?;
+            if let Some(network) = &node.network {
+                println!("p2p {}", network.listen_addr);
+            }
             tokio::signal::ctrl_c().await?;
             tracing::info!("stopping");
             node.stop().await;

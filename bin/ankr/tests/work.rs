@@ -116,7 +116,7 @@ fn a_provider_buys_work_and_a_miner_is_paid_for_it() {
         std::thread::sleep(Duration::from_millis(500));
     };
     assert!(status.contains("completed"), "{status}");
-    let miner = ankr_node::devnet::miner_account().address.to_string();
+    let miner = ankr_node::devnet::miner_account(0).address.to_string();
     assert!(status.contains(&miner), "{status}");
 
     // The result is the one the same module gives locally, instruction for instruction.

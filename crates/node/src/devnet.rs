@@ -23,11 +23,14 @@ pub fn accounts() -> Vec<DevAccount> {
     derive(TEST_MNEMONIC, DEV_ACCOUNTS)
 }
 
-/// The devnet miner's account (the mnemonic's next index, funded too): it receives block
-/// rewards and pays enclave registrations and work deliveries, so that its transactions never
-/// race a developer's for a nonce.
-pub fn miner_account() -> DevAccount {
-    derive(TEST_MNEMONIC, DEV_ACCOUNTS + 1)
+/// Most mining nodes a devnet runs.
+pub const MAX_DEVNET_NODES: u32 = 8;
+
+/// The account of the devnet's miner `node` (the mnemonic's index 10 + node, funded too): it
+/// receives block rewards and pays enclave registrations and work deliveries, so that its
+/// transactions never race a developer's for a nonce.
+pub fn miner_account(node: u32) -> DevAccount {
+    derive(TEST_MNEMONIC, DEV_ACCOUNTS + node + 1)
         .pop()
         .expect("derive returns the accounts asked for")
 }
@@ -83,7 +86,7 @@ pub fn pouw_spec_with_period(
 fn base_spec(registry: RegistryGenesis) -> ChainSpec {
     let mut alloc: std::collections::BTreeMap<_, _> = accounts()
         .into_iter()
-        .chain([miner_account()])
+        .chain((0..MAX_DEVNET_NODES).map(miner_account))
         .map(|a| {
             let balance = U256::from(DEV_BALANCE_ANKR * ANKR);
             (

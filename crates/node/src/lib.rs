@@ -82,8 +82,13 @@ impl Node {
         let chain = Arc::new(chain);
         let head = chain.head();
         tracing::info!(number = head.number, hash = %head.hash(), chain_id = config.spec.chain_id, "chain opened");
+        let network = match config.network {
+            Some(network) => Some(ankr_network::Network::start(chain.clone(), network).await?),
+            None => None,
+        };
         let stats = config.mining.as_ref().map(|m| m.stats.clone());
-        let rpc = ankr_rpc::start(chain.clone(), config.rpc_addr, stats)
+        let peers = network.as_ref().map(|n| n.peer_counter());
+        let rpc = ankr_rpc::start(chain.clone(), config.rpc_addr, stats, peers)
             .await
             .map_err(|source| NodeError::Rpc {
                 addr: config.rpc_addr,
@@ -101,10 +106,6 @@ impl Node {
                 config.beneficiary,
                 stopped,
             ))),
-        };
-        let network = match config.network {
-            Some(network) => Some(ankr_network::Network::start(chain.clone(), network).await?),
-            None => None,
         };
         let miner = config
             .mining

@@ -783,11 +783,13 @@ pub trait NetRpc {
 
 pub struct NetRpc {
     chain: Arc<Chain>,
+    /// Connected peers, when the node is on a network.
+    peers: Option<Arc<std::sync::atomic::AtomicUsize>>,
 }
 
 impl NetRpc {
-    pub fn new(chain: Arc<Chain>) -> Self {
-        Self { chain }
+    pub fn new(chain: Arc<Chain>, peers: Option<Arc<std::sync::atomic::AtomicUsize>>) -> Self {
+        Self { chain, peers }
     }
 }
 
@@ -799,7 +801,11 @@ impl NetRpcServer for NetRpc {
         Ok(true)
     }
     fn peer_count(&self) -> RpcResult<U64> {
-        Ok(U64::ZERO)
+        let peers = self
+            .peers
+            .as_ref()
+            .map_or(0, |p| p.load(std::sync::atomic::Ordering::Relaxed));
+        Ok(U64::from(peers))
     }
 }
 

@@ -52,6 +52,7 @@ pub async fn start(
     chain: Arc<Chain>,
     addr: SocketAddr,
     mining: Option<Arc<ankr_pouw::stats::MiningStats>>,
+    peers: Option<Arc<std::sync::atomic::AtomicUsize>>,
 ) -> std::io::Result<RpcServer> {
     let config = ServerConfig::builder()
         .max_request_body_size(16 * 1024 * 1024)
@@ -71,7 +72,10 @@ pub async fn start(
         )))
         .expect("method names are unique");
     module
-        .merge(eth::NetRpcServer::into_rpc(eth::NetRpc::new(chain.clone())))
+        .merge(eth::NetRpcServer::into_rpc(eth::NetRpc::new(
+            chain.clone(),
+            peers,
+        )))
         .expect("unique");
     module
         .merge(eth::Web3RpcServer::into_rpc(eth::Web3Rpc))
