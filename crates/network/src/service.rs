@@ -63,6 +63,7 @@ pub struct Network {
     /// The address peers can dial, with `/p2p/<peer id>`.
     pub listen_addr: Multiaddr,
     peers: Arc<AtomicUsize>,
+    banned: Arc<AtomicUsize>,
     shutdown: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -164,6 +165,7 @@ impl Network {
         }
         tracing::info!(%peer_id, %listen_addr, "p2p network listening");
         let peers = Arc::new(AtomicUsize::new(0));
+        let banned = Arc::new(AtomicUsize::new(0));
         let (shutdown, stopped) = watch::channel(false);
         let task = tokio::spawn(
             Driver {
@@ -172,6 +174,9 @@ impl Network {
                 peers: peers.clone(),
                 imports: mpsc::unbounded_channel(),
                 published_arrival: 0,
+                strikes: Default::default(),
+                banned: Default::default(),
+                banned_count: banned.clone(),
             }
             .run(stopped),
         );
@@ -179,6 +184,7 @@ impl Network {
             peer_id,
             listen_addr,
             peers,
+            banned,
             shutdown,
             task,
         })
@@ -187,6 +193,11 @@ impl Network {
     /// Peers connected now.
     pub fn peer_count(&self) -> usize {
         self.peers.load(Ordering::Relaxed)
+    }
+
+    /// Peers banned since start (invalid blocks, another chain).
+    pub fn banned_count(&self) -> usize {
+        self.banned.load(Ordering::Relaxed)
     }
 
     /// A shared counter of connected peers, for `net_peerCount`.
@@ -218,6 +229,8 @@ enum Imported {
         more: bool,
         /// A block's parent was unknown: the peer is on a fork below our range.
         fork_below: Option<u64>,
+        /// The answer held a block that broke a rule.
+        invalid: bool,
     },
 }
 
@@ -231,7 +244,16 @@ struct Driver {
     ),
     /// Pool arrivals up to this number have been gossiped.
     published_arrival: u64,
+    /// Invalid blocks each peer has sent.
+    strikes: std::collections::HashMap<PeerId, u32>,
+    /// Peers disconnected for misbehaving; their new connections are closed at once.
+    banned: std::collections::HashSet<PeerId>,
+    banned_count: Arc<AtomicUsize>,
 }
+
+/// Invalid blocks a peer may send before it is disconnected and banned (a block can be
+/// invalid for an honest peer too, e.g. one that arrived just after its enclave expired here).
+const MAX_STRIKES: u32 = 3;
 
 impl Driver {
     async fn run(mut self, mut stopped: watch::Receiver<bool>) {
@@ -321,6 +343,10 @@ impl Driver {
                 num_established,
                 ..
             } => {
+                if self.banned.contains(&peer_id) {
+                    let _ = self.swarm.disconnect_peer_id(peer_id);
+                    return;
+                }
                 if num_established.get() == 1 {
                     self.peers.fetch_add(1, Ordering::Relaxed);
                     tracing::info!(peer = %peer_id, "peer connected");
@@ -333,7 +359,7 @@ impl Driver {
                 num_established,
                 ..
             } => {
-                if num_established == 0 {
+                if num_established == 0 && !self.banned.contains(&peer_id) {
                     self.peers.fetch_sub(1, Ordering::Relaxed);
                     tracing::info!(peer = %peer_id, "peer disconnected");
                 }
@@ -460,8 +486,31 @@ impl Driver {
                 last,
                 more,
                 fork_below,
+                invalid: failed && fork_below.is_none(),
             });
         });
+    }
+
+    /// Counts an invalid block against `peer`; bans it at [`MAX_STRIKES`].
+    fn strike(&mut self, peer: PeerId, what: &str) {
+        let strikes = self.strikes.entry(peer).or_default();
+        *strikes += 1;
+        tracing::warn!(%peer, strikes = *strikes, what, "peer sent an invalid block");
+        if *strikes >= MAX_STRIKES {
+            self.ban(peer, "too many invalid blocks");
+        }
+    }
+
+    /// Disconnects `peer` and refuses its connections from now on (until restart).
+    fn ban(&mut self, peer: PeerId, why: &str) {
+        if self.banned.insert(peer) {
+            self.banned_count.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(%peer, why, "banning peer");
+            if self.swarm.is_connected(&peer) {
+                self.peers.fetch_sub(1, Ordering::Relaxed);
+            }
+            let _ = self.swarm.disconnect_peer_id(peer);
+        }
     }
 
     fn after_import(&mut self, imported: Imported) {
@@ -472,10 +521,14 @@ impl Driver {
                 acceptance,
                 missing_parent,
             } => {
+                let invalid = acceptance == MessageAcceptance::Reject;
                 self.swarm
                     .behaviour_mut()
                     .gossip
                     .report_message_validation_result(&id, &from, acceptance);
+                if invalid {
+                    self.strike(from, "invalid gossip");
+                }
                 if missing_parent {
                     let head = self.chain.head().number;
                     self.ask(from, head.saturating_sub(MAX_BLOCKS_PER_RESPONSE / 2) + 1);
@@ -486,12 +539,14 @@ impl Driver {
                 last,
                 more,
                 fork_below,
+                invalid,
             } => {
-                if let Some(first) = fork_below {
+                if invalid {
+                    self.strike(from, "invalid block in a sync answer");
+                } else if let Some(first) = fork_below {
                     if first <= 1 {
                         // Their block 1 has another parent: another genesis, another chain.
-                        tracing::warn!(peer = %from, "peer follows another chain; disconnecting");
-                        let _ = self.swarm.disconnect_peer_id(from);
+                        self.ban(from, "follows another chain (another genesis)");
                     } else {
                         // Their branch left ours below `first`: ask from further back.
                         self.ask(from, first.saturating_sub(MAX_BLOCKS_PER_RESPONSE));

@@ -142,3 +142,89 @@ async fn three_miners_converge_and_a_late_node_syncs() {
     }
     attestation.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_peer_on_another_chain_is_banned_and_the_node_carries_on() {
+    let service = AttestationService::new(key(2));
+    let root = service.root_address();
+    let attestation = AttestationServer::start(service, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let url = format!("http://{}", attestation.local_addr);
+    let honest = Arc::new(SimulatedEnclave::new(
+        key(20),
+        keccak256([20u8]),
+        Limits::default(),
+    ));
+    let stranger = Arc::new(SimulatedEnclave::new(
+        key(21),
+        keccak256([21u8]),
+        Limits::default(),
+    ));
+    // Two chains: each registers only its own enclave, so their genesis blocks differ.
+    let chain_spec = |enclave: &Arc<SimulatedEnclave>| {
+        let mut spec = devnet::pouw_spec(root, vec![(enclave.address(), enclave.platform_id())]);
+        spec.target_block_time_ms = 1_000;
+        spec.genesis_difficulty = U256::from(1_000_000_000u64);
+        spec
+    };
+    let mining = |enclave: &Arc<SimulatedEnclave>, account: usize| MinerConfig {
+        enclave: enclave.clone(),
+        attestation: AttestationClient::new(&url).unwrap(),
+        account: devnet::accounts()[account].secret,
+        beneficiary: devnet::accounts()[account].address,
+        workloads: ankr_pouw::workloads::builtin(),
+        stats: Default::default(),
+    };
+    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = start(
+        a_dir.path(),
+        &chain_spec(&honest),
+        Some(mining(&honest, 1)),
+        vec![],
+    )
+    .await;
+    // Let A get ahead, then connect the stranger, whose blocks can never fit A's chain.
+    while a.chain.head().number < 3 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let boot = vec![a.network.as_ref().unwrap().listen_addr.clone()];
+    let b = start(
+        b_dir.path(),
+        &chain_spec(&stranger),
+        Some(mining(&stranger, 2)),
+        boot,
+    )
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        // Whichever side first meets the other's block 1 (another genesis) bans the other.
+        let (na, nb) = (a.network.as_ref().unwrap(), b.network.as_ref().unwrap());
+        if na.banned_count() + nb.banned_count() >= 1 && na.peer_count() == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the two chains were never told apart"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // A goes on mining its own chain, untouched by the stranger's blocks.
+    let before = a.chain.head().number;
+    while a.chain.head().number < before + 2 {
+        assert!(
+            Instant::now() < deadline + Duration::from_secs(30),
+            "A stopped"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let reader = a.chain.reader().unwrap();
+    for n in 1..=a.chain.head().number {
+        let header = reader.header_by_number(n).unwrap().unwrap();
+        let seal = ankr_pouw::PouwSeal::decode(&header.seal.proof).unwrap();
+        assert_eq!(seal.enclave, honest.address());
+    }
+    b.stop().await;
+    a.stop().await;
+    attestation.stop().await;
+}
