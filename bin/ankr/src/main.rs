@@ -115,9 +115,11 @@ fn parse_sealing(value: &str) -> anyhow::Result<ankr_node::DevSealing> {
     })
 }
 
+/// Logs at info by default; gossipsub warns on every block a node re-publishes after
+/// receiving it from the mesh (harmless duplicates), so only its errors are shown.
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| "info,jsonrpsee=warn".into());
+        .unwrap_or_else(|_| "info,jsonrpsee=warn,libp2p_gossipsub=error".into());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
