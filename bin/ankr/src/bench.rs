@@ -31,6 +31,7 @@ pub enum Figures {
     Rpc,
     StateRoot,
     Pouw,
+    Network,
 }
 
 #[derive(clap::Args)]
@@ -47,6 +48,9 @@ pub struct BenchArgs {
     /// Accounts in the state-root run.
     #[arg(long, default_value_t = 100_000)]
     accounts: usize,
+    /// Blocks the network run mines before measuring sync.
+    #[arg(long, default_value_t = 40)]
+    network_blocks: u64,
 }
 
 const CHAIN_ID: u64 = 4_242_424;
@@ -77,6 +81,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     if all || args.only == Figures::Pouw {
         tokio::task::spawn_blocking(crate::bench_pouw::run).await??;
+    }
+    if all || args.only == Figures::Network {
+        crate::bench_network::run(args.network_blocks).await?;
     }
     Ok(())
 }

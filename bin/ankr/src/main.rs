@@ -3,6 +3,7 @@
 
 mod attest;
 mod bench;
+mod bench_network;
 mod bench_pouw;
 mod devnet;
 mod wallet;

@@ -1,0 +1,182 @@
+//! `ankr bench --only network`: three PoUW-mining nodes on loopback. Block propagation is the
+//! time from the sealing node's new head to each other node's (one process, one clock); sync
+//! speed is a fresh node catching up over the network, against importing the same blocks
+//! straight into a fresh chain in the same run.
+
+use alloy_primitives::{B256, U256, keccak256};
+use ankr_network::NetworkConfig;
+use ankr_node::attest::{AttestationClient, AttestationServer};
+use ankr_node::miner::MinerConfig;
+use ankr_node::{DevSealing, Node, NodeConfig, devnet};
+use ankr_pouw::{AttestationService, Enclave, Limits, SimulatedEnclave};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+async fn start(
+    dir: &std::path::Path,
+    spec: &ankr_types::ChainSpec,
+    mining: Option<MinerConfig>,
+    boot_peers: Vec<ankr_network::Multiaddr>,
+) -> anyhow::Result<Node> {
+    Ok(Node::start(NodeConfig {
+        data_dir: dir.to_path_buf(),
+        spec: spec.clone(),
+        rpc_addr: "127.0.0.1:0".parse()?,
+        sealing: DevSealing::Off,
+        beneficiary: Default::default(),
+        mining,
+        network: Some(NetworkConfig {
+            listen: "/ip4/127.0.0.1/tcp/0".parse()?,
+            boot_peers,
+            key_file: dir.join("network.key"),
+        }),
+    })
+    .await?)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+pub async fn run(blocks: u64) -> anyhow::Result<()> {
+    let root_key = secp256k1::SecretKey::from_byte_array(keccak256("bench root").0)?;
+    let service = AttestationService::new(root_key);
+    let root = service.root_address();
+    let attestation = AttestationServer::start(service, "127.0.0.1:0".parse()?).await?;
+    let url = format!("http://{}", attestation.local_addr);
+    let enclaves: Vec<Arc<SimulatedEnclave>> = (0..3u8)
+        .map(|i| {
+            let key =
+                secp256k1::SecretKey::from_byte_array(keccak256([i, 0x55]).0).expect("valid key");
+            Arc::new(SimulatedEnclave::new(
+                key,
+                keccak256([i]),
+                Limits::default(),
+            ))
+        })
+        .collect();
+    let mut spec = devnet::pouw_spec(
+        root,
+        enclaves
+            .iter()
+            .map(|e| (e.address(), e.platform_id()))
+            .collect(),
+    );
+    spec.target_block_time_ms = 1_000;
+    spec.genesis_difficulty = U256::from(10_000_000_000u64);
+    let dirs: Vec<_> = (0..5)
+        .map(|_| tempfile::tempdir())
+        .collect::<Result<_, _>>()?;
+    let mut nodes = Vec::new();
+    let mut boot = Vec::new();
+    for (i, enclave) in enclaves.iter().enumerate() {
+        let account = devnet::miner_account(i as u32);
+        let mining = MinerConfig {
+            enclave: enclave.clone(),
+            attestation: AttestationClient::new(&url)?,
+            account: account.secret,
+            beneficiary: account.address,
+            workloads: ankr_pouw::workloads::builtin(),
+            stats: Default::default(),
+        };
+        let node = start(dirs[i].path(), &spec, Some(mining), boot.clone()).await?;
+        boot.push(
+            node.network
+                .as_ref()
+                .expect("on a network")
+                .listen_addr
+                .clone(),
+        );
+        nodes.push(node);
+    }
+
+    // When each node first saw each block as its new head.
+    let seen: Arc<Mutex<HashMap<B256, Vec<Instant>>>> = Default::default();
+    let mut watchers = Vec::new();
+    for node in &nodes {
+        let mut heads = node.chain.subscribe();
+        let seen = seen.clone();
+        watchers.push(tokio::spawn(async move {
+            while let Ok(block) = heads.recv().await {
+                seen.lock()
+                    .expect("seen lock")
+                    .entry(block.hash)
+                    .or_default()
+                    .push(Instant::now());
+            }
+        }));
+    }
+    println!("network: 3 mining nodes on loopback, {blocks} blocks (1 s target) …");
+    let deadline = Instant::now() + Duration::from_secs(blocks * 4 + 60);
+    while nodes[0].chain.head().number < blocks {
+        anyhow::ensure!(Instant::now() < deadline, "mining stalled");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut delays: Vec<Duration> = seen
+        .lock()
+        .expect("seen lock")
+        .values()
+        .filter(|times| times.len() == 3)
+        .flat_map(|times| {
+            let first = *times.iter().min().expect("three");
+            times
+                .iter()
+                .filter(move |t| **t != first)
+                .map(move |t| *t - first)
+        })
+        .collect();
+    delays.sort();
+    anyhow::ensure!(!delays.is_empty(), "no block reached all three nodes");
+    println!(
+        "  block propagation to the other 2 nodes: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms over {} arrivals (goal p99 < 200 ms)",
+        percentile(&delays, 0.5).as_secs_f64() * 1e3,
+        percentile(&delays, 0.99).as_secs_f64() * 1e3,
+        delays.last().expect("not empty").as_secs_f64() * 1e3,
+        delays.len()
+    );
+
+    // Sync: a fresh node catches up from the miners, against importing the same raw blocks.
+    let target = nodes[0].chain.head().number;
+    let reader = nodes[0].chain.reader()?;
+    let mut raws = Vec::new();
+    for n in 1..=target {
+        let header = reader.header_by_number(n)?.expect("canonical");
+        let body = reader.body(header.hash())?.expect("stored");
+        raws.push(alloy_rlp::encode(ankr_types::Block {
+            header,
+            transactions: body.transactions,
+        }));
+    }
+    drop(reader);
+    let late = start(dirs[3].path(), &spec, None, boot.clone()).await?;
+    let started = Instant::now();
+    while late.chain.head().number < target {
+        anyhow::ensure!(started.elapsed() < Duration::from_secs(120), "sync stalled");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let synced = started.elapsed();
+    for node in nodes {
+        node.stop().await;
+    }
+    late.stop().await;
+    for watcher in watchers {
+        watcher.abort();
+    }
+    let direct = ankr_chain::Chain::open(dirs[4].path(), spec)?;
+    let started = Instant::now();
+    for raw in &raws {
+        direct.import_raw_block(raw)?;
+    }
+    let imported = started.elapsed();
+    let rate = |d: Duration| target as f64 / d.as_secs_f64();
+    println!(
+        "  sync of {target} blocks by a fresh node: {:.0} blocks/s, direct import {:.0} blocks/s: {:.2} of import speed (goal ≥ 0.8; the sync includes connecting)",
+        rate(synced),
+        rate(imported),
+        imported.as_secs_f64() / synced.as_secs_f64()
+    );
+    attestation.stop().await;
+    Ok(())
+}
