@@ -6,7 +6,7 @@
 
 use alloy_primitives::{Address, B256, Signature, U256, keccak256};
 use alloy_sol_types::SolValue;
-use secp256k1::{Message, SECP256K1, SecretKey};
+use secp256k1::SecretKey;
 
 /// Tag of attestation reports and certificates.
 pub fn attestation_domain() -> B256 {
@@ -98,12 +98,7 @@ pub fn result_digest(
 /// Signs `digest` the way `ecrecover` expects: r ‖ s ‖ v with v ∈ {27, 28}, low s.
 /// RFC 6979 nonces make it deterministic: one message, one signature.
 pub fn sign(secret: &SecretKey, digest: B256) -> [u8; 65] {
-    let signature = SECP256K1.sign_ecdsa_recoverable(Message::from_digest(digest.0), secret);
-    let (id, compact) = signature.serialize_compact();
-    let mut out = [0u8; 65];
-    out[..64].copy_from_slice(&compact);
-    out[64] = 27 + i32::from(id) as u8;
-    out
+    ankr_types::recovery::sign_hash(secret, digest).as_bytes()
 }
 
 /// The address that signed `digest`, or `None` if the signature is malformed or high-s.
@@ -123,10 +118,7 @@ pub fn recover(digest: B256, signature: &[u8]) -> Option<Address> {
 }
 
 /// The Ethereum address of a secret key.
-pub fn address_of(secret: &SecretKey) -> Address {
-    let public = secret.public_key(SECP256K1).serialize_uncompressed();
-    Address::from_slice(&keccak256(&public[1..])[12..])
-}
+pub use ankr_types::recovery::address_of;
 
 #[cfg(test)]
 mod tests {

@@ -150,21 +150,12 @@ impl BlockWriter {
         receipts: &[ReceiptEnvelope],
         total_difficulty: U256,
     ) -> Result<B256, StoreError> {
-        let hash = header.hash();
-        self.txn
-            .open_table(HEADERS)?
-            .insert(hash.0, alloy_rlp::encode(header).as_slice())?;
-        self.txn
-            .open_table(BODIES)?
-            .insert(hash.0, alloy_rlp::encode(body).as_slice())?;
+        let hash = self.insert_side_block(header, body, total_difficulty)?;
         let mut encoded_receipts = Vec::new();
         alloy_rlp::encode_list(receipts, &mut encoded_receipts);
         self.txn
             .open_table(RECEIPTS)?
             .insert(hash.0, encoded_receipts.as_slice())?;
-        self.txn
-            .open_table(TOTAL_DIFFICULTY)?
-            .insert(hash.0, total_difficulty.to_be_bytes())?;
         self.txn
             .open_table(CANONICAL)?
             .insert(header.number, hash.0)?;
@@ -178,8 +169,8 @@ impl BlockWriter {
         Ok(hash)
     }
 
-    /// Stores a block that is not canonical (a side branch, kept for fork choice): header,
-    /// body and total difficulty, no state, no index.
+    /// Stores a block without making it canonical (a side branch, kept for fork choice):
+    /// header, body and total difficulty, no state, no index. The canonical insert starts here.
     pub fn insert_side_block(
         &mut self,
         header: &Header,
