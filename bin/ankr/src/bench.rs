@@ -31,7 +31,10 @@ pub enum Figures {
     Rpc,
     StateRoot,
     Pouw,
+    /// Propagation and sync.
     Network,
+    /// Sync only.
+    Sync,
 }
 
 #[derive(clap::Args)]
@@ -48,9 +51,15 @@ pub struct BenchArgs {
     /// Accounts in the state-root run.
     #[arg(long, default_value_t = 100_000)]
     accounts: usize,
-    /// Blocks the network run mines before measuring sync.
+    /// Blocks the network run mines to measure propagation.
     #[arg(long, default_value_t = 40)]
     network_blocks: u64,
+    /// Blocks a fresh node syncs in the network run.
+    #[arg(long, default_value_t = 500)]
+    sync_blocks: u64,
+    /// Transfers in each synced block.
+    #[arg(long, default_value_t = 200)]
+    sync_transfers: usize,
 }
 
 const CHAIN_ID: u64 = 4_242_424;
@@ -84,6 +93,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     if all || args.only == Figures::Network {
         crate::bench_network::run(args.network_blocks).await?;
+    }
+    if all || matches!(args.only, Figures::Network | Figures::Sync) {
+        crate::bench_network::sync(args.sync_blocks, args.sync_transfers).await?;
     }
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! `ankr bench --only network`: three PoUW-mining nodes on loopback. Block propagation is the
-//! time from the sealing node's new head to each other node's (one process, one clock); sync
-//! speed is a fresh node catching up over the network, against importing the same blocks
-//! straight into a fresh chain in the same run.
+//! time from the sealing node's new head to each other node's (one process, one clock). Sync
+//! speed: a fresh node catching up over the network on a long chain full of transfers,
+//! against importing the same blocks straight into a fresh chain in the same run.
 
 use alloy_primitives::{B256, U256, keccak256};
 use ankr_network::NetworkConfig;
@@ -30,6 +30,7 @@ async fn start(
             listen: "/ip4/127.0.0.1/tcp/0".parse()?,
             boot_peers,
             key_file: dir.join("network.key"),
+            discovery: true,
         }),
     })
     .await?)
@@ -65,7 +66,7 @@ pub async fn run(blocks: u64) -> anyhow::Result<()> {
     );
     spec.target_block_time_ms = 1_000;
     spec.genesis_difficulty = U256::from(10_000_000_000u64);
-    let dirs: Vec<_> = (0..5)
+    let dirs: Vec<_> = (0..3)
         .map(|_| tempfile::tempdir())
         .collect::<Result<_, _>>()?;
     let mut nodes = Vec::new();
@@ -137,46 +138,85 @@ pub async fn run(blocks: u64) -> anyhow::Result<()> {
         delays.len()
     );
 
-    // Sync: a fresh node catches up from the miners, against importing the same raw blocks.
-    let target = nodes[0].chain.head().number;
-    let reader = nodes[0].chain.reader()?;
-    let mut raws = Vec::new();
-    for n in 1..=target {
-        let header = reader.header_by_number(n)?.expect("canonical");
-        let body = reader.body(header.hash())?.expect("stored");
-        raws.push(alloy_rlp::encode(ankr_types::Block {
-            header,
-            transactions: body.transactions,
-        }));
-    }
-    drop(reader);
-    let late = start(dirs[3].path(), &spec, None, boot.clone()).await?;
-    let started = Instant::now();
-    while late.chain.head().number < target {
-        anyhow::ensure!(started.elapsed() < Duration::from_secs(120), "sync stalled");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    let synced = started.elapsed();
     for node in nodes {
         node.stop().await;
     }
-    late.stop().await;
     for watcher in watchers {
         watcher.abort();
     }
-    let direct = ankr_chain::Chain::open(dirs[4].path(), spec)?;
+    attestation.stop().await;
+    Ok(())
+}
+
+/// A node serving `blocks` blocks of `transfers` transfers each, and a fresh node syncing them
+/// over loopback; the same raw blocks imported straight into a third fresh chain are the
+/// baseline.
+pub async fn sync(blocks: u64, transfers: usize) -> anyhow::Result<()> {
+    let enclave = SimulatedEnclave::new(
+        secp256k1::SecretKey::from_byte_array(keccak256("bench history").0)?,
+        keccak256("bench history platform"),
+        Limits::default(),
+    );
+    let mut spec = devnet::pouw_spec_with_period(
+        alloy_primitives::Address::repeat_byte(0x01),
+        vec![(enclave.address(), enclave.platform_id())],
+        blocks + 1_000,
+    );
+    spec.target_block_time_ms = 1_000;
+    spec.genesis_difficulty = U256::from(1_000u64);
+    let dirs: Vec<_> = (0..3)
+        .map(|_| tempfile::tempdir())
+        .collect::<Result<_, _>>()?;
+    println!("sync: making {blocks} blocks of {transfers} transfers …");
+    let history = {
+        let chain = ankr_chain::Chain::open(dirs[0].path(), spec.clone())?;
+        ankr_node::history::mine_history(&chain, &enclave, blocks, transfers)
+            .map_err(|e| anyhow::anyhow!(e))?;
+        let reader = chain.reader()?;
+        let mut raws = Vec::new();
+        for n in 1..=blocks {
+            let header = reader.header_by_number(n)?.expect("canonical");
+            let body = reader.body(header.hash())?.expect("stored");
+            raws.push(alloy_rlp::encode(ankr_types::Block {
+                header,
+                transactions: body.transactions,
+            }));
+        }
+        raws
+    };
+    let server = start(dirs[0].path(), &spec, None, vec![]).await?;
+    let boot = vec![
+        server
+            .network
+            .as_ref()
+            .expect("on a network")
+            .listen_addr
+            .clone(),
+    ];
+    let fresh = start(dirs[1].path(), &spec, None, boot).await?;
     let started = Instant::now();
-    for raw in &raws {
+    while fresh.chain.head().number < blocks {
+        anyhow::ensure!(started.elapsed() < Duration::from_secs(600), "sync stalled");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let synced = started.elapsed();
+    fresh.stop().await;
+    server.stop().await;
+
+    let direct = ankr_chain::Chain::open(dirs[2].path(), spec)?;
+    let started = Instant::now();
+    for raw in &history {
         direct.import_raw_block(raw)?;
     }
     let imported = started.elapsed();
-    let rate = |d: Duration| target as f64 / d.as_secs_f64();
+    let rate = |d: Duration| blocks as f64 / d.as_secs_f64();
     println!(
-        "  sync of {target} blocks by a fresh node: {:.0} blocks/s, direct import {:.0} blocks/s: {:.2} of import speed (goal ≥ 0.8; the sync includes connecting)",
+        "  sync of {blocks} blocks ({} txs) by a fresh node: {:.0} blocks/s ({:.0} tx/s); direct import {:.0} blocks/s: {:.2} of import speed (goal ≥ 0.8; the sync includes connecting)",
+        blocks * transfers as u64,
         rate(synced),
+        rate(synced) * transfers as f64,
         rate(imported),
         imported.as_secs_f64() / synced.as_secs_f64()
     );
-    attestation.stop().await;
     Ok(())
 }

@@ -190,7 +190,7 @@ fn false_rejections() {
     println!(
         "pouw: defences (window {}, Poisson cap {} wins at α {:e} for a {:.0} % platform, z_max {})",
         params.window,
-        params.poisson_cap(),
+        params.poisson_cap(2),
         params.poisson_alpha,
         params.fastest_honest_share * 100.0,
         params.z_max

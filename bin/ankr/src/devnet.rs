@@ -151,6 +151,7 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
                 listen: format!("/ip4/127.0.0.1/tcp/{}", p2p_port(args.p2p_port, i)).parse()?,
                 boot_peers: boot_peers.clone(),
                 key_file: node_dir(i).join("network.key"),
+                discovery: true,
             }),
         })
         .await?;

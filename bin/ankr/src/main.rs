@@ -93,6 +93,9 @@ struct NodeArgs {
     /// A peer to dial at start, e.g. `/ip4/127.0.0.1/tcp/30303/p2p/12D3Koo…` (repeatable).
     #[arg(long = "boot-peer")]
     boot_peers: Vec<ankr_network::Multiaddr>,
+    /// Dial only the boot peers; do not look for others (Kademlia discovery is on by default).
+    #[arg(long)]
+    no_discovery: bool,
 }
 
 fn read_secret_key(path: &std::path::Path) -> anyhow::Result<secp256k1::SecretKey> {
@@ -170,6 +173,7 @@ async fn main() -> anyhow::Result<()> {
                 listen,
                 boot_peers: args.boot_peers.clone(),
                 key_file: args.dir.join("network.key"),
+                discovery: !args.no_discovery,
             });
             let node = ankr_node::Node::start(ankr_node::NodeConfig {
                 data_dir: args.dir,

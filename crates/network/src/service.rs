@@ -1,37 +1,51 @@
 //! The network task: one libp2p swarm per node, driven by a single loop that publishes what the
-//! chain produces and imports what peers send.
+//! chain produces, imports what peers send, keeps enough peers, and polices them.
 
-use crate::sync::{BlocksRequest, BlocksResponse, MAX_BLOCKS_PER_RESPONSE, SYNC_PROTOCOL};
-use alloy_primitives::keccak256;
+use crate::behaviour::{
+    BAN_SCORE, BLOCKS_TOPIC, Behaviour, BehaviourEvent, TRANSACTIONS_TOPIC, behaviour,
+};
+use crate::peers::{DROP_WINDOW, PeerBook, Traffic, Verdict};
+use crate::sync::{
+    BlocksRequest, BlocksResponse, MAX_BLOCKS_PER_RESPONSE, NetworkStatus, SOFT_RESPONSE_BYTES,
+};
 use ankr_chain::{Chain, ImportError};
 use ankr_types::Block;
 use futures::StreamExt;
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageId};
-use libp2p::request_response::{self, ProtocolSupport};
-use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use libp2p::{Multiaddr, PeerId, StreamProtocol, Swarm, identify, identity::Keypair, noise, ping};
+use libp2p::multiaddr::Protocol;
+use libp2p::request_response::{self, OutboundRequestId};
+use libp2p::swarm::{SwarmEvent, dial_opts::DialOpts};
+use libp2p::{Multiaddr, PeerId, Swarm, identify, identity::Keypair, kad, noise};
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 
-/// Gossip topic of new blocks (raw RLP).
-const BLOCKS_TOPIC: &str = "/ankr/blocks/1";
-/// Gossip topic of pooled transactions (EIP-2718 bytes).
-const TRANSACTIONS_TOPIC: &str = "/ankr/transactions/1";
-/// Largest gossip message: a full block fits with room to spare.
-const MAX_GOSSIP_BYTES: usize = 8 << 20;
+/// Peers a node looks for through discovery; it stops dialling once it has them.
+const TARGET_PEERS: usize = 25;
+/// Most peers a node keeps; further inbound connections are closed.
+const MAX_PEERS: usize = 50;
+/// How often boot peers are redialled and discovery looks for more peers.
+const DISCOVERY_INTERVAL: Duration = Duration::from_secs(5);
+/// How often the node makes sure it is not behind (missed gossip, a peer ahead).
+const SYNC_CHECK_INTERVAL: Duration = Duration::from_secs(3);
+/// How often sync progress is logged while syncing.
+const PROGRESS_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Where a node listens and whom it dials first.
 #[derive(Clone, Debug)]
 pub struct NetworkConfig {
     /// e.g. `/ip4/127.0.0.1/tcp/30303` (port 0 picks a free one).
     pub listen: Multiaddr,
-    /// Peers to dial at start, e.g. `/ip4/127.0.0.1/tcp/30303/p2p/12D3Koo…`.
+    /// Peers to dial at start and whenever they are not connected, e.g.
+    /// `/ip4/127.0.0.1/tcp/30303/p2p/12D3Koo…`.
     pub boot_peers: Vec<Multiaddr>,
     /// The node's identity key (ed25519, libp2p's protobuf encoding), made on first start.
     pub key_file: PathBuf,
+    /// Find peers beyond the boot peers (Kademlia). Off, the node only dials its boot peers
+    /// (geth's `--nodiscover`): for private networks and partition tests.
+    pub discovery: bool,
 }
 
 /// Why the network could not start.
@@ -46,14 +60,8 @@ pub enum NetworkError {
     Setup(String),
     #[error("cannot listen on {addr}: {reason}")]
     Listen { addr: Multiaddr, reason: String },
-}
-
-#[derive(NetworkBehaviour)]
-struct Behaviour {
-    gossip: gossipsub::Behaviour,
-    sync: request_response::cbor::Behaviour<BlocksRequest, BlocksResponse>,
-    identify: identify::Behaviour,
-    ping: ping::Behaviour,
+    #[error("boot peer {0} has no /p2p/<peer id> suffix")]
+    BootPeerWithoutId(Multiaddr),
 }
 
 /// A running network; [`Network::stop`] ends it.
@@ -62,8 +70,7 @@ pub struct Network {
     pub peer_id: PeerId,
     /// The address peers can dial, with `/p2p/<peer id>`.
     pub listen_addr: Multiaddr,
-    peers: Arc<AtomicUsize>,
-    banned: Arc<AtomicUsize>,
+    status: NetworkStatus,
     shutdown: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -92,34 +99,30 @@ fn load_or_create_key(path: &Path) -> Result<Keypair, NetworkError> {
     }
 }
 
-fn behaviour(key: &Keypair) -> Result<Behaviour, Box<dyn std::error::Error + Send + Sync>> {
-    let config = gossipsub::ConfigBuilder::default()
-        .heartbeat_interval(Duration::from_millis(200))
-        .validation_mode(gossipsub::ValidationMode::Strict)
-        .validate_messages()
-        .max_transmit_size(MAX_GOSSIP_BYTES)
-        .message_id_fn(|message| MessageId::from(keccak256(&message.data).to_vec()))
-        .build()?;
-    let gossip =
-        gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Signed(key.clone()), config)?;
-    let sync = request_response::cbor::Behaviour::new(
-        [(StreamProtocol::new(SYNC_PROTOCOL), ProtocolSupport::Full)],
-        request_response::Config::default().with_request_timeout(Duration::from_secs(30)),
-    );
-    Ok(Behaviour {
-        gossip,
-        sync,
-        identify: identify::Behaviour::new(identify::Config::new("/ankr/1".into(), key.public())),
-        ping: ping::Behaviour::default(),
+/// The peer id at the end of a `/p2p/…` multiaddr.
+fn peer_of(addr: &Multiaddr) -> Option<PeerId> {
+    addr.iter().find_map(|p| match p {
+        Protocol::P2p(peer) => Some(peer),
+        _ => None,
     })
 }
 
 impl Network {
-    /// Starts the swarm for `chain`: listens, dials the boot peers, then gossips and syncs
-    /// until stopped.
+    /// Starts the swarm for `chain`: listens, dials the boot peers, then gossips, syncs and
+    /// discovers peers until stopped.
     pub async fn start(chain: Arc<Chain>, config: NetworkConfig) -> Result<Self, NetworkError> {
         let key = load_or_create_key(&config.key_file)?;
         let peer_id = key.public().to_peer_id();
+        let boot_peers = config
+            .boot_peers
+            .iter()
+            .map(|addr| {
+                peer_of(addr)
+                    .map(|peer| (peer, addr.clone()))
+                    .ok_or_else(|| NetworkError::BootPeerWithoutId(addr.clone()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let discovery = config.discovery;
         let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
             .with_tokio()
             .with_tcp(
@@ -128,7 +131,7 @@ impl Network {
                 libp2p::yamux::Config::default,
             )
             .map_err(|e| NetworkError::Setup(e.to_string()))?
-            .with_behaviour(behaviour)
+            .with_behaviour(|key| behaviour(key, discovery))
             .map_err(|e| NetworkError::Setup(e.to_string()))?
             .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(3600)))
             .build();
@@ -158,33 +161,46 @@ impl Network {
             }
         };
         let listen_addr = listen_addr.with_p2p(peer_id).expect("no /p2p suffix yet");
-        for peer in &config.boot_peers {
-            if let Err(error) = swarm.dial(peer.clone()) {
-                tracing::warn!(%peer, %error, "cannot dial boot peer");
+        for (peer, addr) in &boot_peers {
+            if let Some(kad) = swarm.behaviour_mut().kad.as_mut() {
+                kad.add_address(peer, addr.clone());
+            }
+            if let Err(error) = swarm.dial(addr.clone()) {
+                tracing::warn!(%addr, %error, "cannot dial boot peer");
             }
         }
-        tracing::info!(%peer_id, %listen_addr, "p2p network listening");
-        let peers = Arc::new(AtomicUsize::new(0));
-        let banned = Arc::new(AtomicUsize::new(0));
+        tracing::info!(%peer_id, %listen_addr, discovery, "p2p network listening");
+        let status = NetworkStatus::default();
         let (shutdown, stopped) = watch::channel(false);
+        let (sync_batches, batches) = mpsc::unbounded_channel();
+        let imports = mpsc::unbounded_channel();
+        tokio::spawn(import_sync_batches(
+            chain.clone(),
+            batches,
+            imports.0.clone(),
+        ));
         let task = tokio::spawn(
             Driver {
                 chain,
                 swarm,
-                peers: peers.clone(),
-                imports: mpsc::unbounded_channel(),
+                status: status.clone(),
+                book: PeerBook::default(),
+                boot_peers,
+                connected: HashSet::new(),
+                dialing: HashSet::new(),
+                imports,
+                sync_batches,
+                in_flight: HashMap::new(),
+                asked_up_to: HashMap::new(),
+                progress: None,
                 published_arrival: 0,
-                strikes: Default::default(),
-                banned: Default::default(),
-                banned_count: banned.clone(),
             }
             .run(stopped),
         );
         Ok(Self {
             peer_id,
             listen_addr,
-            peers,
-            banned,
+            status,
             shutdown,
             task,
         })
@@ -192,17 +208,17 @@ impl Network {
 
     /// Peers connected now.
     pub fn peer_count(&self) -> usize {
-        self.peers.load(Ordering::Relaxed)
+        self.status.peer_count()
     }
 
-    /// Peers banned since start (invalid blocks, another chain).
+    /// Peers banned since start (invalid blocks, floods, another chain).
     pub fn banned_count(&self) -> usize {
-        self.banned.load(Ordering::Relaxed)
+        self.status.banned_count()
     }
 
-    /// A shared counter of connected peers, for `net_peerCount`.
-    pub fn peer_counter(&self) -> Arc<AtomicUsize> {
-        self.peers.clone()
+    /// A live view of peers and sync, for RPC.
+    pub fn status(&self) -> NetworkStatus {
+        self.status.clone()
     }
 
     /// Stops the swarm; connections close.
@@ -219,13 +235,16 @@ enum Imported {
         id: MessageId,
         from: PeerId,
         acceptance: MessageAcceptance,
+        /// The block's number, if it was a block that is now known.
+        block: Option<u64>,
         /// The block's parent is unknown: ask this peer for what we miss.
         missing_parent: bool,
     },
-    /// A sync answer was imported up to `last`; `more` if the peer has further blocks.
+    /// A sync answer was imported up to `last`.
     Synced {
         from: PeerId,
         last: u64,
+        /// The peer has blocks after `last`.
         more: bool,
         /// A block's parent was unknown: the peer is on a fork below our range.
         fork_below: Option<u64>,
@@ -234,32 +253,101 @@ enum Imported {
     },
 }
 
+/// A sync answer waiting to be imported.
+struct SyncBatch {
+    from: PeerId,
+    response: BlocksResponse,
+}
+
+/// Imports sync answers one after another, in the order they arrived, so that the network loop
+/// can ask for the next range while this one executes.
+async fn import_sync_batches(
+    chain: Arc<Chain>,
+    mut batches: mpsc::UnboundedReceiver<SyncBatch>,
+    report: mpsc::UnboundedSender<Imported>,
+) {
+    while let Some(batch) = batches.recv().await {
+        let chain = chain.clone();
+        let imported = tokio::task::spawn_blocking(move || import_batch(&chain, batch)).await;
+        match imported {
+            Ok(imported) => {
+                if report.send(imported).is_err() {
+                    return;
+                }
+            }
+            Err(panic) => tracing::error!(%panic, "sync import panicked"),
+        }
+    }
+}
+
+fn import_batch(chain: &Chain, batch: SyncBatch) -> Imported {
+    let SyncBatch { from, response } = batch;
+    let mut last = chain.head().number;
+    let mut fork_below = None;
+    let mut failed = false;
+    for raw in &response.blocks {
+        let number = Block::decode_exact(raw).map(|b| b.header.number);
+        match chain.import_raw_block(raw) {
+            Ok(_) | Err(ImportError::AlreadyKnown(_)) => last = number.unwrap_or(last),
+            Err(ImportError::UnknownParent(_)) => {
+                fork_below = Some(number.unwrap_or(1));
+                failed = true;
+                break;
+            }
+            Err(error) => {
+                tracing::warn!(peer = %from, %error, "invalid block in sync answer");
+                failed = true;
+                break;
+            }
+        }
+    }
+    Imported::Synced {
+        from,
+        last,
+        more: !failed && response.head > last && !response.blocks.is_empty(),
+        fork_below,
+        invalid: failed && fork_below.is_none(),
+    }
+}
+
+/// A sync under way, for the progress lines.
+struct Progress {
+    started: Instant,
+    start_head: u64,
+    logged: Instant,
+    logged_head: u64,
+}
+
 struct Driver {
     chain: Arc<Chain>,
     swarm: Swarm<Behaviour>,
-    peers: Arc<AtomicUsize>,
+    status: NetworkStatus,
+    book: PeerBook,
+    boot_peers: Vec<(PeerId, Multiaddr)>,
+    connected: HashSet<PeerId>,
+    /// Peers dialled by discovery and not yet connected or failed.
+    dialing: HashSet<PeerId>,
     imports: (
         mpsc::UnboundedSender<Imported>,
         mpsc::UnboundedReceiver<Imported>,
     ),
+    sync_batches: mpsc::UnboundedSender<SyncBatch>,
+    /// Sync requests awaiting an answer: first block and number of blocks asked for.
+    in_flight: HashMap<OutboundRequestId, (u64, u64)>,
+    /// The last block number asked of each peer (to pipeline without asking twice).
+    asked_up_to: HashMap<PeerId, u64>,
+    progress: Option<Progress>,
     /// Pool arrivals up to this number have been gossiped.
     published_arrival: u64,
-    /// Invalid blocks each peer has sent.
-    strikes: std::collections::HashMap<PeerId, u32>,
-    /// Peers disconnected for misbehaving; their new connections are closed at once.
-    banned: std::collections::HashSet<PeerId>,
-    banned_count: Arc<AtomicUsize>,
 }
-
-/// Invalid blocks a peer may send before it is disconnected and banned (a block can be
-/// invalid for an honest peer too, e.g. one that arrived just after its enclave expired here).
-const MAX_STRIKES: u32 = 3;
 
 impl Driver {
     async fn run(mut self, mut stopped: watch::Receiver<bool>) {
         let mut heads = self.chain.subscribe();
         let mut tick = tokio::time::interval(Duration::from_millis(100));
-        let mut sync_tick = tokio::time::interval(Duration::from_secs(3));
+        let mut sync_tick = tokio::time::interval(SYNC_CHECK_INTERVAL);
+        let mut discovery_tick = tokio::time::interval(DISCOVERY_INTERVAL);
+        let mut forgive_tick = tokio::time::interval(DROP_WINDOW);
         self.published_arrival = self.chain.latest_arrival();
         loop {
             tokio::select! {
@@ -270,7 +358,12 @@ impl Driver {
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
                 },
                 _ = tick.tick() => self.publish_transactions(),
-                _ = sync_tick.tick() => self.ask_any_peer(),
+                _ = sync_tick.tick() => {
+                    self.check_sync();
+                    self.police_scores();
+                }
+                _ = discovery_tick.tick() => self.find_peers(),
+                _ = forgive_tick.tick() => self.book.forgive_drops(),
                 Some(imported) = self.imports.1.recv() => self.after_import(imported),
                 event = self.swarm.select_next_some() => self.on_event(event),
             }
@@ -316,86 +409,288 @@ impl Driver {
         }
     }
 
-    /// Asks `peer` for canonical blocks from `from`.
-    fn ask(&mut self, peer: PeerId, from: u64) {
-        self.swarm.behaviour_mut().sync.send_request(
-            &peer,
-            BlocksRequest {
-                from: from.max(1),
-                count: MAX_BLOCKS_PER_RESPONSE,
-            },
-        );
+    /// Asks `peer` for `count` canonical blocks from `from` (0 asks only for its head).
+    fn ask(&mut self, peer: PeerId, from: u64, count: u64) {
+        let from = from.max(1);
+        let id = self
+            .swarm
+            .behaviour_mut()
+            .sync
+            .send_request(&peer, BlocksRequest { from, count });
+        self.in_flight.insert(id, (from, count));
+        if count > 0 {
+            let last = from + count - 1;
+            let asked = self.asked_up_to.entry(peer).or_default();
+            *asked = (*asked).max(last);
+        }
     }
 
-    /// Asks one connected peer for anything after our head (catches missed gossip).
-    fn ask_any_peer(&mut self) {
-        let peer = self.swarm.connected_peers().next().copied();
+    /// Asks for blocks after the head, of the peer claiming the most, unless a sync answer is
+    /// already on its way (this catches missed gossip and starts syncs).
+    fn check_sync(&mut self) {
+        let head = self.chain.head().number;
+        self.update_status(head);
+        if !self.in_flight.is_empty() {
+            return;
+        }
+        let peer = match self.book.best_peer() {
+            Some((peer, claimed)) if claimed > head => Some(peer),
+            _ => self.connected.iter().next().copied(),
+        };
         if let Some(peer) = peer {
-            let next = self.chain.head().number + 1;
-            self.ask(peer, next);
+            self.asked_up_to.remove(&peer);
+            self.ask(peer, head + 1, MAX_BLOCKS_PER_RESPONSE);
+        }
+    }
+
+    /// Publishes the best claim for `eth_syncing` and logs progress while syncing.
+    fn update_status(&mut self, head: u64) {
+        let highest = self.book.best_peer().map_or(0, |(_, h)| h);
+        self.status.set_highest(highest, head);
+        let now = Instant::now();
+        match (self.status.syncing(head), &mut self.progress) {
+            (Some(_), None) => {
+                tracing::info!(from = head, to = highest, "syncing from peers");
+                self.progress = Some(Progress {
+                    started: now,
+                    start_head: head,
+                    logged: now,
+                    logged_head: head,
+                });
+            }
+            (Some(_), Some(progress)) if now - progress.logged >= PROGRESS_INTERVAL => {
+                let rate =
+                    (head - progress.logged_head) as f64 / (now - progress.logged).as_secs_f64();
+                let eta = (highest - head) as f64 / rate.max(f64::MIN_POSITIVE);
+                tracing::info!(
+                    head,
+                    highest,
+                    percent = format!("{:.1}", 100.0 * head as f64 / highest as f64),
+                    blocks_per_second = format!("{rate:.0}"),
+                    eta_seconds = format!("{:.0}", eta.min(1e9)),
+                    "syncing"
+                );
+                progress.logged = now;
+                progress.logged_head = head;
+            }
+            (None, Some(progress)) => {
+                let seconds = progress.started.elapsed().as_secs_f64();
+                tracing::info!(
+                    head,
+                    blocks = head.saturating_sub(progress.start_head),
+                    seconds = format!("{seconds:.1}"),
+                    "synced; following gossip"
+                );
+                self.progress = None;
+            }
+            _ => {}
+        }
+    }
+
+    /// Bans peers whose gossip score fell below [`BAN_SCORE`] (repeated invalid messages).
+    fn police_scores(&mut self) {
+        let low: Vec<PeerId> = self
+            .connected
+            .iter()
+            .filter(|peer| {
+                self.swarm
+                    .behaviour()
+                    .gossip
+                    .peer_score(peer)
+                    .is_some_and(|score| score < BAN_SCORE)
+            })
+            .copied()
+            .collect();
+        for peer in low {
+            self.ban(peer, "gossip score below the ban threshold");
+        }
+    }
+
+    /// Redials boot peers that are not connected, and asks the DHT for more peers while the
+    /// node has fewer than [`TARGET_PEERS`].
+    fn find_peers(&mut self) {
+        for (peer, addr) in self.boot_peers.clone() {
+            if !self.connected.contains(&peer) && !self.book.is_banned(&peer) {
+                if let Err(error) = self.swarm.dial(addr.clone()) {
+                    tracing::debug!(%addr, %error, "cannot redial boot peer");
+                }
+            }
+        }
+        if self.connected.len() < TARGET_PEERS {
+            if let Some(kad) = self.swarm.behaviour_mut().kad.as_mut() {
+                kad.get_closest_peers(PeerId::random());
+            }
+        }
+    }
+
+    /// Dials a peer that discovery found, if the node wants more peers.
+    fn dial_discovered(&mut self, peer: PeerId, addrs: Vec<Multiaddr>) {
+        let wanted = self.connected.len() + self.dialing.len() < TARGET_PEERS;
+        if !wanted
+            || addrs.is_empty()
+            || peer == *self.swarm.local_peer_id()
+            || self.connected.contains(&peer)
+            || self.dialing.contains(&peer)
+            || self.book.is_banned(&peer)
+        {
+            return;
+        }
+        tracing::debug!(%peer, "dialling a discovered peer");
+        let dial = DialOpts::peer_id(peer).addresses(addrs).build();
+        if self.swarm.dial(dial).is_ok() {
+            self.dialing.insert(peer);
         }
     }
 
     fn on_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
         match event {
             SwarmEvent::ConnectionEstablished {
-                peer_id,
-                num_established,
-                ..
+                peer_id, endpoint, ..
             } => {
-                if self.banned.contains(&peer_id) {
+                self.dialing.remove(&peer_id);
+                if self.book.is_banned(&peer_id)
+                    || (endpoint.is_listener()
+                        && !self.connected.contains(&peer_id)
+                        && self.connected.len() >= MAX_PEERS)
+                {
                     let _ = self.swarm.disconnect_peer_id(peer_id);
                     return;
                 }
-                if num_established.get() == 1 {
-                    self.peers.fetch_add(1, Ordering::Relaxed);
-                    tracing::info!(peer = %peer_id, "peer connected");
-                    let next = self.chain.head().number + 1;
-                    self.ask(peer_id, next);
+                if self.connected.insert(peer_id) {
+                    self.status.set_peers(self.connected.len());
+                    tracing::info!(peer = %peer_id, peers = self.connected.len(), "peer connected");
+                    // Learn its head; a sync already running is not asked twice.
+                    let head = self.chain.head().number;
+                    let count = if self.in_flight.is_empty() {
+                        MAX_BLOCKS_PER_RESPONSE
+                    } else {
+                        0
+                    };
+                    self.ask(peer_id, head + 1, count);
                 }
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
-                num_established,
+                num_established: 0,
                 ..
             } => {
-                if num_established == 0 && !self.banned.contains(&peer_id) {
-                    self.peers.fetch_sub(1, Ordering::Relaxed);
-                    tracing::info!(peer = %peer_id, "peer disconnected");
+                if self.connected.remove(&peer_id) {
+                    self.status.set_peers(self.connected.len());
+                    self.book.disconnected(&peer_id);
+                    self.asked_up_to.remove(&peer_id);
+                    tracing::info!(peer = %peer_id, peers = self.connected.len(), "peer disconnected");
                 }
+            }
+            SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
+                if let Some(peer) = peer_id {
+                    self.dialing.remove(&peer);
+                }
+                tracing::debug!(?peer_id, %error, "dial failed");
             }
             SwarmEvent::Behaviour(BehaviourEvent::Gossip(gossipsub::Event::Message {
                 propagation_source,
                 message_id,
                 message,
             })) => self.on_gossip(propagation_source, message_id, message),
-            SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::Message {
-                peer,
-                message,
+            SwarmEvent::Behaviour(BehaviourEvent::Sync(event)) => self.on_sync(event),
+            SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
+                peer_id,
+                info,
                 ..
-            })) => match message {
-                request_response::Message::Request {
-                    request, channel, ..
+            })) => {
+                if let Some(kad) = self.swarm.behaviour_mut().kad.as_mut() {
+                    for addr in info.listen_addrs {
+                        kad.add_address(&peer_id, addr);
+                    }
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Kad(event)) => match event {
+                kad::Event::OutboundQueryProgressed {
+                    result: kad::QueryResult::GetClosestPeers(Ok(found)),
+                    ..
                 } => {
-                    let response = self.serve(&request);
-                    let _ = self
-                        .swarm
-                        .behaviour_mut()
-                        .sync
-                        .send_response(channel, response);
+                    for peer in found.peers {
+                        self.dial_discovered(peer.peer_id, peer.addrs);
+                    }
                 }
-                request_response::Message::Response { response, .. } => {
-                    self.import_synced(peer, response)
-                }
+                kad::Event::RoutingUpdated {
+                    peer, addresses, ..
+                } => self.dial_discovered(peer, addresses.into_vec()),
+                _ => {}
             },
             _ => {}
         }
     }
 
-    /// Canonical blocks from `request.from`, at most [`MAX_BLOCKS_PER_RESPONSE`].
+    fn on_sync(&mut self, event: request_response::Event<BlocksRequest, BlocksResponse>) {
+        match event {
+            request_response::Event::Message { peer, message, .. } => match message {
+                request_response::Message::Request {
+                    request, channel, ..
+                } => match self.book.admit(peer, Traffic::SyncRequest, Instant::now()) {
+                    Ok(()) => {
+                        let response = self.serve(&request);
+                        let _ = self
+                            .swarm
+                            .behaviour_mut()
+                            .sync
+                            .send_response(channel, response);
+                    }
+                    // Over its rate: no answer (dropping the channel closes the stream).
+                    Err(verdict) => self.flooded(peer, verdict, "sync requests"),
+                },
+                request_response::Message::Response {
+                    request_id,
+                    response,
+                } => {
+                    let Some((from, count)) = self.in_flight.remove(&request_id) else {
+                        return;
+                    };
+                    self.on_blocks(peer, from, count, response);
+                }
+            },
+            request_response::Event::OutboundFailure {
+                peer,
+                request_id,
+                error,
+                ..
+            } => {
+                self.in_flight.remove(&request_id);
+                self.asked_up_to.remove(&peer);
+                tracing::debug!(%peer, %error, "sync request failed");
+            }
+            _ => {}
+        }
+    }
+
+    /// A sync answer: note the peer's head, ask for the next range at once (so that the
+    /// download overlaps the import), and queue the blocks for import.
+    fn on_blocks(&mut self, peer: PeerId, from: u64, asked: u64, response: BlocksResponse) {
+        let count = response.blocks.len() as u64;
+        if count == 0 && asked > 0 && response.head >= from {
+            // It claims blocks it will not serve: a liar would stall our sync.
+            return self.strike(peer, "claimed blocks it did not send");
+        }
+        self.book.claim_head(peer, response.head);
+        if count == 0 {
+            return self.update_status(self.chain.head().number);
+        }
+        let next = from + count;
+        if next <= response.head && self.asked_up_to.get(&peer).is_none_or(|&up| up < next) {
+            self.ask(peer, next, MAX_BLOCKS_PER_RESPONSE);
+        }
+        let _ = self.sync_batches.send(SyncBatch {
+            from: peer,
+            response,
+        });
+    }
+
+    /// Canonical blocks from `request.from`: at most [`MAX_BLOCKS_PER_RESPONSE`], and no more
+    /// once [`SOFT_RESPONSE_BYTES`] are reached.
     fn serve(&self, request: &BlocksRequest) -> BlocksResponse {
         let head = self.chain.head().number;
         let mut blocks = Vec::new();
+        let mut bytes = 0;
         if let Ok(reader) = self.chain.reader() {
             let last = head.min(
                 request
@@ -410,104 +705,97 @@ impl Driver {
                 let Ok(Some(body)) = reader.body(header.hash()) else {
                     break;
                 };
-                blocks.push(serde_bytes::ByteBuf::from(alloy_rlp::encode(Block {
+                let raw = alloy_rlp::encode(Block {
                     header,
                     transactions: body.transactions,
-                })));
+                });
+                bytes += raw.len();
+                blocks.push(serde_bytes::ByteBuf::from(raw));
+                if bytes >= SOFT_RESPONSE_BYTES {
+                    break;
+                }
             }
         }
         BlocksResponse { blocks, head }
     }
 
     fn on_gossip(&mut self, from: PeerId, id: MessageId, message: gossipsub::Message) {
+        let is_block = message.topic == IdentTopic::new(BLOCKS_TOPIC).hash();
+        let traffic = if is_block {
+            Traffic::Block
+        } else {
+            Traffic::Transaction
+        };
+        if let Err(verdict) = self.book.admit(from, traffic, Instant::now()) {
+            self.swarm
+                .behaviour_mut()
+                .gossip
+                .report_message_validation_result(&id, &from, MessageAcceptance::Ignore);
+            return self.flooded(from, verdict, "gossip");
+        }
         let chain = self.chain.clone();
         let report = self.imports.0.clone();
-        let is_block = message.topic == IdentTopic::new(BLOCKS_TOPIC).hash();
         tokio::task::spawn_blocking(move || {
-            let (acceptance, missing_parent) = if is_block {
+            let (acceptance, block, missing_parent) = if is_block {
+                let number = Block::decode_exact(&message.data)
+                    .ok()
+                    .map(|b| b.header.number);
                 match chain.import_raw_block(&message.data) {
-                    Ok(_) | Err(ImportError::AlreadyKnown(_)) => (MessageAcceptance::Accept, false),
-                    Err(ImportError::UnknownParent(_)) => (MessageAcceptance::Ignore, true),
+                    Ok(_) | Err(ImportError::AlreadyKnown(_)) => {
+                        (MessageAcceptance::Accept, number, false)
+                    }
+                    Err(ImportError::UnknownParent(_)) => (MessageAcceptance::Ignore, None, true),
                     Err(error) => {
                         tracing::warn!(peer = %from, %error, "invalid block from peer");
-                        (MessageAcceptance::Reject, false)
+                        (MessageAcceptance::Reject, None, false)
                     }
                 }
             } else {
-                match chain.submit_raw_transaction(&message.data) {
-                    Ok(_) => (MessageAcceptance::Accept, false),
-                    Err(ankr_chain::SubmitError::Decode(_)) => (MessageAcceptance::Reject, false),
+                let acceptance = match chain.submit_raw_transaction(&message.data) {
+                    Ok(_) => MessageAcceptance::Accept,
+                    Err(ankr_chain::SubmitError::Decode(_)) => MessageAcceptance::Reject,
                     // Known, underpriced, nonce gaps…: not worth forwarding, not hostile.
-                    Err(_) => (MessageAcceptance::Ignore, false),
-                }
+                    Err(_) => MessageAcceptance::Ignore,
+                };
+                (acceptance, None, false)
             };
             let _ = report.send(Imported::Gossip {
                 id,
                 from,
                 acceptance,
+                block,
                 missing_parent,
             });
         });
     }
 
-    fn import_synced(&mut self, from: PeerId, response: BlocksResponse) {
-        let chain = self.chain.clone();
-        let report = self.imports.0.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut last = chain.head().number;
-            let mut fork_below = None;
-            let mut failed = false;
-            for raw in &response.blocks {
-                match chain.import_raw_block(raw) {
-                    Ok(_) | Err(ImportError::AlreadyKnown(_)) => {
-                        if let Ok(block) = Block::decode_exact(raw) {
-                            last = block.header.number;
-                        }
-                    }
-                    Err(ImportError::UnknownParent(_)) => {
-                        let first = Block::decode_exact(raw).map_or(1, |b| b.header.number);
-                        fork_below = Some(first);
-                        failed = true;
-                        break;
-                    }
-                    Err(error) => {
-                        tracing::warn!(peer = %from, %error, "invalid block in sync answer");
-                        failed = true;
-                        break;
-                    }
-                }
-            }
-            let more = !failed && response.head > last && !response.blocks.is_empty();
-            if !response.blocks.is_empty() {
-                tracing::info!(peer = %from, to = last, peer_head = response.head, "synced blocks");
-            }
-            let _ = report.send(Imported::Synced {
-                from,
-                last,
-                more,
-                fork_below,
-                invalid: failed && fork_below.is_none(),
-            });
-        });
+    /// A peer went over its rate: the message was dropped; a flooder is banned.
+    fn flooded(&mut self, peer: PeerId, verdict: Verdict, what: &str) {
+        tracing::debug!(%peer, what, "message over the peer's rate dropped");
+        if verdict == Verdict::Ban {
+            self.ban(peer, "flooding");
+        }
     }
 
-    /// Counts an invalid block against `peer`; bans it at [`MAX_STRIKES`].
+    /// Counts an invalid block against `peer`; bans it at the limit.
     fn strike(&mut self, peer: PeerId, what: &str) {
-        let strikes = self.strikes.entry(peer).or_default();
-        *strikes += 1;
-        tracing::warn!(%peer, strikes = *strikes, what, "peer sent an invalid block");
-        if *strikes >= MAX_STRIKES {
+        let (strikes, verdict) = self.book.strike(peer);
+        tracing::warn!(%peer, strikes, what, "peer sent an invalid block");
+        if verdict == Verdict::Ban {
             self.ban(peer, "too many invalid blocks");
         }
     }
 
     /// Disconnects `peer` and refuses its connections from now on (until restart).
     fn ban(&mut self, peer: PeerId, why: &str) {
-        if self.banned.insert(peer) {
-            self.banned_count.fetch_add(1, Ordering::Relaxed);
+        if self.book.ban(peer) {
+            self.status.add_banned();
             tracing::warn!(%peer, why, "banning peer");
-            if self.swarm.is_connected(&peer) {
-                self.peers.fetch_sub(1, Ordering::Relaxed);
+            if let Some(kad) = self.swarm.behaviour_mut().kad.as_mut() {
+                kad.remove_peer(&peer);
+            }
+            if self.connected.remove(&peer) {
+                self.status.set_peers(self.connected.len());
             }
             let _ = self.swarm.disconnect_peer_id(peer);
         }
@@ -519,6 +807,7 @@ impl Driver {
                 id,
                 from,
                 acceptance,
+                block,
                 missing_parent,
             } => {
                 let invalid = acceptance == MessageAcceptance::Reject;
@@ -529,9 +818,13 @@ impl Driver {
                 if invalid {
                     self.strike(from, "invalid gossip");
                 }
+                if let Some(number) = block.filter(|_| self.connected.contains(&from)) {
+                    self.book.saw_block(from, number);
+                }
                 if missing_parent {
                     let head = self.chain.head().number;
-                    self.ask(from, head.saturating_sub(MAX_BLOCKS_PER_RESPONSE / 2) + 1);
+                    let from_number = head.saturating_sub(MAX_BLOCKS_PER_RESPONSE / 2) + 1;
+                    self.ask(from, from_number, MAX_BLOCKS_PER_RESPONSE);
                 }
             }
             Imported::Synced {
@@ -549,11 +842,20 @@ impl Driver {
                         self.ban(from, "follows another chain (another genesis)");
                     } else {
                         // Their branch left ours below `first`: ask from further back.
-                        self.ask(from, first.saturating_sub(MAX_BLOCKS_PER_RESPONSE));
+                        self.asked_up_to.remove(&from);
+                        self.ask(
+                            from,
+                            first.saturating_sub(MAX_BLOCKS_PER_RESPONSE),
+                            MAX_BLOCKS_PER_RESPONSE,
+                        );
                     }
-                } else if more {
-                    self.ask(from, last + 1);
+                } else if more
+                    && self.connected.contains(&from)
+                    && self.asked_up_to.get(&from).is_none_or(|&up| up <= last)
+                {
+                    self.ask(from, last + 1, MAX_BLOCKS_PER_RESPONSE);
                 }
+                self.update_status(self.chain.head().number);
             }
         }
     }

@@ -3,6 +3,7 @@
 
 pub mod attest;
 pub mod devnet;
+pub mod history;
 pub mod miner;
 
 use alloy_primitives::Address;
@@ -87,8 +88,8 @@ impl Node {
             None => None,
         };
         let stats = config.mining.as_ref().map(|m| m.stats.clone());
-        let peers = network.as_ref().map(|n| n.peer_counter());
-        let rpc = ankr_rpc::start(chain.clone(), config.rpc_addr, stats, peers)
+        let status = network.as_ref().map(|n| n.status());
+        let rpc = ankr_rpc::start(chain.clone(), config.rpc_addr, stats, status)
             .await
             .map_err(|source| NodeError::Rpc {
                 addr: config.rpc_addr,

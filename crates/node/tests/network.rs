@@ -32,6 +32,7 @@ async fn start(
             listen: "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
             boot_peers,
             key_file: dir.join("network.key"),
+            discovery: true,
         }),
     })
     .await

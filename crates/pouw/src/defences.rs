@@ -99,18 +99,20 @@ pub fn poisson_quantile(lambda: f64, alpha: f64) -> u64 {
 }
 
 impl DefenceParams {
-    /// The most wins an honest platform may have in a full window.
-    pub fn poisson_cap(&self) -> u64 {
-        poisson_quantile(
-            self.window as f64 * self.fastest_honest_share,
-            self.poisson_alpha,
-        )
+    /// The most wins an honest platform may have in a full window among `population` live
+    /// platforms: the fastest holds the configured share, or 1/P if that is more (a lone
+    /// platform honestly wins every block).
+    pub fn poisson_cap(&self, population: u64) -> u64 {
+        let share = self
+            .fastest_honest_share
+            .max(1.0 / population.max(1) as f64);
+        poisson_quantile(self.window as f64 * share, self.poisson_alpha)
     }
 
     /// Checks a platform that has `wins` (counting the new block) in the last `blocks` blocks
     /// (at most the window) with `population` live platforms.
     pub fn check(&self, wins: u64, blocks: u64, population: u64) -> Result<(), DefenceError> {
-        let cap = self.poisson_cap();
+        let cap = self.poisson_cap(population);
         if wins > cap {
             return Err(DefenceError::PoissonCap {
                 wins,
@@ -216,7 +218,18 @@ mod tests {
         // P(Poisson(1) ≤ 3) = 0.981, ≤ 4 = 0.9963.
         assert_eq!(poisson_quantile(1.0, 0.01), 4);
         assert_eq!(poisson_quantile(1.0, 0.05), 3);
-        assert!(DefenceParams::default().poisson_cap() > 50);
+        assert!(DefenceParams::default().poisson_cap(5) > 50);
+    }
+
+    #[test]
+    fn a_lone_platform_may_win_every_block_but_one_of_two_may_not() {
+        let params = DefenceParams::default();
+        assert!(params.check(100, 100, 1).is_ok());
+        assert!(params.poisson_cap(1) >= params.window);
+        assert!(matches!(
+            params.check(100, 100, 2),
+            Err(DefenceError::PoissonCap { .. })
+        ));
     }
 
     #[test]

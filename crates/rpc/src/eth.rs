@@ -14,6 +14,7 @@ use alloy_rpc_types_eth::{
 };
 use ankr_chain::{Chain, next_base_fee};
 use ankr_execution::{BlockContext, CallOutcome, CallRequest};
+use ankr_network::NetworkStatus;
 use ankr_storage::{StateReader, StoreReader};
 use ankr_types::Header;
 use jsonrpsee::{
@@ -37,7 +38,7 @@ pub trait EthRpc {
     #[method(name = "blockNumber")]
     fn block_number(&self) -> RpcResult<U64>;
     #[method(name = "syncing")]
-    fn syncing(&self) -> RpcResult<bool>;
+    fn syncing(&self) -> RpcResult<serde_json::Value>;
     #[method(name = "accounts")]
     fn accounts(&self) -> RpcResult<Vec<Address>>;
     #[method(name = "getBlockByNumber")]
@@ -110,14 +111,17 @@ pub struct EthRpc {
     chain: Arc<Chain>,
     filters: Arc<Filters>,
     blocks: BlockCache,
+    /// Peers and sync, when the node is on a network.
+    network: Option<NetworkStatus>,
 }
 
 impl EthRpc {
-    pub fn new(chain: Arc<Chain>, filters: Arc<Filters>) -> Self {
+    pub fn new(chain: Arc<Chain>, filters: Arc<Filters>, network: Option<NetworkStatus>) -> Self {
         Self {
             chain,
             filters,
             blocks: BlockCache::default(),
+            network,
         }
     }
 
@@ -325,8 +329,17 @@ impl EthRpcServer for EthRpc {
         Ok(U64::from(self.chain.head().number))
     }
 
-    fn syncing(&self) -> RpcResult<bool> {
-        Ok(false)
+    /// `false`, or geth's object while a peer claims blocks well beyond the head.
+    fn syncing(&self) -> RpcResult<serde_json::Value> {
+        let head = self.chain.head().number;
+        Ok(match self.network.as_ref().and_then(|n| n.syncing(head)) {
+            None => serde_json::Value::Bool(false),
+            Some(sync) => serde_json::json!({
+                "startingBlock": U64::from(sync.starting),
+                "currentBlock": U64::from(sync.current),
+                "highestBlock": U64::from(sync.highest),
+            }),
+        })
     }
 
     /// The node holds no keys: wallets sign, the node verifies.
@@ -783,13 +796,13 @@ pub trait NetRpc {
 
 pub struct NetRpc {
     chain: Arc<Chain>,
-    /// Connected peers, when the node is on a network.
-    peers: Option<Arc<std::sync::atomic::AtomicUsize>>,
+    /// Peers and sync, when the node is on a network.
+    network: Option<NetworkStatus>,
 }
 
 impl NetRpc {
-    pub fn new(chain: Arc<Chain>, peers: Option<Arc<std::sync::atomic::AtomicUsize>>) -> Self {
-        Self { chain, peers }
+    pub fn new(chain: Arc<Chain>, network: Option<NetworkStatus>) -> Self {
+        Self { chain, network }
     }
 }
 
@@ -801,10 +814,7 @@ impl NetRpcServer for NetRpc {
         Ok(true)
     }
     fn peer_count(&self) -> RpcResult<U64> {
-        let peers = self
-            .peers
-            .as_ref()
-            .map_or(0, |p| p.load(std::sync::atomic::Ordering::Relaxed));
+        let peers = self.network.as_ref().map_or(0, |n| n.peer_count());
         Ok(U64::from(peers))
     }
 }

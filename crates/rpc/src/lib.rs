@@ -52,7 +52,7 @@ pub async fn start(
     chain: Arc<Chain>,
     addr: SocketAddr,
     mining: Option<Arc<ankr_pouw::stats::MiningStats>>,
-    peers: Option<Arc<std::sync::atomic::AtomicUsize>>,
+    network: Option<ankr_network::NetworkStatus>,
 ) -> std::io::Result<RpcServer> {
     let config = ServerConfig::builder()
         .max_request_body_size(16 * 1024 * 1024)
@@ -69,12 +69,13 @@ pub async fn start(
         .merge(eth::EthRpcServer::into_rpc(eth::EthRpc::new(
             chain.clone(),
             filters,
+            network.clone(),
         )))
         .expect("method names are unique");
     module
         .merge(eth::NetRpcServer::into_rpc(eth::NetRpc::new(
             chain.clone(),
-            peers,
+            network,
         )))
         .expect("unique");
     module
