@@ -15,6 +15,8 @@ pub enum ChainError {
     Spec(#[from] ChainSpecError),
     #[error(transparent)]
     Execution(#[from] ExecutionError),
+    #[error("cannot finish the reorganisation a crash interrupted: {0}")]
+    Interrupted(Box<ImportError>),
 }
 
 /// Why a transaction was not accepted.
@@ -116,6 +118,7 @@ impl ImportError {
             ChainError::Execution(e) => Self::Execution(e),
             ChainError::Genesis(e) => Self::Genesis(e),
             ChainError::Spec(e) => Self::Spec(e),
+            ChainError::Interrupted(e) => *e,
         }
     }
 }

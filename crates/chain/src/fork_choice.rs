@@ -10,8 +10,9 @@
 //! branch block breaks a rule, the old branch is imported back. Transactions of unwound
 //! blocks that the new branch does not include go back to the pool.
 //!
-//! Every step commits whole, so a crash leaves a valid canonical chain (possibly the common
-//! ancestor, until the branch arrives again).
+//! Every step commits whole, so a crash leaves a valid canonical chain; the reorganisation's
+//! target is recorded before the first step and cleared after the last, so that the next
+//! open finishes it (`Chain::open` → `resume_reorganisation`).
 
 use crate::{Chain, ImportError};
 use alloy_primitives::B256;
@@ -74,60 +75,103 @@ impl Chain {
 
     /// Makes the branch ending at `tip` canonical. Caller holds the writer.
     fn reorganise_to(&self, tip: B256) -> Result<(), ImportError> {
-        let reader = self.reader()?;
+        self.reorganise(tip, self.head().hash())
+    }
+
+    /// Finishes a reorganisation that a crash interrupted (recorded in the store), before the
+    /// node serves anything: to its tip, or back to the head it left if the tip's branch
+    /// turns out invalid.
+    pub(crate) fn resume_reorganisation(&self) -> Result<(), ImportError> {
+        let Some((tip, previous)) = self.reader()?.reorg_target()? else {
+            return Ok(());
+        };
+        let _writing = self.writer.lock().expect("writer lock");
+        tracing::warn!(%tip, %previous, head = self.head().number, "finishing a reorganisation interrupted by a crash");
+        match self.reorganise(tip, previous) {
+            Ok(()) | Err(ImportError::InvalidBranch { .. }) => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Moves the canonical chain from `previous` (the head, or the head a crash interrupted)
+    /// to `tip`; if a block of `tip`'s branch breaks a rule, back to `previous`. The move is
+    /// recorded in the store first and cleared last, so that a crash in between is finished
+    /// on the next open. Transactions only the old branch had go back to the pool.
+    fn reorganise(&self, tip: B256, previous: B256) -> Result<(), ImportError> {
+        self.record_reorganisation(Some((tip, previous)))?;
+        let result = match self.switch_branch(tip) {
+            Ok(unwound) => {
+                self.return_to_pool(unwound)?;
+                Ok(())
+            }
+            Err((block, error)) => {
+                tracing::warn!(%block, %error, "branch block invalid; restoring the previous branch");
+                self.switch_branch(previous).map_err(|(_, error)| error)?;
+                Err(ImportError::InvalidBranch {
+                    block,
+                    source: Box::new(error),
+                })
+            }
+        };
+        self.record_reorganisation(None)?;
+        result
+    }
+
+    fn record_reorganisation(&self, target: Option<(B256, B256)>) -> Result<(), ImportError> {
+        let mut writer = self.store.begin_block()?;
+        writer.set_reorg_target(target)?;
+        writer.commit()?;
+        Ok(())
+    }
+
+    /// Unwinds to the common ancestor of the head and `tip`, then imports `tip`'s branch block
+    /// by block through the full rules. Returns the blocks unwound, or the first block that
+    /// failed and why (the chain then ends below it).
+    fn switch_branch(&self, tip: B256) -> Result<Vec<(Header, StoredBody)>, (B256, ImportError)> {
+        let fail = |error: ImportError| (tip, error);
+        let reader = self.reader().map_err(|e| fail(e.into()))?;
         let mut branch = Vec::new();
-        let mut cursor = load_block(self, tip)?.0;
-        while reader.canonical_hash(cursor.number)? != Some(cursor.hash()) {
+        let mut cursor = load_block(self, tip).map_err(|e| fail(e.into()))?.0;
+        while reader
+            .canonical_hash(cursor.number)
+            .map_err(|e| fail(e.into()))?
+            != Some(cursor.hash())
+        {
             let parent = cursor.parent_hash;
             branch.push(cursor.hash());
-            cursor = load_block(self, parent)?.0;
+            cursor = load_block(self, parent).map_err(|e| fail(e.into()))?.0;
         }
         let ancestor = cursor;
         branch.reverse();
         drop(reader);
 
-        let unwound = self.unwind_to(&ancestor)?;
-        tracing::warn!(
-            ancestor = ancestor.number,
-            dropped = unwound.len(),
-            adopted = branch.len(),
-            "reorganising onto a heavier branch"
-        );
-        let mut failure = None;
-        for hash in &branch {
-            let (header, body) = load_block(self, *hash)?;
+        let unwound = self.unwind_to(&ancestor).map_err(fail)?;
+        if !branch.is_empty() {
+            tracing::warn!(
+                ancestor = ancestor.number,
+                dropped = unwound.len(),
+                adopted = branch.len(),
+                "reorganising onto a heavier branch"
+            );
+        }
+        for hash in branch {
+            let (header, body) = load_block(self, hash).map_err(|e| (hash, e.into()))?;
             let head = self.head();
-            if let Err(error) = self.extend_head(
+            self.extend_head(
                 &head,
                 Block {
                     header,
                     transactions: body.transactions,
                 },
-            ) {
-                failure = Some((*hash, error));
-                break;
-            }
+            )
+            .map_err(|error| (hash, error))?;
         }
-        if let Some((block, error)) = failure {
-            tracing::warn!(%block, %error, "branch block invalid; restoring the previous branch");
-            self.unwind_to(&ancestor)?;
-            for (header, body) in unwound.into_iter().rev() {
-                let head = self.head();
-                self.extend_head(
-                    &head,
-                    Block {
-                        header,
-                        transactions: body.transactions,
-                    },
-                )?;
-            }
-            return Err(ImportError::InvalidBranch {
-                block,
-                source: Box::new(error),
-            });
-        }
-        // Transactions only the old branch had go back to the pool (those now stale are
-        // refused by the pool's own rules).
+        Ok(unwound)
+    }
+
+    /// Transactions of `unwound` blocks that the new branch does not include go back to the
+    /// pool (those now stale are refused by the pool's own rules).
+    fn return_to_pool(&self, unwound: Vec<(Header, StoredBody)>) -> Result<(), ImportError> {
         let reader = self.reader()?;
         for (_, body) in unwound {
             for (tx, sender) in body.transactions.into_iter().zip(body.senders) {

@@ -76,7 +76,7 @@ impl Chain {
         let head = store.reader()?.head()?.expect("genesis was just written");
         let config = ChainConfig::from(&spec);
         let pool = TxPool::new(PoolConfig::new(spec.chain_id, spec.max_tx_gas));
-        Ok(Self {
+        let chain = Self {
             store,
             config,
             pool: Mutex::new(pool),
@@ -86,7 +86,11 @@ impl Chain {
             pending_tx: Notify::new(),
             arrivals: Mutex::default(),
             spec,
-        })
+        };
+        chain
+            .resume_reorganisation()
+            .map_err(|e| ChainError::Interrupted(Box::new(e)))?;
+        Ok(chain)
     }
 
     /// The spec this chain was opened with.

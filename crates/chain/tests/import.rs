@@ -200,3 +200,62 @@ fn tampered_blocks_are_refused_by_the_rule_they_break() {
         Err(ImportError::DevSealNotAllowed)
     ));
 }
+
+#[test]
+fn a_reorganisation_cut_short_by_a_crash_is_finished_on_the_next_open() {
+    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = Chain::open(a_dir.path(), spec()).unwrap();
+    let b = Chain::open(b_dir.path(), spec()).unwrap();
+    // A: three blocks. B: four other blocks (more work), one with a transfer.
+    for n in 1..=3 {
+        a.build_block(
+            Address::repeat_byte(0xaa),
+            1_700_000_000 + n,
+            Seal::dev(),
+            Contents::AnyNumber,
+        )
+        .unwrap();
+    }
+    let previous = a.head().hash();
+    send(&b, 0);
+    for n in 1..=4 {
+        b.build_block(
+            Address::repeat_byte(0xbb),
+            1_700_000_000 + n,
+            Seal::dev(),
+            Contents::AnyNumber,
+        )
+        .unwrap();
+    }
+    for n in 1..=4 {
+        a.import_raw_block(&alloy_rlp::encode(block_at(&b, n)))
+            .unwrap();
+    }
+    assert_eq!(a.head(), b.head(), "the heavier branch won");
+    let tip = a.head().hash();
+    drop(a);
+
+    // The store as a crash leaves it midway: the move to B's tip recorded, the branch adopted
+    // only up to block 2.
+    {
+        let store = ankr_storage::Store::open(a_dir.path()).unwrap();
+        let mut writer = store.begin_block().unwrap();
+        writer.set_reorg_target(Some((tip, previous))).unwrap();
+        writer.unwind_head().unwrap();
+        writer.unwind_head().unwrap();
+        writer.commit().unwrap();
+        assert_eq!(store.reader().unwrap().head().unwrap().unwrap().number, 2);
+    }
+    let a = Chain::open(a_dir.path(), spec()).unwrap();
+    assert_eq!(a.head(), b.head(), "the open finished the reorganisation");
+    assert_eq!(a.reader().unwrap().reorg_target().unwrap(), None);
+    let balance = |chain: &Chain| {
+        let state = chain.reader().unwrap().state().unwrap();
+        state
+            .account(Address::repeat_byte(1))
+            .unwrap()
+            .unwrap()
+            .balance
+    };
+    assert_eq!(balance(&a), balance(&b));
+}

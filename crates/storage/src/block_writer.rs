@@ -253,6 +253,21 @@ impl BlockWriter {
         Ok((header, body))
     }
 
+    /// Records a reorganisation to `tip` that leaves `previous` (`None` when it is over), so
+    /// that a node stopped midway finishes it on the next open.
+    pub fn set_reorg_target(&mut self, target: Option<(B256, B256)>) -> Result<(), StoreError> {
+        let mut meta = self.txn.open_table(META)?;
+        match target {
+            Some((tip, previous)) => {
+                meta.insert(META_REORG, [tip.0, previous.0].concat().as_slice())?;
+            }
+            None => {
+                meta.remove(META_REORG)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Marks this block as genesis and records the spec it came from.
     pub fn set_genesis(&mut self, hash: B256, chain_spec_json: &[u8]) -> Result<(), StoreError> {
         let mut meta = self.txn.open_table(META)?;

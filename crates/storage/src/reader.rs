@@ -51,6 +51,15 @@ impl StoreReader {
         }
     }
 
+    /// A reorganisation that began and did not finish (the node stopped midway): the tip it
+    /// was going to, and the head it left.
+    pub fn reorg_target(&self) -> Result<Option<(B256, B256)>, StoreError> {
+        Ok(self
+            .meta(META_REORG)?
+            .filter(|v| v.len() == 64)
+            .map(|v| (B256::from_slice(&v[..32]), B256::from_slice(&v[32..]))))
+    }
+
     /// The hash of block 0, `None` before genesis is written.
     pub fn genesis_hash(&self) -> Result<Option<B256>, StoreError> {
         Ok(self.meta(META_GENESIS)?.map(|h| B256::from_slice(&h)))

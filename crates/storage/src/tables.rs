@@ -32,6 +32,8 @@ pub const BLOBS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("blobs"
 pub const META_HEAD: &str = "head";
 pub const META_GENESIS: &str = "genesis";
 pub const META_CHAIN_SPEC: &str = "chain_spec";
+/// A reorganisation under way: the tip it goes to, then the head it left (64 bytes).
+pub const META_REORG: &str = "reorg";
 
 pub fn create_all(txn: &redb::WriteTransaction) -> Result<(), redb::TableError> {
     txn.open_table(HEADERS)?;
