@@ -425,9 +425,34 @@ async fn the_branch_with_more_cumulative_difficulty_wins_and_nothing_is_lost() {
         a1.header.hash().to_string()
     );
 
-    // B's real block 2 makes its branch heavier: A reorganises onto it.
+    // B's real block 2 makes its branch heavier: A reorganises onto it, and a WebSocket
+    // `newHeads` subscriber is told of each block of the new branch.
+    let ws = jsonrpsee::ws_client::WsClientBuilder::default()
+        .build(format!("ws://{}", a.rpc_addr()))
+        .await
+        .unwrap();
+    let mut heads: jsonrpsee::core::client::Subscription<Value> =
+        jsonrpsee::core::client::SubscriptionClientT::subscribe(
+            &ws,
+            "eth_subscribe",
+            jsonrpsee::rpc_params!["newHeads"],
+            "eth_unsubscribe",
+        )
+        .await
+        .unwrap();
     submit(&node_a, &b2).await.unwrap();
     assert_eq!(a.chain.head().hash(), b2.header.hash());
+    for block in [&b1, &b2] {
+        let head = tokio::time::timeout(Duration::from_secs(5), heads.next())
+            .await
+            .expect("newHeads reports the reorganisation")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            head["hash"].as_str().unwrap(),
+            block.header.hash().to_string()
+        );
+    }
     let one = call(&node_a, "eth_getBlockByNumber", json!(["0x1", false]))
         .await
         .unwrap();
