@@ -19,7 +19,11 @@ fn an_operator_assembles_a_pouw_chain_and_the_miner_survives_sigkill() {
     let hash = block_hash(node.rpc, before).unwrap();
     drop(node); // SIGKILL, whatever it was doing
     let node = network.start_miner(0, &[], &[]);
-    assert_eq!(block_hash(node.rpc, before), Some(hash), "the chain survived");
+    assert_eq!(
+        block_hash(node.rpc, before),
+        Some(hash),
+        "the chain survived"
+    );
     wait_until("mining resumes", Duration::from_secs(90), || {
         block_number(node.rpc).unwrap_or(0) >= before + 2
     });
