@@ -13,8 +13,8 @@ import {Signatures} from "./Signatures.sol";
 /// Consensus reads `isLive` and `livePlatforms` with read-only system calls.
 /// Enclaves on ankr today are SIMULATED (DESIGN §2): the certificates are real signatures,
 /// the hardware behind them is not.
-/// @dev Storage layout is fixed: genesis writes slots 0-7 directly (ankr-contracts'
-/// `enclave_registry_genesis`). Append new state after slot 7 only.
+/// @dev Storage layout is fixed: genesis writes slots 0-8 directly (ankr-contracts'
+/// `enclave_registry_genesis`). Append new state after slot 8 only.
 contract EnclaveRegistry {
     bytes32 public constant ATTESTATION_DOMAIN = keccak256("ankr.attestation.v1");
     uint256 public constant NONCE_WINDOW = 10;
@@ -23,8 +23,9 @@ contract EnclaveRegistry {
     address public attestationRoot;
     /// slot 1: K, blocks a registration stays valid.
     uint256 public registrationPeriod;
-    /// slot 2: measurements (code hashes) whose enclaves are admitted.
-    mapping(bytes32 => bool) public allowedMeasurement;
+    /// slot 2: what enclaves of a measurement (code hash) are admitted as: 0 not at all,
+    /// ROLE_USEFUL_WORK (sealing blocks), ROLE_ORACLE (signing Native Oracle datagrams).
+    mapping(bytes32 => uint8) public measurementRole;
     /// slot 3: the platform an enclave was certified on (zero: never registered).
     mapping(address => bytes32) public platformOf;
     /// slot 4: the block an enclave's current registration was made in.
@@ -35,9 +36,19 @@ contract EnclaveRegistry {
     bytes32[] public platforms;
     /// slot 7: whether a platform is in `platforms`.
     mapping(bytes32 => bool) public knownPlatform;
+    /// slot 8: the block an oracle enclave's registration ends at (oracle enclaves never seal
+    /// blocks, so they stay out of the platform bookkeeping consensus reads).
+    mapping(address => uint256) public oracleExpiresAt;
+
+    uint8 public constant ROLE_USEFUL_WORK = 1;
+    uint8 public constant ROLE_ORACLE = 2;
 
     event EnclaveRegistered(
         address indexed enclave, bytes32 indexed platformId, bytes32 measurement, address replaced, uint256 expiresAt
+    );
+
+    event OracleEnclaveRegistered(
+        address indexed enclave, bytes32 indexed platformId, bytes32 measurement, uint256 expiresAt
     );
 
     /// Registers (or re-registers) `enclave` with a certificate from the attestation service.
@@ -52,11 +63,17 @@ contract EnclaveRegistry {
         bytes calldata rootSig
     ) external {
         require(platformId != bytes32(0), "EnclaveRegistry: zero platform id");
-        require(allowedMeasurement[measurement], "EnclaveRegistry: measurement not allowed");
+        uint8 role = measurementRole[measurement];
+        require(role != 0, "EnclaveRegistry: measurement not allowed");
         require(isRecentBlockHash(nonce), "EnclaveRegistry: nonce is not one of the last 10 block hashes");
         bytes32 digest = keccak256(abi.encode(ATTESTATION_DOMAIN, enclave, measurement, platformId, nonce));
         require(Signatures.recover(digest, rootSig) == attestationRoot, "EnclaveRegistry: certificate not signed by the attestation root");
         require(Signatures.recover(digest, enclaveSig) == enclave, "EnclaveRegistry: quote not signed by the enclave");
+        if (role == ROLE_ORACLE) {
+            oracleExpiresAt[enclave] = block.number + registrationPeriod;
+            emit OracleEnclaveRegistered(enclave, platformId, measurement, block.number + registrationPeriod);
+            return;
+        }
         bytes32 previousPlatform = platformOf[enclave];
         require(
             previousPlatform == bytes32(0) || previousPlatform == platformId,
@@ -85,6 +102,11 @@ contract EnclaveRegistry {
         platformId = platformOf[enclave];
         expiresAt = registeredAt[enclave] + registrationPeriod;
         live = platformId != bytes32(0) && enclaveOfPlatform[platformId] == enclave && blockNumber < expiresAt;
+    }
+
+    /// Whether `enclave` may sign Native Oracle datagrams now.
+    function isLiveOracle(address enclave) external view returns (bool) {
+        return block.number < oracleExpiresAt[enclave];
     }
 
     /// How many platforms have a live enclave at `blockNumber`.

@@ -27,6 +27,23 @@ alloy_sol_types::sol!(
     "artifacts/WorkMarket.json"
 );
 
+alloy_sol_types::sol!(
+    #[derive(Debug, PartialEq, Eq)]
+    #[allow(clippy::too_many_arguments)]
+    NativeOracle,
+    "artifacts/NativeOracle.json"
+);
+alloy_sol_types::sol!(
+    #[derive(Debug, PartialEq, Eq)]
+    PriceConsumer,
+    "artifacts/PriceConsumer.json"
+);
+alloy_sol_types::sol!(
+    #[derive(Debug, PartialEq, Eq)]
+    HostileConsumer,
+    "artifacts/HostileConsumer.json"
+);
+
 pub mod genesis;
 
 /// A compiled contract as committed in `artifacts/`.
@@ -47,7 +64,15 @@ macro_rules! artifacts {
         }
     };
 }
-artifacts!("EnclaveRegistry", "ExampleToken", "Greeter", "WorkMarket");
+artifacts!(
+    "EnclaveRegistry",
+    "ExampleToken",
+    "Greeter",
+    "HostileConsumer",
+    "NativeOracle",
+    "PriceConsumer",
+    "WorkMarket"
+);
 
 fn parse(name: &'static str, json: &str) -> Artifact {
     #[derive(serde::Deserialize)]

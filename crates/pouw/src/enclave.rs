@@ -159,8 +159,9 @@ impl SimulatedEnclave {
     }
 }
 
-/// Reads 32 secret bytes from `path`, or writes fresh random ones.
-fn read_or_create(path: &Path) -> std::io::Result<B256> {
+/// Reads 32 secret bytes from `path`, or writes fresh random ones (a simulated enclave's
+/// sealed state: plain files).
+pub fn read_or_create(path: &Path) -> std::io::Result<B256> {
     match std::fs::read(path) {
         Ok(bytes) => B256::try_from(bytes.as_slice())
             .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "need 32 bytes")),

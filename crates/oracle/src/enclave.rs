@@ -1,0 +1,162 @@
+//! The oracle enclave, SIMULATED (DESIGN §2): its own key, platform id and measurement,
+//! certified by the attestation service and registered in `EnclaveRegistry` as an oracle.
+//! It fetches over HTTPS itself (TLS ends here, not in the relay), extracts the value and
+//! signs the datagram `NativeOracle.deliver` checks.
+
+use crate::datagram::{Datagram, OracleRequest, code, datagram_digest, kind};
+use crate::extract::{ValueQuery, decode_document_url, encode_value, select_json, select_xml};
+use crate::fetch::{FetchLimits, Fetcher, FetcherSetupError};
+use alloy_primitives::{Address, B256, U256, keccak256};
+use alloy_sol_types::SolValue;
+use ankr_pouw::{Quote, signing};
+use secp256k1::SecretKey;
+use std::path::Path;
+
+/// Largest `data` a delivery carries (`NativeOracle.MAX_DATA_BYTES`).
+pub const MAX_DATA_BYTES: usize = 32_768;
+
+/// The measurement of this build's simulated oracle enclave: its code version and limits, so
+/// that enclaves with one measurement answer alike.
+pub fn oracle_measurement(limits: FetchLimits) -> B256 {
+    keccak256(
+        (
+            "ankr simulated oracle enclave",
+            env!("CARGO_PKG_VERSION"),
+            U256::from(limits.timeout.as_millis()),
+            U256::from(limits.max_bytes),
+            U256::from(limits.max_redirects),
+            U256::from(MAX_DATA_BYTES),
+        )
+            .abi_encode_params(),
+    )
+}
+
+/// A simulated oracle enclave.
+pub struct OracleEnclave {
+    key: SecretKey,
+    address: Address,
+    platform_id: B256,
+    measurement: B256,
+    fetcher: Fetcher,
+}
+
+impl OracleEnclave {
+    /// An enclave with `key` on `platform_id`, trusting the system roots and `extra_ca`.
+    pub fn new(
+        key: SecretKey,
+        platform_id: B256,
+        extra_ca: Option<&Path>,
+        limits: FetchLimits,
+    ) -> Result<Self, FetcherSetupError> {
+        Ok(Self {
+            address: ankr_types::recovery::address_of(&key),
+            key,
+            platform_id,
+            measurement: oracle_measurement(limits),
+            fetcher: Fetcher::new(extra_ca, limits)?,
+        })
+    }
+
+    /// The enclave whose sealed state (simulated: plain files) is in `dir`, made if missing.
+    pub fn open(
+        dir: &Path,
+        extra_ca: Option<&Path>,
+        limits: FetchLimits,
+    ) -> Result<Self, OpenError> {
+        std::fs::create_dir_all(dir)?;
+        let key = ankr_pouw::enclave::read_or_create(&dir.join("oracle.key"))?;
+        let platform = ankr_pouw::enclave::read_or_create(&dir.join("platform.id"))?;
+        let key = SecretKey::from_byte_array(key.0)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+        Ok(Self::new(key, keccak256(platform), extra_ca, limits)?)
+    }
+
+    pub fn address(&self) -> Address {
+        self.address
+    }
+
+    pub fn platform_id(&self) -> B256 {
+        self.platform_id
+    }
+
+    pub fn measurement(&self) -> B256 {
+        self.measurement
+    }
+
+    /// A quote for the attestation service, `nonce` a recent block hash.
+    pub fn quote(&self, nonce: B256) -> Quote {
+        let digest =
+            signing::attestation_digest(self.address, self.measurement, self.platform_id, nonce);
+        Quote {
+            enclave: self.address,
+            measurement: self.measurement,
+            platform_id: self.platform_id,
+            nonce,
+            signature: signing::sign(&self.key, digest).to_vec().into(),
+        }
+    }
+
+    /// Serves `request`: fetches, extracts, and signs the answer or the error code.
+    pub async fn answer(&self, request: &OracleRequest) -> Datagram {
+        let (code, data) = match self.fetch_and_extract(request).await {
+            Ok(data) if data.len() > MAX_DATA_BYTES => (code::TOO_LARGE, Vec::new()),
+            Ok(data) => (code::OK, data),
+            Err(code) => (code, Vec::new()),
+        };
+        self.sign(request, code, data)
+    }
+
+    /// Signs `data` with `code` as the answer to `request`.
+    pub fn sign(&self, request: &OracleRequest, code: u16, data: Vec<u8>) -> Datagram {
+        let params_hash = request.params_hash();
+        let digest = datagram_digest(
+            request.chain_id,
+            request.oracle,
+            request.id,
+            params_hash,
+            code,
+            &data,
+        );
+        Datagram {
+            id: request.id,
+            params_hash,
+            code,
+            data,
+            signature: signing::sign(&self.key, digest),
+        }
+    }
+
+    async fn fetch_and_extract(&self, request: &OracleRequest) -> Result<Vec<u8>, u16> {
+        match request.kind {
+            kind::JSON | kind::XML => {
+                let query = ValueQuery::decode(&request.params).map_err(|e| e.code())?;
+                let document = self.fetcher.get(&query.url).await.map_err(|e| {
+                    tracing::info!(id = request.id, url = %query.url, error = %e, "oracle fetch failed");
+                    e.code()
+                })?;
+                let text = if request.kind == kind::JSON {
+                    select_json(&document, &query.path)
+                } else {
+                    select_xml(&document, &query.path)
+                }
+                .map_err(|e| e.code())?;
+                encode_value(&text, &query.result_type, query.decimals).map_err(|e| e.code())
+            }
+            kind::DOCUMENT => {
+                let url = decode_document_url(&request.params).map_err(|e| e.code())?;
+                let document = self.fetcher.get(&url).await.map_err(|e| e.code())?;
+                Ok(alloy_primitives::Bytes::from(document).abi_encode())
+            }
+            _ => Err(code::BAD_REQUEST),
+        }
+    }
+}
+
+/// Why an enclave folder could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Setup(#[from] FetcherSetupError),
+}
