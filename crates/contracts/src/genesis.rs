@@ -79,7 +79,9 @@ pub enum OracleSettingsError {
 
 /// The oracle's genesis account: runtime code and `settings` in slots 0-5, as
 /// `NativeOracle.sol` declares them.
-pub fn native_oracle_genesis(settings: &OracleGenesis) -> Result<GenesisAccount, OracleSettingsError> {
+pub fn native_oracle_genesis(
+    settings: &OracleGenesis,
+) -> Result<GenesisAccount, OracleSettingsError> {
     if settings.cancel_gas > settings.min_gas {
         return Err(OracleSettingsError::CancelAboveMin {
             cancel: settings.cancel_gas,

@@ -11,7 +11,12 @@ use alloy_primitives::{I256, U256, hex};
 use alloy_sol_types::{SolType, SolValue, sol_data};
 
 /// `(string url, string path, string resultType, uint8 decimals)`.
-type ValueQueryAbi = (sol_data::String, sol_data::String, sol_data::String, sol_data::Uint<8>);
+type ValueQueryAbi = (
+    sol_data::String,
+    sol_data::String,
+    sol_data::String,
+    sol_data::Uint<8>,
+);
 
 /// Why a request gets an error code instead of data.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -49,8 +54,11 @@ pub struct ValueQuery {
 impl ValueQuery {
     pub fn decode(params: &[u8]) -> Result<Self, ExtractError> {
         let (url, path, result_type, decimals) =
-            ValueQueryAbi::abi_decode_params(params)
-                .map_err(|e| bad(format!("params are not abi.encode(string,string,string,uint8): {e}")))?;
+            ValueQueryAbi::abi_decode_params(params).map_err(|e| {
+                bad(format!(
+                    "params are not abi.encode(string,string,string,uint8): {e}"
+                ))
+            })?;
         Ok(Self {
             url,
             path,
@@ -128,9 +136,8 @@ fn json_steps(path: &str) -> Result<Vec<JsonStep>, ExtractError> {
                     .ok_or_else(|| bad(format!("unclosed [ in {path}")))?
                     + i;
                 let inner = &rest[i + 1..close];
-                let step = if let Some(quoted) = inner
-                    .strip_prefix('\'')
-                    .and_then(|s| s.strip_suffix('\''))
+                let step = if let Some(quoted) =
+                    inner.strip_prefix('\'').and_then(|s| s.strip_suffix('\''))
                 {
                     JsonStep::Name(quoted.to_string())
                 } else {
@@ -154,7 +161,8 @@ fn json_steps(path: &str) -> Result<Vec<JsonStep>, ExtractError> {
 /// The text a path selects in an XML document.
 pub fn select_xml(document: &[u8], path: &str) -> Result<String, ExtractError> {
     let text = std::str::from_utf8(document).map_err(|_| bad("source is not UTF-8 XML"))?;
-    let xml = roxmltree::Document::parse(text).map_err(|e| bad(format!("source is not XML: {e}")))?;
+    let xml =
+        roxmltree::Document::parse(text).map_err(|e| bad(format!("source is not XML: {e}")))?;
     let rest = path
         .strip_prefix('/')
         .ok_or_else(|| bad("an XML path starts with /"))?;
@@ -188,7 +196,10 @@ pub fn select_xml(document: &[u8], path: &str) -> Result<String, ExtractError> {
             .ok_or_else(not_found)?;
     }
     match attribute {
-        Some(name) => node.attribute(name).map(str::to_string).ok_or_else(not_found),
+        Some(name) => node
+            .attribute(name)
+            .map(str::to_string)
+            .ok_or_else(not_found),
         None => Ok(node
             .descendants()
             .filter(|n| n.is_text())
@@ -206,13 +217,16 @@ pub fn encode_value(text: &str, result_type: &str, decimals: u8) -> Result<Vec<u
         "uint256" => {
             let (negative, magnitude) = scaled(text, decimals)?;
             if negative && !magnitude.is_zero() {
-                return Err(bad(format!("{text} is negative, the request asked for uint256")));
+                return Err(bad(format!(
+                    "{text} is negative, the request asked for uint256"
+                )));
             }
             magnitude.abi_encode()
         }
         "int256" => {
             let (negative, magnitude) = scaled(text, decimals)?;
-            let value = I256::try_from(magnitude).map_err(|_| bad(format!("{text} overflows int256")))?;
+            let value =
+                I256::try_from(magnitude).map_err(|_| bad(format!("{text} overflows int256")))?;
             (if negative { -value } else { value }).abi_encode()
         }
         "bool" => match text.trim() {
@@ -252,7 +266,10 @@ fn scaled(text: &str, decimals: u8) -> Result<(bool, U256), ExtractError> {
     };
     let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
     if whole.is_empty() && fraction.is_empty()
-        || !whole.chars().chain(fraction.chars()).all(|c| c.is_ascii_digit())
+        || !whole
+            .chars()
+            .chain(fraction.chars())
+            .all(|c| c.is_ascii_digit())
     {
         return Err(not_number());
     }
@@ -264,7 +281,11 @@ fn scaled(text: &str, decimals: u8) -> Result<(bool, U256), ExtractError> {
         digits.as_str()
     } else {
         let cut = (-shift) as usize;
-        if cut >= digits.len() { "0" } else { &digits[..digits.len() - cut] }
+        if cut >= digits.len() {
+            "0"
+        } else {
+            &digits[..digits.len() - cut]
+        }
     };
     let mut value = U256::from_str_radix(if kept.is_empty() { "0" } else { kept }, 10)
         .map_err(|_| overflow())?;
@@ -284,32 +305,60 @@ mod tests {
     #[test]
     fn json_paths_select_values() {
         let doc = br#"{"data":[{"price usd":"101.25","n":7}],"ok":true,"none":null}"#;
-        assert_eq!(select_json(doc, "$.data[0]['price usd']").unwrap(), "101.25");
+        assert_eq!(
+            select_json(doc, "$.data[0]['price usd']").unwrap(),
+            "101.25"
+        );
         assert_eq!(select_json(doc, "$.data[0].n").unwrap(), "7");
         assert_eq!(select_json(doc, "$.ok").unwrap(), "true");
-        assert_eq!(select_json(doc, "$.data[1]").unwrap_err().code(), code::NOT_FOUND);
-        assert_eq!(select_json(doc, "$.none").unwrap_err().code(), code::NOT_FOUND);
-        assert_eq!(select_json(doc, "data").unwrap_err().code(), code::BAD_REQUEST);
-        assert_eq!(select_json(b"<x/>", "$.a").unwrap_err().code(), code::BAD_REQUEST);
+        assert_eq!(
+            select_json(doc, "$.data[1]").unwrap_err().code(),
+            code::NOT_FOUND
+        );
+        assert_eq!(
+            select_json(doc, "$.none").unwrap_err().code(),
+            code::NOT_FOUND
+        );
+        assert_eq!(
+            select_json(doc, "data").unwrap_err().code(),
+            code::BAD_REQUEST
+        );
+        assert_eq!(
+            select_json(b"<x/>", "$.a").unwrap_err().code(),
+            code::BAD_REQUEST
+        );
     }
 
     #[test]
     fn xml_paths_select_text_and_attributes() {
         let doc = br#"<listings><home id="a"><price> 450000 </price></home><home id="b"><price>510000</price></home></listings>"#;
-        assert_eq!(select_xml(doc, "/listings/home[2]/price").unwrap(), "510000");
+        assert_eq!(
+            select_xml(doc, "/listings/home[2]/price").unwrap(),
+            "510000"
+        );
         assert_eq!(select_xml(doc, "/listings/home/price").unwrap(), "450000");
         assert_eq!(select_xml(doc, "/listings/home[2]/@id").unwrap(), "b");
-        assert_eq!(select_xml(doc, "/listings/flat").unwrap_err().code(), code::NOT_FOUND);
+        assert_eq!(
+            select_xml(doc, "/listings/flat").unwrap_err().code(),
+            code::NOT_FOUND
+        );
     }
 
     #[test]
     fn numbers_are_scaled_exactly_and_typed() {
         let uint = |t, d| U256::abi_decode(&encode_value(t, "uint256", d).unwrap()).unwrap();
         assert_eq!(uint("101.25", 2), U256::from(10125));
-        assert_eq!(uint("101.256", 2), U256::from(10125), "extra digits are cut");
+        assert_eq!(
+            uint("101.256", 2),
+            U256::from(10125),
+            "extra digits are cut"
+        );
         assert_eq!(uint("3e2", 0), U256::from(300));
         assert_eq!(uint("1.5e-1", 3), U256::from(150));
-        assert_eq!(uint("42", 18), U256::from(42) * U256::from(10u64).pow(U256::from(18)));
+        assert_eq!(
+            uint("42", 18),
+            U256::from(42) * U256::from(10u64).pow(U256::from(18))
+        );
         let int = I256::abi_decode(&encode_value("-2.5", "int256", 1).unwrap()).unwrap();
         assert_eq!(int, I256::try_from(-25).unwrap());
         assert!(encode_value("-1", "uint256", 0).is_err());
@@ -320,6 +369,9 @@ mod tests {
             String::abi_decode(&encode_value("hi", "string", 0).unwrap()).unwrap(),
             "hi"
         );
-        assert_eq!(encode_value("x", "float", 0).unwrap_err().code(), code::BAD_REQUEST);
+        assert_eq!(
+            encode_value("x", "float", 0).unwrap_err().code(),
+            code::BAD_REQUEST
+        );
     }
 }

@@ -105,7 +105,11 @@ impl Fetcher {
                 roots.add(cert).map_err(|e| error(e.to_string()))?;
             }
         }
-        tracing::debug!(system_roots = added, extra = extra_ca.is_some(), "oracle TLS roots");
+        tracing::debug!(
+            system_roots = added,
+            extra = extra_ca.is_some(),
+            "oracle TLS roots"
+        );
         let config = rustls::ClientConfig::builder_with_provider(Arc::new(
             rustls::crypto::ring::default_provider(),
         ))
@@ -134,7 +138,10 @@ impl Fetcher {
         let mut uri = https_uri(url)?;
         for _ in 0..=self.limits.max_redirects {
             let request = hyper::Request::get(uri.clone())
-                .header("user-agent", concat!("ankr-oracle/", env!("CARGO_PKG_VERSION")))
+                .header(
+                    "user-agent",
+                    concat!("ankr-oracle/", env!("CARGO_PKG_VERSION")),
+                )
                 .body(Empty::new())
                 .map_err(|e| FetchError::BadUrl(e.to_string()))?;
             let response = self
@@ -185,7 +192,9 @@ impl Fetcher {
 }
 
 fn https_uri(url: &str) -> Result<hyper::Uri, FetchError> {
-    let uri: hyper::Uri = url.parse().map_err(|_| FetchError::BadUrl(url.to_string()))?;
+    let uri: hyper::Uri = url
+        .parse()
+        .map_err(|_| FetchError::BadUrl(url.to_string()))?;
     if uri.scheme_str() != Some("https") {
         return Err(FetchError::NotHttps(url.to_string()));
     }

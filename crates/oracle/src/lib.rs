@@ -8,6 +8,7 @@ pub mod datagram;
 pub mod enclave;
 pub mod extract;
 pub mod fetch;
+pub mod source;
 
 pub use datagram::{Datagram, OracleRequest};
 pub use enclave::{OracleEnclave, oracle_measurement};

@@ -1,0 +1,184 @@
+//! The oracle enclave against a real HTTPS server on 127.0.0.1 with its own CA: values come
+//! out typed and signed; every failure becomes the right response code; a source whose CA is
+//! not trusted, a plain-http URL, an oversized body or a slow source never yield data.
+
+use alloy_primitives::{Address, U256, keccak256};
+use alloy_sol_types::SolValue;
+use ankr_oracle::datagram::{OracleRequest, code, datagram_digest, kind};
+use ankr_oracle::extract::ValueQuery;
+use ankr_oracle::source::{LocalSource, Route};
+use ankr_oracle::{FetchLimits, OracleEnclave};
+use std::collections::HashMap;
+use std::time::Duration;
+
+fn json(body: &str) -> Route {
+    Route::Document {
+        content_type: "application/json",
+        body: body.as_bytes().to_vec(),
+    }
+}
+
+async fn source(dir: &std::path::Path) -> LocalSource {
+    let routes = HashMap::from([
+        (
+            "/price".to_string(),
+            json(r#"{"ankr":{"usd":"0.0312"},"ts":1700000000}"#),
+        ),
+        (
+            "/listing.xml".to_string(),
+            Route::Document {
+                content_type: "application/xml",
+                body: br#"<listing id="77"><price currency="USD">450000</price></listing>"#
+                    .to_vec(),
+            },
+        ),
+        ("/moved".to_string(), Route::Redirect("/price".to_string())),
+        ("/secret".to_string(), Route::Status(403)),
+        ("/slow".to_string(), Route::Slow(Duration::from_secs(5))),
+        (
+            "/huge".to_string(),
+            json(&format!("\"{}\"", "x".repeat(300_000))),
+        ),
+    ]);
+    LocalSource::start(dir, routes).await.unwrap()
+}
+
+fn request(id: u64, kind: u8, params: Vec<u8>) -> OracleRequest {
+    OracleRequest {
+        chain_id: 42424,
+        oracle: Address::repeat_byte(0x0a),
+        id,
+        requester: Address::repeat_byte(0x0c),
+        kind,
+        params,
+    }
+}
+
+fn value(url: String, path: &str, result_type: &str, decimals: u8) -> Vec<u8> {
+    ValueQuery {
+        url,
+        path: path.into(),
+        result_type: result_type.into(),
+        decimals,
+    }
+    .encode()
+}
+
+#[tokio::test]
+async fn the_enclave_fetches_over_https_and_signs_typed_values_or_error_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = source(dir.path()).await;
+    let limits = FetchLimits {
+        timeout: Duration::from_secs(2),
+        max_bytes: 100_000,
+        max_redirects: 3,
+    };
+    let key = secp256k1::SecretKey::from_byte_array(keccak256("oracle test").0).unwrap();
+    let enclave =
+        OracleEnclave::new(key, keccak256("platform"), Some(&source.ca_file), limits).unwrap();
+
+    // A JSON value scaled to an integer, signed over exactly what the contract checks.
+    let price = request(
+        1,
+        kind::JSON,
+        value(source.url("/price"), "$.ankr.usd", "uint256", 6),
+    );
+    let answer = enclave.answer(&price).await;
+    assert_eq!(answer.code, code::OK);
+    assert_eq!(U256::abi_decode(&answer.data).unwrap(), U256::from(31_200));
+    let digest = datagram_digest(42424, price.oracle, 1, price.params_hash(), 0, &answer.data);
+    assert_eq!(
+        ankr_pouw::signing::recover(digest, &answer.signature),
+        Some(enclave.address())
+    );
+
+    // XML, an attribute, a followed redirect, a whole document.
+    let xml = request(
+        2,
+        kind::XML,
+        value(source.url("/listing.xml"), "/listing/price", "uint256", 0),
+    );
+    assert_eq!(
+        U256::abi_decode(&enclave.answer(&xml).await.data).unwrap(),
+        U256::from(450_000)
+    );
+    let attr = request(
+        3,
+        kind::XML,
+        value(
+            source.url("/listing.xml"),
+            "/listing/price/@currency",
+            "string",
+            0,
+        ),
+    );
+    assert_eq!(
+        String::abi_decode(&enclave.answer(&attr).await.data).unwrap(),
+        "USD"
+    );
+    let moved = request(
+        4,
+        kind::JSON,
+        value(source.url("/moved"), "$.ts", "uint256", 0),
+    );
+    assert_eq!(
+        U256::abi_decode(&enclave.answer(&moved).await.data).unwrap(),
+        U256::from(1_700_000_000u64)
+    );
+    let document = request(5, kind::DOCUMENT, source.url("/listing.xml").abi_encode());
+    let whole = enclave.answer(&document).await;
+    assert_eq!(whole.code, code::OK);
+    let text = alloy_primitives::Bytes::abi_decode(&whole.data).unwrap();
+    assert!(String::from_utf8(text.to_vec()).unwrap().contains("450000"));
+
+    // Every failure is a code with no data.
+    let cases = [
+        (
+            value(source.url("/nowhere"), "$.a", "uint256", 0),
+            code::NOT_FOUND,
+        ),
+        (
+            value(source.url("/price"), "$.ankr.eur", "uint256", 0),
+            code::NOT_FOUND,
+        ),
+        (
+            value(source.url("/secret"), "$.a", "uint256", 0),
+            code::FORBIDDEN,
+        ),
+        (
+            value(source.url("/slow"), "$.a", "uint256", 0),
+            code::SOURCE_TIMEOUT,
+        ),
+        (
+            value(source.url("/huge"), "$", "string", 0),
+            code::TOO_LARGE,
+        ),
+        (
+            value(source.url("/price"), "$.ankr.usd", "float", 0),
+            code::BAD_REQUEST,
+        ),
+        (
+            value(
+                source.url("/price").replace("https", "http"),
+                "$.a",
+                "uint256",
+                0,
+            ),
+            code::BAD_REQUEST,
+        ),
+        (b"not abi".to_vec(), code::BAD_REQUEST),
+    ];
+    for (i, (params, expected)) in cases.into_iter().enumerate() {
+        let answer = enclave
+            .answer(&request(10 + i as u64, kind::JSON, params))
+            .await;
+        assert_eq!(answer.code, expected, "case {i}");
+        assert!(answer.data.is_empty());
+    }
+
+    // An enclave that does not trust the source's CA gets no data: an oracle fault (refund).
+    let stranger = OracleEnclave::new(key, keccak256("platform"), None, limits).unwrap();
+    let refused = stranger.answer(&price).await;
+    assert_eq!(refused.code, code::SOURCE_UNREACHABLE);
+    assert!(refused.code >= code::FIRST_FAULT);
+}
