@@ -53,11 +53,12 @@ contract PriceConsumer {
 
 /// @title HostileConsumer
 /// @notice Callbacks that misbehave, for the oracle's tests: revert, burn all their gas, or
-/// try to cancel the request being delivered.
+/// try to cancel the request being delivered; or report the gas they were given.
 contract HostileConsumer {
     INativeOracle public constant ORACLE = INativeOracle(0x00000000000000000000000000000000000A0003);
-    uint8 public mode; // 0 revert, 1 burn gas, 2 re-enter cancel, 3 behave
-    uint256 public calls;
+    uint8 public mode; // 0 revert, 1 burn gas, 2 re-enter cancel, 3 report the gas given
+
+    event Entered(uint256 gasLeft);
 
     function ask(uint8 kind, bytes calldata params, uint32 callbackGas, uint8 mode_)
         external
@@ -69,7 +70,11 @@ contract HostileConsumer {
     }
 
     function answer(uint64 id, uint16, bytes calldata) external {
-        calls++;
+        uint256 entry = gasleft();
+        if (mode == 3) {
+            emit Entered(entry);
+            return;
+        }
         if (mode == 0) revert("HostileConsumer: no");
         if (mode == 1) {
             while (true) {}

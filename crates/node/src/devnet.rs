@@ -2,8 +2,9 @@
 
 use alloy_primitives::{Address, B256, U256};
 use ankr_contracts::genesis::{
-    ENCLAVE_REGISTRY, ENCLAVE_REGISTRY_ADDRESS, RegistryGenesis, WORK_MARKET, WORK_MARKET_ADDRESS,
-    enclave_registry_genesis, work_market_genesis,
+    ENCLAVE_REGISTRY, ENCLAVE_REGISTRY_ADDRESS, NATIVE_ORACLE, NATIVE_ORACLE_ADDRESS,
+    OracleGenesis, RegistryGenesis, WORK_MARKET, WORK_MARKET_ADDRESS, enclave_registry_genesis,
+    native_oracle_genesis, work_market_genesis,
 };
 use ankr_types::{
     ChainSpec, GenesisAccount,
@@ -76,11 +77,26 @@ pub fn pouw_spec_with_period(
         allowed_measurements: vec![ankr_pouw::enclave::simulated_measurement(
             ankr_pouw::Limits::default(),
         )],
+        oracle_measurements: vec![ankr_oracle::oracle_measurement(
+            ankr_oracle::FetchLimits::default(),
+        )],
         bootstrap_enclaves,
+        bootstrap_oracles: vec![],
     });
     spec.allow_dev_seal = false;
     spec.genesis_difficulty = U256::from(DEVNET_POUW_DIFFICULTY);
     spec
+}
+
+/// The devnet's Native Oracle: Town Crier's fees (P = 5·10^10 wei, Gmin 30,000, Gcancel
+/// 25,000, Gmax 3,000,000), requests expire after 100 blocks, cancellation fees go to the
+/// first miner's account.
+pub fn devnet_oracle() -> OracleGenesis {
+    OracleGenesis {
+        timeout_blocks: 100,
+        fee_collector: miner_account(0).address,
+        ..Default::default()
+    }
 }
 
 fn base_spec(registry: RegistryGenesis) -> ChainSpec {
@@ -103,6 +119,10 @@ fn base_spec(registry: RegistryGenesis) -> ChainSpec {
         enclave_registry_genesis(&registry),
     );
     alloc.insert(WORK_MARKET_ADDRESS, work_market_genesis());
+    alloc.insert(
+        NATIVE_ORACLE_ADDRESS,
+        native_oracle_genesis(&devnet_oracle()).expect("the devnet's oracle settings are valid"),
+    );
     ChainSpec {
         name: "ankr-devnet".into(),
         chain_id: DEVNET_CHAIN_ID,
@@ -118,6 +138,7 @@ fn base_spec(registry: RegistryGenesis) -> ChainSpec {
         system_contracts: [
             (ENCLAVE_REGISTRY.to_string(), ENCLAVE_REGISTRY_ADDRESS),
             (WORK_MARKET.to_string(), WORK_MARKET_ADDRESS),
+            (NATIVE_ORACLE.to_string(), NATIVE_ORACLE_ADDRESS),
         ]
         .into(),
         alloc,

@@ -47,7 +47,7 @@ impl Harness {
                 attestation_root: root.root_address(),
                 registration_period: PERIOD,
                 allowed_measurements: vec![simulated_measurement(Limits::default())],
-                bootstrap_enclaves: vec![],
+                ..Default::default()
             }),
         );
         let dir = tempfile::tempdir().unwrap();

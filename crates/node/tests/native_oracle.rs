@@ -1,0 +1,619 @@
+//! NativeOracle's rules through a real node's JSON-RPC with signed transactions, with Town
+//! Crier's numbers (P = 5·10^10 wei, Gmin 30,000, Gcancel 25,000, Gmax 3,000,000): fee bounds,
+//! exact callback gas, deliveries signed by a live oracle enclave only, no replay, refunds on
+//! cancel, expiry and oracle faults, callbacks that revert, burn gas or re-enter `cancel`
+//! never undo a delivery, and every payout by withdrawal.
+
+use alloy_consensus::TxEip1559;
+use alloy_eips::Encodable2718;
+use alloy_primitives::{Address, B256, Bytes, TxKind, U256, hex, keccak256};
+use alloy_sol_types::{SolCall, SolValue};
+use ankr_contracts::genesis::{
+    ENCLAVE_REGISTRY_ADDRESS, NATIVE_ORACLE_ADDRESS, OracleGenesis, RegistryGenesis,
+    enclave_registry_genesis, native_oracle_genesis,
+};
+use ankr_contracts::{HostileConsumer, NativeOracle, PriceConsumer, artifact};
+use ankr_node::{DevSealing, Node, NodeConfig, devnet};
+use ankr_oracle::datagram::{Datagram, OracleRequest, code, kind};
+use ankr_oracle::extract::ValueQuery;
+use ankr_oracle::{FetchLimits, OracleEnclave};
+use jsonrpsee::core::{client::ClientT, params::ArrayParams};
+use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
+use serde_json::{Value, json};
+
+const P: u64 = 50_000_000_000;
+const TIMEOUT_BLOCKS: u64 = 5;
+
+fn wei(gas: u64) -> U256 {
+    U256::from(gas) * U256::from(P)
+}
+
+fn oracle_enclave(seed: &str) -> OracleEnclave {
+    let key = secp256k1::SecretKey::from_byte_array(keccak256(seed).0).unwrap();
+    OracleEnclave::new(key, keccak256(seed), None, FetchLimits::default()).unwrap()
+}
+
+struct Harness {
+    _dir: tempfile::TempDir,
+    node: Node,
+    client: HttpClient,
+    enclave: OracleEnclave,
+}
+
+/// Who sends what: the requester's account, the relay's, the cancellation-fee collector.
+fn account(i: usize) -> secp256k1::SecretKey {
+    devnet::accounts()[i].secret
+}
+const REQUESTER: usize = 3;
+const RELAY: usize = 4;
+
+impl Harness {
+    async fn start() -> Self {
+        let enclave = oracle_enclave("registered oracle enclave");
+        let mut spec = devnet::spec();
+        spec.alloc.insert(
+            ENCLAVE_REGISTRY_ADDRESS,
+            enclave_registry_genesis(&RegistryGenesis {
+                registration_period: 10_000,
+                bootstrap_oracles: vec![enclave.address()],
+                ..Default::default()
+            }),
+        );
+        spec.alloc.insert(
+            NATIVE_ORACLE_ADDRESS,
+            native_oracle_genesis(&OracleGenesis {
+                timeout_blocks: TIMEOUT_BLOCKS,
+                fee_collector: Address::repeat_byte(0xfc),
+                ..Default::default()
+            })
+            .unwrap(),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let node = Node::start(NodeConfig {
+            data_dir: dir.path().to_path_buf(),
+            spec,
+            rpc_addr: "127.0.0.1:0".parse().unwrap(),
+            sealing: DevSealing::Instant,
+            beneficiary: Address::repeat_byte(0xbe),
+            mining: None,
+            network: None,
+        })
+        .await
+        .unwrap();
+        let client = HttpClientBuilder::default().build(node.rpc_url()).unwrap();
+        Self {
+            _dir: dir,
+            node,
+            client,
+            enclave,
+        }
+    }
+
+    async fn rpc(&self, method: &str, params: Value) -> Result<Value, String> {
+        let mut array = ArrayParams::new();
+        for p in params.as_array().unwrap() {
+            array.insert(p).unwrap();
+        }
+        self.client
+            .request::<Value, _>(method, array)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// Sends a transaction from dev account `from` and waits for its receipt.
+    async fn send(
+        &self,
+        from: usize,
+        to: Option<Address>,
+        data: Vec<u8>,
+        value: U256,
+        gas_limit: u64,
+    ) -> Value {
+        let sender = ankr_types::recovery::address_of(&account(from));
+        let nonce = self
+            .rpc("eth_getTransactionCount", json!([sender, "latest"]))
+            .await
+            .unwrap();
+        let tx = TxEip1559 {
+            chain_id: devnet::DEVNET_CHAIN_ID,
+            nonce: u64::from_str_radix(nonce.as_str().unwrap().trim_start_matches("0x"), 16)
+                .unwrap(),
+            gas_limit,
+            max_fee_per_gas: 100_000_000_000,
+            max_priority_fee_per_gas: 1_000_000_000,
+            to: to.map_or(TxKind::Create, TxKind::Call),
+            value,
+            input: data.into(),
+            ..Default::default()
+        };
+        let signed = ankr_types::recovery::sign_transaction(&account(from), tx);
+        let raw = format!("0x{}", hex::encode(signed.encoded_2718()));
+        let hash = self
+            .rpc("eth_sendRawTransaction", json!([raw]))
+            .await
+            .unwrap();
+        for _ in 0..500 {
+            let receipt = self
+                .rpc("eth_getTransactionReceipt", json!([hash]))
+                .await
+                .unwrap();
+            if !receipt.is_null() {
+                return receipt;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("no receipt for {hash}");
+    }
+
+    /// `eth_call` from `from`: the output, or the error (with the revert reason).
+    async fn call(
+        &self,
+        from: usize,
+        to: Address,
+        data: Vec<u8>,
+        value: U256,
+    ) -> Result<Bytes, String> {
+        let sender = ankr_types::recovery::address_of(&account(from));
+        let answer = self
+            .rpc(
+                "eth_call",
+                json!([{ "from": sender, "to": to, "data": Bytes::from(data), "value": value, "gas": "0x1000000" }, "latest"]),
+            )
+            .await?;
+        Ok(hex::decode(answer.as_str().unwrap()).unwrap().into())
+    }
+
+    /// Sends a call that must succeed.
+    async fn ok(&self, from: usize, to: Address, data: Vec<u8>, value: U256) -> Value {
+        let receipt = self.send(from, Some(to), data, value, 2_000_000).await;
+        assert_eq!(receipt["status"], "0x1", "{receipt}");
+        receipt
+    }
+
+    /// A call that must revert with `reason` (checked with eth_call, then not sent).
+    async fn refused(&self, from: usize, to: Address, data: Vec<u8>, value: U256, reason: &str) {
+        let error = self.call(from, to, data, value).await.unwrap_err();
+        assert!(error.contains(reason), "expected {reason:?}, got {error}");
+    }
+
+    async fn deploy(&self, name: &str) -> Address {
+        let code = artifact(name).unwrap().bytecode.to_vec();
+        let receipt = self
+            .send(REQUESTER, None, code, U256::ZERO, 3_000_000)
+            .await;
+        assert_eq!(receipt["status"], "0x1");
+        receipt["contractAddress"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+
+    async fn balance_in_oracle(&self, who: Address) -> U256 {
+        let out = self
+            .call(
+                RELAY,
+                NATIVE_ORACLE_ADDRESS,
+                NativeOracle::balanceOfCall(who).abi_encode(),
+                U256::ZERO,
+            )
+            .await
+            .unwrap();
+        U256::abi_decode(&out).unwrap()
+    }
+
+    async fn state(&self, id: u64) -> u8 {
+        let out = self
+            .call(
+                RELAY,
+                NATIVE_ORACLE_ADDRESS,
+                NativeOracle::requestsCall(id).abi_encode(),
+                U256::ZERO,
+            )
+            .await
+            .unwrap();
+        NativeOracle::requestsCall::abi_decode_returns(&out)
+            .unwrap()
+            .state
+    }
+
+    async fn last_id(&self) -> u64 {
+        let out = self
+            .call(
+                RELAY,
+                NATIVE_ORACLE_ADDRESS,
+                NativeOracle::lastIdCall {}.abi_encode(),
+                U256::ZERO,
+            )
+            .await
+            .unwrap();
+        u64::abi_decode(&out).unwrap()
+    }
+
+    fn request(&self, id: u64, requester: Address, params: &[u8]) -> OracleRequest {
+        OracleRequest {
+            chain_id: devnet::DEVNET_CHAIN_ID,
+            oracle: NATIVE_ORACLE_ADDRESS,
+            id,
+            requester,
+            kind: kind::JSON,
+            params: params.to_vec(),
+        }
+    }
+}
+
+fn deliver_call(datagram: &Datagram) -> Vec<u8> {
+    NativeOracle::deliverCall {
+        id: datagram.id,
+        paramsHash: datagram.params_hash,
+        code: datagram.code,
+        data: datagram.data.clone().into(),
+        enclaveSig: datagram.signature.to_vec().into(),
+    }
+    .abi_encode()
+}
+
+fn price_params() -> Vec<u8> {
+    ValueQuery {
+        url: "https://127.0.0.1:1/price".into(),
+        path: "$.usd".into(),
+        result_type: "uint256".into(),
+        decimals: 2,
+    }
+    .encode()
+}
+
+const DELIVERED: u8 = 2;
+const CANCELLED: u8 = 3;
+const EXPIRED: u8 = 4;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fees_deliveries_and_refunds_follow_town_criers_numbers() {
+    let h = Harness::start().await;
+    let consumer = h.deploy("PriceConsumer").await;
+    let params = price_params();
+    let ask = |gas: u32| {
+        PriceConsumer::askCall {
+            kind: kind::JSON,
+            params: params.clone().into(),
+            callbackGas: gas,
+        }
+        .abi_encode()
+    };
+
+    // The fee bounds: 2.5·10^15 wei buys a 20,000-gas callback; one wei less does not;
+    // more than Gmax·P is refused.
+    let fee = U256::from(2_500_000_000_000_000u64);
+    assert_eq!(fee, wei(30_000 + 20_000));
+    h.refused(
+        REQUESTER,
+        consumer,
+        ask(20_000),
+        fee - U256::from(1),
+        "fee below",
+    )
+    .await;
+    h.refused(
+        REQUESTER,
+        consumer,
+        ask(20_000),
+        wei(3_000_000) + U256::from(1),
+        "fee above",
+    )
+    .await;
+    let hostile = h.deploy("HostileConsumer").await;
+    let hostile_ask = |mode: u8| {
+        HostileConsumer::askCall {
+            kind: kind::JSON,
+            params: params.clone().into(),
+            callbackGas: 20_000,
+            mode_: mode,
+        }
+        .abi_encode()
+    };
+    h.ok(REQUESTER, hostile, hostile_ask(3), fee).await;
+    let id = h.last_id().await;
+    assert_eq!(id, 1, "ids start at 1");
+    // The callback is handed exactly 20,000 gas (less the few its dispatch spends).
+    let datagram = h
+        .enclave
+        .sign(&h.request(id, hostile, &params), code::OK, vec![]);
+    let receipt = h
+        .ok(
+            RELAY,
+            NATIVE_ORACLE_ADDRESS,
+            deliver_call(&datagram),
+            U256::ZERO,
+        )
+        .await;
+    let entered = receipt["logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|log| {
+            log["address"]
+                .as_str()
+                .unwrap()
+                .eq_ignore_ascii_case(&hostile.to_string())
+        })
+        .expect("the callback ran");
+    let given = U256::from_str_radix(
+        entered["data"].as_str().unwrap().trim_start_matches("0x"),
+        16,
+    )
+    .unwrap();
+    assert!(
+        given > U256::from(19_000) && given <= U256::from(20_000),
+        "the callback got {given} gas"
+    );
+
+    // A richer callback (it stores the answer) pays for more gas.
+    let fee = wei(30_000 + 150_000);
+    h.ok(REQUESTER, consumer, ask(150_000), fee).await;
+    let id = h.last_id().await;
+    assert_eq!(id, 2);
+
+    // A delivery signed by the registered oracle enclave: the callback gets the value, the
+    // relay is credited the fee.
+    let request = h.request(id, consumer, &params);
+    let datagram = h
+        .enclave
+        .sign(&request, code::OK, U256::from(10125).abi_encode());
+    h.ok(
+        RELAY,
+        NATIVE_ORACLE_ADDRESS,
+        deliver_call(&datagram),
+        U256::ZERO,
+    )
+    .await;
+    assert_eq!(h.state(id).await, DELIVERED);
+    let value = h
+        .call(
+            RELAY,
+            consumer,
+            PriceConsumer::lastValueCall {}.abi_encode(),
+            U256::ZERO,
+        )
+        .await
+        .unwrap();
+    assert_eq!(U256::abi_decode(&value).unwrap(), U256::from(10125));
+    let relay = ankr_types::recovery::address_of(&account(RELAY));
+    // Both deliveries' fees are the relay's: 2.5·10^15 and (30,000 + 150,000)·P.
+    assert_eq!(
+        h.balance_in_oracle(relay).await,
+        wei(30_000 + 20_000) + fee
+    );
+
+    // The same datagram again: refused.
+    h.refused(
+        RELAY,
+        NATIVE_ORACLE_ADDRESS,
+        deliver_call(&datagram),
+        U256::ZERO,
+        "request is not pending",
+    )
+    .await;
+
+    // A third request, overpaid: the excess is credited back at once.
+    h.ok(REQUESTER, consumer, ask(150_000), fee + U256::from(777))
+        .await;
+    let id = h.last_id().await;
+    assert_eq!(id, 3);
+    assert_eq!(h.balance_in_oracle(consumer).await, U256::from(777));
+    let request = h.request(id, consumer, &params);
+    let data = U256::from(1).abi_encode();
+    // Forged: an enclave nobody registered.
+    let forged = oracle_enclave("not registered").sign(&request, code::OK, data.clone());
+    h.refused(
+        RELAY,
+        NATIVE_ORACLE_ADDRESS,
+        deliver_call(&forged),
+        U256::ZERO,
+        "not signed by a live oracle enclave",
+    )
+    .await;
+    // Signed for another chain, or for another oracle contract.
+    let other_chain = OracleRequest {
+        chain_id: 1,
+        ..request.clone()
+    };
+    let elsewhere = OracleRequest {
+        oracle: Address::repeat_byte(0x99),
+        ..request.clone()
+    };
+    for signed_for in [other_chain, elsewhere] {
+        let datagram = h.enclave.sign(&signed_for, code::OK, data.clone());
+        h.refused(
+            RELAY,
+            NATIVE_ORACLE_ADDRESS,
+            deliver_call(&datagram),
+            U256::ZERO,
+            "not signed by a live oracle enclave",
+        )
+        .await;
+    }
+    // The parameters of another request (or another requester).
+    let mut mismatch = h.enclave.sign(&request, code::OK, data.clone());
+    mismatch.params_hash = B256::repeat_byte(7);
+    h.refused(
+        RELAY,
+        NATIVE_ORACLE_ADDRESS,
+        deliver_call(&mismatch),
+        U256::ZERO,
+        "params hash mismatch",
+    )
+    .await;
+    let someone_else = h.request(id, Address::repeat_byte(0x55), &params);
+    let theirs = h.enclave.sign(&someone_else, code::OK, data.clone());
+    h.refused(
+        RELAY,
+        NATIVE_ORACLE_ADDRESS,
+        deliver_call(&theirs),
+        U256::ZERO,
+        "params hash mismatch",
+    )
+    .await;
+
+    // Only the requester cancels; it gets the fee minus Gcancel·P = 1.25·10^15 back.
+    h.refused(
+        RELAY,
+        NATIVE_ORACLE_ADDRESS,
+        NativeOracle::cancelCall { id }.abi_encode(),
+        U256::ZERO,
+        "not the requester",
+    )
+    .await;
+    let before = h.balance_in_oracle(hostile).await;
+    let fee = wei(30_000 + 20_000);
+    h.ok(REQUESTER, hostile, hostile_ask(3), fee).await;
+    let cancelled = h.last_id().await;
+    h.ok(
+        REQUESTER,
+        hostile,
+        HostileConsumer::cancelCall { id: cancelled }.abi_encode(),
+        U256::ZERO,
+    )
+    .await;
+    assert_eq!(h.state(cancelled).await, CANCELLED);
+    assert_eq!(
+        h.balance_in_oracle(hostile).await - before,
+        U256::from(1_250_000_000_000_000u64)
+    );
+    assert_eq!(
+        h.balance_in_oracle(Address::repeat_byte(0xfc)).await,
+        wei(25_000)
+    );
+
+    // An oracle fault (code ≥ 16): the requester gets the whole fee back, the relay nothing.
+    let fee = wei(30_000 + 150_000);
+    let relay_before = h.balance_in_oracle(relay).await;
+    let consumer_before = h.balance_in_oracle(consumer).await;
+    let fault = h.enclave.sign(&request, code::SOURCE_UNREACHABLE, vec![]);
+    h.ok(
+        RELAY,
+        NATIVE_ORACLE_ADDRESS,
+        deliver_call(&fault),
+        U256::ZERO,
+    )
+    .await;
+    assert_eq!(h.balance_in_oracle(consumer).await - consumer_before, fee);
+    assert_eq!(h.balance_in_oracle(relay).await, relay_before);
+
+    // Expiry: not before the deadline; after it anyone expires and the fee comes back whole.
+    h.ok(REQUESTER, consumer, ask(150_000), fee).await;
+    let late = h.last_id().await;
+    let expire = NativeOracle::expireCall { id: late }.abi_encode();
+    h.refused(
+        RELAY,
+        NATIVE_ORACLE_ADDRESS,
+        expire.clone(),
+        U256::ZERO,
+        "deadline not reached",
+    )
+    .await;
+    let consumer_before = h.balance_in_oracle(consumer).await;
+    for _ in 0..TIMEOUT_BLOCKS {
+        let me = ankr_types::recovery::address_of(&account(RELAY));
+        h.ok(RELAY, me, vec![], U256::from(1)).await;
+    }
+    h.ok(RELAY, NATIVE_ORACLE_ADDRESS, expire, U256::ZERO).await;
+    assert_eq!(h.state(late).await, EXPIRED);
+    assert_eq!(h.balance_in_oracle(consumer).await - consumer_before, fee);
+
+    // Withdrawal pays out exactly what was credited, once.
+    let credited = h.balance_in_oracle(relay).await;
+    let receipt = h
+        .ok(
+            RELAY,
+            NATIVE_ORACLE_ADDRESS,
+            NativeOracle::withdrawCall {}.abi_encode(),
+            U256::ZERO,
+        )
+        .await;
+    assert_eq!(receipt["logs"].as_array().unwrap().len(), 1);
+    assert_eq!(h.balance_in_oracle(relay).await, U256::ZERO);
+    assert!(credited > U256::ZERO);
+    h.refused(
+        RELAY,
+        NATIVE_ORACLE_ADDRESS,
+        NativeOracle::withdrawCall {}.abi_encode(),
+        U256::ZERO,
+        "nothing to withdraw",
+    )
+    .await;
+    h.node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_misbehaving_callback_never_undoes_a_delivery() {
+    let h = Harness::start().await;
+    let hostile = h.deploy("HostileConsumer").await;
+    let params = price_params();
+    let fee = wei(30_000 + 20_000);
+    let relay = ankr_types::recovery::address_of(&account(RELAY));
+    let callback_failed = alloy_primitives::keccak256("CallbackFailed(uint64)");
+    // 0: reverts, 1: burns all its gas, 2: re-enters cancel for the request being delivered.
+    for mode in [0u8, 1, 2] {
+        let ask = HostileConsumer::askCall {
+            kind: kind::JSON,
+            params: params.clone().into(),
+            callbackGas: 20_000,
+            mode_: mode,
+        };
+        h.ok(REQUESTER, hostile, ask.abi_encode(), fee).await;
+        let id = h.last_id().await;
+        let credited = h.balance_in_oracle(relay).await;
+        let datagram = h.enclave.sign(
+            &h.request(id, hostile, &params),
+            code::OK,
+            U256::from(5).abi_encode(),
+        );
+        // Too little gas for the promised callback: refused, so that a relay cannot starve it.
+        let starved = h
+            .send(
+                RELAY,
+                Some(NATIVE_ORACLE_ADDRESS),
+                deliver_call(&datagram),
+                U256::ZERO,
+                60_000,
+            )
+            .await;
+        assert_eq!(starved["status"], "0x0", "mode {mode}");
+        assert_eq!(h.state(id).await, 1, "still pending");
+        let receipt = h
+            .ok(
+                RELAY,
+                NATIVE_ORACLE_ADDRESS,
+                deliver_call(&datagram),
+                U256::ZERO,
+            )
+            .await;
+        let failed = receipt["logs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|log| log["topics"][0].as_str() == Some(&callback_failed.to_string()));
+        assert!(failed, "mode {mode}: CallbackFailed expected");
+        assert_eq!(h.state(id).await, DELIVERED, "mode {mode}");
+        assert_eq!(
+            h.balance_in_oracle(relay).await - credited,
+            fee,
+            "mode {mode}"
+        );
+        // The burning callback used its 20,000 gas and no more.
+        if mode == 1 {
+            let used = u64::from_str_radix(
+                receipt["gasUsed"]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches("0x"),
+                16,
+            )
+            .unwrap();
+            assert!(used < 200_000, "gas used {used}");
+        }
+    }
+    // The re-entrant cancel did not refund the requester.
+    assert_eq!(h.balance_in_oracle(hostile).await, U256::ZERO);
+    h.node.stop().await;
+}
