@@ -5,6 +5,7 @@ pub mod attest;
 pub mod devnet;
 pub mod history;
 pub mod miner;
+pub mod relay;
 
 use alloy_primitives::Address;
 use ankr_chain::{Chain, ChainError, Contents, now_seconds};

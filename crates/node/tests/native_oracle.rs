@@ -379,10 +379,7 @@ async fn fees_deliveries_and_refunds_follow_town_criers_numbers() {
     assert_eq!(U256::abi_decode(&value).unwrap(), U256::from(10125));
     let relay = ankr_types::recovery::address_of(&account(RELAY));
     // Both deliveries' fees are the relay's: 2.5·10^15 and (30,000 + 150,000)·P.
-    assert_eq!(
-        h.balance_in_oracle(relay).await,
-        wei(30_000 + 20_000) + fee
-    );
+    assert_eq!(h.balance_in_oracle(relay).await, wei(30_000 + 20_000) + fee);
 
     // The same datagram again: refused.
     h.refused(
@@ -616,4 +613,117 @@ async fn a_misbehaving_callback_never_undoes_a_delivery() {
     // The re-entrant cancel did not refund the requester.
     assert_eq!(h.balance_in_oracle(hostile).await, U256::ZERO);
     h.node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_relay_serves_requests_from_a_real_https_source_and_survives_a_restart() {
+    use ankr_node::relay::{RelayConfig, run};
+    use ankr_oracle::source::{LocalSource, Route};
+    let h = Harness::start().await;
+    let consumer = h.deploy("PriceConsumer").await;
+    let source = LocalSource::start(
+        h._dir.path(),
+        [(
+            "/price".to_string(),
+            Route::Document {
+                content_type: "application/json",
+                body: br#"{"usd":"101.25"}"#.to_vec(),
+            },
+        )]
+        .into(),
+    )
+    .await
+    .unwrap();
+    // The registered enclave's key, now trusting the source's CA.
+    let key =
+        secp256k1::SecretKey::from_byte_array(keccak256("registered oracle enclave").0).unwrap();
+    let enclave = std::sync::Arc::new(
+        OracleEnclave::new(
+            key,
+            keccak256("registered oracle enclave"),
+            Some(&source.ca_file),
+            FetchLimits::default(),
+        )
+        .unwrap(),
+    );
+    let config = RelayConfig {
+        rpc_url: h.node.rpc_url(),
+        account: account(RELAY),
+        enclave,
+        attestation: None,
+        confirmations: 0,
+        state_file: h._dir.path().join("relay.state"),
+        poll: std::time::Duration::from_millis(50),
+    };
+    let params = ValueQuery {
+        url: source.url("/price"),
+        path: "$.usd".into(),
+        result_type: "uint256".into(),
+        decimals: 2,
+    }
+    .encode();
+    let ask = PriceConsumer::askCall {
+        kind: kind::JSON,
+        params: params.into(),
+        callbackGas: 150_000,
+    }
+    .abi_encode();
+    let fee = wei(30_000 + 150_000);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let relay = tokio::spawn(run(config.clone(), stopped));
+    h.ok(REQUESTER, consumer, ask.clone(), fee).await;
+    wait_for_answers(&h, consumer, 1).await;
+    let value = h
+        .call(
+            RELAY,
+            consumer,
+            PriceConsumer::lastValueCall {}.abi_encode(),
+            U256::ZERO,
+        )
+        .await
+        .unwrap();
+    assert_eq!(U256::abi_decode(&value).unwrap(), U256::from(10125));
+
+    // The relay stops; a request arrives meanwhile; a new relay on the same state file serves
+    // it, and only it.
+    let _ = stop.send(true);
+    relay.await.unwrap();
+    h.ok(REQUESTER, consumer, ask, fee).await;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let relay = tokio::spawn(run(config, stopped));
+    wait_for_answers(&h, consumer, 2).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(
+        answers(&h, consumer).await,
+        U256::from(2),
+        "nothing was served twice"
+    );
+    let relay_account = ankr_types::recovery::address_of(&account(RELAY));
+    assert_eq!(h.balance_in_oracle(relay_account).await, fee + fee);
+    let _ = stop.send(true);
+    relay.await.unwrap();
+    h.node.stop().await;
+}
+
+async fn answers(h: &Harness, consumer: Address) -> U256 {
+    let out = h
+        .call(
+            RELAY,
+            consumer,
+            PriceConsumer::answersCall {}.abi_encode(),
+            U256::ZERO,
+        )
+        .await
+        .unwrap();
+    U256::abi_decode(&out).unwrap()
+}
+
+async fn wait_for_answers(h: &Harness, consumer: Address, n: u64) {
+    for _ in 0..300 {
+        if answers(h, consumer).await == U256::from(n) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the consumer never got answer {n}");
 }

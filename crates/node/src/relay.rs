@@ -1,0 +1,415 @@
+//! The Native Oracle relay (the whitepaper's "Relay"): follows `RequestInfo` logs of the
+//! `NativeOracle` contract over JSON-RPC once they have enough confirmations, hands each
+//! request to the oracle enclave (which fetches over HTTPS and signs), and sends
+//! `deliver` from its own account, which the fee pays back. It keeps the enclave registered
+//! (a certificate from the attestation service), resubmits a delivery stuck in the pool with
+//! a higher fee, expires what it could not deliver once the deadline passes, and records the
+//! last block it scanned, so a restart neither skips nor double-serves a request (each
+//! request's on-chain state is read before answering it).
+
+use crate::attest::AttestationClient;
+use alloy_consensus::TxEip1559;
+use alloy_eips::Encodable2718;
+use alloy_primitives::{Address, B256, Bytes, TxKind, U256, hex};
+use alloy_sol_types::{SolCall, SolEvent};
+use ankr_contracts::genesis::{ENCLAVE_REGISTRY_ADDRESS, NATIVE_ORACLE_ADDRESS};
+use ankr_contracts::{EnclaveRegistry, NativeOracle};
+use ankr_oracle::{OracleEnclave, OracleRequest};
+use jsonrpsee::core::{client::ClientT, params::ArrayParams};
+use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Blocks a delivery may wait for a receipt before it is resent with a higher fee.
+const STUCK_BLOCKS: u64 = 5;
+/// Renew the enclave's registration when it ends within this many blocks.
+const RENEW_MARGIN: u64 = 20;
+/// Most blocks one `eth_getLogs` asks for.
+const LOG_RANGE: u64 = 1_000;
+/// `NativeOracle.State.Pending`.
+const PENDING: u8 = 1;
+
+/// What a relay needs.
+#[derive(Clone)]
+pub struct RelayConfig {
+    /// JSON-RPC of a node, e.g. `http://127.0.0.1:8545`.
+    pub rpc_url: String,
+    /// Pays for deliveries and receives their fees.
+    pub account: secp256k1::SecretKey,
+    pub enclave: Arc<OracleEnclave>,
+    /// Registers and renews the enclave; `None` if it is registered otherwise (genesis).
+    pub attestation: Option<AttestationClient>,
+    /// Blocks a request waits before it is served (against reorganisations).
+    pub confirmations: u64,
+    /// Where the relay records the next block to scan.
+    pub state_file: PathBuf,
+    pub poll: Duration,
+}
+
+/// Why a relay step failed (it is retried on the next poll).
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    #[error("JSON-RPC: {0}")]
+    Rpc(String),
+    #[error("unexpected answer: {0}")]
+    Decode(String),
+    #[error(transparent)]
+    Attestation(#[from] crate::attest::AttestError),
+    #[error("state file: {0}")]
+    State(#[from] std::io::Error),
+}
+
+/// A delivery (or expiry) sent and not yet mined.
+struct InFlight {
+    id: u64,
+    tx: TxEip1559,
+    hash: B256,
+    sent_at: u64,
+}
+
+struct Relay {
+    config: RelayConfig,
+    client: HttpClient,
+    chain_id: u64,
+    sender: Address,
+    next_nonce: Option<u64>,
+    in_flight: Vec<InFlight>,
+    /// Requests whose delivery failed, by deadline: expired once it passes.
+    undelivered: HashMap<u64, u64>,
+    registration_sent_at: Option<u64>,
+}
+
+/// Runs the relay until `stopped` changes; errors are logged and retried.
+pub async fn run(config: RelayConfig, mut stopped: watch::Receiver<bool>) {
+    let client = match HttpClientBuilder::default().build(&config.rpc_url) {
+        Ok(client) => client,
+        Err(error) => return tracing::error!(%error, "oracle relay: bad RPC URL"),
+    };
+    tracing::info!(
+        enclave = %config.enclave.address(),
+        measurement = %config.enclave.measurement(),
+        "oracle relay started; its enclave is SIMULATED"
+    );
+    let mut relay = Relay {
+        sender: ankr_types::recovery::address_of(&config.account),
+        config,
+        client,
+        chain_id: 0,
+        next_nonce: None,
+        in_flight: Vec::new(),
+        undelivered: HashMap::new(),
+        registration_sent_at: None,
+    };
+    let mut ticks = tokio::time::interval(relay.config.poll);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stopped.changed() => return,
+            _ = ticks.tick() => {
+                if let Err(error) = relay.step().await {
+                    tracing::warn!(%error, "oracle relay step failed; retrying");
+                    relay.next_nonce = None;
+                }
+            }
+        }
+    }
+}
+
+fn quantity(value: &Value) -> Result<u64, RelayError> {
+    value
+        .as_str()
+        .and_then(|s| u64::from_str_radix(s.trim_start_matches("0x"), 16).ok())
+        .ok_or_else(|| RelayError::Decode(value.to_string()))
+}
+
+impl Relay {
+    async fn rpc(&self, method: &str, params: Value) -> Result<Value, RelayError> {
+        let mut array = ArrayParams::new();
+        for p in params.as_array().into_iter().flatten() {
+            array
+                .insert(p)
+                .map_err(|e| RelayError::Rpc(e.to_string()))?;
+        }
+        self.client
+            .request::<Value, _>(method, array)
+            .await
+            .map_err(|e| RelayError::Rpc(format!("{method}: {e}")))
+    }
+
+    async fn call(&self, to: Address, data: Vec<u8>) -> Result<Vec<u8>, RelayError> {
+        let answer = self
+            .rpc(
+                "eth_call",
+                json!([{ "to": to, "data": Bytes::from(data) }, "latest"]),
+            )
+            .await?;
+        hex::decode(answer.as_str().unwrap_or_default())
+            .map_err(|e| RelayError::Decode(e.to_string()))
+    }
+
+    async fn step(&mut self) -> Result<(), RelayError> {
+        if self.chain_id == 0 {
+            self.chain_id = quantity(&self.rpc("eth_chainId", json!([])).await?)?;
+        }
+        let head = quantity(&self.rpc("eth_blockNumber", json!([])).await?)?;
+        self.keep_registered(head).await?;
+        self.watch_in_flight(head).await?;
+        self.expire_overdue(head).await?;
+        let Some(confirmed) = head.checked_sub(self.config.confirmations) else {
+            return Ok(());
+        };
+        let mut next = self.load_next_block()?;
+        while next <= confirmed {
+            let to = confirmed.min(next + LOG_RANGE - 1);
+            let logs = self
+                .rpc(
+                    "eth_getLogs",
+                    json!([{
+                        "address": NATIVE_ORACLE_ADDRESS,
+                        "topics": [NativeOracle::RequestInfo::SIGNATURE_HASH],
+                        "fromBlock": format!("0x{next:x}"),
+                        "toBlock": format!("0x{to:x}"),
+                    }]),
+                )
+                .await?;
+            for log in logs.as_array().into_iter().flatten() {
+                self.serve(log, head).await?;
+            }
+            next = to + 1;
+            self.save_next_block(next)?;
+        }
+        Ok(())
+    }
+
+    /// Answers the request in one `RequestInfo` log, unless it is no longer pending.
+    async fn serve(&mut self, log: &Value, head: u64) -> Result<(), RelayError> {
+        let topics: Vec<B256> = serde_json::from_value(log["topics"].clone())
+            .map_err(|e| RelayError::Decode(e.to_string()))?;
+        let data = hex::decode(log["data"].as_str().unwrap_or_default())
+            .map_err(|e| RelayError::Decode(e.to_string()))?;
+        let info = NativeOracle::RequestInfo::decode_raw_log(topics, &data)
+            .map_err(|e| RelayError::Decode(e.to_string()))?;
+        if self.state(info.id).await? != PENDING {
+            return Ok(());
+        }
+        let request = OracleRequest {
+            chain_id: self.chain_id,
+            oracle: NATIVE_ORACLE_ADDRESS,
+            id: info.id,
+            requester: info.requester,
+            kind: info.kind,
+            params: info.params.to_vec(),
+        };
+        let datagram = self.config.enclave.answer(&request).await;
+        tracing::info!(
+            id = info.id,
+            code = datagram.code,
+            bytes = datagram.data.len(),
+            "oracle request answered"
+        );
+        let call = NativeOracle::deliverCall {
+            id: datagram.id,
+            paramsHash: datagram.params_hash,
+            code: datagram.code,
+            data: datagram.data.clone().into(),
+            enclaveSig: datagram.signature.to_vec().into(),
+        };
+        // The callback's gas (with EIP-150's 1/64 kept back) plus the contract's own work.
+        let gas = u64::from(info.callbackGas) * 64 / 63 + 150_000 + 16 * datagram.data.len() as u64;
+        self.undelivered.insert(info.id, info.deadline);
+        self.send(info.id, NATIVE_ORACLE_ADDRESS, call.abi_encode(), gas, head)
+            .await
+    }
+
+    async fn state(&self, id: u64) -> Result<u8, RelayError> {
+        let out = self
+            .call(
+                NATIVE_ORACLE_ADDRESS,
+                NativeOracle::requestsCall(id).abi_encode(),
+            )
+            .await?;
+        Ok(NativeOracle::requestsCall::abi_decode_returns(&out)
+            .map_err(|e| RelayError::Decode(e.to_string()))?
+            .state)
+    }
+
+    async fn send(
+        &mut self,
+        id: u64,
+        to: Address,
+        input: Vec<u8>,
+        gas_limit: u64,
+        head: u64,
+    ) -> Result<(), RelayError> {
+        let nonce = match self.next_nonce {
+            Some(nonce) => nonce,
+            None => quantity(
+                &self
+                    .rpc("eth_getTransactionCount", json!([self.sender, "pending"]))
+                    .await?,
+            )?,
+        };
+        let tx = TxEip1559 {
+            chain_id: self.chain_id,
+            nonce,
+            gas_limit,
+            max_fee_per_gas: 20_000_000_000,
+            max_priority_fee_per_gas: 1_000_000_000,
+            to: TxKind::Call(to),
+            value: U256::ZERO,
+            input: input.into(),
+            ..Default::default()
+        };
+        let hash = self.submit(&tx).await?;
+        self.next_nonce = Some(nonce + 1);
+        self.in_flight.push(InFlight {
+            id,
+            tx,
+            hash,
+            sent_at: head,
+        });
+        Ok(())
+    }
+
+    async fn submit(&self, tx: &TxEip1559) -> Result<B256, RelayError> {
+        let signed = ankr_types::recovery::sign_transaction(&self.config.account, tx.clone());
+        let raw = format!("0x{}", hex::encode(signed.encoded_2718()));
+        let hash = self.rpc("eth_sendRawTransaction", json!([raw])).await?;
+        serde_json::from_value(hash).map_err(|e| RelayError::Decode(e.to_string()))
+    }
+
+    /// Settles mined deliveries and resends the stuck ones with a 25 % higher fee.
+    async fn watch_in_flight(&mut self, head: u64) -> Result<(), RelayError> {
+        let mut still = Vec::new();
+        for mut sent in std::mem::take(&mut self.in_flight) {
+            let receipt = self
+                .rpc("eth_getTransactionReceipt", json!([sent.hash]))
+                .await?;
+            if receipt.is_object() {
+                if receipt["status"] == "0x1" {
+                    self.undelivered.remove(&sent.id);
+                } else {
+                    tracing::warn!(id = sent.id, hash = %sent.hash, "delivery reverted; the request will be expired at its deadline");
+                }
+                continue;
+            }
+            if head >= sent.sent_at + STUCK_BLOCKS {
+                sent.tx.max_fee_per_gas = sent.tx.max_fee_per_gas * 5 / 4;
+                sent.tx.max_priority_fee_per_gas = sent.tx.max_priority_fee_per_gas * 5 / 4;
+                sent.hash = self.submit(&sent.tx).await?;
+                sent.sent_at = head;
+                tracing::info!(id = sent.id, hash = %sent.hash, "resent a stuck oracle transaction with a higher fee");
+            }
+            still.push(sent);
+        }
+        self.in_flight = still;
+        Ok(())
+    }
+
+    /// Expires requests the relay could not deliver, once their deadline has passed.
+    async fn expire_overdue(&mut self, head: u64) -> Result<(), RelayError> {
+        let overdue: Vec<u64> = self
+            .undelivered
+            .iter()
+            .filter(|(id, deadline)| {
+                head > **deadline && !self.in_flight.iter().any(|f| f.id == **id)
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for id in overdue {
+            self.undelivered.remove(&id);
+            if self.state(id).await? == PENDING {
+                tracing::info!(id, "expiring an oracle request that could not be delivered");
+                let call = NativeOracle::expireCall { id }.abi_encode();
+                self.send(id, NATIVE_ORACLE_ADDRESS, call, 120_000, head)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Registers the enclave (or renews its registration) when it lapses within
+    /// [`RENEW_MARGIN`] blocks.
+    async fn keep_registered(&mut self, head: u64) -> Result<(), RelayError> {
+        let Some(attestation) = self.config.attestation.clone() else {
+            return Ok(());
+        };
+        let enclave = self.config.enclave.address();
+        let out = self
+            .call(
+                ENCLAVE_REGISTRY_ADDRESS,
+                EnclaveRegistry::oracleExpiresAtCall(enclave).abi_encode(),
+            )
+            .await?;
+        let expires = EnclaveRegistry::oracleExpiresAtCall::abi_decode_returns(&out)
+            .map_err(|e| RelayError::Decode(e.to_string()))?;
+        if expires > U256::from(head + RENEW_MARGIN)
+            || self
+                .registration_sent_at
+                .is_some_and(|sent| head < sent + 8)
+        {
+            return Ok(());
+        }
+        let latest = self
+            .rpc("eth_getBlockByNumber", json!(["latest", false]))
+            .await?;
+        let nonce: B256 = serde_json::from_value(latest["hash"].clone())
+            .map_err(|e| RelayError::Decode(e.to_string()))?;
+        let out = self
+            .call(
+                ENCLAVE_REGISTRY_ADDRESS,
+                EnclaveRegistry::attestationRootCall {}.abi_encode(),
+            )
+            .await?;
+        let root = EnclaveRegistry::attestationRootCall::abi_decode_returns(&out)
+            .map_err(|e| RelayError::Decode(e.to_string()))?;
+        let quote = self.config.enclave.quote(nonce);
+        let certificate = attestation.certify(&quote, root).await?;
+        let call = EnclaveRegistry::registerCall {
+            enclave,
+            measurement: quote.measurement,
+            platformId: quote.platform_id,
+            nonce: quote.nonce,
+            enclaveSig: quote.signature.clone(),
+            rootSig: certificate.root_signature.clone(),
+        };
+        tracing::info!(%enclave, "registering the oracle enclave (SIMULATED attestation)");
+        self.send(
+            0,
+            ENCLAVE_REGISTRY_ADDRESS,
+            call.abi_encode(),
+            400_000,
+            head,
+        )
+        .await?;
+        self.registration_sent_at = Some(head);
+        Ok(())
+    }
+
+    fn load_next_block(&self) -> Result<u64, RelayError> {
+        match std::fs::read_to_string(&self.config.state_file) {
+            Ok(text) => text
+                .trim()
+                .parse()
+                .map_err(|_| RelayError::Decode(format!("state file holds {text:?}"))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(1),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Writes the next block to scan, atomically (write then rename).
+    fn save_next_block(&self, next: u64) -> Result<(), RelayError> {
+        let path = &self.config.state_file;
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let temporary = path.with_extension("tmp");
+        std::fs::write(&temporary, next.to_string())?;
+        std::fs::rename(&temporary, path)?;
+        Ok(())
+    }
+}
