@@ -34,6 +34,10 @@ pub struct DevnetArgs {
     /// First libp2p port; 0 lets each node pick a free one.
     #[arg(long, default_value_t = 30303)]
     p2p_port: u16,
+    /// A root certificate (PEM) the oracle enclave trusts besides the system's and the devnet
+    /// feeds' own CA, so that your local HTTPS source works (repeatable).
+    #[arg(long = "oracle-ca")]
+    oracle_cas: Vec<PathBuf>,
 }
 
 /// Node `i`'s libp2p port.
@@ -161,6 +165,14 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
         nodes.push(node);
     }
 
+    let oracle = crate::oracle::DevnetOracle::start(
+        &dir.join("oracle"),
+        &nodes[0].rpc_url(),
+        &attest.url,
+        &args.oracle_cas,
+    )
+    .await?;
+
     let head = nodes[0].chain.head();
     println!();
     println!("  ankr devnet");
@@ -199,6 +211,15 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
         );
     }
     println!();
+    println!(
+        "  Native Oracle {} · relay with enclave {} (SIMULATED) · example feeds {} and {} (CA {}) · PriceConsumer {}",
+        ankr_contracts::genesis::NATIVE_ORACLE_ADDRESS,
+        oracle.enclave,
+        oracle.source.url("/ankr-usd.json"),
+        oracle.source.url("/mls/listing-1001.xml"),
+        oracle.source.ca_file.display(),
+        devnet::PRICE_CONSUMER_ADDRESS,
+    );
     println!(
         "  Miners have their own accounts (the mnemonic's indices {} and up).",
         devnet::DEV_ACCOUNTS
@@ -242,9 +263,25 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
         }
     });
 
+    let demo_rpc = nodes[0].rpc_url();
+    let demo = tokio::spawn(async move {
+        let result = oracle.demonstrate(&demo_rpc).await;
+        match &result {
+            Ok((value, blocks)) => println!(
+                "  oracle: PriceConsumer received ANKR/USD = {value} (×10^-6) over HTTPS, {blocks} blocks after its request"
+            ),
+            Err(error) => println!("  oracle: the example request failed: {error:#}"),
+        }
+        oracle
+    });
+
     tokio::signal::ctrl_c().await?;
     tracing::info!("stopping devnet");
     status.abort();
+    match tokio::time::timeout(Duration::from_secs(1), demo).await {
+        Ok(Ok(oracle)) => oracle.stop().await,
+        _ => tracing::warn!("the oracle example was still waiting"),
+    }
     for node in nodes {
         node.stop().await;
     }

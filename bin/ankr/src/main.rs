@@ -6,6 +6,7 @@ mod bench;
 mod bench_network;
 mod bench_pouw;
 mod devnet;
+mod oracle;
 mod wallet;
 mod work;
 
@@ -33,6 +34,8 @@ enum Command {
     Node(NodeArgs),
     /// Buy useful work: submit a wasm task, follow it, fetch its result.
     Work(work::WorkArgs),
+    /// Ask for HTTPS data through the Native Oracle, read answers, or run an oracle relay.
+    Oracle(oracle::OracleArgs),
     /// Run the SIMULATED attestation service that certifies enclaves (holds the root key).
     Attest(attest::AttestArgs),
     /// Print a chain spec (TOML) to start from.
@@ -242,6 +245,10 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Bench(args) => bench::run(args).await,
         Command::Work(args) => work::run(args).await,
+        Command::Oracle(args) => {
+            init_logging();
+            oracle::run(args).await
+        }
         Command::Attest(args) => {
             init_logging();
             attest::run(args).await

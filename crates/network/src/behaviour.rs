@@ -59,11 +59,11 @@ pub fn behaviour(
     );
     let peer_id = key.public().to_peer_id();
     let kad = discovery.then(|| {
-        let mut kad = kad::Behaviour::with_config(
-            peer_id,
-            kad::store::MemoryStore::new(peer_id),
-            kad::Config::new(StreamProtocol::new(KADEMLIA_PROTOCOL)),
-        );
+        let mut config = kad::Config::new(StreamProtocol::new(KADEMLIA_PROTOCOL));
+        // The driver looks for peers itself (while under its target), so no periodic walk.
+        config.set_periodic_bootstrap_interval(None);
+        let mut kad =
+            kad::Behaviour::with_config(peer_id, kad::store::MemoryStore::new(peer_id), config);
         // Nodes on loopback or a LAN have no confirmed external address; answer queries anyway.
         kad.set_mode(Some(kad::Mode::Server));
         kad

@@ -36,6 +36,24 @@ pub fn miner_account(node: u32) -> DevAccount {
         .expect("derive returns the accounts asked for")
 }
 
+/// The account of the devnet's oracle relay: pays deliveries, earns their fees.
+pub fn relay_account() -> DevAccount {
+    derive(TEST_MNEMONIC, DEV_ACCOUNTS + MAX_DEVNET_NODES + 1)
+        .pop()
+        .expect("derive returns the accounts asked for")
+}
+
+/// The account the devnet's oracle demonstration asks from (never a developer's nonce).
+pub fn oracle_demo_account() -> DevAccount {
+    derive(TEST_MNEMONIC, DEV_ACCOUNTS + MAX_DEVNET_NODES + 2)
+        .pop()
+        .expect("derive returns the accounts asked for")
+}
+
+/// Where the devnet's example oracle consumer (`PriceConsumer.sol`) lives from genesis.
+pub const PRICE_CONSUMER_ADDRESS: Address =
+    alloy_primitives::address!("00000000000000000000000000000000000a0100");
+
 /// Blocks an enclave registration lasts on the devnet (about 20 minutes at 2 s blocks).
 pub const DEVNET_REGISTRATION_PERIOD: u64 = 600;
 /// Genesis difficulty of the PoUW devnet: about a second of one core's useful work (the
@@ -103,6 +121,7 @@ fn base_spec(registry: RegistryGenesis) -> ChainSpec {
     let mut alloc: std::collections::BTreeMap<_, _> = accounts()
         .into_iter()
         .chain((0..MAX_DEVNET_NODES).map(miner_account))
+        .chain([relay_account(), oracle_demo_account()])
         .map(|a| {
             let balance = U256::from(DEV_BALANCE_ANKR * ANKR);
             (
@@ -119,6 +138,16 @@ fn base_spec(registry: RegistryGenesis) -> ChainSpec {
         enclave_registry_genesis(&registry),
     );
     alloc.insert(WORK_MARKET_ADDRESS, work_market_genesis());
+    alloc.insert(
+        PRICE_CONSUMER_ADDRESS,
+        GenesisAccount {
+            nonce: 1,
+            code: ankr_contracts::artifact("PriceConsumer")
+                .expect("PriceConsumer artifact is committed")
+                .deployed_bytecode,
+            ..Default::default()
+        },
+    );
     alloc.insert(
         NATIVE_ORACLE_ADDRESS,
         native_oracle_genesis(&devnet_oracle()).expect("the devnet's oracle settings are valid"),

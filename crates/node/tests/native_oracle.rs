@@ -30,7 +30,7 @@ fn wei(gas: u64) -> U256 {
 
 fn oracle_enclave(seed: &str) -> OracleEnclave {
     let key = secp256k1::SecretKey::from_byte_array(keccak256(seed).0).unwrap();
-    OracleEnclave::new(key, keccak256(seed), None, FetchLimits::default()).unwrap()
+    OracleEnclave::new(key, keccak256(seed), &[], FetchLimits::default()).unwrap()
 }
 
 struct Harness {
@@ -641,7 +641,7 @@ async fn the_relay_serves_requests_from_a_real_https_source_and_survives_a_resta
         OracleEnclave::new(
             key,
             keccak256("registered oracle enclave"),
-            Some(&source.ca_file),
+            &[source.ca_file.as_path()],
             FetchLimits::default(),
         )
         .unwrap(),

@@ -41,11 +41,11 @@ pub struct OracleEnclave {
 }
 
 impl OracleEnclave {
-    /// An enclave with `key` on `platform_id`, trusting the system roots and `extra_ca`.
+    /// An enclave with `key` on `platform_id`, trusting the system roots and `extra_cas`.
     pub fn new(
         key: SecretKey,
         platform_id: B256,
-        extra_ca: Option<&Path>,
+        extra_cas: &[&Path],
         limits: FetchLimits,
     ) -> Result<Self, FetcherSetupError> {
         Ok(Self {
@@ -53,22 +53,18 @@ impl OracleEnclave {
             key,
             platform_id,
             measurement: oracle_measurement(limits),
-            fetcher: Fetcher::new(extra_ca, limits)?,
+            fetcher: Fetcher::new(extra_cas, limits)?,
         })
     }
 
     /// The enclave whose sealed state (simulated: plain files) is in `dir`, made if missing.
-    pub fn open(
-        dir: &Path,
-        extra_ca: Option<&Path>,
-        limits: FetchLimits,
-    ) -> Result<Self, OpenError> {
+    pub fn open(dir: &Path, extra_cas: &[&Path], limits: FetchLimits) -> Result<Self, OpenError> {
         std::fs::create_dir_all(dir)?;
         let key = ankr_pouw::enclave::read_or_create(&dir.join("oracle.key"))?;
         let platform = ankr_pouw::enclave::read_or_create(&dir.join("platform.id"))?;
         let key = SecretKey::from_byte_array(key.0)
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
-        Ok(Self::new(key, keccak256(platform), extra_ca, limits)?)
+        Ok(Self::new(key, keccak256(platform), extra_cas, limits)?)
     }
 
     pub fn address(&self) -> Address {

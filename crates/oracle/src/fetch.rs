@@ -84,12 +84,12 @@ pub struct Fetcher {
 }
 
 impl Fetcher {
-    /// Trusts the system's roots and, if given, every certificate in the PEM file `extra_ca`.
-    pub fn new(extra_ca: Option<&Path>, limits: FetchLimits) -> Result<Self, FetcherSetupError> {
+    /// Trusts the system's roots and every certificate in the PEM files `extra_cas`.
+    pub fn new(extra_cas: &[&Path], limits: FetchLimits) -> Result<Self, FetcherSetupError> {
         let mut roots = rustls::RootCertStore::empty();
         let native = rustls_native_certs::load_native_certs();
         let (added, _ignored) = roots.add_parsable_certificates(native.certs);
-        if let Some(path) = extra_ca {
+        for path in extra_cas {
             let error = |reason: String| FetcherSetupError::CaFile {
                 path: path.display().to_string(),
                 reason,
@@ -107,7 +107,7 @@ impl Fetcher {
         }
         tracing::debug!(
             system_roots = added,
-            extra = extra_ca.is_some(),
+            extra = extra_cas.len(),
             "oracle TLS roots"
         );
         let config = rustls::ClientConfig::builder_with_provider(Arc::new(

@@ -74,8 +74,13 @@ async fn the_enclave_fetches_over_https_and_signs_typed_values_or_error_codes() 
         max_redirects: 3,
     };
     let key = secp256k1::SecretKey::from_byte_array(keccak256("oracle test").0).unwrap();
-    let enclave =
-        OracleEnclave::new(key, keccak256("platform"), Some(&source.ca_file), limits).unwrap();
+    let enclave = OracleEnclave::new(
+        key,
+        keccak256("platform"),
+        &[source.ca_file.as_path()],
+        limits,
+    )
+    .unwrap();
 
     // A JSON value scaled to an integer, signed over exactly what the contract checks.
     let price = request(
@@ -177,7 +182,7 @@ async fn the_enclave_fetches_over_https_and_signs_typed_values_or_error_codes() 
     }
 
     // An enclave that does not trust the source's CA gets no data: an oracle fault (refund).
-    let stranger = OracleEnclave::new(key, keccak256("platform"), None, limits).unwrap();
+    let stranger = OracleEnclave::new(key, keccak256("platform"), &[], limits).unwrap();
     let refused = stranger.answer(&price).await;
     assert_eq!(refused.code, code::SOURCE_UNREACHABLE);
     assert!(refused.code >= code::FIRST_FAULT);

@@ -1,0 +1,352 @@
+//! `ankr oracle relay | request | status`, and the Native Oracle part of `ankr devnet`: a local
+//! HTTPS data source with its own CA (a price feed and a real-estate listing), the relay with
+//! a SIMULATED oracle enclave, and a first request of the example consumer.
+
+use crate::wallet::{Wallet, quantity};
+use alloy_primitives::{Address, Bytes, U256};
+use alloy_sol_types::{SolCall, SolEvent, SolValue};
+use ankr_contracts::genesis::NATIVE_ORACLE_ADDRESS;
+use ankr_contracts::{NativeOracle, PriceConsumer};
+use ankr_node::attest::AttestationClient;
+use ankr_node::devnet;
+use ankr_node::relay::RelayConfig;
+use ankr_oracle::datagram::kind;
+use ankr_oracle::extract::ValueQuery;
+use ankr_oracle::source::{LocalSource, Route};
+use ankr_oracle::{FetchLimits, OracleEnclave};
+use anyhow::Context;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+#[derive(clap::Args)]
+pub struct OracleArgs {
+    /// JSON-RPC URL of a node.
+    #[arg(long, global = true, default_value = "http://127.0.0.1:8545")]
+    rpc: String,
+    /// Hex secret key of the account that pays (request; relay: deliveries).
+    #[arg(long, global = true, env = "ANKR_KEY", hide_env_values = true)]
+    key: Option<String>,
+    #[command(subcommand)]
+    command: OracleCommand,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Kind {
+    Json,
+    Xml,
+    Document,
+}
+
+#[derive(clap::Subcommand)]
+enum OracleCommand {
+    /// Serve requests: follow the NativeOracle contract, answer through a SIMULATED oracle
+    /// enclave (kept in --enclave-dir), deliver from --key's account.
+    Relay {
+        #[arg(long)]
+        enclave_dir: PathBuf,
+        /// The attestation service that certifies the enclave (it registers and renews).
+        #[arg(long)]
+        attestation: Option<String>,
+        /// Extra trusted root certificates (PEM) besides the system's, e.g. a local source's CA.
+        #[arg(long = "ca")]
+        cas: Vec<PathBuf>,
+        /// Blocks a request waits before it is served.
+        #[arg(long, default_value_t = 1)]
+        confirmations: u64,
+    },
+    /// Ask for a value (or a document) over HTTPS; prints the request id.
+    Request {
+        #[arg(long, value_enum, default_value = "json")]
+        kind: Kind,
+        #[arg(long)]
+        url: String,
+        /// JSONPath (`$.a.b[0]`) or XML path (`/a/b[2]/@c`); unused for documents.
+        #[arg(long, default_value = "$")]
+        path: String,
+        /// uint256, int256, bool, string, bytes32 or bytes.
+        #[arg(long = "type", default_value = "string")]
+        result_type: String,
+        /// Numbers are multiplied by 10^decimals before they become integers.
+        #[arg(long, default_value_t = 0)]
+        decimals: u8,
+    },
+    /// Show a request's state and, once delivered, its code and data.
+    Status { id: u64 },
+}
+
+const STATES: [&str; 5] = ["none", "pending", "delivered", "cancelled", "expired"];
+
+pub async fn run(args: OracleArgs) -> anyhow::Result<()> {
+    let wallet = Wallet::new(&args.rpc, args.key.as_deref())?;
+    match args.command {
+        OracleCommand::Relay {
+            enclave_dir,
+            attestation,
+            cas,
+            confirmations,
+        } => {
+            let key = args
+                .key
+                .context("the relay needs --key to pay deliveries")?;
+            let cas: Vec<&Path> = cas.iter().map(PathBuf::as_path).collect();
+            let enclave = OracleEnclave::open(&enclave_dir, &cas, FetchLimits::default())?;
+            println!("oracle enclave {} (SIMULATED)", enclave.address());
+            let config = RelayConfig {
+                rpc_url: args.rpc,
+                account: parse_key(&key)?,
+                enclave: Arc::new(enclave),
+                attestation: attestation
+                    .map(|url| AttestationClient::new(&url))
+                    .transpose()?,
+                confirmations,
+                state_file: enclave_dir.join("relay.state"),
+                poll: Duration::from_millis(500),
+            };
+            let (stop, stopped) = watch::channel(false);
+            let relay = tokio::spawn(ankr_node::relay::run(config, stopped));
+            tokio::signal::ctrl_c().await?;
+            let _ = stop.send(true);
+            relay.await?;
+        }
+        OracleCommand::Request {
+            kind,
+            url,
+            path,
+            result_type,
+            decimals,
+        } => {
+            let (kind, params) = match kind {
+                Kind::Document => (kind::DOCUMENT, url.abi_encode()),
+                Kind::Json | Kind::Xml => (
+                    if matches!(kind, Kind::Json) {
+                        kind::JSON
+                    } else {
+                        kind::XML
+                    },
+                    ValueQuery {
+                        url,
+                        path,
+                        result_type,
+                        decimals,
+                    }
+                    .encode(),
+                ),
+            };
+            // The caller is an account, so no callback gas: the answer is read with `status`.
+            let fee = minimum_fee(&wallet, 0).await?;
+            let call = NativeOracle::requestCall {
+                kind,
+                params: params.into(),
+                callbackSelector: Default::default(),
+                callbackGas: 0,
+            };
+            let receipt = wallet
+                .send(NATIVE_ORACLE_ADDRESS, fee, call.abi_encode())
+                .await?;
+            let id = request_id(&receipt)?;
+            println!("request {id} (fee {fee} wei)");
+        }
+        OracleCommand::Status { id } => {
+            let out = wallet
+                .call(
+                    NATIVE_ORACLE_ADDRESS,
+                    NativeOracle::requestsCall(id).abi_encode(),
+                )
+                .await?;
+            let request = NativeOracle::requestsCall::abi_decode_returns(&out)?;
+            let state = STATES
+                .get(request.state as usize)
+                .copied()
+                .unwrap_or("unknown");
+            println!("request {id}: {state}");
+            if state == "none" {
+                return Ok(());
+            }
+            println!(
+                "requester {} · fee {} wei · deadline block {}",
+                request.requester, request.fee, request.deadline
+            );
+            if let Some((code, data)) = delivered(&wallet, id).await? {
+                println!(
+                    "code {code} · data 0x{}",
+                    alloy_primitives::hex::encode(&data)
+                );
+                if let Ok(text) = String::abi_decode(&data) {
+                    println!("as a string: {text}");
+                } else if data.len() == 32 {
+                    println!("as a number: {}", U256::from_be_slice(&data));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn parse_key(hex_key: &str) -> anyhow::Result<secp256k1::SecretKey> {
+    let bytes: [u8; 32] = alloy_primitives::hex::decode(hex_key.trim())?
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("a key is 32 bytes of hex"))?;
+    Ok(secp256k1::SecretKey::from_byte_array(bytes)?)
+}
+
+/// (Gmin + callback gas) · P, read from the contract.
+async fn minimum_fee(wallet: &Wallet, callback_gas: u64) -> anyhow::Result<U256> {
+    let read = |call: Vec<u8>| async move {
+        anyhow::Ok(U256::from_be_slice(
+            &wallet.call(NATIVE_ORACLE_ADDRESS, call).await?,
+        ))
+    };
+    let price = read(NativeOracle::gasPriceCall {}.abi_encode()).await?;
+    let min_gas = read(NativeOracle::minGasCall {}.abi_encode()).await?;
+    Ok((min_gas + U256::from(callback_gas)) * price)
+}
+
+/// The id in a receipt's `RequestInfo` log.
+fn request_id(receipt: &serde_json::Value) -> anyhow::Result<u64> {
+    let topic = NativeOracle::RequestInfo::SIGNATURE_HASH.to_string();
+    let log = receipt["logs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|log| log["topics"][0].as_str() == Some(topic.as_str()))
+        .context("no RequestInfo in the receipt")?;
+    Ok(quantity(&log["topics"][1])?.to::<u64>())
+}
+
+/// The code and data a request was delivered with: from the `Delivered` log's transaction.
+async fn delivered(wallet: &Wallet, id: u64) -> anyhow::Result<Option<(u16, Bytes)>> {
+    let logs = wallet
+        .request(
+            "eth_getLogs",
+            json!([{
+                "address": NATIVE_ORACLE_ADDRESS,
+                "fromBlock": "0x0",
+                "toBlock": "latest",
+                "topics": [NativeOracle::Delivered::SIGNATURE_HASH, alloy_primitives::B256::from(U256::from(id))],
+            }]),
+        )
+        .await?;
+    let Some(log) = logs.as_array().and_then(|l| l.first()) else {
+        return Ok(None);
+    };
+    let tx = wallet
+        .request("eth_getTransactionByHash", json!([log["transactionHash"]]))
+        .await?;
+    let input = alloy_primitives::hex::decode(tx["input"].as_str().context("tx input")?)?;
+    let call = NativeOracle::deliverCall::abi_decode(&input)?;
+    Ok(Some((call.code, call.data)))
+}
+
+/// The oracle side of `ankr devnet`.
+pub struct DevnetOracle {
+    pub source: LocalSource,
+    pub enclave: Address,
+    stop: watch::Sender<bool>,
+    relay: tokio::task::JoinHandle<()>,
+}
+
+impl DevnetOracle {
+    /// Serves the example feeds over HTTPS, opens the oracle enclave (trusting the feeds' CA
+    /// and `extra_cas`) and starts the relay against `rpc_url`.
+    pub async fn start(
+        dir: &Path,
+        rpc_url: &str,
+        attestation_url: &str,
+        extra_cas: &[PathBuf],
+    ) -> anyhow::Result<Self> {
+        let source = LocalSource::start(&dir.join("source"), example_feeds()).await?;
+        let mut cas = vec![source.ca_file.as_path()];
+        cas.extend(extra_cas.iter().map(PathBuf::as_path));
+        let enclave = OracleEnclave::open(&dir.join("enclave"), &cas, FetchLimits::default())?;
+        let address = enclave.address();
+        let config = RelayConfig {
+            rpc_url: rpc_url.to_string(),
+            account: devnet::relay_account().secret,
+            enclave: Arc::new(enclave),
+            attestation: Some(AttestationClient::new(attestation_url)?),
+            confirmations: 1,
+            state_file: dir.join("relay.state"),
+            poll: Duration::from_millis(500),
+        };
+        let (stop, stopped) = watch::channel(false);
+        let relay = tokio::spawn(ankr_node::relay::run(config, stopped));
+        Ok(Self {
+            source,
+            enclave: address,
+            stop,
+            relay,
+        })
+    }
+
+    /// The example consumer asks for the ANKR/USD price; returns the value and how many
+    /// blocks the answer took.
+    pub async fn demonstrate(&self, rpc_url: &str) -> anyhow::Result<(U256, u64)> {
+        let key =
+            alloy_primitives::hex::encode(devnet::oracle_demo_account().secret.secret_bytes());
+        let wallet = Wallet::new(rpc_url, Some(&key))?;
+        let consumer = devnet::PRICE_CONSUMER_ADDRESS;
+        let read = |call: Vec<u8>| {
+            let wallet = &wallet;
+            async move { anyhow::Ok(U256::from_be_slice(&wallet.call(consumer, call).await?)) }
+        };
+        let before = read(PriceConsumer::answersCall {}.abi_encode()).await?;
+        let params = ValueQuery {
+            url: self.source.url("/ankr-usd.json"),
+            path: "$.ankr.usd".into(),
+            result_type: "uint256".into(),
+            decimals: 6,
+        }
+        .encode();
+        let callback_gas = 150_000;
+        let fee = minimum_fee(&wallet, callback_gas).await?;
+        let call = PriceConsumer::askCall {
+            kind: kind::JSON,
+            params: params.into(),
+            callbackGas: callback_gas as u32,
+        };
+        let receipt = wallet.send(consumer, fee, call.abi_encode()).await?;
+        let asked_in = quantity(&receipt["blockNumber"])?.to::<u64>();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while read(PriceConsumer::answersCall {}.abi_encode()).await? == before {
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "the oracle did not answer in 2 minutes"
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        let value = read(PriceConsumer::lastValueCall {}.abi_encode()).await?;
+        let now = quantity(&wallet.request("eth_blockNumber", json!([])).await?)?.to::<u64>();
+        Ok((value, now - asked_in))
+    }
+
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.relay.await;
+    }
+}
+
+/// The devnet's data: a price feed (JSON) and a real-estate listing in the spirit of the
+/// whitepaper's MLS example (XML, and the whole document for kind 2).
+fn example_feeds() -> std::collections::HashMap<String, Route> {
+    let json = |body: &str| Route::Document {
+        content_type: "application/json",
+        body: body.as_bytes().to_vec(),
+    };
+    [
+        (
+            "/ankr-usd.json".to_string(),
+            json(r#"{"ankr":{"usd":"0.031234","eur":"0.028871"},"source":"ankr devnet example feed"}"#),
+        ),
+        (
+            "/mls/listing-1001.xml".to_string(),
+            Route::Document {
+                content_type: "application/xml",
+                body: br#"<listing id="1001"><address>12 Loopback Lane</address><price currency="USD">450000</price><bedrooms>3</bedrooms><status>active</status></listing>"#.to_vec(),
+            },
+        ),
+    ]
+    .into()
+}
