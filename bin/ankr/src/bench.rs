@@ -35,6 +35,8 @@ pub enum Figures {
     Network,
     /// Sync only.
     Sync,
+    /// Native Oracle throughput and latency.
+    Oracle,
 }
 
 #[derive(clap::Args)]
@@ -96,6 +98,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     if all || matches!(args.only, Figures::Network | Figures::Sync) {
         crate::bench_network::sync(args.sync_blocks, args.sync_transfers).await?;
+    }
+    if all || args.only == Figures::Oracle {
+        crate::bench_oracle::run().await?;
     }
     Ok(())
 }

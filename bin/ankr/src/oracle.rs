@@ -96,7 +96,7 @@ pub async fn run(args: OracleArgs) -> anyhow::Result<()> {
             println!("oracle enclave {} (SIMULATED)", enclave.address());
             let config = RelayConfig {
                 rpc_url: args.rpc,
-                account: parse_key(&key)?,
+                accounts: vec![parse_key(&key)?],
                 enclave: Arc::new(enclave),
                 attestation: attestation
                     .map(|url| AttestationClient::new(&url))
@@ -264,7 +264,7 @@ impl DevnetOracle {
         let address = enclave.address();
         let config = RelayConfig {
             rpc_url: rpc_url.to_string(),
-            account: devnet::relay_account().secret,
+            accounts: vec![devnet::relay_account().secret],
             enclave: Arc::new(enclave),
             attestation: Some(AttestationClient::new(attestation_url)?),
             confirmations: 1,

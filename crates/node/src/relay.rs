@@ -1,7 +1,7 @@
 //! The Native Oracle relay (the whitepaper's "Relay"): follows `RequestInfo` logs of the
 //! `NativeOracle` contract over JSON-RPC once they have enough confirmations, hands each
 //! request to the oracle enclave (which fetches over HTTPS and signs), and sends
-//! `deliver` from its own account, which the fee pays back. It keeps the enclave registered
+//! `deliver` from its own accounts, which the fees pay back. It keeps the enclave registered
 //! (a certificate from the attestation service), resubmits a delivery stuck in the pool with
 //! a higher fee, expires what it could not deliver once the deadline passes, and records the
 //! last block it scanned, so a restart neither skips nor double-serves a request (each
@@ -38,8 +38,10 @@ const PENDING: u8 = 1;
 pub struct RelayConfig {
     /// JSON-RPC of a node, e.g. `http://127.0.0.1:8545`.
     pub rpc_url: String,
-    /// Pays for deliveries and receives their fees.
-    pub account: secp256k1::SecretKey,
+    /// Pay for deliveries and receive their fees, taken in turn: a pool admits only so many
+    /// pending transactions per sender (64 here), so one account caps a relay at 64
+    /// deliveries a block.
+    pub accounts: Vec<secp256k1::SecretKey>,
     pub enclave: Arc<OracleEnclave>,
     /// Registers and renews the enclave; `None` if it is registered otherwise (genesis).
     pub attestation: Option<AttestationClient>,
@@ -66,6 +68,8 @@ pub enum RelayError {
 /// A delivery (or expiry) sent and not yet mined.
 struct InFlight {
     id: u64,
+    /// Index of the sending account.
+    account: usize,
     tx: TxEip1559,
     hash: B256,
     sent_at: u64,
@@ -75,8 +79,11 @@ struct Relay {
     config: RelayConfig,
     client: HttpClient,
     chain_id: u64,
-    sender: Address,
-    next_nonce: Option<u64>,
+    senders: Vec<Address>,
+    /// The next nonce of each account, once known.
+    next_nonces: Vec<Option<u64>>,
+    /// The account that sends next.
+    turn: usize,
     in_flight: Vec<InFlight>,
     /// Requests whose delivery failed, by deadline: expired once it passes.
     undelivered: HashMap<u64, u64>,
@@ -95,11 +102,16 @@ pub async fn run(config: RelayConfig, mut stopped: watch::Receiver<bool>) {
         "oracle relay started; its enclave is SIMULATED"
     );
     let mut relay = Relay {
-        sender: ankr_types::recovery::address_of(&config.account),
+        senders: config
+            .accounts
+            .iter()
+            .map(ankr_types::recovery::address_of)
+            .collect(),
+        next_nonces: vec![None; config.accounts.len()],
+        turn: 0,
         config,
         client,
         chain_id: 0,
-        next_nonce: None,
         in_flight: Vec::new(),
         undelivered: HashMap::new(),
         registration_sent_at: None,
@@ -112,7 +124,7 @@ pub async fn run(config: RelayConfig, mut stopped: watch::Receiver<bool>) {
             _ = ticks.tick() => {
                 if let Err(error) = relay.step().await {
                     tracing::warn!(%error, "oracle relay step failed; retrying");
-                    relay.next_nonce = None;
+                    relay.next_nonces.fill(None);
                 }
             }
         }
@@ -245,11 +257,16 @@ impl Relay {
         gas_limit: u64,
         head: u64,
     ) -> Result<(), RelayError> {
-        let nonce = match self.next_nonce {
+        let account = self.turn % self.senders.len();
+        self.turn += 1;
+        let nonce = match self.next_nonces[account] {
             Some(nonce) => nonce,
             None => quantity(
                 &self
-                    .rpc("eth_getTransactionCount", json!([self.sender, "pending"]))
+                    .rpc(
+                        "eth_getTransactionCount",
+                        json!([self.senders[account], "pending"]),
+                    )
                     .await?,
             )?,
         };
@@ -264,10 +281,11 @@ impl Relay {
             input: input.into(),
             ..Default::default()
         };
-        let hash = self.submit(&tx).await?;
-        self.next_nonce = Some(nonce + 1);
+        let hash = self.submit(account, &tx).await?;
+        self.next_nonces[account] = Some(nonce + 1);
         self.in_flight.push(InFlight {
             id,
+            account,
             tx,
             hash,
             sent_at: head,
@@ -275,8 +293,9 @@ impl Relay {
         Ok(())
     }
 
-    async fn submit(&self, tx: &TxEip1559) -> Result<B256, RelayError> {
-        let signed = ankr_types::recovery::sign_transaction(&self.config.account, tx.clone());
+    async fn submit(&self, account: usize, tx: &TxEip1559) -> Result<B256, RelayError> {
+        let signed =
+            ankr_types::recovery::sign_transaction(&self.config.accounts[account], tx.clone());
         let raw = format!("0x{}", hex::encode(signed.encoded_2718()));
         let hash = self.rpc("eth_sendRawTransaction", json!([raw])).await?;
         serde_json::from_value(hash).map_err(|e| RelayError::Decode(e.to_string()))
@@ -300,7 +319,7 @@ impl Relay {
             if head >= sent.sent_at + STUCK_BLOCKS {
                 sent.tx.max_fee_per_gas = sent.tx.max_fee_per_gas * 5 / 4;
                 sent.tx.max_priority_fee_per_gas = sent.tx.max_priority_fee_per_gas * 5 / 4;
-                sent.hash = self.submit(&sent.tx).await?;
+                sent.hash = self.submit(sent.account, &sent.tx).await?;
                 sent.sent_at = head;
                 tracing::info!(id = sent.id, hash = %sent.hash, "resent a stuck oracle transaction with a higher fee");
             }

@@ -648,7 +648,7 @@ async fn the_relay_serves_requests_from_a_real_https_source_and_survives_a_resta
     );
     let config = RelayConfig {
         rpc_url: h.node.rpc_url(),
-        account: account(RELAY),
+        accounts: vec![account(RELAY)],
         enclave,
         attestation: None,
         confirmations: 0,

@@ -1,0 +1,236 @@
+//! `ankr bench --only oracle`: requests per second through one relay and one oracle enclave
+//! against a local HTTPS source, against the raw HTTPS fetch rate of the same client and
+//! source in the same run (and Town Crier's reported 15–65 requests/s); and the latency from a
+//! request's block to its delivery's block.
+
+use alloy_consensus::TxEip1559;
+use alloy_eips::Encodable2718;
+use alloy_primitives::{Address, TxKind, U256, keccak256};
+use alloy_sol_types::{SolCall, SolEvent};
+use ankr_contracts::NativeOracle;
+use ankr_contracts::genesis::{
+    ENCLAVE_REGISTRY_ADDRESS, NATIVE_ORACLE_ADDRESS, RegistryGenesis, enclave_registry_genesis,
+};
+use ankr_node::relay::RelayConfig;
+use ankr_node::{DevSealing, Node, NodeConfig, devnet};
+use ankr_oracle::datagram::kind;
+use ankr_oracle::extract::ValueQuery;
+use ankr_oracle::source::{LocalSource, Route};
+use ankr_oracle::{FetchLimits, Fetcher, OracleEnclave};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Requests sent in the throughput run.
+const REQUESTS: usize = 400;
+/// Sequential requests in the latency run.
+const LATENCY_SAMPLES: usize = 10;
+
+pub async fn run() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let source = LocalSource::start(
+        &dir.path().join("source"),
+        [(
+            "/price".to_string(),
+            Route::Document {
+                content_type: "application/json",
+                body: br#"{"ankr":{"usd":"0.031234"}}"#.to_vec(),
+            },
+        )]
+        .into(),
+    )
+    .await?;
+    let limits = FetchLimits::default();
+
+    // Baseline: the enclave's HTTPS client fetching the same document, one after another.
+    let fetcher = Fetcher::new(&[source.ca_file.as_path()], limits)?;
+    let started = Instant::now();
+    let fetches = 400;
+    for _ in 0..fetches {
+        fetcher.get(&source.url("/price")).await?;
+    }
+    let fetch_rate = fetches as f64 / started.elapsed().as_secs_f64();
+
+    let key = secp256k1::SecretKey::from_byte_array(keccak256("bench oracle").0)?;
+    let enclave = OracleEnclave::new(
+        key,
+        keccak256("bench oracle platform"),
+        &[source.ca_file.as_path()],
+        limits,
+    )?;
+    // Eight delivery accounts: a pool admits 64 pending transactions per sender.
+    let relay_accounts: Vec<secp256k1::SecretKey> = (0..8u8)
+        .map(|i| secp256k1::SecretKey::from_byte_array(keccak256([i, 0x0e]).0))
+        .collect::<Result<_, _>>()?;
+    let mut spec = devnet::spec();
+    for account in &relay_accounts {
+        spec.alloc.insert(
+            ankr_types::recovery::address_of(account),
+            ankr_types::GenesisAccount {
+                balance: U256::from(10u64).pow(U256::from(21)),
+                ..Default::default()
+            },
+        );
+    }
+    spec.alloc.insert(
+        ENCLAVE_REGISTRY_ADDRESS,
+        enclave_registry_genesis(&RegistryGenesis {
+            registration_period: 1_000_000,
+            bootstrap_oracles: vec![enclave.address()],
+            ..Default::default()
+        }),
+    );
+    let node = Node::start(NodeConfig {
+        data_dir: dir.path().join("node"),
+        spec,
+        rpc_addr: "127.0.0.1:0".parse()?,
+        // A block as soon as transactions wait: the figures are the relay's, not a block time's.
+        sealing: DevSealing::Instant,
+        beneficiary: Address::ZERO,
+        mining: None,
+        network: None,
+    })
+    .await?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let relay = tokio::spawn(ankr_node::relay::run(
+        RelayConfig {
+            rpc_url: node.rpc_url(),
+            accounts: relay_accounts.clone(),
+            enclave: Arc::new(enclave),
+            attestation: None,
+            confirmations: 0,
+            state_file: dir.path().join("relay.state"),
+            poll: Duration::from_millis(20),
+        },
+        stopped,
+    ));
+    let params = ValueQuery {
+        url: source.url("/price"),
+        path: "$.ankr.usd".into(),
+        result_type: "uint256".into(),
+        decimals: 6,
+    }
+    .encode();
+    let fee = U256::from(30_000u64) * U256::from(50_000_000_000u64);
+    let accounts = devnet::accounts();
+    let mut nonces = vec![0u64; accounts.len()];
+    let mut submit = |i: usize| -> anyhow::Result<()> {
+        let from = &accounts[i % accounts.len()];
+        let nonce = &mut nonces[i % accounts.len()];
+        let tx = TxEip1559 {
+            chain_id: devnet::DEVNET_CHAIN_ID,
+            nonce: *nonce,
+            gas_limit: 200_000,
+            max_fee_per_gas: 10_000_000_000,
+            max_priority_fee_per_gas: 1_000_000_000,
+            to: TxKind::Call(NATIVE_ORACLE_ADDRESS),
+            value: fee,
+            input: NativeOracle::requestCall {
+                kind: kind::JSON,
+                params: params.clone().into(),
+                callbackSelector: Default::default(),
+                callbackGas: 0,
+            }
+            .abi_encode()
+            .into(),
+            ..Default::default()
+        };
+        *nonce += 1;
+        let signed = ankr_types::recovery::sign_transaction(&from.secret, tx);
+        node.chain.submit_raw_transaction(&signed.encoded_2718())?;
+        Ok(())
+    };
+    let delivered = |chain: &ankr_chain::Chain| -> anyhow::Result<Vec<(u64, u64)>> {
+        // (request id, block) of every Delivered log so far.
+        let reader = chain.reader()?;
+        let mut found = Vec::new();
+        for n in 1..=chain.head().number {
+            let header = reader.header_by_number(n)?.expect("canonical");
+            for receipt in reader.receipts(header.hash())?.unwrap_or_default() {
+                for log in receipt.logs() {
+                    if log.address == NATIVE_ORACLE_ADDRESS
+                        && log.topics().first() == Some(&NativeOracle::Delivered::SIGNATURE_HASH)
+                    {
+                        found.push((U256::from_be_bytes(log.topics()[1].0).to::<u64>(), n));
+                    }
+                }
+            }
+        }
+        Ok(found)
+    };
+
+    // Latency: one request at a time, from its block to its delivery's block.
+    println!(
+        "oracle: {LATENCY_SAMPLES} requests one at a time (a block as soon as a transaction waits) …"
+    );
+    let mut blocks = Vec::new();
+    let mut seconds = Vec::new();
+    for i in 0..LATENCY_SAMPLES {
+        let asked = Instant::now();
+        submit(i)?;
+        let id = i as u64 + 1;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let delivered_in = loop {
+            anyhow::ensure!(Instant::now() < deadline, "request {id} was not delivered");
+            if let Some((_, block)) = delivered(&node.chain)?.into_iter().find(|(d, _)| *d == id) {
+                break block;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        seconds.push(asked.elapsed().as_secs_f64());
+        let requested_in = request_block(&node.chain, id)?;
+        blocks.push(delivered_in - requested_in);
+    }
+    blocks.sort();
+    seconds.sort_by(f64::total_cmp);
+    println!(
+        "  latency: request block → delivery block: median {} blocks (max {}); submission → delivered: median {:.2} s",
+        blocks[blocks.len() / 2],
+        blocks.last().expect("samples"),
+        seconds[seconds.len() / 2],
+    );
+
+    // Throughput: many requests at once; from the first request mined to the last delivered.
+    println!("oracle: {REQUESTS} requests at once …");
+    for i in 0..REQUESTS {
+        submit(LATENCY_SAMPLES + i)?;
+    }
+    let total = LATENCY_SAMPLES + REQUESTS;
+    let mut first_mined = None;
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while delivered(&node.chain)?.len() < total {
+        anyhow::ensure!(Instant::now() < deadline, "deliveries stalled");
+        if first_mined.is_none() && request_block(&node.chain, LATENCY_SAMPLES as u64 + 1).is_ok() {
+            first_mined = Some(Instant::now());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let elapsed = first_mined.map_or(Duration::ZERO, |t| t.elapsed());
+    let rate = REQUESTS as f64 / elapsed.as_secs_f64();
+    println!(
+        "  throughput: {rate:.0} requests/s through one relay + enclave (raw HTTPS fetches by the same client: {fetch_rate:.0}/s → {:.2} of it; Town Crier reported 15–65/s → {:.0}× its best)",
+        rate / fetch_rate,
+        rate / 65.0
+    );
+    let _ = stop.send(true);
+    relay.await?;
+    node.stop().await;
+    Ok(())
+}
+
+/// The block whose `RequestInfo` log carries request `id`.
+fn request_block(chain: &ankr_chain::Chain, id: u64) -> anyhow::Result<u64> {
+    let reader = chain.reader()?;
+    for n in 1..=chain.head().number {
+        let header = reader.header_by_number(n)?.expect("canonical");
+        for receipt in reader.receipts(header.hash())?.unwrap_or_default() {
+            for log in receipt.logs() {
+                if log.topics().first() == Some(&NativeOracle::RequestInfo::SIGNATURE_HASH)
+                    && U256::from_be_bytes(log.topics()[1].0) == U256::from(id)
+                {
+                    return Ok(n);
+                }
+            }
+        }
+    }
+    anyhow::bail!("request {id} not mined yet")
+}
