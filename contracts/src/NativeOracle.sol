@@ -16,7 +16,7 @@ interface IEnclaveRegistry {
 /// exactly `callbackGas`; whatever it does, the delivery stands. Every payout is pulled with
 /// `withdraw()`. Enclaves are SIMULATED today (DESIGN §2).
 /// @dev A system contract: genesis writes slots 0-5 (ankr-contracts' `native_oracle_genesis`).
-/// Append new state after slot 8 only.
+/// Append new state after slot 9 only.
 contract NativeOracle {
     bytes32 public constant DATAGRAM_DOMAIN = keccak256("ankr.oracle.datagram.v1");
     IEnclaveRegistry public constant REGISTRY = IEnclaveRegistry(0x00000000000000000000000000000000000a0001);
@@ -29,6 +29,9 @@ contract NativeOracle {
     /// Codes at or above this are the oracle's fault: the requester gets the whole fee back.
     uint16 public constant FIRST_FAULT_CODE = 16;
     uint8 public constant KINDS = 3;
+    /// Set on a kind: the params are sealed to an oracle enclave's encryption key (HPKE).
+    uint8 public constant PRIVATE = 0x80;
+    bytes32 public constant ENCRYPTION_KEY_DOMAIN = keccak256("ankr.oracle.encryption-key.v1");
 
     enum State {
         None,
@@ -67,6 +70,8 @@ contract NativeOracle {
     mapping(uint64 => Request) public requests;
     /// slot 8: what each account may withdraw.
     mapping(address => uint256) public balanceOf;
+    /// slot 9: the X25519 key each oracle enclave takes private requests under.
+    mapping(address => bytes32) public encryptionKeyOf;
 
     event RequestInfo(
         uint64 indexed id,
@@ -83,6 +88,7 @@ contract NativeOracle {
     event Cancelled(uint64 indexed id, uint256 refund);
     event Expired(uint64 indexed id, uint256 refund);
     event Withdrawn(address indexed account, uint256 amount);
+    event EncryptionKeyPublished(address indexed enclave, bytes32 key);
 
     /// The hash a delivery must quote: binds the kind and the parameters to the requester
     /// (so that a private request's ciphertext replayed by another account does not match).
@@ -99,7 +105,8 @@ contract NativeOracle {
         return keccak256(abi.encode(DATAGRAM_DOMAIN, block.chainid, address(this), id, paramsHash, code, keccak256(data)));
     }
 
-    /// Asks for data of `kind` (0 JSON, 1 XML, 2 whole document); `callbackSelector` on the
+    /// Asks for data of `kind` (0 JSON, 1 XML, 2 whole document; | PRIVATE for sealed params);
+    /// `callbackSelector` on the
     /// caller gets (id, code, data) with exactly `callbackGas`. The fee is msg.value: at least
     /// (Gmin + callbackGas)·P, at most Gmax·P; what is above the first is credited back.
     function request(uint8 kind, bytes calldata params, bytes4 callbackSelector, uint32 callbackGas)
@@ -108,7 +115,7 @@ contract NativeOracle {
         returns (uint64 id)
     {
         require(minGas >= cancelGas, "NativeOracle: misconfigured (Gmin < Gcancel)");
-        require(kind < KINDS, "NativeOracle: unknown request kind");
+        require(kind & ~PRIVATE < KINDS, "NativeOracle: unknown request kind");
         require(params.length <= MAX_PARAMS_BYTES, "NativeOracle: params too large");
         uint256 needed = (minGas + callbackGas) * gasPrice;
         require(msg.value >= needed, "NativeOracle: fee below (Gmin + callbackGas) * P");
@@ -177,6 +184,23 @@ contract NativeOracle {
         r.state = State.Expired;
         balanceOf[r.requester] += r.fee;
         emit Expired(id, r.fee);
+    }
+
+    /// What an enclave signs to publish its encryption key.
+    function encryptionKeyDigest(address enclave, bytes32 key) public view returns (bytes32) {
+        return keccak256(abi.encode(ENCRYPTION_KEY_DOMAIN, block.chainid, address(this), enclave, key));
+    }
+
+    /// Publishes the key a live oracle enclave takes private requests under (signed by it, so
+    /// that nobody can make requesters seal their parameters to someone else).
+    function publishEncryptionKey(address enclave, bytes32 key, bytes calldata enclaveSig) external {
+        require(REGISTRY.isLiveOracle(enclave), "NativeOracle: not a live oracle enclave");
+        require(
+            Signatures.recover(encryptionKeyDigest(enclave, key), enclaveSig) == enclave,
+            "NativeOracle: key not signed by the enclave"
+        );
+        encryptionKeyOf[enclave] = key;
+        emit EncryptionKeyPublished(enclave, key);
     }
 
     /// Pays out everything credited to the caller.

@@ -2,10 +2,10 @@
 //! `NativeOracle` contract over JSON-RPC once they have enough confirmations, hands each
 //! request to the oracle enclave (which fetches over HTTPS and signs), and sends
 //! `deliver` from its own accounts, which the fees pay back. It keeps the enclave registered
-//! (a certificate from the attestation service), resubmits a delivery stuck in the pool with
-//! a higher fee, expires what it could not deliver once the deadline passes, and records the
-//! last block it scanned, so a restart neither skips nor double-serves a request (each
-//! request's on-chain state is read before answering it).
+//! (a certificate from the attestation service) and its encryption key published for private
+//! requests, resubmits a delivery stuck in the pool with a higher fee, expires what it could
+//! not deliver once the deadline passes, and records the last block it scanned, so a restart
+//! neither skips nor double-serves a request (each request's state is read before answering).
 
 use crate::attest::AttestationClient;
 use alloy_consensus::TxEip1559;
@@ -88,6 +88,7 @@ struct Relay {
     /// Requests whose delivery failed, by deadline: expired once it passes.
     undelivered: HashMap<u64, u64>,
     registration_sent_at: Option<u64>,
+    key_sent_at: Option<u64>,
 }
 
 /// Runs the relay until `stopped` changes; errors are logged and retried.
@@ -115,6 +116,7 @@ pub async fn run(config: RelayConfig, mut stopped: watch::Receiver<bool>) {
         in_flight: Vec::new(),
         undelivered: HashMap::new(),
         registration_sent_at: None,
+        key_sent_at: None,
     };
     let mut ticks = tokio::time::interval(relay.config.poll);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -169,6 +171,7 @@ impl Relay {
         }
         let head = quantity(&self.rpc("eth_blockNumber", json!([])).await?)?;
         self.keep_registered(head).await?;
+        self.publish_encryption_key(head).await?;
         self.watch_in_flight(head).await?;
         self.expire_overdue(head).await?;
         let Some(confirmed) = head.checked_sub(self.config.confirmations) else {
@@ -205,9 +208,6 @@ impl Relay {
             .map_err(|e| RelayError::Decode(e.to_string()))?;
         let info = NativeOracle::RequestInfo::decode_raw_log(topics, &data)
             .map_err(|e| RelayError::Decode(e.to_string()))?;
-        if self.state(info.id).await? != PENDING {
-            return Ok(());
-        }
         let request = OracleRequest {
             chain_id: self.chain_id,
             oracle: NATIVE_ORACLE_ADDRESS,
@@ -216,6 +216,10 @@ impl Relay {
             kind: info.kind,
             params: info.params.to_vec(),
         };
+        // A private request sealed to another oracle enclave is that enclave's to answer.
+        if !self.config.enclave.serves(&request) || self.state(info.id).await? != PENDING {
+            return Ok(());
+        }
         let datagram = self.config.enclave.answer(&request).await;
         tracing::info!(
             id = info.id,
@@ -406,6 +410,47 @@ impl Relay {
         )
         .await?;
         self.registration_sent_at = Some(head);
+        Ok(())
+    }
+
+    /// Publishes the enclave's encryption key once it is live and the contract holds another.
+    async fn publish_encryption_key(&mut self, head: u64) -> Result<(), RelayError> {
+        let enclave = self.config.enclave.address();
+        let key = self.config.enclave.encryption_key();
+        let out = self
+            .call(
+                NATIVE_ORACLE_ADDRESS,
+                NativeOracle::encryptionKeyOfCall(enclave).abi_encode(),
+            )
+            .await?;
+        let published = NativeOracle::encryptionKeyOfCall::abi_decode_returns(&out)
+            .map_err(|e| RelayError::Decode(e.to_string()))?;
+        if published == key || self.key_sent_at.is_some_and(|sent| head < sent + 8) {
+            return Ok(());
+        }
+        let out = self
+            .call(
+                ENCLAVE_REGISTRY_ADDRESS,
+                EnclaveRegistry::isLiveOracleCall { enclave }.abi_encode(),
+            )
+            .await?;
+        if !EnclaveRegistry::isLiveOracleCall::abi_decode_returns(&out).unwrap_or(false) {
+            return Ok(());
+        }
+        let call = NativeOracle::publishEncryptionKeyCall {
+            enclave,
+            key,
+            enclaveSig: self
+                .config
+                .enclave
+                .sign_encryption_key(self.chain_id, NATIVE_ORACLE_ADDRESS)
+                .to_vec()
+                .into(),
+        };
+        tracing::info!(%enclave, %key, "publishing the oracle enclave's encryption key");
+        self.send(0, NATIVE_ORACLE_ADDRESS, call.abi_encode(), 100_000, head)
+            .await?;
+        self.key_sent_at = Some(head);
         Ok(())
     }
 

@@ -2,7 +2,8 @@
 //! Crier's numbers (P = 5·10^10 wei, Gmin 30,000, Gcancel 25,000, Gmax 3,000,000): fee bounds,
 //! exact callback gas, deliveries signed by a live oracle enclave only, no replay, refunds on
 //! cancel, expiry and oracle faults, callbacks that revert, burn gas or re-enter `cancel`
-//! never undo a delivery, and every payout by withdrawal.
+//! never undo a delivery, and every payout by withdrawal; the relay against a real HTTPS source,
+//! across a restart, and with a private (HPKE-sealed) request.
 
 use alloy_consensus::TxEip1559;
 use alloy_eips::Encodable2718;
@@ -646,6 +647,8 @@ async fn the_relay_serves_requests_from_a_real_https_source_and_survives_a_resta
         )
         .unwrap(),
     );
+    let relay_enclave = enclave.address();
+    let enclave_key = enclave.encryption_key();
     let config = RelayConfig {
         rpc_url: h.node.rpc_url(),
         accounts: vec![account(RELAY)],
@@ -700,6 +703,60 @@ async fn the_relay_serves_requests_from_a_real_https_source_and_survives_a_resta
     );
     let relay_account = ankr_types::recovery::address_of(&account(RELAY));
     assert_eq!(h.balance_in_oracle(relay_account).await, fee + fee);
+    // A private request: the relay published the enclave's key; the consumer seals its
+    // parameters to it, only ciphertext reaches the chain, and the answer still arrives.
+    let published = U256::abi_decode(
+        &h.call(
+            RELAY,
+            NATIVE_ORACLE_ADDRESS,
+            NativeOracle::encryptionKeyOfCall(relay_enclave).abi_encode(),
+            U256::ZERO,
+        )
+        .await
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(B256::from(published), enclave_key);
+    let inner = ValueQuery {
+        url: source.url("/price"),
+        path: "$.usd".into(),
+        result_type: "uint256".into(),
+        decimals: 0,
+    }
+    .encode();
+    let sealed = ankr_oracle::private::seal_request(
+        relay_enclave,
+        enclave_key,
+        devnet::DEVNET_CHAIN_ID,
+        NATIVE_ORACLE_ADDRESS,
+        consumer,
+        kind::JSON,
+        &inner,
+        None,
+    );
+    let ask = PriceConsumer::askCall {
+        kind: kind::JSON | ankr_oracle::private::PRIVATE,
+        params: sealed.into(),
+        callbackGas: 150_000,
+    };
+    let receipt = h.ok(REQUESTER, consumer, ask.abi_encode(), fee).await;
+    assert!(
+        !receipt
+            .to_string()
+            .contains(&hex::encode(source.url("/price")))
+    );
+    wait_for_answers(&h, consumer, 3).await;
+    let value = h
+        .call(
+            RELAY,
+            consumer,
+            PriceConsumer::lastValueCall {}.abi_encode(),
+            U256::ZERO,
+        )
+        .await
+        .unwrap();
+    assert_eq!(U256::abi_decode(&value).unwrap(), U256::from(101));
+
     let _ = stop.send(true);
     relay.await.unwrap();
     h.node.stop().await;

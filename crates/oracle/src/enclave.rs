@@ -6,6 +6,7 @@
 use crate::datagram::{Datagram, OracleRequest, code, datagram_digest, kind};
 use crate::extract::{ValueQuery, decode_document_url, encode_value, select_json, select_xml};
 use crate::fetch::{FetchLimits, Fetcher, FetcherSetupError};
+use crate::private::{self, EncryptionKey, PRIVATE};
 use alloy_primitives::{Address, B256, U256, keccak256};
 use alloy_sol_types::SolValue;
 use ankr_pouw::{Quote, signing};
@@ -31,6 +32,20 @@ pub fn oracle_measurement(limits: FetchLimits) -> B256 {
     )
 }
 
+/// What an enclave signs to publish its encryption key (`NativeOracle.encryptionKeyDigest`).
+pub fn encryption_key_digest(chain_id: u64, oracle: Address, enclave: Address, key: B256) -> B256 {
+    keccak256(
+        (
+            keccak256("ankr.oracle.encryption-key.v1"),
+            U256::from(chain_id),
+            oracle,
+            enclave,
+            key,
+        )
+            .abi_encode_params(),
+    )
+}
+
 /// A simulated oracle enclave.
 pub struct OracleEnclave {
     key: SecretKey,
@@ -38,6 +53,8 @@ pub struct OracleEnclave {
     platform_id: B256,
     measurement: B256,
     fetcher: Fetcher,
+    /// HPKE key for private requests, derived from the signing key (sealed with it).
+    encryption: EncryptionKey,
 }
 
 impl OracleEnclave {
@@ -48,7 +65,11 @@ impl OracleEnclave {
         extra_cas: &[&Path],
         limits: FetchLimits,
     ) -> Result<Self, FetcherSetupError> {
+        let encryption = EncryptionKey::derive(
+            keccak256([b"ankr oracle hpke".as_slice(), &key.secret_bytes()].concat()).as_slice(),
+        );
         Ok(Self {
+            encryption,
             address: ankr_types::recovery::address_of(&key),
             key,
             platform_id,
@@ -79,6 +100,25 @@ impl OracleEnclave {
         self.measurement
     }
 
+    /// The public key private requests are sealed to.
+    pub fn encryption_key(&self) -> B256 {
+        self.encryption.public()
+    }
+
+    /// The enclave's signature publishing its encryption key in the oracle contract
+    /// (`NativeOracle.publishEncryptionKey`).
+    pub fn sign_encryption_key(&self, chain_id: u64, oracle: Address) -> [u8; 65] {
+        let digest = encryption_key_digest(chain_id, oracle, self.address, self.encryption_key());
+        signing::sign(&self.key, digest)
+    }
+
+    /// Whether this enclave can answer `request` (a private one may be sealed to another).
+    pub fn serves(&self, request: &OracleRequest) -> bool {
+        request.kind & PRIVATE == 0
+            || private::sealed_to(&request.params).is_ok_and(|to| to == self.address)
+            || private::sealed_to(&request.params).is_err()
+    }
+
     /// A quote for the attestation service, `nonce` a recent block hash.
     pub fn quote(&self, nonce: B256) -> Quote {
         let digest =
@@ -92,14 +132,38 @@ impl OracleEnclave {
         }
     }
 
-    /// Serves `request`: fetches, extracts, and signs the answer or the error code.
+    /// Serves `request`: opens it if private, fetches, extracts, seals the answer if asked,
+    /// and signs the answer or the error code.
     pub async fn answer(&self, request: &OracleRequest) -> Datagram {
-        let (code, data) = match self.fetch_and_extract(request).await {
+        let (code, data) = match self.answer_data(request).await {
             Ok(data) if data.len() > MAX_DATA_BYTES => (code::TOO_LARGE, Vec::new()),
             Ok(data) => (code::OK, data),
             Err(code) => (code, Vec::new()),
         };
         self.sign(request, code, data)
+    }
+
+    async fn answer_data(&self, request: &OracleRequest) -> Result<Vec<u8>, u16> {
+        if request.kind & PRIVATE == 0 {
+            return self.fetch_and_extract(request).await;
+        }
+        let (params, response_key) = private::open_request(&self.encryption, self.address, request)
+            .map_err(|error| {
+                tracing::info!(id = request.id, %error, "private request refused");
+                code::BAD_REQUEST
+            })?;
+        let inner = OracleRequest {
+            kind: request.kind & !PRIVATE,
+            params,
+            ..request.clone()
+        };
+        let data = self.fetch_and_extract(&inner).await?;
+        Ok(match response_key {
+            Some(key) => {
+                private::seal_response(key, request.chain_id, request.oracle, request.id, &data)
+            }
+            None => data,
+        })
     }
 
     /// Signs `data` with `code` as the answer to `request`.

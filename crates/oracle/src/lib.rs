@@ -8,6 +8,7 @@ pub mod datagram;
 pub mod enclave;
 pub mod extract;
 pub mod fetch;
+pub mod private;
 pub mod source;
 
 pub use datagram::{Datagram, OracleRequest};

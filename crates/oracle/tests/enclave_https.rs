@@ -187,3 +187,92 @@ async fn the_enclave_fetches_over_https_and_signs_typed_values_or_error_codes() 
     assert_eq!(refused.code, code::SOURCE_UNREACHABLE);
     assert!(refused.code >= code::FIRST_FAULT);
 }
+
+#[tokio::test]
+async fn private_requests_open_only_for_their_requester_and_answers_only_for_theirs() {
+    use ankr_oracle::private::{self, EncryptionKey, PRIVATE};
+    let dir = tempfile::tempdir().unwrap();
+    let source = source(dir.path()).await;
+    let key = secp256k1::SecretKey::from_byte_array(keccak256("private oracle").0).unwrap();
+    let enclave = OracleEnclave::new(
+        key,
+        keccak256("platform"),
+        &[source.ca_file.as_path()],
+        FetchLimits::default(),
+    )
+    .unwrap();
+    let inner = value(source.url("/price"), "$.ankr.usd", "uint256", 6);
+    let requester = Address::repeat_byte(0x0c);
+    let sealed = |response_key| {
+        private::seal_request(
+            enclave.address(),
+            enclave.encryption_key(),
+            42424,
+            Address::repeat_byte(0x0a),
+            requester,
+            kind::JSON,
+            &inner,
+            response_key,
+        )
+    };
+    // Only ciphertext: the URL is nowhere in the params.
+    let params = sealed(None);
+    let url = source.url("/price");
+    assert!(!params.windows(url.len()).any(|w| w == url.as_bytes()));
+    let request = request(1, kind::JSON | PRIVATE, params.clone());
+    assert!(enclave.serves(&request));
+    let answer = enclave.answer(&request).await;
+    assert_eq!(answer.code, code::OK);
+    assert_eq!(U256::abi_decode(&answer.data).unwrap(), U256::from(31_200));
+
+    // The answer sealed to the requester's key opens with it, and only with it.
+    let mine = EncryptionKey::generate();
+    let request = self::request(2, kind::JSON | PRIVATE, sealed(Some(mine.public())));
+    let answer = enclave.answer(&request).await;
+    assert_eq!(answer.code, code::OK);
+    let opened =
+        private::open_response(&mine, 42424, Address::repeat_byte(0x0a), 2, &answer.data).unwrap();
+    assert_eq!(U256::abi_decode(&opened).unwrap(), U256::from(31_200));
+    assert!(
+        private::open_response(
+            &EncryptionKey::generate(),
+            42424,
+            Address::repeat_byte(0x0a),
+            2,
+            &answer.data
+        )
+        .is_err()
+    );
+
+    // Copied into another account's request, or tampered with: it does not open.
+    let replayed = OracleRequest {
+        requester: Address::repeat_byte(0x0d),
+        ..self::request(3, kind::JSON | PRIVATE, params.clone())
+    };
+    assert_eq!(enclave.answer(&replayed).await.code, code::BAD_REQUEST);
+    let (to, encapped, ciphertext) =
+        <(Address, alloy_primitives::Bytes, alloy_primitives::Bytes)>::abi_decode_params(&params)
+            .unwrap();
+    let mut flipped = ciphertext.to_vec();
+    flipped[0] ^= 1;
+    let tampered = (to, encapped, alloy_primitives::Bytes::from(flipped)).abi_encode_params();
+    assert_eq!(
+        enclave
+            .answer(&self::request(4, kind::JSON | PRIVATE, tampered))
+            .await
+            .code,
+        code::BAD_REQUEST
+    );
+    // Sealed to another enclave: not this one's to answer.
+    let other = private::seal_request(
+        Address::repeat_byte(0x77),
+        EncryptionKey::generate().public(),
+        42424,
+        Address::repeat_byte(0x0a),
+        requester,
+        kind::JSON,
+        &inner,
+        None,
+    );
+    assert!(!enclave.serves(&self::request(5, kind::JSON | PRIVATE, other)));
+}
