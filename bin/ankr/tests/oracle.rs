@@ -1,0 +1,101 @@
+//! The Native Oracle as a user meets it: `ankr devnet` registers its oracle enclave through
+//! the attestation service, its example consumer gets the price over HTTPS within a few
+//! blocks, and `ankr oracle request` / `status` fetch a value from the devnet's MLS-style
+//! listing and read the answer back.
+
+mod common;
+
+use common::*;
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+#[test]
+fn the_devnet_oracle_answers_its_consumer_and_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = ankr()
+        .args([
+            "devnet",
+            "--nodes",
+            "1",
+            "--block-time",
+            "1",
+            "--p2p-port",
+            "0",
+        ])
+        .args(["--port", &port.to_string(), "--dir"])
+        .arg(dir.path())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _devnet = Process(child);
+    let (lines, received) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let mut listing = None;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let demo = loop {
+        let line = received
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("the devnet's oracle example never answered");
+        if let Some(url) = line
+            .split_whitespace()
+            .find(|w| w.starts_with("https://") && w.ends_with("/mls/listing-1001.xml"))
+        {
+            listing = Some(url.to_string());
+        }
+        if line.contains("oracle:") {
+            break line;
+        }
+    };
+    assert!(
+        demo.contains("PriceConsumer received ANKR/USD = 31234"),
+        "{demo}"
+    );
+    let listing = listing.expect("the banner names the listing feed");
+
+    let rpc = format!("http://127.0.0.1:{port}");
+    let key = alloy_primitives::hex::encode(ankr_node::devnet::accounts()[7].secret.secret_bytes());
+    let asked = ankr()
+        .args([
+            "oracle", "--rpc", &rpc, "--key", &key, "request", "--kind", "xml",
+        ])
+        .args([
+            "--url",
+            &listing,
+            "--path",
+            "/listing/price",
+            "--type",
+            "uint256",
+        ])
+        .output()
+        .unwrap();
+    let asked = String::from_utf8_lossy(&asked.stdout).to_string();
+    let id = asked
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or_else(|| panic!("no request id in {asked:?}"))
+        .to_string();
+    wait_until(
+        "the CLI's request is answered",
+        Duration::from_secs(60),
+        || {
+            let status = ankr()
+                .args(["oracle", "--rpc", &rpc, "status", &id])
+                .output()
+                .unwrap();
+            let status = String::from_utf8_lossy(&status.stdout).to_string();
+            status.contains("delivered") && status.contains("as a number: 450000")
+        },
+    );
+}
