@@ -510,10 +510,11 @@ impl Driver {
     /// node has fewer than [`TARGET_PEERS`].
     fn find_peers(&mut self) {
         for (peer, addr) in self.boot_peers.clone() {
-            if !self.connected.contains(&peer) && !self.book.is_banned(&peer) {
-                if let Err(error) = self.swarm.dial(addr.clone()) {
-                    tracing::debug!(%addr, %error, "cannot redial boot peer");
-                }
+            if !self.connected.contains(&peer)
+                && !self.book.is_banned(&peer)
+                && let Err(error) = self.swarm.dial(addr.clone())
+            {
+                tracing::debug!(%addr, %error, "cannot redial boot peer");
             }
         }
         if self.connected.len() < TARGET_PEERS {

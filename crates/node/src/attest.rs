@@ -142,3 +142,19 @@ impl AttestationClient {
         Ok(certificate)
     }
 }
+
+/// The `EnclaveRegistry.register` call a certificate makes (for a miner's enclave or an
+/// oracle's alike).
+pub fn register_call(certificate: &Certificate) -> Vec<u8> {
+    use alloy_sol_types::SolCall;
+    let quote = &certificate.quote;
+    ankr_contracts::EnclaveRegistry::registerCall {
+        enclave: quote.enclave,
+        measurement: quote.measurement,
+        platformId: quote.platform_id,
+        nonce: quote.nonce,
+        enclaveSig: quote.signature.clone(),
+        rootSig: certificate.root_signature.clone(),
+    }
+    .abi_encode()
+}

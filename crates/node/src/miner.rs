@@ -340,15 +340,8 @@ impl Miner {
         let root = self.attestation_root(&state, &context, registry)?;
         let quote = self.config.enclave.quote(head.hash());
         let certificate = self.config.attestation.certify(&quote, root).await?;
-        let call = EnclaveRegistry::registerCall {
-            enclave,
-            measurement: quote.measurement,
-            platformId: quote.platform_id,
-            nonce: quote.nonce,
-            enclaveSig: quote.signature.clone(),
-            rootSig: certificate.root_signature.clone(),
-        };
-        let hash = self.send(registry, call.abi_encode(), REGISTRATION_GAS)?;
+        let call = crate::attest::register_call(&certificate);
+        let hash = self.send(registry, call, REGISTRATION_GAS)?;
         self.registration_sent = Some((head.number, status.expires_at));
         tracing::info!(
             %enclave,

@@ -114,22 +114,15 @@ impl OracleEnclave {
 
     /// Whether this enclave can answer `request` (a private one may be sealed to another).
     pub fn serves(&self, request: &OracleRequest) -> bool {
+        // A malformed private request is answered (with "bad request"); a well-formed one
+        // only by the enclave it is sealed to.
         request.kind & PRIVATE == 0
-            || private::sealed_to(&request.params).is_ok_and(|to| to == self.address)
-            || private::sealed_to(&request.params).is_err()
+            || private::sealed_to(&request.params).map_or(true, |to| to == self.address)
     }
 
     /// A quote for the attestation service, `nonce` a recent block hash.
     pub fn quote(&self, nonce: B256) -> Quote {
-        let digest =
-            signing::attestation_digest(self.address, self.measurement, self.platform_id, nonce);
-        Quote {
-            enclave: self.address,
-            measurement: self.measurement,
-            platform_id: self.platform_id,
-            nonce,
-            signature: signing::sign(&self.key, digest).to_vec().into(),
-        }
+        Quote::sign(&self.key, self.measurement, self.platform_id, nonce)
     }
 
     /// Serves `request`: opens it if private, fetches, extracts, seals the answer if asked,

@@ -25,6 +25,20 @@ pub struct Quote {
 }
 
 impl Quote {
+    /// The quote an enclave holding `key` makes for `nonce` (every kind of simulated enclave
+    /// quotes alike; only the measurement differs).
+    pub fn sign(key: &SecretKey, measurement: B256, platform_id: B256, nonce: B256) -> Self {
+        let enclave = ankr_types::recovery::address_of(key);
+        let digest = signing::attestation_digest(enclave, measurement, platform_id, nonce);
+        Self {
+            enclave,
+            measurement,
+            platform_id,
+            nonce,
+            signature: signing::sign(key, digest).to_vec().into(),
+        }
+    }
+
     /// The digest both the enclave and the root sign.
     pub fn digest(&self) -> B256 {
         signing::attestation_digest(self.enclave, self.measurement, self.platform_id, self.nonce)

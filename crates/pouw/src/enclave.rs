@@ -188,15 +188,7 @@ impl Enclave for SimulatedEnclave {
     }
 
     fn quote(&self, nonce: B256) -> Quote {
-        let digest =
-            signing::attestation_digest(self.address, self.measurement, self.platform_id, nonce);
-        Quote {
-            enclave: self.address,
-            measurement: self.measurement,
-            platform_id: self.platform_id,
-            nonce,
-            signature: signing::sign(&self.key, digest).to_vec().into(),
-        }
+        Quote::sign(&self.key, self.measurement, self.platform_id, nonce)
     }
 
     fn run_subtask(
