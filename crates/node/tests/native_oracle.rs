@@ -784,3 +784,53 @@ async fn wait_for_answers(h: &Harness, consumer: Address, n: u64) {
     }
     panic!("the consumer never got answer {n}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_the_relay_cannot_deliver_is_expired_and_refunded() {
+    use ankr_node::relay::{RelayConfig, run};
+    let h = Harness::start().await;
+    let consumer = h.deploy("PriceConsumer").await;
+    // A relay whose enclave nobody registered: every delivery it sends reverts.
+    let config = RelayConfig {
+        rpc_url: h.node.rpc_url(),
+        accounts: vec![account(RELAY)],
+        enclave: std::sync::Arc::new(oracle_enclave("never registered")),
+        attestation: None,
+        confirmations: 0,
+        state_file: h._dir.path().join("relay.state"),
+        poll: std::time::Duration::from_millis(50),
+    };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let relay = tokio::spawn(run(config, stopped));
+    let ask = PriceConsumer::askCall {
+        kind: kind::JSON,
+        params: price_params().into(),
+        callbackGas: 150_000,
+    };
+    let fee = wei(30_000 + 150_000);
+    h.ok(REQUESTER, consumer, ask.abi_encode(), fee).await;
+    let id = h.last_id().await;
+    // Blocks go by (transfers from another account) until the deadline has passed.
+    for _ in 0..=TIMEOUT_BLOCKS {
+        let me = ankr_types::recovery::address_of(&account(2));
+        h.ok(2, me, vec![], U256::from(1)).await;
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let mut expired = false;
+    for _ in 0..100 {
+        if h.state(id).await == EXPIRED {
+            expired = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(expired, "the relay did not expire the request");
+    assert_eq!(
+        h.balance_in_oracle(consumer).await,
+        fee,
+        "the whole fee came back"
+    );
+    let _ = stop.send(true);
+    relay.await.unwrap();
+    h.node.stop().await;
+}
