@@ -72,6 +72,10 @@ enum OracleCommand {
         /// Numbers are multiplied by 10^decimals before they become integers.
         #[arg(long, default_value_t = 0)]
         decimals: u8,
+        /// Seal the parameters (HPKE) to this oracle enclave's published key: only ciphertext
+        /// goes on chain.
+        #[arg(long)]
+        private_to: Option<Address>,
     },
     /// Show a request's state and, once delivered, its code and data.
     Status { id: u64 },
@@ -117,6 +121,7 @@ pub async fn run(args: OracleArgs) -> anyhow::Result<()> {
             path,
             result_type,
             decimals,
+            private_to,
         } => {
             let (kind, params) = match kind {
                 Kind::Document => (kind::DOCUMENT, url.abi_encode()),
@@ -134,6 +139,32 @@ pub async fn run(args: OracleArgs) -> anyhow::Result<()> {
                     }
                     .encode(),
                 ),
+            };
+            let (kind, params) = match private_to {
+                None => (kind, params),
+                Some(enclave) => {
+                    let out = wallet
+                        .call(
+                            NATIVE_ORACLE_ADDRESS,
+                            NativeOracle::encryptionKeyOfCall(enclave).abi_encode(),
+                        )
+                        .await?;
+                    let key = alloy_primitives::B256::from_slice(&out);
+                    anyhow::ensure!(!key.is_zero(), "enclave {enclave} has published no key");
+                    let chain_id =
+                        quantity(&wallet.request("eth_chainId", json!([])).await?)?.to::<u64>();
+                    let sealed = ankr_oracle::private::seal_request(
+                        enclave,
+                        key,
+                        chain_id,
+                        NATIVE_ORACLE_ADDRESS,
+                        wallet.address()?,
+                        kind,
+                        &params,
+                        None,
+                    );
+                    (kind | ankr_oracle::private::PRIVATE, sealed)
+                }
             };
             // The caller is an account, so no callback gas: the answer is read with `status`.
             let fee = minimum_fee(&wallet, 0).await?;

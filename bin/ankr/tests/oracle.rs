@@ -1,7 +1,7 @@
 //! The Native Oracle as a user meets it: `ankr devnet` registers its oracle enclave through
 //! the attestation service, its example consumer gets the price over HTTPS within a few
 //! blocks, and `ankr oracle request` / `status` fetch a value from the devnet's MLS-style
-//! listing and read the answer back.
+//! listing and read the answer back, in the clear and as a private (HPKE-sealed) request.
 
 mod common;
 
@@ -43,6 +43,7 @@ fn the_devnet_oracle_answers_its_consumer_and_the_cli() {
         }
     });
     let mut listing = None;
+    let mut enclave = None;
     let deadline = Instant::now() + Duration::from_secs(120);
     let demo = loop {
         let line = received
@@ -54,6 +55,9 @@ fn the_devnet_oracle_answers_its_consumer_and_the_cli() {
         {
             listing = Some(url.to_string());
         }
+        if let Some(rest) = line.split("relay with enclave ").nth(1) {
+            enclave = rest.split_whitespace().next().map(str::to_string);
+        }
         if line.contains("oracle:") {
             break line;
         }
@@ -63,39 +67,43 @@ fn the_devnet_oracle_answers_its_consumer_and_the_cli() {
         "{demo}"
     );
     let listing = listing.expect("the banner names the listing feed");
+    let enclave = enclave.expect("the banner names the oracle enclave");
 
     let rpc = format!("http://127.0.0.1:{port}");
     let key = alloy_primitives::hex::encode(ankr_node::devnet::accounts()[7].secret.secret_bytes());
-    let asked = ankr()
-        .args([
-            "oracle", "--rpc", &rpc, "--key", &key, "request", "--kind", "xml",
-        ])
-        .args([
-            "--url",
-            &listing,
-            "--path",
-            "/listing/price",
-            "--type",
-            "uint256",
-        ])
-        .output()
-        .unwrap();
-    let asked = String::from_utf8_lossy(&asked.stdout).to_string();
-    let id = asked
-        .split_whitespace()
-        .nth(1)
-        .unwrap_or_else(|| panic!("no request id in {asked:?}"))
-        .to_string();
-    wait_until(
-        "the CLI's request is answered",
-        Duration::from_secs(60),
-        || {
-            let status = ankr()
-                .args(["oracle", "--rpc", &rpc, "status", &id])
-                .output()
-                .unwrap();
-            let status = String::from_utf8_lossy(&status.stdout).to_string();
-            status.contains("delivered") && status.contains("as a number: 450000")
-        },
-    );
+    // In the clear, then sealed to the enclave's published key (the relay publishes it once the
+    // enclave is registered, so the first attempts may find no key yet).
+    for private in [false, true] {
+        let mut id = None;
+        wait_until("the request is accepted", Duration::from_secs(30), || {
+            let mut request = ankr();
+            request
+                .args(["oracle", "--rpc", &rpc, "--key", &key, "request"])
+                .args(["--kind", "xml", "--url", &listing])
+                .args(["--path", "/listing/price", "--type", "uint256"]);
+            if private {
+                request.args(["--private-to", &enclave]);
+            }
+            let asked = request.output().unwrap();
+            let asked = String::from_utf8_lossy(&asked.stdout).to_string();
+            id = asked
+                .strip_prefix("request ")
+                .and_then(|rest| rest.split_whitespace().next())
+                .map(str::to_string);
+            id.is_some()
+        });
+        let id = id.unwrap();
+        wait_until(
+            "the CLI's request is answered",
+            Duration::from_secs(60),
+            || {
+                let status = ankr()
+                    .args(["oracle", "--rpc", &rpc, "status", &id])
+                    .output()
+                    .unwrap();
+                let status = String::from_utf8_lossy(&status.stdout).to_string();
+                status.contains("delivered") && status.contains("as a number: 450000")
+            },
+        );
+    }
 }
