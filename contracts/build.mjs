@@ -29,6 +29,18 @@ const errors = (output.errors || []).filter((e) => e.severity === "error");
 for (const e of output.errors || []) console.error(e.formattedMessage);
 if (errors.length) process.exit(1);
 
+// One artifact per contract name: two sources declaring the same name would overwrite each other.
+const seen = new Map();
+for (const [file, contracts] of Object.entries(output.contracts)) {
+  for (const name of Object.keys(contracts)) {
+    if (seen.has(name)) {
+      console.error(`contract ${name} is declared in both ${seen.get(name)} and ${file}: rename one`);
+      process.exit(1);
+    }
+    seen.set(name, file);
+  }
+}
+
 let stale = 0;
 for (const [file, contracts] of Object.entries(output.contracts)) {
   for (const [name, c] of Object.entries(contracts)) {

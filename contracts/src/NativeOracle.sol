@@ -3,7 +3,7 @@ pragma solidity 0.8.30;
 
 import {Signatures} from "./Signatures.sol";
 
-interface IEnclaveRegistry {
+interface IOracleRegistry {
     function isLiveOracle(address enclave) external view returns (bool);
 }
 
@@ -19,7 +19,7 @@ interface IEnclaveRegistry {
 /// Append new state after slot 9 only.
 contract NativeOracle {
     bytes32 public constant DATAGRAM_DOMAIN = keccak256("ankr.oracle.datagram.v1");
-    IEnclaveRegistry public constant REGISTRY = IEnclaveRegistry(0x00000000000000000000000000000000000a0001);
+    IOracleRegistry public constant REGISTRY = IOracleRegistry(0x00000000000000000000000000000000000a0001);
     /// Largest `params` of a request (an encrypted one included).
     uint256 public constant MAX_PARAMS_BYTES = 4096;
     /// Largest `data` of a delivery (kind 2 delivers whole documents up to this size).
