@@ -37,6 +37,8 @@ pub enum Figures {
     Sync,
     /// Native Oracle throughput and latency.
     Oracle,
+    /// Plasma child-block Merkle root.
+    Plasma,
 }
 
 #[derive(clap::Args)]
@@ -101,6 +103,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     if all || args.only == Figures::Oracle {
         crate::bench_oracle::run().await?;
+    }
+    if all || args.only == Figures::Plasma {
+        tokio::task::spawn_blocking(crate::bench_plasma::run).await?;
     }
     Ok(())
 }

@@ -5,6 +5,7 @@ mod attest;
 mod bench;
 mod bench_network;
 mod bench_oracle;
+mod bench_plasma;
 mod bench_pouw;
 mod devnet;
 mod oracle;
