@@ -190,29 +190,28 @@ impl Harness {
             .unwrap()
     }
 
+    /// `eth_call` by the relay account that must succeed.
+    async fn read(&self, to: Address, data: Vec<u8>) -> Bytes {
+        self.call(RELAY, to, data, U256::ZERO).await.unwrap()
+    }
+
     async fn balance_in_oracle(&self, who: Address) -> U256 {
         let out = self
-            .call(
-                RELAY,
+            .read(
                 NATIVE_ORACLE_ADDRESS,
                 NativeOracle::balanceOfCall(who).abi_encode(),
-                U256::ZERO,
             )
-            .await
-            .unwrap();
+            .await;
         U256::abi_decode(&out).unwrap()
     }
 
     async fn state(&self, id: u64) -> u8 {
         let out = self
-            .call(
-                RELAY,
+            .read(
                 NATIVE_ORACLE_ADDRESS,
                 NativeOracle::requestsCall(id).abi_encode(),
-                U256::ZERO,
             )
-            .await
-            .unwrap();
+            .await;
         NativeOracle::requestsCall::abi_decode_returns(&out)
             .unwrap()
             .state
@@ -220,14 +219,11 @@ impl Harness {
 
     async fn last_id(&self) -> u64 {
         let out = self
-            .call(
-                RELAY,
+            .read(
                 NATIVE_ORACLE_ADDRESS,
                 NativeOracle::lastIdCall {}.abi_encode(),
-                U256::ZERO,
             )
-            .await
-            .unwrap();
+            .await;
         u64::abi_decode(&out).unwrap()
     }
 
@@ -369,14 +365,8 @@ async fn fees_deliveries_and_refunds_follow_town_criers_numbers() {
     .await;
     assert_eq!(h.state(id).await, DELIVERED);
     let value = h
-        .call(
-            RELAY,
-            consumer,
-            PriceConsumer::lastValueCall {}.abi_encode(),
-            U256::ZERO,
-        )
-        .await
-        .unwrap();
+        .read(consumer, PriceConsumer::lastValueCall {}.abi_encode())
+        .await;
     assert_eq!(U256::abi_decode(&value).unwrap(), U256::from(10125));
     let relay = ankr_types::recovery::address_of(&account(RELAY));
     // Both deliveries' fees are the relay's: 2.5·10^15 and (30,000 + 150,000)·P.
@@ -677,14 +667,8 @@ async fn the_relay_serves_requests_from_a_real_https_source_and_survives_a_resta
     h.ok(REQUESTER, consumer, ask.clone(), fee).await;
     wait_for_answers(&h, consumer, 1).await;
     let value = h
-        .call(
-            RELAY,
-            consumer,
-            PriceConsumer::lastValueCall {}.abi_encode(),
-            U256::ZERO,
-        )
-        .await
-        .unwrap();
+        .read(consumer, PriceConsumer::lastValueCall {}.abi_encode())
+        .await;
     assert_eq!(U256::abi_decode(&value).unwrap(), U256::from(10125));
 
     // The relay stops; a request arrives meanwhile; a new relay on the same state file serves
@@ -706,14 +690,11 @@ async fn the_relay_serves_requests_from_a_real_https_source_and_survives_a_resta
     // A private request: the relay published the enclave's key; the consumer seals its
     // parameters to it, only ciphertext reaches the chain, and the answer still arrives.
     let published = U256::abi_decode(
-        &h.call(
-            RELAY,
+        &h.read(
             NATIVE_ORACLE_ADDRESS,
             NativeOracle::encryptionKeyOfCall(relay_enclave).abi_encode(),
-            U256::ZERO,
         )
-        .await
-        .unwrap(),
+        .await,
     )
     .unwrap();
     assert_eq!(B256::from(published), enclave_key);
@@ -747,14 +728,8 @@ async fn the_relay_serves_requests_from_a_real_https_source_and_survives_a_resta
     );
     wait_for_answers(&h, consumer, 3).await;
     let value = h
-        .call(
-            RELAY,
-            consumer,
-            PriceConsumer::lastValueCall {}.abi_encode(),
-            U256::ZERO,
-        )
-        .await
-        .unwrap();
+        .read(consumer, PriceConsumer::lastValueCall {}.abi_encode())
+        .await;
     assert_eq!(U256::abi_decode(&value).unwrap(), U256::from(101));
 
     let _ = stop.send(true);
@@ -764,14 +739,8 @@ async fn the_relay_serves_requests_from_a_real_https_source_and_survives_a_resta
 
 async fn answers(h: &Harness, consumer: Address) -> U256 {
     let out = h
-        .call(
-            RELAY,
-            consumer,
-            PriceConsumer::answersCall {}.abi_encode(),
-            U256::ZERO,
-        )
-        .await
-        .unwrap();
+        .read(consumer, PriceConsumer::answersCall {}.abi_encode())
+        .await;
     U256::abi_decode(&out).unwrap()
 }
 

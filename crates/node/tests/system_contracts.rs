@@ -11,11 +11,11 @@ use ankr_contracts::genesis::{
     ENCLAVE_REGISTRY_ADDRESS, RegistryGenesis, WORK_MARKET_ADDRESS, enclave_registry_genesis,
 };
 use ankr_contracts::{EnclaveRegistry, WorkMarket};
+use ankr_node::attest::register_call;
 use ankr_node::{DevSealing, Node, NodeConfig, devnet};
 use ankr_pouw::enclave::simulated_measurement;
 use ankr_pouw::{
-    AttestationService, Certificate, Enclave, Limits, ResultClaim, SimulatedEnclave, Subtask,
-    Template,
+    AttestationService, Enclave, Limits, ResultClaim, SimulatedEnclave, Subtask, Template,
 };
 use jsonrpsee::core::{client::ClientT, params::ArrayParams};
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
@@ -155,19 +155,6 @@ impl Harness {
         self.node.chain.head().parent_hash
     }
 
-    fn register_call(certificate: &Certificate) -> Vec<u8> {
-        let quote = &certificate.quote;
-        EnclaveRegistry::registerCall {
-            enclave: quote.enclave,
-            measurement: quote.measurement,
-            platformId: quote.platform_id,
-            nonce: quote.nonce,
-            enclaveSig: quote.signature.clone(),
-            rootSig: certificate.root_signature.clone(),
-        }
-        .abi_encode()
-    }
-
     async fn is_live(&self, enclave: Address) -> bool {
         let next = self.node.chain.head().number + 1;
         let call = EnclaveRegistry::isLiveCall {
@@ -203,10 +190,7 @@ async fn the_registry_admits_only_attested_allowed_fresh_enclaves_one_per_platfo
     // Certified by another "root": refused.
     let impostor = AttestationService::new(key(99));
     let forged = impostor.certify(&a.quote(h.head_hash())).unwrap();
-    let message = refused(
-        h.call(registry, Harness::register_call(&forged), U256::ZERO)
-            .await,
-    );
+    let message = refused(h.call(registry, register_call(&forged), U256::ZERO).await);
     assert!(
         message.contains("not signed by the attestation root"),
         "{message}"
@@ -223,7 +207,7 @@ async fn the_registry_admits_only_attested_allowed_fresh_enclaves_one_per_platfo
     );
     let certificate = h.root.certify(&other.quote(h.head_hash())).unwrap();
     let message = refused(
-        h.call(registry, Harness::register_call(&certificate), U256::ZERO)
+        h.call(registry, register_call(&certificate), U256::ZERO)
             .await,
     );
     assert!(message.contains("measurement not allowed"), "{message}");
@@ -232,7 +216,7 @@ async fn the_registry_admits_only_attested_allowed_fresh_enclaves_one_per_platfo
     let mut certificate = h.root.certify(&a.quote(h.head_hash())).unwrap();
     certificate.quote.signature = enclave(12, 1).quote(h.head_hash()).signature;
     let message = refused(
-        h.call(registry, Harness::register_call(&certificate), U256::ZERO)
+        h.call(registry, register_call(&certificate), U256::ZERO)
             .await,
     );
     assert!(
@@ -243,7 +227,7 @@ async fn the_registry_admits_only_attested_allowed_fresh_enclaves_one_per_platfo
     // A fresh certificate registers; the enclave is live for K blocks.
     let certificate = h.root.certify(&a.quote(h.head_hash())).unwrap();
     let receipt = h
-        .send(registry, Harness::register_call(&certificate), U256::ZERO)
+        .send(registry, register_call(&certificate), U256::ZERO)
         .await;
     assert_eq!(receipt["logs"].as_array().unwrap().len(), 1);
     assert!(h.is_live(a.address()).await);
@@ -253,10 +237,7 @@ async fn the_registry_admits_only_attested_allowed_fresh_enclaves_one_per_platfo
     for _ in 0..11 {
         h.next_block().await;
     }
-    let message = refused(
-        h.call(registry, Harness::register_call(&stale), U256::ZERO)
-            .await,
-    );
+    let message = refused(h.call(registry, register_call(&stale), U256::ZERO).await);
     assert!(
         message.contains("nonce is not one of the last 10 block hashes"),
         "{message}"
@@ -265,14 +246,13 @@ async fn the_registry_admits_only_attested_allowed_fresh_enclaves_one_per_platfo
     // K = 5 blocks have passed since registration: expired until it registers again.
     assert!(!h.is_live(a.address()).await);
     let renewal = h.root.certify(&a.quote(h.head_hash())).unwrap();
-    h.send(registry, Harness::register_call(&renewal), U256::ZERO)
-        .await;
+    h.send(registry, register_call(&renewal), U256::ZERO).await;
     assert!(h.is_live(a.address()).await);
 
     // A second enclave on the same platform replaces the first: one live enclave per platform.
     let b = enclave(13, 1);
     let certificate = h.root.certify(&b.quote(h.head_hash())).unwrap();
-    h.send(registry, Harness::register_call(&certificate), U256::ZERO)
+    h.send(registry, register_call(&certificate), U256::ZERO)
         .await;
     assert!(h.is_live(b.address()).await);
     assert!(!h.is_live(a.address()).await);
@@ -281,7 +261,7 @@ async fn the_registry_admits_only_attested_allowed_fresh_enclaves_one_per_platfo
     let moved = SimulatedEnclave::new(key(13), keccak256([2u8]), Limits::default());
     let certificate = h.root.certify(&moved.quote(h.head_hash())).unwrap();
     let message = refused(
-        h.call(registry, Harness::register_call(&certificate), U256::ZERO)
+        h.call(registry, register_call(&certificate), U256::ZERO)
             .await,
     );
     assert!(
@@ -300,7 +280,7 @@ async fn the_market_pays_attested_results_refunds_late_tasks_and_pays_out_by_wit
     let certificate = h.root.certify(&miner.quote(h.head_hash())).unwrap();
     h.send(
         ENCLAVE_REGISTRY_ADDRESS,
-        Harness::register_call(&certificate),
+        register_call(&certificate),
         U256::ZERO,
     )
     .await;
