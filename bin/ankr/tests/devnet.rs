@@ -4,17 +4,11 @@
 use jsonrpsee::core::{client::ClientT, params::ArrayParams};
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use serde_json::{Value, json};
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-struct Devnet(Child);
-
-impl Drop for Devnet {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+mod common;
+use common::{Process, devnet};
 
 /// A port p such that p, p + 1 and p + 2 are free.
 fn three_free_ports() -> u16 {
@@ -48,22 +42,9 @@ fn number(v: &Value) -> u64 {
 async fn three_nodes_mine_one_chain() {
     let dir = tempfile::tempdir().unwrap();
     let port = three_free_ports();
-    let _devnet = Devnet(
-        Command::new(env!("CARGO_BIN_EXE_ankr"))
-            .args([
-                "devnet",
-                "--nodes",
-                "3",
-                "--block-time",
-                "1",
-                "--p2p-port",
-                "0",
-            ])
-            .args(["--port", &port.to_string(), "--dir"])
-            .arg(dir.path())
-            .env("RUST_LOG", "warn")
+    let _devnet = Process(
+        devnet(dir.path(), port, 3)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
             .spawn()
             .unwrap(),
     );

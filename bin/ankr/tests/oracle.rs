@@ -15,21 +15,8 @@ use std::time::{Duration, Instant};
 fn the_devnet_oracle_answers_its_consumer_and_the_cli() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let mut child = ankr()
-        .args([
-            "devnet",
-            "--nodes",
-            "1",
-            "--block-time",
-            "1",
-            "--p2p-port",
-            "0",
-        ])
-        .args(["--port", &port.to_string(), "--dir"])
-        .arg(dir.path())
-        .env("RUST_LOG", "warn")
+    let mut child = devnet(dir.path(), port, 1)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();

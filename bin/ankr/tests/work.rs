@@ -5,32 +5,15 @@
 
 use alloy_primitives::{U256, hex};
 use ankr_pouw::{Limits, Runtime};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
-struct Devnet(Child);
+mod common;
+use common::{Process, devnet, free_port};
 
-impl Drop for Devnet {
-    fn drop(&mut self) {
-        // SIGKILL: the attestation child notices its closed stdin and exits too.
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
+/// Runs `ankr args…` to completion.
 fn ankr(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ankr"))
-        .args(args)
-        .output()
-        .unwrap()
+    common::ankr().args(args).output().unwrap()
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -49,20 +32,10 @@ fn a_provider_buys_work_and_a_miner_is_paid_for_it() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
-    let _devnet = Devnet(
-        Command::new(env!("CARGO_BIN_EXE_ankr"))
-            .args([
-                "devnet",
-                "--block-time",
-                "1",
-                "--port",
-                &port.to_string(),
-                "--dir",
-            ])
-            .arg(dir.path())
-            .env("RUST_LOG", "warn")
+    // SIGKILLed on drop: the attestation child notices its closed stdin and exits too.
+    let _devnet = Process(
+        devnet(dir.path(), port, 3)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
             .spawn()
             .unwrap(),
     );
