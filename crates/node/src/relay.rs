@@ -30,6 +30,8 @@ const STUCK_BLOCKS: u64 = 5;
 const RENEW_MARGIN: u64 = 20;
 /// Most blocks one `eth_getLogs` asks for.
 const LOG_RANGE: u64 = 1_000;
+/// Blocks between two reads of the enclave's registration and published key, once both hold.
+const UPKEEP_BLOCKS: u64 = 10;
 /// `NativeOracle.State.Pending`.
 const PENDING: u8 = 1;
 
@@ -89,6 +91,9 @@ struct Relay {
     undelivered: HashMap<u64, u64>,
     registration_sent_at: Option<u64>,
     key_sent_at: Option<u64>,
+    /// The registration and the published key are read again from this block on (both
+    /// change rarely; reading them every poll would double the relay's RPC traffic).
+    next_upkeep: u64,
 }
 
 /// Runs the relay until `stopped` changes; errors are logged and retried.
@@ -117,6 +122,7 @@ pub async fn run(config: RelayConfig, mut stopped: watch::Receiver<bool>) {
         undelivered: HashMap::new(),
         registration_sent_at: None,
         key_sent_at: None,
+        next_upkeep: 0,
     };
     let mut ticks = tokio::time::interval(relay.config.poll);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -170,8 +176,13 @@ impl Relay {
             self.chain_id = quantity(&self.rpc("eth_chainId", json!([])).await?)?;
         }
         let head = quantity(&self.rpc("eth_blockNumber", json!([])).await?)?;
-        self.keep_registered(head).await?;
-        self.publish_encryption_key(head).await?;
+        if head >= self.next_upkeep {
+            let registered = self.keep_registered(head).await?;
+            let published = self.publish_encryption_key(head).await?;
+            if registered && published {
+                self.next_upkeep = head + UPKEEP_BLOCKS;
+            }
+        }
         self.watch_in_flight(head).await?;
         self.expire_overdue(head).await?;
         let Some(confirmed) = head.checked_sub(self.config.confirmations) else {
@@ -356,10 +367,10 @@ impl Relay {
     }
 
     /// Registers the enclave (or renews its registration) when it lapses within
-    /// [`RENEW_MARGIN`] blocks.
-    async fn keep_registered(&mut self, head: u64) -> Result<(), RelayError> {
+    /// [`RENEW_MARGIN`] + [`UPKEEP_BLOCKS`] blocks; `true` if it needs nothing now.
+    async fn keep_registered(&mut self, head: u64) -> Result<bool, RelayError> {
         let Some(attestation) = self.config.attestation.clone() else {
-            return Ok(());
+            return Ok(true);
         };
         let enclave = self.config.enclave.address();
         let out = self
@@ -370,12 +381,14 @@ impl Relay {
             .await?;
         let expires = EnclaveRegistry::oracleExpiresAtCall::abi_decode_returns(&out)
             .map_err(|e| RelayError::Decode(e.to_string()))?;
-        if expires > U256::from(head + RENEW_MARGIN)
-            || self
-                .registration_sent_at
-                .is_some_and(|sent| head < sent + 8)
+        if expires > U256::from(head + RENEW_MARGIN + UPKEEP_BLOCKS) {
+            return Ok(true);
+        }
+        if self
+            .registration_sent_at
+            .is_some_and(|sent| head < sent + 8)
         {
-            return Ok(());
+            return Ok(false);
         }
         let latest = self
             .rpc("eth_getBlockByNumber", json!(["latest", false]))
@@ -392,29 +405,17 @@ impl Relay {
             .map_err(|e| RelayError::Decode(e.to_string()))?;
         let quote = self.config.enclave.quote(nonce);
         let certificate = attestation.certify(&quote, root).await?;
-        let call = EnclaveRegistry::registerCall {
-            enclave,
-            measurement: quote.measurement,
-            platformId: quote.platform_id,
-            nonce: quote.nonce,
-            enclaveSig: quote.signature.clone(),
-            rootSig: certificate.root_signature.clone(),
-        };
+        let call = crate::attest::register_call(&certificate);
         tracing::info!(%enclave, "registering the oracle enclave (SIMULATED attestation)");
-        self.send(
-            0,
-            ENCLAVE_REGISTRY_ADDRESS,
-            call.abi_encode(),
-            400_000,
-            head,
-        )
-        .await?;
+        self.send(0, ENCLAVE_REGISTRY_ADDRESS, call, 400_000, head)
+            .await?;
         self.registration_sent_at = Some(head);
-        Ok(())
+        Ok(false)
     }
 
-    /// Publishes the enclave's encryption key once it is live and the contract holds another.
-    async fn publish_encryption_key(&mut self, head: u64) -> Result<(), RelayError> {
+    /// Publishes the enclave's encryption key once it is live and the contract holds another;
+    /// `true` if the contract holds it.
+    async fn publish_encryption_key(&mut self, head: u64) -> Result<bool, RelayError> {
         let enclave = self.config.enclave.address();
         let key = self.config.enclave.encryption_key();
         let out = self
@@ -425,8 +426,11 @@ impl Relay {
             .await?;
         let published = NativeOracle::encryptionKeyOfCall::abi_decode_returns(&out)
             .map_err(|e| RelayError::Decode(e.to_string()))?;
-        if published == key || self.key_sent_at.is_some_and(|sent| head < sent + 8) {
-            return Ok(());
+        if published == key {
+            return Ok(true);
+        }
+        if self.key_sent_at.is_some_and(|sent| head < sent + 8) {
+            return Ok(false);
         }
         let out = self
             .call(
@@ -435,7 +439,7 @@ impl Relay {
             )
             .await?;
         if !EnclaveRegistry::isLiveOracleCall::abi_decode_returns(&out).unwrap_or(false) {
-            return Ok(());
+            return Ok(false);
         }
         let call = NativeOracle::publishEncryptionKeyCall {
             enclave,
@@ -451,7 +455,7 @@ impl Relay {
         self.send(0, NATIVE_ORACLE_ADDRESS, call.abi_encode(), 100_000, head)
             .await?;
         self.key_sent_at = Some(head);
-        Ok(())
+        Ok(false)
     }
 
     fn load_next_block(&self) -> Result<u64, RelayError> {
