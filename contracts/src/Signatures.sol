@@ -17,4 +17,10 @@ library Signatures {
         if (uint256(s) > HALF_ORDER || (v != 27 && v != 28)) return address(0);
         return ecrecover(digest, v, r, s);
     }
+
+    /// The same over a signature already split into r, s and v.
+    function recover(bytes32 digest, bytes32 r, bytes32 s, uint8 v) internal pure returns (address) {
+        if (uint256(s) > HALF_ORDER || (v != 27 && v != 28)) return address(0);
+        return ecrecover(digest, v, r, s);
+    }
 }

@@ -44,6 +44,13 @@ alloy_sol_types::sol!(
     "artifacts/HostileConsumer.json"
 );
 
+alloy_sol_types::sol!(
+    #[derive(Debug, PartialEq, Eq)]
+    #[allow(clippy::too_many_arguments)]
+    RootChain,
+    "artifacts/RootChain.json"
+);
+
 pub mod genesis;
 
 /// A compiled contract as committed in `artifacts/`.
@@ -71,6 +78,7 @@ artifacts!(
     "HostileConsumer",
     "NativeOracle",
     "PriceConsumer",
+    "RootChain",
     "WorkMarket"
 );
 

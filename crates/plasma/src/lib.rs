@@ -4,8 +4,10 @@
 //! signatures, `merkle.rs` for the block's tree and root hash, and the test vector in
 //! `tests/layout.rs`.
 
+pub mod ledger;
 pub mod merkle;
 pub mod transaction;
 
+pub use ledger::{CHILD_BLOCK_INTERVAL, ChildBlock, Ledger, LedgerError, UtxoPos, chained_to};
 pub use merkle::{MerkleTree, block_root, verify};
 pub use transaction::{Input, Output, PlasmaTx, TxError, utxo_position};

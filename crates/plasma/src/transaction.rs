@@ -40,6 +40,15 @@ impl Input {
         self.blknum == 0 && self.txindex == 0 && self.oindex == 0
     }
 
+    /// The output this input spends.
+    pub fn utxo(&self) -> crate::ledger::UtxoPos {
+        crate::ledger::UtxoPos {
+            blknum: self.blknum,
+            txindex: self.txindex,
+            oindex: self.oindex,
+        }
+    }
+
     /// The UTXO position Plasma MVP uses: blknum·10^9 + txindex·10^4 + oindex.
     pub fn position(&self) -> u64 {
         utxo_position(self.blknum, self.txindex, self.oindex)

@@ -1,0 +1,864 @@
+//! RootChain (one Plasma child chain's contract) against a real node: signed transactions
+//! through JSON-RPC, blocks sealed by the test at times it chooses (so that the real 7- and
+//! 14-day periods pass in no time), child blocks made by the operator's own `Ledger`. Deposits
+//! and their numbering, exits with confirm signatures, challenges, the exit queue, the
+//! withdrawal-delay attack, finalize under a tight gas limit, a withheld block, fraud proofs,
+//! and the Solidity decoder agreeing with `ankr_plasma::PlasmaTx::decode`.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use alloy_consensus::TxEip1559;
+use alloy_eips::Encodable2718;
+use alloy_primitives::{Address, B256, Bytes, TxKind, U256, hex, keccak256};
+use alloy_sol_types::{SolCall, SolEvent, SolValue};
+use ankr_chain::Contents;
+use ankr_contracts::{RootChain, artifact};
+use ankr_node::{DevSealing, Node, NodeConfig, devnet};
+use ankr_plasma::transaction::{RawSignature, confirm};
+use ankr_plasma::{ChildBlock, Input, Ledger, MerkleTree, Output, PlasmaTx, UtxoPos};
+use jsonrpsee::core::{client::ClientT, params::ArrayParams};
+use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
+use serde_json::{Value, json};
+
+const DAY: u64 = 86_400;
+const CHALLENGE_PERIOD: u64 = 7 * DAY;
+const MATURITY_PERIOD: u64 = 14 * DAY;
+const ANKR: u128 = 1_000_000_000_000_000_000;
+const BOND: u128 = ANKR / 100;
+const STAKE: u128 = 5 * ANKR;
+
+const OPERATOR: usize = 0;
+const ALICE: usize = 1;
+const BOB: usize = 2;
+const CAROL: usize = 3;
+const DAVE: usize = 4;
+
+fn key(who: usize) -> secp256k1::SecretKey {
+    devnet::accounts()[who].secret
+}
+
+fn address(who: usize) -> Address {
+    devnet::accounts()[who].address
+}
+
+fn ankr(amount: u128) -> U256 {
+    U256::from(amount)
+}
+
+/// A node the test seals, the RootChain its operator deployed, and a clock.
+struct Harness {
+    _dir: tempfile::TempDir,
+    node: Node,
+    client: HttpClient,
+    root_chain: Address,
+    clock: AtomicU64,
+    nonces: Mutex<HashMap<usize, u64>>,
+}
+
+impl Harness {
+    async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let node = Node::start(NodeConfig {
+            data_dir: dir.path().to_path_buf(),
+            spec: devnet::spec(),
+            rpc_addr: "127.0.0.1:0".parse().unwrap(),
+            sealing: DevSealing::Off,
+            beneficiary: Address::repeat_byte(0xbe),
+            mining: None,
+            network: None,
+        })
+        .await
+        .unwrap();
+        let client = HttpClientBuilder::default().build(node.rpc_url()).unwrap();
+        let mut harness = Self {
+            _dir: dir,
+            node,
+            client,
+            root_chain: Address::ZERO,
+            clock: AtomicU64::new(ankr_chain::now_seconds()),
+            nonces: Mutex::default(),
+        };
+        let mut code = artifact("RootChain").unwrap().bytecode.to_vec();
+        code.extend(
+            (
+                U256::from(CHALLENGE_PERIOD),
+                U256::from(MATURITY_PERIOD),
+                ankr(BOND),
+            )
+                .abi_encode_params(),
+        );
+        let receipt = harness
+            .send(OPERATOR, None, code, ankr(STAKE), 8_000_000)
+            .await;
+        assert_eq!(receipt["status"], "0x1", "{receipt}");
+        harness.root_chain = receipt["contractAddress"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        harness
+    }
+
+    async fn rpc(&self, method: &str, params: Value) -> Result<Value, String> {
+        let mut array = ArrayParams::new();
+        for p in params.as_array().unwrap() {
+            array.insert(p).unwrap();
+        }
+        self.client
+            .request::<Value, _>(method, array)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// Moves the clock the next block is sealed at.
+    fn warp(&self, seconds: u64) {
+        self.clock.fetch_add(seconds, Ordering::SeqCst);
+    }
+
+    /// Seals one block of whatever is pooled, at the clock.
+    fn seal(&self) {
+        let at = self.clock.fetch_add(1, Ordering::SeqCst);
+        let header = self
+            .node
+            .chain
+            .build_block(
+                Address::repeat_byte(0xbe),
+                at,
+                ankr_types::Seal::dev(),
+                Contents::AnyNumber,
+            )
+            .unwrap()
+            .unwrap();
+        self.clock.fetch_max(header.timestamp + 1, Ordering::SeqCst);
+    }
+
+    /// Signs and pools a transaction; returns its hash.
+    async fn pool(
+        &self,
+        from: usize,
+        to: Option<Address>,
+        data: Vec<u8>,
+        value: U256,
+        gas_limit: u64,
+    ) -> String {
+        let nonce = {
+            let known = self.nonces.lock().unwrap().get(&from).copied();
+            match known {
+                Some(n) => n,
+                None => {
+                    let n = self
+                        .rpc("eth_getTransactionCount", json!([address(from), "latest"]))
+                        .await
+                        .unwrap();
+                    u64::from_str_radix(n.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+                }
+            }
+        };
+        self.nonces.lock().unwrap().insert(from, nonce + 1);
+        let tx = TxEip1559 {
+            chain_id: devnet::DEVNET_CHAIN_ID,
+            nonce,
+            gas_limit,
+            max_fee_per_gas: 100_000_000_000,
+            max_priority_fee_per_gas: 1_000_000_000,
+            to: to.map_or(TxKind::Create, TxKind::Call),
+            value,
+            input: data.into(),
+            ..Default::default()
+        };
+        let signed = ankr_types::recovery::sign_transaction(&key(from), tx);
+        let raw = format!("0x{}", hex::encode(signed.encoded_2718()));
+        let hash = self
+            .rpc("eth_sendRawTransaction", json!([raw]))
+            .await
+            .unwrap();
+        hash.as_str().unwrap().to_string()
+    }
+
+    async fn receipt(&self, hash: &str) -> Value {
+        let receipt = self
+            .rpc("eth_getTransactionReceipt", json!([hash]))
+            .await
+            .unwrap();
+        assert!(!receipt.is_null(), "no receipt for {hash}");
+        receipt
+    }
+
+    /// Sends a transaction, seals it into a block and returns its receipt.
+    async fn send(
+        &self,
+        from: usize,
+        to: Option<Address>,
+        data: Vec<u8>,
+        value: U256,
+        gas_limit: u64,
+    ) -> Value {
+        let hash = self.pool(from, to, data, value, gas_limit).await;
+        self.seal();
+        self.receipt(&hash).await
+    }
+
+    /// A RootChain call that must succeed.
+    async fn ok(&self, from: usize, call: impl SolCall, value: U256) -> Value {
+        let receipt = self
+            .send(
+                from,
+                Some(self.root_chain),
+                call.abi_encode(),
+                value,
+                3_000_000,
+            )
+            .await;
+        assert_eq!(receipt["status"], "0x1", "{receipt}");
+        receipt
+    }
+
+    /// A RootChain call that must revert with `reason` (checked with eth_call, not sent).
+    async fn refused(&self, from: usize, call: impl SolCall, value: U256, reason: &str) {
+        let error = self
+            .call(from, call.abi_encode(), value)
+            .await
+            .expect_err(&format!("expected a refusal: {reason}"));
+        assert!(error.contains(reason), "expected {reason:?}, got {error}");
+    }
+
+    async fn call(&self, from: usize, data: Vec<u8>, value: U256) -> Result<Bytes, String> {
+        let answer = self
+            .rpc(
+                "eth_call",
+                json!([{ "from": address(from), "to": self.root_chain, "data": Bytes::from(data), "value": value, "gas": "0x1000000" }, "latest"]),
+            )
+            .await?;
+        Ok(hex::decode(answer.as_str().unwrap()).unwrap().into())
+    }
+
+    async fn read<C: SolCall>(&self, call: C) -> C::Return {
+        let out = self
+            .call(DAVE, call.abi_encode(), U256::ZERO)
+            .await
+            .unwrap();
+        C::abi_decode_returns(&out).unwrap()
+    }
+
+    /// Deposits `amount` from `who` and records it in the operator's ledger.
+    async fn deposit(&self, ledger: &mut Ledger, who: usize, amount: U256) -> UtxoPos {
+        let receipt = self.ok(who, RootChain::depositCall {}, amount).await;
+        let deposit: RootChain::Deposit = events(&receipt).remove(0);
+        let blknum = deposit.blknum.to::<u64>();
+        let block = ledger
+            .deposit(blknum, address(who), amount)
+            .unwrap()
+            .clone();
+        let on_chain = self.read(RootChain::blocksCall(U256::from(blknum))).await;
+        assert_eq!(
+            on_chain.root, block.root,
+            "the contract hashes a deposit block as the ledger does"
+        );
+        UtxoPos {
+            blknum,
+            txindex: 0,
+            oindex: 0,
+        }
+    }
+
+    /// Seals the ledger's pool into the next child block and submits its root.
+    async fn submit(&self, ledger: &mut Ledger) -> ChildBlock {
+        let block = ledger.seal_block().clone();
+        self.submit_block(&block).await;
+        block
+    }
+
+    async fn submit_block(&self, block: &ChildBlock) {
+        let receipt = self
+            .ok(
+                OPERATOR,
+                RootChain::submitBlockCall { root: block.root },
+                U256::ZERO,
+            )
+            .await;
+        let submitted: RootChain::BlockSubmitted = events(&receipt).remove(0);
+        assert_eq!(submitted.blknum.to::<u64>(), block.number);
+    }
+
+    fn exit_call(
+        block: &ChildBlock,
+        txindex: u32,
+        oindex: u8,
+        confirm_sigs: Vec<u8>,
+    ) -> RootChain::startExitCall {
+        RootChain::startExitCall {
+            plasmaBlockNum: U256::from(block.number),
+            txindex: U256::from(txindex),
+            oindex: U256::from(oindex),
+            txBytes: block.transactions[txindex as usize].encode().into(),
+            proof: block.proof(txindex).into(),
+            confirmSig: confirm_sigs.into(),
+        }
+    }
+
+    async fn start_exit(
+        &self,
+        who: usize,
+        block: &ChildBlock,
+        txindex: u32,
+        oindex: u8,
+        confirm_sigs: Vec<u8>,
+    ) -> Value {
+        self.ok(
+            who,
+            Self::exit_call(block, txindex, oindex, confirm_sigs),
+            ankr(BOND),
+        )
+        .await
+    }
+
+    /// Calls finalizeExit with `gas` and returns the exits it paid, in order.
+    async fn finalize(&self, gas: u64) -> Vec<UtxoPos> {
+        let receipt = self
+            .send(
+                DAVE,
+                Some(self.root_chain),
+                RootChain::finalizeExitCall {}.abi_encode(),
+                U256::ZERO,
+                gas,
+            )
+            .await;
+        assert_eq!(receipt["status"], "0x1", "finalize never fails: {receipt}");
+        events::<RootChain::ExitFinalized>(&receipt)
+            .iter()
+            .map(|e| UtxoPos {
+                blknum: e.plasmaBlockNum.to(),
+                txindex: e.txindex.to(),
+                oindex: e.oindex.to(),
+            })
+            .collect()
+    }
+
+    async fn owed(&self, who: usize) -> U256 {
+        self.read(RootChain::withdrawalsCall(address(who))).await
+    }
+
+    async fn queue_length(&self) -> u64 {
+        self.read(RootChain::exitQueueLengthCall {}).await.to()
+    }
+}
+
+/// The events of type `E` a receipt's logs hold, in order.
+fn events<E: SolEvent>(receipt: &Value) -> Vec<E> {
+    receipt["logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|log| {
+            let topics: Vec<B256> = log["topics"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t.as_str().unwrap().parse().unwrap())
+                .collect();
+            let data = hex::decode(log["data"].as_str().unwrap()).unwrap();
+            E::decode_raw_log(topics, &data).ok()
+        })
+        .collect()
+}
+
+/// A transaction spending `inputs` (position, owner) to `outputs`, signed by the owners.
+fn spend(inputs: &[(UtxoPos, usize)], outputs: &[(usize, U256)], fee: U256) -> PlasmaTx {
+    let mut tx = PlasmaTx {
+        fee,
+        ..Default::default()
+    };
+    for (i, (pos, _)) in inputs.iter().enumerate() {
+        tx.inputs[i] = Input {
+            blknum: pos.blknum,
+            txindex: pos.txindex,
+            oindex: pos.oindex,
+            ..Default::default()
+        };
+    }
+    for (i, (who, denom)) in outputs.iter().enumerate() {
+        tx.outputs[i] = Output {
+            owner: address(*who),
+            denom: *denom,
+        };
+    }
+    for (i, (_, owner)) in inputs.iter().enumerate() {
+        tx.sign_input(i, &key(*owner));
+    }
+    tx
+}
+
+/// The confirm signature of `who` over transaction `txindex` of `block`.
+fn confirmation(who: usize, block: &ChildBlock, txindex: u32) -> Vec<u8> {
+    confirm(
+        &key(who),
+        block.transactions[txindex as usize].hash(),
+        block.root,
+    )
+    .to_vec()
+}
+
+fn pos(blknum: u64, txindex: u32, oindex: u8) -> UtxoPos {
+    UtxoPos {
+        blknum,
+        txindex,
+        oindex,
+    }
+}
+
+#[tokio::test]
+async fn deposits_are_numbered_between_child_blocks_and_at_most_999() {
+    let h = Harness::start().await;
+    let mut ledger = Ledger::new();
+    for expected in 1..=3 {
+        assert_eq!(
+            h.deposit(&mut ledger, ALICE, ankr(ANKR)).await.blknum,
+            expected
+        );
+    }
+    let block = h.submit(&mut ledger).await;
+    assert_eq!(block.number, 1000);
+    assert_eq!(h.deposit(&mut ledger, BOB, ankr(7)).await.blknum, 1001);
+    h.refused(
+        BOB,
+        RootChain::submitBlockCall {
+            root: B256::repeat_byte(1),
+        },
+        U256::ZERO,
+        "only the operator",
+    )
+    .await;
+
+    // 998 more deposits fill 1002 … 1999; the next is refused until block 2000.
+    let senders = [ALICE, BOB, CAROL, DAVE, 5, 6, 7, 8, 9];
+    let mut left = 998;
+    while left > 0 {
+        let mut hashes = Vec::new();
+        for &who in &senders {
+            for _ in 0..60.min(left) {
+                hashes.push(
+                    h.pool(
+                        who,
+                        Some(h.root_chain),
+                        RootChain::depositCall {}.abi_encode(),
+                        ankr(1),
+                        200_000,
+                    )
+                    .await,
+                );
+                left -= 1;
+            }
+        }
+        while h.node.chain.pool_size() > 0 {
+            h.seal();
+        }
+        for hash in hashes {
+            assert_eq!(h.receipt(&hash).await["status"], "0x1");
+        }
+    }
+    assert_eq!(
+        h.read(RootChain::currentDepositBlockCall {}).await,
+        U256::from(1000),
+        "1999 was the last"
+    );
+    h.refused(
+        ALICE,
+        RootChain::depositCall {},
+        ankr(1),
+        "999 deposits since the last child block",
+    )
+    .await;
+    h.ok(
+        OPERATOR,
+        RootChain::submitBlockCall {
+            root: B256::repeat_byte(2),
+        },
+        U256::ZERO,
+    )
+    .await;
+    let receipt = h.ok(ALICE, RootChain::depositCall {}, ankr(1)).await;
+    assert_eq!(
+        events::<RootChain::Deposit>(&receipt)[0].blknum,
+        U256::from(2001)
+    );
+}
+
+#[tokio::test]
+async fn a_deposit_exits_after_maturity_and_is_withdrawn() {
+    let h = Harness::start().await;
+    let mut ledger = Ledger::new();
+    let deposit = h.deposit(&mut ledger, ALICE, ankr(ANKR)).await;
+    let block = ledger.block(deposit.blknum).unwrap().clone();
+
+    h.refused(
+        BOB,
+        Harness::exit_call(&block, 0, 0, vec![]),
+        ankr(BOND),
+        "only the output's owner",
+    )
+    .await;
+    h.refused(
+        ALICE,
+        Harness::exit_call(&block, 0, 0, vec![]),
+        ankr(BOND - 1),
+        "exit bond",
+    )
+    .await;
+    let mut wrong_proof = Harness::exit_call(&block, 0, 0, vec![]);
+    wrong_proof.proof = vec![1u8; 512].into();
+    h.refused(ALICE, wrong_proof, ankr(BOND), "not in the block")
+        .await;
+    h.refused(
+        ALICE,
+        Harness::exit_call(&block, 0, 0, vec![0; 65]),
+        ankr(BOND),
+        "one confirm signature per input",
+    )
+    .await;
+
+    h.start_exit(ALICE, &block, 0, 0, vec![]).await;
+    h.refused(
+        ALICE,
+        Harness::exit_call(&block, 0, 0, vec![]),
+        ankr(BOND),
+        "exiting or exited",
+    )
+    .await;
+    assert_eq!(h.finalize(1_000_000).await, vec![], "not matured");
+    h.warp(MATURITY_PERIOD - 10);
+    assert_eq!(h.finalize(1_000_000).await, vec![], "not matured");
+    h.warp(20);
+    assert_eq!(h.finalize(1_000_000).await, vec![deposit]);
+    assert_eq!(h.owed(ALICE).await, ankr(ANKR + BOND));
+    let receipt = h.ok(ALICE, RootChain::withdrawCall {}, U256::ZERO).await;
+    assert_eq!(
+        events::<RootChain::Withdrawal>(&receipt)[0].amount,
+        ankr(ANKR + BOND)
+    );
+    h.refused(
+        ALICE,
+        RootChain::withdrawCall {},
+        U256::ZERO,
+        "nothing to withdraw",
+    )
+    .await;
+    h.refused(
+        ALICE,
+        Harness::exit_call(&block, 0, 0, vec![]),
+        ankr(BOND),
+        "exiting or exited",
+    )
+    .await;
+}
+
+/// secp256k1's order: (r, n − s, v ^ 1) is the same signature's malleable twin.
+const ORDER: U256 = U256::from_be_slice(&alloy_primitives::hex!(
+    "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141"
+));
+
+fn high_s(signature: &[u8]) -> Vec<u8> {
+    let s = U256::from_be_slice(&signature[32..64]);
+    let mut twin = signature.to_vec();
+    twin[32..64].copy_from_slice(&(ORDER - s).to_be_bytes::<32>());
+    twin[64] ^= 1;
+    twin
+}
+
+#[tokio::test]
+async fn spent_outputs_exit_with_confirm_signatures_and_double_exits_are_challenged() {
+    let h = Harness::start().await;
+    let mut ledger = Ledger::new();
+    let alice_deposit = h.deposit(&mut ledger, ALICE, ankr(5 * ANKR)).await;
+    let bob_first = h.deposit(&mut ledger, BOB, ankr(3 * ANKR)).await;
+    let bob_second = h.deposit(&mut ledger, BOB, ankr(2 * ANKR)).await;
+    // One input: Alice pays Carol 4 and keeps 1. Two inputs: Bob pays Dave 5.
+    ledger
+        .add_transaction(spend(
+            &[(alice_deposit, ALICE)],
+            &[(CAROL, ankr(4 * ANKR)), (ALICE, ankr(ANKR))],
+            U256::ZERO,
+        ))
+        .unwrap();
+    ledger
+        .add_transaction(spend(
+            &[(bob_first, BOB), (bob_second, BOB)],
+            &[(DAVE, ankr(5 * ANKR))],
+            U256::ZERO,
+        ))
+        .unwrap();
+    let block = h.submit(&mut ledger).await;
+
+    // Carol's output needs Alice's confirm signature over (tx hash, block root).
+    let by_carol = confirmation(CAROL, &block, 0);
+    h.refused(
+        CAROL,
+        Harness::exit_call(&block, 0, 0, by_carol),
+        ankr(BOND),
+        "not by the input's owner",
+    )
+    .await;
+    let alice_confirms = confirmation(ALICE, &block, 0);
+    h.refused(
+        CAROL,
+        Harness::exit_call(&block, 0, 0, high_s(&alice_confirms)),
+        ankr(BOND),
+        "not by the input's owner",
+    )
+    .await;
+    h.refused(
+        CAROL,
+        Harness::exit_call(&block, 0, 0, vec![]),
+        ankr(BOND),
+        "a confirm signature per input",
+    )
+    .await;
+    h.start_exit(CAROL, &block, 0, 0, alice_confirms.clone())
+        .await;
+    // Dave's needs one per input.
+    let bob_confirms = confirmation(BOB, &block, 1);
+    h.refused(
+        DAVE,
+        Harness::exit_call(&block, 1, 0, bob_confirms.clone()),
+        ankr(BOND),
+        "a confirm signature per input",
+    )
+    .await;
+    h.start_exit(
+        DAVE,
+        &block,
+        1,
+        0,
+        [bob_confirms.clone(), bob_confirms].concat(),
+    )
+    .await;
+
+    // Alice tries to exit the deposit she spent; while that exit stands, her change cannot exit.
+    let deposit_block = ledger.block(alice_deposit.blknum).unwrap().clone();
+    h.start_exit(ALICE, &deposit_block, 0, 0, vec![]).await;
+    h.refused(
+        ALICE,
+        Harness::exit_call(&block, 0, 1, alice_confirms.clone()),
+        ankr(BOND),
+        "an input of this output is exiting or exited",
+    )
+    .await;
+    // Bob proves the deposit spent with Alice's confirm signature and takes her bond.
+    let challenge = |confirm_sig: Vec<u8>, input: u8| RootChain::challengeExitCall {
+        exitId: U256::from(alice_deposit.encoded()),
+        plasmaBlockNum: U256::from(block.number),
+        txindex: U256::ZERO,
+        oindex: U256::from(input),
+        txBytes: block.transactions[0].encode().into(),
+        proof: block.proof(0).into(),
+        confirmSig: confirm_sig.into(),
+    };
+    h.refused(
+        BOB,
+        challenge(alice_confirms.clone(), 1),
+        U256::ZERO,
+        "does not spend the exiting output",
+    )
+    .await;
+    h.refused(
+        BOB,
+        challenge(confirmation(BOB, &block, 0), 0),
+        U256::ZERO,
+        "not by the exiter",
+    )
+    .await;
+    h.refused(
+        BOB,
+        challenge(high_s(&alice_confirms), 0),
+        U256::ZERO,
+        "not by the exiter",
+    )
+    .await;
+    let receipt = h
+        .ok(BOB, challenge(alice_confirms.clone(), 0), U256::ZERO)
+        .await;
+    assert_eq!(events::<RootChain::ExitChallenged>(&receipt).len(), 1);
+    assert_eq!(h.owed(BOB).await, ankr(BOND));
+    h.refused(
+        BOB,
+        challenge(alice_confirms.clone(), 0),
+        U256::ZERO,
+        "no such exit",
+    )
+    .await;
+    // Now her change exits.
+    h.start_exit(ALICE, &block, 0, 1, alice_confirms).await;
+
+    h.warp(MATURITY_PERIOD + 1);
+    let paid = h.finalize(2_000_000).await;
+    assert_eq!(
+        paid,
+        vec![pos(1000, 0, 0), pos(1000, 0, 1), pos(1000, 1, 0)]
+    );
+    assert_eq!(h.owed(CAROL).await, ankr(4 * ANKR + BOND));
+    assert_eq!(h.owed(ALICE).await, ankr(ANKR + BOND));
+    assert_eq!(h.owed(DAVE).await, ankr(5 * ANKR + BOND));
+    h.refused(
+        CAROL,
+        Harness::exit_call(&block, 0, 0, confirmation(ALICE, &block, 0)),
+        ankr(BOND),
+        "exiting or exited",
+    )
+    .await;
+
+    // The operator lets Carol spend her exited output to Bob in block 2000: that output cannot
+    // exit (Plasma MVP paid such coins twice).
+    let respent = spend(
+        &[(pos(1000, 0, 0), CAROL)],
+        &[(BOB, ankr(4 * ANKR))],
+        U256::ZERO,
+    );
+    let block_2000 = ChildBlock::new(2000, vec![respent], block.root).unwrap();
+    h.submit_block(&block_2000).await;
+    h.refused(
+        BOB,
+        Harness::exit_call(&block_2000, 0, 0, confirmation(CAROL, &block_2000, 0)),
+        ankr(BOND),
+        "an input of this output is exiting or exited",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_exit_queue_settles_in_priority_order_and_deletes_anywhere() {
+    let h = Harness::start().await;
+    let mut ledger = Ledger::new();
+    let owners = [ALICE, BOB, CAROL, ALICE, BOB, CAROL, ALICE, BOB];
+    let mut deposits = Vec::new();
+    for (i, who) in owners.iter().enumerate() {
+        deposits.push(h.deposit(&mut ledger, *who, ankr(ANKR + i as u128)).await);
+    }
+    // Deposits 2, 5 and 7 are spent to Dave in block 1000; their owners will still try to exit.
+    let spent = [1usize, 4, 6];
+    for &i in &spent {
+        ledger
+            .add_transaction(spend(
+                &[(deposits[i], owners[i])],
+                &[(DAVE, ankr(ANKR + i as u128))],
+                U256::ZERO,
+            ))
+            .unwrap();
+    }
+    let block = h.submit(&mut ledger).await;
+    for i in [7usize, 2, 4, 0, 6, 1, 5, 3] {
+        let deposit_block = ledger.block(deposits[i].blknum).unwrap().clone();
+        h.start_exit(owners[i], &deposit_block, 0, 0, vec![]).await;
+    }
+    assert_eq!(h.queue_length().await, 8);
+    let next = h.read(RootChain::nextExitCall {}).await;
+    assert_eq!(next.utxoPos, U256::from(deposits[0].encoded()));
+
+    // Challenge from the middle, a leaf and the root of the heap.
+    for (txindex, &i) in [(1u32, &spent[1]), (2, &spent[2]), (0, &spent[0])] {
+        h.ok(
+            DAVE,
+            RootChain::challengeExitCall {
+                exitId: U256::from(deposits[i].encoded()),
+                plasmaBlockNum: U256::from(block.number),
+                txindex: U256::from(txindex),
+                oindex: U256::ZERO,
+                txBytes: block.transactions[txindex as usize].encode().into(),
+                proof: block.proof(txindex).into(),
+                confirmSig: confirmation(owners[i], &block, txindex).into(),
+            },
+            U256::ZERO,
+        )
+        .await;
+    }
+    assert_eq!(h.queue_length().await, 5);
+    assert_eq!(h.owed(DAVE).await, ankr(3 * BOND));
+
+    h.warp(MATURITY_PERIOD + 1);
+    let paid = h.finalize(3_000_000).await;
+    let expected: Vec<UtxoPos> = [0usize, 2, 3, 5, 7].iter().map(|&i| deposits[i]).collect();
+    assert_eq!(
+        paid, expected,
+        "every unchallenged exit, lowest position first"
+    );
+    assert_eq!(h.queue_length().await, 0);
+}
+
+#[tokio::test]
+async fn an_old_output_cannot_stall_the_queue_ahead_of_matured_exits() {
+    // The withdrawal-delay attack: without the 7-day floor, an exit of a very old output sorts
+    // before everything and, while it matures, holds back exits that have matured.
+    let h = Harness::start().await;
+    let mut ledger = Ledger::new();
+    let attacker_utxo = h.deposit(&mut ledger, ALICE, ankr(ANKR)).await;
+    let honest_utxo = h.deposit(&mut ledger, BOB, ankr(ANKR)).await;
+    // The chain goes on: a child block a day for 20 days.
+    for _ in 0..20 {
+        h.warp(DAY);
+        h.submit(&mut ledger).await;
+    }
+    let honest_block = ledger.block(honest_utxo.blknum).unwrap().clone();
+    h.start_exit(BOB, &honest_block, 0, 0, vec![]).await;
+    for _ in 0..6 {
+        h.warp(DAY);
+        h.submit(&mut ledger).await;
+    }
+    // Day 26: the attacker exits an output from day 0, a day before Bob's exit matures.
+    let attacker_block = ledger.block(attacker_utxo.blknum).unwrap().clone();
+    h.start_exit(ALICE, &attacker_block, 0, 0, vec![]).await;
+    let (_, bob_priority) = {
+        let next = h.read(RootChain::nextExitCall {}).await;
+        assert_eq!(
+            next.utxoPos,
+            U256::from(honest_utxo.encoded()),
+            "Bob's exit stays first"
+        );
+        (next.utxoPos, next.priority)
+    };
+    assert!(
+        bob_priority > U256::from(attacker_utxo.encoded()),
+        "both floored past day 0's blocks"
+    );
+    h.warp(DAY);
+    assert_eq!(h.finalize(1_000_000).await, vec![honest_utxo]);
+    assert_eq!(
+        h.queue_length().await,
+        1,
+        "the attacker's exit waits its own 7 days"
+    );
+    h.warp(CHALLENGE_PERIOD);
+    assert_eq!(h.finalize(1_000_000).await, vec![attacker_utxo]);
+}
+
+#[tokio::test]
+async fn finalize_stops_before_running_out_of_gas() {
+    let h = Harness::start().await;
+    let mut ledger = Ledger::new();
+    let mut expected = Vec::new();
+    for i in 0..6u128 {
+        let who = [ALICE, BOB, CAROL][i as usize % 3];
+        let utxo = h.deposit(&mut ledger, who, ankr(ANKR + i)).await;
+        let block = ledger.block(utxo.blknum).unwrap().clone();
+        h.start_exit(who, &block, 0, 0, vec![]).await;
+        expected.push(utxo);
+    }
+    h.warp(MATURITY_PERIOD + 1);
+    assert_eq!(
+        h.finalize(60_000).await,
+        vec![],
+        "too little gas for one exit: none, and no failure"
+    );
+    let mut paid = Vec::new();
+    let mut calls = 0;
+    while paid.len() < expected.len() {
+        let some = h.finalize(250_000).await;
+        assert!(
+            !some.is_empty() && some.len() < expected.len(),
+            "a tight limit settles some: {some:?}"
+        );
+        paid.extend(some);
+        calls += 1;
+    }
+    assert!(calls >= 2);
+    assert_eq!(paid, expected);
+}

@@ -1,0 +1,272 @@
+//! A child chain's state as its operator keeps it (the whitepaper: "when someone makes a
+//! deposit, add the transaction to UTXO set; when someone makes a valid transaction … remove
+//! the original output … and add its outputs; when someone successfully exits, remove it"):
+//! the UTXO set, the pool of the next block, and the blocks made so far with their roots.
+//! Numbering follows the root chain: child blocks 1000, 2000, …; a deposit takes the next of
+//! the (at most 999) numbers after the last child block. A watcher replays the same rules
+//! to check the operator's blocks.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use alloy_primitives::{Address, B256, U256};
+
+use crate::merkle::{MAX_LEAVES, MerkleError, MerkleTree, block_root};
+use crate::transaction::{Output, PlasmaTx, TxError};
+
+/// Child blocks are numbered by this; deposit blocks take the numbers in between.
+pub const CHILD_BLOCK_INTERVAL: u64 = 1000;
+
+/// The block whose root hash block `blknum`'s root hash chains over: the last child block
+/// before it (0, none, before block 1000).
+pub fn chained_to(blknum: u64) -> u64 {
+    if blknum % CHILD_BLOCK_INTERVAL == 0 {
+        blknum.saturating_sub(CHILD_BLOCK_INTERVAL)
+    } else {
+        blknum - blknum % CHILD_BLOCK_INTERVAL
+    }
+}
+
+/// A UTXO's place: output `oindex` of transaction `txindex` in block `blknum`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UtxoPos {
+    pub blknum: u64,
+    pub txindex: u32,
+    pub oindex: u8,
+}
+
+impl UtxoPos {
+    /// blknum·10^9 + txindex·10^4 + oindex, the root chain's exit id.
+    pub fn encoded(&self) -> u64 {
+        crate::transaction::utxo_position(self.blknum, self.txindex, self.oindex)
+    }
+
+    /// The position a root-chain exit id names.
+    pub fn decode(encoded: u64) -> Self {
+        Self {
+            blknum: encoded / 1_000_000_000,
+            txindex: ((encoded % 1_000_000_000) / 10_000) as u32,
+            oindex: (encoded % 10_000) as u8,
+        }
+    }
+}
+
+impl std::fmt::Display for UtxoPos {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}", self.blknum, self.txindex, self.oindex)
+    }
+}
+
+/// A block of the child chain: its transactions and its root hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChildBlock {
+    pub number: u64,
+    pub transactions: Vec<PlasmaTx>,
+    pub merkle_root: B256,
+    /// keccak(Merkle root ‖ root hash of [`chained_to`]`(number)`): what the root chain holds.
+    pub root: B256,
+}
+
+impl ChildBlock {
+    /// A block over `transactions` chained to `previous` (the root hash of the last child block).
+    pub fn new(
+        number: u64,
+        transactions: Vec<PlasmaTx>,
+        previous: B256,
+    ) -> Result<Self, MerkleError> {
+        let tree = MerkleTree::new(transactions.iter().map(PlasmaTx::hash).collect())?;
+        let merkle_root = tree.root();
+        Ok(Self {
+            number,
+            transactions,
+            merkle_root,
+            root: block_root(merkle_root, previous),
+        })
+    }
+
+    /// The inclusion proof of transaction `txindex`: 16 siblings, 512 bytes.
+    pub fn proof(&self, txindex: u32) -> Vec<u8> {
+        let tree = MerkleTree::new(self.transactions.iter().map(PlasmaTx::hash).collect())
+            .expect("a built block fits the tree");
+        tree.proof(txindex as usize)
+            .iter()
+            .flat_map(|h| h.0)
+            .collect()
+    }
+}
+
+/// Why the ledger refuses a transaction or a deposit.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LedgerError {
+    #[error(transparent)]
+    Transaction(#[from] TxError),
+    #[error("a transaction must spend at least one output")]
+    NoInputs,
+    #[error("input {0} is not an unspent output")]
+    NotUnspent(UtxoPos),
+    #[error("input {0} is exiting to the root chain")]
+    Exiting(UtxoPos),
+    #[error("input {0} is already spent by a transaction waiting for the next block")]
+    SpentInPool(UtxoPos),
+    #[error("the next block is full ({MAX_LEAVES} transactions)")]
+    BlockFull,
+    #[error("deposit block {got} is not the next one ({expected})")]
+    DepositOutOfOrder { expected: u64, got: u64 },
+}
+
+/// The UTXO set, the pool and the blocks.
+#[derive(Debug, Default)]
+pub struct Ledger {
+    utxos: HashMap<UtxoPos, Output>,
+    exiting: HashSet<UtxoPos>,
+    pool: Vec<PlasmaTx>,
+    spent_in_pool: HashSet<UtxoPos>,
+    blocks: BTreeMap<u64, ChildBlock>,
+    next_child_block: u64,
+    next_deposit: u64,
+}
+
+impl Ledger {
+    pub fn new() -> Self {
+        Self {
+            next_child_block: CHILD_BLOCK_INTERVAL,
+            next_deposit: 1,
+            ..Default::default()
+        }
+    }
+
+    /// The number the next child block will have.
+    pub fn next_child_block(&self) -> u64 {
+        self.next_child_block
+    }
+
+    /// The number the root chain gives the next deposit.
+    pub fn next_deposit_block(&self) -> u64 {
+        self.next_child_block - CHILD_BLOCK_INTERVAL + self.next_deposit
+    }
+
+    fn root_of(&self, blknum: u64) -> B256 {
+        self.blocks.get(&blknum).map(|b| b.root).unwrap_or_default()
+    }
+
+    /// Records the root chain's deposit block `blknum` (from its `Deposit` event), which must
+    /// be the next one, and its output.
+    pub fn deposit(
+        &mut self,
+        blknum: u64,
+        owner: Address,
+        amount: U256,
+    ) -> Result<&ChildBlock, LedgerError> {
+        let expected = self.next_deposit_block();
+        if blknum != expected {
+            return Err(LedgerError::DepositOutOfOrder {
+                expected,
+                got: blknum,
+            });
+        }
+        let tx = PlasmaTx::deposit(owner, amount);
+        let block = ChildBlock::new(blknum, vec![tx], self.root_of(chained_to(blknum)))
+            .expect("one transaction fits");
+        self.utxos.insert(
+            UtxoPos {
+                blknum,
+                txindex: 0,
+                oindex: 0,
+            },
+            tx.outputs[0],
+        );
+        self.next_deposit += 1;
+        Ok(self.blocks.entry(blknum).or_insert(block))
+    }
+
+    /// Checks a transaction against the UTXO set and the pool and, if valid, pools it.
+    pub fn add_transaction(&mut self, tx: PlasmaTx) -> Result<(), LedgerError> {
+        if self.pool.len() >= MAX_LEAVES {
+            return Err(LedgerError::BlockFull);
+        }
+        let mut owners = [None; 2];
+        let mut spent = [U256::ZERO; 2];
+        if tx.inputs[0].is_empty() {
+            return Err(LedgerError::NoInputs);
+        }
+        for (i, input) in tx.inputs.iter().enumerate() {
+            if input.is_empty() {
+                continue;
+            }
+            let pos = input.utxo();
+            let output = self.utxos.get(&pos).ok_or(LedgerError::NotUnspent(pos))?;
+            if self.exiting.contains(&pos) {
+                return Err(LedgerError::Exiting(pos));
+            }
+            if self.spent_in_pool.contains(&pos) {
+                return Err(LedgerError::SpentInPool(pos));
+            }
+            owners[i] = Some(output.owner);
+            spent[i] = output.denom;
+        }
+        tx.check(owners, spent)?;
+        for input in tx.inputs.iter().filter(|i| !i.is_empty()) {
+            self.spent_in_pool.insert(input.utxo());
+        }
+        self.pool.push(tx);
+        Ok(())
+    }
+
+    /// Makes the next child block from the pool (possibly empty): spends its inputs and adds
+    /// its outputs to the UTXO set.
+    pub fn seal_block(&mut self) -> &ChildBlock {
+        let number = self.next_child_block;
+        let transactions = std::mem::take(&mut self.pool);
+        self.spent_in_pool.clear();
+        for (txindex, tx) in transactions.iter().enumerate() {
+            for input in tx.inputs.iter().filter(|i| !i.is_empty()) {
+                self.utxos.remove(&input.utxo());
+            }
+            for (oindex, output) in tx.outputs.iter().enumerate() {
+                if !output.denom.is_zero() {
+                    let pos = UtxoPos {
+                        blknum: number,
+                        txindex: txindex as u32,
+                        oindex: oindex as u8,
+                    };
+                    self.utxos.insert(pos, *output);
+                }
+            }
+        }
+        let block = ChildBlock::new(number, transactions, self.root_of(chained_to(number)))
+            .expect("the pool holds at most a block's worth");
+        self.next_child_block += CHILD_BLOCK_INTERVAL;
+        self.next_deposit = 1;
+        self.blocks.entry(number).or_insert(block)
+    }
+
+    /// An output the root chain is paying out: it can no longer be spent here.
+    pub fn mark_exiting(&mut self, pos: UtxoPos) {
+        self.exiting.insert(pos);
+        self.utxos.remove(&pos);
+    }
+
+    pub fn block(&self, blknum: u64) -> Option<&ChildBlock> {
+        self.blocks.get(&blknum)
+    }
+
+    /// Unspent outputs of `owner`, by position.
+    pub fn utxos_of(&self, owner: Address) -> Vec<(UtxoPos, Output)> {
+        let mut found: Vec<_> = self
+            .utxos
+            .iter()
+            .filter(|(_, o)| o.owner == owner)
+            .map(|(p, o)| (*p, *o))
+            .collect();
+        found.sort_by_key(|(p, _)| *p);
+        found
+    }
+
+    pub fn balance_of(&self, owner: Address) -> U256 {
+        self.utxos_of(owner).iter().map(|(_, o)| o.denom).sum()
+    }
+
+    /// Transactions waiting for the next block.
+    pub fn pool_len(&self) -> usize {
+        self.pool.len()
+    }
+}
