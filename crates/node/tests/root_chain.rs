@@ -16,7 +16,7 @@ use alloy_sol_types::{SolCall, SolEvent, SolValue};
 use ankr_chain::Contents;
 use ankr_contracts::{RootChain, artifact};
 use ankr_node::{DevSealing, Node, NodeConfig, devnet};
-use ankr_plasma::transaction::{RawSignature, confirm};
+use ankr_plasma::transaction::confirm;
 use ankr_plasma::{ChildBlock, Input, Ledger, MerkleTree, Output, PlasmaTx, UtxoPos};
 use jsonrpsee::core::{client::ClientT, params::ArrayParams};
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
@@ -861,4 +861,441 @@ async fn finalize_stops_before_running_out_of_gas() {
     }
     assert!(calls >= 2);
     assert_eq!(paid, expected);
+}
+
+#[tokio::test]
+async fn a_withheld_block_cannot_take_anyones_funds() {
+    let h = Harness::start().await;
+    let mut ledger = Ledger::new();
+    let alice_deposit = h.deposit(&mut ledger, ALICE, ankr(10 * ANKR)).await;
+    ledger
+        .add_transaction(spend(
+            &[(alice_deposit, ALICE)],
+            &[(BOB, ankr(6 * ANKR)), (ALICE, ankr(4 * ANKR))],
+            U256::ZERO,
+        ))
+        .unwrap();
+    let block = h.submit(&mut ledger).await;
+    let alice_confirms = confirmation(ALICE, &block, 0);
+    // Bob signs a payment to Carol; the operator puts it in block 2000, submits the root and
+    // withholds the block. Bob never saw it, so he never confirms it.
+    ledger
+        .add_transaction(spend(
+            &[(pos(1000, 0, 0), BOB)],
+            &[(CAROL, ankr(6 * ANKR))],
+            U256::ZERO,
+        ))
+        .unwrap();
+    let withheld = h.submit(&mut ledger).await;
+    // Everyone exits the last outputs they can prove.
+    h.start_exit(BOB, &block, 0, 0, alice_confirms.clone())
+        .await;
+    h.start_exit(ALICE, &block, 0, 1, alice_confirms).await;
+    // The operator holds Bob's spend but no confirm signature by Bob: the challenge fails.
+    let challenge = |confirm_sig: Vec<u8>| RootChain::challengeExitCall {
+        exitId: U256::from(pos(1000, 0, 0).encoded()),
+        plasmaBlockNum: U256::from(withheld.number),
+        txindex: U256::ZERO,
+        oindex: U256::ZERO,
+        txBytes: withheld.transactions[0].encode().into(),
+        proof: withheld.proof(0).into(),
+        confirmSig: confirm_sig.into(),
+    };
+    h.refused(
+        OPERATOR,
+        challenge(confirmation(OPERATOR, &withheld, 0)),
+        U256::ZERO,
+        "not by the exiter",
+    )
+    .await;
+    h.refused(OPERATOR, challenge(vec![]), U256::ZERO, "not by the exiter")
+        .await;
+    h.warp(MATURITY_PERIOD + 1);
+    assert_eq!(
+        h.finalize(1_000_000).await,
+        vec![pos(1000, 0, 0), pos(1000, 0, 1)]
+    );
+    assert_eq!(h.owed(BOB).await, ankr(6 * ANKR + BOND));
+    assert_eq!(h.owed(ALICE).await, ankr(4 * ANKR + BOND));
+}
+
+/// A child block with `transactions` chained to `previous`, submitted by the operator.
+async fn submit_invalid(
+    h: &Harness,
+    number: u64,
+    transactions: Vec<PlasmaTx>,
+    previous: B256,
+) -> ChildBlock {
+    let block = ChildBlock::new(number, transactions, previous).unwrap();
+    h.submit_block(&block).await;
+    block
+}
+
+fn tx_at(block: &ChildBlock, txindex: u32) -> (U256, U256, Bytes, Bytes) {
+    (
+        U256::from(block.number),
+        U256::from(txindex),
+        block.transactions[txindex as usize].encode().into(),
+        block.proof(txindex).into(),
+    )
+}
+
+/// After a proven fraud: the prover holds the stake, the chain takes no blocks or deposits,
+/// and the rolled-back block's outputs cannot exit.
+async fn assert_rolled_back(h: &Harness, block: &ChildBlock, prover: usize) {
+    assert_eq!(h.owed(prover).await, ankr(STAKE));
+    assert_eq!(
+        h.read(RootChain::rolledBackFromCall {}).await,
+        U256::from(block.number)
+    );
+    assert!(
+        !h.read(RootChain::isLiveCall {
+            blknum: U256::from(block.number)
+        })
+        .await
+    );
+    h.refused(
+        OPERATOR,
+        RootChain::submitBlockCall {
+            root: B256::repeat_byte(9),
+        },
+        U256::ZERO,
+        "rolled back",
+    )
+    .await;
+    h.refused(ALICE, RootChain::depositCall {}, ankr(1), "rolled back")
+        .await;
+    let receipt = h.ok(prover, RootChain::withdrawCall {}, U256::ZERO).await;
+    assert_eq!(
+        events::<RootChain::Withdrawal>(&receipt)[0].amount,
+        ankr(STAKE)
+    );
+}
+
+#[tokio::test]
+async fn an_overspending_block_is_proven_and_every_honest_user_exits() {
+    let h = Harness::start().await;
+    let mut ledger = Ledger::new();
+    let alice_deposit = h.deposit(&mut ledger, ALICE, ankr(3 * ANKR)).await;
+    let operator_deposit = h.deposit(&mut ledger, OPERATOR, ankr(1)).await;
+    let good = h.submit(&mut ledger).await;
+    // Block 2000: Alice's honest payment to Bob, and the operator turning 1 wei into 100 ANKR.
+    let honest = spend(
+        &[(alice_deposit, ALICE)],
+        &[(BOB, ankr(3 * ANKR))],
+        U256::ZERO,
+    );
+    let theft = spend(
+        &[(operator_deposit, OPERATOR)],
+        &[(OPERATOR, ankr(100 * ANKR))],
+        U256::ZERO,
+    );
+    let bad = submit_invalid(&h, 2000, vec![honest, theft], good.root).await;
+    // The operator exits its minted output at once (deposits are confirmed by nobody).
+    h.start_exit(OPERATOR, &bad, 1, 0, confirmation(OPERATOR, &bad, 1))
+        .await;
+
+    let deposit_tx = |utxo: UtxoPos| {
+        let block = ledger.block(utxo.blknum).unwrap();
+        (
+            Bytes::from(block.transactions[0].encode()),
+            Bytes::from(block.proof(0)),
+        )
+    };
+    let (blknum, txindex, tx_bytes, proof) = tx_at(&bad, 0);
+    let (input, input_proof) = deposit_tx(alice_deposit);
+    let honest_proof = RootChain::proveOverspendCall {
+        blknum,
+        txindex,
+        txBytes: tx_bytes,
+        proof,
+        inputTxs: [input, Bytes::new()],
+        inputProofs: [input_proof, Bytes::new()],
+    };
+    h.refused(
+        DAVE,
+        honest_proof,
+        U256::ZERO,
+        "outputs and fee equal the inputs",
+    )
+    .await;
+    let (blknum, txindex, tx_bytes, proof) = tx_at(&bad, 1);
+    let (input, input_proof) = deposit_tx(operator_deposit);
+    let receipt = h
+        .ok(
+            DAVE,
+            RootChain::proveOverspendCall {
+                blknum,
+                txindex,
+                txBytes: tx_bytes,
+                proof,
+                inputTxs: [input, Bytes::new()],
+                inputProofs: [input_proof, Bytes::new()],
+            },
+            U256::ZERO,
+        )
+        .await;
+    assert_eq!(
+        events::<RootChain::BlockInvalid>(&receipt)[0].blknum,
+        U256::from(2000)
+    );
+    assert_rolled_back(&h, &bad, DAVE).await;
+
+    // Alice's payment went down with block 2000: she exits her deposit, and no one can
+    // challenge it with a spend in a rolled-back block.
+    let alice_block = ledger.block(alice_deposit.blknum).unwrap().clone();
+    h.start_exit(ALICE, &alice_block, 0, 0, vec![]).await;
+    h.refused(
+        BOB,
+        RootChain::challengeExitCall {
+            exitId: U256::from(alice_deposit.encoded()),
+            plasmaBlockNum: U256::from(2000),
+            txindex: U256::ZERO,
+            oindex: U256::ZERO,
+            txBytes: bad.transactions[0].encode().into(),
+            proof: bad.proof(0).into(),
+            confirmSig: confirmation(ALICE, &bad, 0).into(),
+        },
+        U256::ZERO,
+        "no such block",
+    )
+    .await;
+    h.refused(
+        BOB,
+        Harness::exit_call(&bad, 0, 0, confirmation(ALICE, &bad, 0)),
+        ankr(BOND),
+        "no such block",
+    )
+    .await;
+    h.warp(MATURITY_PERIOD + 1);
+    let receipt = h
+        .send(
+            DAVE,
+            Some(h.root_chain),
+            RootChain::finalizeExitCall {}.abi_encode(),
+            U256::ZERO,
+            1_000_000,
+        )
+        .await;
+    // The operator's exit from the rolled-back block is dropped (bond back), Alice is paid.
+    assert_eq!(
+        events::<RootChain::ExitDropped>(&receipt)[0].exitId,
+        U256::from(pos(2000, 1, 0).encoded())
+    );
+    assert_eq!(events::<RootChain::ExitFinalized>(&receipt).len(), 1);
+    assert_eq!(h.owed(ALICE).await, ankr(3 * ANKR + BOND));
+    assert_eq!(h.owed(OPERATOR).await, ankr(BOND));
+}
+
+#[tokio::test]
+async fn a_block_with_a_forged_signature_is_proven() {
+    let h = Harness::start().await;
+    let mut ledger = Ledger::new();
+    let alice_deposit = h.deposit(&mut ledger, ALICE, ankr(ANKR)).await;
+    let good = h.submit(&mut ledger).await;
+    // The operator spends Alice's deposit to itself, signing with its own key.
+    let forged = spend(
+        &[(alice_deposit, OPERATOR)],
+        &[(OPERATOR, ankr(ANKR))],
+        U256::ZERO,
+    );
+    let honest = spend(&[(alice_deposit, ALICE)], &[(BOB, ankr(ANKR))], U256::ZERO);
+    let bad = submit_invalid(&h, 2000, vec![honest, forged], good.root).await;
+    let deposit_block = ledger.block(alice_deposit.blknum).unwrap().clone();
+    let prove = |txindex: u32| {
+        let (blknum, txindex, tx_bytes, proof) = tx_at(&bad, txindex);
+        RootChain::proveBadSignatureCall {
+            blknum,
+            txindex,
+            txBytes: tx_bytes,
+            proof,
+            k: U256::ZERO,
+            inputTx: deposit_block.transactions[0].encode().into(),
+            inputProof: deposit_block.proof(0).into(),
+        }
+    };
+    h.refused(DAVE, prove(0), U256::ZERO, "the signature is the owner's")
+        .await;
+    h.ok(DAVE, prove(1), U256::ZERO).await;
+    assert_rolled_back(&h, &bad, DAVE).await;
+}
+
+#[tokio::test]
+async fn a_double_spend_is_proven_against_the_later_block() {
+    let h = Harness::start().await;
+    let mut ledger = Ledger::new();
+    let alice_deposit = h.deposit(&mut ledger, ALICE, ankr(ANKR)).await;
+    ledger
+        .add_transaction(spend(
+            &[(alice_deposit, ALICE)],
+            &[(BOB, ankr(ANKR))],
+            U256::ZERO,
+        ))
+        .unwrap();
+    let first = h.submit(&mut ledger).await;
+    // Alice signs a second spend of the same deposit and the operator includes it.
+    let again = spend(
+        &[(alice_deposit, ALICE)],
+        &[(CAROL, ankr(ANKR))],
+        U256::ZERO,
+    );
+    let bad = submit_invalid(&h, 2000, vec![again], first.root).await;
+    let spend_at = |block: &ChildBlock, input: u64| {
+        let (blknum, txindex, tx_bytes, proof) = tx_at(block, 0);
+        RootChain::Spend {
+            blknum,
+            txindex,
+            txBytes: tx_bytes,
+            proof,
+            input: U256::from(input),
+        }
+    };
+    h.refused(
+        DAVE,
+        RootChain::proveDoubleSpendCall {
+            later: spend_at(&first, 0),
+            earlier: spend_at(&bad, 0),
+        },
+        U256::ZERO,
+        "name the later spend first",
+    )
+    .await;
+    h.refused(
+        DAVE,
+        RootChain::proveDoubleSpendCall {
+            later: spend_at(&bad, 1),
+            earlier: spend_at(&first, 0),
+        },
+        U256::ZERO,
+        "an empty input",
+    )
+    .await;
+    h.ok(
+        DAVE,
+        RootChain::proveDoubleSpendCall {
+            later: spend_at(&bad, 0),
+            earlier: spend_at(&first, 0),
+        },
+        U256::ZERO,
+    )
+    .await;
+    assert_rolled_back(&h, &bad, DAVE).await;
+    assert!(
+        h.read(RootChain::isLiveCall {
+            blknum: U256::from(1000)
+        })
+        .await,
+        "the earlier block stands"
+    );
+}
+
+/// Valid transactions and systematic corruptions of them: flipped bytes, cut and extended
+/// encodings, non-canonical integers and lengths.
+fn decoder_cases() -> Vec<Vec<u8>> {
+    let txs = [
+        spend(
+            &[(pos(1000, 3, 0), ALICE)],
+            &[(BOB, U256::from(7)), (ALICE, U256::from(2))],
+            U256::from(1),
+        ),
+        spend(
+            &[(pos(2, 0, 0), ALICE), (pos(4000, 65535, 1), BOB)],
+            &[(CAROL, U256::MAX)],
+            U256::ZERO,
+        ),
+        PlasmaTx::deposit(address(BOB), U256::from(127)),
+    ];
+    let mut cases = Vec::new();
+    for tx in txs {
+        let bytes = tx.encode();
+        cases.push(bytes.clone());
+        for i in (0..bytes.len())
+            .step_by(7)
+            .chain([0, 1, 2, 3, 4, bytes.len() - 1])
+        {
+            for flip in [0x01u8, 0x80, 0xff] {
+                let mut mutated = bytes.clone();
+                mutated[i] ^= flip;
+                cases.push(mutated);
+            }
+        }
+        cases.push(bytes[..bytes.len() - 1].to_vec());
+        cases.push([bytes.clone(), vec![0x80]].concat());
+    }
+    // Hand-made: a list of 13 with a zero written as 0x00, with 0x8105 for 5, a long-form
+    // string length for a short string, a nested list, 12 and 14 fields.
+    let field = |f: &[u8]| f.to_vec();
+    let sig = [vec![0xb8, 65], vec![0u8; 65]].concat();
+    let owner = [vec![0x94], vec![0x11; 20]].concat();
+    let body = |fields: Vec<Vec<u8>>| {
+        let payload: Vec<u8> = fields.concat();
+        [vec![0xf8, payload.len() as u8], payload].concat()
+    };
+    let good = vec![
+        field(&[0x05]),
+        field(&[0x80]),
+        field(&[0x80]),
+        sig.clone(),
+        field(&[0x80]),
+        field(&[0x80]),
+        field(&[0x80]),
+        sig.clone(),
+        owner.clone(),
+        field(&[0x09]),
+        owner.clone(),
+        field(&[0x80]),
+        field(&[0x80]),
+    ];
+    cases.push(body(good.clone()));
+    for (index, replacement) in [
+        (0usize, vec![0x00]),
+        (0, vec![0x81, 0x05]),
+        (9, vec![0x82, 0x00, 0x09]),
+        (8, [vec![0xb8, 20], vec![0x11; 20]].concat()),
+        (1, vec![0xc0]),
+        (2, vec![0x84, 1, 2, 3, 4]),
+        (1, vec![0x85, 1, 2, 3, 4, 5]),
+    ] {
+        let mut fields = good.clone();
+        fields[index] = replacement;
+        cases.push(body(fields));
+    }
+    cases.push(body(good[..12].to_vec()));
+    cases.push(body([good.clone(), vec![field(&[0x80])]].concat()));
+    cases
+}
+
+#[tokio::test]
+async fn the_contract_decodes_exactly_what_the_operator_decodes() {
+    let h = Harness::start().await;
+    let cases = decoder_cases();
+    let tree = MerkleTree::new(cases.iter().map(keccak256).collect()).unwrap();
+    let previous = B256::ZERO;
+    let root = ankr_plasma::block_root(tree.root(), previous);
+    h.ok(OPERATOR, RootChain::submitBlockCall { root }, U256::ZERO)
+        .await;
+    let (mut valid, mut invalid) = (0, 0);
+    for (i, case) in cases.iter().enumerate() {
+        let proof: Vec<u8> = tree.proof(i).iter().flat_map(|p| p.0).collect();
+        let call = RootChain::proveMalformedCall {
+            blknum: U256::from(1000),
+            txindex: U256::from(i),
+            txBytes: case.clone().into(),
+            proof: proof.into(),
+        };
+        let contract = h.call(DAVE, call.abi_encode(), U256::ZERO).await;
+        let rust = PlasmaTx::decode(case);
+        match (&rust, &contract) {
+            (Ok(_), Err(reason)) if reason.contains("the transaction decodes") => valid += 1,
+            (Err(_), Ok(_)) => invalid += 1,
+            _ => panic!(
+                "case {i} {}: rust {rust:?}, contract {contract:?}",
+                hex::encode(case)
+            ),
+        }
+    }
+    assert!(
+        valid >= 4 && invalid >= 50,
+        "{valid} valid, {invalid} invalid"
+    );
 }
