@@ -4,6 +4,10 @@ pragma solidity 0.8.30;
 import {PlasmaTransaction} from "./PlasmaTransaction.sol";
 import {Signatures} from "./Signatures.sol";
 
+interface IChildChainRegistry {
+    function recordBoundary(uint256 blknum, bytes32 root) external;
+}
+
 /// @title RootChain
 /// @notice One Plasma child chain's contract on the main chain (DESIGN §5; the whitepaper's
 /// "Plasma" section, functions named as it names them): the operator submits block roots,
@@ -20,6 +24,8 @@ contract RootChain {
     using PlasmaTransaction for PlasmaTransaction.Tx;
 
     uint256 public constant CHILD_BLOCK_INTERVAL = 1000;
+    /// Where a registered chain reports its boundary (main-chain headers commit to it).
+    address public constant CHILD_CHAIN_REGISTRY = 0x00000000000000000000000000000000000a0004;
     /// Gas `finalizeExit` keeps for one exit besides the heap's levels.
     uint256 public constant FINALIZE_EXIT_GAS = 70000;
     /// Gas `finalizeExit` keeps per level of the exit heap.
@@ -116,6 +122,13 @@ contract RootChain {
         currentChildBlock = blknum + CHILD_BLOCK_INTERVAL;
         currentDepositBlock = 1;
         emit BlockSubmitted(root, blknum, block.timestamp);
+        _reportBoundary(blknum, root);
+    }
+
+    /// Tells the registry the latest standing child block (nothing if there is no registry).
+    function _reportBoundary(uint256 blknum, bytes32 root) internal {
+        if (CHILD_CHAIN_REGISTRY.code.length == 0) return;
+        try IChildChainRegistry(CHILD_CHAIN_REGISTRY).recordBoundary(blknum, root) {} catch {}
     }
 
     /// Puts msg.value on the child chain as a one-transaction block to the sender, hashed as
@@ -446,7 +459,11 @@ contract RootChain {
 
     /// Rolls back `blknum` and every later child block and pays the operator's stake to the prover.
     function _convict(uint256 blknum, Fraud fraud) internal {
-        rolledBackFrom = blknum;
+        if (rolledBackFrom == 0 || blknum < rolledBackFrom) {
+            rolledBackFrom = blknum;
+            uint256 standing = blknum - CHILD_BLOCK_INTERVAL;
+            _reportBoundary(standing, blocks[standing].root);
+        }
         uint256 reward = ownerStake;
         ownerStake = 0;
         withdrawals[msg.sender] += reward;

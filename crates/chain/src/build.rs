@@ -30,14 +30,16 @@ impl Chain {
     ) -> Result<Option<Header>, ChainError> {
         let _writing = self.writer.lock().expect("writer lock");
         let parent = self.head();
-        let (context, executed) =
+        let (context, executed, child_chains_root) =
             self.execute_pool(&parent, beneficiary, timestamp, parent.difficulty)?;
         if contents == Contents::NonEmpty && executed.transactions.is_empty() {
             return Ok(None);
         }
         let header = self
             .write_block(&parent, executed, |state_root, executed| {
-                Ok(header_for(&context, state_root, executed, seal.clone()))
+                let mut header = header_for(&context, state_root, executed, seal.clone());
+                header.child_chains_root = child_chains_root;
+                Ok(header)
             })
             .map_err(|e| match e {
                 ImportError::Store(e) => ChainError::Store(e),
@@ -58,7 +60,8 @@ impl Chain {
         let _writing = self.writer.lock().expect("writer lock");
         let parent = self.head();
         let difficulty = self.next_difficulty(&parent)?;
-        let (context, executed) = self.execute_pool(&parent, beneficiary, timestamp, difficulty)?;
+        let (context, executed, child_chains_root) =
+            self.execute_pool(&parent, beneficiary, timestamp, difficulty)?;
         let mut writer = self.store.begin_block()?;
         writer.apply_state(context.number, &executed.changes)?;
         let state_root = writer.state_root()?;
@@ -67,21 +70,23 @@ impl Chain {
             kind: SealKind::UsefulWork,
             proof: Bytes::new(),
         };
+        let mut header = header_for(&context, state_root, &executed, seal);
+        header.child_chains_root = child_chains_root;
         Ok(Block {
-            header: header_for(&context, state_root, &executed, seal),
+            header,
             transactions: executed.transactions.into_iter().map(|t| t.tx).collect(),
         })
     }
 
     /// Executes the best pooled transactions on `parent` (the head), dropping from the pool
-    /// those that cannot run.
+    /// those that cannot run; also returns the block's `child_chains_root`.
     fn execute_pool(
         &self,
         parent: &Header,
         beneficiary: Address,
         timestamp: u64,
         difficulty: U256,
-    ) -> Result<(BlockContext, ExecutedBlock), ChainError> {
+    ) -> Result<(BlockContext, ExecutedBlock, B256), ChainError> {
         let reader = self.reader()?;
         let state = reader.state()?;
         let context = BlockContext {
@@ -98,6 +103,9 @@ impl Chain {
             .lock()
             .expect("pool lock")
             .best(context.base_fee, |sender| state_nonce(&state, sender));
+        let child_chains_root = self
+            .commit_child_chains(&state, &context)
+            .map_err(|e| ChainError::ChildChains(e.to_string()))?;
         let executed = execute_block(&state, &self.config, &context, candidates, Mode::Build)?;
         if !executed.skipped.is_empty() {
             let mut pool = self.pool.lock().expect("pool lock");
@@ -106,7 +114,7 @@ impl Chain {
                 pool.remove(hash);
             }
         }
-        Ok((context, executed))
+        Ok((context, executed, child_chains_root))
     }
 
     /// Writes an executed block in one transaction: state, then the header `finish` makes from

@@ -17,6 +17,8 @@ pub enum ChainError {
     Execution(#[from] ExecutionError),
     #[error("cannot finish the reorganisation a crash interrupted: {0}")]
     Interrupted(Box<ImportError>),
+    #[error("cannot read the child chains' boundaries: {0}")]
+    ChildChains(String),
 }
 
 /// Why a transaction was not accepted.
@@ -119,6 +121,7 @@ impl ImportError {
             ChainError::Genesis(e) => Self::Genesis(e),
             ChainError::Spec(e) => Self::Spec(e),
             ChainError::Interrupted(e) => *e,
+            ChainError::ChildChains(e) => Self::Registry(e),
         }
     }
 }

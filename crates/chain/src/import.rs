@@ -55,13 +55,15 @@ impl Chain {
         }
 
         let state = self.reader()?.state()?;
-        let executed = execute_block(
-            &state,
-            &self.config,
-            &BlockContext::of(&block.header),
-            txs,
-            Mode::Import,
-        )?;
+        let context = BlockContext::of(&block.header);
+        let expected = self.commit_child_chains(&state, &context)?;
+        if expected != block.header.child_chains_root {
+            return Err(ImportError::WrongChildChainsRoot {
+                expected,
+                got: block.header.child_chains_root,
+            });
+        }
+        let executed = execute_block(&state, &self.config, &context, txs, Mode::Import)?;
         let header = block.header;
         if executed.gas_used != header.gas_used {
             return Err(ImportError::WrongGasUsed {
@@ -102,7 +104,8 @@ impl Chain {
     }
 
     /// The rules a header must meet given only its parent header, on any branch: numbering,
-    /// time, gas, base fee, extra data, child chains root and difficulty.
+    /// time, gas, base fee, extra data and difficulty (the child chains root needs the parent's
+    /// state: `extend_head` checks it).
     pub(crate) fn check_header_on(
         &self,
         parent: &Header,
@@ -143,12 +146,6 @@ impl Chain {
         }
         if header.extra_data.len() > 32 {
             return Err(ImportError::ExtraDataTooLong(header.extra_data.len()));
-        }
-        if header.child_chains_root != B256::ZERO {
-            return Err(ImportError::WrongChildChainsRoot {
-                expected: B256::ZERO,
-                got: header.child_chains_root,
-            });
         }
         let expected = match header.seal.kind {
             SealKind::Dev => parent.difficulty,

@@ -5,6 +5,7 @@
 //! storage and never wait for a block to be written.
 
 mod build;
+pub mod child_chains;
 mod error;
 mod fork_choice;
 mod import;

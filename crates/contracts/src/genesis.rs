@@ -120,6 +120,29 @@ pub fn native_oracle_genesis(
 /// Name of the registry in a spec's `system_contracts`.
 pub const ENCLAVE_REGISTRY: &str = "EnclaveRegistry";
 
+/// Fixed address of `ChildChainRegistry` (RootChain reports its boundaries there).
+pub const CHILD_CHAIN_REGISTRY_ADDRESS: Address =
+    alloy_primitives::address!("00000000000000000000000000000000000a0004");
+/// Name of the child-chain registry in a spec's `system_contracts`.
+pub const CHILD_CHAIN_REGISTRY: &str = "ChildChainRegistry";
+
+/// The child-chain registry's genesis account: runtime code and `minStake` (slot 0), the
+/// least a RootChain's operator must have staked to register the chain.
+pub fn child_chain_registry_genesis(min_stake: U256) -> GenesisAccount {
+    let mut storage = BTreeMap::new();
+    if !min_stake.is_zero() {
+        storage.insert(B256::ZERO, B256::from(min_stake));
+    }
+    GenesisAccount {
+        nonce: 1,
+        code: artifact("ChildChainRegistry")
+            .expect("ChildChainRegistry artifact is committed")
+            .deployed_bytecode,
+        storage,
+        ..Default::default()
+    }
+}
+
 /// Slot of `mapping[key]` for a mapping declared at `slot`: keccak(key ‖ slot).
 fn mapping_slot(key: B256, slot: u64) -> U256 {
     let mut bytes = [0u8; 64];

@@ -51,6 +51,12 @@ alloy_sol_types::sol!(
     "artifacts/RootChain.json"
 );
 
+alloy_sol_types::sol!(
+    #[derive(Debug, PartialEq, Eq)]
+    ChildChainRegistry,
+    "artifacts/ChildChainRegistry.json"
+);
+
 pub mod genesis;
 
 /// A compiled contract as committed in `artifacts/`.
@@ -72,6 +78,7 @@ macro_rules! artifacts {
     };
 }
 artifacts!(
+    "ChildChainRegistry",
     "EnclaveRegistry",
     "ExampleToken",
     "Greeter",

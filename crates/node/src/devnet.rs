@@ -2,8 +2,9 @@
 
 use alloy_primitives::{Address, B256, U256};
 use ankr_contracts::genesis::{
-    ENCLAVE_REGISTRY, ENCLAVE_REGISTRY_ADDRESS, NATIVE_ORACLE, NATIVE_ORACLE_ADDRESS,
-    OracleGenesis, RegistryGenesis, WORK_MARKET, WORK_MARKET_ADDRESS, enclave_registry_genesis,
+    CHILD_CHAIN_REGISTRY, CHILD_CHAIN_REGISTRY_ADDRESS, ENCLAVE_REGISTRY, ENCLAVE_REGISTRY_ADDRESS,
+    NATIVE_ORACLE, NATIVE_ORACLE_ADDRESS, OracleGenesis, RegistryGenesis, WORK_MARKET,
+    WORK_MARKET_ADDRESS, child_chain_registry_genesis, enclave_registry_genesis,
     native_oracle_genesis, work_market_genesis,
 };
 use ankr_types::{
@@ -23,6 +24,9 @@ pub const DEV_BALANCE_ANKR: u128 = 10_000;
 pub fn accounts() -> Vec<DevAccount> {
     derive(TEST_MNEMONIC, DEV_ACCOUNTS)
 }
+
+/// The least stake (wei) a devnet child chain's operator posts to register it: 1 ANKR.
+pub const DEVNET_CHILD_CHAIN_MIN_STAKE: u128 = ANKR;
 
 /// Most mining nodes a devnet runs.
 pub const MAX_DEVNET_NODES: u32 = 8;
@@ -152,6 +156,10 @@ fn base_spec(registry: RegistryGenesis) -> ChainSpec {
         NATIVE_ORACLE_ADDRESS,
         native_oracle_genesis(&devnet_oracle()).expect("the devnet's oracle settings are valid"),
     );
+    alloc.insert(
+        CHILD_CHAIN_REGISTRY_ADDRESS,
+        child_chain_registry_genesis(U256::from(DEVNET_CHILD_CHAIN_MIN_STAKE)),
+    );
     ChainSpec {
         name: "ankr-devnet".into(),
         chain_id: DEVNET_CHAIN_ID,
@@ -168,6 +176,10 @@ fn base_spec(registry: RegistryGenesis) -> ChainSpec {
             (ENCLAVE_REGISTRY.to_string(), ENCLAVE_REGISTRY_ADDRESS),
             (WORK_MARKET.to_string(), WORK_MARKET_ADDRESS),
             (NATIVE_ORACLE.to_string(), NATIVE_ORACLE_ADDRESS),
+            (
+                CHILD_CHAIN_REGISTRY.to_string(),
+                CHILD_CHAIN_REGISTRY_ADDRESS,
+            ),
         ]
         .into(),
         alloc,

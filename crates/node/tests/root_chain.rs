@@ -1299,3 +1299,116 @@ async fn the_contract_decodes_exactly_what_the_operator_decodes() {
         "{valid} valid, {invalid} invalid"
     );
 }
+
+#[tokio::test]
+async fn main_chain_headers_commit_to_every_child_chains_boundary() {
+    use ankr_contracts::ChildChainRegistry;
+    use ankr_contracts::genesis::CHILD_CHAIN_REGISTRY_ADDRESS;
+    let h = Harness::start().await;
+    let register = ChildChainRegistry::registerCall {
+        name: "payments".into(),
+        rootChain: h.root_chain,
+    };
+    let receipt = h
+        .send(
+            BOB,
+            Some(CHILD_CHAIN_REGISTRY_ADDRESS),
+            register.abi_encode(),
+            U256::ZERO,
+            500_000,
+        )
+        .await;
+    assert_eq!(
+        receipt["status"], "0x0",
+        "only the chain's operator registers it"
+    );
+    let receipt = h
+        .send(
+            OPERATOR,
+            Some(CHILD_CHAIN_REGISTRY_ADDRESS),
+            register.abi_encode(),
+            U256::ZERO,
+            500_000,
+        )
+        .await;
+    assert_eq!(receipt["status"], "0x1");
+
+    let mut ledger = Ledger::new();
+    let deposit = h.deposit(&mut ledger, ALICE, ankr(ANKR)).await;
+    ledger
+        .add_transaction(spend(&[(deposit, ALICE)], &[(BOB, ankr(ANKR))], U256::ZERO))
+        .unwrap();
+    let first = h.submit(&mut ledger).await;
+    let second = h.submit(&mut ledger).await;
+    h.seal(); // the next header commits to the state after `second`'s submission
+
+    let answer = h.rpc("ankr_childChains", json!([])).await.unwrap();
+    let root: B256 = answer["childChainsRoot"].as_str().unwrap().parse().unwrap();
+    let chains = answer["chains"].as_array().unwrap();
+    assert_eq!(chains.len(), 1);
+    assert_eq!(chains[0]["blknum"], 2000);
+    assert_eq!(
+        chains[0]["root"].as_str().unwrap().parse::<B256>().unwrap(),
+        second.root
+    );
+    let leaf: B256 = chains[0]["leaf"].as_str().unwrap().parse().unwrap();
+    let proof: Vec<B256> = chains[0]["proof"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().parse().unwrap())
+        .collect();
+    assert!(ankr_plasma::verify(root, leaf, 0, &proof));
+    let head = h.node.chain.head();
+    assert_eq!(head.child_chains_root, root);
+    // An earlier header commits to the earlier boundary.
+    let earlier = h
+        .rpc(
+            "ankr_childChains",
+            json!([format!("0x{:x}", head.number - 1)]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        earlier["chains"][0]["root"]
+            .as_str()
+            .unwrap()
+            .parse::<B256>()
+            .unwrap(),
+        first.root
+    );
+
+    // Another node recomputes every commitment on import and refuses a forged one.
+    let dir = tempfile::tempdir().unwrap();
+    let other = ankr_chain::Chain::open(dir.path(), devnet::spec()).unwrap();
+    let reader = h.node.chain.reader().unwrap();
+    for number in 1..head.number {
+        let header = reader.header_by_number(number).unwrap().unwrap();
+        let body = reader.body(header.hash()).unwrap().unwrap();
+        other
+            .import_block(ankr_types::Block {
+                header,
+                transactions: body.transactions,
+            })
+            .unwrap();
+    }
+    let body = reader.body(head.hash()).unwrap().unwrap();
+    let mut forged = head.clone();
+    forged.child_chains_root = B256::repeat_byte(7);
+    let error = other
+        .import_block(ankr_types::Block {
+            header: forged,
+            transactions: body.transactions.clone(),
+        })
+        .unwrap_err();
+    assert!(
+        matches!(error, ankr_chain::ImportError::WrongChildChainsRoot { .. }),
+        "{error}"
+    );
+    other
+        .import_block(ankr_types::Block {
+            header: head,
+            transactions: body.transactions,
+        })
+        .unwrap();
+}

@@ -4,7 +4,8 @@ use crate::errors::{header_not_found, internal};
 use alloy_eips::{BlockId, BlockNumberOrTag};
 use alloy_primitives::{Address, B256, Bytes};
 use ankr_chain::Chain;
-use ankr_types::Block;
+use ankr_chain::child_chains::boundaries_tree;
+use ankr_types::{Block, Header};
 use jsonrpsee::{core::RpcResult, proc_macros::rpc};
 use serde::Serialize;
 use std::sync::Arc;
@@ -28,8 +29,39 @@ pub struct NodeInfo {
     pub pooled_transactions: usize,
 }
 
+/// One child chain's boundary in a header's `child_chains_root`, with its proof.
+#[derive(Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChildChainBoundary {
+    /// The registry's id; the leaf sits at index id − 1.
+    pub id: u64,
+    pub root_chain: Address,
+    /// The latest child block the main chain knew of.
+    pub blknum: u64,
+    /// Its root hash.
+    pub root: B256,
+    /// keccak256(abi.encode(id, rootChain, blknum, root)).
+    pub leaf: B256,
+    /// 16 sibling hashes, leaf level first, against `childChainsRoot`.
+    pub proof: Vec<B256>,
+}
+
+/// The child-chain boundaries a main-chain header commits to.
+#[derive(Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChildChains {
+    pub block_number: u64,
+    pub block_hash: B256,
+    pub child_chains_root: B256,
+    pub chains: Vec<ChildChainBoundary>,
+}
+
 #[rpc(server, namespace = "ankr")]
 pub trait AnkrRpc {
+    /// Every child chain's boundary that block `block` (default latest) commits to, each with
+    /// a Merkle proof against its `childChainsRoot`.
+    #[method(name = "childChains", blocking)]
+    fn child_chains(&self, block: Option<BlockId>) -> RpcResult<ChildChains>;
     /// The system contracts genesis placed, by name, as consensus code calls them.
     #[method(name = "systemContracts")]
     fn system_contracts(&self) -> RpcResult<Vec<SystemContract>>;
@@ -49,6 +81,33 @@ impl AnkrRpc {
 }
 
 impl AnkrRpcServer for AnkrRpc {
+    fn child_chains(&self, block: Option<BlockId>) -> RpcResult<ChildChains> {
+        let header = header_at(&self.chain, block.unwrap_or(BlockId::latest()))?;
+        let boundaries = self
+            .chain
+            .child_chains_of(header.child_chains_root)
+            .map_err(internal)?
+            .ok_or_else(|| internal("this node does not hold the boundaries of that block"))?;
+        let tree = boundaries_tree(&boundaries);
+        Ok(ChildChains {
+            block_number: header.number,
+            block_hash: header.hash(),
+            child_chains_root: header.child_chains_root,
+            chains: boundaries
+                .iter()
+                .enumerate()
+                .map(|(index, b)| ChildChainBoundary {
+                    id: b.id,
+                    root_chain: b.root_chain,
+                    blknum: b.blknum,
+                    root: b.root,
+                    leaf: b.leaf(),
+                    proof: tree.proof(index),
+                })
+                .collect(),
+        })
+    }
+
     fn system_contracts(&self) -> RpcResult<Vec<SystemContract>> {
         Ok(self
             .chain
@@ -98,17 +157,7 @@ impl DebugRpc {
 
     fn block(&self, id: BlockId) -> RpcResult<Block> {
         let reader = self.chain.reader().map_err(internal)?;
-        let header = match id {
-            BlockId::Hash(h) => reader.header(h.block_hash).map_err(internal)?,
-            BlockId::Number(BlockNumberOrTag::Number(n)) => {
-                reader.header_by_number(n).map_err(internal)?
-            }
-            BlockId::Number(BlockNumberOrTag::Earliest) => {
-                reader.header_by_number(0).map_err(internal)?
-            }
-            BlockId::Number(_) => Some(self.chain.head()),
-        }
-        .ok_or_else(header_not_found)?;
+        let header = header_at(&self.chain, id)?;
         let body = reader
             .body(header.hash())
             .map_err(internal)?
@@ -118,6 +167,22 @@ impl DebugRpc {
             transactions: body.transactions,
         })
     }
+}
+
+/// The header `id` names: by hash, number, earliest, or the head for any other tag.
+fn header_at(chain: &Chain, id: BlockId) -> RpcResult<Header> {
+    let reader = chain.reader().map_err(internal)?;
+    match id {
+        BlockId::Hash(h) => reader.header(h.block_hash).map_err(internal)?,
+        BlockId::Number(BlockNumberOrTag::Number(n)) => {
+            reader.header_by_number(n).map_err(internal)?
+        }
+        BlockId::Number(BlockNumberOrTag::Earliest) => {
+            reader.header_by_number(0).map_err(internal)?
+        }
+        BlockId::Number(_) => Some(chain.head()),
+    }
+    .ok_or_else(header_not_found)
 }
 
 impl DebugRpcServer for DebugRpc {

@@ -71,6 +71,32 @@ impl Store {
         Ok(table.get(hash.0)?.map(|v| v.value().to_vec()))
     }
 
+    /// Keeps the child-chain boundaries (encoded) a `child_chains_root` commits to. Idempotent.
+    pub fn put_child_chains(
+        &self,
+        root: alloy_primitives::B256,
+        encoded: &[u8],
+    ) -> Result<(), StoreError> {
+        if self.child_chains(root)?.is_some() {
+            return Ok(());
+        }
+        let txn = self.db.begin_write().map_err(redb::Error::from)?;
+        txn.open_table(tables::CHILD_CHAINS)?
+            .insert(root.0, encoded)?;
+        txn.commit().map_err(redb::Error::from)?;
+        Ok(())
+    }
+
+    /// The encoded boundaries under `root`, if kept here.
+    pub fn child_chains(
+        &self,
+        root: alloy_primitives::B256,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let txn = self.db.begin_read().map_err(redb::Error::from)?;
+        let table = txn.open_table(tables::CHILD_CHAINS)?;
+        Ok(table.get(root.0)?.map(|v| v.value().to_vec()))
+    }
+
     /// Starts writing one block; nothing is visible until [`BlockWriter::commit`].
     pub fn begin_block(&self) -> Result<BlockWriter, StoreError> {
         BlockWriter::new(self.db.begin_write().map_err(redb::Error::from)?)

@@ -28,6 +28,8 @@ pub const CHANGESETS: TableDefinition<u64, &[u8]> = TableDefinition::new("change
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 /// Content-addressed blobs (work modules, inputs, results) by keccak hash.
 pub const BLOBS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("blobs");
+/// A header's `child_chains_root` → the child-chain boundaries it commits to.
+pub const CHILD_CHAINS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("child_chains");
 
 pub const META_HEAD: &str = "head";
 pub const META_GENESIS: &str = "genesis";
@@ -48,5 +50,6 @@ pub fn create_all(txn: &redb::WriteTransaction) -> Result<(), redb::TableError> 
     txn.open_table(CHANGESETS)?;
     txn.open_table(META)?;
     txn.open_table(BLOBS)?;
+    txn.open_table(CHILD_CHAINS)?;
     Ok(())
 }
