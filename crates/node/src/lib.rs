@@ -4,7 +4,9 @@
 pub mod attest;
 pub mod devnet;
 pub mod history;
+pub mod main_chain;
 pub mod miner;
+pub mod plasma;
 pub mod relay;
 
 use alloy_primitives::Address;

@@ -109,8 +109,18 @@ pub enum LedgerError {
     SpentInPool(UtxoPos),
     #[error("the next block is full ({MAX_LEAVES} transactions)")]
     BlockFull,
-    #[error("deposit block {got} is not the next one ({expected})")]
-    DepositOutOfOrder { expected: u64, got: u64 },
+    #[error("deposit block {got} does not follow deposit {last} within a known interval")]
+    DepositOutOfOrder { last: u64, got: u64 },
+    #[error("block {got} is not the next child block ({expected})")]
+    WrongNumber { expected: u64, got: u64 },
+}
+
+/// A child block that breaks the rules: which transaction (if any) and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid child block (transaction {txindex:?}): {error}")]
+pub struct InvalidBlock {
+    pub txindex: Option<u32>,
+    pub error: LedgerError,
 }
 
 /// The UTXO set, the pool and the blocks.
@@ -122,14 +132,17 @@ pub struct Ledger {
     spent_in_pool: HashSet<UtxoPos>,
     blocks: BTreeMap<u64, ChildBlock>,
     next_child_block: u64,
-    next_deposit: u64,
+    last_deposit: u64,
+    /// Where each included transaction is: (block, index).
+    positions: HashMap<B256, (u64, u32)>,
+    /// Which included transaction spent each spent output: (block, index, input).
+    spent_by: HashMap<UtxoPos, (u64, u32, usize)>,
 }
 
 impl Ledger {
     pub fn new() -> Self {
         Self {
             next_child_block: CHILD_BLOCK_INTERVAL,
-            next_deposit: 1,
             ..Default::default()
         }
     }
@@ -139,33 +152,33 @@ impl Ledger {
         self.next_child_block
     }
 
-    /// The number the root chain gives the next deposit.
-    pub fn next_deposit_block(&self) -> u64 {
-        self.next_child_block - CHILD_BLOCK_INTERVAL + self.next_deposit
-    }
-
     fn root_of(&self, blknum: u64) -> B256 {
         self.blocks.get(&blknum).map(|b| b.root).unwrap_or_default()
     }
 
-    /// Records the root chain's deposit block `blknum` (from its `Deposit` event), which must
-    /// be the next one, and its output.
+    /// Records the root chain's deposit block `blknum` (from its `Deposit` event) and its
+    /// output. Deposits come in the root chain's order; one made while the operator's latest
+    /// block was still on its way to the root chain is numbered before that block.
     pub fn deposit(
         &mut self,
         blknum: u64,
         owner: Address,
         amount: U256,
     ) -> Result<&ChildBlock, LedgerError> {
-        let expected = self.next_deposit_block();
-        if blknum != expected {
+        let chained = chained_to(blknum);
+        if blknum % CHILD_BLOCK_INTERVAL == 0
+            || blknum <= self.last_deposit
+            || blknum > self.next_child_block
+            || (chained != 0 && !self.blocks.contains_key(&chained))
+        {
             return Err(LedgerError::DepositOutOfOrder {
-                expected,
+                last: self.last_deposit,
                 got: blknum,
             });
         }
         let tx = PlasmaTx::deposit(owner, amount);
-        let block = ChildBlock::new(blknum, vec![tx], self.root_of(chained_to(blknum)))
-            .expect("one transaction fits");
+        let block =
+            ChildBlock::new(blknum, vec![tx], self.root_of(chained)).expect("one transaction fits");
         self.utxos.insert(
             UtxoPos {
                 blknum,
@@ -174,8 +187,43 @@ impl Ledger {
             },
             tx.outputs[0],
         );
-        self.next_deposit += 1;
+        self.positions.insert(tx.hash(), (blknum, 0));
+        self.last_deposit = blknum;
         Ok(self.blocks.entry(blknum).or_insert(block))
+    }
+
+    /// Replays child block `number` made elsewhere (by the operator, seen by a watcher, or read
+    /// back from disk): every transaction must be valid in order, as the operator's pool would
+    /// have taken it. The pool must be empty.
+    pub fn apply_block(
+        &mut self,
+        number: u64,
+        transactions: Vec<PlasmaTx>,
+    ) -> Result<&ChildBlock, InvalidBlock> {
+        assert!(
+            self.pool.is_empty(),
+            "apply_block replays onto an empty pool"
+        );
+        if number != self.next_child_block {
+            return Err(InvalidBlock {
+                txindex: None,
+                error: LedgerError::WrongNumber {
+                    expected: self.next_child_block,
+                    got: number,
+                },
+            });
+        }
+        for (txindex, tx) in transactions.into_iter().enumerate() {
+            if let Err(error) = self.add_transaction(tx) {
+                self.pool.clear();
+                self.spent_in_pool.clear();
+                return Err(InvalidBlock {
+                    txindex: Some(txindex as u32),
+                    error,
+                });
+            }
+        }
+        Ok(self.seal_block())
     }
 
     /// Checks a transaction against the UTXO set and the pool and, if valid, pools it.
@@ -218,8 +266,11 @@ impl Ledger {
         let transactions = std::mem::take(&mut self.pool);
         self.spent_in_pool.clear();
         for (txindex, tx) in transactions.iter().enumerate() {
-            for input in tx.inputs.iter().filter(|i| !i.is_empty()) {
+            self.positions.insert(tx.hash(), (number, txindex as u32));
+            for (k, input) in tx.inputs.iter().enumerate().filter(|(_, i)| !i.is_empty()) {
                 self.utxos.remove(&input.utxo());
+                self.spent_by
+                    .insert(input.utxo(), (number, txindex as u32, k));
             }
             for (oindex, output) in tx.outputs.iter().enumerate() {
                 if !output.denom.is_zero() {
@@ -235,14 +286,40 @@ impl Ledger {
         let block = ChildBlock::new(number, transactions, self.root_of(chained_to(number)))
             .expect("the pool holds at most a block's worth");
         self.next_child_block += CHILD_BLOCK_INTERVAL;
-        self.next_deposit = 1;
         self.blocks.entry(number).or_insert(block)
     }
 
-    /// An output the root chain is paying out: it can no longer be spent here.
+    /// An output the root chain is paying out: it can no longer be spent here, and pooled
+    /// transactions spending it are dropped.
     pub fn mark_exiting(&mut self, pos: UtxoPos) {
         self.exiting.insert(pos);
         self.utxos.remove(&pos);
+        if self.spent_in_pool.remove(&pos) {
+            self.pool
+                .retain(|tx| !tx.inputs.iter().any(|i| !i.is_empty() && i.utxo() == pos));
+            self.spent_in_pool = self
+                .pool
+                .iter()
+                .flat_map(|tx| tx.inputs)
+                .filter(|i| !i.is_empty())
+                .map(|i| i.utxo())
+                .collect();
+        }
+    }
+
+    /// The included transaction that spent `pos`: (block, index, which input).
+    pub fn spender_of(&self, pos: UtxoPos) -> Option<(u64, u32, usize)> {
+        self.spent_by.get(&pos).copied()
+    }
+
+    /// Where transaction `hash` was included: (block, index).
+    pub fn position_of(&self, hash: B256) -> Option<(u64, u32)> {
+        self.positions.get(&hash).copied()
+    }
+
+    /// The blocks so far, by number.
+    pub fn blocks(&self) -> impl Iterator<Item = &ChildBlock> {
+        self.blocks.values()
     }
 
     pub fn block(&self, blknum: u64) -> Option<&ChildBlock> {

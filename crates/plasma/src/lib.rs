@@ -8,6 +8,8 @@ pub mod ledger;
 pub mod merkle;
 pub mod transaction;
 
-pub use ledger::{CHILD_BLOCK_INTERVAL, ChildBlock, Ledger, LedgerError, UtxoPos, chained_to};
+pub use ledger::{
+    CHILD_BLOCK_INTERVAL, ChildBlock, InvalidBlock, Ledger, LedgerError, UtxoPos, chained_to,
+};
 pub use merkle::{MerkleTree, block_root, verify};
 pub use transaction::{Input, Output, PlasmaTx, TxError, utxo_position};

@@ -1,0 +1,516 @@
+//! What a child chain's user does (`ankr plasma deposit | send | balance | utxos | exit |
+//! challenge | finalize | withdraw | move`): talks to the operator's `plasma_*` JSON-RPC and
+//! to the RootChain on the main chain.
+
+use crate::main_chain::{MainChain, MainChainError, receipt_events};
+use alloy_primitives::{Address, B256, Bytes, U256};
+use ankr_contracts::RootChain;
+use ankr_plasma::transaction::confirm;
+use ankr_plasma::{Input, Output, PlasmaTx, UtxoPos};
+use jsonrpsee::core::{client::ClientT, params::ArrayParams};
+use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error(transparent)]
+    MainChain(#[from] MainChainError),
+    #[error("child-chain operator {method}: {reason}")]
+    Operator { method: String, reason: String },
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// An output as the operator lists it.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Utxo {
+    pub blknum: u64,
+    pub txindex: u32,
+    pub oindex: u8,
+    pub position: u64,
+    pub owner: Address,
+    pub denom: U256,
+}
+
+impl Utxo {
+    pub fn pos(&self) -> UtxoPos {
+        UtxoPos {
+            blknum: self.blknum,
+            txindex: self.txindex,
+            oindex: self.oindex,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InclusionProof {
+    pub transaction: Bytes,
+    pub proof: Bytes,
+    pub root: B256,
+}
+
+/// A user's view of one child chain.
+#[derive(Clone)]
+pub struct PlasmaClient {
+    pub main: MainChain,
+    operator: HttpClient,
+    pub root_chain: Address,
+}
+
+impl PlasmaClient {
+    /// Connects to the main chain and to the operator, which names its RootChain.
+    pub async fn connect(main_rpc: &str, operator_rpc: &str) -> Result<Self, ClientError> {
+        let main = MainChain::connect(main_rpc).await?;
+        let operator = HttpClientBuilder::default()
+            .request_timeout(Duration::from_secs(30))
+            .build(operator_rpc)
+            .map_err(|e| ClientError::Operator {
+                method: "connect".into(),
+                reason: e.to_string(),
+            })?;
+        let mut client = Self {
+            main,
+            operator,
+            root_chain: Address::ZERO,
+        };
+        let info = client.operator_rpc("plasma_chainInfo", json!([])).await?;
+        client.root_chain = serde_json::from_value(info["rootChain"].clone()).map_err(|e| {
+            ClientError::Operator {
+                method: "plasma_chainInfo".into(),
+                reason: e.to_string(),
+            }
+        })?;
+        Ok(client)
+    }
+
+    pub async fn operator_rpc(&self, method: &str, params: Value) -> Result<Value, ClientError> {
+        let mut array = ArrayParams::new();
+        for p in params.as_array().into_iter().flatten() {
+            array
+                .insert(p)
+                .map_err(|e| ClientError::Refused(e.to_string()))?;
+        }
+        self.operator
+            .request::<Value, _>(method, array)
+            .await
+            .map_err(|e| ClientError::Operator {
+                method: method.into(),
+                reason: e.to_string(),
+            })
+    }
+
+    fn parse<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, ClientError> {
+        serde_json::from_value(value)
+            .map_err(|e| ClientError::Refused(format!("unexpected answer: {e}")))
+    }
+
+    /// Deposits `amount` wei from `key` on the RootChain; returns the deposit's output once the
+    /// operator has credited it.
+    pub async fn deposit(
+        &self,
+        key: &secp256k1::SecretKey,
+        amount: U256,
+        timeout: Duration,
+    ) -> Result<UtxoPos, ClientError> {
+        let receipt = self
+            .main
+            .transact(
+                key,
+                self.root_chain,
+                &RootChain::depositCall {},
+                amount,
+                300_000,
+            )
+            .await?;
+        let deposit = receipt_events::<RootChain::Deposit>(&receipt)
+            .pop()
+            .ok_or_else(|| ClientError::Refused("no Deposit event".into()))?;
+        let pos = UtxoPos {
+            blknum: deposit.blknum.to(),
+            txindex: 0,
+            oindex: 0,
+        };
+        let owner = ankr_types::recovery::address_of(key);
+        self.wait_for(timeout, || async {
+            Ok(self.utxos(owner).await?.iter().any(|u| u.pos() == pos))
+        })
+        .await?;
+        Ok(pos)
+    }
+
+    async fn wait_for<F, Fut>(&self, timeout: Duration, mut done: F) -> Result<(), ClientError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<bool, ClientError>>,
+    {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while !done().await? {
+            if tokio::time::Instant::now() > deadline {
+                return Err(ClientError::Refused(format!("not done within {timeout:?}")));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        Ok(())
+    }
+
+    pub async fn utxos(&self, owner: Address) -> Result<Vec<Utxo>, ClientError> {
+        Self::parse(self.operator_rpc("plasma_getUtxos", json!([owner])).await?)
+    }
+
+    pub async fn balance(&self, owner: Address) -> Result<U256, ClientError> {
+        Self::parse(
+            self.operator_rpc("plasma_getBalance", json!([owner]))
+                .await?,
+        )
+    }
+
+    /// Pays `amount` to `to` (plus `fee` to the operator) from `key`'s outputs (one or two,
+    /// change back), waits until a block includes it, then posts the sender's confirm
+    /// signatures. Returns where it was included.
+    pub async fn send(
+        &self,
+        key: &secp256k1::SecretKey,
+        to: Address,
+        amount: U256,
+        fee: U256,
+        timeout: Duration,
+    ) -> Result<(u64, u32), ClientError> {
+        let owner = ankr_types::recovery::address_of(key);
+        let mut utxos = self.utxos(owner).await?;
+        utxos.sort_by(|a, b| b.denom.cmp(&a.denom));
+        let needed = amount + fee;
+        let chosen: Vec<&Utxo> = match utxos.iter().find(|u| u.denom >= needed) {
+            Some(one) => vec![one],
+            None if utxos.len() >= 2 && utxos[0].denom + utxos[1].denom >= needed => {
+                vec![&utxos[0], &utxos[1]]
+            }
+            None => {
+                return Err(ClientError::Refused(format!(
+                    "{owner} has no one or two outputs worth {needed} wei on this child chain"
+                )));
+            }
+        };
+        let total: U256 = chosen.iter().map(|u| u.denom).sum();
+        let mut tx = PlasmaTx {
+            fee,
+            ..Default::default()
+        };
+        for (i, u) in chosen.iter().enumerate() {
+            tx.inputs[i] = Input {
+                blknum: u.blknum,
+                txindex: u.txindex,
+                oindex: u.oindex,
+                ..Default::default()
+            };
+        }
+        tx.outputs[0] = Output {
+            owner: to,
+            denom: amount,
+        };
+        if total > needed {
+            tx.outputs[1] = Output {
+                owner,
+                denom: total - needed,
+            };
+        }
+        for i in 0..chosen.len() {
+            tx.sign_input(i, key);
+        }
+        let hash: B256 = Self::parse(
+            self.operator_rpc(
+                "plasma_sendRawTransaction",
+                json!([Bytes::from(tx.encode())]),
+            )
+            .await?,
+        )?;
+        let deadline = tokio::time::Instant::now() + timeout;
+        let (blknum, txindex) = loop {
+            let position: Option<(u64, u32)> = Self::parse(
+                self.operator_rpc("plasma_getTransactionPosition", json!([hash]))
+                    .await?,
+            )?;
+            if let Some(position) = position {
+                break position;
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(ClientError::Refused(format!(
+                    "transaction {hash} not in a block within {timeout:?}"
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        // The sender saw the block: confirm (one signature per input, all by this key).
+        let proof = self.proof(blknum, txindex).await?;
+        let signature = confirm(key, tx.hash(), proof.root);
+        let signatures: Vec<u8> = (0..chosen.len()).flat_map(|_| signature).collect();
+        self.operator_rpc(
+            "plasma_confirm",
+            json!([blknum, txindex, Bytes::from(signatures)]),
+        )
+        .await?;
+        Ok((blknum, txindex))
+    }
+
+    pub async fn proof(&self, blknum: u64, txindex: u32) -> Result<InclusionProof, ClientError> {
+        Self::parse(
+            self.operator_rpc("plasma_getProof", json!([blknum, txindex]))
+                .await?,
+        )
+    }
+
+    pub async fn confirmations(
+        &self,
+        blknum: u64,
+        txindex: u32,
+    ) -> Result<Option<Bytes>, ClientError> {
+        Self::parse(
+            self.operator_rpc("plasma_getConfirmations", json!([blknum, txindex]))
+                .await?,
+        )
+    }
+
+    /// Starts the exit of `pos` (owned by `key`) with the operator's proof and the confirm
+    /// signatures posted for it, posting the RootChain's bond.
+    pub async fn exit(
+        &self,
+        key: &secp256k1::SecretKey,
+        pos: UtxoPos,
+    ) -> Result<Value, ClientError> {
+        let proof = self.proof(pos.blknum, pos.txindex).await?;
+        let tx = PlasmaTx::decode(&proof.transaction)
+            .map_err(|e| ClientError::Refused(e.to_string()))?;
+        let confirm_sig = if tx.is_deposit() {
+            Bytes::new()
+        } else {
+            self.confirmations(pos.blknum, pos.txindex)
+                .await?
+                .ok_or_else(|| {
+                    ClientError::Refused(format!(
+                        "no confirm signatures posted for {pos}'s transaction"
+                    ))
+                })?
+        };
+        self.start_exit(key, pos, proof.transaction, proof.proof, confirm_sig)
+            .await
+    }
+
+    /// `startExit` with everything given (a watcher that holds the block itself uses this).
+    pub async fn start_exit(
+        &self,
+        key: &secp256k1::SecretKey,
+        pos: UtxoPos,
+        tx: Bytes,
+        proof: Bytes,
+        confirm_sig: Bytes,
+    ) -> Result<Value, ClientError> {
+        let bond = self
+            .main
+            .read(self.root_chain, RootChain::exitBondCall {})
+            .await?;
+        let call = RootChain::startExitCall {
+            plasmaBlockNum: U256::from(pos.blknum),
+            txindex: U256::from(pos.txindex),
+            oindex: U256::from(pos.oindex),
+            txBytes: tx,
+            proof,
+            confirmSig: confirm_sig,
+        };
+        Ok(self
+            .main
+            .transact(key, self.root_chain, &call, bond, 1_000_000)
+            .await?)
+    }
+
+    /// Challenges the exit of `exit` with the transaction at (`blknum`, `txindex`) whose input
+    /// `input` spends it, using the confirm signature posted for that transaction.
+    pub async fn challenge(
+        &self,
+        key: &secp256k1::SecretKey,
+        exit: UtxoPos,
+        blknum: u64,
+        txindex: u32,
+        input: usize,
+    ) -> Result<Value, ClientError> {
+        let proof = self.proof(blknum, txindex).await?;
+        let signatures = self.confirmations(blknum, txindex).await?.ok_or_else(|| {
+            ClientError::Refused(
+                "no confirm signature for the spend: the exit cannot be challenged".into(),
+            )
+        })?;
+        let tx = PlasmaTx::decode(&proof.transaction)
+            .map_err(|e| ClientError::Refused(e.to_string()))?;
+        let slot = tx.inputs[..input].iter().filter(|i| !i.is_empty()).count();
+        let confirm_sig = signatures
+            .get(65 * slot..65 * (slot + 1))
+            .ok_or_else(|| ClientError::Refused("confirm signature missing".into()))?;
+        self.challenge_with(
+            key,
+            exit,
+            blknum,
+            txindex,
+            input,
+            proof.transaction,
+            proof.proof,
+            confirm_sig.to_vec().into(),
+        )
+        .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub async fn challenge_with(
+        &self,
+        key: &secp256k1::SecretKey,
+        exit: UtxoPos,
+        blknum: u64,
+        txindex: u32,
+        input: usize,
+        tx: Bytes,
+        proof: Bytes,
+        confirm_sig: Bytes,
+    ) -> Result<Value, ClientError> {
+        let call = RootChain::challengeExitCall {
+            exitId: U256::from(exit.encoded()),
+            plasmaBlockNum: U256::from(blknum),
+            txindex: U256::from(txindex),
+            oindex: U256::from(input),
+            txBytes: tx,
+            proof,
+            confirmSig: confirm_sig,
+        };
+        Ok(self
+            .main
+            .transact(key, self.root_chain, &call, U256::ZERO, 1_000_000)
+            .await?)
+    }
+
+    /// Settles matured exits; returns how many were paid (anyone may call it).
+    pub async fn finalize(&self, key: &secp256k1::SecretKey) -> Result<usize, ClientError> {
+        let receipt = self
+            .main
+            .transact(
+                key,
+                self.root_chain,
+                &RootChain::finalizeExitCall {},
+                U256::ZERO,
+                3_000_000,
+            )
+            .await?;
+        Ok(receipt_events::<RootChain::ExitFinalized>(&receipt).len())
+    }
+
+    /// What the RootChain owes `who` (exits, bonds, rewards).
+    pub async fn owed(&self, who: Address) -> Result<U256, ClientError> {
+        Ok(self
+            .main
+            .read(self.root_chain, RootChain::withdrawalsCall(who))
+            .await?)
+    }
+
+    /// Pulls everything owed to `key`; returns the amount.
+    pub async fn withdraw(&self, key: &secp256k1::SecretKey) -> Result<U256, ClientError> {
+        let receipt = self
+            .main
+            .transact(
+                key,
+                self.root_chain,
+                &RootChain::withdrawCall {},
+                U256::ZERO,
+                200_000,
+            )
+            .await?;
+        Ok(receipt_events::<RootChain::Withdrawal>(&receipt)
+            .pop()
+            .map(|w| w.amount)
+            .unwrap_or_default())
+    }
+
+    /// When the exit of `pos` can be finalized (main-chain time), if it is exiting.
+    pub async fn exitable_at(&self, pos: UtxoPos) -> Result<Option<u64>, ClientError> {
+        let exit = self
+            .main
+            .read(
+                self.root_chain,
+                RootChain::exitsCall(U256::from(pos.encoded())),
+            )
+            .await?;
+        Ok((exit.owner != Address::ZERO).then_some(exit.exitableAt))
+    }
+}
+
+/// Moves `amount` wei of `key`'s coins from child chain `from` to child chain `to` through the
+/// main chain: a payment to itself on `from` makes an output of exactly `amount` (if needed),
+/// which exits; once the exit matures it is finalized and withdrawn, and `amount` is deposited
+/// on `to`. `progress` hears each step.
+pub async fn move_between(
+    from: &PlasmaClient,
+    to: &PlasmaClient,
+    key: &secp256k1::SecretKey,
+    amount: U256,
+    timeout: Duration,
+    progress: impl Fn(&str),
+) -> Result<UtxoPos, ClientError> {
+    let owner = ankr_types::recovery::address_of(key);
+    let exact = from
+        .utxos(owner)
+        .await?
+        .into_iter()
+        .find(|u| u.denom == amount);
+    let pos = match exact {
+        Some(u) => u.pos(),
+        None => {
+            let (blknum, txindex) = from.send(key, owner, amount, U256::ZERO, timeout).await?;
+            progress(&format!(
+                "made an output of exactly {amount} wei at {blknum}:{txindex}:0"
+            ));
+            UtxoPos {
+                blknum,
+                txindex,
+                oindex: 0,
+            }
+        }
+    };
+    from.exit(key, pos).await?;
+    let exitable = from.exitable_at(pos).await?.unwrap_or_default();
+    progress(&format!(
+        "exit of {pos} started on {}; it matures at main-chain time {exitable}",
+        from.root_chain
+    ));
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if from.exitable_at(pos).await?.is_none() {
+            break; // finalized (by us or anyone)
+        }
+        let head = from
+            .main
+            .rpc("eth_getBlockByNumber", json!(["latest", false]))
+            .await?;
+        let now = head["timestamp"]
+            .as_str()
+            .and_then(|t| u64::from_str_radix(t.trim_start_matches("0x"), 16).ok())
+            .unwrap_or(0);
+        if now >= exitable {
+            from.finalize(key).await?;
+            continue;
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err(ClientError::Refused(format!(
+                "exit of {pos} did not mature within {timeout:?}"
+            )));
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let withdrawn = from.withdraw(key).await?;
+    progress(&format!(
+        "exit finalized; withdrew {withdrawn} wei (amount + bond) on the main chain"
+    ));
+    let deposit = to.deposit(key, amount, timeout).await?;
+    progress(&format!(
+        "deposited {amount} wei on {}: output {deposit}",
+        to.root_chain
+    ));
+    Ok(deposit)
+}

@@ -1,0 +1,537 @@
+//! `ankr plasma operator`: one child chain's operator (the whitepaper's "Plasma node" that
+//! makes blocks). It keeps its chain in its own redb file, takes transactions over JSON-RPC
+//! (`plasma_*`), makes a block every interval when it has transactions, gossips it, and
+//! submits its root to the RootChain, one by one. It follows the RootChain's `Deposit` and
+//! `ExitStarted` logs once they are `confirmations` deep (so a main-chain reorganisation
+//! cannot make it credit a deposit that vanishes), so deposits become spendable and exiting
+//! outputs stop being spendable.
+
+use crate::main_chain::{MainChain, MainChainError};
+use crate::plasma::gossip;
+use crate::plasma::store::{ChildStore, Event, block_event};
+use alloy_primitives::{Address, B256, Bytes, U256};
+use ankr_contracts::RootChain;
+use ankr_plasma::transaction::{confirmation_hash, recover};
+use ankr_plasma::{Ledger, PlasmaTx};
+use jsonrpsee::core::RpcResult;
+use jsonrpsee::proc_macros::rpc;
+use jsonrpsee::server::{Server, ServerHandle};
+use jsonrpsee::types::ErrorObjectOwned;
+use libp2p::Multiaddr;
+use serde::Serialize;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Most main-chain blocks one scan reads logs for.
+const LOG_RANGE: u64 = 1_000;
+
+/// What an operator needs.
+#[derive(Clone)]
+pub struct OperatorConfig {
+    /// The main chain's JSON-RPC.
+    pub main_rpc: String,
+    /// The child chain's RootChain (this operator's key is its owner).
+    pub root_chain: Address,
+    pub key: secp256k1::SecretKey,
+    /// Where the child chain's redb file lives.
+    pub data_dir: PathBuf,
+    /// Where `plasma_*` JSON-RPC answers.
+    pub rpc_addr: SocketAddr,
+    /// Where the block gossip listens.
+    pub p2p_listen: Multiaddr,
+    /// How often a block is made (when transactions wait).
+    pub block_interval: Duration,
+    /// Main-chain blocks a root-chain log must be under before it counts.
+    pub confirmations: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OperatorError {
+    #[error(transparent)]
+    Store(#[from] crate::plasma::store::StoreError),
+    #[error(transparent)]
+    MainChain(#[from] MainChainError),
+    #[error("the operator key {key} is not the owner ({owner}) of RootChain {root_chain}")]
+    NotOwner {
+        key: Address,
+        owner: Address,
+        root_chain: Address,
+    },
+    #[error("cannot serve plasma JSON-RPC on {addr}: {reason}")]
+    Rpc { addr: SocketAddr, reason: String },
+    #[error("block gossip: {0}")]
+    Gossip(String),
+}
+
+/// The child chain shared by the RPC, the follower and the block maker.
+struct Shared {
+    ledger: Mutex<Ledger>,
+    store: ChildStore,
+    root_chain: Address,
+    p2p: Multiaddr,
+}
+
+/// A running operator; [`RunningOperator::stop`] ends it.
+pub struct RunningOperator {
+    pub rpc_addr: SocketAddr,
+    pub p2p_addr: Multiaddr,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    rpc: ServerHandle,
+}
+
+impl RunningOperator {
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        let _ = self.rpc.stop();
+        self.rpc.stopped().await;
+    }
+}
+
+/// Opens the child chain, checks the key owns the RootChain, and starts every part.
+pub async fn start(config: OperatorConfig) -> Result<RunningOperator, OperatorError> {
+    let main = MainChain::connect(&config.main_rpc).await?;
+    let owner = main
+        .read(config.root_chain, RootChain::ownerCall {})
+        .await?;
+    let key_address = ankr_types::recovery::address_of(&config.key);
+    if owner != key_address {
+        return Err(OperatorError::NotOwner {
+            key: key_address,
+            owner,
+            root_chain: config.root_chain,
+        });
+    }
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| OperatorError::Gossip(e.to_string()))?;
+    let store = ChildStore::open(&config.data_dir.join("child-chain.redb"))?;
+    let ledger = store.replay()?;
+    tracing::info!(next_block = ledger.next_child_block(), root_chain = %config.root_chain, "child chain opened");
+
+    let (shutdown, stopped) = watch::channel(false);
+    let gossip = gossip::start(
+        config.root_chain,
+        config.p2p_listen.clone(),
+        Vec::new(),
+        stopped.clone(),
+    )
+    .await
+    .map_err(OperatorError::Gossip)?;
+    let shared = Arc::new(Shared {
+        ledger: Mutex::new(ledger),
+        store,
+        root_chain: config.root_chain,
+        p2p: gossip.listen_addr.clone(),
+    });
+
+    let server = Server::builder()
+        .build(config.rpc_addr)
+        .await
+        .map_err(|e| OperatorError::Rpc {
+            addr: config.rpc_addr,
+            reason: e.to_string(),
+        })?;
+    let rpc_addr = server.local_addr().map_err(|e| OperatorError::Rpc {
+        addr: config.rpc_addr,
+        reason: e.to_string(),
+    })?;
+    let rpc = server.start(
+        PlasmaRpc {
+            shared: shared.clone(),
+        }
+        .into_rpc(),
+    );
+    tracing::info!(%rpc_addr, p2p = %gossip.listen_addr, "plasma operator serving");
+
+    let follower = tokio::spawn(follow(
+        main.clone(),
+        shared.clone(),
+        config.confirmations,
+        stopped.clone(),
+    ));
+    let maker = tokio::spawn(make_blocks(main, shared, config, gossip.publish, stopped));
+    Ok(RunningOperator {
+        rpc_addr,
+        p2p_addr: gossip.listen_addr,
+        shutdown,
+        tasks: vec![follower, maker],
+        rpc,
+    })
+}
+
+/// Follows the RootChain's deposits and exits, `confirmations` blocks deep.
+async fn follow(
+    main: MainChain,
+    shared: Arc<Shared>,
+    confirmations: u64,
+    mut stopped: watch::Receiver<bool>,
+) {
+    loop {
+        if let Err(error) = follow_once(&main, &shared, confirmations).await {
+            tracing::warn!(%error, "operator could not read the root chain");
+        }
+        tokio::select! {
+            _ = stopped.changed() => return,
+            _ = tokio::time::sleep(Duration::from_millis(300)) => {}
+        }
+    }
+}
+
+async fn follow_once(
+    main: &MainChain,
+    shared: &Shared,
+    confirmations: u64,
+) -> Result<(), OperatorError> {
+    let head = main.head().await?;
+    let Some(safe) = head.checked_sub(confirmations) else {
+        return Ok(());
+    };
+    let mut cursor = shared.store.main_cursor()?;
+    while cursor <= safe {
+        let to = safe.min(cursor + LOG_RANGE - 1);
+        let events = root_chain_events(main, shared.root_chain, cursor, to).await?;
+        let mut ledger = shared.ledger.lock().expect("ledger lock");
+        let mut applied = Vec::new();
+        for event in events {
+            match &event {
+                Event::Deposit {
+                    blknum,
+                    owner,
+                    amount,
+                } => match ledger.deposit(*blknum, *owner, *amount) {
+                    Ok(_) => tracing::info!(blknum, %owner, %amount, "deposit"),
+                    Err(error) => {
+                        tracing::debug!(%error, "deposit already recorded");
+                        continue;
+                    }
+                },
+                Event::Exit { position } => {
+                    ledger.mark_exiting(ankr_plasma::UtxoPos::decode(*position));
+                    tracing::info!(utxo = %ankr_plasma::UtxoPos::decode(*position), "exit started: output locked");
+                }
+                Event::Block { .. } => continue,
+            }
+            applied.push(event);
+        }
+        shared.store.append(&applied, Some(to + 1))?;
+        cursor = to + 1;
+    }
+    Ok(())
+}
+
+/// The RootChain's `Deposit` and `ExitStarted` logs in `from..=to` as events, in order.
+pub async fn root_chain_events(
+    main: &MainChain,
+    root_chain: Address,
+    from: u64,
+    to: u64,
+) -> Result<Vec<Event>, MainChainError> {
+    Ok(main
+        .logs(root_chain, from, to)
+        .await?
+        .iter()
+        .filter_map(|log| {
+            if let Some(d) = log.decode::<RootChain::Deposit>() {
+                return Some(Event::Deposit {
+                    blknum: d.blknum.to(),
+                    owner: d.depositor,
+                    amount: d.amount,
+                });
+            }
+            let e = log.decode::<RootChain::ExitStarted>()?;
+            let position =
+                ankr_plasma::utxo_position(e.plasmaBlockNum.to(), e.txindex.to(), e.oindex.to());
+            Some(Event::Exit { position })
+        })
+        .collect())
+}
+
+/// Every interval: submits what the root chain lacks, then makes a block if transactions wait.
+async fn make_blocks(
+    main: MainChain,
+    shared: Arc<Shared>,
+    config: OperatorConfig,
+    publish: tokio::sync::mpsc::UnboundedSender<Event>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let mut ticks = tokio::time::interval(config.block_interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stopped.changed() => return,
+            _ = ticks.tick() => {}
+        }
+        if let Err(error) = submit_missing(&main, &shared, &config.key).await {
+            tracing::warn!(%error, "could not submit child blocks");
+            continue;
+        }
+        let block = {
+            let mut ledger = shared.ledger.lock().expect("ledger lock");
+            if ledger.pool_len() == 0 {
+                continue;
+            }
+            ledger.seal_block().clone()
+        };
+        // Durable before it is announced or submitted: a restart resubmits it.
+        if let Err(error) = shared.store.append(&[block_event(&block)], None) {
+            tracing::error!(%error, "could not store child block; stopping");
+            return;
+        }
+        tracing::info!(number = block.number, txs = block.transactions.len(), root = %block.root, "child block made");
+        let _ = publish.send(block_event(&block));
+        if let Err(error) = submit_missing(&main, &shared, &config.key).await {
+            tracing::warn!(%error, "could not submit child block");
+        }
+    }
+}
+
+/// Submits, in order, every block the RootChain does not have yet.
+async fn submit_missing(
+    main: &MainChain,
+    shared: &Shared,
+    key: &secp256k1::SecretKey,
+) -> Result<(), OperatorError> {
+    loop {
+        let on_chain: u64 = main
+            .read(shared.root_chain, RootChain::currentChildBlockCall {})
+            .await?
+            .to();
+        let root = {
+            let ledger = shared.ledger.lock().expect("ledger lock");
+            match ledger.block(on_chain) {
+                Some(block) => block.root,
+                None => return Ok(()),
+            }
+        };
+        let receipt = main
+            .transact(
+                key,
+                shared.root_chain,
+                &RootChain::submitBlockCall { root },
+                U256::ZERO,
+                300_000,
+            )
+            .await?;
+        tracing::info!(number = on_chain, tx = %receipt["transactionHash"], "child block root submitted");
+    }
+}
+
+/// One output as `plasma_getUtxos` lists it.
+#[derive(Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Utxo {
+    pub blknum: u64,
+    pub txindex: u32,
+    pub oindex: u8,
+    /// blknum·10^9 + txindex·10^4 + oindex: the RootChain's exit id.
+    pub position: u64,
+    pub owner: Address,
+    pub denom: U256,
+}
+
+#[derive(Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlasmaBlock {
+    pub number: u64,
+    pub root: B256,
+    pub merkle_root: B256,
+    pub transactions: Vec<Bytes>,
+}
+
+#[derive(Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InclusionProof {
+    pub blknum: u64,
+    pub txindex: u32,
+    pub transaction: Bytes,
+    /// 16 sibling hashes, leaf level first (512 bytes): what `startExit` takes.
+    pub proof: Bytes,
+    pub root: B256,
+}
+
+#[derive(Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChainInfo {
+    pub root_chain: Address,
+    pub next_child_block: u64,
+    /// The block gossip's address, for watchers to dial.
+    pub p2p: String,
+    pub pooled: usize,
+}
+
+#[rpc(server, namespace = "plasma")]
+pub trait PlasmaApi {
+    /// Takes a signed transaction (RLP) into the next block; returns its hash.
+    #[method(name = "sendRawTransaction")]
+    fn send_raw_transaction(&self, raw: Bytes) -> RpcResult<B256>;
+    #[method(name = "getBlock")]
+    fn get_block(&self, blknum: u64) -> RpcResult<Option<PlasmaBlock>>;
+    #[method(name = "getUtxos")]
+    fn get_utxos(&self, owner: Address) -> RpcResult<Vec<Utxo>>;
+    #[method(name = "getProof")]
+    fn get_proof(&self, blknum: u64, txindex: u32) -> RpcResult<InclusionProof>;
+    #[method(name = "getBalance")]
+    fn get_balance(&self, owner: Address) -> RpcResult<U256>;
+    /// Where an included transaction is: [blknum, txindex], or null while it waits.
+    #[method(name = "getTransactionPosition")]
+    fn get_transaction_position(&self, hash: B256) -> RpcResult<Option<(u64, u32)>>;
+    /// Keeps the confirm signatures (65 bytes per used input) of an included transaction,
+    /// each checked against its input's owner, for its recipients and for challengers.
+    #[method(name = "confirm")]
+    fn confirm(&self, blknum: u64, txindex: u32, signatures: Bytes) -> RpcResult<bool>;
+    #[method(name = "getConfirmations")]
+    fn get_confirmations(&self, blknum: u64, txindex: u32) -> RpcResult<Option<Bytes>>;
+    #[method(name = "chainInfo")]
+    fn chain_info(&self) -> RpcResult<ChainInfo>;
+}
+
+pub struct PlasmaRpc {
+    shared: Arc<Shared>,
+}
+
+fn invalid(message: impl std::fmt::Display) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(-32602, message.to_string(), None::<()>)
+}
+
+fn internal(message: impl std::fmt::Display) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(-32603, message.to_string(), None::<()>)
+}
+
+impl PlasmaApiServer for PlasmaRpc {
+    fn send_raw_transaction(&self, raw: Bytes) -> RpcResult<B256> {
+        let tx = PlasmaTx::decode(&raw).map_err(invalid)?;
+        self.shared
+            .ledger
+            .lock()
+            .expect("ledger lock")
+            .add_transaction(tx)
+            .map_err(invalid)?;
+        Ok(tx.hash())
+    }
+
+    fn get_block(&self, blknum: u64) -> RpcResult<Option<PlasmaBlock>> {
+        let ledger = self.shared.ledger.lock().expect("ledger lock");
+        Ok(ledger.block(blknum).map(|b| PlasmaBlock {
+            number: b.number,
+            root: b.root,
+            merkle_root: b.merkle_root,
+            transactions: b.transactions.iter().map(|t| t.encode().into()).collect(),
+        }))
+    }
+
+    fn get_utxos(&self, owner: Address) -> RpcResult<Vec<Utxo>> {
+        let ledger = self.shared.ledger.lock().expect("ledger lock");
+        Ok(ledger
+            .utxos_of(owner)
+            .into_iter()
+            .map(|(p, o)| Utxo {
+                blknum: p.blknum,
+                txindex: p.txindex,
+                oindex: p.oindex,
+                position: p.encoded(),
+                owner: o.owner,
+                denom: o.denom,
+            })
+            .collect())
+    }
+
+    fn get_proof(&self, blknum: u64, txindex: u32) -> RpcResult<InclusionProof> {
+        let ledger = self.shared.ledger.lock().expect("ledger lock");
+        let block = ledger
+            .block(blknum)
+            .ok_or_else(|| invalid(format!("no child block {blknum}")))?;
+        let tx = block
+            .transactions
+            .get(txindex as usize)
+            .ok_or_else(|| invalid(format!("block {blknum} has no transaction {txindex}")))?;
+        Ok(InclusionProof {
+            blknum,
+            txindex,
+            transaction: tx.encode().into(),
+            proof: block.proof(txindex).into(),
+            root: block.root,
+        })
+    }
+
+    fn get_balance(&self, owner: Address) -> RpcResult<U256> {
+        Ok(self
+            .shared
+            .ledger
+            .lock()
+            .expect("ledger lock")
+            .balance_of(owner))
+    }
+
+    fn get_transaction_position(&self, hash: B256) -> RpcResult<Option<(u64, u32)>> {
+        Ok(self
+            .shared
+            .ledger
+            .lock()
+            .expect("ledger lock")
+            .position_of(hash))
+    }
+
+    fn confirm(&self, blknum: u64, txindex: u32, signatures: Bytes) -> RpcResult<bool> {
+        let (tx, root, owners) = {
+            let ledger = self.shared.ledger.lock().expect("ledger lock");
+            let block = ledger
+                .block(blknum)
+                .ok_or_else(|| invalid(format!("no child block {blknum}")))?;
+            let tx = *block
+                .transactions
+                .get(txindex as usize)
+                .ok_or_else(|| invalid("no such transaction"))?;
+            let hash = tx.signing_hash();
+            let owners: Vec<Option<Address>> = tx
+                .inputs
+                .iter()
+                .filter(|i| !i.is_empty())
+                .map(|i| recover(hash, &i.signature))
+                .collect();
+            (tx, block.root, owners)
+        };
+        if signatures.len() != 65 * owners.len() {
+            return Err(invalid(format!(
+                "{} confirm signatures expected (one per input)",
+                owners.len()
+            )));
+        }
+        let digest = confirmation_hash(tx.hash(), root);
+        for (chunk, owner) in signatures.chunks(65).zip(&owners) {
+            let signature: [u8; 65] = chunk.try_into().expect("65-byte chunks");
+            if recover(digest, &signature) != *owner {
+                return Err(invalid("a confirm signature is not by its input's owner"));
+            }
+        }
+        self.shared
+            .store
+            .put_confirmation(blknum, txindex, &signatures)
+            .map_err(internal)?;
+        Ok(true)
+    }
+
+    fn get_confirmations(&self, blknum: u64, txindex: u32) -> RpcResult<Option<Bytes>> {
+        Ok(self
+            .shared
+            .store
+            .confirmation(blknum, txindex)
+            .map_err(internal)?
+            .map(Bytes::from))
+    }
+
+    fn chain_info(&self) -> RpcResult<ChainInfo> {
+        let ledger = self.shared.ledger.lock().expect("ledger lock");
+        Ok(ChainInfo {
+            root_chain: self.shared.root_chain,
+            next_child_block: ledger.next_child_block(),
+            p2p: self.shared.p2p.to_string(),
+            pooled: ledger.pool_len(),
+        })
+    }
+}

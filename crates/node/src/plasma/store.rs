@@ -1,0 +1,182 @@
+//! A child chain's own redb file, for its operator and for each watcher: what happened, in
+//! order (deposits and exits seen on the root chain, child blocks), replayed into a `Ledger`
+//! on start; where the main-chain scan stands; and the confirm signatures users posted. Every
+//! write is one redb transaction, so a crash loses nothing that was committed and never
+//! leaves an event without its cursor.
+
+use alloy_primitives::{Address, Bytes, U256};
+use ankr_plasma::{ChildBlock, Ledger, PlasmaTx, UtxoPos};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+const CONFIRMATIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("confirmations");
+
+/// The next main-chain block to scan for root-chain events.
+const MAIN_CURSOR: &str = "main_cursor";
+
+/// Something that changed the child chain, in the order it happened.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub enum Event {
+    Deposit {
+        blknum: u64,
+        owner: Address,
+        amount: U256,
+    },
+    Block {
+        number: u64,
+        transactions: Vec<Bytes>,
+    },
+    Exit {
+        position: u64,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("child-chain store: {0}")]
+    Db(String),
+    #[error("child-chain store holds an event it cannot replay: {0}")]
+    Corrupt(String),
+}
+
+macro_rules! db_err {
+    ($($t:ty),*) => {$(impl From<$t> for StoreError {
+        fn from(e: $t) -> Self { StoreError::Db(e.to_string()) }
+    })*};
+}
+db_err!(
+    redb::Error,
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
+pub struct ChildStore {
+    db: Database,
+}
+
+impl ChildStore {
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let db = Database::create(path)?;
+        let txn = db.begin_write()?;
+        txn.open_table(EVENTS)?;
+        txn.open_table(META)?;
+        txn.open_table(CONFIRMATIONS)?;
+        txn.commit()?;
+        Ok(Self { db })
+    }
+
+    /// Appends `events` and moves the main-chain cursor to `cursor`, atomically.
+    pub fn append(&self, events: &[Event], cursor: Option<u64>) -> Result<(), StoreError> {
+        let txn = self.db.begin_write()?;
+        {
+            let mut table = txn.open_table(EVENTS)?;
+            let mut next = table.last()?.map(|(k, _)| k.value() + 1).unwrap_or(0);
+            for event in events {
+                let bytes = serde_json::to_vec(event).map_err(|e| StoreError::Db(e.to_string()))?;
+                table.insert(next, bytes.as_slice())?;
+                next += 1;
+            }
+            if let Some(cursor) = cursor {
+                txn.open_table(META)?.insert(MAIN_CURSOR, cursor)?;
+            }
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    pub fn main_cursor(&self) -> Result<u64, StoreError> {
+        let txn = self.db.begin_read()?;
+        Ok(txn
+            .open_table(META)?
+            .get(MAIN_CURSOR)?
+            .map(|v| v.value())
+            .unwrap_or(0))
+    }
+
+    /// Rebuilds the ledger from every event.
+    pub fn replay(&self) -> Result<Ledger, StoreError> {
+        let mut ledger = Ledger::new();
+        let txn = self.db.begin_read()?;
+        for entry in txn.open_table(EVENTS)?.iter()? {
+            let (_, bytes) = entry?;
+            let event: Event = serde_json::from_slice(bytes.value())
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            apply(&mut ledger, event).map_err(StoreError::Corrupt)?;
+        }
+        Ok(ledger)
+    }
+
+    pub fn put_confirmation(
+        &self,
+        blknum: u64,
+        txindex: u32,
+        signatures: &[u8],
+    ) -> Result<(), StoreError> {
+        let txn = self.db.begin_write()?;
+        txn.open_table(CONFIRMATIONS)?
+            .insert(tx_key(blknum, txindex), signatures)?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    pub fn confirmation(&self, blknum: u64, txindex: u32) -> Result<Option<Vec<u8>>, StoreError> {
+        let txn = self.db.begin_read()?;
+        Ok(txn
+            .open_table(CONFIRMATIONS)?
+            .get(tx_key(blknum, txindex))?
+            .map(|v| v.value().to_vec()))
+    }
+}
+
+fn tx_key(blknum: u64, txindex: u32) -> u64 {
+    ankr_plasma::utxo_position(blknum, txindex, 0)
+}
+
+/// Applies one event to a ledger (a child block is checked as a watcher would).
+pub fn apply(ledger: &mut Ledger, event: Event) -> Result<Option<ChildBlock>, String> {
+    match event {
+        Event::Deposit {
+            blknum,
+            owner,
+            amount,
+        } => ledger
+            .deposit(blknum, owner, amount)
+            .map(|b| Some(b.clone()))
+            .map_err(|e| e.to_string()),
+        Event::Block {
+            number,
+            transactions,
+        } => {
+            let txs = transactions
+                .iter()
+                .map(|raw| PlasmaTx::decode(raw).map_err(|e| e.to_string()))
+                .collect::<Result<Vec<_>, _>>()?;
+            ledger
+                .apply_block(number, txs)
+                .map(|b| Some(b.clone()))
+                .map_err(|e| e.to_string())
+        }
+        Event::Exit { position } => {
+            ledger.mark_exiting(UtxoPos::decode(position));
+            Ok(None)
+        }
+    }
+}
+
+/// A block as an event: its transactions' encodings.
+pub fn block_event(block: &ChildBlock) -> Event {
+    Event::Block {
+        number: block.number,
+        transactions: block
+            .transactions
+            .iter()
+            .map(|tx| tx.encode().into())
+            .collect(),
+    }
+}

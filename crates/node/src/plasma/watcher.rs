@@ -1,0 +1,595 @@
+//! `ankr plasma watch`: a child chain's watcher for one user (the whitepaper: "every
+//! participant … must run both a Plasma node and the Ankr node"). It follows the RootChain
+//! (deposits, submitted roots, exits) `confirmations` deep, takes each child block from gossip
+//! or the operator, checks it against the root on chain and replays it by the rules with its
+//! own ledger. It challenges every exit of an output it has seen spent, with the spender's
+//! confirm signature. When a block is invalid it proves so on chain (the operator's stake
+//! goes to its user) and exits its user's outputs; when a root's block cannot be had within
+//! the timeout (withholding) it exits them at once. It says what it did.
+
+use crate::main_chain::{MainChain, MainChainError};
+use crate::plasma::client::{ClientError, PlasmaClient};
+use crate::plasma::gossip;
+use crate::plasma::store::Event;
+use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
+use ankr_contracts::RootChain;
+use ankr_plasma::{
+    Ledger, LedgerError, MerkleTree, PlasmaTx, TxError, UtxoPos, block_root, chained_to,
+};
+use libp2p::Multiaddr;
+use serde_json::json;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// What a watcher needs.
+#[derive(Clone)]
+pub struct WatcherConfig {
+    pub main_rpc: String,
+    /// The operator's `plasma_*` JSON-RPC: blocks it does not gossip, confirm signatures.
+    pub operator_rpc: String,
+    /// The user whose outputs it guards (and who pays for exits, challenges and proofs).
+    pub key: secp256k1::SecretKey,
+    /// Where to listen for block gossip, and the operator's gossip address to dial.
+    pub p2p_listen: Multiaddr,
+    pub p2p_peers: Vec<Multiaddr>,
+    /// How long a submitted root's block may stay unavailable before it counts as withheld.
+    pub withhold_timeout: Duration,
+    pub confirmations: u64,
+}
+
+/// What the watcher concluded about its chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every block so far checked out.
+    Sound,
+    /// Block `blknum` was invalid (proven on chain if `proven`).
+    Invalid { blknum: u64, proven: bool },
+    /// Block `blknum`'s contents were never published.
+    Withheld { blknum: u64 },
+}
+
+/// A running watcher: what it did so far, and its verdict (set once it has acted on it).
+pub struct RunningWatcher {
+    /// Where its block gossip listens.
+    pub p2p_addr: Multiaddr,
+    pub actions: Arc<Mutex<Vec<String>>>,
+    pub verdict: Arc<Mutex<Verdict>>,
+    shutdown: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl RunningWatcher {
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.task.await;
+    }
+}
+
+struct Watcher {
+    config: WatcherConfig,
+    client: PlasmaClient,
+    ledger: Ledger,
+    /// Blocks received by gossip, waiting for their root on chain.
+    gossiped: HashMap<u64, Vec<Bytes>>,
+    received: tokio::sync::mpsc::UnboundedReceiver<Event>,
+    cursor: u64,
+    actions: Arc<Mutex<Vec<String>>>,
+    verdict: Arc<Mutex<Verdict>>,
+    user: Address,
+    /// Confirm signatures collected while the operator served them, by (block, index): what it
+    /// exits and challenges with if the operator goes away.
+    confirmations: HashMap<(u64, u32), Bytes>,
+}
+
+pub async fn start(config: WatcherConfig) -> Result<RunningWatcher, ClientError> {
+    let client = PlasmaClient::connect(&config.main_rpc, &config.operator_rpc).await?;
+    let (shutdown, stopped) = watch::channel(false);
+    let gossip = gossip::start(
+        client.root_chain,
+        config.p2p_listen.clone(),
+        config.p2p_peers.clone(),
+        stopped.clone(),
+    )
+    .await
+    .map_err(ClientError::Refused)?;
+    let p2p_addr = gossip.listen_addr.clone();
+    let actions = Arc::new(Mutex::new(Vec::new()));
+    let verdict = Arc::new(Mutex::new(Verdict::Sound));
+    let mut watcher = Watcher {
+        user: ankr_types::recovery::address_of(&config.key),
+        config,
+        client,
+        ledger: Ledger::new(),
+        gossiped: HashMap::new(),
+        received: gossip.received,
+        cursor: 0,
+        actions: actions.clone(),
+        verdict: verdict.clone(),
+        confirmations: HashMap::new(),
+    };
+    let task = tokio::spawn(async move {
+        let mut stopped = stopped;
+        loop {
+            match watcher.step().await {
+                Ok(true) => {}
+                Ok(false) => return, // it has acted on a bad block; nothing more to follow
+                Err(error) => tracing::warn!(%error, "watcher step failed; retrying"),
+            }
+            tokio::select! {
+                _ = stopped.changed() => return,
+                _ = tokio::time::sleep(Duration::from_millis(300)) => {}
+            }
+        }
+    });
+    Ok(RunningWatcher {
+        p2p_addr,
+        actions,
+        verdict,
+        shutdown,
+        task,
+    })
+}
+
+/// A root-chain log as the watcher sees it.
+enum Seen {
+    Deposit {
+        blknum: u64,
+        owner: Address,
+        amount: U256,
+    },
+    Submitted {
+        blknum: u64,
+        root: B256,
+        at_block: u64,
+    },
+    ExitStarted {
+        pos: UtxoPos,
+        exitor: Address,
+    },
+}
+
+impl Watcher {
+    fn say(&self, what: String) {
+        tracing::info!(watcher = %self.user, "{what}");
+        self.actions.lock().expect("actions lock").push(what);
+    }
+
+    /// Follows the root chain as far as it is confirmed; false once it has acted on a bad block.
+    async fn step(&mut self) -> Result<bool, ClientError> {
+        while let Ok(Event::Block {
+            number,
+            transactions,
+        }) = self.received.try_recv()
+        {
+            self.gossiped.insert(number, transactions);
+        }
+        let main = self.client.main.clone();
+        let head = main.head().await?;
+        let Some(safe) = head.checked_sub(self.config.confirmations) else {
+            return Ok(true);
+        };
+        if self.cursor > safe {
+            return Ok(true);
+        }
+        let to = safe.min(self.cursor + 999);
+        for seen in self.read_logs(&main, self.cursor, to).await? {
+            match seen {
+                Seen::Deposit {
+                    blknum,
+                    owner,
+                    amount,
+                } => {
+                    let _ = self.ledger.deposit(blknum, owner, amount);
+                }
+                Seen::Submitted {
+                    blknum,
+                    root,
+                    at_block,
+                } => {
+                    if !self.check_block(blknum, root, at_block).await? {
+                        return Ok(false);
+                    }
+                }
+                Seen::ExitStarted { pos, exitor } => self.check_exit(pos, exitor).await?,
+            }
+        }
+        self.cursor = to + 1;
+        self.collect_confirmations().await;
+        Ok(true)
+    }
+
+    /// Fetches the confirm signatures of the transactions that made the user's outputs.
+    async fn collect_confirmations(&mut self) {
+        for (pos, _) in self.ledger.utxos_of(self.user) {
+            if pos.blknum % ankr_plasma::CHILD_BLOCK_INTERVAL == 0
+                && !self.confirmations.contains_key(&(pos.blknum, pos.txindex))
+            {
+                let _ = self.confirmation(pos.blknum, pos.txindex).await;
+            }
+        }
+    }
+
+    /// The confirm signatures of transaction (`blknum`, `txindex`): kept, or asked of the operator.
+    async fn confirmation(&mut self, blknum: u64, txindex: u32) -> Option<Bytes> {
+        if let Some(found) = self.confirmations.get(&(blknum, txindex)) {
+            return Some(found.clone());
+        }
+        let found = self
+            .client
+            .confirmations(blknum, txindex)
+            .await
+            .ok()
+            .flatten()?;
+        self.confirmations.insert((blknum, txindex), found.clone());
+        Some(found)
+    }
+
+    async fn read_logs(
+        &self,
+        main: &MainChain,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<Seen>, MainChainError> {
+        Ok(main
+            .logs(self.client.root_chain, from, to)
+            .await?
+            .iter()
+            .filter_map(|log| {
+                if let Some(d) = log.decode::<RootChain::Deposit>() {
+                    return Some(Seen::Deposit {
+                        blknum: d.blknum.to(),
+                        owner: d.depositor,
+                        amount: d.amount,
+                    });
+                }
+                if let Some(b) = log.decode::<RootChain::BlockSubmitted>() {
+                    return Some(Seen::Submitted {
+                        blknum: b.blknum.to(),
+                        root: b.root,
+                        at_block: log.block_number,
+                    });
+                }
+                let e = log.decode::<RootChain::ExitStarted>()?;
+                let pos = UtxoPos {
+                    blknum: e.plasmaBlockNum.to(),
+                    txindex: e.txindex.to(),
+                    oindex: e.oindex.to(),
+                };
+                Some(Seen::ExitStarted {
+                    pos,
+                    exitor: e.exitor,
+                })
+            })
+            .collect())
+    }
+
+    /// The transactions of child block `blknum`: from gossip, else from the operator, waiting
+    /// until the withholding timeout.
+    async fn fetch_block(&mut self, blknum: u64) -> Option<Vec<Bytes>> {
+        let deadline = tokio::time::Instant::now() + self.config.withhold_timeout;
+        loop {
+            while let Ok(Event::Block {
+                number,
+                transactions,
+            }) = self.received.try_recv()
+            {
+                self.gossiped.insert(number, transactions);
+            }
+            if let Some(txs) = self.gossiped.remove(&blknum) {
+                return Some(txs);
+            }
+            if let Ok(block) = self
+                .client
+                .operator_rpc("plasma_getBlock", json!([blknum]))
+                .await
+                && let Ok(txs) = serde_json::from_value::<Vec<Bytes>>(block["transactions"].clone())
+            {
+                return Some(txs);
+            }
+            if tokio::time::Instant::now() > deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Checks submitted block `blknum`; false if it was withheld or invalid (and acted upon).
+    async fn check_block(
+        &mut self,
+        blknum: u64,
+        root: B256,
+        _at_block: u64,
+    ) -> Result<bool, ClientError> {
+        let Some(raw) = self.fetch_block(blknum).await else {
+            self.say(format!("block {blknum}'s root is on chain but its block was withheld for {:?}: exiting every output of {}", self.config.withhold_timeout, self.user));
+            self.exit_everything().await;
+            *self.verdict.lock().expect("verdict lock") = Verdict::Withheld { blknum };
+            return Ok(false);
+        };
+        let previous = self
+            .ledger
+            .block(chained_to(blknum))
+            .map(|b| b.root)
+            .unwrap_or_default();
+        let leaves: Vec<B256> = raw.iter().map(keccak256).collect();
+        let tree = MerkleTree::new(leaves).map_err(|e| ClientError::Refused(e.to_string()))?;
+        if block_root(tree.root(), previous) != root {
+            // Not the block of this root: keep waiting for the right one as for a withheld block.
+            self.gossiped.remove(&blknum);
+            self.say(format!("the block offered as {blknum} does not hash to the root on chain: treating it as withheld"));
+            self.exit_everything().await;
+            *self.verdict.lock().expect("verdict lock") = Verdict::Withheld { blknum };
+            return Ok(false);
+        }
+        let decoded: Result<Vec<PlasmaTx>, usize> = raw
+            .iter()
+            .enumerate()
+            .map(|(i, r)| PlasmaTx::decode(r).map_err(|_| i))
+            .collect();
+        let outcome = match decoded {
+            Err(txindex) => Err((txindex as u32, None)),
+            Ok(txs) => match self.ledger.apply_block(blknum, txs.clone()) {
+                Ok(_) => Ok(()),
+                Err(invalid) => Err((invalid.txindex.unwrap_or(0), Some((invalid.error, txs)))),
+            },
+        };
+        let Err((txindex, reason)) = outcome else {
+            self.say(format!(
+                "block {blknum} checks out ({} transactions)",
+                raw.len()
+            ));
+            return Ok(true);
+        };
+        let what = reason
+            .as_ref()
+            .map(|(e, _)| e.to_string())
+            .unwrap_or_else(|| "does not decode".into());
+        self.say(format!(
+            "block {blknum} is invalid: transaction {txindex} {what}"
+        ));
+        let proven = match self.prove(blknum, txindex, &raw, &tree, reason).await {
+            Ok(Some(kind)) => {
+                self.say(format!("proved block {blknum} invalid on chain ({kind}): the operator's stake is {}'s to withdraw", self.user));
+                true
+            }
+            Ok(None) => {
+                self.say(format!("block {blknum}'s fault cannot be proven on chain"));
+                false
+            }
+            Err(error) => {
+                self.say(format!("could not prove block {blknum} invalid: {error}"));
+                false
+            }
+        };
+        self.exit_everything().await;
+        *self.verdict.lock().expect("verdict lock") = Verdict::Invalid { blknum, proven };
+        Ok(false)
+    }
+
+    /// Proves transaction `txindex` of block `blknum` breaks a rule; the kind proven, if any.
+    async fn prove(
+        &self,
+        blknum: u64,
+        txindex: u32,
+        raw: &[Bytes],
+        tree: &MerkleTree,
+        reason: Option<(LedgerError, Vec<PlasmaTx>)>,
+    ) -> Result<Option<&'static str>, ClientError> {
+        let proof_of = |i: u32| -> Bytes {
+            tree.proof(i as usize)
+                .iter()
+                .flat_map(|h| h.0)
+                .collect::<Vec<u8>>()
+                .into()
+        };
+        let key = &self.config.key;
+        let root_chain = self.client.root_chain;
+        let main = &self.client.main;
+        let Some((error, txs)) = reason else {
+            let call = RootChain::proveMalformedCall {
+                blknum: U256::from(blknum),
+                txindex: U256::from(txindex),
+                txBytes: raw[txindex as usize].clone(),
+                proof: proof_of(txindex),
+            };
+            main.transact(key, root_chain, &call, U256::ZERO, 2_000_000)
+                .await?;
+            return Ok(Some("a transaction that does not decode"));
+        };
+        let tx = txs[txindex as usize];
+        let spend =
+            |blk: u64, index: u32, input: usize, bytes: Bytes, proof: Bytes| RootChain::Spend {
+                blknum: U256::from(blk),
+                txindex: U256::from(index),
+                txBytes: bytes,
+                proof,
+                input: U256::from(input),
+            };
+        let this = |input: usize| {
+            spend(
+                blknum,
+                txindex,
+                input,
+                raw[txindex as usize].clone(),
+                proof_of(txindex),
+            )
+        };
+        let input_of = |pos: UtxoPos| {
+            tx.inputs
+                .iter()
+                .position(|i| !i.is_empty() && i.utxo() == pos)
+                .unwrap_or(0)
+        };
+        let created = |pos: UtxoPos| -> (Bytes, Bytes) {
+            match self.ledger.block(pos.blknum) {
+                Some(block) => (
+                    block
+                        .transactions
+                        .get(pos.txindex as usize)
+                        .map(|t| Bytes::from(t.encode()))
+                        .unwrap_or_default(),
+                    block.proof(pos.txindex).into(),
+                ),
+                None => (Bytes::new(), Bytes::new()),
+            }
+        };
+        match error {
+            LedgerError::NotUnspent(pos) if self.ledger.spender_of(pos).is_some() => {
+                let (b, t, k) = self.ledger.spender_of(pos).expect("checked");
+                let earlier_block = self.ledger.block(b).expect("spent in a known block");
+                let earlier = spend(
+                    b,
+                    t,
+                    k,
+                    earlier_block.transactions[t as usize].encode().into(),
+                    earlier_block.proof(t).into(),
+                );
+                let call = RootChain::proveDoubleSpendCall {
+                    later: this(input_of(pos)),
+                    earlier,
+                };
+                main.transact(key, root_chain, &call, U256::ZERO, 2_000_000)
+                    .await?;
+                Ok(Some("an output spent twice"))
+            }
+            LedgerError::SpentInPool(pos) => {
+                let j = txs[..txindex as usize]
+                    .iter()
+                    .position(|t| t.inputs.iter().any(|i| !i.is_empty() && i.utxo() == pos))
+                    .expect("spent earlier in the same block") as u32;
+                let k = txs[j as usize]
+                    .inputs
+                    .iter()
+                    .position(|i| !i.is_empty() && i.utxo() == pos)
+                    .expect("found");
+                let earlier = spend(blknum, j, k, raw[j as usize].clone(), proof_of(j));
+                let call = RootChain::proveDoubleSpendCall {
+                    later: this(input_of(pos)),
+                    earlier,
+                };
+                main.transact(key, root_chain, &call, U256::ZERO, 2_000_000)
+                    .await?;
+                Ok(Some("an output spent twice in one block"))
+            }
+            LedgerError::Transaction(TxError::SameInputTwice) => {
+                let call = RootChain::proveDoubleSpendCall {
+                    later: this(1),
+                    earlier: this(0),
+                };
+                main.transact(key, root_chain, &call, U256::ZERO, 2_000_000)
+                    .await?;
+                Ok(Some("one output spent by both inputs"))
+            }
+            LedgerError::Transaction(TxError::BadSignature(k)) => {
+                let (input_tx, input_proof) = created(tx.inputs[k].utxo());
+                let call = RootChain::proveBadSignatureCall {
+                    blknum: U256::from(blknum),
+                    txindex: U256::from(txindex),
+                    txBytes: raw[txindex as usize].clone(),
+                    proof: proof_of(txindex),
+                    k: U256::from(k),
+                    inputTx: input_tx,
+                    inputProof: input_proof,
+                };
+                main.transact(key, root_chain, &call, U256::ZERO, 2_000_000)
+                    .await?;
+                Ok(Some("a signature not by the input's owner"))
+            }
+            LedgerError::Transaction(TxError::Unbalanced { .. })
+            | LedgerError::NotUnspent(_)
+            | LedgerError::NoInputs => {
+                let mut input_txs = [Bytes::new(), Bytes::new()];
+                let mut input_proofs = [Bytes::new(), Bytes::new()];
+                for (k, input) in tx.inputs.iter().enumerate().filter(|(_, i)| !i.is_empty()) {
+                    (input_txs[k], input_proofs[k]) = created(input.utxo());
+                }
+                let call = RootChain::proveOverspendCall {
+                    blknum: U256::from(blknum),
+                    txindex: U256::from(txindex),
+                    txBytes: raw[txindex as usize].clone(),
+                    proof: proof_of(txindex),
+                    inputTxs: input_txs,
+                    inputProofs: input_proofs,
+                };
+                main.transact(key, root_chain, &call, U256::ZERO, 2_000_000)
+                    .await?;
+                Ok(Some("outputs and fee above its inputs"))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Challenges an exit of an output this watcher has seen spent.
+    async fn check_exit(&mut self, pos: UtxoPos, exitor: Address) -> Result<(), ClientError> {
+        let spender = self.ledger.spender_of(pos);
+        self.ledger.mark_exiting(pos);
+        let Some((blknum, txindex, input)) = spender else {
+            return Ok(());
+        };
+        let block = self
+            .ledger
+            .block(blknum)
+            .expect("a spend is in a known block")
+            .clone();
+        let tx = block.transactions[txindex as usize];
+        let Some(signatures) = self.confirmation(blknum, txindex).await else {
+            self.say(format!("{exitor} exits {pos}, spent at {blknum}:{txindex}, but no confirm signature is known: cannot challenge"));
+            return Ok(());
+        };
+        let slot = tx.inputs[..input].iter().filter(|i| !i.is_empty()).count();
+        let Some(confirm_sig) = signatures.get(65 * slot..65 * (slot + 1)) else {
+            return Ok(());
+        };
+        match self
+            .client
+            .challenge_with(&self.config.key, pos, blknum, txindex, input, tx.encode().into(), block.proof(txindex).into(), confirm_sig.to_vec().into())
+            .await
+        {
+            Ok(_) => self.say(format!("challenged {exitor}'s exit of {pos}: spent at {blknum}:{txindex}; the bond is {}'s", self.user)),
+            Err(error) => self.say(format!("could not challenge the exit of {pos}: {error}")),
+        }
+        Ok(())
+    }
+
+    /// Starts the exit of every output of the user the ledger holds (blocks up to the last
+    /// valid one), each with the confirm signatures posted for its transaction.
+    async fn exit_everything(&mut self) {
+        for (pos, output) in self.ledger.utxos_of(self.user) {
+            let block = self
+                .ledger
+                .block(pos.blknum)
+                .expect("an output is in a known block")
+                .clone();
+            let tx = block.transactions[pos.txindex as usize];
+            let confirm_sig = if tx.is_deposit() {
+                Some(Bytes::new())
+            } else {
+                self.confirmation(pos.blknum, pos.txindex).await
+            };
+            let Some(confirm_sig) = confirm_sig else {
+                self.say(format!(
+                    "cannot exit {pos} ({} wei): no confirm signature for its transaction",
+                    output.denom
+                ));
+                continue;
+            };
+            match self
+                .client
+                .start_exit(
+                    &self.config.key,
+                    pos,
+                    tx.encode().into(),
+                    block.proof(pos.txindex).into(),
+                    confirm_sig,
+                )
+                .await
+            {
+                Ok(_) => self.say(format!("started the exit of {pos} ({} wei)", output.denom)),
+                Err(error) => self.say(format!("could not exit {pos}: {error}")),
+            }
+        }
+    }
+}

@@ -1,0 +1,507 @@
+//! A child chain end to end on loopback: a main-chain node sealing every 300 ms, the RootChain
+//! and ChildChainRegistry on it, a real operator (`plasma_*` JSON-RPC, redb, gossip) and a
+//! watcher for Bob. Deposits, payments with confirm signatures, a restart of the operator, an
+//! exit of a spent output that the watcher challenges, exits paid after maturity; a withheld
+//! block and an invalid block (gossiped by an operator gone bad) after which every honest user
+//! gets all their funds out.
+
+use alloy_primitives::{Address, B256, Bytes, U256};
+use alloy_sol_types::SolValue;
+use ankr_contracts::genesis::CHILD_CHAIN_REGISTRY_ADDRESS;
+use ankr_contracts::{ChildChainRegistry, RootChain, artifact};
+use ankr_node::main_chain::{MainChain, receipt_events};
+use ankr_node::plasma::client::PlasmaClient;
+use ankr_node::plasma::gossip;
+use ankr_node::plasma::operator::{self, OperatorConfig, RunningOperator};
+use ankr_node::plasma::store::Event;
+use ankr_node::plasma::watcher::{self, Verdict, WatcherConfig};
+use ankr_node::{DevSealing, Node, NodeConfig, devnet};
+use ankr_plasma::{ChildBlock, Input, Output, PlasmaTx, UtxoPos};
+use std::path::Path;
+use std::time::Duration;
+
+const ANKR: u128 = 1_000_000_000_000_000_000;
+/// Main-chain seconds (blocks are ≥ 1 s apart and come every 300 ms, so time runs ~3× fast).
+const CHALLENGE_PERIOD: u64 = 10;
+const MATURITY_PERIOD: u64 = 20;
+const BOND: u128 = ANKR / 100;
+
+const OPERATOR: usize = 0;
+const ALICE: usize = 1;
+const BOB: usize = 2;
+const CAROL: usize = 3;
+
+fn key(who: usize) -> secp256k1::SecretKey {
+    devnet::accounts()[who].secret
+}
+
+fn address(who: usize) -> Address {
+    devnet::accounts()[who].address
+}
+
+fn ankr(amount: u128) -> U256 {
+    U256::from(amount)
+}
+
+struct World {
+    _dir: tempfile::TempDir,
+    node: Node,
+    main: MainChain,
+    root_chain: Address,
+}
+
+impl World {
+    async fn start() -> Self {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
+        let dir = tempfile::tempdir().unwrap();
+        let node = Node::start(NodeConfig {
+            data_dir: dir.path().join("main"),
+            spec: devnet::spec(),
+            rpc_addr: "127.0.0.1:0".parse().unwrap(),
+            sealing: DevSealing::Interval(Duration::from_millis(300)),
+            beneficiary: Address::repeat_byte(0xbe),
+            mining: None,
+            network: None,
+        })
+        .await
+        .unwrap();
+        let main = MainChain::connect(&node.rpc_url()).await.unwrap();
+        let mut code = artifact("RootChain").unwrap().bytecode.to_vec();
+        code.extend(
+            (
+                U256::from(CHALLENGE_PERIOD),
+                U256::from(MATURITY_PERIOD),
+                ankr(BOND),
+            )
+                .abi_encode_params(),
+        );
+        let hash = main
+            .send(&key(OPERATOR), None, code, ankr(2 * ANKR), 8_000_000)
+            .await
+            .unwrap();
+        let receipt = main.wait(hash, Duration::from_secs(20)).await.unwrap();
+        let root_chain: Address = receipt["contractAddress"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let register = ChildChainRegistry::registerCall {
+            name: "test chain".into(),
+            rootChain: root_chain,
+        };
+        let receipt = main
+            .transact(
+                &key(OPERATOR),
+                CHILD_CHAIN_REGISTRY_ADDRESS,
+                &register,
+                U256::ZERO,
+                500_000,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            receipt_events::<ChildChainRegistry::ChildChainRegistered>(&receipt).len(),
+            1
+        );
+        Self {
+            _dir: dir,
+            node,
+            main,
+            root_chain,
+        }
+    }
+
+    /// Starts (or restarts, on the same addresses) the operator whose files are in `dir`.
+    async fn operator(
+        &self,
+        dir: &Path,
+        previous: Option<(std::net::SocketAddr, libp2p::Multiaddr)>,
+    ) -> RunningOperator {
+        let (rpc_addr, p2p_listen) = previous.unwrap_or_else(|| {
+            (
+                "127.0.0.1:0".parse().unwrap(),
+                "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
+            )
+        });
+        operator::start(OperatorConfig {
+            main_rpc: self.node.rpc_url(),
+            root_chain: self.root_chain,
+            key: key(OPERATOR),
+            data_dir: dir.to_path_buf(),
+            rpc_addr,
+            p2p_listen,
+            block_interval: Duration::from_millis(300),
+            confirmations: 1,
+        })
+        .await
+        .unwrap()
+    }
+
+    async fn client(&self, operator: &RunningOperator) -> PlasmaClient {
+        PlasmaClient::connect(
+            &self.node.rpc_url(),
+            &format!("http://{}", operator.rpc_addr),
+        )
+        .await
+        .unwrap()
+    }
+
+    async fn watcher(&self, operator: &RunningOperator, who: usize) -> watcher::RunningWatcher {
+        watcher::start(WatcherConfig {
+            main_rpc: self.node.rpc_url(),
+            operator_rpc: format!("http://{}", operator.rpc_addr),
+            key: key(who),
+            p2p_listen: "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
+            p2p_peers: vec![operator.p2p_addr.clone()],
+            withhold_timeout: Duration::from_secs(3),
+            confirmations: 1,
+        })
+        .await
+        .unwrap()
+    }
+
+    /// Finalizes until `who` is owed `expected`, then withdraws it; returns what came out.
+    async fn collect(&self, client: &PlasmaClient, who: usize, expected: U256) -> U256 {
+        for _ in 0..200 {
+            if client.owed(address(who)).await.unwrap() >= expected {
+                return client.withdraw(&key(who)).await.unwrap();
+            }
+            let _ = client.finalize(&key(CAROL)).await;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        panic!("{} was never owed {expected}", address(who));
+    }
+}
+
+async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    for _ in 0..200 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn said(watcher: &watcher::RunningWatcher, words: &str) -> bool {
+    watcher
+        .actions
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|a| a.contains(words))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_operator_runs_a_child_chain_and_a_watcher_challenges_a_double_exit() {
+    let world = World::start().await;
+    let operator_dir = tempfile::tempdir().unwrap();
+    let operator = world.operator(operator_dir.path(), None).await;
+    let client = world.client(&operator).await;
+    let bob_watch = world.watcher(&operator, BOB).await;
+    let timeout = Duration::from_secs(20);
+
+    let deposit = client
+        .deposit(&key(ALICE), ankr(5 * ANKR), timeout)
+        .await
+        .unwrap();
+    assert_eq!(
+        client.balance(address(ALICE)).await.unwrap(),
+        ankr(5 * ANKR)
+    );
+    let (blknum, txindex) = client
+        .send(
+            &key(ALICE),
+            address(BOB),
+            ankr(2 * ANKR),
+            U256::ZERO,
+            timeout,
+        )
+        .await
+        .unwrap();
+    assert_eq!(blknum, 1000);
+    assert_eq!(
+        client.balance(address(ALICE)).await.unwrap(),
+        ankr(3 * ANKR)
+    );
+    assert_eq!(client.balance(address(BOB)).await.unwrap(), ankr(2 * ANKR));
+    assert!(
+        client
+            .confirmations(blknum, txindex)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // The root is on chain and the main chain's header commits to the boundary.
+    wait_for("block 1000 on the root chain", async || {
+        world
+            .main
+            .read(world.root_chain, RootChain::currentChildBlockCall {})
+            .await
+            .unwrap()
+            == U256::from(2000)
+    })
+    .await;
+
+    // The operator restarts from its redb file and goes on.
+    let addresses = Some((operator.rpc_addr, operator.p2p_addr.clone()));
+    operator.stop().await;
+    let operator = world.operator(operator_dir.path(), addresses).await;
+    let client = world.client(&operator).await;
+    assert_eq!(client.balance(address(BOB)).await.unwrap(), ankr(2 * ANKR));
+    let (blknum, _) = client
+        .send(
+            &key(BOB),
+            address(CAROL),
+            ankr(ANKR / 2),
+            U256::ZERO,
+            timeout,
+        )
+        .await
+        .unwrap();
+    assert_eq!(blknum, 2000);
+    let boundary = world
+        .main
+        .rpc("ankr_childChains", serde_json::json!([]))
+        .await
+        .unwrap();
+    assert_eq!(
+        boundary["chains"][0]["rootChain"]
+            .as_str()
+            .unwrap()
+            .parse::<Address>()
+            .unwrap(),
+        world.root_chain
+    );
+
+    // Alice exits the deposit she spent; Bob's watcher challenges with her confirm signature.
+    let deposit_proof = client.proof(deposit.blknum, 0).await.unwrap();
+    client
+        .start_exit(
+            &key(ALICE),
+            deposit,
+            deposit_proof.transaction,
+            deposit_proof.proof,
+            Bytes::new(),
+        )
+        .await
+        .unwrap();
+    wait_for("the watcher's challenge", async || {
+        said(&bob_watch, "challenged")
+    })
+    .await;
+    assert_eq!(client.owed(address(BOB)).await.unwrap(), ankr(BOND));
+    assert_eq!(*bob_watch.verdict.lock().unwrap(), Verdict::Sound);
+
+    // Bob exits his change; the operator stops taking spends of it.
+    let bob_utxo = client.utxos(address(BOB)).await.unwrap()[0].clone();
+    assert_eq!(bob_utxo.denom, ankr(3 * ANKR / 2));
+    client.exit(&key(BOB), bob_utxo.pos()).await.unwrap();
+    wait_for("the operator to lock the exiting output", async || {
+        client.balance(address(BOB)).await.unwrap().is_zero()
+    })
+    .await;
+    let refused = client
+        .send(&key(BOB), address(CAROL), ankr(1), U256::ZERO, timeout)
+        .await;
+    assert!(refused.is_err());
+    let paid = world
+        .collect(&client, BOB, ankr(3 * ANKR / 2 + 2 * BOND))
+        .await;
+    assert_eq!(
+        paid,
+        ankr(3 * ANKR / 2 + 2 * BOND),
+        "the exit, its bond and Alice's bond"
+    );
+
+    bob_watch.stop().await;
+    operator.stop().await;
+    world.node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_withheld_block_makes_the_watcher_exit_everything() {
+    let world = World::start().await;
+    let operator_dir = tempfile::tempdir().unwrap();
+    let operator = world.operator(operator_dir.path(), None).await;
+    let client = world.client(&operator).await;
+    let timeout = Duration::from_secs(20);
+    client
+        .deposit(&key(BOB), ankr(4 * ANKR), timeout)
+        .await
+        .unwrap();
+    client
+        .send(&key(BOB), address(CAROL), ankr(ANKR), U256::ZERO, timeout)
+        .await
+        .unwrap();
+    let bob_watch = world.watcher(&operator, BOB).await;
+    wait_for("the watcher to check block 1000", async || {
+        said(&bob_watch, "block 1000 checks out")
+    })
+    .await;
+
+    // The operator submits a root for block 2000 and never publishes the block.
+    let addresses = Some((operator.rpc_addr, operator.p2p_addr.clone()));
+    operator.stop().await;
+    world
+        .main
+        .transact(
+            &key(OPERATOR),
+            world.root_chain,
+            &RootChain::submitBlockCall {
+                root: B256::repeat_byte(0x77),
+            },
+            U256::ZERO,
+            300_000,
+        )
+        .await
+        .unwrap();
+    let operator = world.operator(operator_dir.path(), addresses).await; // serves reads, lacks block 2000
+    wait_for("the watcher to call the block withheld", async || {
+        matches!(
+            *bob_watch.verdict.lock().unwrap(),
+            Verdict::Withheld { blknum: 2000 }
+        )
+    })
+    .await;
+    assert!(said(&bob_watch, "started the exit of 1000:0:1"));
+    let client = world.client(&operator).await;
+    let paid = world.collect(&client, BOB, ankr(3 * ANKR + BOND)).await;
+    assert_eq!(paid, ankr(3 * ANKR + BOND));
+
+    bob_watch.stop().await;
+    operator.stop().await;
+    world.node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_invalid_block_is_proven_by_the_watcher_and_everyone_exits() {
+    let world = World::start().await;
+    let operator_dir = tempfile::tempdir().unwrap();
+    let operator = world.operator(operator_dir.path(), None).await;
+    let client = world.client(&operator).await;
+    let timeout = Duration::from_secs(20);
+    client
+        .deposit(&key(BOB), ankr(4 * ANKR), timeout)
+        .await
+        .unwrap();
+    let operator_deposit = client
+        .deposit(&key(OPERATOR), ankr(1), timeout)
+        .await
+        .unwrap();
+    let (blknum, _) = client
+        .send(&key(BOB), address(ALICE), ankr(ANKR), U256::ZERO, timeout)
+        .await
+        .unwrap();
+    let block_1000 = client.proof(blknum, 0).await.unwrap().root;
+    let bob_watch = world.watcher(&operator, BOB).await;
+    wait_for("the watcher to check block 1000", async || {
+        said(&bob_watch, "block 1000 checks out")
+    })
+    .await;
+    let addresses = Some((operator.rpc_addr, operator.p2p_addr.clone()));
+    operator.stop().await;
+
+    // The operator goes bad: block 2000 turns its 1 wei into 100 ANKR, gossiped and submitted.
+    let mut theft = PlasmaTx {
+        inputs: [
+            Input {
+                blknum: operator_deposit.blknum,
+                ..Default::default()
+            },
+            Input::default(),
+        ],
+        outputs: [
+            Output {
+                owner: address(OPERATOR),
+                denom: ankr(100 * ANKR),
+            },
+            Output::default(),
+        ],
+        fee: U256::ZERO,
+    };
+    theft.sign_input(0, &key(OPERATOR));
+    let bad = ChildBlock::new(2000, vec![theft], block_1000).unwrap();
+    let (_stop, stopped) = tokio::sync::watch::channel(false);
+    let rogue = gossip::start(
+        world.root_chain,
+        "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
+        vec![bob_watch.p2p_addr.clone()],
+        stopped,
+    )
+    .await
+    .unwrap();
+    // Gossiped first (the watcher keeps it until its root appears), then submitted.
+    let event = Event::Block {
+        number: 2000,
+        transactions: vec![Bytes::from(theft.encode())],
+    };
+    let publish = rogue.publish.clone();
+    tokio::spawn(async move {
+        for _ in 0..150 {
+            if publish.send(event.clone()).is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    world
+        .main
+        .transact(
+            &key(OPERATOR),
+            world.root_chain,
+            &RootChain::submitBlockCall { root: bad.root },
+            U256::ZERO,
+            300_000,
+        )
+        .await
+        .unwrap();
+    wait_for("the watcher's fraud proof", async || {
+        matches!(
+            *bob_watch.verdict.lock().unwrap(),
+            Verdict::Invalid {
+                blknum: 2000,
+                proven: true
+            }
+        )
+    })
+    .await;
+    assert_eq!(
+        world
+            .main
+            .read(world.root_chain, RootChain::rolledBackFromCall {})
+            .await
+            .unwrap(),
+        U256::from(2000)
+    );
+    let operator = world.operator(operator_dir.path(), addresses).await;
+    let client = world.client(&operator).await;
+    // Bob gets the operator's stake, his 3 ANKR change and his bond back.
+    let paid = world
+        .collect(&client, BOB, ankr(2 * ANKR + 3 * ANKR + BOND))
+        .await;
+    assert_eq!(paid, ankr(2 * ANKR + 3 * ANKR + BOND));
+    // Alice (no watcher) exits her own output with the client.
+    let alice = client.utxos(address(ALICE)).await.unwrap()[0].pos();
+    assert_eq!(
+        alice,
+        UtxoPos {
+            blknum: 1000,
+            txindex: 0,
+            oindex: 0
+        }
+    );
+    client.exit(&key(ALICE), alice).await.unwrap();
+    assert_eq!(
+        world.collect(&client, ALICE, ankr(ANKR + BOND)).await,
+        ankr(ANKR + BOND)
+    );
+
+    bob_watch.stop().await;
+    operator.stop().await;
+    world.node.stop().await;
+}
