@@ -38,6 +38,10 @@ pub struct DevnetArgs {
     /// feeds' own CA, so that your local HTTPS source works (repeatable).
     #[arg(long = "oracle-ca")]
     oracle_cas: Vec<PathBuf>,
+    /// The first child chain's operator serves `plasma_*` JSON-RPC on this port of 127.0.0.1,
+    /// the second on the next.
+    #[arg(long, default_value_t = 9545)]
+    plasma_port: u16,
 }
 
 /// Node `i`'s libp2p port.
@@ -263,6 +267,28 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
         }
     });
 
+    // The child chains need a few blocks (deploy, register): they come up in the background.
+    let plasma_dir = dir.clone();
+    let plasma_rpc = nodes[0].rpc_url();
+    let plasma_port = args.plasma_port;
+    let plasma = tokio::spawn(async move {
+        match crate::plasma::DevnetPlasma::start(&plasma_dir, &plasma_rpc, plasma_port).await {
+            Ok(plasma) => {
+                for (name, root_chain, operator) in &plasma.operators {
+                    println!(
+                        "  plasma: child chain {name:?} · RootChain {root_chain} · operator JSON-RPC http://{} · gossip {}",
+                        operator.rpc_addr, operator.p2p_addr
+                    );
+                }
+                Some(plasma)
+            }
+            Err(error) => {
+                println!("  plasma: the child chains could not start: {error:#}");
+                None
+            }
+        }
+    });
+
     let demo_rpc = nodes[0].rpc_url();
     let demo = tokio::spawn(async move {
         let result = oracle.demonstrate(&demo_rpc).await;
@@ -281,6 +307,10 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
     match tokio::time::timeout(Duration::from_secs(1), demo).await {
         Ok(Ok(oracle)) => oracle.stop().await,
         _ => tracing::warn!("the oracle example was still waiting"),
+    }
+    match tokio::time::timeout(Duration::from_secs(1), plasma).await {
+        Ok(Ok(Some(plasma))) => plasma.stop().await,
+        _ => tracing::warn!("the child chains were still starting"),
     }
     for node in nodes {
         node.stop().await;

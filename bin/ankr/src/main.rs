@@ -9,6 +9,7 @@ mod bench_plasma;
 mod bench_pouw;
 mod devnet;
 mod oracle;
+mod plasma;
 mod wallet;
 mod work;
 
@@ -38,6 +39,8 @@ enum Command {
     Work(work::WorkArgs),
     /// Ask for HTTPS data through the Native Oracle, read answers, or run an oracle relay.
     Oracle(oracle::OracleArgs),
+    /// Plasma child chains: run an operator or a watcher; deposit, send, exit, move between chains.
+    Plasma(plasma::PlasmaArgs),
     /// Run the SIMULATED attestation service that certifies enclaves (holds the root key).
     Attest(attest::AttestArgs),
     /// Print a chain spec (TOML) to start from.
@@ -250,6 +253,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Oracle(args) => {
             init_logging();
             oracle::run(args).await
+        }
+        Command::Plasma(args) => {
+            init_logging();
+            plasma::run(args).await
         }
         Command::Attest(args) => {
             init_logging();

@@ -54,6 +54,16 @@ pub fn oracle_demo_account() -> DevAccount {
         .expect("derive returns the accounts asked for")
 }
 
+/// The account of the devnet's child chain `i`'s operator (owner of its RootChain), funded.
+pub fn plasma_operator_account(i: u32) -> DevAccount {
+    derive(TEST_MNEMONIC, DEV_ACCOUNTS + MAX_DEVNET_NODES + 3 + i)
+        .pop()
+        .expect("derive returns the accounts asked for")
+}
+
+/// Child chains `ankr devnet` runs.
+pub const DEVNET_CHILD_CHAINS: u32 = 2;
+
 /// Where the devnet's example oracle consumer (`PriceConsumer.sol`) lives from genesis.
 pub const PRICE_CONSUMER_ADDRESS: Address =
     alloy_primitives::address!("00000000000000000000000000000000000a0100");
@@ -126,6 +136,7 @@ fn base_spec(registry: RegistryGenesis) -> ChainSpec {
         .into_iter()
         .chain((0..MAX_DEVNET_NODES).map(miner_account))
         .chain([relay_account(), oracle_demo_account()])
+        .chain((0..DEVNET_CHILD_CHAINS).map(plasma_operator_account))
         .map(|a| {
             let balance = U256::from(DEV_BALANCE_ANKR * ANKR);
             (

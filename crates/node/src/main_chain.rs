@@ -22,6 +22,8 @@ pub enum MainChainError {
     Reverted { hash: B256, reason: String },
     #[error("transaction {0} was not mined in time")]
     NotMined(B256),
+    #[error("the transaction would revert: {0}")]
+    WouldRevert(String),
 }
 
 /// A main-chain log with its place.
@@ -220,10 +222,7 @@ impl MainChain {
         )
         .await
         .map_err(|e| match e {
-            MainChainError::Rpc { reason, .. } => MainChainError::Reverted {
-                hash: B256::ZERO,
-                reason,
-            },
+            MainChainError::Rpc { reason, .. } => MainChainError::WouldRevert(reason),
             other => other,
         })?;
         let hash = self.send(key, Some(to), input, value, gas_limit).await?;

@@ -505,3 +505,72 @@ async fn an_invalid_block_is_proven_by_the_watcher_and_everyone_exits() {
     operator.stop().await;
     world.node.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ankr_moves_between_child_chains_through_the_main_chain() {
+    let world = World::start().await;
+    let dir_a = tempfile::tempdir().unwrap();
+    let operator_a = world.operator(dir_a.path(), None).await;
+    // Chain B: its own RootChain and operator key.
+    let settings = operator::RootChainSettings {
+        challenge_period: CHALLENGE_PERIOD,
+        maturity_period: MATURITY_PERIOD,
+        exit_bond: ankr(BOND),
+        stake: ankr(2 * ANKR),
+    };
+    let root_chain_b = operator::deploy_child_chain(&world.main, &key(5), "chain b", settings)
+        .await
+        .unwrap();
+    let dir_b = tempfile::tempdir().unwrap();
+    let operator_b = operator::start(OperatorConfig {
+        main_rpc: world.node.rpc_url(),
+        root_chain: root_chain_b,
+        key: key(5),
+        data_dir: dir_b.path().to_path_buf(),
+        rpc_addr: "127.0.0.1:0".parse().unwrap(),
+        p2p_listen: "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
+        block_interval: Duration::from_millis(300),
+        confirmations: 1,
+    })
+    .await
+    .unwrap();
+    let a = world.client(&operator_a).await;
+    let b = world.client(&operator_b).await;
+    assert_eq!(b.root_chain, root_chain_b);
+    let timeout = Duration::from_secs(60);
+    a.deposit(&key(ALICE), ankr(3 * ANKR), timeout)
+        .await
+        .unwrap();
+
+    let steps = std::sync::Mutex::new(Vec::new());
+    let landed = ankr_node::plasma::client::move_between(
+        &a,
+        &b,
+        &key(ALICE),
+        ankr(2 * ANKR),
+        timeout,
+        |step| steps.lock().unwrap().push(step.to_string()),
+    )
+    .await
+    .unwrap();
+    let steps = steps.into_inner().unwrap();
+    assert_eq!(steps.len(), 4, "{steps:?}");
+    assert!(steps[2].contains("withdrew"), "{steps:?}");
+    assert_eq!(a.balance(address(ALICE)).await.unwrap(), ankr(ANKR));
+    assert_eq!(b.balance(address(ALICE)).await.unwrap(), ankr(2 * ANKR));
+    assert_eq!(b.utxos(address(ALICE)).await.unwrap()[0].pos(), landed);
+    // Both chains are in the registry, and main-chain headers commit to both boundaries.
+    wait_for("both boundaries in a header", async || {
+        let chains = world
+            .main
+            .rpc("ankr_childChains", serde_json::json!([]))
+            .await
+            .unwrap();
+        chains["chains"].as_array().unwrap().len() == 2 && chains["chains"][0]["blknum"] == 1000
+    })
+    .await;
+
+    operator_a.stop().await;
+    operator_b.stop().await;
+    world.node.stop().await;
+}

@@ -243,8 +243,24 @@ impl PlasmaClient {
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         };
-        // The sender saw the block: confirm (one signature per input, all by this key).
+        // Once the block's root is on the root chain, the sender confirms it (one signature
+        // per input, all by this key).
         let proof = self.proof(blknum, txindex).await?;
+        loop {
+            let on_chain = self
+                .main
+                .read(self.root_chain, RootChain::blocksCall(U256::from(blknum)))
+                .await?;
+            if on_chain.root == proof.root {
+                break;
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(ClientError::Refused(format!(
+                    "block {blknum}'s root did not reach the root chain within {timeout:?}"
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
         let signature = confirm(key, tx.hash(), proof.root);
         let signatures: Vec<u8> = (0..chosen.len()).flat_map(|_| signature).collect();
         self.operator_rpc(

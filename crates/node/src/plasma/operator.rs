@@ -95,6 +95,90 @@ impl RunningOperator {
     }
 }
 
+/// A RootChain's configuration and its operator's stake.
+#[derive(Clone, Copy, Debug)]
+pub struct RootChainSettings {
+    /// Seconds every exit stays open for challenges (also the 7-day priority floor).
+    pub challenge_period: u64,
+    /// Seconds after its output's block before an exit pays.
+    pub maturity_period: u64,
+    pub exit_bond: U256,
+    pub stake: U256,
+}
+
+impl Default for RootChainSettings {
+    /// Plasma MVP's one and two weeks, a 0.01 ANKR bond, a 10 ANKR stake.
+    fn default() -> Self {
+        let ankr = U256::from(10u64).pow(U256::from(18));
+        Self {
+            challenge_period: 7 * 86_400,
+            maturity_period: 14 * 86_400,
+            exit_bond: ankr / U256::from(100),
+            stake: ankr * U256::from(10),
+        }
+    }
+}
+
+/// The RootChain `key` deployed first (its nonce-0 contract), deploying it and registering it
+/// under `name` in ChildChainRegistry if it is not there yet: what a devnet resumes.
+pub async fn ensure_child_chain(
+    main: &MainChain,
+    key: &secp256k1::SecretKey,
+    name: &str,
+    settings: RootChainSettings,
+) -> Result<Address, OperatorError> {
+    let operator = ankr_types::recovery::address_of(key);
+    let expected = operator.create(0);
+    let code = main
+        .rpc("eth_getCode", serde_json::json!([expected, "latest"]))
+        .await?;
+    if code.as_str().is_some_and(|c| c.len() > 2) {
+        return Ok(expected);
+    }
+    deploy_child_chain(main, key, name, settings).await
+}
+
+/// Deploys a RootChain owned by `key` with `settings` and registers it in ChildChainRegistry.
+pub async fn deploy_child_chain(
+    main: &MainChain,
+    key: &secp256k1::SecretKey,
+    name: &str,
+    settings: RootChainSettings,
+) -> Result<Address, OperatorError> {
+    use alloy_sol_types::SolValue;
+    let mut code = ankr_contracts::artifact("RootChain")
+        .expect("RootChain artifact is committed")
+        .bytecode
+        .to_vec();
+    code.extend(
+        (
+            U256::from(settings.challenge_period),
+            U256::from(settings.maturity_period),
+            settings.exit_bond,
+        )
+            .abi_encode_params(),
+    );
+    let hash = main
+        .send(key, None, code, settings.stake, 6_000_000)
+        .await?;
+    let receipt = main.wait(hash, Duration::from_secs(120)).await?;
+    let root_chain: Address = serde_json::from_value(receipt["contractAddress"].clone())
+        .map_err(|e| MainChainError::Decode(e.to_string()))?;
+    let register = ankr_contracts::ChildChainRegistry::registerCall {
+        name: name.into(),
+        rootChain: root_chain,
+    };
+    main.transact(
+        key,
+        ankr_contracts::genesis::CHILD_CHAIN_REGISTRY_ADDRESS,
+        &register,
+        U256::ZERO,
+        500_000,
+    )
+    .await?;
+    Ok(root_chain)
+}
+
 /// Opens the child chain, checks the key owns the RootChain, and starts every part.
 pub async fn start(config: OperatorConfig) -> Result<RunningOperator, OperatorError> {
     let main = MainChain::connect(&config.main_rpc).await?;
