@@ -106,6 +106,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     if all || args.only == Figures::Plasma {
         tokio::task::spawn_blocking(crate::bench_plasma::run).await?;
+        tokio::task::spawn_blocking(|| crate::bench_plasma::operator_throughput(20_000)).await?;
+        crate::bench_plasma::gas().await?;
     }
     Ok(())
 }

@@ -39,7 +39,7 @@ pub struct DevnetArgs {
     #[arg(long = "oracle-ca")]
     oracle_cas: Vec<PathBuf>,
     /// The first child chain's operator serves `plasma_*` JSON-RPC on this port of 127.0.0.1,
-    /// the second on the next.
+    /// the second on the next (0: any free ports).
     #[arg(long, default_value_t = 9545)]
     plasma_port: u16,
 }

@@ -352,7 +352,7 @@ pub async fn run(args: PlasmaArgs) -> anyhow::Result<()> {
 }
 
 /// The devnet's child chains: RootChains deployed (or found) and registered, operators on
-/// 127.0.0.1:`first_port` + i.
+/// 127.0.0.1:`first_port` + i (any free ports when `first_port` is 0).
 pub struct DevnetPlasma {
     pub operators: Vec<(String, Address, RunningOperator)>,
 }
@@ -379,7 +379,14 @@ impl DevnetPlasma {
                 root_chain,
                 key,
                 data_dir: dir.join(format!("plasma-{name}")),
-                rpc_addr: SocketAddr::from(([127, 0, 0, 1], first_port + i as u16)),
+                rpc_addr: SocketAddr::from((
+                    [127, 0, 0, 1],
+                    if first_port == 0 {
+                        0
+                    } else {
+                        first_port + i as u16
+                    },
+                )),
                 p2p_listen: "/ip4/127.0.0.1/tcp/0".parse()?,
                 block_interval: Duration::from_secs(1),
                 confirmations: 1,

@@ -22,13 +22,22 @@ pub fn ankr() -> Command {
     Command::new(env!("CARGO_BIN_EXE_ankr"))
 }
 
-/// `ankr devnet` with `nodes` nodes, 1 s blocks, JSON-RPC from `port`, free p2p ports, data in
+/// `ankr devnet` with `nodes` nodes, 1 s blocks, JSON-RPC from `port`, free p2p and child-chain
+/// operator ports, data in
 /// `dir`, warnings only; the caller picks stdout and spawns it (into a [`Process`]).
 pub fn devnet(dir: &Path, port: u16, nodes: u32) -> Command {
     let mut command = ankr();
     command
         .args(["devnet", "--nodes", &nodes.to_string(), "--block-time", "1"])
-        .args(["--p2p-port", "0", "--port", &port.to_string(), "--dir"])
+        .args([
+            "--p2p-port",
+            "0",
+            "--plasma-port",
+            "0",
+            "--port",
+            &port.to_string(),
+            "--dir",
+        ])
         .arg(dir)
         .env("RUST_LOG", "warn")
         .stderr(Stdio::null());

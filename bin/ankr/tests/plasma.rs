@@ -1,0 +1,108 @@
+//! Child chains as a user meets them: `ankr devnet` runs two, and `ankr plasma deposit | send |
+//! balance | utxos | exit | finalize` work against the first from the command line.
+
+mod common;
+
+use common::*;
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+fn plasma(rpc: &str, operator: &str, key: &str, args: &[&str]) -> String {
+    let output = ankr()
+        .args([
+            "plasma",
+            "--rpc",
+            rpc,
+            "--operator",
+            operator,
+            "--key",
+            key,
+            "--timeout",
+            "60",
+        ])
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(
+        output.status.success(),
+        "ankr plasma {args:?}: {stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+#[test]
+fn the_devnet_runs_two_child_chains_that_the_cli_uses() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = devnet(dir.path(), port, 1)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _devnet = Process(child);
+    let (lines, received) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let mut operators = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while operators.len() < 2 {
+        let line = received
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("the devnet's child chains never came up");
+        assert!(!line.contains("could not start"), "{line}");
+        if let Some(rest) = line.split("operator JSON-RPC ").nth(1) {
+            operators.push(rest.split_whitespace().next().unwrap().to_string());
+        }
+    }
+    let rpc = format!("http://127.0.0.1:{port}");
+    let alice =
+        alloy_primitives::hex::encode(ankr_node::devnet::accounts()[1].secret.secret_bytes());
+    let bob = ankr_node::devnet::accounts()[2].address.to_string();
+
+    let deposited = plasma(&rpc, &operators[0], &alice, &["deposit", "3"]);
+    assert!(
+        deposited.starts_with("deposited 3 ANKR: output 1:0:0"),
+        "{deposited}"
+    );
+    let sent = plasma(&rpc, &operators[0], &alice, &["send", "--to", &bob, "1.25"]);
+    assert!(sent.contains("transaction 1000:0 (confirmed)"), "{sent}");
+    assert_eq!(
+        plasma(&rpc, &operators[0], &alice, &["balance"]).trim(),
+        "1.75 ANKR"
+    );
+    assert_eq!(
+        plasma(&rpc, &operators[0], &alice, &["balance", &bob]).trim(),
+        "1.25 ANKR"
+    );
+    assert_eq!(
+        plasma(&rpc, &operators[0], &alice, &["utxos"]).trim(),
+        "1000:0:1  1.75 ANKR"
+    );
+    // The second chain is separate.
+    assert_eq!(
+        plasma(&rpc, &operators[1], &alice, &["balance"]).trim(),
+        "0 ANKR"
+    );
+    let exit = plasma(&rpc, &operators[0], &alice, &["exit", "1000:0:1"]);
+    assert!(exit.starts_with("exit of 1000:0:1 started"), "{exit}");
+    assert_eq!(
+        plasma(&rpc, &operators[0], &alice, &["finalize"]).trim(),
+        "0 exits paid",
+        "the devnet's exits mature in minutes"
+    );
+    assert_eq!(
+        plasma(&rpc, &operators[0], &alice, &["balance"]).trim(),
+        "0 ANKR",
+        "an exiting output is no longer spendable"
+    );
+}
