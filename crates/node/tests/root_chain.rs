@@ -1412,3 +1412,90 @@ async fn main_chain_headers_commit_to_every_child_chains_boundary() {
         })
         .unwrap();
 }
+
+/// Twelve deposits, all spent in block 1000, whose owners start exits and others challenge
+/// them in any order: after every step the contract's queue holds exactly the model's exits
+/// with the model's first at its head, and finalize pays the rest in the model's order.
+async fn exit_queue_case(ops: Vec<(bool, usize)>) {
+    use std::collections::BTreeSet;
+    let h = Harness::start().await;
+    let mut ledger = Ledger::new();
+    let owners = [ALICE, BOB, CAROL];
+    let mut deposits = Vec::new();
+    for i in 0..12 {
+        deposits.push(
+            h.deposit(&mut ledger, owners[i % 3], ankr(ANKR + i as u128))
+                .await,
+        );
+    }
+    for (i, deposit) in deposits.iter().enumerate() {
+        ledger
+            .add_transaction(spend(
+                &[(*deposit, owners[i % 3])],
+                &[(DAVE, ankr(ANKR + i as u128))],
+                U256::ZERO,
+            ))
+            .unwrap();
+    }
+    let block = h.submit(&mut ledger).await;
+    let mut live = BTreeSet::new();
+    for (start, i) in ops {
+        let deposit_block = ledger.block(deposits[i].blknum).unwrap().clone();
+        let position = deposits[i].encoded();
+        match (start, live.contains(&position)) {
+            (true, false) => {
+                h.start_exit(owners[i % 3], &deposit_block, 0, 0, vec![])
+                    .await;
+                live.insert(position);
+            }
+            (true, true) => {
+                h.refused(
+                    owners[i % 3],
+                    Harness::exit_call(&deposit_block, 0, 0, vec![]),
+                    ankr(BOND),
+                    "exiting or exited",
+                )
+                .await
+            }
+            (false, is_live) => {
+                let call = RootChain::challengeExitCall {
+                    exitId: U256::from(position),
+                    plasmaBlockNum: U256::from(1000),
+                    txindex: U256::from(i),
+                    oindex: U256::ZERO,
+                    txBytes: block.transactions[i].encode().into(),
+                    proof: block.proof(i as u32).into(),
+                    confirmSig: confirmation(owners[i % 3], &block, i as u32).into(),
+                };
+                if is_live {
+                    h.ok(DAVE, call, U256::ZERO).await;
+                    live.remove(&position);
+                } else {
+                    h.refused(DAVE, call, U256::ZERO, "no such exit").await;
+                }
+            }
+        }
+        assert_eq!(h.queue_length().await, live.len() as u64);
+        let next = h.read(RootChain::nextExitCall {}).await;
+        assert_eq!(next.utxoPos, U256::from(live.first().copied().unwrap_or(0)));
+    }
+    h.warp(MATURITY_PERIOD + 1);
+    let paid: Vec<u64> = h
+        .finalize(5_000_000)
+        .await
+        .iter()
+        .map(UtxoPos::encoded)
+        .collect();
+    assert_eq!(paid, live.into_iter().collect::<Vec<_>>());
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 8, ..Default::default() })]
+
+    #[test]
+    fn the_exit_queue_matches_a_model_under_any_starts_and_deletions(
+        ops in proptest::collection::vec((proptest::bool::weighted(0.6), 0..12usize), 1..30)
+    ) {
+        tokio::runtime::Runtime::new().unwrap().block_on(exit_queue_case(ops));
+    }
+}
