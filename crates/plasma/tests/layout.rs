@@ -193,6 +193,26 @@ proptest! {
         prop_assert_eq!(PlasmaTx::decode(&tx.encode()).unwrap(), tx);
     }
 
+    /// The fuzz target `plasma_transaction` on stable: corrupted encodings never panic, and
+    /// whatever decodes is canonical (re-encodes to the same bytes), which is what lets the
+    /// RootChain's decoder agree with this one.
+    #[test]
+    fn corrupted_transactions_decode_canonically_or_not_at_all(
+        flips in prop::collection::vec((any::<usize>(), 1u8..=255), 0..4),
+        cut in any::<usize>(), extra in prop::collection::vec(any::<u8>(), 0..3),
+    ) {
+        let mut bytes = vector().encode();
+        for (at, flip) in flips {
+            let at = at % bytes.len();
+            bytes[at] ^= flip;
+        }
+        bytes.truncate(cut % (bytes.len() + 1));
+        bytes.extend(extra);
+        if let Ok(tx) = PlasmaTx::decode(&bytes) {
+            prop_assert_eq!(tx.encode(), bytes);
+        }
+    }
+
     #[test]
     fn every_leaf_of_a_partial_block_has_a_proof(count in 1usize..300, pick in any::<usize>()) {
         let leaves: Vec<B256> = (0..count as u32).map(|i| keccak256(i.to_le_bytes())).collect();
