@@ -78,19 +78,7 @@ impl MainChain {
     }
 
     pub async fn rpc(&self, method: &str, params: Value) -> Result<Value, MainChainError> {
-        let mut array = ArrayParams::new();
-        for p in params.as_array().into_iter().flatten() {
-            array
-                .insert(p)
-                .map_err(|e| MainChainError::Decode(e.to_string()))?;
-        }
-        self.client
-            .request::<Value, _>(method, array)
-            .await
-            .map_err(|e| MainChainError::Rpc {
-                method: method.into(),
-                reason: e.to_string(),
-            })
+        request(&self.client, method, params).await
     }
 
     pub async fn head(&self) -> Result<u64, MainChainError> {
@@ -228,6 +216,18 @@ impl MainChain {
         let hash = self.send(key, Some(to), input, value, gas_limit).await?;
         self.wait(hash, Duration::from_secs(60)).await
     }
+}
+
+/// One JSON-RPC request with positional `params` (a JSON array).
+pub async fn request(client: &HttpClient, method: &str, params: Value) -> Result<Value, MainChainError> {
+    let mut array = ArrayParams::new();
+    for p in params.as_array().into_iter().flatten() {
+        array.insert(p).map_err(|e| MainChainError::Decode(e.to_string()))?;
+    }
+    client.request::<Value, _>(method, array).await.map_err(|e| MainChainError::Rpc {
+        method: method.into(),
+        reason: e.to_string(),
+    })
 }
 
 /// The logs of a receipt as events `E`.

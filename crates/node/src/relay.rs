@@ -15,7 +15,6 @@ use alloy_sol_types::{SolCall, SolEvent};
 use ankr_contracts::genesis::{ENCLAVE_REGISTRY_ADDRESS, NATIVE_ORACLE_ADDRESS};
 use ankr_contracts::{EnclaveRegistry, NativeOracle};
 use ankr_oracle::{OracleEnclave, OracleRequest};
-use jsonrpsee::core::{client::ClientT, params::ArrayParams};
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -148,16 +147,9 @@ fn quantity(value: &Value) -> Result<u64, RelayError> {
 
 impl Relay {
     async fn rpc(&self, method: &str, params: Value) -> Result<Value, RelayError> {
-        let mut array = ArrayParams::new();
-        for p in params.as_array().into_iter().flatten() {
-            array
-                .insert(p)
-                .map_err(|e| RelayError::Rpc(e.to_string()))?;
-        }
-        self.client
-            .request::<Value, _>(method, array)
+        crate::main_chain::request(&self.client, method, params)
             .await
-            .map_err(|e| RelayError::Rpc(format!("{method}: {e}")))
+            .map_err(|e| RelayError::Rpc(e.to_string()))
     }
 
     async fn call(&self, to: Address, data: Vec<u8>) -> Result<Vec<u8>, RelayError> {

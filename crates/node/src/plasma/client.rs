@@ -7,7 +7,6 @@ use alloy_primitives::{Address, B256, Bytes, U256};
 use ankr_contracts::RootChain;
 use ankr_plasma::transaction::confirm;
 use ankr_plasma::{Input, Output, PlasmaTx, UtxoPos};
-use jsonrpsee::core::{client::ClientT, params::ArrayParams};
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -87,15 +86,9 @@ impl PlasmaClient {
         Ok(client)
     }
 
+    /// A `plasma_*` request to the operator.
     pub async fn operator_rpc(&self, method: &str, params: Value) -> Result<Value, ClientError> {
-        let mut array = ArrayParams::new();
-        for p in params.as_array().into_iter().flatten() {
-            array
-                .insert(p)
-                .map_err(|e| ClientError::Refused(e.to_string()))?;
-        }
-        self.operator
-            .request::<Value, _>(method, array)
+        crate::main_chain::request(&self.operator, method, params)
             .await
             .map_err(|e| ClientError::Operator {
                 method: method.into(),
