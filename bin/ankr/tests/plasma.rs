@@ -100,9 +100,8 @@ fn the_devnet_runs_two_child_chains_that_the_cli_uses() {
         "0 exits paid",
         "the devnet's exits mature in minutes"
     );
-    assert_eq!(
-        plasma(&rpc, &operators[0], &alice, &["balance"]).trim(),
-        "0 ANKR",
-        "an exiting output is no longer spendable"
-    );
+    // Once the operator has followed the exit (a block deep), the output is no longer spendable.
+    wait_until("the operator locks the exiting output", Duration::from_secs(30), || {
+        plasma(&rpc, &operators[0], &alice, &["balance"]).trim() == "0 ANKR"
+    });
 }
