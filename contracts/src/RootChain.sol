@@ -117,6 +117,7 @@ contract RootChain {
     /// root hash).
     function submitBlock(bytes32 root) external live {
         require(msg.sender == owner, "only the operator submits blocks");
+        require(root != 0, "a block root is not zero");
         uint256 blknum = currentChildBlock;
         _addBlock(blknum, root);
         currentChildBlock = blknum + CHILD_BLOCK_INTERVAL;
@@ -203,6 +204,10 @@ contract RootChain {
         PlasmaTransaction.Tx memory t = _decode(txBytes);
         require(t.owner[oindex] == msg.sender, "only the output's owner exits it");
         require(t.denom[oindex] > 0, "nothing to exit");
+        require(
+            plasmaBlockNum % CHILD_BLOCK_INTERVAL != 0 || !(t.inputEmpty(0) && t.inputEmpty(1)),
+            "only a deposit block holds a transaction without inputs"
+        );
         _checkConfirmations(t, keccak256(txBytes), root, confirmSig);
         _enqueue(plasmaBlockNum, txindex, oindex, t.denom[oindex]);
     }

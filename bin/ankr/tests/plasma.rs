@@ -101,7 +101,9 @@ fn the_devnet_runs_two_child_chains_that_the_cli_uses() {
         "the devnet's exits mature in minutes"
     );
     // Once the operator has followed the exit (a block deep), the output is no longer spendable.
-    wait_until("the operator locks the exiting output", Duration::from_secs(30), || {
-        plasma(&rpc, &operators[0], &alice, &["balance"]).trim() == "0 ANKR"
-    });
+    wait_until(
+        "the operator locks the exiting output",
+        Duration::from_secs(30),
+        || plasma(&rpc, &operators[0], &alice, &["balance"]).trim() == "0 ANKR",
+    );
 }

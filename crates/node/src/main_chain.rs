@@ -219,15 +219,24 @@ impl MainChain {
 }
 
 /// One JSON-RPC request with positional `params` (a JSON array).
-pub async fn request(client: &HttpClient, method: &str, params: Value) -> Result<Value, MainChainError> {
+pub async fn request(
+    client: &HttpClient,
+    method: &str,
+    params: Value,
+) -> Result<Value, MainChainError> {
     let mut array = ArrayParams::new();
     for p in params.as_array().into_iter().flatten() {
-        array.insert(p).map_err(|e| MainChainError::Decode(e.to_string()))?;
+        array
+            .insert(p)
+            .map_err(|e| MainChainError::Decode(e.to_string()))?;
     }
-    client.request::<Value, _>(method, array).await.map_err(|e| MainChainError::Rpc {
-        method: method.into(),
-        reason: e.to_string(),
-    })
+    client
+        .request::<Value, _>(method, array)
+        .await
+        .map_err(|e| MainChainError::Rpc {
+            method: method.into(),
+            reason: e.to_string(),
+        })
 }
 
 /// The logs of a receipt as events `E`.

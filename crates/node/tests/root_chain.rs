@@ -990,10 +990,19 @@ async fn an_overspending_block_is_proven_and_every_honest_user_exits() {
         &[(OPERATOR, ankr(100 * ANKR))],
         U256::ZERO,
     );
-    let bad = submit_invalid(&h, 2000, vec![honest, theft], good.root).await;
-    // The operator exits its minted output at once (deposits are confirmed by nobody).
+    // It also slips in a deposit-shaped transaction: no inputs, 50 ANKR out.
+    let minted = PlasmaTx::deposit(address(OPERATOR), ankr(50 * ANKR));
+    let bad = submit_invalid(&h, 2000, vec![honest, theft, minted], good.root).await;
+    // The operator exits its inflated output at once, confirming its own spend.
     h.start_exit(OPERATOR, &bad, 1, 0, confirmation(OPERATOR, &bad, 1))
         .await;
+    h.refused(
+        OPERATOR,
+        Harness::exit_call(&bad, 2, 0, vec![]),
+        ankr(BOND),
+        "only a deposit block holds a transaction without inputs",
+    )
+    .await;
 
     let deposit_tx = |utxo: UtxoPos| {
         let block = ledger.block(utxo.blknum).unwrap();
