@@ -55,9 +55,9 @@ contract ChildChainRegistry {
     function recordBoundary(uint256 blknum, bytes32 root) external {
         uint256 id = idOf[msg.sender];
         if (id == 0) return;
-        ChildChain storage chain = chains[id - 1];
-        chain.blknum = blknum;
-        chain.root = root;
+        ChildChain storage reporting = chains[id - 1];
+        reporting.blknum = blknum;
+        reporting.root = root;
         emit BoundaryRecorded(id, blknum, root);
     }
 
