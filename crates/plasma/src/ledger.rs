@@ -307,6 +307,11 @@ impl Ledger {
         }
     }
 
+    /// Whether `pos` is exiting (or exited) on the root chain.
+    pub fn is_exiting(&self, pos: UtxoPos) -> bool {
+        self.exiting.contains(&pos)
+    }
+
     /// The included transaction that spent `pos`: (block, index, which input).
     pub fn spender_of(&self, pos: UtxoPos) -> Option<(u64, u32, usize)> {
         self.spent_by.get(&pos).copied()

@@ -360,13 +360,15 @@ async fn make_blocks(
             if ledger.pool_len() == 0 {
                 continue;
             }
-            ledger.seal_block().clone()
+            let block = ledger.seal_block().clone();
+            // Stored under the ledger's lock, so the file replays events in the order the
+            // ledger took them, and before it is announced or submitted: a restart resubmits it.
+            if let Err(error) = shared.store.append(&[block_event(&block)], None) {
+                tracing::error!(%error, "could not store child block; stopping");
+                return;
+            }
+            block
         };
-        // Durable before it is announced or submitted: a restart resubmits it.
-        if let Err(error) = shared.store.append(&[block_event(&block)], None) {
-            tracing::error!(%error, "could not store child block; stopping");
-            return;
-        }
         tracing::info!(number = block.number, txs = block.transactions.len(), root = %block.root, "child block made");
         let _ = publish.send(block_event(&block));
         if let Err(error) = submit_missing(&main, &shared, &config.key).await {

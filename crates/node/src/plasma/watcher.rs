@@ -143,7 +143,6 @@ enum Seen {
     Submitted {
         blknum: u64,
         root: B256,
-        at_block: u64,
     },
     ExitStarted {
         pos: UtxoPos,
@@ -184,15 +183,14 @@ impl Watcher {
                 } => {
                     let _ = self.ledger.deposit(blknum, owner, amount);
                 }
-                Seen::Submitted {
-                    blknum,
-                    root,
-                    at_block,
-                } => {
-                    if !self.check_block(blknum, root, at_block).await? {
+                // A range is read again after an error: what was handled is skipped.
+                Seen::Submitted { blknum, .. } if blknum < self.ledger.next_child_block() => {}
+                Seen::Submitted { blknum, root } => {
+                    if !self.check_block(blknum, root).await? {
                         return Ok(false);
                     }
                 }
+                Seen::ExitStarted { pos, .. } if self.ledger.is_exiting(pos) => {}
                 Seen::ExitStarted { pos, exitor } => self.check_exit(pos, exitor).await?,
             }
         }
@@ -249,7 +247,6 @@ impl Watcher {
                     return Some(Seen::Submitted {
                         blknum: b.blknum.to(),
                         root: b.root,
-                        at_block: log.block_number,
                     });
                 }
                 let e = log.decode::<RootChain::ExitStarted>()?;
@@ -297,12 +294,7 @@ impl Watcher {
     }
 
     /// Checks submitted block `blknum`; false if it was withheld or invalid (and acted upon).
-    async fn check_block(
-        &mut self,
-        blknum: u64,
-        root: B256,
-        _at_block: u64,
-    ) -> Result<bool, ClientError> {
+    async fn check_block(&mut self, blknum: u64, root: B256) -> Result<bool, ClientError> {
         let Some(raw) = self.fetch_block(blknum).await else {
             self.say(format!("block {blknum}'s root is on chain but its block was withheld for {:?}: exiting every output of {}", self.config.withhold_timeout, self.user));
             self.exit_everything().await;
