@@ -82,9 +82,12 @@ pub struct RunningOperator {
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     rpc: ServerHandle,
+    shared: Arc<Shared>,
 }
 
 impl RunningOperator {
+    /// Stops every part and returns once the child chain's file is closed (a restart in the
+    /// same process can open it again).
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
         for task in self.tasks {
@@ -92,6 +95,13 @@ impl RunningOperator {
         }
         let _ = self.rpc.stop();
         self.rpc.stopped().await;
+        // The RPC server drops its last connections' handlers, which share the store, shortly after.
+        for _ in 0..100 {
+            if Arc::strong_count(&self.shared) == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 }
 
@@ -239,6 +249,7 @@ pub async fn start(config: OperatorConfig) -> Result<RunningOperator, OperatorEr
         config.confirmations,
         stopped.clone(),
     ));
+    let shared_for_stop = shared.clone();
     let maker = tokio::spawn(make_blocks(main, shared, config, gossip.publish, stopped));
     Ok(RunningOperator {
         rpc_addr,
@@ -246,6 +257,7 @@ pub async fn start(config: OperatorConfig) -> Result<RunningOperator, OperatorEr
         shutdown,
         tasks: vec![follower, maker],
         rpc,
+        shared: shared_for_stop,
     })
 }
 
