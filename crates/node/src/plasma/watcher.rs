@@ -263,9 +263,19 @@ impl Watcher {
             .collect())
     }
 
-    /// The transactions of child block `blknum`: from gossip, else from the operator, waiting
-    /// until the withholding timeout.
-    async fn fetch_block(&mut self, blknum: u64) -> Option<Vec<Bytes>> {
+    /// The transactions of child block `blknum` that hash to `root` (with their tree): from
+    /// gossip, else from the operator, until the withholding timeout. Anything offered that does
+    /// not hash to the root on chain is ignored.
+    async fn fetch_block(&mut self, blknum: u64, root: B256) -> Option<(Vec<Bytes>, MerkleTree)> {
+        let previous = self
+            .ledger
+            .block(chained_to(blknum))
+            .map(|b| b.root)
+            .unwrap_or_default();
+        let matches = |txs: &[Bytes]| {
+            let tree = MerkleTree::new(txs.iter().map(keccak256).collect()).ok()?;
+            (block_root(tree.root(), previous) == root).then_some(tree)
+        };
         let deadline = tokio::time::Instant::now() + self.config.withhold_timeout;
         loop {
             while let Ok(Event::Block {
@@ -275,16 +285,19 @@ impl Watcher {
             {
                 self.gossiped.insert(number, transactions);
             }
-            if let Some(txs) = self.gossiped.remove(&blknum) {
-                return Some(txs);
+            if let Some(txs) = self.gossiped.remove(&blknum)
+                && let Some(tree) = matches(&txs)
+            {
+                return Some((txs, tree));
             }
             if let Ok(block) = self
                 .client
                 .operator_rpc("plasma_getBlock", json!([blknum]))
                 .await
                 && let Ok(txs) = serde_json::from_value::<Vec<Bytes>>(block["transactions"].clone())
+                && let Some(tree) = matches(&txs)
             {
-                return Some(txs);
+                return Some((txs, tree));
             }
             if tokio::time::Instant::now() > deadline {
                 return None;
@@ -295,27 +308,12 @@ impl Watcher {
 
     /// Checks submitted block `blknum`; false if it was withheld or invalid (and acted upon).
     async fn check_block(&mut self, blknum: u64, root: B256) -> Result<bool, ClientError> {
-        let Some(raw) = self.fetch_block(blknum).await else {
+        let Some((raw, tree)) = self.fetch_block(blknum, root).await else {
             self.say(format!("block {blknum}'s root is on chain but its block was withheld for {:?}: exiting every output of {}", self.config.withhold_timeout, self.user));
             self.exit_everything().await;
             *self.verdict.lock().expect("verdict lock") = Verdict::Withheld { blknum };
             return Ok(false);
         };
-        let previous = self
-            .ledger
-            .block(chained_to(blknum))
-            .map(|b| b.root)
-            .unwrap_or_default();
-        let leaves: Vec<B256> = raw.iter().map(keccak256).collect();
-        let tree = MerkleTree::new(leaves).map_err(|e| ClientError::Refused(e.to_string()))?;
-        if block_root(tree.root(), previous) != root {
-            // Not the block of this root: keep waiting for the right one as for a withheld block.
-            self.gossiped.remove(&blknum);
-            self.say(format!("the block offered as {blknum} does not hash to the root on chain: treating it as withheld"));
-            self.exit_everything().await;
-            *self.verdict.lock().expect("verdict lock") = Verdict::Withheld { blknum };
-            return Ok(false);
-        }
         let decoded: Result<Vec<PlasmaTx>, usize> = raw
             .iter()
             .enumerate()
