@@ -36,6 +36,7 @@ impl Boundary {
             .abi_encode()
     }
 
+    /// The boundary's leaf in the header's tree.
     pub fn leaf(&self) -> B256 {
         keccak256(self.encode())
     }
@@ -99,9 +100,9 @@ impl Chain {
             registry,
             call.abi_encode().into(),
         )
-        .map_err(|e| ImportError::Registry(e.to_string()))?;
+        .map_err(|e| ImportError::ChildChainRegistry(e.to_string()))?;
         let all = ChildChainRegistry::boundariesCall::abi_decode_returns(&output)
-            .map_err(|e| ImportError::Registry(e.to_string()))?;
+            .map_err(|e| ImportError::ChildChainRegistry(e.to_string()))?;
         Ok(all
             .rootChains
             .into_iter()

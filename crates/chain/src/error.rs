@@ -102,6 +102,8 @@ pub enum ImportError {
     NoEnclaveRegistry,
     #[error("EnclaveRegistry system call failed: {0}")]
     Registry(String),
+    #[error("ChildChainRegistry system call failed: {0}")]
+    ChildChainRegistry(String),
     #[error(transparent)]
     Execution(#[from] ExecutionError),
     #[error(transparent)]
@@ -121,7 +123,7 @@ impl ImportError {
             ChainError::Genesis(e) => Self::Genesis(e),
             ChainError::Spec(e) => Self::Spec(e),
             ChainError::Interrupted(e) => *e,
-            ChainError::ChildChains(e) => Self::Registry(e),
+            ChainError::ChildChains(e) => Self::ChildChainRegistry(e),
         }
     }
 }
