@@ -406,60 +406,13 @@ async fn an_invalid_block_is_proven_by_the_watcher_and_everyone_exits() {
     operator.stop().await;
 
     // The operator goes bad: block 2000 turns its 1 wei into 100 ANKR, gossiped and submitted.
-    let mut theft = PlasmaTx {
-        inputs: [
-            Input {
-                blknum: operator_deposit.blknum,
-                ..Default::default()
-            },
-            Input::default(),
-        ],
-        outputs: [
-            Output {
-                owner: address(OPERATOR),
-                denom: ankr(100 * ANKR),
-            },
-            Output::default(),
-        ],
-        fee: U256::ZERO,
-    };
-    theft.sign_input(0, &key(OPERATOR));
-    let bad = ChildBlock::new(2000, vec![theft], block_1000).unwrap();
-    let (_stop, stopped) = tokio::sync::watch::channel(false);
-    let rogue = gossip::start(
-        world.root_chain,
-        "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
-        vec![bob_watch.p2p_addr.clone()],
-        stopped,
+    let theft = payment(operator_deposit, OPERATOR, OPERATOR, ankr(100 * ANKR));
+    let _rogue = go_rogue(
+        &world,
+        &bob_watch,
+        ChildBlock::new(2000, vec![theft], block_1000).unwrap(),
     )
-    .await
-    .unwrap();
-    // Gossiped first (the watcher keeps it until its root appears), then submitted.
-    let event = Event::Block {
-        number: 2000,
-        transactions: vec![Bytes::from(theft.encode())],
-    };
-    let publish = rogue.publish.clone();
-    tokio::spawn(async move {
-        for _ in 0..150 {
-            if publish.send(event.clone()).is_err() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    });
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    world
-        .main
-        .transact(
-            &key(OPERATOR),
-            world.root_chain,
-            &RootChain::submitBlockCall { root: bad.root },
-            U256::ZERO,
-            300_000,
-        )
-        .await
-        .unwrap();
+    .await;
     wait_for("the watcher's fraud proof", async || {
         matches!(
             *bob_watch.verdict.lock().unwrap(),
@@ -573,4 +526,164 @@ async fn ankr_moves_between_child_chains_through_the_main_chain() {
     operator_a.stop().await;
     operator_b.stop().await;
     world.node.stop().await;
+}
+
+/// A payment of `denom` from output `from` (signed by `signer`) to `to`.
+fn payment(from: UtxoPos, signer: usize, to: usize, denom: U256) -> PlasmaTx {
+    let mut tx = PlasmaTx {
+        inputs: [
+            Input {
+                blknum: from.blknum,
+                txindex: from.txindex,
+                oindex: from.oindex,
+                ..Default::default()
+            },
+            Input::default(),
+        ],
+        outputs: [
+            Output {
+                owner: address(to),
+                denom,
+            },
+            Output::default(),
+        ],
+        fee: U256::ZERO,
+    };
+    tx.sign_input(0, &key(signer));
+    tx
+}
+
+/// The operator gone bad: gossips `block` to the watcher (which keeps it until its root
+/// appears), then submits its root. Returns the rogue gossip node (keep it alive).
+async fn go_rogue(
+    world: &World,
+    watcher: &watcher::RunningWatcher,
+    block: ChildBlock,
+) -> (gossip::Gossip, tokio::sync::watch::Sender<bool>) {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let rogue = gossip::start(
+        world.root_chain,
+        "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
+        vec![watcher.p2p_addr.clone()],
+        stopped,
+    )
+    .await
+    .unwrap();
+    let event = Event::Block {
+        number: block.number,
+        transactions: block
+            .transactions
+            .iter()
+            .map(|tx| Bytes::from(tx.encode()))
+            .collect(),
+    };
+    let publish = rogue.publish.clone();
+    tokio::spawn(async move {
+        for _ in 0..150 {
+            if publish.send(event.clone()).is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    world
+        .main
+        .transact(
+            &key(OPERATOR),
+            world.root_chain,
+            &RootChain::submitBlockCall { root: block.root },
+            U256::ZERO,
+            300_000,
+        )
+        .await
+        .unwrap();
+    (rogue, stop)
+}
+
+/// Block 2000 holds `bad` (made from Bob's change 1000:0:1 and the operator's deposit, spent in
+/// block 1000): the watcher must prove it with `kind` and get Bob the stake and his change.
+async fn watcher_proves(kind: &str, bad: impl FnOnce(UtxoPos, UtxoPos) -> Vec<PlasmaTx>) {
+    let world = World::start().await;
+    let operator_dir = tempfile::tempdir().unwrap();
+    let operator = world.operator(operator_dir.path(), None).await;
+    let client = world.client(&operator).await;
+    let timeout = Duration::from_secs(20);
+    client
+        .deposit(&key(BOB), ankr(4 * ANKR), timeout)
+        .await
+        .unwrap();
+    let operator_deposit = client
+        .deposit(&key(OPERATOR), ankr(ANKR), timeout)
+        .await
+        .unwrap();
+    let (blknum, txindex) = client
+        .send(&key(BOB), address(ALICE), ankr(ANKR), U256::ZERO, timeout)
+        .await
+        .unwrap();
+    let (last, _) = client
+        .send(
+            &key(OPERATOR),
+            address(CAROL),
+            ankr(ANKR),
+            U256::ZERO,
+            timeout,
+        )
+        .await
+        .unwrap();
+    let bob_watch = world.watcher(&operator, BOB).await;
+    let checked = format!("block {last} checks out");
+    wait_for("the watcher to check the operator's blocks", async || {
+        said(&bob_watch, &checked)
+    })
+    .await;
+    let previous = client.proof(last, 0).await.unwrap().root;
+    let bob_change = UtxoPos {
+        blknum,
+        txindex,
+        oindex: 1,
+    };
+    let block = ChildBlock::new(last + 1000, bad(bob_change, operator_deposit), previous).unwrap();
+    let addresses = Some((operator.rpc_addr, operator.p2p_addr.clone()));
+    operator.stop().await;
+    let _rogue = go_rogue(&world, &bob_watch, block).await;
+    wait_for("the watcher's fraud proof", async || {
+        matches!(
+            *bob_watch.verdict.lock().unwrap(),
+            Verdict::Invalid { proven: true, .. }
+        )
+    })
+    .await;
+    assert!(said(&bob_watch, kind), "{kind}");
+    let operator = world.operator(operator_dir.path(), addresses).await;
+    let client = world.client(&operator).await;
+    let paid = world
+        .collect(&client, BOB, ankr(2 * ANKR + 3 * ANKR + BOND))
+        .await;
+    assert_eq!(
+        paid,
+        ankr(2 * ANKR + 3 * ANKR + BOND),
+        "the stake, Bob's change and his bond"
+    );
+    bob_watch.stop().await;
+    operator.stop().await;
+    world.node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_watcher_proves_a_forged_signature() {
+    // The operator spends Bob's change to itself with its own key.
+    watcher_proves("a signature not by the input's owner", |bob_change, _| {
+        vec![payment(bob_change, OPERATOR, OPERATOR, ankr(3 * ANKR))]
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_watcher_proves_a_double_spend() {
+    // The operator spends its deposit again (it paid Carol with it in block 1000).
+    watcher_proves("an output spent twice", |_, operator_deposit| {
+        vec![payment(operator_deposit, OPERATOR, OPERATOR, ankr(ANKR))]
+    })
+    .await;
 }
