@@ -25,8 +25,8 @@ pub fn run() {
     let keccak = best_of(5, || {
         let mut block = [0u8; 64];
         let mut last = B256::ZERO;
-        for i in 0..MAX_LEAVES - 1 {
-            block[..32].copy_from_slice(leaves[i].as_slice());
+        for leaf in &leaves[..MAX_LEAVES - 1] {
+            block[..32].copy_from_slice(leaf.as_slice());
             block[32..].copy_from_slice(last.as_slice());
             last = keccak256(block);
         }

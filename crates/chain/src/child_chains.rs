@@ -43,7 +43,7 @@ impl Boundary {
 
     /// Boundaries as [`Boundary::encode`] concatenated them.
     pub fn decode_all(bytes: &[u8]) -> Option<Vec<Boundary>> {
-        if bytes.len() % 128 != 0 {
+        if !bytes.len().is_multiple_of(128) {
             return None;
         }
         bytes

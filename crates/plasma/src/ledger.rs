@@ -19,7 +19,7 @@ pub const CHILD_BLOCK_INTERVAL: u64 = 1000;
 /// The block whose root hash block `blknum`'s root hash chains over: the last child block
 /// before it (0, none, before block 1000).
 pub fn chained_to(blknum: u64) -> u64 {
-    if blknum % CHILD_BLOCK_INTERVAL == 0 {
+    if blknum.is_multiple_of(CHILD_BLOCK_INTERVAL) {
         blknum.saturating_sub(CHILD_BLOCK_INTERVAL)
     } else {
         blknum - blknum % CHILD_BLOCK_INTERVAL
@@ -166,7 +166,7 @@ impl Ledger {
         amount: U256,
     ) -> Result<&ChildBlock, LedgerError> {
         let chained = chained_to(blknum);
-        if blknum % CHILD_BLOCK_INTERVAL == 0
+        if blknum.is_multiple_of(CHILD_BLOCK_INTERVAL)
             || blknum <= self.last_deposit
             || blknum > self.next_child_block
             || (chained != 0 && !self.blocks.contains_key(&chained))

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::time::Duration;
 
+/// Why a child-chain operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     #[error(transparent)]
@@ -44,6 +45,7 @@ impl Utxo {
     }
 }
 
+/// A transaction and its proof against its block's root, as the operator serves them.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InclusionProof {
@@ -174,7 +176,7 @@ impl PlasmaClient {
     ) -> Result<(u64, u32), ClientError> {
         let owner = ankr_types::recovery::address_of(key);
         let mut utxos = self.utxos(owner).await?;
-        utxos.sort_by(|a, b| b.denom.cmp(&a.denom));
+        utxos.sort_by_key(|u| std::cmp::Reverse(u.denom));
         let needed = amount + fee;
         let chosen: Vec<&Utxo> = match utxos.iter().find(|u| u.denom >= needed) {
             Some(one) => vec![one],

@@ -2,8 +2,13 @@
 //! blocks, the watcher that checks them for its user, the client the `ankr plasma` commands
 //! use, and the child chain's own storage and block gossip.
 
+/// What a user does: deposit, pay, exit, challenge, withdraw, move between chains.
 pub mod client;
+/// Child blocks over libp2p gossipsub.
 pub mod gossip;
+/// The operator: makes blocks, serves `plasma_*`, submits roots.
 pub mod operator;
+/// The child chain's redb file.
 pub mod store;
+/// The watcher: checks blocks, challenges, proves fraud, exits.
 pub mod watcher;

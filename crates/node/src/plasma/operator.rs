@@ -49,6 +49,7 @@ pub struct OperatorConfig {
     pub confirmations: u64,
 }
 
+/// Why an operator could not start or go on.
 #[derive(Debug, thiserror::Error)]
 pub enum OperatorError {
     #[error(transparent)]
@@ -433,6 +434,7 @@ pub struct Utxo {
     pub denom: U256,
 }
 
+/// A child block as `plasma_getBlock` serves it.
 #[derive(Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PlasmaBlock {
@@ -442,6 +444,7 @@ pub struct PlasmaBlock {
     pub transactions: Vec<Bytes>,
 }
 
+/// What `startExit` and challenges need of a transaction, as `plasma_getProof` serves it.
 #[derive(Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InclusionProof {
@@ -453,6 +456,7 @@ pub struct InclusionProof {
     pub root: B256,
 }
 
+/// The operator's chain at a glance (`plasma_chainInfo`).
 #[derive(Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ChainInfo {
@@ -463,6 +467,7 @@ pub struct ChainInfo {
     pub pooled: usize,
 }
 
+/// A child chain's JSON-RPC (`plasma_*`), served by its operator.
 #[rpc(server, namespace = "plasma")]
 pub trait PlasmaApi {
     /// Takes a signed transaction (RLP) into the next block; returns its hash.
@@ -489,6 +494,7 @@ pub trait PlasmaApi {
     fn chain_info(&self) -> RpcResult<ChainInfo>;
 }
 
+/// The `plasma_*` methods over the operator's shared child chain.
 pub struct PlasmaRpc {
     shared: Arc<Shared>,
 }

@@ -34,6 +34,7 @@ pub enum Event {
     },
 }
 
+/// Why the child chain's file failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("child-chain store: {0}")]
@@ -56,6 +57,7 @@ db_err!(
     redb::CommitError
 );
 
+/// The redb file of one child chain (an operator's).
 pub struct ChildStore {
     db: Database,
 }
@@ -76,11 +78,10 @@ impl ChildStore {
         let txn = self.db.begin_write()?;
         {
             let mut table = txn.open_table(EVENTS)?;
-            let mut next = table.last()?.map(|(k, _)| k.value() + 1).unwrap_or(0);
-            for event in events {
+            let first = table.last()?.map(|(k, _)| k.value() + 1).unwrap_or(0);
+            for (seq, event) in (first..).zip(events) {
                 let bytes = serde_json::to_vec(event).map_err(|e| StoreError::Db(e.to_string()))?;
-                table.insert(next, bytes.as_slice())?;
-                next += 1;
+                table.insert(seq, bytes.as_slice())?;
             }
             if let Some(cursor) = cursor {
                 txn.open_table(META)?.insert(MAIN_CURSOR, cursor)?;

@@ -84,6 +84,7 @@ struct Watcher {
     confirmations: HashMap<(u64, u32), Bytes>,
 }
 
+/// Connects to the main chain and the operator, joins the block gossip, and starts watching.
 pub async fn start(config: WatcherConfig) -> Result<RunningWatcher, ClientError> {
     let client = PlasmaClient::connect(&config.main_rpc, &config.operator_rpc).await?;
     let (shutdown, stopped) = watch::channel(false);
