@@ -3,7 +3,9 @@
 //! The chain is sealed by Proof of Useful Work and nothing else: the devnet starts the
 //! SIMULATED attestation service as its own process (`ankr attest`, which alone holds the root
 //! key), opens one simulated enclave per node, registers them in genesis, and runs the nodes
-//! as one libp2p network on loopback, each mining.
+//! as one libp2p network on loopback, each mining. Beside them run the Native Oracle (a local
+//! HTTPS source, a relay, an example consumer) and two Plasma child chains with their
+//! operators.
 
 use ankr_node::attest::AttestationClient;
 use ankr_node::miner::MinerConfig;
