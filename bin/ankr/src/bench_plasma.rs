@@ -53,7 +53,7 @@ pub fn run() {
 /// thread).
 pub fn operator_throughput(n: usize) {
     use alloy_primitives::{Address, U256};
-    use ankr_plasma::{Input, Ledger, Output, PlasmaTx, transaction::recover};
+    use ankr_plasma::{Ledger, Output, PlasmaTx, UtxoPos, transaction::recover};
     let keys: Vec<secp256k1::SecretKey> = (0..64u64)
         .map(|i| {
             secp256k1::SecretKey::from_byte_array(keccak256(i.to_be_bytes()).0)
@@ -82,26 +82,22 @@ pub fn operator_throughput(n: usize) {
     let (mut ledger, numbers) = fresh_ledger();
     let raw: Vec<Vec<u8>> = (0..n)
         .map(|i| {
-            let mut tx = PlasmaTx {
-                inputs: [
-                    Input {
-                        blknum: numbers[i],
-                        ..Default::default()
-                    },
-                    Input::default(),
-                ],
-                outputs: [
-                    Output {
-                        owner: owners[(i + 1) % 64],
-                        denom: U256::from(999_000),
-                    },
-                    Output {
-                        owner: owners[i % 64],
-                        denom: U256::from(900),
-                    },
-                ],
-                fee: U256::from(100),
+            let deposit = UtxoPos {
+                blknum: numbers[i],
+                txindex: 0,
+                oindex: 0,
             };
+            let outputs = [
+                Output {
+                    owner: owners[(i + 1) % 64],
+                    denom: U256::from(999_000),
+                },
+                Output {
+                    owner: owners[i % 64],
+                    denom: U256::from(900),
+                },
+            ];
+            let mut tx = PlasmaTx::spending(&[deposit], &outputs, U256::from(100));
             tx.sign_input(0, &keys[i % 64]);
             tx.encode()
         })
@@ -144,7 +140,7 @@ pub async fn gas() -> anyhow::Result<()> {
     use ankr_node::plasma::operator::{RootChainSettings, deploy_child_chain};
     use ankr_node::{DevSealing, Node, NodeConfig, devnet};
     use ankr_plasma::transaction::confirm;
-    use ankr_plasma::{ChildBlock, Input, Ledger, Output, PlasmaTx, UtxoPos};
+    use ankr_plasma::{ChildBlock, Ledger, Output, PlasmaTx, UtxoPos};
 
     let dir = tempfile::tempdir()?;
     let node = Node::start(NodeConfig {
@@ -222,24 +218,12 @@ pub async fn gas() -> anyhow::Result<()> {
         });
     }
     let spend = |inputs: &[(UtxoPos, usize)], to: usize, amount: U256| {
-        let mut tx = PlasmaTx {
-            outputs: [
-                Output {
-                    owner: who(to),
-                    denom: amount,
-                },
-                Output::default(),
-            ],
-            ..Default::default()
+        let positions: Vec<UtxoPos> = inputs.iter().map(|(pos, _)| *pos).collect();
+        let to = Output {
+            owner: who(to),
+            denom: amount,
         };
-        for (k, (pos, _)) in inputs.iter().enumerate() {
-            tx.inputs[k] = Input {
-                blknum: pos.blknum,
-                txindex: pos.txindex,
-                oindex: pos.oindex,
-                ..Default::default()
-            };
-        }
+        let mut tx = PlasmaTx::spending(&positions, &[to], U256::ZERO);
         for (k, (_, owner)) in inputs.iter().enumerate() {
             tx.sign_input(k, &key(*owner));
         }

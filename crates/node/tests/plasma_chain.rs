@@ -16,7 +16,7 @@ use ankr_node::plasma::operator::{self, OperatorConfig, RunningOperator};
 use ankr_node::plasma::store::Event;
 use ankr_node::plasma::watcher::{self, Verdict, WatcherConfig};
 use ankr_node::{DevSealing, Node, NodeConfig, devnet};
-use ankr_plasma::{ChildBlock, Input, Output, PlasmaTx, UtxoPos};
+use ankr_plasma::{ChildBlock, Output, PlasmaTx, UtxoPos};
 use std::path::Path;
 use std::time::Duration;
 
@@ -530,25 +530,11 @@ async fn ankr_moves_between_child_chains_through_the_main_chain() {
 
 /// A payment of `denom` from output `from` (signed by `signer`) to `to`.
 fn payment(from: UtxoPos, signer: usize, to: usize, denom: U256) -> PlasmaTx {
-    let mut tx = PlasmaTx {
-        inputs: [
-            Input {
-                blknum: from.blknum,
-                txindex: from.txindex,
-                oindex: from.oindex,
-                ..Default::default()
-            },
-            Input::default(),
-        ],
-        outputs: [
-            Output {
-                owner: address(to),
-                denom,
-            },
-            Output::default(),
-        ],
-        fee: U256::ZERO,
+    let to = Output {
+        owner: address(to),
+        denom,
     };
+    let mut tx = PlasmaTx::spending(&[from], &[to], U256::ZERO);
     tx.sign_input(0, &key(signer));
     tx
 }

@@ -17,7 +17,7 @@ use ankr_chain::Contents;
 use ankr_contracts::{RootChain, artifact};
 use ankr_node::{DevSealing, Node, NodeConfig, devnet};
 use ankr_plasma::transaction::confirm;
-use ankr_plasma::{ChildBlock, Input, Ledger, MerkleTree, Output, PlasmaTx, UtxoPos};
+use ankr_plasma::{ChildBlock, Ledger, MerkleTree, Output, PlasmaTx, UtxoPos};
 use jsonrpsee::core::{client::ClientT, params::ArrayParams};
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use serde_json::{Value, json};
@@ -366,24 +366,15 @@ fn events<E: SolEvent>(receipt: &Value) -> Vec<E> {
 
 /// A transaction spending `inputs` (position, owner) to `outputs`, signed by the owners.
 fn spend(inputs: &[(UtxoPos, usize)], outputs: &[(usize, U256)], fee: U256) -> PlasmaTx {
-    let mut tx = PlasmaTx {
-        fee,
-        ..Default::default()
-    };
-    for (i, (pos, _)) in inputs.iter().enumerate() {
-        tx.inputs[i] = Input {
-            blknum: pos.blknum,
-            txindex: pos.txindex,
-            oindex: pos.oindex,
-            ..Default::default()
-        };
-    }
-    for (i, (who, denom)) in outputs.iter().enumerate() {
-        tx.outputs[i] = Output {
+    let positions: Vec<UtxoPos> = inputs.iter().map(|(pos, _)| *pos).collect();
+    let outputs: Vec<Output> = outputs
+        .iter()
+        .map(|(who, denom)| Output {
             owner: address(*who),
             denom: *denom,
-        };
-    }
+        })
+        .collect();
+    let mut tx = PlasmaTx::spending(&positions, &outputs, fee);
     for (i, (_, owner)) in inputs.iter().enumerate() {
         tx.sign_input(i, &key(*owner));
     }
@@ -1285,7 +1276,7 @@ async fn the_contract_decodes_exactly_what_the_operator_decodes() {
         .await;
     let (mut valid, mut invalid) = (0, 0);
     for (i, case) in cases.iter().enumerate() {
-        let proof: Vec<u8> = tree.proof(i).iter().flat_map(|p| p.0).collect();
+        let proof = tree.proof_bytes(i);
         let call = RootChain::proveMalformedCall {
             blknum: U256::from(1000),
             txindex: U256::from(i),

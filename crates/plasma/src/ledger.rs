@@ -56,14 +56,15 @@ impl std::fmt::Display for UtxoPos {
     }
 }
 
-/// A block of the child chain: its transactions and its root hash.
+/// A block of the child chain: its transactions, their tree and its root hash.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChildBlock {
     pub number: u64,
     pub transactions: Vec<PlasmaTx>,
-    pub merkle_root: B256,
     /// keccak(Merkle root ‖ root hash of [`chained_to`]`(number)`): what the root chain holds.
     pub root: B256,
+    /// Kept so that proofs are 16 lookups, not a rebuild of the tree.
+    tree: MerkleTree,
 }
 
 impl ChildBlock {
@@ -74,23 +75,22 @@ impl ChildBlock {
         previous: B256,
     ) -> Result<Self, MerkleError> {
         let tree = MerkleTree::new(transactions.iter().map(PlasmaTx::hash).collect())?;
-        let merkle_root = tree.root();
         Ok(Self {
             number,
             transactions,
-            merkle_root,
-            root: block_root(merkle_root, previous),
+            root: block_root(tree.root(), previous),
+            tree,
         })
+    }
+
+    /// The Merkle root of the transactions (before chaining).
+    pub fn merkle_root(&self) -> B256 {
+        self.tree.root()
     }
 
     /// The inclusion proof of transaction `txindex`: 16 siblings, 512 bytes.
     pub fn proof(&self, txindex: u32) -> Vec<u8> {
-        let tree = MerkleTree::new(self.transactions.iter().map(PlasmaTx::hash).collect())
-            .expect("a built block fits the tree");
-        tree.proof(txindex as usize)
-            .iter()
-            .flat_map(|h| h.0)
-            .collect()
+        self.tree.proof_bytes(txindex as usize)
     }
 }
 

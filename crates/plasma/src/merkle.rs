@@ -36,7 +36,7 @@ fn zero_hashes() -> [B256; DEPTH + 1] {
 
 /// A tree over up to 65,536 leaves, each level kept (for proofs); only the filled part of each
 /// level is hashed, the rest is known zero subtrees.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MerkleTree {
     levels: Vec<Vec<B256>>,
     zeros: [B256; DEPTH + 1],
@@ -65,6 +65,11 @@ impl MerkleTree {
             .first()
             .copied()
             .unwrap_or(self.zeros[DEPTH])
+    }
+
+    /// The 16 siblings of leaf `index` concatenated (512 bytes): the `proof` RootChain takes.
+    pub fn proof_bytes(&self, index: usize) -> Vec<u8> {
+        self.proof(index).iter().flat_map(|h| h.0).collect()
     }
 
     /// The 16 siblings of leaf `index`, leaf level first.

@@ -113,6 +113,31 @@ impl PlasmaTx {
         }
     }
 
+    /// An unsigned transaction spending `inputs` (at most two) to `outputs` (at most two, the
+    /// rest zero); each input is then signed by its owner with [`PlasmaTx::sign_input`].
+    pub fn spending(inputs: &[crate::ledger::UtxoPos], outputs: &[Output], fee: U256) -> Self {
+        assert!(
+            inputs.len() <= 2 && outputs.len() <= 2,
+            "a transaction has two inputs and two outputs"
+        );
+        let mut tx = Self {
+            fee,
+            ..Default::default()
+        };
+        for (slot, pos) in tx.inputs.iter_mut().zip(inputs) {
+            *slot = Input {
+                blknum: pos.blknum,
+                txindex: pos.txindex,
+                oindex: pos.oindex,
+                ..Default::default()
+            };
+        }
+        for (slot, output) in tx.outputs.iter_mut().zip(outputs) {
+            *slot = *output;
+        }
+        tx
+    }
+
     /// Whether this is a deposit (no inputs, no second output, no fee).
     pub fn is_deposit(&self) -> bool {
         self.inputs.iter().all(Input::is_empty)

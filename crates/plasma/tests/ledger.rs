@@ -3,7 +3,7 @@
 //! outputs (and drop pooled spends of them), and replayed blocks checked by the same rules.
 
 use alloy_primitives::{Address, U256, keccak256};
-use ankr_plasma::{Input, Ledger, LedgerError, Output, PlasmaTx, TxError, UtxoPos};
+use ankr_plasma::{Ledger, LedgerError, Output, PlasmaTx, TxError, UtxoPos};
 
 fn key(seed: u8) -> secp256k1::SecretKey {
     secp256k1::SecretKey::from_byte_array(keccak256([seed, 0x1e]).0).unwrap()
@@ -14,25 +14,11 @@ fn owner(seed: u8) -> Address {
 }
 
 fn pay(from: UtxoPos, signer: u8, to: u8, denom: u64) -> PlasmaTx {
-    let mut tx = PlasmaTx {
-        inputs: [
-            Input {
-                blknum: from.blknum,
-                txindex: from.txindex,
-                oindex: from.oindex,
-                ..Default::default()
-            },
-            Input::default(),
-        ],
-        outputs: [
-            Output {
-                owner: owner(to),
-                denom: U256::from(denom),
-            },
-            Output::default(),
-        ],
-        fee: U256::ZERO,
+    let to = Output {
+        owner: owner(to),
+        denom: U256::from(denom),
     };
+    let mut tx = PlasmaTx::spending(&[from], &[to], U256::ZERO);
     tx.sign_input(0, &key(signer));
     tx
 }

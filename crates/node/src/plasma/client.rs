@@ -6,7 +6,7 @@ use crate::main_chain::{MainChain, MainChainError, receipt_events};
 use alloy_primitives::{Address, B256, Bytes, U256};
 use ankr_contracts::RootChain;
 use ankr_plasma::transaction::confirm;
-use ankr_plasma::{Input, Output, PlasmaTx, UtxoPos};
+use ankr_plasma::{Output, PlasmaTx, UtxoPos};
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -190,28 +190,18 @@ impl PlasmaClient {
             }
         };
         let total: U256 = chosen.iter().map(|u| u.denom).sum();
-        let mut tx = PlasmaTx {
-            fee,
-            ..Default::default()
-        };
-        for (i, u) in chosen.iter().enumerate() {
-            tx.inputs[i] = Input {
-                blknum: u.blknum,
-                txindex: u.txindex,
-                oindex: u.oindex,
-                ..Default::default()
-            };
-        }
-        tx.outputs[0] = Output {
+        let mut outputs = vec![Output {
             owner: to,
             denom: amount,
-        };
+        }];
         if total > needed {
-            tx.outputs[1] = Output {
+            outputs.push(Output {
                 owner,
                 denom: total - needed,
-            };
+            });
         }
+        let inputs: Vec<UtxoPos> = chosen.iter().map(|u| u.pos()).collect();
+        let mut tx = PlasmaTx::spending(&inputs, &outputs, fee);
         for i in 0..chosen.len() {
             tx.sign_input(i, key);
         }

@@ -524,7 +524,7 @@ impl PlasmaApiServer for PlasmaRpc {
         Ok(ledger.block(blknum).map(|b| PlasmaBlock {
             number: b.number,
             root: b.root,
-            merkle_root: b.merkle_root,
+            merkle_root: b.merkle_root(),
             transactions: b.transactions.iter().map(|t| t.encode().into()).collect(),
         }))
     }

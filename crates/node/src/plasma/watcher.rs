@@ -369,13 +369,7 @@ impl Watcher {
         tree: &MerkleTree,
         reason: Option<(LedgerError, Vec<PlasmaTx>)>,
     ) -> Result<Option<&'static str>, ClientError> {
-        let proof_of = |i: u32| -> Bytes {
-            tree.proof(i as usize)
-                .iter()
-                .flat_map(|h| h.0)
-                .collect::<Vec<u8>>()
-                .into()
-        };
+        let proof_of = |i: u32| -> Bytes { tree.proof_bytes(i as usize).into() };
         let key = &self.config.key;
         let root_chain = self.client.root_chain;
         let main = &self.client.main;
