@@ -6,6 +6,8 @@
 pub mod client;
 /// Child blocks over libp2p gossipsub.
 pub mod gossip;
+/// The RootChain logs the operator and the watcher follow.
+pub mod logs;
 /// The operator: makes blocks, serves `plasma_*`, submits roots.
 pub mod operator;
 /// The child chain's redb file.

@@ -8,7 +8,8 @@
 
 use crate::main_chain::{MainChain, MainChainError};
 use crate::plasma::gossip;
-use crate::plasma::store::{ChildStore, Event, block_event};
+use crate::plasma::logs::{RootChainLog, root_chain_logs};
+use crate::plasma::store::{ChildStore, Event, apply, block_event};
 use alloy_primitives::{Address, B256, Bytes, U256};
 use ankr_contracts::RootChain;
 use ankr_plasma::transaction::{confirmation_hash, recover};
@@ -292,27 +293,32 @@ async fn follow_once(
     let mut cursor = shared.store.main_cursor()?;
     while cursor <= safe {
         let to = safe.min(cursor + LOG_RANGE - 1);
-        let events = root_chain_events(main, shared.root_chain, cursor, to).await?;
+        let logs = root_chain_logs(main, shared.root_chain, cursor, to).await?;
         let mut ledger = shared.ledger.lock().expect("ledger lock");
         let mut applied = Vec::new();
-        for event in events {
-            match &event {
-                Event::Deposit {
+        for log in logs {
+            let event = match log {
+                RootChainLog::Deposit {
                     blknum,
                     owner,
                     amount,
-                } => match ledger.deposit(*blknum, *owner, *amount) {
-                    Ok(_) => tracing::info!(blknum, %owner, %amount, "deposit"),
-                    Err(error) => {
-                        tracing::debug!(%error, "deposit already recorded");
-                        continue;
-                    }
+                } => Event::Deposit {
+                    blknum,
+                    owner,
+                    amount,
                 },
-                Event::Exit { position } => {
-                    ledger.mark_exiting(ankr_plasma::UtxoPos::decode(*position));
-                    tracing::info!(utxo = %ankr_plasma::UtxoPos::decode(*position), "exit started: output locked");
+                RootChainLog::ExitStarted { pos, .. } => Event::Exit {
+                    position: pos.encoded(),
+                },
+                RootChainLog::Submitted { .. } => continue,
+            };
+            // A range is read again after a failed write: what the ledger has is skipped.
+            match apply(&mut ledger, event.clone()) {
+                Ok(_) => tracing::info!(?event, "root chain: applied"),
+                Err(error) => {
+                    tracing::debug!(%error, "already recorded");
+                    continue;
                 }
-                Event::Block { .. } => continue,
             }
             applied.push(event);
         }
@@ -320,33 +326,6 @@ async fn follow_once(
         cursor = to + 1;
     }
     Ok(())
-}
-
-/// The RootChain's `Deposit` and `ExitStarted` logs in `from..=to` as events, in order.
-pub async fn root_chain_events(
-    main: &MainChain,
-    root_chain: Address,
-    from: u64,
-    to: u64,
-) -> Result<Vec<Event>, MainChainError> {
-    Ok(main
-        .logs(root_chain, from, to)
-        .await?
-        .iter()
-        .filter_map(|log| {
-            if let Some(d) = log.decode::<RootChain::Deposit>() {
-                return Some(Event::Deposit {
-                    blknum: d.blknum.to(),
-                    owner: d.depositor,
-                    amount: d.amount,
-                });
-            }
-            let e = log.decode::<RootChain::ExitStarted>()?;
-            let position =
-                ankr_plasma::utxo_position(e.plasmaBlockNum.to(), e.txindex.to(), e.oindex.to());
-            Some(Event::Exit { position })
-        })
-        .collect())
 }
 
 /// Every interval: submits what the root chain lacks, then makes a block if transactions wait.

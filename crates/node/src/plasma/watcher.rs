@@ -7,9 +7,9 @@
 //! goes to its user) and exits its user's outputs; when a root's block cannot be had within
 //! the timeout (withholding) it exits them at once. It says what it did.
 
-use crate::main_chain::{MainChain, MainChainError};
 use crate::plasma::client::{ClientError, PlasmaClient};
 use crate::plasma::gossip;
+use crate::plasma::logs::{RootChainLog, root_chain_logs};
 use crate::plasma::store::Event;
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
 use ankr_contracts::RootChain;
@@ -134,23 +134,6 @@ pub async fn start(config: WatcherConfig) -> Result<RunningWatcher, ClientError>
     })
 }
 
-/// A root-chain log as the watcher sees it.
-enum Seen {
-    Deposit {
-        blknum: u64,
-        owner: Address,
-        amount: U256,
-    },
-    Submitted {
-        blknum: u64,
-        root: B256,
-    },
-    ExitStarted {
-        pos: UtxoPos,
-        exitor: Address,
-    },
-}
-
 impl Watcher {
     fn say(&self, what: String) {
         tracing::info!(watcher = %self.user, "{what}");
@@ -175,9 +158,9 @@ impl Watcher {
             return Ok(true);
         }
         let to = safe.min(self.cursor + 999);
-        for seen in self.read_logs(&main, self.cursor, to).await? {
+        for seen in root_chain_logs(&main, self.client.root_chain, self.cursor, to).await? {
             match seen {
-                Seen::Deposit {
+                RootChainLog::Deposit {
                     blknum,
                     owner,
                     amount,
@@ -185,14 +168,15 @@ impl Watcher {
                     let _ = self.ledger.deposit(blknum, owner, amount);
                 }
                 // A range is read again after an error: what was handled is skipped.
-                Seen::Submitted { blknum, .. } if blknum < self.ledger.next_child_block() => {}
-                Seen::Submitted { blknum, root } => {
+                RootChainLog::Submitted { blknum, .. }
+                    if blknum < self.ledger.next_child_block() => {}
+                RootChainLog::Submitted { blknum, root } => {
                     if !self.check_block(blknum, root).await? {
                         return Ok(false);
                     }
                 }
-                Seen::ExitStarted { pos, .. } if self.ledger.is_exiting(pos) => {}
-                Seen::ExitStarted { pos, exitor } => self.check_exit(pos, exitor).await?,
+                RootChainLog::ExitStarted { pos, .. } if self.ledger.is_exiting(pos) => {}
+                RootChainLog::ExitStarted { pos, exitor } => self.check_exit(pos, exitor).await?,
             }
         }
         self.cursor = to + 1;
@@ -224,44 +208,6 @@ impl Watcher {
             .flatten()?;
         self.confirmations.insert((blknum, txindex), found.clone());
         Some(found)
-    }
-
-    async fn read_logs(
-        &self,
-        main: &MainChain,
-        from: u64,
-        to: u64,
-    ) -> Result<Vec<Seen>, MainChainError> {
-        Ok(main
-            .logs(self.client.root_chain, from, to)
-            .await?
-            .iter()
-            .filter_map(|log| {
-                if let Some(d) = log.decode::<RootChain::Deposit>() {
-                    return Some(Seen::Deposit {
-                        blknum: d.blknum.to(),
-                        owner: d.depositor,
-                        amount: d.amount,
-                    });
-                }
-                if let Some(b) = log.decode::<RootChain::BlockSubmitted>() {
-                    return Some(Seen::Submitted {
-                        blknum: b.blknum.to(),
-                        root: b.root,
-                    });
-                }
-                let e = log.decode::<RootChain::ExitStarted>()?;
-                let pos = UtxoPos {
-                    blknum: e.plasmaBlockNum.to(),
-                    txindex: e.txindex.to(),
-                    oindex: e.oindex.to(),
-                };
-                Some(Seen::ExitStarted {
-                    pos,
-                    exitor: e.exitor,
-                })
-            })
-            .collect())
     }
 
     /// The transactions of child block `blknum` that hash to `root` (with their tree): from
