@@ -156,7 +156,7 @@ pub async fn gas() -> anyhow::Result<()> {
     let main = MainChain::connect(&node.rpc_url()).await?;
     let key = |i: usize| devnet::accounts()[i].secret;
     let who = |i: usize| devnet::accounts()[i].address;
-    let ankr = U256::from(10u64).pow(U256::from(18));
+    let ankr = U256::from(ankr_types::chain_spec::ANKR);
     let settings = RootChainSettings {
         challenge_period: 2,
         maturity_period: 4,

@@ -2,7 +2,7 @@
 //! HTTPS data source with its own CA (a price feed and a real-estate listing), the relay with
 //! a SIMULATED oracle enclave, and a first request of the example consumer.
 
-use crate::wallet::{Wallet, quantity};
+use crate::wallet::{Wallet, parse_key, quantity};
 use alloy_primitives::{Address, Bytes, U256};
 use alloy_sol_types::{SolCall, SolEvent, SolValue};
 use ankr_contracts::genesis::NATIVE_ORACLE_ADDRESS;
@@ -214,13 +214,6 @@ pub async fn run(args: OracleArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-fn parse_key(hex_key: &str) -> anyhow::Result<secp256k1::SecretKey> {
-    let bytes: [u8; 32] = alloy_primitives::hex::decode(hex_key.trim())?
-        .try_into()
-        .map_err(|_| anyhow::anyhow!("a key is 32 bytes of hex"))?;
-    Ok(secp256k1::SecretKey::from_byte_array(bytes)?)
 }
 
 /// (Gmin + callback gas) · P, read from the contract.

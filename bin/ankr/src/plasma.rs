@@ -1,7 +1,7 @@
 //! `ankr plasma operator | watch | deposit | send | balance | utxos | exit | challenge |
 //! finalize | withdraw | move`, and the child chains `ankr devnet` runs.
 
-use alloy_primitives::{Address, U256, hex};
+use alloy_primitives::{Address, U256};
 use ankr_node::main_chain::MainChain;
 use ankr_node::plasma::client::{PlasmaClient, move_between};
 use ankr_node::plasma::operator::{self, OperatorConfig, RootChainSettings, RunningOperator};
@@ -122,17 +122,18 @@ pub fn parse_ankr(text: &str) -> anyhow::Result<U256> {
         bail!("{text:?} is not an amount of ANKR (at most 18 decimals)");
     }
     let padded = format!("{fraction:0<18}");
+    let unit = U256::from(ankr_types::chain_spec::ANKR);
     let whole = if whole.is_empty() {
         U256::ZERO
     } else {
         U256::from_str_radix(whole, 10)?
     };
-    Ok(whole * U256::from(10u64).pow(U256::from(18)) + U256::from_str_radix(&padded, 10)?)
+    Ok(whole * unit + U256::from_str_radix(&padded, 10)?)
 }
 
 /// Wei as decimal ANKR.
 pub fn format_ankr(wei: U256) -> String {
-    let unit = U256::from(10u64).pow(U256::from(18));
+    let unit = U256::from(ankr_types::chain_spec::ANKR);
     let fraction = format!("{:018}", wei % unit);
     let fraction = fraction.trim_end_matches('0');
     if fraction.is_empty() {
@@ -155,11 +156,7 @@ fn parse_utxo(text: &str) -> anyhow::Result<UtxoPos> {
 }
 
 fn parse_key(key: Option<&str>) -> anyhow::Result<secp256k1::SecretKey> {
-    let key = key.context("this command needs --key (or ANKR_KEY)")?;
-    let bytes: [u8; 32] = hex::decode(key.trim())?
-        .try_into()
-        .map_err(|_| anyhow::anyhow!("a key is 32 bytes of hex"))?;
-    Ok(secp256k1::SecretKey::from_byte_array(bytes)?)
+    crate::wallet::parse_key(key.context("this command needs --key (or ANKR_KEY)")?)
 }
 
 pub async fn run(args: PlasmaArgs) -> anyhow::Result<()> {

@@ -22,6 +22,14 @@ pub fn quantity(value: &Value) -> anyhow::Result<U256> {
     Ok(U256::from_str_radix(text.trim_start_matches("0x"), 16)?)
 }
 
+/// A secret key given as 32 bytes of hex (`--key`, `ANKR_KEY`).
+pub fn parse_key(hex_key: &str) -> anyhow::Result<secp256k1::SecretKey> {
+    let bytes: [u8; 32] = hex::decode(hex_key.trim())?
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("a key is 32 bytes of hex"))?;
+    Ok(secp256k1::SecretKey::from_byte_array(bytes)?)
+}
+
 impl Wallet {
     /// Connects to `url`; `key` is a hex secret key, needed only to send transactions.
     pub fn new(url: &str, key: Option<&str>) -> anyhow::Result<Self> {
@@ -30,14 +38,7 @@ impl Wallet {
             .max_response_size(32 << 20)
             .request_timeout(Duration::from_secs(30))
             .build(url)?;
-        let key = key
-            .map(|k| -> anyhow::Result<_> {
-                let bytes: [u8; 32] = hex::decode(k.trim())?
-                    .try_into()
-                    .map_err(|_| anyhow::anyhow!("a key is 32 bytes of hex"))?;
-                Ok(secp256k1::SecretKey::from_byte_array(bytes)?)
-            })
-            .transpose()?;
+        let key = key.map(parse_key).transpose()?;
         Ok(Self { client, key })
     }
 

@@ -6,29 +6,13 @@
 mod common;
 
 use common::*;
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 #[test]
 fn the_devnet_oracle_answers_its_consumer_and_the_cli() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let mut child = devnet(dir.path(), port, 1)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let _devnet = Process(child);
-    let (lines, received) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if lines.send(line).is_err() {
-                return;
-            }
-        }
-    });
+    let (_devnet, received) = spawn_with_lines(devnet(dir.path(), port, 1));
     let mut listing = None;
     let mut enclave = None;
     let deadline = Instant::now() + Duration::from_secs(120);

@@ -4,9 +4,6 @@
 mod common;
 
 use common::*;
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 fn plasma(rpc: &str, operator: &str, key: &str, args: &[&str]) -> String {
@@ -39,20 +36,7 @@ fn plasma(rpc: &str, operator: &str, key: &str, args: &[&str]) -> String {
 fn the_devnet_runs_two_child_chains_that_the_cli_uses() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let mut child = devnet(dir.path(), port, 1)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let _devnet = Process(child);
-    let (lines, received) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if lines.send(line).is_err() {
-                return;
-            }
-        }
-    });
+    let (_devnet, received) = spawn_with_lines(devnet(dir.path(), port, 1));
     let mut operators = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(120);
     while operators.len() < 2 {

@@ -8,6 +8,22 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Spawns `command` with its stdout read line by line on a thread: the process (killed on
+/// drop) and the lines as they come.
+pub fn spawn_with_lines(mut command: Command) -> (Process, std::sync::mpsc::Receiver<String>) {
+    let mut child = command.stdout(Stdio::piped()).spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (lines, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    (Process(child), received)
+}
+
 /// A child process, SIGKILLed when dropped.
 pub struct Process(pub Child);
 

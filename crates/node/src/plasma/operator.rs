@@ -121,12 +121,12 @@ pub struct RootChainSettings {
 impl Default for RootChainSettings {
     /// Plasma MVP's one and two weeks, a 0.01 ANKR bond, a 10 ANKR stake.
     fn default() -> Self {
-        let ankr = U256::from(10u64).pow(U256::from(18));
+        let ankr = ankr_types::chain_spec::ANKR;
         Self {
             challenge_period: 7 * 86_400,
             maturity_period: 14 * 86_400,
-            exit_bond: ankr / U256::from(100),
-            stake: ankr * U256::from(10),
+            exit_bond: U256::from(ankr / 100),
+            stake: U256::from(10 * ankr),
         }
     }
 }
