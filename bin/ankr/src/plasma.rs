@@ -66,6 +66,10 @@ enum PlasmaCommand {
     /// Watch a child chain for --key's user: check every block, challenge bad exits, prove
     /// invalid blocks, exit everything on an invalid or withheld block.
     Watch {
+        /// The watcher's data folder (its redb file: checked blocks, confirm signatures). A
+        /// restart goes on from it, even while the operator is unreachable.
+        #[arg(long)]
+        dir: PathBuf,
         #[arg(long, default_value = "/ip4/127.0.0.1/tcp/0")]
         p2p: String,
         /// Seconds a submitted root's block may stay unavailable.
@@ -220,20 +224,30 @@ pub async fn run(args: PlasmaArgs) -> anyhow::Result<()> {
             running.stop().await;
         }
         PlasmaCommand::Watch {
+            dir,
             p2p,
             withhold_timeout,
             confirmations,
         } => {
             let key = key()?;
-            let operator_client = client().await?;
-            let info = operator_client
-                .operator_rpc("plasma_chainInfo", serde_json::json!([]))
-                .await?;
-            let peers = info["p2p"]
-                .as_str()
-                .and_then(|a| a.parse().ok())
-                .into_iter()
-                .collect();
+            // The operator's gossip address, if it answers; a watcher restarting from its
+            // folder goes on without it.
+            let peers = match client().await {
+                Ok(operator) => operator
+                    .operator_rpc("plasma_chainInfo", serde_json::json!([]))
+                    .await
+                    .ok()
+                    .and_then(|info| info["p2p"].as_str().and_then(|a| a.parse().ok()))
+                    .into_iter()
+                    .collect(),
+                Err(error) => {
+                    eprintln!(
+                        "the operator does not answer ({error}); watching from {}",
+                        dir.display()
+                    );
+                    Vec::new()
+                }
+            };
             let running = watcher::start(WatcherConfig {
                 main_rpc: args.rpc,
                 operator_rpc: args.operator,
@@ -242,11 +256,12 @@ pub async fn run(args: PlasmaArgs) -> anyhow::Result<()> {
                 p2p_peers: peers,
                 withhold_timeout: Duration::from_secs(withhold_timeout),
                 confirmations,
+                data_dir: dir,
             })
             .await?;
             println!(
                 "watching {} for {}",
-                operator_client.root_chain,
+                running.root_chain,
                 ankr_types::recovery::address_of(&key)
             );
             let mut printed = 0;

@@ -1,5 +1,5 @@
 //! Child chains as a user meets them: `ankr devnet` runs two, and `ankr plasma deposit | send |
-//! balance | utxos | exit | finalize` work against the first from the command line.
+//! balance | utxos | exit | finalize | watch` work against the first from the command line.
 
 mod common;
 
@@ -52,6 +52,16 @@ fn the_devnet_runs_two_child_chains_that_the_cli_uses() {
     let alice =
         alloy_primitives::hex::encode(ankr_node::devnet::accounts()[1].secret.secret_bytes());
     let bob = ankr_node::devnet::accounts()[2].address.to_string();
+    let bob_key =
+        alloy_primitives::hex::encode(ankr_node::devnet::accounts()[2].secret.secret_bytes());
+    let watch_dir = dir.path().join("bob-watch");
+    let mut watch = ankr();
+    watch
+        .args(["plasma", "--rpc", &rpc, "--operator", &operators[0]])
+        .args(["--key", &bob_key, "watch", "--dir"])
+        .arg(&watch_dir)
+        .env("RUST_LOG", "warn");
+    let (_watch, watched) = spawn_with_lines(watch);
 
     let deposited = plasma(&rpc, &operators[0], &alice, &["deposit", "3"]);
     assert!(
@@ -60,6 +70,23 @@ fn the_devnet_runs_two_child_chains_that_the_cli_uses() {
     );
     let sent = plasma(&rpc, &operators[0], &alice, &["send", "--to", &bob, "1.25"]);
     assert!(sent.contains("transaction 1000:0 (confirmed)"), "{sent}");
+    // Bob's watcher checked the block and keeps the confirm signatures of his payment.
+    let mut said = Vec::new();
+    while !said
+        .iter()
+        .any(|l: &String| l.contains("holds the confirm signatures of 1000:0"))
+    {
+        let line = watched
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .unwrap_or_else(|_| panic!("the watcher said only {said:?}"));
+        said.push(line);
+    }
+    assert!(said[0].starts_with("watching 0x"), "{said:?}");
+    assert!(
+        said.iter().any(|l| l.contains("block 1000 checks out")),
+        "{said:?}"
+    );
+    assert!(watch_dir.join("watcher.redb").exists());
     assert_eq!(
         plasma(&rpc, &operators[0], &alice, &["balance"]).trim(),
         "1.75 ANKR"

@@ -44,7 +44,7 @@ fn ankr(amount: u128) -> U256 {
 }
 
 struct World {
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     node: Node,
     main: MainChain,
     root_chain: Address,
@@ -107,7 +107,7 @@ impl World {
             1
         );
         Self {
-            _dir: dir,
+            dir,
             node,
             main,
             root_chain,
@@ -150,14 +150,31 @@ impl World {
     }
 
     async fn watcher(&self, operator: &RunningOperator, who: usize) -> watcher::RunningWatcher {
+        self.watcher_of(
+            format!("http://{}", operator.rpc_addr),
+            vec![operator.p2p_addr.clone()],
+            who,
+        )
+        .await
+    }
+
+    /// Starts (or restarts, from its file in the world's folder) `who`'s watcher of the
+    /// operator at `operator_rpc`, dialling `peers` for block gossip.
+    async fn watcher_of(
+        &self,
+        operator_rpc: String,
+        peers: Vec<libp2p::Multiaddr>,
+        who: usize,
+    ) -> watcher::RunningWatcher {
         watcher::start(WatcherConfig {
             main_rpc: self.node.rpc_url(),
-            operator_rpc: format!("http://{}", operator.rpc_addr),
+            operator_rpc,
             key: key(who),
             p2p_listen: "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
-            p2p_peers: vec![operator.p2p_addr.clone()],
+            p2p_peers: peers,
             withhold_timeout: Duration::from_secs(3),
             confirmations: 1,
+            data_dir: self.dir.path().join(format!("watcher-{who}")),
         })
         .await
         .unwrap()
@@ -227,6 +244,11 @@ async fn an_operator_runs_a_child_chain_and_a_watcher_challenges_a_double_exit()
         client.balance(address(ALICE)).await.unwrap(),
         ankr(3 * ANKR)
     );
+    wait_for(
+        "Bob's watcher to hold the confirm signatures of 1000:0",
+        async || said(&bob_watch, "holds the confirm signatures of 1000:0"),
+    )
+    .await;
     assert_eq!(client.balance(address(BOB)).await.unwrap(), ankr(2 * ANKR));
     assert!(
         client
@@ -277,6 +299,23 @@ async fn an_operator_runs_a_child_chain_and_a_watcher_challenges_a_double_exit()
         world.root_chain
     );
 
+    // Bob's watcher restarts from its file while the operator does not answer it (an address
+    // nothing listens on, no gossip peer): it goes on from where it stood, without checking
+    // block 1000 again, and still holds Alice's confirm signature.
+    wait_for("Bob's watcher to check block 2000", async || {
+        said(&bob_watch, "block 2000 checks out")
+    })
+    .await;
+    bob_watch.stop().await;
+    let unreachable = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let bob_watch = world
+        .watcher_of(format!("http://{unreachable}"), Vec::new(), BOB)
+        .await;
+    assert_eq!(bob_watch.root_chain, world.root_chain);
+
     // Alice exits the deposit she spent; Bob's watcher challenges with her confirm signature.
     let deposit_proof = client.proof(deposit.blknum, 0).await.unwrap();
     client
@@ -295,6 +334,10 @@ async fn an_operator_runs_a_child_chain_and_a_watcher_challenges_a_double_exit()
     .await;
     assert_eq!(client.owed(address(BOB)).await.unwrap(), ankr(BOND));
     assert_eq!(*bob_watch.verdict.lock().unwrap(), Verdict::Sound);
+    assert!(
+        !said(&bob_watch, "checks out"),
+        "the restarted watcher replayed blocks it had checked"
+    );
 
     // Bob exits his change; the operator stops taking spends of it.
     let bob_utxo = client.utxos(address(BOB)).await.unwrap()[0].clone();

@@ -65,19 +65,7 @@ pub struct PlasmaClient {
 impl PlasmaClient {
     /// Connects to the main chain and to the operator, which names its RootChain.
     pub async fn connect(main_rpc: &str, operator_rpc: &str) -> Result<Self, ClientError> {
-        let main = MainChain::connect(main_rpc).await?;
-        let operator = HttpClientBuilder::default()
-            .request_timeout(Duration::from_secs(30))
-            .build(operator_rpc)
-            .map_err(|e| ClientError::Operator {
-                method: "connect".into(),
-                reason: e.to_string(),
-            })?;
-        let mut client = Self {
-            main,
-            operator,
-            root_chain: Address::ZERO,
-        };
+        let mut client = Self::for_root_chain(main_rpc, operator_rpc, Address::ZERO).await?;
         let info = client.operator_rpc("plasma_chainInfo", json!([])).await?;
         client.root_chain = serde_json::from_value(info["rootChain"].clone()).map_err(|e| {
             ClientError::Operator {
@@ -86,6 +74,28 @@ impl PlasmaClient {
             }
         })?;
         Ok(client)
+    }
+
+    /// A client of a known RootChain that does not need the operator to answer now: a watcher
+    /// restarting after its operator went away still exits and challenges.
+    pub async fn for_root_chain(
+        main_rpc: &str,
+        operator_rpc: &str,
+        root_chain: Address,
+    ) -> Result<Self, ClientError> {
+        let main = MainChain::connect(main_rpc).await?;
+        let operator = HttpClientBuilder::default()
+            .request_timeout(Duration::from_secs(30))
+            .build(operator_rpc)
+            .map_err(|e| ClientError::Operator {
+                method: "connect".into(),
+                reason: e.to_string(),
+            })?;
+        Ok(Self {
+            main,
+            operator,
+            root_chain,
+        })
     }
 
     /// A `plasma_*` request to the operator.

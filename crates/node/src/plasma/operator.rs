@@ -207,6 +207,7 @@ pub async fn start(config: OperatorConfig) -> Result<RunningOperator, OperatorEr
     }
     std::fs::create_dir_all(&config.data_dir).map_err(|e| OperatorError::Gossip(e.to_string()))?;
     let store = ChildStore::open(&config.data_dir.join("child-chain.redb"))?;
+    store.bind(config.root_chain)?;
     let ledger = store.replay()?;
     tracing::info!(next_block = ledger.next_child_block(), root_chain = %config.root_chain, "child chain opened");
 

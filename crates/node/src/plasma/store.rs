@@ -13,6 +13,10 @@ use std::path::Path;
 const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const CONFIRMATIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("confirmations");
+const CHAIN: TableDefinition<&str, &[u8]> = TableDefinition::new("chain");
+
+/// The RootChain whose child chain the file holds.
+const ROOT_CHAIN: &str = "root_chain";
 
 /// The next main-chain block to scan for root-chain events.
 const MAIN_CURSOR: &str = "main_cursor";
@@ -41,6 +45,8 @@ pub enum StoreError {
     Db(String),
     #[error("child-chain store holds an event it cannot replay: {0}")]
     Corrupt(String),
+    #[error("this child-chain file belongs to RootChain {file}, not {asked}: use another folder")]
+    OtherChain { file: Address, asked: Address },
 }
 
 macro_rules! db_err {
@@ -57,7 +63,7 @@ db_err!(
     redb::CommitError
 );
 
-/// The redb file of one child chain (an operator's).
+/// The redb file of one child chain (an operator's or a watcher's).
 pub struct ChildStore {
     db: Database,
 }
@@ -69,8 +75,38 @@ impl ChildStore {
         txn.open_table(EVENTS)?;
         txn.open_table(META)?;
         txn.open_table(CONFIRMATIONS)?;
+        txn.open_table(CHAIN)?;
         txn.commit()?;
         Ok(Self { db })
+    }
+
+    /// The RootChain this file was bound to, if any: a watcher restarting while the operator is
+    /// unreachable learns from it which chain it guards.
+    pub fn root_chain(&self) -> Result<Option<Address>, StoreError> {
+        let txn = self.db.begin_read()?;
+        Ok(txn
+            .open_table(CHAIN)?
+            .get(ROOT_CHAIN)?
+            .map(|v| Address::from_slice(v.value())))
+    }
+
+    /// Binds a new file to `root_chain`, or checks an old one holds that chain: replaying one
+    /// chain's events against another's would mix two ledgers.
+    pub fn bind(&self, root_chain: Address) -> Result<(), StoreError> {
+        match self.root_chain()? {
+            Some(file) if file != root_chain => Err(StoreError::OtherChain {
+                file,
+                asked: root_chain,
+            }),
+            Some(_) => Ok(()),
+            None => {
+                let txn = self.db.begin_write()?;
+                txn.open_table(CHAIN)?
+                    .insert(ROOT_CHAIN, root_chain.as_slice())?;
+                txn.commit()?;
+                Ok(())
+            }
+        }
     }
 
     /// Appends `events` and moves the main-chain cursor to `cursor`, atomically.
@@ -179,5 +215,31 @@ pub fn block_event(block: &ChildBlock) -> Event {
             .iter()
             .map(|tx| tx.encode().into())
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_stays_bound_to_its_root_chain_across_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("child-chain.redb");
+        let (ours, theirs) = (Address::repeat_byte(1), Address::repeat_byte(2));
+        {
+            let store = ChildStore::open(&path).unwrap();
+            assert_eq!(store.root_chain().unwrap(), None);
+            store.bind(ours).unwrap();
+            store.append(&[], Some(7)).unwrap();
+        }
+        let store = ChildStore::open(&path).unwrap();
+        assert_eq!(store.root_chain().unwrap(), Some(ours));
+        store.bind(ours).unwrap();
+        assert!(matches!(
+            store.bind(theirs),
+            Err(StoreError::OtherChain { file, asked }) if file == ours && asked == theirs
+        ));
+        assert_eq!(store.main_cursor().unwrap(), 7);
     }
 }

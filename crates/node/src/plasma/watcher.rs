@@ -6,11 +6,15 @@
 //! confirm signature. When a block is invalid it proves so on chain (the operator's stake
 //! goes to its user) and exits its user's outputs; when a root's block cannot be had within
 //! the timeout (withholding) it exits them at once. It says what it did.
+//!
+//! What it checked, where its scan of the main chain stands and the confirm signatures it
+//! collected live in its own redb file (`ChildStore`, as the operator's): a restart goes on
+//! from there, and one after the operator has gone away still exits and challenges.
 
 use crate::plasma::client::{ClientError, PlasmaClient};
 use crate::plasma::gossip;
 use crate::plasma::logs::{RootChainLog, root_chain_logs};
-use crate::plasma::store::Event;
+use crate::plasma::store::{ChildStore, Event, StoreError, block_event};
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
 use ankr_contracts::RootChain;
 use ankr_plasma::{
@@ -19,6 +23,7 @@ use ankr_plasma::{
 use libp2p::Multiaddr;
 use serde_json::json;
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -38,6 +43,25 @@ pub struct WatcherConfig {
     /// How long a submitted root's block may stay unavailable before it counts as withheld.
     pub withhold_timeout: Duration,
     pub confirmations: u64,
+    /// Where its redb file lives (one folder per watched chain).
+    pub data_dir: PathBuf,
+}
+
+/// Why a watcher could not start or take a step.
+#[derive(Debug, thiserror::Error)]
+pub enum WatcherError {
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("watcher folder {path}: {reason}")]
+    Folder { path: PathBuf, reason: String },
+}
+
+impl From<crate::main_chain::MainChainError> for WatcherError {
+    fn from(error: crate::main_chain::MainChainError) -> Self {
+        Self::Client(error.into())
+    }
 }
 
 /// What the watcher concluded about its chain.
@@ -53,6 +77,8 @@ pub enum Verdict {
 
 /// A running watcher: what it did so far, and its verdict (set once it has acted on it).
 pub struct RunningWatcher {
+    /// The chain it watches (from its file, or named by the operator on the first start).
+    pub root_chain: Address,
     /// Where its block gossip listens.
     pub p2p_addr: Multiaddr,
     pub actions: Arc<Mutex<Vec<String>>>,
@@ -75,18 +101,35 @@ struct Watcher {
     /// Blocks received by gossip, waiting for their root on chain.
     gossiped: HashMap<u64, Vec<Bytes>>,
     received: tokio::sync::mpsc::UnboundedReceiver<Event>,
+    /// What it checked and the confirm signatures it holds.
+    store: ChildStore,
     cursor: u64,
     actions: Arc<Mutex<Vec<String>>>,
     verdict: Arc<Mutex<Verdict>>,
     user: Address,
-    /// Confirm signatures collected while the operator served them, by (block, index): what it
-    /// exits and challenges with if the operator goes away.
-    confirmations: HashMap<(u64, u32), Bytes>,
 }
 
-/// Connects to the main chain and the operator, joins the block gossip, and starts watching.
-pub async fn start(config: WatcherConfig) -> Result<RunningWatcher, ClientError> {
-    let client = PlasmaClient::connect(&config.main_rpc, &config.operator_rpc).await?;
+/// Opens its file (the chain it watches, what it checked), connects to the main chain and the
+/// operator, joins the block gossip, and starts watching. The operator need answer only on the
+/// first start, to name its RootChain.
+pub async fn start(config: WatcherConfig) -> Result<RunningWatcher, WatcherError> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| WatcherError::Folder {
+        path: config.data_dir.clone(),
+        reason: e.to_string(),
+    })?;
+    let store = ChildStore::open(&config.data_dir.join("watcher.redb"))?;
+    let client = match store.root_chain()? {
+        Some(root_chain) => {
+            PlasmaClient::for_root_chain(&config.main_rpc, &config.operator_rpc, root_chain).await?
+        }
+        None => {
+            let client = PlasmaClient::connect(&config.main_rpc, &config.operator_rpc).await?;
+            store.bind(client.root_chain)?;
+            client
+        }
+    };
+    let ledger = store.replay()?;
+    let cursor = store.main_cursor()?;
     let (shutdown, stopped) = watch::channel(false);
     let gossip = gossip::start(
         client.root_chain,
@@ -96,20 +139,22 @@ pub async fn start(config: WatcherConfig) -> Result<RunningWatcher, ClientError>
     )
     .await
     .map_err(ClientError::Refused)?;
+    tracing::info!(root_chain = %client.root_chain, next_block = ledger.next_child_block(), main_cursor = cursor, "watcher opened its file");
     let p2p_addr = gossip.listen_addr.clone();
+    let root_chain = client.root_chain;
     let actions = Arc::new(Mutex::new(Vec::new()));
     let verdict = Arc::new(Mutex::new(Verdict::Sound));
     let mut watcher = Watcher {
         user: ankr_types::recovery::address_of(&config.key),
         config,
         client,
-        ledger: Ledger::new(),
+        ledger,
         gossiped: HashMap::new(),
         received: gossip.received,
-        cursor: 0,
+        store,
+        cursor,
         actions: actions.clone(),
         verdict: verdict.clone(),
-        confirmations: HashMap::new(),
     };
     let task = tokio::spawn(async move {
         let mut stopped = stopped;
@@ -126,6 +171,7 @@ pub async fn start(config: WatcherConfig) -> Result<RunningWatcher, ClientError>
         }
     });
     Ok(RunningWatcher {
+        root_chain,
         p2p_addr,
         actions,
         verdict,
@@ -141,7 +187,9 @@ impl Watcher {
     }
 
     /// Follows the root chain as far as it is confirmed; false once it has acted on a bad block.
-    async fn step(&mut self) -> Result<bool, ClientError> {
+    /// Each event is written once handled and the cursor once the range is done, so a range cut
+    /// short is read again and what was handled is skipped.
+    async fn step(&mut self) -> Result<bool, WatcherError> {
         while let Ok(Event::Block {
             number,
             transactions,
@@ -165,20 +213,35 @@ impl Watcher {
                     owner,
                     amount,
                 } => {
-                    let _ = self.ledger.deposit(blknum, owner, amount);
+                    if self.ledger.deposit(blknum, owner, amount).is_ok() {
+                        let event = Event::Deposit {
+                            blknum,
+                            owner,
+                            amount,
+                        };
+                        self.store.append(&[event], None)?;
+                    }
                 }
-                // A range is read again after an error: what was handled is skipped.
                 RootChainLog::Submitted { blknum, .. }
                     if blknum < self.ledger.next_child_block() => {}
                 RootChainLog::Submitted { blknum, root } => {
                     if !self.check_block(blknum, root).await? {
                         return Ok(false);
                     }
+                    let block = self.ledger.block(blknum).expect("just applied");
+                    self.store.append(&[block_event(block)], None)?;
                 }
                 RootChainLog::ExitStarted { pos, .. } if self.ledger.is_exiting(pos) => {}
-                RootChainLog::ExitStarted { pos, exitor } => self.check_exit(pos, exitor).await?,
+                RootChainLog::ExitStarted { pos, exitor } => {
+                    self.check_exit(pos, exitor).await?;
+                    let event = Event::Exit {
+                        position: pos.encoded(),
+                    };
+                    self.store.append(&[event], None)?;
+                }
             }
         }
+        self.store.append(&[], Some(to + 1))?;
         self.cursor = to + 1;
         self.collect_confirmations().await;
         Ok(true)
@@ -188,17 +251,18 @@ impl Watcher {
     async fn collect_confirmations(&mut self) {
         for (pos, _) in self.ledger.utxos_of(self.user) {
             if pos.blknum % ankr_plasma::CHILD_BLOCK_INTERVAL == 0
-                && !self.confirmations.contains_key(&(pos.blknum, pos.txindex))
+                && matches!(self.store.confirmation(pos.blknum, pos.txindex), Ok(None))
             {
                 let _ = self.confirmation(pos.blknum, pos.txindex).await;
             }
         }
     }
 
-    /// The confirm signatures of transaction (`blknum`, `txindex`): kept, or asked of the operator.
+    /// The confirm signatures of transaction (`blknum`, `txindex`): from the file, or asked of
+    /// the operator and written to the file.
     async fn confirmation(&mut self, blknum: u64, txindex: u32) -> Option<Bytes> {
-        if let Some(found) = self.confirmations.get(&(blknum, txindex)) {
-            return Some(found.clone());
+        if let Ok(Some(found)) = self.store.confirmation(blknum, txindex) {
+            return Some(found.into());
         }
         let found = self
             .client
@@ -206,7 +270,12 @@ impl Watcher {
             .await
             .ok()
             .flatten()?;
-        self.confirmations.insert((blknum, txindex), found.clone());
+        match self.store.put_confirmation(blknum, txindex, &found) {
+            Ok(()) => self.say(format!(
+                "holds the confirm signatures of {blknum}:{txindex}"
+            )),
+            Err(error) => tracing::warn!(%error, "could not keep a confirm signature"),
+        }
         Some(found)
     }
 
@@ -254,7 +323,7 @@ impl Watcher {
     }
 
     /// Checks submitted block `blknum`; false if it was withheld or invalid (and acted upon).
-    async fn check_block(&mut self, blknum: u64, root: B256) -> Result<bool, ClientError> {
+    async fn check_block(&mut self, blknum: u64, root: B256) -> Result<bool, WatcherError> {
         let Some((raw, tree)) = self.fetch_block(blknum, root).await else {
             self.say(format!("block {blknum}'s root is on chain but its block was withheld for {:?}: exiting every output of {}", self.config.withhold_timeout, self.user));
             self.exit_everything().await;
