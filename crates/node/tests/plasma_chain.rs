@@ -13,7 +13,6 @@ use ankr_node::main_chain::{MainChain, receipt_events};
 use ankr_node::plasma::client::PlasmaClient;
 use ankr_node::plasma::gossip;
 use ankr_node::plasma::operator::{self, OperatorConfig, RunningOperator};
-use ankr_node::plasma::store::Event;
 use ankr_node::plasma::watcher::{self, Verdict, WatcherConfig};
 use ankr_node::{DevSealing, Node, NodeConfig, devnet};
 use ankr_plasma::{ChildBlock, Output, PlasmaTx, UtxoPos};
@@ -583,33 +582,39 @@ fn payment(from: UtxoPos, signer: usize, to: usize, denom: U256) -> PlasmaTx {
 }
 
 /// The operator gone bad: gossips `block` to the watcher (which keeps it until its root
-/// appears), then submits its root. Returns the rogue gossip node (keep it alive).
+/// appears), then submits its root. Meanwhile a stranger gossips blocks of its own on the
+/// chain's topic — an empty block of that number and blocks far ahead — which the watcher
+/// must drop. Returns the gossip nodes' stop switch (keep it alive).
 async fn go_rogue(
     world: &World,
     watcher: &watcher::RunningWatcher,
     block: ChildBlock,
-) -> (gossip::Gossip, tokio::sync::watch::Sender<bool>) {
+) -> tokio::sync::watch::Sender<bool> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let rogue = gossip::start(
-        world.root_chain,
-        "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
-        vec![watcher.p2p_addr.clone()],
-        stopped,
-    )
-    .await
-    .unwrap();
-    let event = Event::Block {
-        number: block.number,
-        transactions: block
-            .transactions
-            .iter()
-            .map(|tx| Bytes::from(tx.encode()))
-            .collect(),
+    let gossip_node = async || {
+        gossip::start(
+            world.root_chain,
+            address(OPERATOR),
+            "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
+            vec![watcher.p2p_addr.clone()],
+            stopped.clone(),
+        )
+        .await
+        .unwrap()
     };
-    let publish = rogue.publish.clone();
+    let (rogue, stranger) = (gossip_node().await, gossip_node().await);
+    let signed = gossip::SignedBlock::of_block(world.root_chain, &block, &key(OPERATOR));
+    let forged = |number: u64| {
+        let empty = ChildBlock::new(number, Vec::new(), B256::ZERO).unwrap();
+        gossip::SignedBlock::of_block(world.root_chain, &empty, &key(CAROL))
+    };
+    let forgeries: Vec<_> = (0..150u64)
+        .map(|i| forged(block.number + i * 1_000_000))
+        .collect();
     tokio::spawn(async move {
-        for _ in 0..150 {
-            if publish.send(event.clone()).is_err() {
+        for forged in forgeries {
+            if stranger.publish.send(forged).is_err() || rogue.publish.send(signed.clone()).is_err()
+            {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -627,7 +632,7 @@ async fn go_rogue(
         )
         .await
         .unwrap();
-    (rogue, stop)
+    stop
 }
 
 /// Block 2000 holds `bad` (made from Bob's change 1000:0:1 and the operator's deposit, spent in
@@ -684,6 +689,13 @@ async fn watcher_proves(kind: &str, bad: impl FnOnce(UtxoPos, UtxoPos) -> Vec<Pl
     })
     .await;
     assert!(said(&bob_watch, kind), "{kind}");
+    assert!(
+        bob_watch
+            .gossip_rejected
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > 0,
+        "the stranger's blocks were taken"
+    );
     let operator = world.operator(operator_dir.path(), addresses).await;
     let client = world.client(&operator).await;
     let paid = world

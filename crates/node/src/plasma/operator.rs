@@ -214,6 +214,7 @@ pub async fn start(config: OperatorConfig) -> Result<RunningOperator, OperatorEr
     let (shutdown, stopped) = watch::channel(false);
     let gossip = gossip::start(
         config.root_chain,
+        key_address,
         config.p2p_listen.clone(),
         Vec::new(),
         stopped.clone(),
@@ -334,7 +335,7 @@ async fn make_blocks(
     main: MainChain,
     shared: Arc<Shared>,
     config: OperatorConfig,
-    publish: tokio::sync::mpsc::UnboundedSender<Event>,
+    publish: tokio::sync::mpsc::UnboundedSender<gossip::SignedBlock>,
     mut stopped: watch::Receiver<bool>,
 ) {
     let mut ticks = tokio::time::interval(config.block_interval);
@@ -363,7 +364,11 @@ async fn make_blocks(
             block
         };
         tracing::info!(number = block.number, txs = block.transactions.len(), root = %block.root, "child block made");
-        let _ = publish.send(block_event(&block));
+        let _ = publish.send(gossip::SignedBlock::of_block(
+            shared.root_chain,
+            &block,
+            &config.key,
+        ));
         if let Err(error) = submit_missing(&main, &shared, &config.key).await {
             tracing::warn!(%error, "could not submit child block");
         }

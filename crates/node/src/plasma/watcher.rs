@@ -24,10 +24,14 @@ use libp2p::Multiaddr;
 use serde_json::json;
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+
+/// How many block intervals ahead of the next block to check a watcher keeps gossiped blocks.
+const GOSSIP_AHEAD: u64 = 16;
 
 /// What a watcher needs.
 #[derive(Clone)]
@@ -81,6 +85,8 @@ pub struct RunningWatcher {
     pub root_chain: Address,
     /// Where its block gossip listens.
     pub p2p_addr: Multiaddr,
+    /// Gossip messages dropped for not being blocks its operator signed.
+    pub gossip_rejected: Arc<AtomicU64>,
     pub actions: Arc<Mutex<Vec<String>>>,
     pub verdict: Arc<Mutex<Verdict>>,
     shutdown: watch::Sender<bool>,
@@ -100,7 +106,7 @@ struct Watcher {
     ledger: Ledger,
     /// Blocks received by gossip, waiting for their root on chain.
     gossiped: HashMap<u64, Vec<Bytes>>,
-    received: tokio::sync::mpsc::UnboundedReceiver<Event>,
+    received: tokio::sync::mpsc::UnboundedReceiver<gossip::SignedBlock>,
     /// What it checked and the confirm signatures it holds.
     store: ChildStore,
     cursor: u64,
@@ -130,9 +136,14 @@ pub async fn start(config: WatcherConfig) -> Result<RunningWatcher, WatcherError
     };
     let ledger = store.replay()?;
     let cursor = store.main_cursor()?;
+    let operator = client
+        .main
+        .read(client.root_chain, RootChain::ownerCall {})
+        .await?;
     let (shutdown, stopped) = watch::channel(false);
     let gossip = gossip::start(
         client.root_chain,
+        operator,
         config.p2p_listen.clone(),
         config.p2p_peers.clone(),
         stopped.clone(),
@@ -141,6 +152,7 @@ pub async fn start(config: WatcherConfig) -> Result<RunningWatcher, WatcherError
     .map_err(ClientError::Refused)?;
     tracing::info!(root_chain = %client.root_chain, next_block = ledger.next_child_block(), main_cursor = cursor, "watcher opened its file");
     let p2p_addr = gossip.listen_addr.clone();
+    let gossip_rejected = gossip.rejected.clone();
     let root_chain = client.root_chain;
     let actions = Arc::new(Mutex::new(Vec::new()));
     let verdict = Arc::new(Mutex::new(Verdict::Sound));
@@ -173,6 +185,7 @@ pub async fn start(config: WatcherConfig) -> Result<RunningWatcher, WatcherError
     Ok(RunningWatcher {
         root_chain,
         p2p_addr,
+        gossip_rejected,
         actions,
         verdict,
         shutdown,
@@ -186,17 +199,26 @@ impl Watcher {
         self.actions.lock().expect("actions lock").push(what);
     }
 
+    /// Keeps the operator's gossiped blocks that may still be needed: child blocks from the
+    /// next one to check up to `GOSSIP_AHEAD` intervals ahead (one per number, the latest).
+    fn take_gossip(&mut self) {
+        let next = self.ledger.next_child_block();
+        let window = next..next + GOSSIP_AHEAD * ankr_plasma::CHILD_BLOCK_INTERVAL;
+        while let Ok(block) = self.received.try_recv() {
+            if window.contains(&block.number)
+                && block.number % ankr_plasma::CHILD_BLOCK_INTERVAL == 0
+            {
+                self.gossiped.insert(block.number, block.transactions);
+            }
+        }
+        self.gossiped.retain(|number, _| window.contains(number));
+    }
+
     /// Follows the root chain as far as it is confirmed; false once it has acted on a bad block.
     /// Each event is written once handled and the cursor once the range is done, so a range cut
     /// short is read again and what was handled is skipped.
     async fn step(&mut self) -> Result<bool, WatcherError> {
-        while let Ok(Event::Block {
-            number,
-            transactions,
-        }) = self.received.try_recv()
-        {
-            self.gossiped.insert(number, transactions);
-        }
+        self.take_gossip();
         let main = self.client.main.clone();
         let head = main.head().await?;
         let Some(safe) = head.checked_sub(self.config.confirmations) else {
@@ -294,13 +316,7 @@ impl Watcher {
         };
         let deadline = tokio::time::Instant::now() + self.config.withhold_timeout;
         loop {
-            while let Ok(Event::Block {
-                number,
-                transactions,
-            }) = self.received.try_recv()
-            {
-                self.gossiped.insert(number, transactions);
-            }
+            self.take_gossip();
             if let Some(txs) = self.gossiped.remove(&blknum)
                 && let Some(tree) = matches(&txs)
             {
