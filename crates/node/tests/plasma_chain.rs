@@ -113,11 +113,23 @@ impl World {
         }
     }
 
-    /// Starts (or restarts, on the same addresses) the operator whose files are in `dir`.
+    /// Starts (or restarts, on the same addresses) the operator whose files are in `dir`,
+    /// making a block every 300 ms.
     async fn operator(
         &self,
         dir: &Path,
         previous: Option<(std::net::SocketAddr, libp2p::Multiaddr)>,
+    ) -> RunningOperator {
+        self.operator_every(dir, previous, Duration::from_millis(300))
+            .await
+    }
+
+    /// [`World::operator`] with a block every `block_interval`.
+    async fn operator_every(
+        &self,
+        dir: &Path,
+        previous: Option<(std::net::SocketAddr, libp2p::Multiaddr)>,
+        block_interval: Duration,
     ) -> RunningOperator {
         let (rpc_addr, p2p_listen) = previous.unwrap_or_else(|| {
             (
@@ -132,7 +144,7 @@ impl World {
             data_dir: dir.to_path_buf(),
             rpc_addr,
             p2p_listen,
-            block_interval: Duration::from_millis(300),
+            block_interval,
             confirmations: 1,
         })
         .await
@@ -360,6 +372,52 @@ async fn an_operator_runs_a_child_chain_and_a_watcher_challenges_a_double_exit()
     );
 
     bob_watch.stop().await;
+    operator.stop().await;
+    world.node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_transaction_the_operator_took_survives_its_restart() {
+    let world = World::start().await;
+    let operator_dir = tempfile::tempdir().unwrap();
+    // No block for an hour: the payment waits in the pool when the operator stops.
+    let operator = world
+        .operator_every(operator_dir.path(), None, Duration::from_secs(3600))
+        .await;
+    let client = world.client(&operator).await;
+    let timeout = Duration::from_secs(20);
+    let deposit = client
+        .deposit(&key(ALICE), ankr(5 * ANKR), timeout)
+        .await
+        .unwrap();
+    let tx = payment(deposit, ALICE, BOB, ankr(5 * ANKR));
+    let hash = client
+        .operator_rpc(
+            "plasma_sendRawTransaction",
+            serde_json::json!([Bytes::from(tx.encode())]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(hash, serde_json::json!(tx.hash()));
+    let info = client
+        .operator_rpc("plasma_chainInfo", serde_json::json!([]))
+        .await
+        .unwrap();
+    assert_eq!(info["pooled"], 1);
+
+    let addresses = Some((operator.rpc_addr, operator.p2p_addr.clone()));
+    operator.stop().await;
+    let operator = world.operator(operator_dir.path(), addresses).await;
+    let client = world.client(&operator).await;
+    wait_for("the pooled payment in a block", async || {
+        client
+            .operator_rpc("plasma_getTransactionPosition", serde_json::json!([hash]))
+            .await
+            .unwrap()
+            == serde_json::json!([1000, 0])
+    })
+    .await;
+    assert_eq!(client.balance(address(BOB)).await.unwrap(), ankr(5 * ANKR));
     operator.stop().await;
     world.node.stop().await;
 }

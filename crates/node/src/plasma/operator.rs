@@ -104,6 +104,9 @@ impl RunningOperator {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        if let Err(error) = self.shared.store.flush() {
+            tracing::error!(%error, "the pool was not made durable");
+        }
     }
 }
 
@@ -208,8 +211,18 @@ pub async fn start(config: OperatorConfig) -> Result<RunningOperator, OperatorEr
     std::fs::create_dir_all(&config.data_dir).map_err(|e| OperatorError::Gossip(e.to_string()))?;
     let store = ChildStore::open(&config.data_dir.join("child-chain.redb"))?;
     store.bind(config.root_chain)?;
-    let ledger = store.replay()?;
-    tracing::info!(next_block = ledger.next_child_block(), root_chain = %config.root_chain, "child chain opened");
+    let mut ledger = store.replay()?;
+    let pooled = store.pool()?;
+    let dropped = pooled
+        .iter()
+        .filter(|raw| {
+            PlasmaTx::decode(raw)
+                .map_err(|e| e.to_string())
+                .and_then(|tx| ledger.add_transaction(tx).map_err(|e| e.to_string()))
+                .is_err()
+        })
+        .count();
+    tracing::info!(next_block = ledger.next_child_block(), pooled = pooled.len() - dropped, dropped, root_chain = %config.root_chain, "child chain opened");
 
     let (shutdown, stopped) = watch::channel(false);
     let gossip = gossip::start(
@@ -357,7 +370,7 @@ async fn make_blocks(
             let block = ledger.seal_block().clone();
             // Stored under the ledger's lock, so the file replays events in the order the
             // ledger took them, and before it is announced or submitted: a restart resubmits it.
-            if let Err(error) = shared.store.append(&[block_event(&block)], None) {
+            if let Err(error) = shared.store.seal(&block_event(&block)) {
                 tracing::error!(%error, "could not store child block; stopping");
                 return;
             }
@@ -495,12 +508,12 @@ fn internal(message: impl std::fmt::Display) -> ErrorObjectOwned {
 impl PlasmaApiServer for PlasmaRpc {
     fn send_raw_transaction(&self, raw: Bytes) -> RpcResult<B256> {
         let tx = PlasmaTx::decode(&raw).map_err(invalid)?;
-        self.shared
-            .ledger
-            .lock()
-            .expect("ledger lock")
-            .add_transaction(tx)
-            .map_err(invalid)?;
+        let mut ledger = self.shared.ledger.lock().expect("ledger lock");
+        ledger.add_transaction(tx).map_err(invalid)?;
+        // Under the ledger's lock, so the file's pool and the next block agree.
+        if let Err(error) = self.shared.store.pool_put(&raw) {
+            tracing::error!(%error, "a pooled transaction was not written; a restart loses it");
+        }
         Ok(tx.hash())
     }
 

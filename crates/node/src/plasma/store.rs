@@ -1,8 +1,11 @@
 //! A child chain's own redb file, for its operator and for each watcher: what happened, in
 //! order (deposits and exits seen on the root chain, child blocks), replayed into a `Ledger`
-//! on start; where the main-chain scan stands; and the confirm signatures users posted. Every
-//! write is one redb transaction, so a crash loses nothing that was committed and never
-//! leaves an event without its cursor.
+//! on start; where the main-chain scan stands; the confirm signatures users posted; and the
+//! operator's pool. Every write is one redb transaction, so a crash loses nothing that was
+//! committed and never leaves an event without its cursor. Pooled transactions are written
+//! without waiting for the disk (a durable commit per transaction would cap the pool at ~100
+//! transactions/s); the next block or a clean stop makes them durable, so a restart keeps the
+//! pool and a crash loses at most the transactions of the last block interval.
 
 use alloy_primitives::{Address, Bytes, U256};
 use ankr_plasma::{ChildBlock, Ledger, PlasmaTx, UtxoPos};
@@ -14,6 +17,7 @@ const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const CONFIRMATIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("confirmations");
 const CHAIN: TableDefinition<&str, &[u8]> = TableDefinition::new("chain");
+const POOL: TableDefinition<u64, &[u8]> = TableDefinition::new("pool");
 
 /// The RootChain whose child chain the file holds.
 const ROOT_CHAIN: &str = "root_chain";
@@ -60,7 +64,8 @@ db_err!(
     redb::TransactionError,
     redb::TableError,
     redb::StorageError,
-    redb::CommitError
+    redb::CommitError,
+    redb::SetDurabilityError
 );
 
 /// The redb file of one child chain (an operator's or a watcher's).
@@ -76,6 +81,7 @@ impl ChildStore {
         txn.open_table(META)?;
         txn.open_table(CONFIRMATIONS)?;
         txn.open_table(CHAIN)?;
+        txn.open_table(POOL)?;
         txn.commit()?;
         Ok(Self { db })
     }
@@ -112,18 +118,50 @@ impl ChildStore {
     /// Appends `events` and moves the main-chain cursor to `cursor`, atomically.
     pub fn append(&self, events: &[Event], cursor: Option<u64>) -> Result<(), StoreError> {
         let txn = self.db.begin_write()?;
-        {
-            let mut table = txn.open_table(EVENTS)?;
-            let first = table.last()?.map(|(k, _)| k.value() + 1).unwrap_or(0);
-            for (seq, event) in (first..).zip(events) {
-                let bytes = serde_json::to_vec(event).map_err(|e| StoreError::Db(e.to_string()))?;
-                table.insert(seq, bytes.as_slice())?;
-            }
-            if let Some(cursor) = cursor {
-                txn.open_table(META)?.insert(MAIN_CURSOR, cursor)?;
-            }
+        write_events(&txn, events)?;
+        if let Some(cursor) = cursor {
+            txn.open_table(META)?.insert(MAIN_CURSOR, cursor)?;
         }
         txn.commit()?;
+        Ok(())
+    }
+
+    /// Keeps a transaction the operator took into its pool (made durable by the next block or
+    /// [`ChildStore::flush`]).
+    pub fn pool_put(&self, raw: &[u8]) -> Result<(), StoreError> {
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(redb::Durability::None)?;
+        {
+            let mut table = txn.open_table(POOL)?;
+            let next = table.last()?.map(|(k, _)| k.value() + 1).unwrap_or(0);
+            table.insert(next, raw)?;
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// The pooled transactions, in the order they came.
+    pub fn pool(&self) -> Result<Vec<Vec<u8>>, StoreError> {
+        let txn = self.db.begin_read()?;
+        txn.open_table(POOL)?
+            .iter()?
+            .map(|entry| Ok(entry?.1.value().to_vec()))
+            .collect()
+    }
+
+    /// Appends a block made from the pool and empties the pool, atomically: what was pooled is
+    /// now in the block, or was dropped (its input began to exit).
+    pub fn seal(&self, block: &Event) -> Result<(), StoreError> {
+        let txn = self.db.begin_write()?;
+        write_events(&txn, std::slice::from_ref(block))?;
+        txn.open_table(POOL)?.retain(|_, _| false)?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// Makes every earlier write durable (a stop calls it).
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.begin_write()?.commit()?;
         Ok(())
     }
 
@@ -169,6 +207,17 @@ impl ChildStore {
             .get(tx_key(blknum, txindex))?
             .map(|v| v.value().to_vec()))
     }
+}
+
+/// Appends `events` after the last one, inside `txn`.
+fn write_events(txn: &redb::WriteTransaction, events: &[Event]) -> Result<(), StoreError> {
+    let mut table = txn.open_table(EVENTS)?;
+    let first = table.last()?.map(|(k, _)| k.value() + 1).unwrap_or(0);
+    for (seq, event) in (first..).zip(events) {
+        let bytes = serde_json::to_vec(event).map_err(|e| StoreError::Db(e.to_string()))?;
+        table.insert(seq, bytes.as_slice())?;
+    }
+    Ok(())
 }
 
 fn tx_key(blknum: u64, txindex: u32) -> u64 {
@@ -241,5 +290,32 @@ mod tests {
             Err(StoreError::OtherChain { file, asked }) if file == ours && asked == theirs
         ));
         assert_eq!(store.main_cursor().unwrap(), 7);
+    }
+
+    #[test]
+    fn the_pool_survives_a_reopen_until_a_block_takes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("child-chain.redb");
+        {
+            let store = ChildStore::open(&path).unwrap();
+            store.pool_put(b"first").unwrap();
+            store.pool_put(b"second").unwrap();
+            store.flush().unwrap();
+        }
+        let store = ChildStore::open(&path).unwrap();
+        assert_eq!(
+            store.pool().unwrap(),
+            vec![b"first".to_vec(), b"second".to_vec()]
+        );
+        let block = Event::Block {
+            number: 1000,
+            transactions: Vec::new(),
+        };
+        store.seal(&block).unwrap();
+        assert!(store.pool().unwrap().is_empty());
+        store.pool_put(b"third").unwrap();
+        assert_eq!(store.pool().unwrap(), vec![b"third".to_vec()]);
+        let replayed = store.replay().unwrap();
+        assert_eq!(replayed.next_child_block(), 2000);
     }
 }
