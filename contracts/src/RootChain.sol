@@ -119,6 +119,9 @@ contract RootChain {
         require(msg.sender == owner, "only the operator submits blocks");
         require(root != 0, "a block root is not zero");
         uint256 blknum = currentChildBlock;
+        // A root chains the previous child block's root, so it never equals it: an equal one is
+        // a resubmission (a retry whose first attempt was mined after all), not a new block.
+        require(blknum == CHILD_BLOCK_INTERVAL || root != blocks[blknum - CHILD_BLOCK_INTERVAL].root, "root already submitted");
         _addBlock(blknum, root);
         currentChildBlock = blknum + CHILD_BLOCK_INTERVAL;
         currentDepositBlock = 1;

@@ -469,6 +469,16 @@ async fn deposits_are_numbered_between_child_blocks_and_at_most_999() {
         U256::ZERO,
     )
     .await;
+    // A retried submission mined after the first would make block 3000 a copy of 2000.
+    h.refused(
+        OPERATOR,
+        RootChain::submitBlockCall {
+            root: B256::repeat_byte(2),
+        },
+        U256::ZERO,
+        "root already submitted",
+    )
+    .await;
     let receipt = h.ok(ALICE, RootChain::depositCall {}, ankr(1)).await;
     assert_eq!(
         events::<RootChain::Deposit>(&receipt)[0].blknum,

@@ -358,7 +358,13 @@ async fn make_blocks(
             _ = stopped.changed() => return,
             _ = ticks.tick() => {}
         }
-        if let Err(error) = submit_missing(&main, &shared, &config.key).await {
+        // A stop does not wait for a submission's receipt: what was not submitted is
+        // resubmitted on the next start.
+        let submitted = tokio::select! {
+            _ = stopped.changed() => return,
+            submitted = submit_missing(&main, &shared, &config.key) => submitted,
+        };
+        if let Err(error) = submitted {
             tracing::warn!(%error, "could not submit child blocks");
             continue;
         }
@@ -382,7 +388,11 @@ async fn make_blocks(
             &block,
             &config.key,
         ));
-        if let Err(error) = submit_missing(&main, &shared, &config.key).await {
+        let submitted = tokio::select! {
+            _ = stopped.changed() => return,
+            submitted = submit_missing(&main, &shared, &config.key) => submitted,
+        };
+        if let Err(error) = submitted {
             tracing::warn!(%error, "could not submit child block");
         }
     }
