@@ -74,7 +74,7 @@ fn the_devnet_runs_two_child_chains_that_the_cli_uses() {
     let mut said = Vec::new();
     while !said
         .iter()
-        .any(|l: &String| l.contains("holds the confirm signatures of 1000:0"))
+        .any(|l: &String| l.contains("of 1 transactions of block 1000"))
     {
         let line = watched
             .recv_timeout(deadline.saturating_duration_since(Instant::now()))

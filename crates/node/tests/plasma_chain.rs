@@ -257,7 +257,7 @@ async fn an_operator_runs_a_child_chain_and_a_watcher_challenges_a_double_exit()
     );
     wait_for(
         "Bob's watcher to hold the confirm signatures of 1000:0",
-        async || said(&bob_watch, "holds the confirm signatures of 1000:0"),
+        async || said(&bob_watch, "of 1 transactions of block 1000"),
     )
     .await;
     assert_eq!(client.balance(address(BOB)).await.unwrap(), ankr(2 * ANKR));
@@ -373,6 +373,65 @@ async fn an_operator_runs_a_child_chain_and_a_watcher_challenges_a_double_exit()
 
     bob_watch.stop().await;
     operator.stop().await;
+    world.node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_watcher_challenges_anyones_double_exit_after_the_operator_is_gone() {
+    let world = World::start().await;
+    let operator_dir = tempfile::tempdir().unwrap();
+    let operator = world.operator(operator_dir.path(), None).await;
+    let client = world.client(&operator).await;
+    let bob_watch = world.watcher(&operator, BOB).await;
+    let timeout = Duration::from_secs(20);
+
+    // Alice pays Carol, who runs no watcher; Bob's keeps block 1000's confirm signatures.
+    let deposit = client
+        .deposit(&key(ALICE), ankr(5 * ANKR), timeout)
+        .await
+        .unwrap();
+    let (blknum, _) = client
+        .send(
+            &key(ALICE),
+            address(CAROL),
+            ankr(2 * ANKR),
+            U256::ZERO,
+            timeout,
+        )
+        .await
+        .unwrap();
+    assert_eq!(blknum, 1000);
+    wait_for(
+        "Bob's watcher to hold block 1000's confirm signatures",
+        async || {
+            said(
+                &bob_watch,
+                "holds the confirm signatures of 1 of 1 transactions of block 1000",
+            )
+        },
+    )
+    .await;
+    let deposit_proof = client.proof(deposit.blknum, 0).await.unwrap();
+    operator.stop().await;
+
+    // The operator is gone; Alice exits the deposit she spent paying Carol. Bob's watcher
+    // challenges with Alice's confirm signature from its file.
+    client
+        .start_exit(
+            &key(ALICE),
+            deposit,
+            deposit_proof.transaction,
+            deposit_proof.proof,
+            Bytes::new(),
+        )
+        .await
+        .unwrap();
+    wait_for("the watcher's challenge", async || {
+        said(&bob_watch, "challenged")
+    })
+    .await;
+    assert_eq!(client.owed(address(BOB)).await.unwrap(), ankr(BOND));
+    bob_watch.stop().await;
     world.node.stop().await;
 }
 

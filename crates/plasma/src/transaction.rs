@@ -321,6 +321,48 @@ pub fn confirmation_hash(tx_hash: B256, block_root: B256) -> B256 {
     keccak256([tx_hash.as_slice(), block_root.as_slice()].concat())
 }
 
+/// Why confirm signatures were refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfirmError {
+    #[error("{expected} confirm signatures expected (one per input)")]
+    Count { expected: usize },
+    #[error("a confirm signature is not by its input's owner")]
+    NotOwner,
+}
+
+impl PlasmaTx {
+    /// Checks the confirm signatures of this transaction, included in the block with root hash
+    /// `block_root`: 65 bytes per used input, in input order, each by the owner its input's
+    /// own signature names (the transaction is in a block, so that signature was checked). What
+    /// an operator takes and a watcher keeps must pass, or a challenge with it would fail.
+    pub fn check_confirmations(
+        &self,
+        block_root: B256,
+        signatures: &[u8],
+    ) -> Result<(), ConfirmError> {
+        let signing_hash = self.signing_hash();
+        let owners: Vec<Option<Address>> = self
+            .inputs
+            .iter()
+            .filter(|i| !i.is_empty())
+            .map(|i| recover(signing_hash, &i.signature))
+            .collect();
+        if signatures.len() != 65 * owners.len() {
+            return Err(ConfirmError::Count {
+                expected: owners.len(),
+            });
+        }
+        let digest = confirmation_hash(self.hash(), block_root);
+        for (chunk, owner) in signatures.chunks(65).zip(&owners) {
+            let signature: RawSignature = chunk.try_into().expect("65-byte chunks");
+            if owner.is_none() || recover(digest, &signature) != *owner {
+                return Err(ConfirmError::NotOwner);
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A confirm signature by a spender's key.
 pub fn confirm(key: &secp256k1::SecretKey, tx_hash: B256, block_root: B256) -> RawSignature {
     raw(&ankr_types::recovery::sign_hash(

@@ -1,8 +1,10 @@
 //! The operator's ledger rules: deposits numbered as the root chain numbers them, spends only
 //! of unspent, unlocked outputs by their owners, one spend per output per block, exits lock
-//! outputs (and drop pooled spends of them), and replayed blocks checked by the same rules.
+//! outputs (and drop pooled spends of them), replayed blocks checked by the same rules, and
+//! confirm signatures one per input by its owner.
 
 use alloy_primitives::{Address, U256, keccak256};
+use ankr_plasma::transaction::{ConfirmError, confirm};
 use ankr_plasma::{Ledger, LedgerError, Output, PlasmaTx, TxError, UtxoPos};
 
 fn key(seed: u8) -> secp256k1::SecretKey {
@@ -156,4 +158,42 @@ fn a_replayed_block_is_checked_like_a_pooled_one() {
         "an invalid block is not applied"
     );
     assert_eq!(watcher.pool_len(), 0);
+}
+
+#[test]
+fn confirm_signatures_are_one_per_input_by_its_owner_over_the_block() {
+    let mut tx = PlasmaTx::spending(
+        &[pos(1, 0, 0), pos(2, 0, 0)],
+        &[Output {
+            owner: owner(3),
+            denom: U256::from(10),
+        }],
+        U256::ZERO,
+    );
+    tx.sign_input(0, &key(1));
+    tx.sign_input(1, &key(2));
+    let root = alloy_primitives::B256::repeat_byte(9);
+    let by = |signer: u8, over: alloy_primitives::B256| confirm(&key(signer), tx.hash(), over);
+    let both = [by(1, root), by(2, root)].concat();
+    assert_eq!(tx.check_confirmations(root, &both), Ok(()));
+    assert_eq!(
+        tx.check_confirmations(root, &both[..65]),
+        Err(ConfirmError::Count { expected: 2 })
+    );
+    let swapped = [by(2, root), by(1, root)].concat();
+    let other_block = [by(1, root), by(2, alloy_primitives::B256::ZERO)].concat();
+    let stranger = [by(1, root), by(4, root)].concat();
+    for refused in [swapped, other_block, stranger] {
+        assert_eq!(
+            tx.check_confirmations(root, &refused),
+            Err(ConfirmError::NotOwner)
+        );
+    }
+    // An input whose own signature names nobody has no owner to confirm for it.
+    let mut unsigned = tx;
+    unsigned.inputs[1].signature = [0; 65];
+    assert_eq!(
+        unsigned.check_confirmations(root, &both),
+        Err(ConfirmError::NotOwner)
+    );
 }

@@ -12,7 +12,6 @@ use crate::plasma::logs::{RootChainLog, root_chain_logs};
 use crate::plasma::store::{ChildStore, Event, apply, block_event};
 use alloy_primitives::{Address, B256, Bytes, U256};
 use ankr_contracts::RootChain;
-use ankr_plasma::transaction::{confirmation_hash, recover};
 use ankr_plasma::{Ledger, PlasmaTx};
 use jsonrpsee::core::RpcResult;
 use jsonrpsee::proc_macros::rpc;
@@ -498,6 +497,10 @@ pub trait PlasmaApi {
     fn confirm(&self, blknum: u64, txindex: u32, signatures: Bytes) -> RpcResult<bool>;
     #[method(name = "getConfirmations")]
     fn get_confirmations(&self, blknum: u64, txindex: u32) -> RpcResult<Option<Bytes>>;
+    /// Every confirm signature posted for block `blknum`, as [txindex, signatures] pairs: what
+    /// a watcher keeps to challenge anyone's exit of an output spent there.
+    #[method(name = "getBlockConfirmations")]
+    fn get_block_confirmations(&self, blknum: u64) -> RpcResult<Vec<(u32, Bytes)>>;
     #[method(name = "chainInfo")]
     fn chain_info(&self) -> RpcResult<ChainInfo>;
 }
@@ -590,7 +593,7 @@ impl PlasmaApiServer for PlasmaRpc {
     }
 
     fn confirm(&self, blknum: u64, txindex: u32, signatures: Bytes) -> RpcResult<bool> {
-        let (tx, root, owners) = {
+        let (tx, root) = {
             let ledger = self.shared.ledger.lock().expect("ledger lock");
             let block = ledger
                 .block(blknum)
@@ -599,33 +602,25 @@ impl PlasmaApiServer for PlasmaRpc {
                 .transactions
                 .get(txindex as usize)
                 .ok_or_else(|| invalid("no such transaction"))?;
-            let hash = tx.signing_hash();
-            let owners: Vec<Option<Address>> = tx
-                .inputs
-                .iter()
-                .filter(|i| !i.is_empty())
-                .map(|i| recover(hash, &i.signature))
-                .collect();
-            (tx, block.root, owners)
+            (tx, block.root)
         };
-        if signatures.len() != 65 * owners.len() {
-            return Err(invalid(format!(
-                "{} confirm signatures expected (one per input)",
-                owners.len()
-            )));
-        }
-        let digest = confirmation_hash(tx.hash(), root);
-        for (chunk, owner) in signatures.chunks(65).zip(&owners) {
-            let signature: [u8; 65] = chunk.try_into().expect("65-byte chunks");
-            if recover(digest, &signature) != *owner {
-                return Err(invalid("a confirm signature is not by its input's owner"));
-            }
-        }
+        tx.check_confirmations(root, &signatures).map_err(invalid)?;
         self.shared
             .store
             .put_confirmation(blknum, txindex, &signatures)
             .map_err(internal)?;
         Ok(true)
+    }
+
+    fn get_block_confirmations(&self, blknum: u64) -> RpcResult<Vec<(u32, Bytes)>> {
+        Ok(self
+            .shared
+            .store
+            .block_confirmations(blknum)
+            .map_err(internal)?
+            .into_iter()
+            .map(|(txindex, signatures)| (txindex, Bytes::from(signatures)))
+            .collect())
     }
 
     fn get_confirmations(&self, blknum: u64, txindex: u32) -> RpcResult<Option<Bytes>> {

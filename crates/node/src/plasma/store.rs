@@ -193,11 +193,37 @@ impl ChildStore {
         txindex: u32,
         signatures: &[u8],
     ) -> Result<(), StoreError> {
+        self.put_confirmations(blknum, &[(txindex, signatures.to_vec())])
+    }
+
+    /// Keeps confirm signatures of several of block `blknum`'s transactions in one commit.
+    pub fn put_confirmations(
+        &self,
+        blknum: u64,
+        signatures: &[(u32, Vec<u8>)],
+    ) -> Result<(), StoreError> {
         let txn = self.db.begin_write()?;
-        txn.open_table(CONFIRMATIONS)?
-            .insert(tx_key(blknum, txindex), signatures)?;
+        {
+            let mut table = txn.open_table(CONFIRMATIONS)?;
+            for (txindex, signatures) in signatures {
+                table.insert(tx_key(blknum, *txindex), signatures.as_slice())?;
+            }
+        }
         txn.commit()?;
         Ok(())
+    }
+
+    /// The confirm signatures kept for block `blknum`'s transactions, by transaction index.
+    pub fn block_confirmations(&self, blknum: u64) -> Result<Vec<(u32, Vec<u8>)>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(CONFIRMATIONS)?;
+        table
+            .range(tx_key(blknum, 0)..tx_key(blknum + 1, 0))?
+            .map(|entry| {
+                let (key, value) = entry?;
+                Ok((UtxoPos::decode(key.value()).txindex, value.value().to_vec()))
+            })
+            .collect()
     }
 
     pub fn confirmation(&self, blknum: u64, txindex: u32) -> Result<Option<Vec<u8>>, StoreError> {

@@ -22,7 +22,7 @@ use ankr_plasma::{
 };
 use libp2p::Multiaddr;
 use serde_json::json;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
@@ -32,6 +32,10 @@ use tokio::task::JoinHandle;
 
 /// How many block intervals ahead of the next block to check a watcher keeps gossiped blocks.
 const GOSSIP_AHEAD: u64 = 16;
+
+/// How many of the latest checked child blocks a watcher keeps asking for every transaction's
+/// confirm signatures (senders post them once the block's root is on chain).
+const CONFIRMATION_BLOCKS: usize = 16;
 
 /// What a watcher needs.
 #[derive(Clone)]
@@ -109,6 +113,8 @@ struct Watcher {
     received: tokio::sync::mpsc::UnboundedReceiver<gossip::SignedBlock>,
     /// What it checked and the confirm signatures it holds.
     store: ChildStore,
+    /// Checked child blocks whose confirm signatures are not all kept yet, oldest first.
+    collecting: VecDeque<u64>,
     cursor: u64,
     actions: Arc<Mutex<Vec<String>>>,
     verdict: Arc<Mutex<Verdict>>,
@@ -164,6 +170,7 @@ pub async fn start(config: WatcherConfig) -> Result<RunningWatcher, WatcherError
         gossiped: HashMap::new(),
         received: gossip.received,
         store,
+        collecting: VecDeque::new(),
         cursor,
         actions: actions.clone(),
         verdict: verdict.clone(),
@@ -252,6 +259,12 @@ impl Watcher {
                     }
                     let block = self.ledger.block(blknum).expect("just applied");
                     self.store.append(&[block_event(block)], None)?;
+                    if !block.transactions.is_empty() {
+                        self.collecting.push_back(blknum);
+                    }
+                    while self.collecting.len() > CONFIRMATION_BLOCKS {
+                        self.collecting.pop_front();
+                    }
                 }
                 RootChainLog::ExitStarted { pos, .. } if self.ledger.is_exiting(pos) => {}
                 RootChainLog::ExitStarted { pos, exitor } => {
@@ -269,8 +282,50 @@ impl Watcher {
         Ok(true)
     }
 
-    /// Fetches the confirm signatures of the transactions that made the user's outputs.
+    /// Fetches and keeps confirm signatures: of every transaction of the latest checked blocks
+    /// (so it can challenge anyone's exit of an output spent there, also once the operator is
+    /// gone), and of the transactions that made the user's outputs, however old.
     async fn collect_confirmations(&mut self) {
+        let mut complete = Vec::new();
+        for blknum in self.collecting.clone() {
+            let Ok(answer) = self
+                .client
+                .operator_rpc("plasma_getBlockConfirmations", json!([blknum]))
+                .await
+            else {
+                break; // the operator does not answer now; the next step asks again
+            };
+            let offered: Vec<(u32, Bytes)> = serde_json::from_value(answer).unwrap_or_default();
+            let block = self.ledger.block(blknum).expect("a checked block");
+            let kept = self.store.block_confirmations(blknum).unwrap_or_default();
+            let new: Vec<(u32, Vec<u8>)> = offered
+                .into_iter()
+                .filter(|(txindex, _)| !kept.iter().any(|(k, _)| k == txindex))
+                .filter(|(txindex, signatures)| {
+                    block
+                        .transactions
+                        .get(*txindex as usize)
+                        .is_some_and(|tx| tx.check_confirmations(block.root, signatures).is_ok())
+                })
+                .map(|(txindex, signatures)| (txindex, signatures.to_vec()))
+                .collect();
+            let total = block.transactions.len();
+            if new.is_empty() {
+                continue;
+            }
+            if let Err(error) = self.store.put_confirmations(blknum, &new) {
+                tracing::warn!(%error, "could not keep confirm signatures");
+                continue;
+            }
+            let now = kept.len() + new.len();
+            self.say(format!(
+                "holds the confirm signatures of {now} of {total} transactions of block {blknum}"
+            ));
+            if now == total {
+                complete.push(blknum);
+            }
+        }
+        self.collecting.retain(|blknum| !complete.contains(blknum));
         for (pos, _) in self.ledger.utxos_of(self.user) {
             if pos.blknum % ankr_plasma::CHILD_BLOCK_INTERVAL == 0
                 && matches!(self.store.confirmation(pos.blknum, pos.txindex), Ok(None))
@@ -292,7 +347,18 @@ impl Watcher {
             .await
             .ok()
             .flatten()?;
-        match self.store.put_confirmation(blknum, txindex, &found) {
+        let block = self.ledger.block(blknum)?;
+        let tx = block.transactions.get(txindex as usize)?;
+        if let Err(error) = tx.check_confirmations(block.root, &found) {
+            self.say(format!(
+                "the operator's confirm signatures of {blknum}:{txindex} are wrong: {error}"
+            ));
+            return None;
+        }
+        match self
+            .store
+            .put_confirmations(blknum, &[(txindex, found.to_vec())])
+        {
             Ok(()) => self.say(format!(
                 "holds the confirm signatures of {blknum}:{txindex}"
             )),
