@@ -104,7 +104,10 @@ impl PlasmaClient {
             .await
             .map_err(|e| ClientError::Operator {
                 method: method.into(),
-                reason: e.to_string(),
+                reason: match e {
+                    MainChainError::Rpc { reason, .. } => reason,
+                    other => other.to_string(),
+                },
             })
     }
 
