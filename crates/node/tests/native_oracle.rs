@@ -5,22 +5,21 @@
 //! never undo a delivery, and every payout by withdrawal; the relay against a real HTTPS source,
 //! across a restart, and with a private (HPKE-sealed) request.
 
-use alloy_consensus::TxEip1559;
-use alloy_eips::Encodable2718;
-use alloy_primitives::{Address, B256, Bytes, TxKind, U256, hex, keccak256};
+mod support;
+
+use alloy_primitives::{Address, B256, Bytes, U256, hex, keccak256};
 use alloy_sol_types::{SolCall, SolValue};
 use ankr_contracts::genesis::{
     ENCLAVE_REGISTRY_ADDRESS, NATIVE_ORACLE_ADDRESS, OracleGenesis, RegistryGenesis,
     enclave_registry_genesis, native_oracle_genesis,
 };
 use ankr_contracts::{HostileConsumer, NativeOracle, PriceConsumer, artifact};
-use ankr_node::{DevSealing, Node, NodeConfig, devnet};
+use ankr_node::{DevSealing, devnet};
 use ankr_oracle::datagram::{Datagram, OracleRequest, code, kind};
 use ankr_oracle::extract::ValueQuery;
 use ankr_oracle::{FetchLimits, OracleEnclave};
-use jsonrpsee::core::{client::ClientT, params::ArrayParams};
-use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
-use serde_json::{Value, json};
+use serde_json::Value;
+use support::{DevChain, address};
 
 const P: u64 = 50_000_000_000;
 const TIMEOUT_BLOCKS: u64 = 5;
@@ -35,16 +34,11 @@ fn oracle_enclave(seed: &str) -> OracleEnclave {
 }
 
 struct Harness {
-    _dir: tempfile::TempDir,
-    node: Node,
-    client: HttpClient,
+    chain: DevChain,
     enclave: OracleEnclave,
 }
 
 /// Who sends what: the requester's account, the relay's, the cancellation-fee collector.
-fn account(i: usize) -> secp256k1::SecretKey {
-    devnet::accounts()[i].secret
-}
 const REQUESTER: usize = 3;
 const RELAY: usize = 4;
 
@@ -69,36 +63,10 @@ impl Harness {
             })
             .unwrap(),
         );
-        let dir = tempfile::tempdir().unwrap();
-        let node = Node::start(NodeConfig {
-            data_dir: dir.path().to_path_buf(),
-            spec,
-            rpc_addr: "127.0.0.1:0".parse().unwrap(),
-            sealing: DevSealing::Instant,
-            beneficiary: Address::repeat_byte(0xbe),
-            mining: None,
-            network: None,
-        })
-        .await
-        .unwrap();
-        let client = HttpClientBuilder::default().build(node.rpc_url()).unwrap();
         Self {
-            _dir: dir,
-            node,
-            client,
+            chain: DevChain::start(spec, DevSealing::Instant).await,
             enclave,
         }
-    }
-
-    async fn rpc(&self, method: &str, params: Value) -> Result<Value, String> {
-        let mut array = ArrayParams::new();
-        for p in params.as_array().unwrap() {
-            array.insert(p).unwrap();
-        }
-        self.client
-            .request::<Value, _>(method, array)
-            .await
-            .map_err(|e| e.to_string())
     }
 
     /// Sends a transaction from dev account `from` and waits for its receipt.
@@ -110,40 +78,8 @@ impl Harness {
         value: U256,
         gas_limit: u64,
     ) -> Value {
-        let sender = ankr_types::recovery::address_of(&account(from));
-        let nonce = self
-            .rpc("eth_getTransactionCount", json!([sender, "latest"]))
-            .await
-            .unwrap();
-        let tx = TxEip1559 {
-            chain_id: devnet::DEVNET_CHAIN_ID,
-            nonce: u64::from_str_radix(nonce.as_str().unwrap().trim_start_matches("0x"), 16)
-                .unwrap(),
-            gas_limit,
-            max_fee_per_gas: 100_000_000_000,
-            max_priority_fee_per_gas: 1_000_000_000,
-            to: to.map_or(TxKind::Create, TxKind::Call),
-            value,
-            input: data.into(),
-            ..Default::default()
-        };
-        let signed = ankr_types::recovery::sign_transaction(&account(from), tx);
-        let raw = format!("0x{}", hex::encode(signed.encoded_2718()));
-        let hash = self
-            .rpc("eth_sendRawTransaction", json!([raw]))
-            .await
-            .unwrap();
-        for _ in 0..500 {
-            let receipt = self
-                .rpc("eth_getTransactionReceipt", json!([hash]))
-                .await
-                .unwrap();
-            if !receipt.is_null() {
-                return receipt;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-        panic!("no receipt for {hash}");
+        let hash = self.chain.pool(from, to, data, value, gas_limit).await;
+        self.chain.receipt(&hash).await
     }
 
     /// `eth_call` from `from`: the output, or the error (with the revert reason).
@@ -154,14 +90,7 @@ impl Harness {
         data: Vec<u8>,
         value: U256,
     ) -> Result<Bytes, String> {
-        let sender = ankr_types::recovery::address_of(&account(from));
-        let answer = self
-            .rpc(
-                "eth_call",
-                json!([{ "from": sender, "to": to, "data": Bytes::from(data), "value": value, "gas": "0x1000000" }, "latest"]),
-            )
-            .await?;
-        Ok(hex::decode(answer.as_str().unwrap()).unwrap().into())
+        self.chain.call(from, to, data, value).await
     }
 
     /// Sends a call that must succeed.
@@ -368,7 +297,7 @@ async fn fees_deliveries_and_refunds_follow_town_criers_numbers() {
         .read(consumer, PriceConsumer::lastValueCall {}.abi_encode())
         .await;
     assert_eq!(U256::abi_decode(&value).unwrap(), U256::from(10125));
-    let relay = ankr_types::recovery::address_of(&account(RELAY));
+    let relay = address(RELAY);
     // Both deliveries' fees are the relay's: 2.5·10^15 and (30,000 + 150,000)·P.
     assert_eq!(h.balance_in_oracle(relay).await, wei(30_000 + 20_000) + fee);
 
@@ -501,7 +430,7 @@ async fn fees_deliveries_and_refunds_follow_town_criers_numbers() {
     .await;
     let consumer_before = h.balance_in_oracle(consumer).await;
     for _ in 0..TIMEOUT_BLOCKS {
-        let me = ankr_types::recovery::address_of(&account(RELAY));
+        let me = address(RELAY);
         h.ok(RELAY, me, vec![], U256::from(1)).await;
     }
     h.ok(RELAY, NATIVE_ORACLE_ADDRESS, expire, U256::ZERO).await;
@@ -529,7 +458,7 @@ async fn fees_deliveries_and_refunds_follow_town_criers_numbers() {
         "nothing to withdraw",
     )
     .await;
-    h.node.stop().await;
+    h.chain.node.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -538,7 +467,7 @@ async fn a_misbehaving_callback_never_undoes_a_delivery() {
     let hostile = h.deploy("HostileConsumer").await;
     let params = price_params();
     let fee = wei(30_000 + 20_000);
-    let relay = ankr_types::recovery::address_of(&account(RELAY));
+    let relay = address(RELAY);
     let callback_failed = alloy_primitives::keccak256("CallbackFailed(uint64)");
     // 0: reverts, 1: burns all its gas, 2: re-enters cancel for the request being delivered.
     for mode in [0u8, 1, 2] {
@@ -603,7 +532,7 @@ async fn a_misbehaving_callback_never_undoes_a_delivery() {
     }
     // The re-entrant cancel did not refund the requester.
     assert_eq!(h.balance_in_oracle(hostile).await, U256::ZERO);
-    h.node.stop().await;
+    h.chain.node.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -613,7 +542,7 @@ async fn the_relay_serves_requests_from_a_real_https_source_and_survives_a_resta
     let h = Harness::start().await;
     let consumer = h.deploy("PriceConsumer").await;
     let source = LocalSource::start(
-        h._dir.path(),
+        h.chain.dir(),
         [(
             "/price".to_string(),
             Route::Document {
@@ -640,12 +569,12 @@ async fn the_relay_serves_requests_from_a_real_https_source_and_survives_a_resta
     let relay_enclave = enclave.address();
     let enclave_key = enclave.encryption_key();
     let config = RelayConfig {
-        rpc_url: h.node.rpc_url(),
-        accounts: vec![account(RELAY)],
+        rpc_url: h.chain.node.rpc_url(),
+        accounts: vec![support::key(RELAY)],
         enclave,
         attestation: None,
         confirmations: 0,
-        state_file: h._dir.path().join("relay.state"),
+        state_file: h.chain.dir().join("relay.state"),
         poll: std::time::Duration::from_millis(50),
     };
     let params = ValueQuery {
@@ -685,7 +614,7 @@ async fn the_relay_serves_requests_from_a_real_https_source_and_survives_a_resta
         U256::from(2),
         "nothing was served twice"
     );
-    let relay_account = ankr_types::recovery::address_of(&account(RELAY));
+    let relay_account = address(RELAY);
     assert_eq!(h.balance_in_oracle(relay_account).await, fee + fee);
     // A private request: the relay published the enclave's key; the consumer seals its
     // parameters to it, only ciphertext reaches the chain, and the answer still arrives.
@@ -734,7 +663,7 @@ async fn the_relay_serves_requests_from_a_real_https_source_and_survives_a_resta
 
     let _ = stop.send(true);
     relay.await.unwrap();
-    h.node.stop().await;
+    h.chain.node.stop().await;
 }
 
 async fn answers(h: &Harness, consumer: Address) -> U256 {
@@ -761,12 +690,12 @@ async fn a_request_the_relay_cannot_deliver_is_expired_and_refunded() {
     let consumer = h.deploy("PriceConsumer").await;
     // A relay whose enclave nobody registered: every delivery it sends reverts.
     let config = RelayConfig {
-        rpc_url: h.node.rpc_url(),
-        accounts: vec![account(RELAY)],
+        rpc_url: h.chain.node.rpc_url(),
+        accounts: vec![support::key(RELAY)],
         enclave: std::sync::Arc::new(oracle_enclave("never registered")),
         attestation: None,
         confirmations: 0,
-        state_file: h._dir.path().join("relay.state"),
+        state_file: h.chain.dir().join("relay.state"),
         poll: std::time::Duration::from_millis(50),
     };
     let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -781,7 +710,7 @@ async fn a_request_the_relay_cannot_deliver_is_expired_and_refunded() {
     let id = h.last_id().await;
     // Blocks go by (transfers from another account) until the deadline has passed.
     for _ in 0..=TIMEOUT_BLOCKS {
-        let me = ankr_types::recovery::address_of(&account(2));
+        let me = address(2);
         h.ok(2, me, vec![], U256::from(1)).await;
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
@@ -801,5 +730,5 @@ async fn a_request_the_relay_cannot_deliver_is_expired_and_refunded() {
     );
     let _ = stop.send(true);
     relay.await.unwrap();
-    h.node.stop().await;
+    h.chain.node.stop().await;
 }

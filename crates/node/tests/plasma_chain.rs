@@ -5,6 +5,8 @@
 //! block and an invalid block (gossiped by an operator gone bad) after which every honest user
 //! gets all their funds out.
 
+mod support;
+
 use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_sol_types::SolValue;
 use ankr_contracts::genesis::CHILD_CHAIN_REGISTRY_ADDRESS;
@@ -18,8 +20,8 @@ use ankr_node::{DevSealing, Node, NodeConfig, devnet};
 use ankr_plasma::{ChildBlock, Output, PlasmaTx, UtxoPos};
 use std::path::Path;
 use std::time::Duration;
+use support::{ANKR, address, ankr, key};
 
-const ANKR: u128 = 1_000_000_000_000_000_000;
 /// Main-chain seconds (blocks are ≥ 1 s apart and come every 300 ms, so time runs ~3× fast).
 const CHALLENGE_PERIOD: u64 = 10;
 const MATURITY_PERIOD: u64 = 20;
@@ -29,18 +31,6 @@ const OPERATOR: usize = 0;
 const ALICE: usize = 1;
 const BOB: usize = 2;
 const CAROL: usize = 3;
-
-fn key(who: usize) -> secp256k1::SecretKey {
-    devnet::accounts()[who].secret
-}
-
-fn address(who: usize) -> Address {
-    devnet::accounts()[who].address
-}
-
-fn ankr(amount: u128) -> U256 {
-    U256::from(amount)
-}
 
 struct World {
     dir: tempfile::TempDir,

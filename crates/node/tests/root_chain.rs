@@ -5,27 +5,23 @@
 //! withdrawal-delay attack, finalize under a tight gas limit, a withheld block, fraud proofs,
 //! and the Solidity decoder agreeing with `ankr_plasma::PlasmaTx::decode`.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+mod support;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use alloy_consensus::TxEip1559;
-use alloy_eips::Encodable2718;
-use alloy_primitives::{Address, B256, Bytes, TxKind, U256, hex, keccak256};
+use alloy_primitives::{Address, B256, Bytes, U256, hex, keccak256};
 use alloy_sol_types::{SolCall, SolEvent, SolValue};
 use ankr_chain::Contents;
 use ankr_contracts::{RootChain, artifact};
-use ankr_node::{DevSealing, Node, NodeConfig, devnet};
+use ankr_node::{DevSealing, devnet};
 use ankr_plasma::transaction::confirm;
 use ankr_plasma::{ChildBlock, Ledger, MerkleTree, Output, PlasmaTx, UtxoPos};
-use jsonrpsee::core::{client::ClientT, params::ArrayParams};
-use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use serde_json::{Value, json};
+use support::{ANKR, DevChain, address, ankr, key};
 
 const DAY: u64 = 86_400;
 const CHALLENGE_PERIOD: u64 = 7 * DAY;
 const MATURITY_PERIOD: u64 = 14 * DAY;
-const ANKR: u128 = 1_000_000_000_000_000_000;
 const BOND: u128 = ANKR / 100;
 const STAKE: u128 = 5 * ANKR;
 
@@ -35,50 +31,19 @@ const BOB: usize = 2;
 const CAROL: usize = 3;
 const DAVE: usize = 4;
 
-fn key(who: usize) -> secp256k1::SecretKey {
-    devnet::accounts()[who].secret
-}
-
-fn address(who: usize) -> Address {
-    devnet::accounts()[who].address
-}
-
-fn ankr(amount: u128) -> U256 {
-    U256::from(amount)
-}
-
 /// A node the test seals, the RootChain its operator deployed, and a clock.
 struct Harness {
-    _dir: tempfile::TempDir,
-    node: Node,
-    client: HttpClient,
+    chain: DevChain,
     root_chain: Address,
     clock: AtomicU64,
-    nonces: Mutex<HashMap<usize, u64>>,
 }
 
 impl Harness {
     async fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let node = Node::start(NodeConfig {
-            data_dir: dir.path().to_path_buf(),
-            spec: devnet::spec(),
-            rpc_addr: "127.0.0.1:0".parse().unwrap(),
-            sealing: DevSealing::Off,
-            beneficiary: Address::repeat_byte(0xbe),
-            mining: None,
-            network: None,
-        })
-        .await
-        .unwrap();
-        let client = HttpClientBuilder::default().build(node.rpc_url()).unwrap();
         let mut harness = Self {
-            _dir: dir,
-            node,
-            client,
+            chain: DevChain::start(devnet::spec(), DevSealing::Off).await,
             root_chain: Address::ZERO,
             clock: AtomicU64::new(ankr_chain::now_seconds()),
-            nonces: Mutex::default(),
         };
         let mut code = artifact("RootChain").unwrap().bytecode.to_vec();
         code.extend(
@@ -101,17 +66,6 @@ impl Harness {
         harness
     }
 
-    async fn rpc(&self, method: &str, params: Value) -> Result<Value, String> {
-        let mut array = ArrayParams::new();
-        for p in params.as_array().unwrap() {
-            array.insert(p).unwrap();
-        }
-        self.client
-            .request::<Value, _>(method, array)
-            .await
-            .map_err(|e| e.to_string())
-    }
-
     /// Moves the clock the next block is sealed at.
     fn warp(&self, seconds: u64) {
         self.clock.fetch_add(seconds, Ordering::SeqCst);
@@ -121,6 +75,7 @@ impl Harness {
     fn seal(&self) {
         let at = self.clock.fetch_add(1, Ordering::SeqCst);
         let header = self
+            .chain
             .node
             .chain
             .build_block(
@@ -143,47 +98,11 @@ impl Harness {
         value: U256,
         gas_limit: u64,
     ) -> String {
-        let nonce = {
-            let known = self.nonces.lock().unwrap().get(&from).copied();
-            match known {
-                Some(n) => n,
-                None => {
-                    let n = self
-                        .rpc("eth_getTransactionCount", json!([address(from), "latest"]))
-                        .await
-                        .unwrap();
-                    u64::from_str_radix(n.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
-                }
-            }
-        };
-        self.nonces.lock().unwrap().insert(from, nonce + 1);
-        let tx = TxEip1559 {
-            chain_id: devnet::DEVNET_CHAIN_ID,
-            nonce,
-            gas_limit,
-            max_fee_per_gas: 100_000_000_000,
-            max_priority_fee_per_gas: 1_000_000_000,
-            to: to.map_or(TxKind::Create, TxKind::Call),
-            value,
-            input: data.into(),
-            ..Default::default()
-        };
-        let signed = ankr_types::recovery::sign_transaction(&key(from), tx);
-        let raw = format!("0x{}", hex::encode(signed.encoded_2718()));
-        let hash = self
-            .rpc("eth_sendRawTransaction", json!([raw]))
-            .await
-            .unwrap();
-        hash.as_str().unwrap().to_string()
+        self.chain.pool(from, to, data, value, gas_limit).await
     }
 
     async fn receipt(&self, hash: &str) -> Value {
-        let receipt = self
-            .rpc("eth_getTransactionReceipt", json!([hash]))
-            .await
-            .unwrap();
-        assert!(!receipt.is_null(), "no receipt for {hash}");
-        receipt
+        self.chain.receipt(hash).await
     }
 
     /// Sends a transaction, seals it into a block and returns its receipt.
@@ -225,13 +144,7 @@ impl Harness {
     }
 
     async fn call(&self, from: usize, data: Vec<u8>, value: U256) -> Result<Bytes, String> {
-        let answer = self
-            .rpc(
-                "eth_call",
-                json!([{ "from": address(from), "to": self.root_chain, "data": Bytes::from(data), "value": value, "gas": "0x1000000" }, "latest"]),
-            )
-            .await?;
-        Ok(hex::decode(answer.as_str().unwrap()).unwrap().into())
+        self.chain.call(from, self.root_chain, data, value).await
     }
 
     async fn read<C: SolCall>(&self, call: C) -> C::Return {
@@ -442,7 +355,7 @@ async fn deposits_are_numbered_between_child_blocks_and_at_most_999() {
                 left -= 1;
             }
         }
-        while h.node.chain.pool_size() > 0 {
+        while h.chain.node.chain.pool_size() > 0 {
             h.seal();
         }
         for hash in hashes {
@@ -1352,7 +1265,7 @@ async fn main_chain_headers_commit_to_every_child_chains_boundary() {
     let second = h.submit(&mut ledger).await;
     h.seal(); // the next header commits to the state after `second`'s submission
 
-    let answer = h.rpc("ankr_childChains", json!([])).await.unwrap();
+    let answer = h.chain.rpc("ankr_childChains", json!([])).await.unwrap();
     let root: B256 = answer["childChainsRoot"].as_str().unwrap().parse().unwrap();
     let chains = answer["chains"].as_array().unwrap();
     assert_eq!(chains.len(), 1);
@@ -1369,10 +1282,11 @@ async fn main_chain_headers_commit_to_every_child_chains_boundary() {
         .map(|p| p.as_str().unwrap().parse().unwrap())
         .collect();
     assert!(ankr_plasma::verify(root, leaf, 0, &proof));
-    let head = h.node.chain.head();
+    let head = h.chain.node.chain.head();
     assert_eq!(head.child_chains_root, root);
     // An earlier header commits to the earlier boundary.
     let earlier = h
+        .chain
         .rpc(
             "ankr_childChains",
             json!([format!("0x{:x}", head.number - 1)]),
@@ -1391,7 +1305,7 @@ async fn main_chain_headers_commit_to_every_child_chains_boundary() {
     // Another node recomputes every commitment on import and refuses a forged one.
     let dir = tempfile::tempdir().unwrap();
     let other = ankr_chain::Chain::open(dir.path(), devnet::spec()).unwrap();
-    let reader = h.node.chain.reader().unwrap();
+    let reader = h.chain.node.chain.reader().unwrap();
     for number in 1..head.number {
         let header = reader.header_by_number(number).unwrap().unwrap();
         let body = reader.body(header.hash()).unwrap().unwrap();

@@ -3,24 +3,23 @@
 //! platform, for K blocks; WorkMarket pays only results signed by a live enclave for the
 //! account that delivers them, refunds after the deadline, and pays out by withdrawal.
 
-use alloy_consensus::TxEip1559;
-use alloy_eips::Encodable2718;
-use alloy_primitives::{Address, B256, Bytes, TxKind, U256, hex, keccak256};
+mod support;
+
+use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy_sol_types::SolCall;
 use ankr_contracts::genesis::{
     ENCLAVE_REGISTRY_ADDRESS, RegistryGenesis, WORK_MARKET_ADDRESS, enclave_registry_genesis,
 };
 use ankr_contracts::{EnclaveRegistry, WorkMarket};
 use ankr_node::attest::register_call;
-use ankr_node::{DevSealing, Node, NodeConfig, devnet};
+use ankr_node::{DevSealing, devnet};
 use ankr_pouw::enclave::simulated_measurement;
 use ankr_pouw::{
     AttestationService, Enclave, Limits, ResultClaim, SimulatedEnclave, Subtask, Template,
 };
-use jsonrpsee::core::{client::ClientT, params::ArrayParams};
-use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use serde_json::{Value, json};
 use std::sync::Arc;
+use support::DevChain;
 
 const PERIOD: u64 = 5;
 
@@ -28,13 +27,12 @@ fn key(seed: u8) -> secp256k1::SecretKey {
     secp256k1::SecretKey::from_byte_array(keccak256([seed, 0x53]).0).unwrap()
 }
 
+/// The account that sends the tests' transactions.
+const SENDER: usize = 5;
+
 struct Harness {
-    _dir: tempfile::TempDir,
-    node: Node,
-    client: HttpClient,
+    chain: DevChain,
     root: AttestationService,
-    sender: secp256k1::SecretKey,
-    nonce: u64,
 }
 
 impl Harness {
@@ -50,87 +48,30 @@ impl Harness {
                 ..Default::default()
             }),
         );
-        let dir = tempfile::tempdir().unwrap();
-        let node = Node::start(NodeConfig {
-            data_dir: dir.path().to_path_buf(),
-            spec,
-            rpc_addr: "127.0.0.1:0".parse().unwrap(),
-            sealing: DevSealing::Instant,
-            beneficiary: Address::repeat_byte(0xbe),
-            mining: None,
-            network: None,
-        })
-        .await
-        .unwrap();
-        let client = HttpClientBuilder::default().build(node.rpc_url()).unwrap();
         Self {
-            _dir: dir,
-            node,
-            client,
+            chain: DevChain::start(spec, DevSealing::Instant).await,
             root,
-            sender: devnet::accounts()[5].secret,
-            nonce: 0,
         }
-    }
-
-    async fn rpc(&self, method: &str, params: Value) -> Result<Value, String> {
-        let mut array = ArrayParams::new();
-        for p in params.as_array().unwrap() {
-            array.insert(p).unwrap();
-        }
-        self.client
-            .request::<Value, _>(method, array)
-            .await
-            .map_err(|e| e.to_string())
     }
 
     fn from(&self) -> Address {
-        ankr_types::recovery::address_of(&self.sender)
+        support::address(SENDER)
     }
 
     /// `eth_call` from the sender: the output, or the error message (with the revert reason).
     async fn call(&self, to: Address, data: Vec<u8>, value: U256) -> Result<Bytes, String> {
-        let answer = self
-            .rpc(
-                "eth_call",
-                json!([{ "from": self.from(), "to": to, "data": Bytes::from(data), "value": value }, "latest"]),
-            )
-            .await?;
-        Ok(hex::decode(answer.as_str().unwrap()).unwrap().into())
+        self.chain.call(SENDER, to, data, value).await
     }
 
     /// Sends a transaction and waits for its receipt; panics if it reverted.
     async fn send(&mut self, to: Address, data: Vec<u8>, value: U256) -> Value {
-        let tx = TxEip1559 {
-            chain_id: devnet::DEVNET_CHAIN_ID,
-            nonce: self.nonce,
-            gas_limit: 1_000_000,
-            max_fee_per_gas: 100_000_000_000,
-            max_priority_fee_per_gas: 1_000_000_000,
-            to: TxKind::Call(to),
-            value,
-            input: data.into(),
-            ..Default::default()
-        };
-        self.nonce += 1;
-        let signed = ankr_types::recovery::sign_transaction(&self.sender, tx);
-        let raw = format!("0x{}", hex::encode(signed.encoded_2718()));
         let hash = self
-            .rpc("eth_sendRawTransaction", json!([raw]))
-            .await
-            .unwrap();
-        for _ in 0..400 {
-            let receipt = self
-                .rpc("eth_getTransactionReceipt", json!([hash]))
-                .await
-                .unwrap();
-            if !receipt.is_null() {
-                assert_eq!(receipt["status"], "0x1", "{receipt}");
-                return receipt;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-        panic!("no receipt for {hash}");
+            .chain
+            .pool(SENDER, Some(to), data, value, 1_000_000)
+            .await;
+        let receipt = self.chain.receipt(&hash).await;
+        assert_eq!(receipt["status"], "0x1", "{receipt}");
+        receipt
     }
 
     /// Moves the chain on by one block (a self-transfer).
@@ -152,11 +93,11 @@ impl Harness {
     /// A recent block hash for a quote's nonce: the head's parent, which is among the last 10
     /// both for `eth_call` (run in the head's context) and for a transaction in the next block.
     fn head_hash(&self) -> B256 {
-        self.node.chain.head().parent_hash
+        self.chain.node.chain.head().parent_hash
     }
 
     async fn is_live(&self, enclave: Address) -> bool {
-        let next = self.node.chain.head().number + 1;
+        let next = self.chain.node.chain.head().number + 1;
         let call = EnclaveRegistry::isLiveCall {
             enclave,
             blockNumber: U256::from(next),
@@ -268,7 +209,7 @@ async fn the_registry_admits_only_attested_allowed_fresh_enclaves_one_per_platfo
         message.contains("registered on another platform"),
         "{message}"
     );
-    h.node.stop().await;
+    h.chain.node.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -389,6 +330,7 @@ async fn the_market_pays_attested_results_refunds_late_tasks_and_pays_out_by_wit
 
     // Withdraw pays everything out and zeroes the balance.
     let before = h
+        .chain
         .rpc("eth_getBalance", json!([payee, "latest"]))
         .await
         .unwrap();
@@ -396,6 +338,7 @@ async fn the_market_pays_attested_results_refunds_late_tasks_and_pays_out_by_wit
         .send(market, WorkMarket::withdrawCall {}.abi_encode(), U256::ZERO)
         .await;
     let after = h
+        .chain
         .rpc("eth_getBalance", json!([payee, "latest"]))
         .await
         .unwrap();
@@ -407,5 +350,5 @@ async fn the_market_pays_attested_results_refunds_late_tasks_and_pays_out_by_wit
         U256::from(10_000_001_000u64)
     );
     assert_eq!(h.owed(payee).await, U256::ZERO);
-    h.node.stop().await;
+    h.chain.node.stop().await;
 }

@@ -1,0 +1,144 @@
+//! What the node's contract tests share: the devnet's funded accounts by index, and a dev node
+//! driven only through its JSON-RPC with signed EIP-1559 transactions, as a wallet would.
+#![allow(dead_code)] // each test file uses its own part
+
+use alloy_consensus::TxEip1559;
+use alloy_eips::Encodable2718;
+use alloy_primitives::{Address, Bytes, TxKind, U256, hex};
+use ankr_node::{DevSealing, Node, NodeConfig, devnet};
+use ankr_types::ChainSpec;
+use jsonrpsee::core::{client::ClientT, params::ArrayParams};
+use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+/// One ANKR in wei.
+pub const ANKR: u128 = 1_000_000_000_000_000_000;
+
+/// The secret key of devnet account `who`.
+pub fn key(who: usize) -> secp256k1::SecretKey {
+    devnet::accounts()[who].secret
+}
+
+pub fn address(who: usize) -> Address {
+    devnet::accounts()[who].address
+}
+
+pub fn ankr(amount: u128) -> U256 {
+    U256::from(amount)
+}
+
+/// A dev node on loopback with its own folder, and a JSON-RPC client of it.
+pub struct DevChain {
+    _dir: tempfile::TempDir,
+    pub node: Node,
+    client: HttpClient,
+}
+
+impl DevChain {
+    pub async fn start(spec: ChainSpec, sealing: DevSealing) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let node = Node::start(NodeConfig {
+            data_dir: dir.path().to_path_buf(),
+            spec,
+            rpc_addr: "127.0.0.1:0".parse().unwrap(),
+            sealing,
+            beneficiary: Address::repeat_byte(0xbe),
+            mining: None,
+            network: None,
+        })
+        .await
+        .unwrap();
+        let client = HttpClientBuilder::default().build(node.rpc_url()).unwrap();
+        Self {
+            _dir: dir,
+            node,
+            client,
+        }
+    }
+
+    /// The node's folder, for what a test keeps beside it (a relay's state file).
+    pub fn dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
+    /// A JSON-RPC request with positional `params`; the error as text (it carries revert
+    /// reasons).
+    pub async fn rpc(&self, method: &str, params: Value) -> Result<Value, String> {
+        let mut array = ArrayParams::new();
+        for p in params.as_array().unwrap() {
+            array.insert(p).unwrap();
+        }
+        self.client
+            .request::<Value, _>(method, array)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// Signs a transaction from account `from` (nonce after its pending ones) and pools it;
+    /// returns its hash.
+    pub async fn pool(
+        &self,
+        from: usize,
+        to: Option<Address>,
+        data: Vec<u8>,
+        value: U256,
+        gas_limit: u64,
+    ) -> String {
+        let nonce = self
+            .rpc("eth_getTransactionCount", json!([address(from), "pending"]))
+            .await
+            .unwrap();
+        let tx = TxEip1559 {
+            chain_id: devnet::DEVNET_CHAIN_ID,
+            nonce: u64::from_str_radix(nonce.as_str().unwrap().trim_start_matches("0x"), 16)
+                .unwrap(),
+            gas_limit,
+            max_fee_per_gas: 100_000_000_000,
+            max_priority_fee_per_gas: 1_000_000_000,
+            to: to.map_or(TxKind::Create, TxKind::Call),
+            value,
+            input: data.into(),
+            ..Default::default()
+        };
+        let signed = ankr_types::recovery::sign_transaction(&key(from), tx);
+        let raw = format!("0x{}", hex::encode(signed.encoded_2718()));
+        let hash = self
+            .rpc("eth_sendRawTransaction", json!([raw]))
+            .await
+            .unwrap();
+        hash.as_str().unwrap().to_string()
+    }
+
+    /// The receipt of `hash`, waiting up to 5 s for a block to hold it.
+    pub async fn receipt(&self, hash: &str) -> Value {
+        for _ in 0..500 {
+            let receipt = self
+                .rpc("eth_getTransactionReceipt", json!([hash]))
+                .await
+                .unwrap();
+            if !receipt.is_null() {
+                return receipt;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("no receipt for {hash}");
+    }
+
+    /// `eth_call` from account `from`: the output, or the error (with the revert reason).
+    pub async fn call(
+        &self,
+        from: usize,
+        to: Address,
+        data: Vec<u8>,
+        value: U256,
+    ) -> Result<Bytes, String> {
+        let answer = self
+            .rpc(
+                "eth_call",
+                json!([{ "from": address(from), "to": to, "data": Bytes::from(data), "value": value, "gas": "0x1000000" }, "latest"]),
+            )
+            .await?;
+        Ok(hex::decode(answer.as_str().unwrap()).unwrap().into())
+    }
+}
