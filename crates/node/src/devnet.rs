@@ -20,9 +20,13 @@ pub const DEV_ACCOUNTS: u32 = 10;
 /// The balance, in whole ANKR, of each funded dev account.
 pub const DEV_BALANCE_ANKR: u128 = 10_000;
 
-/// The funded dev accounts (the anvil/Hardhat ones).
+/// The funded dev accounts (the anvil/Hardhat ones). Derived once per process: a BIP-32
+/// derivation (PBKDF2, 2,048 rounds) per call cost tests ~10 ms per key lookup.
 pub fn accounts() -> Vec<DevAccount> {
-    derive(TEST_MNEMONIC, DEV_ACCOUNTS)
+    static ACCOUNTS: std::sync::OnceLock<Vec<DevAccount>> = std::sync::OnceLock::new();
+    ACCOUNTS
+        .get_or_init(|| derive(TEST_MNEMONIC, DEV_ACCOUNTS))
+        .clone()
 }
 
 /// The least stake (wei) a devnet child chain's operator posts to register it: 1 ANKR.

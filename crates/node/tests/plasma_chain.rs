@@ -15,9 +15,10 @@ use ankr_node::main_chain::{MainChain, receipt_events};
 use ankr_node::plasma::client::PlasmaClient;
 use ankr_node::plasma::gossip;
 use ankr_node::plasma::operator::{self, OperatorConfig, RunningOperator};
+use ankr_node::plasma::store::{ChildStore, Event, block_event};
 use ankr_node::plasma::watcher::{self, Verdict, WatcherConfig};
 use ankr_node::{DevSealing, Node, NodeConfig, devnet};
-use ankr_plasma::{ChildBlock, Output, PlasmaTx, UtxoPos};
+use ankr_plasma::{ChildBlock, Ledger, Output, PlasmaTx, UtxoPos};
 use std::path::Path;
 use std::time::Duration;
 use support::{ANKR, address, ankr, key};
@@ -422,6 +423,65 @@ async fn a_watcher_challenges_anyones_double_exit_after_the_operator_is_gone() {
     .await;
     assert_eq!(client.owed(address(BOB)).await.unwrap(), ankr(BOND));
     bob_watch.stop().await;
+    world.node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_block_over_json_rpcs_default_size_is_served_whole() {
+    // 30,000 payments in one block, ~11.5 MB as JSON (jsonrpsee's default limit is 10 MB),
+    // written into the operator's file as the events a running operator would have written.
+    // (Their deposits are not on the root chain: this is about serving the block.)
+    const PAYMENTS: usize = 30_000;
+    let world = World::start().await;
+    let operator_dir = tempfile::tempdir().unwrap();
+    let mut ledger = Ledger::new();
+    let mut events = Vec::new();
+    let mut deposits = Vec::new();
+    let mut next = 1;
+    while deposits.len() < PAYMENTS {
+        if next % 1000 == 0 {
+            events.push(block_event(ledger.seal_block()));
+            next += 1;
+        }
+        ledger.deposit(next, address(ALICE), ankr(1)).unwrap();
+        events.push(Event::Deposit {
+            blknum: next,
+            owner: address(ALICE),
+            amount: ankr(1),
+        });
+        deposits.push(UtxoPos {
+            blknum: next,
+            txindex: 0,
+            oindex: 0,
+        });
+        next += 1;
+    }
+    for deposit in deposits {
+        ledger
+            .add_transaction(payment(deposit, ALICE, BOB, ankr(1)))
+            .unwrap();
+    }
+    let big = ledger.seal_block().clone();
+    events.push(block_event(&big));
+    {
+        let store = ChildStore::open(&operator_dir.path().join("child-chain.redb")).unwrap();
+        store.bind(world.root_chain).unwrap();
+        store.append(&events, None).unwrap();
+    }
+
+    let operator = world.operator(operator_dir.path(), None).await;
+    let client = world.client(&operator).await;
+    let block = client
+        .operator_rpc("plasma_getBlock", serde_json::json!([big.number]))
+        .await
+        .unwrap();
+    assert_eq!(block["transactions"].as_array().unwrap().len(), PAYMENTS);
+    assert!(serde_json::to_vec(&block).unwrap().len() > 10 << 20);
+    assert_eq!(
+        block["root"].as_str().unwrap().parse::<B256>().unwrap(),
+        big.root
+    );
+    operator.stop().await;
     world.node.stop().await;
 }
 

@@ -86,6 +86,7 @@ impl PlasmaClient {
         let main = MainChain::connect(main_rpc).await?;
         let operator = HttpClientBuilder::default()
             .request_timeout(Duration::from_secs(30))
+            .max_response_size(super::MAX_BLOCK_MESSAGE_BYTES)
             .build(operator_rpc)
             .map_err(|e| ClientError::Operator {
                 method: "connect".into(),

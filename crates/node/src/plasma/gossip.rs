@@ -19,9 +19,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
-/// Largest child block message: 65,536 transactions of ~320 bytes, JSON hex, with room.
-const MAX_MESSAGE_BYTES: usize = 64 << 20;
-
 /// The gossip topic of one child chain's blocks, named by its RootChain.
 pub fn topic(root_chain: Address) -> IdentTopic {
     IdentTopic::new(format!("/ankr/plasma/{root_chain}/blocks/1"))
@@ -118,7 +115,7 @@ pub async fn start(
     let key = Keypair::generate_ed25519();
     let config = gossipsub::ConfigBuilder::default()
         .heartbeat_interval(Duration::from_millis(200))
-        .max_transmit_size(MAX_MESSAGE_BYTES)
+        .max_transmit_size(super::MAX_BLOCK_MESSAGE_BYTES as usize)
         .validate_messages()
         .message_id_fn(|message| MessageId::from(keccak256(&message.data).to_vec()))
         .build()

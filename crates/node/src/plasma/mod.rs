@@ -14,3 +14,8 @@ pub mod operator;
 pub mod store;
 /// The watcher: checks blocks, challenges, proves fraud, exits.
 pub mod watcher;
+
+/// The largest child block as JSON (65,536 transactions of up to ~320 bytes, hex-encoded),
+/// with room: the limit of a block's gossip message and of an operator's `plasma_*` answers,
+/// so that a full block can be had either way (jsonrpsee's default, 10 MB, holds ~25,000).
+pub const MAX_BLOCK_MESSAGE_BYTES: u32 = 64 << 20;

@@ -241,6 +241,11 @@ pub async fn start(config: OperatorConfig) -> Result<RunningOperator, OperatorEr
     });
 
     let server = Server::builder()
+        .set_config(
+            jsonrpsee::server::ServerConfig::builder()
+                .max_response_body_size(super::MAX_BLOCK_MESSAGE_BYTES)
+                .build(),
+        )
         .build(config.rpc_addr)
         .await
         .map_err(|e| OperatorError::Rpc {
