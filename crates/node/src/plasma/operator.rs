@@ -66,6 +66,8 @@ pub enum OperatorError {
     Rpc { addr: SocketAddr, reason: String },
     #[error("block gossip: {0}")]
     Gossip(String),
+    #[error("operator folder {path}: {reason}")]
+    Folder { path: PathBuf, reason: String },
 }
 
 /// The child chain shared by the RPC, the follower and the block maker.
@@ -207,7 +209,10 @@ pub async fn start(config: OperatorConfig) -> Result<RunningOperator, OperatorEr
             root_chain: config.root_chain,
         });
     }
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| OperatorError::Gossip(e.to_string()))?;
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| OperatorError::Folder {
+        path: config.data_dir.clone(),
+        reason: e.to_string(),
+    })?;
     let store = ChildStore::open(&config.data_dir.join("child-chain.redb"))?;
     store.bind(config.root_chain)?;
     let mut ledger = store.replay()?;

@@ -22,7 +22,7 @@ use ankr_plasma::{
 };
 use libp2p::Multiaddr;
 use serde_json::json;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
@@ -297,10 +297,16 @@ impl Watcher {
             };
             let offered: Vec<(u32, Bytes)> = serde_json::from_value(answer).unwrap_or_default();
             let block = self.ledger.block(blknum).expect("a checked block");
-            let kept = self.store.block_confirmations(blknum).unwrap_or_default();
+            let kept: HashSet<u32> = self
+                .store
+                .block_confirmations(blknum)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(txindex, _)| txindex)
+                .collect();
             let new: Vec<(u32, Vec<u8>)> = offered
                 .into_iter()
-                .filter(|(txindex, _)| !kept.iter().any(|(k, _)| k == txindex))
+                .filter(|(txindex, _)| !kept.contains(txindex))
                 .filter(|(txindex, signatures)| {
                     block
                         .transactions
