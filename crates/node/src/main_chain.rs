@@ -48,11 +48,15 @@ pub struct MainChain {
     chain_id: u64,
 }
 
-fn quantity(value: &Value) -> Result<u64, MainChainError> {
+/// A JSON-RPC quantity ("0x…") as a number; `None` for anything else.
+pub(crate) fn parse_quantity(value: &Value) -> Option<u64> {
     value
         .as_str()
         .and_then(|s| u64::from_str_radix(s.trim_start_matches("0x"), 16).ok())
-        .ok_or_else(|| MainChainError::Decode(value.to_string()))
+}
+
+fn quantity(value: &Value) -> Result<u64, MainChainError> {
+    parse_quantity(value).ok_or_else(|| MainChainError::Decode(value.to_string()))
 }
 
 impl MainChain {

@@ -139,10 +139,7 @@ pub async fn run(config: RelayConfig, mut stopped: watch::Receiver<bool>) {
 }
 
 fn quantity(value: &Value) -> Result<u64, RelayError> {
-    value
-        .as_str()
-        .and_then(|s| u64::from_str_radix(s.trim_start_matches("0x"), 16).ok())
-        .ok_or_else(|| RelayError::Decode(value.to_string()))
+    crate::main_chain::parse_quantity(value).ok_or_else(|| RelayError::Decode(value.to_string()))
 }
 
 impl Relay {

@@ -8,13 +8,14 @@
 mod support;
 
 use alloy_primitives::{Address, B256, Bytes, U256};
-use alloy_sol_types::SolValue;
 use ankr_contracts::genesis::CHILD_CHAIN_REGISTRY_ADDRESS;
-use ankr_contracts::{ChildChainRegistry, RootChain, artifact};
-use ankr_node::main_chain::{MainChain, receipt_events};
+use ankr_contracts::{ChildChainRegistry, RootChain};
+use ankr_node::main_chain::MainChain;
 use ankr_node::plasma::client::PlasmaClient;
 use ankr_node::plasma::gossip;
-use ankr_node::plasma::operator::{self, OperatorConfig, RunningOperator};
+use ankr_node::plasma::operator::{
+    self, InclusionProof, OperatorConfig, RootChainSettings, RunningOperator,
+};
 use ankr_node::plasma::store::{ChildStore, Event, block_event};
 use ankr_node::plasma::watcher::{self, Verdict, WatcherConfig};
 use ankr_node::{DevSealing, Node, NodeConfig, devnet};
@@ -59,43 +60,34 @@ impl World {
         .await
         .unwrap();
         let main = MainChain::connect(&node.rpc_url()).await.unwrap();
-        let mut code = artifact("RootChain").unwrap().bytecode.to_vec();
-        code.extend(
-            (
-                U256::from(CHALLENGE_PERIOD),
-                U256::from(MATURITY_PERIOD),
-                ankr(BOND),
-            )
-                .abi_encode_params(),
-        );
-        let hash = main
-            .send(&key(OPERATOR), None, code, ankr(2 * ANKR), 8_000_000)
-            .await
-            .unwrap();
-        let receipt = main.wait(hash, Duration::from_secs(20)).await.unwrap();
-        let root_chain: Address = receipt["contractAddress"]
-            .as_str()
-            .unwrap()
-            .parse()
-            .unwrap();
-        let register = ChildChainRegistry::registerCall {
-            name: "test chain".into(),
-            rootChain: root_chain,
+        let settings = RootChainSettings {
+            challenge_period: CHALLENGE_PERIOD,
+            maturity_period: MATURITY_PERIOD,
+            exit_bond: ankr(BOND),
+            stake: ankr(2 * ANKR),
         };
-        let receipt = main
-            .transact(
-                &key(OPERATOR),
+        let root_chain =
+            operator::deploy_child_chain(&main, &key(OPERATOR), "test chain", settings)
+                .await
+                .unwrap();
+        // Registered once, as this chain.
+        assert_eq!(
+            main.read(
                 CHILD_CHAIN_REGISTRY_ADDRESS,
-                &register,
-                U256::ZERO,
-                500_000,
+                ChildChainRegistry::countCall {}
+            )
+            .await
+            .unwrap(),
+            U256::from(1)
+        );
+        let registered = main
+            .read(
+                CHILD_CHAIN_REGISTRY_ADDRESS,
+                ChildChainRegistry::chainCall { id: U256::from(1) },
             )
             .await
             .unwrap();
-        assert_eq!(
-            receipt_events::<ChildChainRegistry::ChildChainRegistered>(&receipt).len(),
-            1
-        );
+        assert_eq!(registered.rootChain, root_chain);
         Self {
             dir,
             node,
@@ -193,6 +185,31 @@ impl World {
         }
         panic!("{} was never owed {expected}", address(who));
     }
+}
+
+/// Alice exits `deposit`, which she has spent; Bob's watcher must challenge the exit and win
+/// its bond.
+async fn alice_exit_is_challenged(
+    client: &PlasmaClient,
+    bob_watch: &watcher::RunningWatcher,
+    deposit: UtxoPos,
+    deposit_proof: InclusionProof,
+) {
+    client
+        .start_exit(
+            &key(ALICE),
+            deposit,
+            deposit_proof.transaction,
+            deposit_proof.proof,
+            Bytes::new(),
+        )
+        .await
+        .unwrap();
+    wait_for("the watcher's challenge", async || {
+        said(bob_watch, "challenged")
+    })
+    .await;
+    assert_eq!(client.owed(address(BOB)).await.unwrap(), ankr(BOND));
 }
 
 async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
@@ -320,21 +337,7 @@ async fn an_operator_runs_a_child_chain_and_a_watcher_challenges_a_double_exit()
 
     // Alice exits the deposit she spent; Bob's watcher challenges with her confirm signature.
     let deposit_proof = client.proof(deposit.blknum, 0).await.unwrap();
-    client
-        .start_exit(
-            &key(ALICE),
-            deposit,
-            deposit_proof.transaction,
-            deposit_proof.proof,
-            Bytes::new(),
-        )
-        .await
-        .unwrap();
-    wait_for("the watcher's challenge", async || {
-        said(&bob_watch, "challenged")
-    })
-    .await;
-    assert_eq!(client.owed(address(BOB)).await.unwrap(), ankr(BOND));
+    alice_exit_is_challenged(&client, &bob_watch, deposit, deposit_proof).await;
     assert_eq!(*bob_watch.verdict.lock().unwrap(), Verdict::Sound);
     assert!(
         !said(&bob_watch, "checks out"),
@@ -407,21 +410,7 @@ async fn a_watcher_challenges_anyones_double_exit_after_the_operator_is_gone() {
 
     // The operator is gone; Alice exits the deposit she spent paying Carol. Bob's watcher
     // challenges with Alice's confirm signature from its file.
-    client
-        .start_exit(
-            &key(ALICE),
-            deposit,
-            deposit_proof.transaction,
-            deposit_proof.proof,
-            Bytes::new(),
-        )
-        .await
-        .unwrap();
-    wait_for("the watcher's challenge", async || {
-        said(&bob_watch, "challenged")
-    })
-    .await;
-    assert_eq!(client.owed(address(BOB)).await.unwrap(), ankr(BOND));
+    alice_exit_is_challenged(&client, &bob_watch, deposit, deposit_proof).await;
     bob_watch.stop().await;
     world.node.stop().await;
 }

@@ -3,12 +3,12 @@
 //! to the RootChain on the main chain.
 
 use crate::main_chain::{MainChain, MainChainError, receipt_events};
+use crate::plasma::operator::{InclusionProof, Utxo};
 use alloy_primitives::{Address, B256, Bytes, U256};
 use ankr_contracts::RootChain;
 use ankr_plasma::transaction::confirm;
 use ankr_plasma::{Output, PlasmaTx, UtxoPos};
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
-use serde::Deserialize;
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -21,37 +21,6 @@ pub enum ClientError {
     Operator { method: String, reason: String },
     #[error("{0}")]
     Refused(String),
-}
-
-/// An output as the operator lists it.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Utxo {
-    pub blknum: u64,
-    pub txindex: u32,
-    pub oindex: u8,
-    pub position: u64,
-    pub owner: Address,
-    pub denom: U256,
-}
-
-impl Utxo {
-    pub fn pos(&self) -> UtxoPos {
-        UtxoPos {
-            blknum: self.blknum,
-            txindex: self.txindex,
-            oindex: self.oindex,
-        }
-    }
-}
-
-/// A transaction and its proof against its block's root, as the operator serves them.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct InclusionProof {
-    pub transaction: Bytes,
-    pub proof: Bytes,
-    pub root: B256,
 }
 
 /// A user's view of one child chain.

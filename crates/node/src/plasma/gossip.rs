@@ -218,8 +218,8 @@ mod tests {
 
     #[test]
     fn only_the_operators_signature_over_these_transactions_recovers_the_operator() {
-        let operator = secp256k1::SecretKey::from_slice(&[7; 32]).unwrap();
-        let stranger = secp256k1::SecretKey::from_slice(&[8; 32]).unwrap();
+        let operator = secp256k1::SecretKey::from_byte_array([7; 32]).unwrap();
+        let stranger = secp256k1::SecretKey::from_byte_array([8; 32]).unwrap();
         let root_chain = Address::repeat_byte(0xaa);
         let txs = vec![Bytes::from_static(b"one"), Bytes::from_static(b"two")];
         let root = MerkleTree::new(txs.iter().map(keccak256).collect())

@@ -12,13 +12,13 @@ use crate::plasma::logs::{RootChainLog, root_chain_logs};
 use crate::plasma::store::{ChildStore, Event, apply, block_event};
 use alloy_primitives::{Address, B256, Bytes, U256};
 use ankr_contracts::RootChain;
-use ankr_plasma::{Ledger, PlasmaTx};
+use ankr_plasma::{Ledger, PlasmaTx, UtxoPos};
 use jsonrpsee::core::RpcResult;
 use jsonrpsee::proc_macros::rpc;
 use jsonrpsee::server::{Server, ServerHandle};
 use jsonrpsee::types::ErrorObjectOwned;
 use libp2p::Multiaddr;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -438,8 +438,8 @@ async fn submit_missing(
     }
 }
 
-/// One output as `plasma_getUtxos` lists it.
-#[derive(Clone, Serialize)]
+/// One output as `plasma_getUtxos` lists it (and the client reads it).
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Utxo {
     pub blknum: u64,
@@ -449,6 +449,16 @@ pub struct Utxo {
     pub position: u64,
     pub owner: Address,
     pub denom: U256,
+}
+
+impl Utxo {
+    pub fn pos(&self) -> UtxoPos {
+        UtxoPos {
+            blknum: self.blknum,
+            txindex: self.txindex,
+            oindex: self.oindex,
+        }
+    }
 }
 
 /// A child block as `plasma_getBlock` serves it.
@@ -462,7 +472,7 @@ pub struct PlasmaBlock {
 }
 
 /// What `startExit` and challenges need of a transaction, as `plasma_getProof` serves it.
-#[derive(Clone, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InclusionProof {
     pub blknum: u64,
