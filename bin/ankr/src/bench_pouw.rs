@@ -4,7 +4,7 @@
 //! fairness and the defences' false-rejection rates.
 
 use alloy_primitives::{B256, U256, keccak256};
-use ankr_pouw::defences::{DefenceParams, simulate_honest};
+use ankr_pouw::defences::{DefenceParams, Scenario, simulate};
 use ankr_pouw::workloads::Workload;
 use ankr_pouw::{Enclave, Limits, Runtime, SimulatedEnclave, Subtask, Template};
 use std::time::{Duration, Instant};
@@ -24,9 +24,10 @@ fn median(runs: usize, mut f: impl FnMut()) -> Duration {
 
 pub fn run() -> anyhow::Result<()> {
     metering_overhead()?;
+    ticket_rates()?;
     seal_verification();
     fairness();
-    false_rejections();
+    defences();
     Ok(())
 }
 
@@ -184,30 +185,123 @@ fn fairness() {
     );
 }
 
-/// How often the defences refuse honest platforms, per block, over long seeded runs.
-fn false_rejections() {
-    let params = DefenceParams::default();
-    println!(
-        "pouw: defences (window {}, Poisson cap {} wins at α {:e} for a {:.0} % platform, z_max {})",
-        params.window,
-        params.poisson_cap(2),
-        params.poisson_alpha,
-        params.fastest_honest_share * 100.0,
-        params.z_max
-    );
-    for shares in [
-        vec![0.2; 5],
-        vec![0.5, 0.5],
-        vec![0.4, 0.3, 0.2, 0.1],
-        vec![0.5, 0.1, 0.1, 0.1, 0.1, 0.1],
+/// Lottery tickets per second of each kind of module a host could pick, against the built-in
+/// work in the same run: the weighted metering keeps the ratio near 1, so that no module buys
+/// many more tickets per CPU second than useful work does. The fastest kind, times the
+/// headroom for a faster CPU, is the chain's `max_platform_rate`.
+fn ticket_rates() -> anyhow::Result<()> {
+    let runtime = Runtime::new(Limits::default());
+    let budget = 1u64 << 28;
+    let endless = |body: &str| {
+        wat::parse_str(format!(
+            r#"(module (memory (export "memory") 1) (func (export "_start") (local i64) (loop {body} br 0)))"#
+        ))
+    };
+    let mut kinds: Vec<(String, Vec<u8>, Vec<u8>)> = ankr_pouw::workloads::builtin()
+        .into_iter()
+        .map(|mut w| {
+            w.params *= 4;
+            let input = w.input(7);
+            (format!("built-in {}", w.name), w.module.to_vec(), input.to_vec())
+        })
+        .collect();
+    for (name, body) in [
+        ("loop of nops", "nop ".repeat(200)),
+        ("loop of dead arithmetic", "local.get 0 local.get 0 i64.mul drop ".repeat(50)),
+        ("loop of folding identities", "local.get 0 local.get 0 i64.xor i64.const 0 i64.mul drop ".repeat(40)),
+        ("loop of live arithmetic", "local.get 0 i64.const 3 i64.mul i64.const 1 i64.add local.set 0 ".repeat(20)),
+        ("loop of loads", "i32.const 64 i64.load drop ".repeat(50)),
+        ("empty loop", String::new()),
     ] {
-        let r = simulate_honest(&params, &shares, 1_000_000, 7);
+        kinds.push((format!("hostile {name}"), endless(&body)?, Vec::new()));
+    }
+    println!("pouw: tickets per second by module kind (weighted metering, one core; budget {budget} for the endless ones)");
+    let mut rates = Vec::new();
+    for (name, module, input) in &kinds {
+        let mut best = f64::MAX;
+        let mut tickets = 0;
+        for _ in 0..3 {
+            let start = Instant::now();
+            let run = runtime.run(module, input, budget);
+            best = best.min(start.elapsed().as_secs_f64());
+            tickets = run.instructions;
+        }
+        rates.push((name.clone(), tickets as f64 / best));
+    }
+    let baseline = rates
+        .iter()
+        .filter(|(n, _)| n.starts_with("built-in"))
+        .map(|(_, r)| *r)
+        .fold(0.0, f64::max);
+    for (name, rate) in &rates {
         println!(
-            "  honest shares {shares:?}: {:.2e} of blocks refused (Poisson {}, z-test {}) in {} blocks",
-            r.rate(),
-            r.poisson,
-            r.z_test,
-            r.blocks
+            "  {name:<32} {:>6.2} G tickets/s  {:>5.2} × the fastest built-in work",
+            rate / 1e9,
+            rate / baseline
         );
     }
+    let fastest = rates.iter().map(|(_, r)| *r).fold(0.0, f64::max);
+    println!(
+        "  chain spec max_platform_rate {:.2} G tickets/s = {:.2} × the fastest kind measured here",
+        ankr_types::chain_spec::DEFAULT_MAX_PLATFORM_RATE as f64 / 1e9,
+        ankr_types::chain_spec::DEFAULT_MAX_PLATFORM_RATE as f64 / fastest
+    );
+    Ok(())
+}
+
+/// Seeded simulations of networks under the rate cap: honest platforms with equal and unequal
+/// shares, idle registered platforms among them, and one key holder who forges a win whenever
+/// the rules let it. Prints its share of blocks against the share a platform at the fastest
+/// honest rate would get, the honest false-rejection rate against α, the longest gap between
+/// blocks, and what PoET's z-test (the old rule) would have refused.
+fn defences() {
+    let params = DefenceParams::default();
+    println!(
+        "pouw: defences (rate cap over {} blocks at α {:e}; max_platform_rate = the fastest honest platform; 10 s blocks; 20,000 blocks each)",
+        params.window, params.alpha
+    );
+    println!(
+        "  {:<34} {:>5} {:>10} {:>10} {:>12} {:>9} {:>8}",
+        "honest shares", "idle", "key holder", "allowed", "false rej.", "max gap", "z-test"
+    );
+    let cases: Vec<(Vec<f64>, usize)> = vec![
+        (vec![0.5; 2], 0),
+        (vec![1.0 / 3.0; 3], 1),
+        (vec![0.2; 5], 0),
+        (vec![0.1; 10], 3),
+        (vec![0.75, 0.25], 1),
+        (vec![0.4, 0.3, 0.2, 0.1], 2),
+        (vec![0.5, 0.1, 0.1, 0.1, 0.1, 0.1], 0),
+        (vec![0.3, 0.2, 0.1, 0.1, 0.1, 0.05, 0.05, 0.04, 0.03, 0.03], 5),
+    ];
+    for (shares, idle) in cases {
+        let scenario = |compromised| Scenario {
+            honest_shares: shares.clone(),
+            idle_platforms: idle,
+            compromised,
+            block_time: 10,
+            blocks: 20_000,
+            seed: 7,
+        };
+        let attacked = simulate(&params, &scenario(true));
+        let honest = simulate(&params, &scenario(false));
+        let label = if shares.iter().all(|s| (s - shares[0]).abs() < 1e-9) {
+            format!("{} × {:.3}", shares.len(), shares[0])
+        } else {
+            format!("{shares:?}")
+        };
+        println!(
+            "  {label:<34} {idle:>5} {:>10.3} {:>10.3} {:>5.1e}/{:<5.1e} {:>7.1} T {:>8}",
+            attacked.compromised_share(),
+            attacked.fastest_honest_share,
+            honest.false_rejection_rate(),
+            attacked.false_rejection_rate(),
+            honest.longest_gap.max(attacked.longest_gap),
+            honest.z_test_would_refuse,
+        );
+    }
+    println!(
+        "  (key holder: its share of blocks; allowed: what a platform at the fastest honest rate gets; false rej.: honest winning draws refused, without/with the key holder, against α {:e}; z-test: honest blocks PoET's z-test would have refused in the run without the key holder)",
+        params.alpha
+    );
 }

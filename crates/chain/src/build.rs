@@ -59,6 +59,10 @@ impl Chain {
     ) -> Result<Block, ChainError> {
         let _writing = self.writer.lock().expect("writer lock");
         let parent = self.head();
+        // Build on the best parent even if its stamp is a little ahead of this clock (as
+        // Bitcoin and Ethereum miners do): waiting for the clock would hand the time to
+        // whoever stamped the parent ahead.
+        let timestamp = timestamp.max(parent.timestamp + 1);
         let difficulty = self.next_difficulty(&parent)?;
         let (context, executed, child_chains_root) =
             self.execute_pool(&parent, beneficiary, timestamp, difficulty)?;

@@ -38,7 +38,11 @@ impl Chain {
             SealKind::Dev => {}
             SealKind::UsefulWork => {
                 let seal = PouwSeal::decode(&block.header.seal.proof)?;
-                seal.verify(block.header.template_hash(), block.header.difficulty)?;
+                seal.verify_within(
+                    block.header.template_hash(),
+                    block.header.difficulty,
+                    self.spec.pouw.max_subtask_tickets,
+                )?;
                 // The branch's own state is not at hand; an enclave unknown to the head's
                 // registry would only make us unwind for nothing.
                 let state = self.reader()?.state()?;
@@ -177,7 +181,7 @@ impl Chain {
             for (tx, sender) in body.transactions.into_iter().zip(body.senders) {
                 if reader.tx_location(*tx.tx_hash())?.is_none() {
                     let size = alloy_eips::Encodable2718::encode_2718_len(&tx);
-                    let _ = self.add_to_pool(RecoveredTx::new(tx, sender), size);
+                    let _ = self.add_to_pool(RecoveredTx::new(tx, sender), size, false);
                 }
             }
         }

@@ -15,7 +15,7 @@ mod rules;
 pub use build::Contents;
 pub use error::{ChainError, ImportError, SubmitError};
 pub use pouw::EnclaveStatus;
-pub use rules::{next_base_fee, now_seconds};
+pub use rules::{MAX_FUTURE_SECONDS, can_build_on, next_base_fee, now_seconds};
 
 use alloy_consensus::ReceiptEnvelope;
 use alloy_eips::Decodable2718;
@@ -143,6 +143,16 @@ impl Chain {
 
     /// Decodes, validates and pools a raw EIP-2718 transaction.
     pub fn submit_raw_transaction(&self, raw: &[u8]) -> Result<B256, SubmitError> {
+        self.submit(raw, false)
+    }
+
+    /// [`submit_raw_transaction`](Self::submit_raw_transaction) for the node's own
+    /// transactions (enclave registrations, work deliveries): a full pool makes room for them.
+    pub fn submit_local_transaction(&self, raw: &[u8]) -> Result<B256, SubmitError> {
+        self.submit(raw, true)
+    }
+
+    fn submit(&self, raw: &[u8], local: bool) -> Result<B256, SubmitError> {
         let tx =
             TxEnvelope::decode_2718_exact(raw).map_err(|e| SubmitError::Decode(e.to_string()))?;
         let base_fee = next_base_fee(&self.head());
@@ -151,30 +161,34 @@ impl Chain {
             .expect("pool lock")
             .check_stateless(&tx, raw.len(), base_fee)?;
         let sender = recover_sender(&tx).map_err(ankr_txpool::PoolError::from)?;
-        self.add_to_pool(RecoveredTx::new(tx, sender), raw.len())
+        self.add_to_pool(RecoveredTx::new(tx, sender), raw.len(), local)
     }
 
     /// Adds a checked, recovered transaction to the pool against the head state.
-    fn add_to_pool(&self, tx: RecoveredTx, size: usize) -> Result<B256, SubmitError> {
+    fn add_to_pool(&self, tx: RecoveredTx, size: usize, local: bool) -> Result<B256, SubmitError> {
         let base_fee = next_base_fee(&self.head());
         let state = self.reader()?.state()?;
         let mut lookup_error = None;
-        let hash =
-            self.pool
-                .lock()
-                .expect("pool lock")
-                .add(tx, size, base_fee, |sender| match state.account(sender) {
-                    Ok(account) => account
-                        .map(|a| SenderState {
-                            nonce: a.nonce,
-                            balance: a.balance,
-                        })
-                        .unwrap_or_default(),
-                    Err(e) => {
-                        lookup_error = Some(e);
-                        SenderState::default()
-                    }
-                });
+        let lookup = |sender| match state.account(sender) {
+            Ok(account) => account
+                .map(|a| SenderState {
+                    nonce: a.nonce,
+                    balance: a.balance,
+                })
+                .unwrap_or_default(),
+            Err(e) => {
+                lookup_error = Some(e);
+                SenderState::default()
+            }
+        };
+        let hash = {
+            let mut pool = self.pool.lock().expect("pool lock");
+            if local {
+                pool.add_local(tx, size, base_fee, lookup)
+            } else {
+                pool.add(tx, size, base_fee, lookup)
+            }
+        };
         if let Some(e) = lookup_error {
             return Err(SubmitError::Chain(e.into()));
         }

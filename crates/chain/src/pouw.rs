@@ -9,7 +9,7 @@ use ankr_contracts::EnclaveRegistry;
 use ankr_contracts::genesis::ENCLAVE_REGISTRY;
 use ankr_execution::{BlockContext, system_call};
 use ankr_pouw::PouwSeal;
-use ankr_pouw::defences::DefenceParams;
+use ankr_pouw::defences::{DefenceParams, WindowBlock};
 use ankr_pouw::difficulty::{Anchor, next_difficulty};
 use ankr_storage::StateReader;
 use ankr_types::{Header, SealKind};
@@ -142,32 +142,54 @@ impl Chain {
             .collect()
     }
 
-    /// Wins of `platform` in the blocks before `number` that fall in the defence window, and
-    /// how many blocks the window holds counting block `number`.
-    pub fn recent_wins(&self, platform: B256, number: u64) -> Result<(u64, u64), ChainError> {
+    /// The defence window ending with `header` (on the canonical chain below it): each block's
+    /// interval and difficulty, and how many of them `platform` sealed, `header` included.
+    pub fn defence_window(
+        &self,
+        platform: B256,
+        header: &Header,
+    ) -> Result<(Vec<WindowBlock>, u64), ChainError> {
         let window = self.spec.pouw.defence_window;
-        let first = number.saturating_sub(window - 1).max(1);
+        let first = header.number.saturating_sub(window - 1).max(1);
         let reader = self.reader()?;
-        let mut wins = 0;
-        for n in first..number {
-            let Some(header) = reader.header_by_number(n)? else {
+        let mut blocks = Vec::with_capacity((header.number - first + 1) as usize);
+        let mut wins = 1;
+        let mut previous = reader
+            .header_by_number(first - 1)?
+            .map(|h| h.timestamp)
+            .unwrap_or(header.timestamp);
+        for n in first..header.number {
+            let Some(past) = reader.header_by_number(n)? else {
                 continue;
             };
-            if header.seal.kind == SealKind::UsefulWork
-                && PouwSeal::decode(&header.seal.proof).is_ok_and(|s| s.platform_id == platform)
+            if past.seal.kind == SealKind::UsefulWork
+                && PouwSeal::decode(&past.seal.proof).is_ok_and(|s| s.platform_id == platform)
             {
                 wins += 1;
             }
+            blocks.push(WindowBlock {
+                interval_seconds: past.timestamp.saturating_sub(previous),
+                difficulty: past.difficulty,
+            });
+            previous = past.timestamp;
         }
-        Ok((wins, number - first + 1))
+        blocks.push(WindowBlock {
+            interval_seconds: header.timestamp.saturating_sub(previous),
+            difficulty: header.difficulty,
+        });
+        Ok((blocks, wins))
     }
 
     /// The PoUW rules of `header` on the head (its difficulty is checked with the other
-    /// header rules): the seal re-checked, its enclave live and on its platform in the head
-    /// state's registry, and the defences.
+    /// header rules): the seal re-checked with its tickets capped, its enclave live and on its
+    /// platform in the head state's registry, and the rate cap (DESIGN §4.5).
     pub(crate) fn check_useful_work(&self, header: &Header) -> Result<(), ImportError> {
         let seal = PouwSeal::decode(&header.seal.proof)?;
-        seal.verify(header.template_hash(), header.difficulty)?;
+        seal.verify_within(
+            header.template_hash(),
+            header.difficulty,
+            self.spec.pouw.max_subtask_tickets,
+        )?;
 
         let state = self.reader()?.state()?;
         let block = BlockContext::of(header);
@@ -184,11 +206,10 @@ impl Chain {
                 registered: status.platform_id,
             });
         }
-        let (wins, blocks) = self
-            .recent_wins(seal.platform_id, header.number)
+        let (window, wins) = self
+            .defence_window(seal.platform_id, header)
             .map_err(ImportError::from_chain)?;
-        let population = self.live_platforms(&state, &block)?;
-        DefenceParams::from_spec(&self.spec.pouw).check(wins + 1, blocks, population)?;
+        DefenceParams::from_spec(&self.spec.pouw).check(wins, &window)?;
         Ok(())
     }
 }

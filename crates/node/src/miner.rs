@@ -35,8 +35,6 @@ pub const RENEW_MARGIN: u64 = 20;
 const REGISTRATION_GAS: u64 = 400_000;
 /// Gas a WorkMarket delivery may use.
 const DELIVERY_GAS: u64 = 300_000;
-/// Instruction budget of one subtask of built-in work.
-const SUBTASK_BUDGET: u64 = 1 << 32;
 
 /// What a mining node needs besides its chain.
 #[derive(Clone)]
@@ -121,9 +119,10 @@ impl Miner {
                 return tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }
-        // Timestamps are seconds and must increase: never build ahead of the clock.
+        // Timestamps are seconds and must increase: the template is stamped
+        // max(now, parent + 1), as long as that stays within the allowed drift.
         let head = self.chain.head();
-        if now_seconds() <= head.timestamp {
+        if !ankr_chain::can_build_on(&head) {
             tokio::time::sleep(Duration::from_millis(250)).await;
             return;
         }
@@ -185,7 +184,7 @@ impl Miner {
                     index,
                     module: workload.module.clone(),
                     input: workload.input(index),
-                    budget: SUBTASK_BUDGET,
+                    budget: self.chain.spec().pouw.max_subtask_tickets,
                 };
                 (subtask, workload.name.to_string(), None)
             }
@@ -300,7 +299,7 @@ impl Miner {
             ..Default::default()
         };
         let signed = ankr_types::recovery::sign_transaction(&self.config.account, tx);
-        Ok(self.chain.submit_raw_transaction(&signed.encoded_2718())?)
+        Ok(self.chain.submit_local_transaction(&signed.encoded_2718())?)
     }
 
     /// Imports a sealed block through the same validation as any other.

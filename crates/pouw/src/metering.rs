@@ -10,8 +10,17 @@
 //!   own; a trap inside it leaves the caller's segment counted, which is still deterministic).
 //! - Each segment starts with `remaining -= length`. `remaining` is an added mutable `i64`
 //!   global exported as [`REMAINING_EXPORT`], which the host sets to the budget before the
-//!   run; instructions executed = budget − remaining. The count is *wasm operators executed*,
-//!   every operator 1.
+//!   run; instructions executed = budget − remaining. The count is *weighted wasm operators
+//!   executed* ([`cost`]): lottery tickets must track the work a CPU does, not the number of
+//!   operators a host can pack into a loop. Operators the compiler turns into nothing
+//!   (`nop`, `block`, `end`, `drop`, locals, constants) are free, so a loop of `nop`s earns
+//!   next to nothing; arithmetic costs 1, memory access 2, division and calls more.
+//! - A segment that opens a loop body or a function costs at least 1, so every loop iteration
+//!   and call is charged and the budget check always ends a run.
+//! - A value the module `drop`s is added into a sink global instead: the compiler would
+//!   otherwise delete the computation that made it (dead arithmetic and dead loads ran at 15–30×
+//!   the built-in work's tickets per second) while its tickets were still counted. Adding
+//!   (not storing) chains the sinks, so repeated stores cannot be merged either.
 //! - Inside a function the count lives in an added local (a register, not memory): it is
 //!   loaded from the global at entry and stored back before every call (and reloaded after),
 //!   before `unreachable`, and wherever the function can return. A trap other than
@@ -32,7 +41,7 @@ use wasm_encoder::{
 use wasmparser::{Operator, Parser, Payload, Validator, WasmFeatures};
 
 /// Name and version of the metering policy, part of the enclave measurement.
-pub const POLICY: &str = "ankr-metering/segment-countdown-local-v2";
+pub const POLICY: &str = "ankr-metering/segment-countdown-local-weighted-v3";
 /// Export name of the instructions left in the budget, which the instrumented module counts
 /// down and traps below zero.
 pub const REMAINING_EXPORT: &str = "__ankr_remaining";
@@ -62,12 +71,11 @@ pub fn allowed_features() -> WasmFeatures {
 
 /// Validates `wasm` under [`allowed_features`] and returns it instrumented.
 pub fn instrument(wasm: &[u8]) -> Result<Vec<u8>, MeteringError> {
-    Validator::new_with_features(allowed_features())
-        .validate_all(wasm)
-        .map_err(|e| MeteringError::Forbidden(e.to_string()))?;
+    let drop_types = validate_and_type_drops(wasm)?;
     let shape = Shape::of(wasm)?;
     let mut pass = Instrumenter {
         remaining: shape.globals,
+        drop_types,
         param_counts: shape.param_counts,
         next_body: 0,
         globals_pending: true,
@@ -78,6 +86,56 @@ pub fn instrument(wasm: &[u8]) -> Result<Vec<u8>, MeteringError> {
         .map_err(|e| MeteringError::Malformed(format!("{e:?}")))?;
     Ok(module.finish())
 }
+
+/// Validates `wasm` under [`allowed_features`] and returns, per defined function, the type of
+/// the value each `drop` discards (`None` in unreachable code, where it is unknown).
+fn validate_and_type_drops(wasm: &[u8]) -> Result<Vec<Vec<Option<ValType>>>, MeteringError> {
+    let forbidden = |e: wasmparser::BinaryReaderError| MeteringError::Forbidden(e.to_string());
+    let mut validator = Validator::new_with_features(allowed_features());
+    let mut allocations = wasmparser::FuncValidatorAllocations::default();
+    let mut functions = Vec::new();
+    for payload in Parser::new(0).parse_all(wasm) {
+        let payload = payload.map_err(forbidden)?;
+        if let wasmparser::ValidPayload::Func(func, body) =
+            validator.payload(&payload).map_err(forbidden)?
+        {
+            let mut func = func.into_validator(allocations);
+            let mut reader = body.get_binary_reader();
+            func.read_locals(&mut reader).map_err(forbidden)?;
+            let mut types = Vec::new();
+            while !reader.eof() {
+                let offset = reader.original_position();
+                let op = reader
+                    .peek_operator(&func.visitor(offset))
+                    .map_err(forbidden)?;
+                if matches!(op, Operator::Drop) {
+                    types.push(match func.get_operand_type(0).flatten() {
+                        Some(wasmparser::ValType::I32) => Some(ValType::I32),
+                        Some(wasmparser::ValType::I64) => Some(ValType::I64),
+                        Some(wasmparser::ValType::F32) => Some(ValType::F32),
+                        Some(wasmparser::ValType::F64) => Some(ValType::F64),
+                        Some(wasmparser::ValType::V128) => Some(ValType::V128),
+                        _ => None,
+                    });
+                }
+                reader
+                    .visit_operator(&mut func.visitor(offset))
+                    .map_err(forbidden)?
+                    .map_err(forbidden)?;
+            }
+            reader
+                .finish_expression(&func.visitor(reader.original_position()))
+                .map_err(forbidden)?;
+            allocations = func.into_allocations();
+            functions.push(types);
+        }
+    }
+    Ok(functions)
+}
+
+/// The sink globals' value types, in the order they follow the `remaining` global (floats
+/// are added into the integer sink of their width, bit for bit).
+const SINKS: [ValType; 3] = [ValType::I32, ValType::I64, ValType::V128];
 
 /// What the pass needs to know before rewriting: how many globals exist (imported and
 /// defined), and each defined function's parameter count (its locals are numbered after them).
@@ -130,6 +188,8 @@ impl Shape {
 
 struct Instrumenter {
     remaining: u32,
+    /// Per defined function, the type each `drop` discards (see [`validate_and_type_drops`]).
+    drop_types: Vec<Vec<Option<ValType>>>,
     param_counts: Vec<u32>,
     /// Index among defined functions of the next code body.
     next_body: usize,
@@ -166,7 +226,42 @@ impl Instrumenter {
             shared: false,
         };
         globals.global(ty, &ConstExpr::i64_const(0));
+        for val_type in SINKS {
+            let zero = match val_type {
+                ValType::I32 => ConstExpr::i32_const(0),
+                ValType::I64 => ConstExpr::i64_const(0),
+                _ => ConstExpr::v128_const(0),
+            };
+            let ty = GlobalType {
+                val_type,
+                mutable: true,
+                shared: false,
+            };
+            globals.global(ty, &zero);
+        }
         self.globals_pending = false;
+    }
+
+    /// Adds the value on top of the stack, of type `ty`, into its sink global (a `drop` that
+    /// the compiler cannot delete).
+    fn sink(&self, f: &mut Function, ty: ValType) {
+        let global = |index: u32| self.remaining + 1 + index;
+        let (index, add) = match ty {
+            ValType::I32 => (0, Instruction::I32Add),
+            ValType::F32 => {
+                f.instruction(&Instruction::I32ReinterpretF32);
+                (0, Instruction::I32Add)
+            }
+            ValType::I64 => (1, Instruction::I64Add),
+            ValType::F64 => {
+                f.instruction(&Instruction::I64ReinterpretF64);
+                (1, Instruction::I64Add)
+            }
+            _ => (2, Instruction::I64x2Add),
+        };
+        f.instruction(&Instruction::GlobalGet(global(index)));
+        f.instruction(&add);
+        f.instruction(&Instruction::GlobalSet(global(index)));
     }
 
     fn add_exports(&mut self, exports: &mut ExportSection) {
@@ -207,6 +302,35 @@ impl Counter {
     fn load(&self, f: &mut Function) {
         f.instruction(&Instruction::GlobalGet(self.global));
         f.instruction(&Instruction::LocalSet(self.count));
+    }
+}
+
+/// Lottery tickets one execution of `op` earns (part of [`POLICY`]). The weights follow what
+/// wasmtime's compiled code spends: free for what compiles to nothing or to a register move,
+/// 1 for an ALU operation or a taken branch, 2 for a memory access or a call's frame, more for
+/// division and bulk memory. `ankr bench --only pouw` measures tickets per second of each kind
+/// of module against the built-in work, which is what keeps this table honest.
+pub fn cost(op: &Operator) -> i64 {
+    use Operator::*;
+    match op {
+        Nop | Block { .. } | Loop { .. } | End | Else | Drop | LocalGet { .. }
+        | LocalSet { .. } | LocalTee { .. } | I32Const { .. } | I64Const { .. }
+        | F32Const { .. } | F64Const { .. } | V128Const { .. } | Br { .. } | Return
+        | Unreachable | RefNull { .. } | RefFunc { .. } | GlobalGet { .. } => 0,
+        I32DivS | I32DivU | I32RemS | I32RemU | I64DivS | I64DivU | I64RemS | I64RemU => 8,
+        F32Div | F64Div | F32Sqrt | F64Sqrt => 4,
+        Call { .. } => 4,
+        CallIndirect { .. } => 6,
+        MemoryGrow { .. } | TableGrow { .. } => 64,
+        MemoryCopy { .. } | MemoryFill { .. } | MemoryInit { .. } | TableCopy { .. }
+        | TableFill { .. } | TableInit { .. } => 16,
+        I32Load { .. } | I64Load { .. } | F32Load { .. } | F64Load { .. } | I32Load8S { .. }
+        | I32Load8U { .. } | I32Load16S { .. } | I32Load16U { .. } | I64Load8S { .. }
+        | I64Load8U { .. } | I64Load16S { .. } | I64Load16U { .. } | I64Load32S { .. }
+        | I64Load32U { .. } | I32Store { .. } | I64Store { .. } | F32Store { .. }
+        | F64Store { .. } | I32Store8 { .. } | I32Store16 { .. } | I64Store8 { .. }
+        | I64Store16 { .. } | I64Store32 { .. } | V128Load { .. } | V128Store { .. } => 2,
+        _ => 1,
     }
 }
 
@@ -275,6 +399,12 @@ impl Reencode for Instrumenter {
         body: wasmparser::FunctionBody<'_>,
     ) -> Result<(), reencode::Error<Self::Error>> {
         let params = self.param_counts.get(self.next_body).copied().unwrap_or(0);
+        let mut drop_types = self
+            .drop_types
+            .get(self.next_body)
+            .cloned()
+            .unwrap_or_default()
+            .into_iter();
         self.next_body += 1;
         let mut locals = Vec::new();
         let mut declared = 0u32;
@@ -306,7 +436,13 @@ impl Reencode for Instrumenter {
                 .iter()
                 .position(ends_segment)
                 .map_or(operators.len(), |i| start + i + 1);
-            counter.charge(&mut f, (end - start) as i64, check);
+            let weight: i64 = operators[start..end].iter().map(cost).sum();
+            // A loop body or function entry is never free: each iteration and call is charged,
+            // so the budget check ends every run.
+            let weight = if check { weight.max(1) } else { weight };
+            if weight > 0 || check {
+                counter.charge(&mut f, weight, check);
+            }
             for op in &operators[start..end] {
                 let leaves = match op {
                     Operator::Return | Operator::Unreachable => true,
@@ -331,7 +467,16 @@ impl Reencode for Instrumenter {
                     Operator::End => depth = depth.saturating_sub(1),
                     _ => {}
                 }
-                f.instruction(&self.instruction(op.clone())?);
+                let dropped = match op {
+                    Operator::Drop => drop_types.next().flatten(),
+                    _ => None,
+                };
+                match dropped {
+                    Some(ty) => self.sink(&mut f, ty),
+                    None => {
+                        f.instruction(&self.instruction(op.clone())?);
+                    }
+                }
                 if calls {
                     counter.load(&mut f);
                 }

@@ -35,6 +35,8 @@ pub enum SealError {
     WrongSigner { enclave: Address, signer: Address },
     #[error("seal reports no instructions")]
     NoInstructions,
+    #[error("seal claims {claimed} tickets, more than the {max} one subtask may hold")]
+    TooManyTickets { claimed: u64, max: u64 },
     #[error(
         "lottery draw {draw} is not below the threshold {threshold} for {instructions} instructions at difficulty {difficulty}"
     )]
@@ -65,6 +67,23 @@ impl PouwSeal {
     /// The lottery draw: keccak of the signature, a uniform 256-bit integer.
     pub fn draw(&self) -> U256 {
         U256::from_be_bytes(keccak256(&self.signature).0)
+    }
+
+    /// [`Self::verify`] for a chain whose subtasks hold at most `max_tickets` tickets: a seal
+    /// claiming more (2^64 − 1 is an instant win) is refused before its draw is looked at.
+    pub fn verify_within(
+        &self,
+        template_hash: B256,
+        difficulty: U256,
+        max_tickets: u64,
+    ) -> Result<(), SealError> {
+        if self.instructions > max_tickets {
+            return Err(SealError::TooManyTickets {
+                claimed: self.instructions,
+                max: max_tickets,
+            });
+        }
+        self.verify(template_hash, difficulty)
     }
 
     /// Checks the signature and the draw against a template: everything that needs no state.

@@ -101,12 +101,14 @@ pub fn sign(secret: &SecretKey, digest: B256) -> [u8; 65] {
     ankr_types::recovery::sign_hash(secret, digest).as_bytes()
 }
 
-/// The address that signed `digest`, or `None` if the signature is malformed or high-s.
+/// The address that signed `digest`, or `None` if the signature is not in its one canonical
+/// encoding: 65 bytes, low s, v ∈ {27, 28} (what `ecrecover` takes). A seal's draw hashes
+/// these bytes, so a second accepted encoding (v ∈ {0, 1}) would be a second lottery ticket.
 pub fn recover(digest: B256, signature: &[u8]) -> Option<Address> {
     let bytes: &[u8; 65] = signature.try_into().ok()?;
     let parity = match bytes[64] {
-        27 | 0 => false,
-        28 | 1 => true,
+        27 => false,
+        28 => true,
         _ => return None,
     };
     let signature = Signature::new(
@@ -133,5 +135,15 @@ mod tests {
         assert_eq!(recover(digest, &a), Some(address_of(&key)));
         assert_ne!(recover(keccak256("other"), &a), Some(address_of(&key)));
         assert_eq!(recover(digest, &a[..64]), None);
+    }
+
+    #[test]
+    fn only_the_canonical_encoding_recovers() {
+        let key = SecretKey::from_byte_array([7; 32]).unwrap();
+        let digest = keccak256("message");
+        let mut other = sign(&key, digest);
+        assert!(other[64] == 27 || other[64] == 28);
+        other[64] -= 27;
+        assert_eq!(recover(digest, &other), None, "v in {{0, 1}} is a second encoding");
     }
 }

@@ -60,8 +60,9 @@ fn sha256_workload_computes_real_sha256() {
 
 #[test]
 fn counts_are_exact_on_a_known_module() {
-    // Segments: [i32.const, drop, loop] then the loop body [i32.const 0, br_if 0] runs once,
-    // then [end] of the loop, then [end] of the function: 3 + 2 + 1 + 1 = 7.
+    // Weighted segments: the function's entry [i32.const, drop, loop] is free but an entry
+    // costs at least 1; the loop body [i32.const 0, br_if 0] runs once (br_if: 1); the two
+    // [end]s are free: 1 + 1 = 2.
     let wasm = wat::parse_str(
         r#"(module (memory (export "memory") 1)
              (func (export "_start") i32.const 1 drop (loop i32.const 0 br_if 0)))"#,
@@ -69,7 +70,26 @@ fn counts_are_exact_on_a_known_module() {
     .unwrap();
     let run = Runtime::new(Limits::default()).run(&wasm, &[], u64::MAX);
     assert_eq!(run.outcome, Outcome::Completed);
-    assert_eq!(run.instructions, 7);
+    assert_eq!(run.instructions, 2);
+}
+
+#[test]
+fn operators_that_compile_to_nothing_earn_no_tickets() {
+    // 10,000 iterations of a body padded with 64 nops, 32 local moves and 32 dropped constants:
+    // counted as operators that would be 1.3 M tickets; weighted, the padding is free and each
+    // iteration pays for its decrement, compare and branch only.
+    let padding = "nop ".repeat(64) + &"local.get 0 local.set 0 ".repeat(16) + &"i64.const 7 drop ".repeat(32);
+    let wasm = wat::parse_str(format!(
+        r#"(module (func (export "_start") (local i32)
+             (local.set 0 (i32.const 10000))
+             (loop {padding}
+               (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+               (br_if 0 (local.get 0)))))"#
+    ))
+    .unwrap();
+    let run = Runtime::new(Limits::default()).run(&wasm, &[], u64::MAX);
+    assert_eq!(run.outcome, Outcome::Completed);
+    assert_eq!(run.instructions, 1 + 10_000 * 2, "sub + br_if per iteration, entry 1");
 }
 
 #[test]

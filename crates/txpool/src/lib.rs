@@ -1,9 +1,14 @@
 //! The transaction pool: signed transactions waiting for a block.
 //!
 //! Per sender, transactions are kept by nonce; a block takes each sender's run of consecutive
-//! nonces from its state nonce, best tip first across senders. Memory is bounded per sender and
-//! in total; when full, a better-paying transaction evicts the worst sender's last one (never
-//! one in the middle of a run, which would strand the rest). Every rejection names its rule.
+//! nonces from its state nonce, best tip first across senders. Like geth, the pool tells
+//! *pending* transactions (in that run: executable) from *queued* ones (behind a nonce gap),
+//! and bounds them separately: queued ones are few per sender and in total, expire, and are
+//! evicted first, so a flood of gapped transactions (which never pay a fee) cannot pin the
+//! pool. When full, a better-paying transaction evicts the worst sender's last one (never one
+//! in the middle of a run, which would strand the rest). The node's own transactions (enclave
+//! registrations, deliveries) are *local*: they are never refused for want of room and never
+//! evicted. Every rejection names its rule.
 
 mod validation;
 
@@ -14,6 +19,7 @@ use alloy_primitives::{Address, B256, U256, map::HashMap};
 use ankr_types::{RecoveredTx, TxEnvelope};
 use std::collections::{BTreeMap, BinaryHeap};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// The pool's limits, which bound its memory whatever peers and users send.
 #[derive(Clone, Debug)]
@@ -25,12 +31,18 @@ pub struct PoolConfig {
     pub max_tx_bytes: usize,
     pub max_per_sender: usize,
     pub max_total: usize,
+    /// Queued (non-executable) transactions kept per sender and in all.
+    pub max_queued_per_sender: usize,
+    pub max_queued_total: usize,
+    /// How long a queued transaction may wait for its gap to close.
+    pub queued_lifetime: Duration,
     /// How much (percent) a replacement must raise both fee fields.
     pub price_bump_percent: u128,
 }
 
 impl PoolConfig {
-    /// Defaults like geth's: 64 per sender, 8192 in total, 128 KiB per transaction, 10 % bump.
+    /// Defaults like geth's: 64 per sender, 8192 in total, of which at most 16 per sender and
+    /// 1024 in all queued, for 10 minutes; 128 KiB per transaction, 10 % bump.
     pub fn new(chain_id: u64, max_tx_gas: u64) -> Self {
         Self {
             chain_id,
@@ -38,6 +50,9 @@ impl PoolConfig {
             max_tx_bytes: 128 * 1024,
             max_per_sender: 64,
             max_total: 8192,
+            max_queued_per_sender: 16,
+            max_queued_total: 1024,
+            queued_lifetime: Duration::from_secs(600),
             price_bump_percent: 10,
         }
     }
@@ -55,6 +70,10 @@ pub struct SenderState {
 pub struct PooledTx {
     pub tx: RecoveredTx,
     pub encoded_len: usize,
+    /// Sent by this node itself (never refused for room, never evicted).
+    pub local: bool,
+    /// When it entered the pool (queued transactions expire).
+    pub added: Instant,
 }
 
 impl PooledTx {
@@ -72,6 +91,11 @@ pub struct TxPool {
     config: PoolConfig,
     by_hash: HashMap<B256, Arc<PooledTx>>,
     by_sender: HashMap<Address, BTreeMap<u64, Arc<PooledTx>>>,
+    /// Each sender's state nonce when last seen (at admission or at a new head).
+    state_nonce: HashMap<Address, u64>,
+    /// Each sender's queued transactions (behind a gap), and their sum.
+    queued: HashMap<Address, usize>,
+    queued_total: usize,
 }
 
 impl TxPool {
@@ -81,7 +105,15 @@ impl TxPool {
             config,
             by_hash: HashMap::default(),
             by_sender: HashMap::default(),
+            state_nonce: HashMap::default(),
+            queued: HashMap::default(),
+            queued_total: 0,
         }
+    }
+
+    /// How many pooled transactions wait behind a nonce gap.
+    pub fn queued_len(&self) -> usize {
+        self.queued_total
     }
 
     /// How many transactions are pooled.
@@ -120,6 +152,30 @@ impl TxPool {
         base_fee: u64,
         state: impl FnOnce(Address) -> SenderState,
     ) -> Result<B256, PoolError> {
+        self.add_with(tx, encoded_len, base_fee, false, state)
+    }
+
+    /// [`add`](Self::add) for a transaction the node sends itself: it makes room by evicting
+    /// others' transactions whatever they tip, so consensus-critical transactions
+    /// (registrations, deliveries) cannot be starved by a full pool.
+    pub fn add_local(
+        &mut self,
+        tx: RecoveredTx,
+        encoded_len: usize,
+        base_fee: u64,
+        state: impl FnOnce(Address) -> SenderState,
+    ) -> Result<B256, PoolError> {
+        self.add_with(tx, encoded_len, base_fee, true, state)
+    }
+
+    fn add_with(
+        &mut self,
+        tx: RecoveredTx,
+        encoded_len: usize,
+        base_fee: u64,
+        local: bool,
+        state: impl FnOnce(Address) -> SenderState,
+    ) -> Result<B256, PoolError> {
         validation::check_stateless(&self.config, &tx.tx, encoded_len, base_fee)?;
         let RecoveredTx { tx, sender, hash } = tx;
         if self.by_hash.contains_key(&hash) {
@@ -132,12 +188,15 @@ impl TxPool {
         let pooled = Arc::new(PooledTx {
             tx: RecoveredTx { tx, sender, hash },
             encoded_len,
+            local,
+            added: Instant::now(),
         });
-        let queued = self.by_sender.get(&sender);
-        if let Some(existing) = queued.and_then(|q| q.get(&nonce)) {
+        self.recount(sender, account.nonce);
+        let existing = self.by_sender.get(&sender);
+        if let Some(existing) = existing.and_then(|q| q.get(&nonce)) {
             validation::check_replacement(&self.config, &existing.tx.tx, &pooled.tx.tx)?;
         } else {
-            if queued.is_some_and(|q| q.len() >= self.config.max_per_sender) {
+            if existing.is_some_and(|q| q.len() >= self.config.max_per_sender) {
                 return Err(PoolError::SenderFull {
                     limit: self.config.max_per_sender,
                 });
@@ -148,8 +207,20 @@ impl TxPool {
                     got: nonce,
                 });
             }
+            let gapped = nonce > self.pending_nonce(sender, account.nonce);
+            if gapped {
+                let own = self.queued.get(&sender).copied().unwrap_or(0);
+                if own >= self.config.max_queued_per_sender {
+                    return Err(PoolError::SenderQueueFull {
+                        limit: self.config.max_queued_per_sender,
+                    });
+                }
+                if self.queued_total >= self.config.max_queued_total {
+                    self.evict_for(&pooled, base_fee, true)?;
+                }
+            }
             if self.by_hash.len() >= self.config.max_total {
-                self.evict_for(&pooled, base_fee)?;
+                self.evict_for(&pooled, base_fee, false)?;
             }
         }
         let queue = self.by_sender.entry(sender).or_default();
@@ -157,29 +228,73 @@ impl TxPool {
             self.by_hash.remove(&replaced.tx.hash);
         }
         self.by_hash.insert(hash, pooled);
+        self.recount(sender, account.nonce);
         Ok(hash)
     }
 
-    /// Makes room by dropping the lowest-tipping last transaction of another sender, if
-    /// `incoming` tips more.
-    fn evict_for(&mut self, incoming: &PooledTx, base_fee: u64) -> Result<(), PoolError> {
+    /// Records `sender`'s state nonce and recounts its queued transactions (those after the
+    /// first gap in its run from that nonce).
+    fn recount(&mut self, sender: Address, state_nonce: u64) {
+        self.state_nonce.insert(sender, state_nonce);
+        let queued = match self.by_sender.get(&sender) {
+            Some(queue) => {
+                let run = self.pending_nonce(sender, state_nonce) - state_nonce;
+                queue.range(state_nonce..).count().saturating_sub(run as usize)
+            }
+            None => 0,
+        };
+        let before = if queued == 0 {
+            self.queued.remove(&sender)
+        } else {
+            self.queued.insert(sender, queued)
+        };
+        self.queued_total = self.queued_total - before.unwrap_or(0) + queued;
+        if !self.by_sender.contains_key(&sender) {
+            self.state_nonce.remove(&sender);
+        }
+    }
+
+    /// Makes room by dropping another sender's last transaction: a queued one first (among
+    /// queued ones only, with `queued_only`), the lowest tip among them, and only if
+    /// `incoming` tips more or is local. Local transactions are never dropped.
+    fn evict_for(
+        &mut self,
+        incoming: &PooledTx,
+        base_fee: u64,
+        queued_only: bool,
+    ) -> Result<(), PoolError> {
         let worst = self
             .by_sender
             .iter()
             .filter(|(sender, _)| **sender != incoming.tx.sender)
             .filter_map(|(sender, queue)| queue.last_key_value().map(|(_, tx)| (*sender, tx)))
-            .min_by_key(|(_, tx)| tx.tip_at(base_fee))
-            .map(|(sender, tx)| (sender, tx.nonce(), tx.tip_at(base_fee), tx.tx.hash));
+            .filter(|(_, tx)| !tx.local)
+            .map(|(sender, tx)| (self.queued.contains_key(&sender), sender, tx))
+            .filter(|(queued, _, _)| *queued || !queued_only)
+            .min_by_key(|(queued, _, tx)| (!*queued, tx.tip_at(base_fee)))
+            .map(|(_, sender, tx)| (sender, tx.nonce(), tx.tip_at(base_fee), tx.tx.hash));
         match worst {
-            Some((sender, nonce, tip, hash)) if tip < incoming.tip_at(base_fee) => {
+            Some((sender, nonce, tip, hash))
+                if incoming.local || tip < incoming.tip_at(base_fee) =>
+            {
                 self.remove_entry(sender, nonce);
+                self.recount_known(sender);
                 tracing::debug!(%hash, "evicted from full pool");
                 Ok(())
             }
+            _ if queued_only => Err(PoolError::QueueFull {
+                limit: self.config.max_queued_total,
+            }),
             _ => Err(PoolError::PoolFull {
                 limit: self.config.max_total,
             }),
         }
+    }
+
+    /// [`recount`](Self::recount) with the sender's last known state nonce.
+    fn recount_known(&mut self, sender: Address) {
+        let nonce = self.state_nonce.get(&sender).copied().unwrap_or(0);
+        self.recount(sender, nonce);
     }
 
     fn remove_entry(&mut self, sender: Address, nonce: u64) {
@@ -244,18 +359,25 @@ impl TxPool {
         out
     }
 
-    /// Forgets transactions a new head has made stale (mined, or nonce now too low).
+    /// Forgets transactions a new head has made stale (mined, or nonce now too low), and
+    /// queued ones that waited longer than their lifetime for their gap to close.
     pub fn prune(&mut self, nonce_of: impl Fn(Address) -> u64) {
         let senders: Vec<Address> = self.by_sender.keys().copied().collect();
         for sender in senders {
             let nonce = nonce_of(sender);
+            let run_end = self.pending_nonce(sender, nonce);
+            let lifetime = self.config.queued_lifetime;
             let stale: Vec<u64> = self.by_sender[&sender]
-                .range(..nonce)
+                .iter()
+                .filter(|(n, tx)| {
+                    **n < nonce || (**n > run_end && tx.added.elapsed() > lifetime)
+                })
                 .map(|(n, _)| *n)
                 .collect();
             for n in stale {
                 self.remove_entry(sender, n);
             }
+            self.recount(sender, nonce);
         }
     }
 
@@ -263,6 +385,7 @@ impl TxPool {
     pub fn remove(&mut self, hash: &B256) {
         if let Some(tx) = self.by_hash.get(hash).cloned() {
             self.remove_entry(tx.tx.sender, tx.nonce());
+            self.recount_known(tx.tx.sender);
         }
     }
 

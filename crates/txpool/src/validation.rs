@@ -38,6 +38,10 @@ pub enum PoolError {
     SenderFull { limit: usize },
     #[error("txpool is full ({limit} transactions) and this one pays less than any")]
     PoolFull { limit: usize },
+    #[error("sender has {limit} queued transactions behind a nonce gap, the most the pool keeps")]
+    SenderQueueFull { limit: usize },
+    #[error("txpool holds {limit} queued transactions behind nonce gaps, the most it keeps, and this one pays less than any")]
+    QueueFull { limit: usize },
 }
 
 /// Gas a transaction uses before any EVM instruction, with Prague's calldata floor (EIP-7623).

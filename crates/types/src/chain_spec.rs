@@ -59,29 +59,34 @@ pub struct PouwParams {
     pub difficulty_halflife_ms: u64,
     /// Blocks over which each platform's wins are counted.
     pub defence_window: u64,
-    /// α of REM's Poisson cap, in parts per billion: the rate at which the fastest honest
-    /// platform is wrongly refused.
+    /// α of the rate cap, in parts per billion: the chance that a platform running at exactly
+    /// `max_platform_rate` is refused a block it won.
     pub poisson_alpha_ppb: u64,
-    /// Share of the network's instruction rate the fastest honest platform may hold, in ppm.
-    pub fastest_honest_share_ppm: u64,
-    /// PoET's z_max, in thousandths (3075 = 3.075).
-    pub z_max_milli: u64,
-    /// The z-test applies only to platforms with more wins than this in the window.
-    pub z_min_wins: u64,
+    /// Lottery tickets per second the fastest honest platform can meter: the physical ceiling
+    /// a platform's wins are judged against (REM). Set from `ankr bench --only pouw`.
+    pub max_platform_rate: u64,
+    /// Most tickets one seal may claim: a subtask is a bounded slice of work, so no report
+    /// can claim an instant win, and miners take fresh templates between slices.
+    pub max_subtask_tickets: u64,
 }
 
 impl Default for PouwParams {
     fn default() -> Self {
         Self {
             difficulty_halflife_ms: 60_000,
-            defence_window: 100,
-            poisson_alpha_ppb: 1_000,
-            fastest_honest_share_ppm: 500_000,
-            z_max_milli: 3_075,
-            z_min_wins: 3,
+            defence_window: 500,
+            poisson_alpha_ppb: 1_000_000,
+            max_platform_rate: DEFAULT_MAX_PLATFORM_RATE,
+            max_subtask_tickets: 1 << 32,
         }
     }
 }
+
+/// The fastest honest platform's metered rate assumed by default: twice the fastest module
+/// kind `ankr bench --only pouw` measured on one core of the development machine (built-in
+/// sha256, 12 G tickets/s; every hostile kind measured earns less), so that a CPU twice as
+/// fast is not refused.
+pub const DEFAULT_MAX_PLATFORM_RATE: u64 = 24_000_000_000;
 
 /// An account as genesis creates it: balance, nonce, code and storage (system contracts
 /// are placed this way).
@@ -157,11 +162,11 @@ impl ChainSpec {
             || pouw.defence_window == 0
             || pouw.poisson_alpha_ppb == 0
             || pouw.poisson_alpha_ppb >= 1_000_000_000
-            || pouw.fastest_honest_share_ppm == 0
-            || pouw.fastest_honest_share_ppm > 1_000_000
+            || pouw.max_platform_rate == 0
+            || pouw.max_subtask_tickets == 0
         {
             return Err(ChainSpecError::Invalid(
-                "pouw: need positive half-life and window, 0 < alpha < 1, 0 < share <= 1",
+                "pouw: need positive half-life, window, platform rate and subtask tickets, and 0 < alpha < 1",
             ));
         }
         for (name, address) in &self.system_contracts {

@@ -102,6 +102,19 @@ impl MarketScanner {
                 continue; // not here (yet): the provider uploads blobs with `ankr_putBlob`
             };
             self.tried.insert(id);
+            // A subtask is one bounded slice: a task that may need more than a seal can hold
+            // would keep the miner off fresh templates (an endless loop with a huge budget
+            // stopped every miner). It stays open until its deadline refunds the provider.
+            let slice = chain.spec().pouw.max_subtask_tickets;
+            if task.maxInstructions > slice {
+                tracing::warn!(
+                    task = id,
+                    budget = task.maxInstructions,
+                    slice,
+                    "skipping a WorkMarket task whose budget exceeds one subtask's tickets"
+                );
+                continue;
+            }
             return Some(OpenTask {
                 market,
                 id,
