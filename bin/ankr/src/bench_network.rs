@@ -43,6 +43,9 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 pub async fn run(blocks: u64) -> anyhow::Result<()> {
     let root_key = secp256k1::SecretKey::from_byte_array(keccak256("bench root").0)?;
     let service = AttestationService::new(root_key);
+    for i in 0..3u8 {
+        service.provision(ankr_pouw::Platform::from_secret(keccak256([i])).address())?;
+    }
     let root = service.root_address();
     let attestation = AttestationServer::start(service, "127.0.0.1:0".parse()?).await?;
     let url = format!("http://{}", attestation.local_addr);

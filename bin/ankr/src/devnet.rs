@@ -128,7 +128,11 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
     let attest = AttestProcess::start(&dir.join("attest"))?;
     let node_dir = |i: u32| dir.join(format!("node{i}"));
     let mut minings = Vec::new();
+    // The simulated manufacturer provisions one platform per miner and one for the oracle
+    // enclave; the attestation service certifies no other.
+    crate::attest::provision(&dir.join("attest"), &dir.join("oracle").join("enclave"))?;
     for i in 0..args.nodes {
+        crate::attest::provision(&dir.join("attest"), &node_dir(i).join("enclave"))?;
         let miner = devnet::miner_account(i);
         minings.push(miner_config(
             &node_dir(i).join("enclave"),

@@ -1,5 +1,6 @@
 //! `ankr work submit | status | result | refund | withdraw`: buying useful work from the
-//! WorkMarket. Blobs go to the node with `ankr_putBlob`; the task is posted with its escrow;
+//! WorkMarket. The task is posted with its escrow, then its blobs go to the node with
+//! `ankr_putBlob` (a node stores only blobs an open task names);
 //! a miner runs it in its (SIMULATED) enclave and delivers an attested result; the result
 //! blob is fetched with `ankr_getBlob` and checked against the hash the enclave signed.
 
@@ -96,18 +97,7 @@ pub async fn run(args: WorkArgs) -> anyhow::Result<()> {
                 }
                 None => Vec::new(),
             };
-            let mut hashes = Vec::new();
-            for blob in [&wasm, &input] {
-                let answer = wallet
-                    .request("ankr_putBlob", json!([Bytes::from(blob.clone())]))
-                    .await?;
-                let hash: B256 = serde_json::from_value(answer)?;
-                anyhow::ensure!(
-                    hash == keccak256(blob),
-                    "node stored the blob under another hash"
-                );
-                hashes.push(hash);
-            }
+            let hashes = [keccak256(&wasm), keccak256(&input)];
             let call = WorkMarket::postCall {
                 moduleHash: hashes[0],
                 inputHash: hashes[1],
@@ -129,6 +119,17 @@ pub async fn run(args: WorkArgs) -> anyhow::Result<()> {
                     Some(U256::from_be_bytes(topics.get(1)?.0))
                 })
                 .context("no TaskPosted event in the receipt")?;
+            // The node stores only blobs that an open task names: post first, then upload.
+            for blob in [&wasm, &input] {
+                let answer = wallet
+                    .request("ankr_putBlob", json!([Bytes::from(blob.clone())]))
+                    .await?;
+                let hash: B256 = serde_json::from_value(answer)?;
+                anyhow::ensure!(
+                    hash == keccak256(blob),
+                    "node stored the blob under another hash"
+                );
+            }
             println!(
                 "task {id} posted: module {} input {}, escrow {escrow} wei",
                 hashes[0], hashes[1]

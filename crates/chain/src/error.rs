@@ -30,6 +30,8 @@ pub enum SubmitError {
     Pool(#[from] PoolError),
     #[error(transparent)]
     Chain(#[from] ChainError),
+    #[error(transparent)]
+    Blob(crate::BlobError),
 }
 
 impl From<StoreError> for SubmitError {
@@ -47,6 +49,10 @@ pub enum ImportError {
     AlreadyKnown(B256),
     #[error("unknown parent {0}")]
     UnknownParent(B256),
+    #[error("block {0} descends from a block found invalid")]
+    InvalidAncestor(B256),
+    #[error("block forks {depth} blocks below the head, deeper than the {max} a reorganisation may undo")]
+    ForkTooDeep { depth: u64, max: u64 },
     #[error("branch block {block} is invalid, the chain stays on its head: {source}")]
     InvalidBranch {
         block: B256,

@@ -10,6 +10,12 @@
 //! branch block breaks a rule, the old branch is imported back. Transactions of unwound
 //! blocks that the new branch does not include go back to the pool.
 //!
+//! Bounded work for hostile peers: a block found invalid under the full rules is remembered,
+//! and it and its descendants are refused at once (a peer once forced 20 unwinds of 150
+//! blocks with one bad branch); a failed reorganisation keeps the valid part of the branch if
+//! that alone is heavier; and no side block may fork deeper than [`MAX_REORG_DEPTH`] below
+//! the head. The network strikes (and at its limit bans) a peer whose gossiped block fails.
+//!
 //! Every step commits whole, so a crash leaves a valid canonical chain; the reorganisation's
 //! target is recorded before the first step and cleared after the last, so that the next
 //! open finishes it (`Chain::open` → `resume_reorganisation`).
@@ -21,7 +27,58 @@ use ankr_pouw::PouwSeal;
 use ankr_storage::{StoreError, StoredBody};
 use ankr_types::{Block, Header, RecoveredTx, SealKind};
 
+/// Deepest fork a side block may open: a branch must leave the canonical chain within this
+/// many blocks of the head (at 2 s blocks, about two minutes).
+pub const MAX_REORG_DEPTH: u64 = 64;
+
+/// Hashes of blocks found invalid, the most recent [`InvalidBlocks::KEPT`].
+#[derive(Default)]
+pub(crate) struct InvalidBlocks {
+    set: std::collections::HashSet<B256>,
+    order: std::collections::VecDeque<B256>,
+}
+
+impl InvalidBlocks {
+    const KEPT: usize = 4096;
+
+    fn insert(&mut self, hash: B256) {
+        if self.set.insert(hash) {
+            self.order.push_back(hash);
+            if self.order.len() > Self::KEPT
+                && let Some(old) = self.order.pop_front()
+            {
+                self.set.remove(&old);
+            }
+        }
+    }
+}
+
 impl Chain {
+    /// Whether `hash` was found invalid (or descends from a block that was).
+    pub fn is_invalid(&self, hash: B256) -> bool {
+        self.invalid.lock().expect("invalid lock").set.contains(&hash)
+    }
+
+    pub(crate) fn mark_invalid(&self, hash: B256) {
+        self.invalid.lock().expect("invalid lock").insert(hash);
+    }
+
+    /// How far below the head `parent`'s branch leaves the canonical chain, walking back at
+    /// most [`MAX_REORG_DEPTH`] + 1 blocks.
+    fn fork_depth(&self, head: &Header, parent: &Header) -> Result<u64, ImportError> {
+        let reader = self.reader()?;
+        let mut cursor = parent.clone();
+        for _ in 0..=MAX_REORG_DEPTH + 1 {
+            if reader.canonical_hash(cursor.number)? == Some(cursor.hash()) {
+                return Ok(head.number.saturating_sub(cursor.number));
+            }
+            cursor = reader
+                .header(cursor.parent_hash)?
+                .ok_or(StoreError::MissingBlock(cursor.parent_hash))?;
+        }
+        Ok(head.number.saturating_sub(cursor.number))
+    }
+
     /// Checks and stores a block that does not extend the head; reorganises if its branch is
     /// now the heaviest. Caller holds the writer.
     pub(crate) fn import_side_block(
@@ -30,6 +87,13 @@ impl Chain {
         parent: &Header,
         block: Block,
     ) -> Result<B256, ImportError> {
+        let depth = self.fork_depth(head, parent)?;
+        if depth > MAX_REORG_DEPTH {
+            return Err(ImportError::ForkTooDeep {
+                depth,
+                max: MAX_REORG_DEPTH,
+            });
+        }
         self.check_header_on(parent, &block.header)?;
         match block.header.seal.kind {
             SealKind::Dev if !self.spec.allow_dev_seal => {
@@ -109,8 +173,23 @@ impl Chain {
                 Ok(())
             }
             Err((block, error)) => {
-                tracing::warn!(%block, %error, "branch block invalid; restoring the previous branch");
-                self.switch_branch(previous).map_err(|(_, error)| error)?;
+                self.mark_invalid(block);
+                self.failed_reorganisations
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                // The branch's valid part is now canonical: keep it if it alone outweighs the
+                // previous head, as the fork choice would have chosen it without the bad block.
+                let reader = self.reader()?;
+                let reached = reader
+                    .total_difficulty(self.head().hash())?
+                    .unwrap_or_default();
+                let before = reader.total_difficulty(previous)?.unwrap_or_default();
+                drop(reader);
+                if reached > before {
+                    tracing::warn!(%block, %error, head = self.head().number, "branch block invalid; keeping the branch's heavier valid part");
+                } else {
+                    tracing::warn!(%block, %error, "branch block invalid; restoring the previous branch");
+                    self.switch_branch(previous).map_err(|(_, error)| error)?;
+                }
                 Err(ImportError::InvalidBranch {
                     block,
                     source: Box::new(error),

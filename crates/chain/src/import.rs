@@ -24,6 +24,10 @@ impl Chain {
         if reader.header(hash)?.is_some() {
             return Err(ImportError::AlreadyKnown(hash));
         }
+        if self.is_invalid(block.header.parent_hash) {
+            self.mark_invalid(hash);
+            return Err(ImportError::InvalidAncestor(block.header.parent_hash));
+        }
         let head = self.head();
         if block.header.parent_hash == head.hash() {
             return self.extend_head(&head, block);

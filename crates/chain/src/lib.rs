@@ -4,6 +4,7 @@
 //! One writer at a time ([`Chain`] serialises writes); readers take consistent snapshots from
 //! storage and never wait for a block to be written.
 
+mod blobs;
 mod build;
 pub mod child_chains;
 mod error;
@@ -12,6 +13,7 @@ mod import;
 mod pouw;
 mod rules;
 
+pub use blobs::{BlobError, MAX_BLOB_STORE_BYTES};
 pub use build::Contents;
 pub use error::{ChainError, ImportError, SubmitError};
 pub use pouw::EnclaveStatus;
@@ -31,6 +33,16 @@ use tokio::sync::{Notify, broadcast};
 /// Largest blob a node stores (modules, inputs, results): 4 MiB, which fits a JSON-RPC
 /// request as hex.
 pub const MAX_BLOB_BYTES: usize = 4 << 20;
+
+fn check_blob_size(bytes: &[u8]) -> Result<(), SubmitError> {
+    if bytes.len() > MAX_BLOB_BYTES {
+        return Err(SubmitError::Decode(format!(
+            "blob of {} bytes is larger than the {MAX_BLOB_BYTES}-byte limit",
+            bytes.len()
+        )));
+    }
+    Ok(())
+}
 
 /// A block that became the head, as subscribers see it.
 #[derive(Clone, Debug)]
@@ -54,6 +66,12 @@ pub struct Chain {
     pending_tx: Notify,
     /// Hashes that entered the pool, numbered, for pending-transaction filters.
     arrivals: Mutex<Arrivals>,
+    /// Blocks found invalid under the full rules: they and their descendants are refused at
+    /// once, so a peer cannot make the node unwind and re-execute the same bad branch again.
+    invalid: Mutex<fork_choice::InvalidBlocks>,
+    /// Reorganisations that failed on an invalid branch block since start (for tests and
+    /// status).
+    failed_reorganisations: std::sync::atomic::AtomicU64,
 }
 
 /// The most recent pool arrivals, numbered from 1, at most [`Arrivals::KEPT`] of them.
@@ -83,6 +101,8 @@ impl Chain {
             pool: Mutex::new(pool),
             head: RwLock::new(head),
             writer: Mutex::new(()),
+            invalid: Mutex::new(Default::default()),
+            failed_reorganisations: Default::default(),
             blocks: broadcast::channel(256).0,
             pending_tx: Notify::new(),
             arrivals: Mutex::default(),
@@ -104,21 +124,22 @@ impl Chain {
         &self.config
     }
 
-    /// Stores a blob (work module, input or result) and returns its hash; at most
-    /// [`MAX_BLOB_BYTES`].
+    /// Stores a blob the node made itself (a work result) and returns its hash; at most
+    /// [`MAX_BLOB_BYTES`]. Blobs from clients go through [`Chain::put_task_blob`].
     pub fn put_blob(&self, bytes: &[u8]) -> Result<B256, SubmitError> {
-        if bytes.len() > MAX_BLOB_BYTES {
-            return Err(SubmitError::Decode(format!(
-                "blob of {} bytes is larger than the {MAX_BLOB_BYTES}-byte limit",
-                bytes.len()
-            )));
-        }
+        check_blob_size(bytes)?;
         Ok(self.store.put_blob(bytes)?)
     }
 
     /// The blob with keccak hash `hash`, if this node stores it.
     pub fn blob(&self, hash: B256) -> Result<Option<Vec<u8>>, ankr_storage::StoreError> {
         self.store.blob(hash)
+    }
+
+    /// Reorganisations that failed on an invalid branch block since start.
+    pub fn failed_reorganisations(&self) -> u64 {
+        self.failed_reorganisations
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The current head header.

@@ -47,6 +47,11 @@ fn canonical(node: &Node, number: u64) -> Option<alloy_primitives::B256> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_miners_converge_and_a_late_node_syncs() {
     let service = AttestationService::new(key(1));
+    for i in 0..3u8 {
+        service
+            .provision(ankr_pouw::Platform::from_secret(keccak256([i])).address())
+            .unwrap();
+    }
     let root = service.root_address();
     let attestation = AttestationServer::start(service, "127.0.0.1:0".parse().unwrap())
         .await
@@ -156,6 +161,11 @@ async fn three_miners_converge_and_a_late_node_syncs() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_peer_on_another_chain_is_banned_and_the_node_carries_on() {
     let service = AttestationService::new(key(2));
+    for seed in [20u8, 21] {
+        service
+            .provision(ankr_pouw::Platform::from_secret(keccak256([seed])).address())
+            .unwrap();
+    }
     let root = service.root_address();
     let attestation = AttestationServer::start(service, "127.0.0.1:0".parse().unwrap())
         .await

@@ -88,11 +88,12 @@ fn spec(
 async fn the_miner_seals_by_useful_work_renews_its_registration_and_survives_failing_tasks() {
     let service = AttestationService::new(key(200));
     let root = service.root_address();
+    let miner_enclave = enclave(1);
+    service.provision(miner_enclave.platform_address()).unwrap();
     let attestation = AttestationServer::start(service, "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
     let url = format!("http://{}", attestation.local_addr);
-    let miner_enclave = enclave(1);
     // Registrations last 6 blocks, so reaching block 14 takes at least two renewals.
     let spec = spec(root, &[miner_enclave.clone()], 6, 50_000_000);
     let account = devnet::accounts()[1].clone();

@@ -38,6 +38,11 @@ struct Harness {
 impl Harness {
     async fn start() -> Self {
         let root = AttestationService::new(key(1));
+        // The simulated manufacturer made the platforms these tests name (keccak256([p])).
+        for p in 0..=255u8 {
+            root.provision(ankr_pouw::Platform::from_secret(keccak256([p])).address())
+                .unwrap();
+        }
         let mut spec = devnet::spec();
         spec.alloc.insert(
             ENCLAVE_REGISTRY_ADDRESS,
@@ -130,6 +135,7 @@ async fn the_registry_admits_only_attested_allowed_fresh_enclaves_one_per_platfo
 
     // Certified by another "root": refused.
     let impostor = AttestationService::new(key(99));
+    impostor.provision(a.platform_address()).unwrap();
     let forged = impostor.certify(&a.quote(h.head_hash())).unwrap();
     let message = refused(h.call(registry, register_call(&forged), U256::ZERO).await);
     assert!(

@@ -9,7 +9,7 @@ use crate::fetch::{FetchLimits, Fetcher, FetcherSetupError};
 use crate::private::{self, EncryptionKey, PRIVATE};
 use alloy_primitives::{Address, B256, U256, keccak256};
 use alloy_sol_types::SolValue;
-use ankr_pouw::{Quote, signing};
+use ankr_pouw::{Platform, Quote, signing};
 use secp256k1::SecretKey;
 use std::path::Path;
 
@@ -50,7 +50,7 @@ pub fn encryption_key_digest(chain_id: u64, oracle: Address, enclave: Address, k
 pub struct OracleEnclave {
     key: SecretKey,
     address: Address,
-    platform_id: B256,
+    platform: Platform,
     measurement: B256,
     fetcher: Fetcher,
     /// HPKE key for private requests, derived from the signing key (sealed with it).
@@ -58,10 +58,11 @@ pub struct OracleEnclave {
 }
 
 impl OracleEnclave {
-    /// An enclave with `key` on `platform_id`, trusting the system roots and `extra_cas`.
+    /// An enclave with `key` on the platform whose provisioning key is `platform_secret`,
+    /// trusting the system roots and `extra_cas`.
     pub fn new(
         key: SecretKey,
-        platform_id: B256,
+        platform_secret: B256,
         extra_cas: &[&Path],
         limits: FetchLimits,
     ) -> Result<Self, FetcherSetupError> {
@@ -72,7 +73,7 @@ impl OracleEnclave {
             encryption,
             address: ankr_types::recovery::address_of(&key),
             key,
-            platform_id,
+            platform: Platform::from_secret(platform_secret),
             measurement: oracle_measurement(limits),
             fetcher: Fetcher::new(extra_cas, limits)?,
         })
@@ -85,7 +86,7 @@ impl OracleEnclave {
         let platform = ankr_pouw::enclave::read_or_create(&dir.join("platform.id"))?;
         let key = SecretKey::from_byte_array(key.0)
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
-        Ok(Self::new(key, keccak256(platform), extra_cas, limits)?)
+        Ok(Self::new(key, platform, extra_cas, limits)?)
     }
 
     pub fn address(&self) -> Address {
@@ -93,7 +94,12 @@ impl OracleEnclave {
     }
 
     pub fn platform_id(&self) -> B256 {
-        self.platform_id
+        self.platform.id()
+    }
+
+    /// The platform's provisioning address (what `ankr attest provision` records).
+    pub fn platform_address(&self) -> Address {
+        self.platform.address()
     }
 
     pub fn measurement(&self) -> B256 {
@@ -122,7 +128,7 @@ impl OracleEnclave {
 
     /// A quote for the attestation service, `nonce` a recent block hash.
     pub fn quote(&self, nonce: B256) -> Quote {
-        Quote::sign(&self.key, self.measurement, self.platform_id, nonce)
+        Quote::sign(&self.key, self.measurement, &self.platform, nonce)
     }
 
     /// Serves `request`: opens it if private, fetches, extracts, seals the answer if asked,

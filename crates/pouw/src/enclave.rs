@@ -119,7 +119,7 @@ pub fn simulated_measurement(limits: Limits) -> B256 {
 pub struct SimulatedEnclave {
     key: SecretKey,
     address: Address,
-    platform_id: B256,
+    platform: crate::Platform,
     measurement: B256,
     runtime: Runtime,
     /// Highest subtask index run per task: a subtask draws once, whatever the template.
@@ -129,12 +129,18 @@ pub struct SimulatedEnclave {
 }
 
 impl SimulatedEnclave {
-    /// An enclave with the given key and platform id.
-    pub fn new(key: SecretKey, platform_id: B256, limits: Limits) -> Self {
+    /// An enclave with the given key on the platform whose provisioning key is
+    /// `platform_secret`.
+    pub fn new(key: SecretKey, platform_secret: B256, limits: Limits) -> Self {
+        Self::on_platform(key, crate::Platform::from_secret(platform_secret), limits)
+    }
+
+    /// An enclave with the given key on `platform`.
+    pub fn on_platform(key: SecretKey, platform: crate::Platform, limits: Limits) -> Self {
         Self {
             address: signing::address_of(&key),
             key,
-            platform_id,
+            platform,
             measurement: simulated_measurement(limits),
             runtime: Runtime::new(limits),
             ran: Mutex::new(HashMap::new()),
@@ -147,10 +153,16 @@ impl SimulatedEnclave {
     pub fn open(dir: &Path, limits: Limits) -> std::io::Result<Self> {
         std::fs::create_dir_all(dir)?;
         let key = read_or_create(&dir.join("enclave.key"))?;
-        let platform = read_or_create(&dir.join("platform.id"))?;
+        let platform = crate::Platform::open(dir)?;
         let key = SecretKey::from_byte_array(key.0)
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
-        Ok(Self::new(key, keccak256(platform), limits))
+        Ok(Self::on_platform(key, platform, limits))
+    }
+
+    /// The provisioning address of the enclave's platform (what `ankr attest provision`
+    /// records).
+    pub fn platform_address(&self) -> Address {
+        self.platform.address()
     }
 
     /// The runtime inside, for callers that need the limits.
@@ -184,11 +196,11 @@ impl Enclave for SimulatedEnclave {
     }
 
     fn platform_id(&self) -> B256 {
-        self.platform_id
+        self.platform.id()
     }
 
     fn quote(&self, nonce: B256) -> Quote {
-        Quote::sign(&self.key, self.measurement, self.platform_id, nonce)
+        Quote::sign(&self.key, self.measurement, &self.platform, nonce)
     }
 
     fn run_subtask(
@@ -239,7 +251,7 @@ impl Enclave for SimulatedEnclave {
         }
         let seal = PouwSeal {
             enclave: self.address,
-            platform_id: self.platform_id,
+            platform_id: self.platform.id(),
             task_id: subtask.task_id,
             subtask: subtask.index,
             instructions,

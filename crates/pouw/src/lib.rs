@@ -21,7 +21,7 @@ pub mod runtime;
 pub mod seal;
 pub mod signing;
 
-pub use attestation::{AttestationService, Certificate, Quote};
+pub use attestation::{AttestationService, Certificate, Platform, Quote};
 pub use defences::DefenceParams;
 pub use enclave::{Enclave, ResultClaim, SimulatedEnclave, Subtask, SubtaskReport, Template};
 pub use runtime::{Execution, Limits, Outcome, Runtime};

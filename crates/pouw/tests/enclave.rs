@@ -44,10 +44,14 @@ fn subtask(task: u8, index: u64, size: u8) -> Subtask {
 }
 
 #[test]
-fn attestation_certifies_only_the_key_holder() {
+fn attestation_certifies_only_the_key_holder_on_a_provisioned_platform() {
     let service = AttestationService::new(key(100));
     let (enclave, other) = (enclave(1), enclave(2));
     let nonce = B256::repeat_byte(9);
+    // A platform the (simulated) manufacturer did not provision is refused.
+    let message = service.certify(&enclave.quote(nonce)).unwrap_err().to_string();
+    assert!(message.contains("not provisioned"), "{message}");
+    service.provision(enclave.platform_address()).unwrap();
     let certificate = service.certify(&enclave.quote(nonce)).unwrap();
     assert!(certificate.is_signed_by(service.root_address()));
     assert!(!certificate.is_signed_by(enclave.address()));
@@ -56,6 +60,13 @@ fn attestation_certifies_only_the_key_holder() {
     let mut forged = enclave.quote(nonce);
     forged.enclave = other.address();
     assert!(service.certify(&forged).is_err());
+
+    // Another host naming this provisioned platform without its provisioning key: refused.
+    let mut claimed = other.quote(nonce);
+    claimed.platform_id = enclave.platform_id();
+    claimed.signature = ankr_pouw::signing::sign(&key(2), claimed.digest()).to_vec().into();
+    let message = service.certify(&claimed).unwrap_err().to_string();
+    assert!(message.contains("provisioning key"), "{message}");
 }
 
 #[test]

@@ -61,6 +61,7 @@ pub fn from_submit(error: SubmitError) -> ErrorObjectOwned {
     match &error {
         SubmitError::Decode(_) => invalid_params(error.to_string()),
         SubmitError::Pool(e) => rpc_error(codes::SERVER, e.to_string()),
+        SubmitError::Blob(e) => rpc_error(codes::SERVER, e.to_string()),
         SubmitError::Chain(e) => internal(e),
     }
 }

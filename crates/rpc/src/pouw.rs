@@ -128,10 +128,9 @@ impl PouwRpcServer for PouwRpc {
     }
 
     fn put_blob(&self, bytes: Bytes) -> RpcResult<B256> {
-        self.chain.put_blob(&bytes).map_err(|e| match e {
-            ankr_chain::SubmitError::Decode(message) => invalid_params(message),
-            other => internal(other),
-        })
+        self.chain
+            .put_task_blob(&bytes)
+            .map_err(crate::errors::from_submit)
     }
 
     fn get_blob(&self, hash: B256) -> RpcResult<Option<Bytes>> {

@@ -71,6 +71,32 @@ impl Store {
         Ok(table.get(hash.0)?.map(|v| v.value().to_vec()))
     }
 
+    /// Every stored blob's hash and size, for the blob store's accounting and collection.
+    pub fn blob_sizes(&self) -> Result<Vec<(alloy_primitives::B256, usize)>, StoreError> {
+        use redb::ReadableTable;
+        let txn = self.db.begin_read().map_err(redb::Error::from)?;
+        let table = txn.open_table(tables::BLOBS)?;
+        let mut sizes = Vec::new();
+        for entry in table.iter()? {
+            let (hash, bytes) = entry?;
+            sizes.push((alloy_primitives::B256::from(hash.value()), bytes.value().len()));
+        }
+        Ok(sizes)
+    }
+
+    /// Deletes blobs (in one write transaction).
+    pub fn delete_blobs(&self, hashes: &[alloy_primitives::B256]) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().map_err(redb::Error::from)?;
+        {
+            let mut table = txn.open_table(tables::BLOBS)?;
+            for hash in hashes {
+                table.remove(hash.0)?;
+            }
+        }
+        txn.commit().map_err(redb::Error::from)?;
+        Ok(())
+    }
+
     /// Keeps the child-chain boundaries (encoded) a `child_chains_root` commits to. Idempotent.
     pub fn put_child_chains(
         &self,

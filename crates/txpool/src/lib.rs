@@ -255,14 +255,20 @@ impl TxPool {
     }
 
     /// Makes room by dropping another sender's last transaction: a queued one first (among
-    /// queued ones only, with `queued_only`), the lowest tip among them, and only if
-    /// `incoming` tips more or is local. Local transactions are never dropped.
+    /// queued ones only, with `queued_only`), the lowest tip among them. An executable or
+    /// local `incoming` transaction always displaces a queued one; otherwise it must tip
+    /// more. Local transactions are never dropped.
     fn evict_for(
         &mut self,
         incoming: &PooledTx,
         base_fee: u64,
         queued_only: bool,
     ) -> Result<(), PoolError> {
+        let incoming_executable = !queued_only && {
+            let sender = incoming.tx.sender;
+            let state_nonce = self.state_nonce.get(&sender).copied().unwrap_or(0);
+            incoming.nonce() <= self.pending_nonce(sender, state_nonce)
+        };
         let worst = self
             .by_sender
             .iter()
@@ -272,10 +278,14 @@ impl TxPool {
             .map(|(sender, tx)| (self.queued.contains_key(&sender), sender, tx))
             .filter(|(queued, _, _)| *queued || !queued_only)
             .min_by_key(|(queued, _, tx)| (!*queued, tx.tip_at(base_fee)))
-            .map(|(_, sender, tx)| (sender, tx.nonce(), tx.tip_at(base_fee), tx.tx.hash));
+            .map(|(queued, sender, tx)| {
+                (queued, sender, tx.nonce(), tx.tip_at(base_fee), tx.tx.hash)
+            });
         match worst {
-            Some((sender, nonce, tip, hash))
-                if incoming.local || tip < incoming.tip_at(base_fee) =>
+            Some((queued, sender, nonce, tip, hash))
+                if incoming.local
+                    || (queued && incoming_executable)
+                    || tip < incoming.tip_at(base_fee) =>
             {
                 self.remove_entry(sender, nonce);
                 self.recount_known(sender);

@@ -179,6 +179,65 @@ fn full_pool_evicts_the_worst_tail_for_a_better_payer() {
     ));
 }
 
+#[test]
+fn gapped_transactions_are_bounded_apart_evicted_first_and_expire() {
+    let mut config = PoolConfig::new(CHAIN, 16_000_000);
+    config.max_total = 6;
+    config.max_queued_per_sender = 2;
+    config.max_queued_total = 3;
+    config.queued_lifetime = std::time::Duration::from_millis(50);
+    let mut p = TxPool::new(config);
+    // Gapped (nonce 5+ with state nonce 0) at a high tip: two per sender, three in all.
+    add(&mut p, tx(1, 5, 1_000, 900)).unwrap();
+    add(&mut p, tx(1, 6, 1_000, 900)).unwrap();
+    assert!(matches!(
+        add(&mut p, tx(1, 7, 1_000, 900)),
+        Err(PoolError::SenderQueueFull { limit: 2 })
+    ));
+    add(&mut p, tx(2, 5, 1_000, 900)).unwrap();
+    assert!(matches!(
+        add(&mut p, tx(3, 5, 1_000, 100)),
+        Err(PoolError::QueueFull { limit: 3 })
+    ));
+    assert_eq!(p.queued_len(), 3);
+    // Executable transactions still get in, and once the pool is full they evict gapped ones
+    // first, even those tipping more.
+    for signer in 4..7 {
+        add(&mut p, tx(signer, 0, 100, 1)).unwrap();
+    }
+    add(&mut p, tx(7, 0, 100, 2)).unwrap();
+    assert_eq!(p.len(), 6);
+    assert_eq!(p.queued_len(), 2, "a gapped transaction made room");
+    // Closing a gap makes transactions pending; the rest expire at the next head.
+    std::thread::sleep(std::time::Duration::from_millis(60));
+    p.prune(|_| 0);
+    assert_eq!(p.queued_len(), 0);
+    assert_eq!(p.len(), 4, "only the executable transactions are left");
+}
+
+#[test]
+fn the_nodes_own_transactions_are_never_refused_for_room() {
+    let mut config = PoolConfig::new(CHAIN, 16_000_000);
+    config.max_total = 2;
+    let mut p = TxPool::new(config);
+    add(&mut p, tx(1, 0, 1_000, 900)).unwrap();
+    add(&mut p, tx(2, 0, 1_000, 900)).unwrap();
+    let own = tx(3, 0, 100, 1);
+    let len = own.encode_2718_len();
+    assert!(matches!(
+        add(&mut p, own.clone()),
+        Err(PoolError::PoolFull { .. })
+    ));
+    p.add_local(recovered(own).unwrap(), len, 10, rich).unwrap();
+    assert_eq!(p.len(), 2);
+    // And a local transaction is not evicted by a better payer.
+    assert!(matches!(
+        add(&mut p, tx(4, 0, 10_000, 9_000)),
+        Ok(_)
+    ));
+    assert!(p.pending_nonce(address_of(&key(3)), 0) == 1, "the local one stays");
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(32))]
     /// Whatever arrives, the pool stays within its bounds and its two indices agree.

@@ -166,6 +166,14 @@ impl PouwNetwork {
                 .output()
                 .unwrap();
             assert!(enclave.status.success());
+            // The simulated manufacturer provisions the platform, as an operator would.
+            let provisioned = ankr()
+                .args(["attest", "provision", "--dir"])
+                .arg(dir.path().join("attest"))
+                .arg(Self::node_dir_in(dir.path(), i).join("enclave"))
+                .output()
+                .unwrap();
+            assert!(provisioned.status.success(), "{provisioned:?}");
             let bootstrap = String::from_utf8(enclave.stdout)
                 .unwrap()
                 .lines()
