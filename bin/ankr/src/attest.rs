@@ -62,7 +62,10 @@ pub async fn run(args: AttestArgs) -> anyhow::Result<()> {
     if let Some(AttestCommand::Provision { dir, enclaves }) = args.command {
         for enclave in enclaves {
             let id = provision(&dir, &enclave)?;
-            println!("provisioned platform {id} ({}) (SIMULATED)", enclave.display());
+            println!(
+                "provisioned platform {id} ({}) (SIMULATED)",
+                enclave.display()
+            );
         }
         return Ok(());
     }

@@ -202,20 +202,35 @@ fn ticket_rates() -> anyhow::Result<()> {
         .map(|mut w| {
             w.params *= 4;
             let input = w.input(7);
-            (format!("built-in {}", w.name), w.module.to_vec(), input.to_vec())
+            (
+                format!("built-in {}", w.name),
+                w.module.to_vec(),
+                input.to_vec(),
+            )
         })
         .collect();
     for (name, body) in [
         ("loop of nops", "nop ".repeat(200)),
-        ("loop of dead arithmetic", "local.get 0 local.get 0 i64.mul drop ".repeat(50)),
-        ("loop of folding identities", "local.get 0 local.get 0 i64.xor i64.const 0 i64.mul drop ".repeat(40)),
-        ("loop of live arithmetic", "local.get 0 i64.const 3 i64.mul i64.const 1 i64.add local.set 0 ".repeat(20)),
+        (
+            "loop of dead arithmetic",
+            "local.get 0 local.get 0 i64.mul drop ".repeat(50),
+        ),
+        (
+            "loop of folding identities",
+            "local.get 0 local.get 0 i64.xor i64.const 0 i64.mul drop ".repeat(40),
+        ),
+        (
+            "loop of live arithmetic",
+            "local.get 0 i64.const 3 i64.mul i64.const 1 i64.add local.set 0 ".repeat(20),
+        ),
         ("loop of loads", "i32.const 64 i64.load drop ".repeat(50)),
         ("empty loop", String::new()),
     ] {
         kinds.push((format!("hostile {name}"), endless(&body)?, Vec::new()));
     }
-    println!("pouw: tickets per second by module kind (weighted metering, one core; budget {budget} for the endless ones)");
+    println!(
+        "pouw: tickets per second by module kind (weighted metering, one core; budget {budget} for the endless ones)"
+    );
     let mut rates = Vec::new();
     for (name, module, input) in &kinds {
         let mut best = f64::MAX;
@@ -272,7 +287,10 @@ fn defences() {
         (vec![0.75, 0.25], 1),
         (vec![0.4, 0.3, 0.2, 0.1], 2),
         (vec![0.5, 0.1, 0.1, 0.1, 0.1, 0.1], 0),
-        (vec![0.3, 0.2, 0.1, 0.1, 0.1, 0.05, 0.05, 0.04, 0.03, 0.03], 5),
+        (
+            vec![0.3, 0.2, 0.1, 0.1, 0.1, 0.05, 0.05, 0.04, 0.03, 0.03],
+            5,
+        ),
     ];
     for (shares, idle) in cases {
         let scenario = |compromised| Scenario {

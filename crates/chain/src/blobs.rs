@@ -26,9 +26,13 @@ const RECENT_TASKS: u64 = 4096;
 /// Why a client's blob was not stored.
 #[derive(Debug, thiserror::Error)]
 pub enum BlobError {
-    #[error("no open WorkMarket task names blob {0}: post the task first, then upload its module and input")]
+    #[error(
+        "no open WorkMarket task names blob {0}: post the task first, then upload its module and input"
+    )]
     NotNamedByOpenTask(B256),
-    #[error("blob store is full ({used} of {limit} bytes held for open tasks); try again once tasks end")]
+    #[error(
+        "blob store is full ({used} of {limit} bytes held for open tasks); try again once tasks end"
+    )]
     StoreFull { used: usize, limit: usize },
     #[error("this chain has no WorkMarket")]
     NoMarket,
@@ -90,9 +94,8 @@ impl Chain {
             .map_err(|_| BlobError::NoMarket)?;
         let mut block = BlockContext::of(&head);
         block.number += 1;
-        let view = |input: Vec<u8>| {
-            system_call(&state, &self.config, &block, market, input.into()).ok()
-        };
+        let view =
+            |input: Vec<u8>| system_call(&state, &self.config, &block, market, input.into()).ok();
         let count = view(WorkMarket::taskCountCall {}.abi_encode())
             .and_then(|out| WorkMarket::taskCountCall::abi_decode_returns(&out).ok())
             .ok_or(BlobError::NoMarket)?

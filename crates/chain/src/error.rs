@@ -51,7 +51,9 @@ pub enum ImportError {
     UnknownParent(B256),
     #[error("block {0} descends from a block found invalid")]
     InvalidAncestor(B256),
-    #[error("block forks {depth} blocks below the head, deeper than the {max} a reorganisation may undo")]
+    #[error(
+        "block forks {depth} blocks below the head, deeper than the {max} a reorganisation may undo"
+    )]
     ForkTooDeep { depth: u64, max: u64 },
     #[error("branch block {block} is invalid, the chain stays on its head: {source}")]
     InvalidBranch {

@@ -56,11 +56,34 @@ impl InvalidBlocks {
 impl Chain {
     /// Whether `hash` was found invalid (or descends from a block that was).
     pub fn is_invalid(&self, hash: B256) -> bool {
-        self.invalid.lock().expect("invalid lock").set.contains(&hash)
+        self.invalid
+            .lock()
+            .expect("invalid lock")
+            .set
+            .contains(&hash)
     }
 
     pub(crate) fn mark_invalid(&self, hash: B256) {
         self.invalid.lock().expect("invalid lock").insert(hash);
+    }
+
+    /// Marks `bad` and every stored block from it up to `tip` invalid, so that blocks built on
+    /// any of them are refused at once.
+    fn mark_branch_invalid(&self, tip: B256, bad: B256) -> Result<(), ImportError> {
+        let reader = self.reader()?;
+        let mut cursor = tip;
+        for _ in 0..=MAX_REORG_DEPTH * 2 {
+            self.mark_invalid(cursor);
+            if cursor == bad {
+                break;
+            }
+            match reader.header(cursor)? {
+                Some(header) => cursor = header.parent_hash,
+                None => break,
+            }
+        }
+        self.mark_invalid(bad);
+        Ok(())
     }
 
     /// How far below the head `parent`'s branch leaves the canonical chain, walking back at
@@ -173,7 +196,7 @@ impl Chain {
                 Ok(())
             }
             Err((block, error)) => {
-                self.mark_invalid(block);
+                self.mark_branch_invalid(tip, block)?;
                 self.failed_reorganisations
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 // The branch's valid part is now canonical: keep it if it alone outweighs the

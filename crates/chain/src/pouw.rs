@@ -154,6 +154,15 @@ impl Chain {
         let reader = self.reader()?;
         let mut blocks = Vec::with_capacity((header.number - first + 1) as usize);
         let mut wins = 1;
+        // Block 1's parent is genesis, whose stamp is the spec's, not a time anyone mined
+        // from: block 1 counts as one target block time.
+        let interval = |number: u64, timestamp: u64, previous: u64| {
+            if number == 1 {
+                self.spec.target_block_time_ms.div_ceil(1000)
+            } else {
+                timestamp.saturating_sub(previous)
+            }
+        };
         let mut previous = reader
             .header_by_number(first - 1)?
             .map(|h| h.timestamp)
@@ -168,13 +177,13 @@ impl Chain {
                 wins += 1;
             }
             blocks.push(WindowBlock {
-                interval_seconds: past.timestamp.saturating_sub(previous),
+                interval_seconds: interval(n, past.timestamp, previous),
                 difficulty: past.difficulty,
             });
             previous = past.timestamp;
         }
         blocks.push(WindowBlock {
-            interval_seconds: header.timestamp.saturating_sub(previous),
+            interval_seconds: interval(header.number, header.timestamp, previous),
             difficulty: header.difficulty,
         });
         Ok((blocks, wins))

@@ -299,7 +299,9 @@ impl Miner {
             ..Default::default()
         };
         let signed = ankr_types::recovery::sign_transaction(&self.config.account, tx);
-        Ok(self.chain.submit_local_transaction(&signed.encoded_2718())?)
+        Ok(self
+            .chain
+            .submit_local_transaction(&signed.encoded_2718())?)
     }
 
     /// Imports a sealed block through the same validation as any other.

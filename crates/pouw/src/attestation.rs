@@ -118,7 +118,9 @@ pub struct Certificate {
 pub enum AttestationError {
     #[error("quote is not signed by the enclave key it names")]
     NotSignedByEnclave,
-    #[error("platform {0} was not provisioned by the (simulated) manufacturer: run `ankr attest provision`")]
+    #[error(
+        "platform {0} was not provisioned by the (simulated) manufacturer: run `ankr attest provision`"
+    )]
     NotProvisioned(B256),
     #[error("quote is not signed by the provisioning key of platform {0}")]
     NotSignedByPlatform(B256),
@@ -161,12 +163,20 @@ impl AttestationService {
         if let Some(path) = &self.records {
             provision_in(path, platform)?;
         }
-        self.platforms.write().expect("platforms lock").insert(platform);
+        self.platforms
+            .write()
+            .expect("platforms lock")
+            .insert(platform);
         Ok(platform_id_of(platform))
     }
 
     fn is_provisioned(&self, platform: Address) -> bool {
-        if self.platforms.read().expect("platforms lock").contains(&platform) {
+        if self
+            .platforms
+            .read()
+            .expect("platforms lock")
+            .contains(&platform)
+        {
             return true;
         }
         let Some(path) = &self.records else {

@@ -136,7 +136,11 @@ fn normal_quantile(alpha: f64) -> f64 {
     let (mut lo, mut hi) = (1.0, 40.0);
     for _ in 0..100 {
         let mid = (lo + hi) / 2.0;
-        if tail(mid) > alpha { lo = mid } else { hi = mid }
+        if tail(mid) > alpha {
+            lo = mid
+        } else {
+            hi = mid
+        }
     }
     hi
 }
@@ -148,8 +152,7 @@ impl DefenceParams {
         let rate = U256::from(self.max_platform_rate);
         let mut sum = U256::ZERO;
         for block in blocks {
-            let numerator =
-                (rate * U256::from(block.interval_seconds)) << LAMBDA_FRACTION_BITS;
+            let numerator = (rate * U256::from(block.interval_seconds)) << LAMBDA_FRACTION_BITS;
             sum += numerator / block.difficulty.max(U256::from(1u8));
         }
         let whole: u128 = sum.saturating_to();
@@ -284,9 +287,7 @@ pub fn simulate(params: &DefenceParams, scenario: &Scenario) -> SimulationReport
     while height < scenario.blocks {
         let difficulty = match anchor {
             None => genesis_difficulty,
-            Some(anchor) => {
-                next_difficulty(anchor, height, parent_time, target_ms, 60_000)
-            }
+            Some(anchor) => next_difficulty(anchor, height, parent_time, target_ms, 60_000),
         };
         let d = difficulty.saturating_to::<u128>() as f64;
         let honest_at = now + -uniform().ln() * d / total_rate;
@@ -439,7 +440,10 @@ mod tests {
                     seed: 3,
                 },
             );
-            assert!(report.false_rejection_rate() < 0.01, "{shares:?}: {report:?}");
+            assert!(
+                report.false_rejection_rate() < 0.01,
+                "{shares:?}: {report:?}"
+            );
             assert!(
                 report.compromised_share() < report.fastest_honest_share + 0.12,
                 "{shares:?}: {report:?}"

@@ -313,23 +313,62 @@ impl Counter {
 pub fn cost(op: &Operator) -> i64 {
     use Operator::*;
     match op {
-        Nop | Block { .. } | Loop { .. } | End | Else | Drop | LocalGet { .. }
-        | LocalSet { .. } | LocalTee { .. } | I32Const { .. } | I64Const { .. }
-        | F32Const { .. } | F64Const { .. } | V128Const { .. } | Br { .. } | Return
-        | Unreachable | RefNull { .. } | RefFunc { .. } | GlobalGet { .. } => 0,
+        Nop
+        | Block { .. }
+        | Loop { .. }
+        | End
+        | Else
+        | Drop
+        | LocalGet { .. }
+        | LocalSet { .. }
+        | LocalTee { .. }
+        | I32Const { .. }
+        | I64Const { .. }
+        | F32Const { .. }
+        | F64Const { .. }
+        | V128Const { .. }
+        | Br { .. }
+        | Return
+        | Unreachable
+        | RefNull { .. }
+        | RefFunc { .. }
+        | GlobalGet { .. } => 0,
         I32DivS | I32DivU | I32RemS | I32RemU | I64DivS | I64DivU | I64RemS | I64RemU => 8,
         F32Div | F64Div | F32Sqrt | F64Sqrt => 4,
         Call { .. } => 4,
         CallIndirect { .. } => 6,
         MemoryGrow { .. } | TableGrow { .. } => 64,
-        MemoryCopy { .. } | MemoryFill { .. } | MemoryInit { .. } | TableCopy { .. }
-        | TableFill { .. } | TableInit { .. } => 16,
-        I32Load { .. } | I64Load { .. } | F32Load { .. } | F64Load { .. } | I32Load8S { .. }
-        | I32Load8U { .. } | I32Load16S { .. } | I32Load16U { .. } | I64Load8S { .. }
-        | I64Load8U { .. } | I64Load16S { .. } | I64Load16U { .. } | I64Load32S { .. }
-        | I64Load32U { .. } | I32Store { .. } | I64Store { .. } | F32Store { .. }
-        | F64Store { .. } | I32Store8 { .. } | I32Store16 { .. } | I64Store8 { .. }
-        | I64Store16 { .. } | I64Store32 { .. } | V128Load { .. } | V128Store { .. } => 2,
+        MemoryCopy { .. }
+        | MemoryFill { .. }
+        | MemoryInit { .. }
+        | TableCopy { .. }
+        | TableFill { .. }
+        | TableInit { .. } => 16,
+        I32Load { .. }
+        | I64Load { .. }
+        | F32Load { .. }
+        | F64Load { .. }
+        | I32Load8S { .. }
+        | I32Load8U { .. }
+        | I32Load16S { .. }
+        | I32Load16U { .. }
+        | I64Load8S { .. }
+        | I64Load8U { .. }
+        | I64Load16S { .. }
+        | I64Load16U { .. }
+        | I64Load32S { .. }
+        | I64Load32U { .. }
+        | I32Store { .. }
+        | I64Store { .. }
+        | F32Store { .. }
+        | F64Store { .. }
+        | I32Store8 { .. }
+        | I32Store16 { .. }
+        | I64Store8 { .. }
+        | I64Store16 { .. }
+        | I64Store32 { .. }
+        | V128Load { .. }
+        | V128Store { .. } => 2,
         _ => 1,
     }
 }

@@ -144,6 +144,10 @@ mod tests {
         let mut other = sign(&key, digest);
         assert!(other[64] == 27 || other[64] == 28);
         other[64] -= 27;
-        assert_eq!(recover(digest, &other), None, "v in {{0, 1}} is a second encoding");
+        assert_eq!(
+            recover(digest, &other),
+            None,
+            "v in {{0, 1}} is a second encoding"
+        );
     }
 }

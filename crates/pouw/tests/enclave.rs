@@ -49,7 +49,10 @@ fn attestation_certifies_only_the_key_holder_on_a_provisioned_platform() {
     let (enclave, other) = (enclave(1), enclave(2));
     let nonce = B256::repeat_byte(9);
     // A platform the (simulated) manufacturer did not provision is refused.
-    let message = service.certify(&enclave.quote(nonce)).unwrap_err().to_string();
+    let message = service
+        .certify(&enclave.quote(nonce))
+        .unwrap_err()
+        .to_string();
     assert!(message.contains("not provisioned"), "{message}");
     service.provision(enclave.platform_address()).unwrap();
     let certificate = service.certify(&enclave.quote(nonce)).unwrap();
@@ -64,7 +67,9 @@ fn attestation_certifies_only_the_key_holder_on_a_provisioned_platform() {
     // Another host naming this provisioned platform without its provisioning key: refused.
     let mut claimed = other.quote(nonce);
     claimed.platform_id = enclave.platform_id();
-    claimed.signature = ankr_pouw::signing::sign(&key(2), claimed.digest()).to_vec().into();
+    claimed.signature = ankr_pouw::signing::sign(&key(2), claimed.digest())
+        .to_vec()
+        .into();
     let message = service.certify(&claimed).unwrap_err().to_string();
     assert!(message.contains("provisioning key"), "{message}");
 }

@@ -78,7 +78,9 @@ fn operators_that_compile_to_nothing_earn_no_tickets() {
     // 10,000 iterations of a body padded with 64 nops, 32 local moves and 32 dropped constants:
     // counted as operators that would be 1.3 M tickets; weighted, the padding is free and each
     // iteration pays for its decrement, compare and branch only.
-    let padding = "nop ".repeat(64) + &"local.get 0 local.set 0 ".repeat(16) + &"i64.const 7 drop ".repeat(32);
+    let padding = "nop ".repeat(64)
+        + &"local.get 0 local.set 0 ".repeat(16)
+        + &"i64.const 7 drop ".repeat(32);
     let wasm = wat::parse_str(format!(
         r#"(module (func (export "_start") (local i32)
              (local.set 0 (i32.const 10000))
@@ -89,7 +91,11 @@ fn operators_that_compile_to_nothing_earn_no_tickets() {
     .unwrap();
     let run = Runtime::new(Limits::default()).run(&wasm, &[], u64::MAX);
     assert_eq!(run.outcome, Outcome::Completed);
-    assert_eq!(run.instructions, 1 + 10_000 * 2, "sub + br_if per iteration, entry 1");
+    assert_eq!(
+        run.instructions,
+        1 + 10_000 * 2,
+        "sub + br_if per iteration, entry 1"
+    );
 }
 
 #[test]

@@ -79,7 +79,10 @@ impl Store {
         let mut sizes = Vec::new();
         for entry in table.iter()? {
             let (hash, bytes) = entry?;
-            sizes.push((alloy_primitives::B256::from(hash.value()), bytes.value().len()));
+            sizes.push((
+                alloy_primitives::B256::from(hash.value()),
+                bytes.value().len(),
+            ));
         }
         Ok(sizes)
     }

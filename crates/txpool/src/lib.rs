@@ -239,7 +239,10 @@ impl TxPool {
         let queued = match self.by_sender.get(&sender) {
             Some(queue) => {
                 let run = self.pending_nonce(sender, state_nonce) - state_nonce;
-                queue.range(state_nonce..).count().saturating_sub(run as usize)
+                queue
+                    .range(state_nonce..)
+                    .count()
+                    .saturating_sub(run as usize)
             }
             None => 0,
         };
@@ -379,9 +382,7 @@ impl TxPool {
             let lifetime = self.config.queued_lifetime;
             let stale: Vec<u64> = self.by_sender[&sender]
                 .iter()
-                .filter(|(n, tx)| {
-                    **n < nonce || (**n > run_end && tx.added.elapsed() > lifetime)
-                })
+                .filter(|(n, tx)| **n < nonce || (**n > run_end && tx.added.elapsed() > lifetime))
                 .map(|(n, _)| *n)
                 .collect();
             for n in stale {

@@ -40,7 +40,9 @@ pub enum PoolError {
     PoolFull { limit: usize },
     #[error("sender has {limit} queued transactions behind a nonce gap, the most the pool keeps")]
     SenderQueueFull { limit: usize },
-    #[error("txpool holds {limit} queued transactions behind nonce gaps, the most it keeps, and this one pays less than any")]
+    #[error(
+        "txpool holds {limit} queued transactions behind nonce gaps, the most it keeps, and this one pays less than any"
+    )]
     QueueFull { limit: usize },
 }
 
