@@ -72,6 +72,8 @@ pub struct Chain {
     /// Reorganisations that failed on an invalid branch block since start (for tests and
     /// status).
     failed_reorganisations: std::sync::atomic::AtomicU64,
+    /// What each recent block contributes to a defence window, by hash.
+    window_cache: Mutex<std::collections::HashMap<B256, pouw::WindowEntry>>,
 }
 
 /// The most recent pool arrivals, numbered from 1, at most [`Arrivals::KEPT`] of them.
@@ -103,6 +105,7 @@ impl Chain {
             writer: Mutex::new(()),
             invalid: Mutex::new(Default::default()),
             failed_reorganisations: Default::default(),
+            window_cache: Default::default(),
             blocks: broadcast::channel(256).0,
             pending_tx: Notify::new(),
             arrivals: Mutex::default(),

@@ -87,6 +87,11 @@ pub struct WindowBlock {
 /// Fixed-point scale of λ's terms: 2^32.
 const LAMBDA_FRACTION_BITS: usize = 32;
 
+fn fixed_to_f64(sum: U256) -> f64 {
+    let whole: u128 = sum.saturating_to();
+    whole as f64 / (1u64 << LAMBDA_FRACTION_BITS) as f64
+}
+
 /// e^(−x) for x ≥ 0 with basic operations only: Taylor series on x/2^k, squared k times.
 fn exp_neg(x: f64) -> f64 {
     let mut k = 0;
@@ -149,14 +154,17 @@ impl DefenceParams {
     /// Wins a platform at the fastest honest rate expects over `blocks`: λ = Σ R·Δt/D, summed
     /// in 32-bit fixed point so that every node gets the same number.
     pub fn expected_wins(&self, blocks: &[WindowBlock]) -> f64 {
+        let sum = blocks
+            .iter()
+            .fold(U256::ZERO, |sum, block| sum + self.expected_term(block));
+        fixed_to_f64(sum)
+    }
+
+    /// One block's R·Δt/D in 32-bit fixed point.
+    fn expected_term(&self, block: &WindowBlock) -> U256 {
         let rate = U256::from(self.max_platform_rate);
-        let mut sum = U256::ZERO;
-        for block in blocks {
-            let numerator = (rate * U256::from(block.interval_seconds)) << LAMBDA_FRACTION_BITS;
-            sum += numerator / block.difficulty.max(U256::from(1u8));
-        }
-        let whole: u128 = sum.saturating_to();
-        whole as f64 / (1u64 << LAMBDA_FRACTION_BITS) as f64
+        let numerator = (rate * U256::from(block.interval_seconds)) << LAMBDA_FRACTION_BITS;
+        numerator / block.difficulty.max(U256::from(1u8))
     }
 
     /// The most wins a platform may hold over `blocks` (the new block included).
@@ -244,6 +252,8 @@ impl SimulationReport {
 /// Seeded, so every figure can be reproduced.
 pub fn simulate(params: &DefenceParams, scenario: &Scenario) -> SimulationReport {
     use crate::difficulty::{Anchor, next_difficulty};
+    use std::collections::{HashMap, VecDeque};
+    const KEY_HOLDER: usize = usize::MAX;
     let fastest = scenario.honest_shares.iter().cloned().fold(0.0, f64::max);
     let honest_total = params.max_platform_rate as f64 / fastest;
     let rates: Vec<f64> = scenario
@@ -261,8 +271,6 @@ pub fn simulate(params: &DefenceParams, scenario: &Scenario) -> SimulationReport
     };
     let target_ms = scenario.block_time * 1000;
     let genesis_difficulty = U256::from((total_rate * scenario.block_time as f64) as u128);
-    // Who sealed each block: honest index, or usize::MAX for the key holder.
-    let mut history: std::collections::VecDeque<(WindowBlock, usize)> = Default::default();
     let mut report = SimulationReport {
         fastest_honest_share: params.max_platform_rate as f64
             / (total_rate + params.max_platform_rate as f64),
@@ -271,23 +279,49 @@ pub fn simulate(params: &DefenceParams, scenario: &Scenario) -> SimulationReport
     let population = (scenario.honest_shares.len()
         + scenario.idle_platforms
         + usize::from(scenario.compromised)) as u64;
+    // The window as validation sees it, kept with running sums: each block's λ term and
+    // sealer, the terms' total, and wins per sealer.
+    let window = params.window as usize;
+    let mut history: VecDeque<(U256, usize)> = VecDeque::new();
+    let mut lambda = U256::ZERO;
+    let mut wins: HashMap<usize, u64> = HashMap::new();
+    // Checks a candidate block by `who` with λ term `term`, as the chain would: the window of
+    // the last W − 1 blocks plus the candidate.
+    let passes = |history: &VecDeque<(U256, usize)>,
+                  lambda: U256,
+                  wins: &HashMap<usize, u64>,
+                  term: U256,
+                  who: usize| {
+        let (mut total, mut count) = (lambda + term, wins.get(&who).copied().unwrap_or(0) + 1);
+        if history.len() >= window {
+            let (oldest, sealer) = history[0];
+            total -= oldest;
+            if sealer == who {
+                count -= 1;
+            }
+        }
+        (
+            count <= poisson_quantile(fixed_to_f64(total), params.alpha),
+            count,
+        )
+    };
     let (mut anchor, mut parent_time) = (None, 0u64);
     let mut height = 0u64;
     let mut now = 0.0f64;
-    let window = params.window as usize;
-    let window_of = |history: &std::collections::VecDeque<(WindowBlock, usize)>,
-                     candidate: WindowBlock,
-                     who: usize| {
-        let skip = (history.len() + 1).saturating_sub(window);
-        let mut blocks: Vec<WindowBlock> = history.iter().skip(skip).map(|(b, _)| *b).collect();
-        blocks.push(candidate);
-        let wins = history.iter().skip(skip).filter(|(_, w)| *w == who).count() as u64 + 1;
-        (blocks, wins)
-    };
     while height < scenario.blocks {
         let difficulty = match anchor {
             None => genesis_difficulty,
             Some(anchor) => next_difficulty(anchor, height, parent_time, target_ms, 60_000),
+        };
+        let term_at = |stamp: u64| {
+            params.expected_term(&WindowBlock {
+                interval_seconds: if height == 0 {
+                    scenario.block_time
+                } else {
+                    stamp - parent_time
+                },
+                difficulty,
+            })
         };
         let d = difficulty.saturating_to::<u128>() as f64;
         let honest_at = now + -uniform().ln() * d / total_rate;
@@ -296,12 +330,7 @@ pub fn simulate(params: &DefenceParams, scenario: &Scenario) -> SimulationReport
         if scenario.compromised {
             let mut t = (parent_time + 1).max(now.ceil() as u64);
             while (t as f64) < honest_at.ceil() + 1.0 {
-                let candidate = WindowBlock {
-                    interval_seconds: t - parent_time,
-                    difficulty,
-                };
-                let (blocks, wins) = window_of(&history, candidate, usize::MAX);
-                if params.check(wins, &blocks).is_ok() {
+                if passes(&history, lambda, &wins, term_at(t), KEY_HOLDER).0 {
                     forged_at = t as f64;
                     break;
                 }
@@ -309,7 +338,7 @@ pub fn simulate(params: &DefenceParams, scenario: &Scenario) -> SimulationReport
             }
         }
         let (time, who) = if forged_at <= honest_at {
-            (forged_at, usize::MAX)
+            (forged_at, KEY_HOLDER)
         } else {
             let mut point = uniform() * total_rate;
             let who = rates
@@ -323,32 +352,33 @@ pub fn simulate(params: &DefenceParams, scenario: &Scenario) -> SimulationReport
         };
         now = time;
         let stamp = (time.ceil() as u64).max(parent_time + 1);
-        let candidate = WindowBlock {
-            interval_seconds: stamp - parent_time,
-            difficulty,
-        };
-        if who != usize::MAX {
+        let term = term_at(stamp);
+        if who == KEY_HOLDER {
+            report.compromised_blocks += 1;
+        } else {
             report.honest_wins += 1;
-            let (blocks, wins) = window_of(&history, candidate, who);
-            if params.check(wins, &blocks).is_err() {
+            let (ok, count) = passes(&history, lambda, &wins, term, who);
+            if !ok {
                 report.honest_refused += 1;
                 continue;
             }
-            let in_window = blocks.len() as u64;
-            if wins > 3 && z_score(wins, in_window, population) > 3.075 {
+            let in_window = (history.len() + 1).min(window) as u64;
+            if count > 3 && z_score(count, in_window, population) > 3.075 {
                 report.z_test_would_refuse += 1;
             }
-        } else {
-            report.compromised_blocks += 1;
         }
         if height > 0 {
             let gap = (stamp - parent_time) as f64 / scenario.block_time as f64;
             report.longest_gap = report.longest_gap.max(gap);
         }
-        history.push_back((candidate, who));
-        if history.len() > window {
-            history.pop_front();
+        if history.len() >= window {
+            let (oldest, sealer) = history.pop_front().expect("full window");
+            lambda -= oldest;
+            *wins.get_mut(&sealer).expect("counted") -= 1;
         }
+        history.push_back((term, who));
+        lambda += term;
+        *wins.entry(who).or_default() += 1;
         height += 1;
         if anchor.is_none() {
             anchor = Some(Anchor {
