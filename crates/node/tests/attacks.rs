@@ -14,24 +14,22 @@ mod support;
 use alloy_consensus::TxEip1559;
 use alloy_eips::Encodable2718;
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256, hex, keccak256};
-use alloy_rlp::Decodable;
 use alloy_sol_types::SolCall;
 use ankr_chain::Contents;
 use ankr_contracts::WorkMarket;
 use ankr_contracts::genesis::WORK_MARKET_ADDRESS;
 use ankr_node::attest::{AttestationClient, AttestationServer};
 use ankr_node::miner::MinerConfig;
-use ankr_node::{DevSealing, Node, NodeConfig, devnet};
+use ankr_node::{DevSealing, Node, devnet};
 use ankr_pouw::workloads::builtin;
-use ankr_pouw::{
-    AttestationService, Enclave, Limits, PouwSeal, SimulatedEnclave, Subtask, Template, signing,
-};
+use ankr_pouw::{AttestationService, Enclave, Limits, PouwSeal, SimulatedEnclave, signing};
 use ankr_types::{Block, ChainSpec, Seal, SealKind};
-use jsonrpsee::core::{client::ClientT, params::ArrayParams};
+use jsonrpsee::core::client::ClientT;
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use support::pouw::{call, seal as seal_honestly, spec, start, submit, template};
 
 fn key(seed: u8) -> secp256k1::SecretKey {
     secp256k1::SecretKey::from_byte_array(keccak256([seed, 0xa7]).0).unwrap()
@@ -45,99 +43,12 @@ fn enclave(seed: u8) -> Arc<SimulatedEnclave> {
     ))
 }
 
-async fn call(client: &HttpClient, method: &str, params: Value) -> Result<Value, String> {
-    let mut array = ArrayParams::new();
-    for p in params.as_array().unwrap() {
-        array.insert(p).unwrap();
-    }
-    client
-        .request::<Value, _>(method, array)
-        .await
-        .map_err(|e| e.to_string())
-}
-
-async fn start(
-    spec: ChainSpec,
-    mining: Option<MinerConfig>,
-) -> (tempfile::TempDir, Node, HttpClient) {
-    let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(NodeConfig {
-        data_dir: dir.path().to_path_buf(),
-        spec,
-        rpc_addr: "127.0.0.1:0".parse().unwrap(),
-        sealing: DevSealing::Off,
-        beneficiary: Address::repeat_byte(0xbe),
-        mining,
-        network: None,
-    })
-    .await
-    .unwrap();
-    let client = HttpClientBuilder::default().build(node.rpc_url()).unwrap();
-    (dir, node, client)
-}
-
-/// A PoUW spec trusting `root`, with `enclaves` registered at genesis, a 1 s target and the
-/// given genesis difficulty.
-fn spec(root: Address, enclaves: &[&Arc<SimulatedEnclave>], difficulty: u64) -> ChainSpec {
-    let bootstrap = enclaves
-        .iter()
-        .map(|e| (e.address(), e.platform_id()))
-        .collect();
-    let mut spec = devnet::pouw_spec_with_period(root, bootstrap, 1_000);
-    spec.genesis_difficulty = U256::from(difficulty);
-    spec.target_block_time_ms = 1_000;
-    spec
-}
-
-async fn template(client: &HttpClient) -> Block {
-    let t = call(
-        client,
-        "ankr_getBlockTemplate",
-        json!([Address::repeat_byte(0xee)]),
-    )
-    .await
-    .unwrap();
-    Block::decode(
-        &mut hex::decode(t["block"].as_str().unwrap())
-            .unwrap()
-            .as_slice(),
-    )
-    .unwrap()
-}
-
-async fn submit(client: &HttpClient, block: &Block) -> Result<Value, String> {
-    let raw = format!("0x{}", hex::encode(alloy_rlp::encode(block)));
-    call(client, "ankr_submitBlock", json!([raw])).await
-}
-
 /// Waits until the wall clock has passed the head's stamp, so that the next template is
 /// stamped now (what an honest miner's pace looks like) and not ahead of the clock.
 async fn pace(node: &Node) {
     while ankr_chain::now_seconds() <= node.chain.head().timestamp {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-/// An honest seal: one real subtask of built-in work run in `enclave`.
-fn seal_honestly(enclave: &SimulatedEnclave, block: &mut Block, index: u64) -> bool {
-    let mlp = &builtin()[2];
-    let subtask = Subtask {
-        task_id: mlp.task_id(),
-        index,
-        module: mlp.module.clone(),
-        input: mlp.input(index),
-        budget: 1 << 32,
-    };
-    let template = Template {
-        hash: block.header.template_hash(),
-        difficulty: block.header.difficulty,
-    };
-    let report = enclave.run_subtask(&template, &subtask).unwrap();
-    block.header.seal = Seal {
-        kind: SealKind::UsefulWork,
-        proof: report.seal.encode(),
-    };
-    report.won
 }
 
 /// A forged seal: what a host holding its simulated enclave's key can sign without running
@@ -283,7 +194,12 @@ async fn mining_node(
 async fn attack_01_forged_instruction_counts_buy_no_more_than_the_fastest_honest_rate() {
     let attacker = enclave(1);
     let honest = enclave(2);
-    let mut spec = spec(Address::ZERO, &[&attacker, &honest], 1_000);
+    let mut spec = spec(
+        Address::ZERO,
+        &[attacker.clone(), honest.clone()],
+        1_000,
+        1_000,
+    );
     // A platform at the fastest honest rate expects 0.2 wins per one-second block at the
     // minimum difficulty, so a key holder winning every second stands out within seconds.
     spec.pouw.max_platform_rate = 200;
@@ -296,7 +212,7 @@ async fn attack_01_forged_instruction_counts_buy_no_more_than_the_fastest_honest
     // 2^64 − 1 claimed instructions: an instant win once; now refused outright.
     let mut block = template(&client).await;
     forge(&key(1), platform, &mut block, u64::MAX);
-    let message = submit(&client, &block).await.unwrap_err();
+    let (_, message) = submit(&client, &block).await.unwrap_err();
     assert!(
         message.contains("more than the 4294967296 one subtask may hold"),
         "{message}"
@@ -312,7 +228,7 @@ async fn attack_01_forged_instruction_counts_buy_no_more_than_the_fastest_honest
         forge(&key(1), platform, &mut block, max_tickets);
         match submit(&client, &block).await {
             Ok(_) => accepted += 1,
-            Err(message) => {
+            Err((_, message)) => {
                 assert!(message.contains("fastest honest rate"), "{message}");
                 refused += 1;
             }
@@ -379,9 +295,9 @@ async fn attack_03_idle_registrations_and_unequal_miners_do_not_halt_the_chain()
     // winning half the blocks (z ≈ 3.9) and froze the chain for good.
     let (a, b) = (enclave(50), enclave(51));
     let idle: Vec<_> = (52..58).map(enclave).collect();
-    let mut all = vec![&a, &b];
-    all.extend(idle.iter());
-    let mut spec = spec(Address::ZERO, &all, 1_000);
+    let mut all = vec![a.clone(), b.clone()];
+    all.extend(idle.iter().cloned());
+    let mut spec = spec(Address::ZERO, &all, 1_000, 1_000);
     spec.pouw.defence_window = 12;
     let (_dir, node, client) = start(spec, None).await;
     let mut seed = 0x2545_f491_4f6c_dd1du64;
@@ -396,7 +312,7 @@ async fn attack_03_idle_registrations_and_unequal_miners_do_not_halt_the_chain()
         assert!(seal_honestly(miner, &mut block, index));
         submit(&client, &block)
             .await
-            .unwrap_or_else(|e| panic!("block {index} refused: {e}"));
+            .unwrap_or_else(|e| panic!("block {index} refused: {e:?}"));
     }
     assert_eq!(node.chain.head().number, 30);
     node.stop().await;
@@ -405,7 +321,8 @@ async fn attack_03_idle_registrations_and_unequal_miners_do_not_halt_the_chain()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn attack_04_a_second_encoding_of_a_losing_signature_is_no_second_draw() {
     let miner = enclave(60);
-    let (_dir, node, client) = start(spec(Address::ZERO, &[&miner], 1_000), None).await;
+    let (_dir, node, client) =
+        start(spec(Address::ZERO, &[miner.clone()], 1_000, 1_000), None).await;
     let mut block = template(&client).await;
     assert!(seal_honestly(&miner, &mut block, 1));
     let mut seal = PouwSeal::decode(&block.header.seal.proof).unwrap();
@@ -413,7 +330,7 @@ async fn attack_04_a_second_encoding_of_a_losing_signature_is_no_second_draw() {
     signature[64] -= 27; // v ∈ {0, 1}: the same signature, another hash, another draw
     seal.signature = signature.into();
     block.header.seal.proof = seal.encode();
-    let message = submit(&client, &block).await.unwrap_err();
+    let (_, message) = submit(&client, &block).await.unwrap_err();
     assert!(message.contains("invalid PoUW seal"), "{message}");
     assert_eq!(node.chain.head().number, 0);
     node.stop().await;
@@ -706,7 +623,7 @@ async fn attack_09_a_parent_stamped_ahead_does_not_make_honest_miners_wait() {
     };
     // Beyond the drift (now 3 s, was 15 s) a block is refused outright...
     let (result, _) = forged(ankr_chain::MAX_FUTURE_SECONDS + 1).await;
-    let message = result.unwrap_err();
+    let (_, message) = result.unwrap_err();
     assert!(message.contains("ahead of local time"), "{message}");
     // ...within it, it is taken as the head (retried if the miner moved the head first)...
     let parent = loop {

@@ -3,22 +3,21 @@
 //! `ankr_getBlockTemplate`/`ankr_submitBlock`, and every broken rule named (the
 //! compromised-enclave defences are in `attacks.rs`).
 
+mod support;
+
 use alloy_primitives::{Address, B256, U256, hex, keccak256};
-use alloy_rlp::Decodable;
 use ankr_node::attest::{AttestationClient, AttestationServer};
+use ankr_node::devnet;
 use ankr_node::miner::MinerConfig;
-use ankr_node::{DevSealing, Node, NodeConfig, devnet};
 use ankr_pouw::workloads::{Workload, builtin};
-use ankr_pouw::{
-    AttestationService, Enclave, Limits, PouwSeal, SimulatedEnclave, Subtask, Template,
-};
-use ankr_types::{Block, ChainSpec, Header, Seal, SealKind};
-use jsonrpsee::core::{client::ClientT, params::ArrayParams};
-use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
+use ankr_pouw::{AttestationService, Enclave, Limits, PouwSeal, SimulatedEnclave};
+use ankr_types::{Block, Header, Seal, SealKind};
+use jsonrpsee::http_client::HttpClient;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
+use support::pouw::{call, seal, spec, start, submit, template};
 
 fn key(seed: u8) -> secp256k1::SecretKey {
     secp256k1::SecretKey::from_byte_array(keccak256([seed, 0x51]).0).unwrap()
@@ -30,58 +29,6 @@ fn enclave(seed: u8) -> Arc<SimulatedEnclave> {
         keccak256([seed, 0x52]),
         Limits::default(),
     ))
-}
-
-async fn call(client: &HttpClient, method: &str, params: Value) -> Result<Value, (i32, String)> {
-    let mut array = ArrayParams::new();
-    for p in params.as_array().unwrap() {
-        array.insert(p).unwrap();
-    }
-    client
-        .request::<Value, _>(method, array)
-        .await
-        .map_err(|e| match e {
-            jsonrpsee::core::ClientError::Call(e) => (e.code(), e.message().to_string()),
-            other => panic!("transport error: {other}"),
-        })
-}
-
-async fn start(
-    spec: ChainSpec,
-    mining: Option<MinerConfig>,
-) -> (tempfile::TempDir, Node, HttpClient) {
-    let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(NodeConfig {
-        data_dir: dir.path().to_path_buf(),
-        spec,
-        rpc_addr: "127.0.0.1:0".parse().unwrap(),
-        sealing: DevSealing::Off,
-        beneficiary: Address::repeat_byte(0xbe),
-        mining,
-        network: None,
-    })
-    .await
-    .unwrap();
-    let client = HttpClientBuilder::default().build(node.rpc_url()).unwrap();
-    (dir, node, client)
-}
-
-/// A PoUW devnet spec trusting `root` with `enclaves` registered at genesis, low difficulty
-/// and a 1 s target so that tests see blocks every second.
-fn spec(
-    root: Address,
-    enclaves: &[Arc<SimulatedEnclave>],
-    period: u64,
-    difficulty: u64,
-) -> ChainSpec {
-    let bootstrap = enclaves
-        .iter()
-        .map(|e| (e.address(), e.platform_id()))
-        .collect();
-    let mut spec = devnet::pouw_spec_with_period(root, bootstrap, period);
-    spec.genesis_difficulty = U256::from(difficulty);
-    spec.target_block_time_ms = 1_000;
-    spec
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -166,53 +113,6 @@ async fn the_miner_seals_by_useful_work_renews_its_registration_and_survives_fai
 
     node.stop().await;
     attestation.stop().await;
-}
-
-/// Runs one subtask for `block`'s template in `enclave` and puts the seal in the header.
-fn seal(enclave: &SimulatedEnclave, block: &mut Block, index: u64) -> bool {
-    let mlp = &builtin()[2];
-    let subtask = Subtask {
-        task_id: mlp.task_id(),
-        index,
-        module: mlp.module.clone(),
-        input: [1u32.to_le_bytes(), (index as u32).to_le_bytes()]
-            .concat()
-            .into(),
-        budget: 1 << 32,
-    };
-    let template = Template {
-        hash: block.header.template_hash(),
-        difficulty: block.header.difficulty,
-    };
-    let report = enclave.run_subtask(&template, &subtask).unwrap();
-    block.header.seal = Seal {
-        kind: SealKind::UsefulWork,
-        proof: report.seal.encode(),
-    };
-    report.won
-}
-
-async fn template(client: &HttpClient) -> Block {
-    let t = call(
-        client,
-        "ankr_getBlockTemplate",
-        json!([Address::repeat_byte(0xee)]),
-    )
-    .await
-    .unwrap();
-    let raw = hex::decode(t["block"].as_str().unwrap()).unwrap();
-    let block = Block::decode(&mut raw.as_slice()).unwrap();
-    assert_eq!(t["number"].as_u64().unwrap(), block.header.number);
-    assert_eq!(
-        t["templateHash"].as_str().unwrap(),
-        block.header.template_hash().to_string()
-    );
-    block
-}
-
-async fn submit(client: &HttpClient, block: &Block) -> Result<Value, (i32, String)> {
-    let raw = format!("0x{}", hex::encode(alloy_rlp::encode(block)));
-    call(client, "ankr_submitBlock", json!([raw])).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,6 +2,8 @@
 //! driven only through its JSON-RPC with signed EIP-1559 transactions, as a wallet would.
 #![allow(dead_code)] // each test file uses its own part
 
+pub mod pouw;
+
 use alloy_consensus::TxEip1559;
 use alloy_eips::Encodable2718;
 use alloy_primitives::{Address, Bytes, TxKind, U256, hex};
