@@ -128,21 +128,6 @@ impl Chain {
         })
     }
 
-    /// How many platforms have a live enclave at the block.
-    pub fn live_platforms(
-        &self,
-        state: &StateReader,
-        block: &BlockContext,
-    ) -> Result<u64, ImportError> {
-        let call = EnclaveRegistry::livePlatformsCall {
-            blockNumber: U256::from(block.number),
-        };
-        let output = self.registry_call(state, block, call.abi_encode())?;
-        let count = EnclaveRegistry::livePlatformsCall::abi_decode_returns(&output)
-            .map_err(|e| ImportError::Registry(e.to_string()))?;
-        Ok(count.saturating_to())
-    }
-
     /// Every platform in the registry with its current enclave and that enclave's status at
     /// the next block, read from the head state.
     pub fn registered_enclaves(&self) -> Result<Vec<(B256, Address, EnclaveStatus)>, ImportError> {

@@ -884,3 +884,92 @@ async fn the_watcher_proves_a_double_spend() {
     })
     .await;
 }
+
+/// Audit C-1: Alice pays her second key (Bob) and never confirms; had the operator let Bob
+/// spend that output, Alice could exit her deposit unchallenged (no confirmation exists) while
+/// Bob exited the spend: twice the deposit out. The operator refuses Bob's spend until Alice's
+/// confirm signatures are posted, so the only exit left is Alice's own.
+#[tokio::test(flavor = "multi_thread")]
+async fn attack_c1_an_unconfirmed_payment_cannot_be_spent_so_nothing_is_paid_twice() {
+    let world = World::start().await;
+    let operator_dir = tempfile::tempdir().unwrap();
+    let operator = world.operator(operator_dir.path(), None).await;
+    let client = world.client(&operator).await;
+    let timeout = Duration::from_secs(20);
+    let deposit = client
+        .deposit(&key(ALICE), ankr(10 * ANKR), timeout)
+        .await
+        .unwrap();
+
+    // T1: Alice → Bob, sent raw, included, never confirmed.
+    let t1 = payment(deposit, ALICE, BOB, ankr(10 * ANKR));
+    client
+        .operator_rpc(
+            "plasma_sendRawTransaction",
+            serde_json::json!([Bytes::from(t1.encode())]),
+        )
+        .await
+        .unwrap();
+    let mut position = None;
+    wait_for("T1 in a child block", async || {
+        position = client
+            .operator_rpc(
+                "plasma_getTransactionPosition",
+                serde_json::json!([t1.hash()]),
+            )
+            .await
+            .ok()
+            .and_then(|v| serde_json::from_value::<Option<(u64, u32)>>(v).ok())
+            .flatten();
+        position.is_some()
+    })
+    .await;
+    let (blknum, txindex) = position.unwrap();
+    let t1_output = UtxoPos {
+        blknum,
+        txindex,
+        oindex: 0,
+    };
+
+    // T2: Bob spends T1's output; refused while T1 is unconfirmed.
+    let t2 = payment(t1_output, BOB, CAROL, ankr(10 * ANKR));
+    let refusal = client
+        .operator_rpc(
+            "plasma_sendRawTransaction",
+            serde_json::json!([Bytes::from(t2.encode())]),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(refusal.contains("have not confirmed"), "{refusal}");
+
+    // The honest path still works: once Alice confirms T1 (after its root is on the root
+    // chain), Bob's spend is taken.
+    let proof = client.proof(blknum, txindex).await.unwrap();
+    wait_for("T1's block on the root chain", async || {
+        world
+            .main
+            .read(world.root_chain, RootChain::blocksCall(U256::from(blknum)))
+            .await
+            .unwrap()
+            .root
+            == proof.root
+    })
+    .await;
+    let signature = ankr_plasma::transaction::confirm(&key(ALICE), t1.hash(), proof.root);
+    client
+        .operator_rpc(
+            "plasma_confirm",
+            serde_json::json!([blknum, txindex, Bytes::from(signature.to_vec())]),
+        )
+        .await
+        .unwrap();
+    client
+        .operator_rpc(
+            "plasma_sendRawTransaction",
+            serde_json::json!([Bytes::from(t2.encode())]),
+        )
+        .await
+        .unwrap();
+    operator.stop().await;
+}

@@ -541,6 +541,28 @@ fn internal(message: impl std::fmt::Display) -> ErrorObjectOwned {
 impl PlasmaApiServer for PlasmaRpc {
     fn send_raw_transaction(&self, raw: Bytes) -> RpcResult<B256> {
         let tx = PlasmaTx::decode(&raw).map_err(invalid)?;
+        // Spend only outputs whose transaction its senders confirmed: otherwise a sender who
+        // never confirms can still exit the input it spent (no confirmation, no challenge)
+        // while the output's spender exits too, and the chain pays twice (audit C-1).
+        for input in tx.inputs.iter().filter(|input| !input.is_empty()) {
+            let from_child_block = input
+                .blknum
+                .is_multiple_of(ankr_plasma::CHILD_BLOCK_INTERVAL);
+            if from_child_block
+                && self
+                    .shared
+                    .store
+                    .confirmation(input.blknum, input.txindex)
+                    .map_err(internal)?
+                    .is_none()
+            {
+                return Err(invalid(format!(
+                    "input {} is an output of a transaction its senders have not confirmed: \
+                     the operator takes it once they post their confirm signatures (plasma_confirm)",
+                    input.utxo()
+                )));
+            }
+        }
         let mut ledger = self.shared.ledger.lock().expect("ledger lock");
         ledger.add_transaction(tx).map_err(invalid)?;
         // Under the ledger's lock, so the file's pool and the next block agree.
