@@ -351,7 +351,8 @@ contract RootChain {
 
     /// Proves that a transaction's outputs + fee differ from its inputs: `inputTxs[k]` and
     /// `inputProofs[k]` show what input k spends (an empty transaction proves an unfilled leaf,
-    /// worth nothing; an input naming no standing earlier block is worth nothing).
+    /// worth nothing; an input naming no standing earlier block, or a leaf beyond the tree, is
+    /// worth nothing).
     function proveOverspend(
         uint256 blknum,
         uint256 txindex,
@@ -392,7 +393,9 @@ contract RootChain {
         returns (uint256)
     {
         uint256 from = t.blknum[k];
-        if (from >= blknum || !isLive(from) || t.oindex[k] > 1) return 0;
+        // An input naming a leaf the 16-deep tree cannot hold (txindex ≥ 65,536) spends
+        // nothing: without this a minted output behind such an input had no fraud proof.
+        if (from >= blknum || !isLive(from) || t.oindex[k] > 1 || t.txindex[k] >= 65536) return 0;
         _included(from, t.txindex[k], inputTx, inputProof);
         if (inputTx.length == 0) return 0;
         return _decode(inputTx).denom[t.oindex[k]];

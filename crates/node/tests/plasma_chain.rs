@@ -885,6 +885,22 @@ async fn the_watcher_proves_a_double_spend() {
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn attack_h1_the_watcher_proves_a_mint_from_a_leaf_that_cannot_exist() {
+    // Audit H-1: the operator mints 3 ANKR for itself behind an input naming leaf 70,000 of a
+    // live block (the tree holds 65,536). That input is worth nothing, so the overspend proof
+    // convicts; it used to revert, leaving the operator's stake and the minted exit intact.
+    watcher_proves("outputs and fee above its inputs", |bob_change, _| {
+        let impossible = UtxoPos {
+            blknum: bob_change.blknum,
+            txindex: 70_000,
+            oindex: 0,
+        };
+        vec![payment(impossible, OPERATOR, OPERATOR, ankr(3 * ANKR))]
+    })
+    .await;
+}
+
 /// Audit C-1: Alice pays her second key (Bob) and never confirms; had the operator let Bob
 /// spend that output, Alice could exit her deposit unchallenged (no confirmation exists) while
 /// Bob exited the spend: twice the deposit out. The operator refuses Bob's spend until Alice's
