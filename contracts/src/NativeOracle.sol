@@ -158,8 +158,16 @@ contract NativeOracle {
             gasleft() >= uint256(r.callbackGas) * 64 / 63 + DELIVERY_OVERHEAD_GAS,
             "NativeOracle: not enough gas for the callback"
         );
-        (bool ok,) =
-            r.requester.call{gas: r.callbackGas}(abi.encodeWithSelector(r.callbackSelector, id, code, data));
+        // A plain call, returning nothing to this frame: Solidity's `.call` copies the
+        // callee's returndata into memory, and a callback returning ~368 KB made that copy
+        // cost the relay more than the delivery's gas (audit M-4).
+        bytes memory payload = abi.encodeWithSelector(r.callbackSelector, id, code, data);
+        address target = r.requester;
+        uint256 callbackGas = r.callbackGas;
+        bool ok;
+        assembly ("memory-safe") {
+            ok := call(callbackGas, target, 0, add(payload, 0x20), mload(payload), 0, 0)
+        }
         if (!ok) emit CallbackFailed(id);
     }
 

@@ -56,7 +56,7 @@ contract PriceConsumer {
 /// try to cancel the request being delivered; or report the gas they were given.
 contract HostileConsumer {
     INativeOracle public constant ORACLE = INativeOracle(0x00000000000000000000000000000000000A0003);
-    uint8 public mode; // 0 revert, 1 burn gas, 2 re-enter cancel, 3 report the gas given
+    uint8 public mode; // 0 revert, 1 burn gas, 2 re-enter cancel, 3 report the gas given, 4 return 368 KB
 
     event Entered(uint256 gasLeft);
 
@@ -80,6 +80,11 @@ contract HostileConsumer {
             while (true) {}
         }
         if (mode == 2) ORACLE.cancel(id);
+        if (mode == 4) {
+            assembly {
+                return(0, 368640)
+            }
+        }
     }
 
     function cancel(uint64 id) external {

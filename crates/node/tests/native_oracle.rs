@@ -532,6 +532,39 @@ async fn a_misbehaving_callback_never_undoes_a_delivery() {
     }
     // The re-entrant cancel did not refund the requester.
     assert_eq!(h.balance_in_oracle(hostile).await, U256::ZERO);
+
+    // 4: a callback that returns 368 KB (audit M-4). Copying that back cost the oracle more
+    // gas than the relay sends, so the delivery reverted and the requester got a full refund
+    // with the answer public. Delivered now with the gas an honest relay sends.
+    let callback_gas = 400_000u32;
+    let ask = HostileConsumer::askCall {
+        kind: kind::JSON,
+        params: params.clone().into(),
+        callbackGas: callback_gas,
+        mode_: 4,
+    };
+    let fee = wei(30_000 + u64::from(callback_gas));
+    h.ok(REQUESTER, hostile, ask.abi_encode(), fee).await;
+    let id = h.last_id().await;
+    let credited = h.balance_in_oracle(relay).await;
+    let datagram = h.enclave.sign(
+        &h.request(id, hostile, &params),
+        code::OK,
+        U256::from(5).abi_encode(),
+    );
+    let relay_gas = u64::from(callback_gas) * 64 / 63 + 150_000 + 16 * 32;
+    let receipt = h
+        .send(
+            RELAY,
+            Some(NATIVE_ORACLE_ADDRESS),
+            deliver_call(&datagram),
+            U256::ZERO,
+            relay_gas,
+        )
+        .await;
+    assert_eq!(receipt["status"], "0x1", "{receipt}");
+    assert_eq!(h.state(id).await, DELIVERED);
+    assert_eq!(h.balance_in_oracle(relay).await - credited, fee);
     h.chain.node.stop().await;
 }
 
