@@ -87,6 +87,10 @@ contract RootChain {
     mapping(uint256 => uint256) internal queueSlot;
 
     mapping(address => uint256) public withdrawals;
+    /// What `withdrawals` hold in all, and the bonds of the exits in the queue: with
+    /// `ownerStake`, what the contract's balance must keep; the rest pays exits' amounts.
+    uint256 public owedTotal;
+    uint256 public bondsHeld;
 
     event BlockSubmitted(bytes32 root, uint256 blknum, uint256 timestamp);
     event Deposit(address indexed depositor, uint256 amount, uint256 blknum);
@@ -96,6 +100,9 @@ contract RootChain {
     event ExitDropped(uint256 indexed exitId);
     event BlockInvalid(uint256 indexed blknum, Fraud fraud, address prover, uint256 reward);
     event Withdrawal(address indexed to, uint256 amount);
+    /// An exit was paid `shortfall` less than its amount: the contract held no more beyond what
+    /// better-priority exits, bonds and the stake had claimed (only after unproven fraud).
+    event ExitShortfall(uint256 indexed exitId, uint256 shortfall);
 
     constructor(uint256 challengePeriod_, uint256 maturityPeriod_, uint256 exitBond_) payable {
         require(challengePeriod_ <= maturityPeriod_, "challenge period exceeds maturity");
@@ -223,6 +230,7 @@ contract RootChain {
         uint256 exitableAt = blocks[blknum].timestamp + maturityPeriod;
         if (exitableAt < block.timestamp + challengePeriod) exitableAt = block.timestamp + challengePeriod;
         exits[utxoPos] = Exit(msg.sender, uint64(exitableAt), amount, msg.value);
+        bondsHeld += msg.value;
         outputState[utxoPos] = EXITING;
         _push((priority << 160) | (exitableAt << 96) | utxoPos);
         emit ExitStarted(msg.sender, blknum, txindex, oindex);
@@ -294,12 +302,23 @@ contract RootChain {
         _remove(queueSlot[exitId] - 1);
         delete exits[exitId];
         outputState[exitId] = 0;
-        withdrawals[msg.sender] += bond + msg.value;
+        bondsHeld -= bond;
+        _credit(msg.sender, bond + msg.value);
         emit ExitChallenged(exitId, msg.sender);
     }
 
+    /// Credits `amount` to `who`'s withdrawals.
+    function _credit(address who, uint256 amount) internal {
+        withdrawals[who] += amount;
+        owedTotal += amount;
+    }
+
     /// Pays every matured exit in priority order until one is not yet matured or the gas left
-    /// would not cover another; anyone may call it. Returns how many exits it settled.
+    /// would not cover another; anyone may call it. Returns how many exits it settled. Each
+    /// exit is paid from what the balance holds beyond earlier credits, queued bonds and the
+    /// stake, so after a shortfall better-priority exits are paid in full first and no credit
+    /// exceeds the balance (audit M-1: a worse exit withdrawing first used to take a better
+    /// one's funds).
     function finalizeExit() external returns (uint256 settled) {
         while (queue.length > 0) {
             uint256 levels = _log2(queue.length) + 1;
@@ -311,14 +330,22 @@ contract RootChain {
             delete exits[utxoPos];
             uint256 blknum = utxoPos / 1e9;
             uint256 txindex = (utxoPos % 1e9) / 1e4;
+            uint256 held = owedTotal + ownerStake + bondsHeld;
+            uint256 free = address(this).balance > held ? address(this).balance - held : 0;
+            bondsHeld -= e.bond;
             if (!isLive(blknum)) {
                 // Its block was rolled back: the output never existed; the bond goes back.
                 outputState[utxoPos] = 0;
-                withdrawals[e.owner] += e.bond;
+                _credit(e.owner, e.bond);
                 emit ExitDropped(utxoPos);
             } else {
                 outputState[utxoPos] = EXITED;
-                withdrawals[e.owner] += e.amount + e.bond;
+                uint256 amount = e.amount;
+                if (amount > free) {
+                    emit ExitShortfall(utxoPos, amount - free);
+                    amount = free;
+                }
+                _credit(e.owner, amount + e.bond);
                 emit ExitFinalized(e.owner, blknum, txindex, utxoPos % 1e4);
             }
             settled++;
@@ -331,6 +358,7 @@ contract RootChain {
         uint256 amount = withdrawals[msg.sender];
         require(amount > 0, "nothing to withdraw");
         withdrawals[msg.sender] = 0;
+        owedTotal -= amount;
         (bool sent,) = msg.sender.call{value: amount}("");
         require(sent, "transfer failed");
         emit Withdrawal(msg.sender, amount);
@@ -477,7 +505,7 @@ contract RootChain {
         }
         uint256 reward = ownerStake;
         ownerStake = 0;
-        withdrawals[msg.sender] += reward;
+        _credit(msg.sender, reward);
         emit BlockInvalid(blknum, fraud, msg.sender, reward);
     }
 

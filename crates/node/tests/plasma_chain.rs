@@ -989,3 +989,99 @@ async fn attack_c1_an_unconfirmed_payment_cannot_be_spent_so_nothing_is_paid_twi
         .unwrap();
     operator.stop().await;
 }
+
+/// Audit M-1: after a shortfall (an operator's mint nobody proved), exits are paid in
+/// priority order from what the contract holds. Alice's exit (block 1000) comes before the
+/// operator's minted one (block 2000); the operator withdrawing first used to take Alice's
+/// funds and leave her a "transfer failed". Now the mint is credited only what is left.
+#[tokio::test(flavor = "multi_thread")]
+async fn attack_m1_after_a_shortfall_exits_are_paid_in_priority_order() {
+    let world = World::start().await;
+    let operator_dir = tempfile::tempdir().unwrap();
+    let operator = world.operator(operator_dir.path(), None).await;
+    let client = world.client(&operator).await;
+    let timeout = Duration::from_secs(20);
+    client
+        .deposit(&key(ALICE), ankr(5 * ANKR), timeout)
+        .await
+        .unwrap();
+    let (blknum, txindex) = client
+        .send(
+            &key(ALICE),
+            address(ALICE),
+            ankr(5 * ANKR),
+            U256::ZERO,
+            timeout,
+        )
+        .await
+        .unwrap();
+    let alice_output = UtxoPos {
+        blknum,
+        txindex,
+        oindex: 0,
+    };
+    client.exit(&key(ALICE), alice_output).await.unwrap();
+    let previous = client.proof(blknum, txindex).await.unwrap().root;
+    operator.stop().await;
+
+    // The operator gone bad: block 2000 mints 6 ANKR to itself (at txindex 1), unproven.
+    let minted = |to: usize, denom: u128| {
+        let impossible = UtxoPos {
+            blknum,
+            txindex: 70_000,
+            oindex: 0,
+        };
+        payment(impossible, OPERATOR, to, ankr(denom))
+    };
+    let mint = minted(OPERATOR, 6 * ANKR);
+    let block = ChildBlock::new(blknum + 1000, vec![minted(CAROL, ANKR), mint], previous).unwrap();
+    world
+        .main
+        .transact(
+            &key(OPERATOR),
+            world.root_chain,
+            &RootChain::submitBlockCall { root: block.root },
+            U256::ZERO,
+            300_000,
+        )
+        .await
+        .unwrap();
+    let confirm = ankr_plasma::transaction::confirm(&key(OPERATOR), mint.hash(), block.root);
+    let minted_output = UtxoPos {
+        blknum: block.number,
+        txindex: 1,
+        oindex: 0,
+    };
+    client
+        .start_exit(
+            &key(OPERATOR),
+            minted_output,
+            mint.encode().into(),
+            block.proof(1).into(),
+            Bytes::from(confirm.to_vec()),
+        )
+        .await
+        .unwrap();
+
+    // Both exits mature and are settled in priority order.
+    wait_for("both exits settled", async || {
+        let _ = client.finalize(&key(CAROL)).await;
+        world
+            .main
+            .read(world.root_chain, RootChain::exitQueueLengthCall {})
+            .await
+            .unwrap()
+            == U256::ZERO
+    })
+    .await;
+    // The operator withdraws first: its bond, not Alice's funds.
+    let taken = client.withdraw(&key(OPERATOR)).await.unwrap();
+    assert_eq!(
+        taken,
+        ankr(BOND),
+        "the mint is paid nothing beyond its bond"
+    );
+    let paid = client.withdraw(&key(ALICE)).await.unwrap();
+    assert_eq!(paid, ankr(5 * ANKR + BOND), "Alice is paid in full");
+    world.node.stop().await;
+}
