@@ -234,11 +234,19 @@ impl Relay {
             data: datagram.data.clone().into(),
             enclaveSig: datagram.signature.to_vec().into(),
         };
-        // The callback's gas (with EIP-150's 1/64 kept back) plus the contract's own work.
-        let gas = u64::from(info.callbackGas) * 64 / 63 + 150_000 + 16 * datagram.data.len() as u64;
+        let input = call.abi_encode();
+        let gas = delivery_gas(info.callbackGas, &input);
         self.undelivered.insert(info.id, info.deadline);
-        self.send(info.id, NATIVE_ORACLE_ADDRESS, call.abi_encode(), gas, head)
+        // A delivery the node refuses is recorded, not retried at every poll: the scan moves
+        // on, and the request is expired (refunded) at its deadline (audit M-5: a refused
+        // delivery made the relay fetch the same range again and again).
+        if let Err(error) = self
+            .send(info.id, NATIVE_ORACLE_ADDRESS, input, gas, head)
             .await
+        {
+            tracing::warn!(id = info.id, %error, "the delivery was not sent; the request will be expired at its deadline");
+        }
+        Ok(())
     }
 
     async fn state(&self, id: u64) -> Result<u8, RelayError> {
@@ -468,5 +476,33 @@ impl Relay {
         std::fs::write(&temporary, next.to_string())?;
         std::fs::rename(&temporary, path)?;
         Ok(())
+    }
+}
+
+/// Gas for a delivery whose calldata is `input`: the callback's gas (EIP-150 keeps 1/64
+/// back), the contract's own work (signature, hashing and copying the data), and the calldata
+/// at the standard rate — or the EIP-7623 floor, 10 gas per token, if that is higher, as it is
+/// for documents of a few KB (a limit without it was refused as "intrinsic gas too low").
+pub fn delivery_gas(callback_gas: u32, input: &[u8]) -> u64 {
+    let zeros = input.iter().filter(|b| **b == 0).count() as u64;
+    let tokens = zeros + 4 * (input.len() as u64 - zeros);
+    let execution = u64::from(callback_gas) * 64 / 63 + 150_000 + 8 * input.len() as u64;
+    let standard = 21_000 + 4 * tokens + execution;
+    let floor = 21_000 + 10 * tokens;
+    standard.max(floor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::delivery_gas;
+
+    #[test]
+    fn a_large_document_gets_at_least_the_calldata_floor() {
+        let document = vec![0x61u8; 9 * 1024];
+        let gas = delivery_gas(20_000, &document);
+        let floor = 21_000 + 10 * 4 * document.len() as u64;
+        assert!(gas >= floor, "{gas} < floor {floor}");
+        // The old rule (callback + 150,000 + 16 per byte of data) fell below the floor.
+        assert!(20_000 * 64 / 63 + 150_000 + 16 * (document.len() as u64) < floor);
     }
 }

@@ -576,13 +576,22 @@ async fn the_relay_serves_requests_from_a_real_https_source_and_survives_a_resta
     let consumer = h.deploy("PriceConsumer").await;
     let source = LocalSource::start(
         h.chain.dir(),
-        [(
-            "/price".to_string(),
-            Route::Document {
-                content_type: "application/json",
-                body: br#"{"usd":"101.25"}"#.to_vec(),
-            },
-        )]
+        [
+            (
+                "/price".to_string(),
+                Route::Document {
+                    content_type: "application/json",
+                    body: br#"{"usd":"101.25"}"#.to_vec(),
+                },
+            ),
+            (
+                "/listing".to_string(),
+                Route::Document {
+                    content_type: "application/json",
+                    body: format!(r#"{{"remarks":"{}"}}"#, "spacious ".repeat(1_000)).into_bytes(),
+                },
+            ),
+        ]
         .into(),
     )
     .await
@@ -693,6 +702,30 @@ async fn the_relay_serves_requests_from_a_real_https_source_and_survives_a_resta
         .read(consumer, PriceConsumer::lastValueCall {}.abi_encode())
         .await;
     assert_eq!(U256::abi_decode(&value).unwrap(), U256::from(101));
+
+    // A 9 KB document (audit M-5): its calldata needs the EIP-7623 floor; the relay's gas
+    // used to fall below it, the node refused every delivery and the relay re-scanned.
+    let hostile = h.deploy("HostileConsumer").await;
+    let ask = HostileConsumer::askCall {
+        kind: kind::DOCUMENT,
+        params: source.url("/listing").abi_encode().into(),
+        callbackGas: 20_000,
+        mode_: 3,
+    };
+    h.ok(REQUESTER, hostile, ask.abi_encode(), wei(30_000 + 20_000))
+        .await;
+    let id = h.last_id().await;
+    for _ in 0..300 {
+        if h.state(id).await == DELIVERED {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        h.state(id).await,
+        DELIVERED,
+        "the large document was delivered"
+    );
 
     let _ = stop.send(true);
     relay.await.unwrap();
