@@ -306,7 +306,7 @@ async fn attack_03_idle_registrations_and_unequal_miners_do_not_halt_the_chain()
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
-        let miner = if seed % 4 == 0 { &b } else { &a };
+        let miner = if seed.is_multiple_of(4) { &b } else { &a };
         pace(&node).await;
         let mut block = template(&client).await;
         assert!(seal_honestly(miner, &mut block, index));
@@ -321,8 +321,11 @@ async fn attack_03_idle_registrations_and_unequal_miners_do_not_halt_the_chain()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn attack_04_a_second_encoding_of_a_losing_signature_is_no_second_draw() {
     let miner = enclave(60);
-    let (_dir, node, client) =
-        start(spec(Address::ZERO, &[miner.clone()], 1_000, 1_000), None).await;
+    let (_dir, node, client) = start(
+        spec(Address::ZERO, std::slice::from_ref(&miner), 1_000, 1_000),
+        None,
+    )
+    .await;
     let mut block = template(&client).await;
     assert!(seal_honestly(&miner, &mut block, 1));
     let mut seal = PouwSeal::decode(&block.header.seal.proof).unwrap();

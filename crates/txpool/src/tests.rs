@@ -231,9 +231,10 @@ fn the_nodes_own_transactions_are_never_refused_for_room() {
     p.add_local(recovered(own).unwrap(), len, 10, rich).unwrap();
     assert_eq!(p.len(), 2);
     // And a local transaction is not evicted by a better payer.
-    assert!(matches!(add(&mut p, tx(4, 0, 10_000, 9_000)), Ok(_)));
-    assert!(
-        p.pending_nonce(address_of(&key(3)), 0) == 1,
+    assert!(add(&mut p, tx(4, 0, 10_000, 9_000)).is_ok());
+    assert_eq!(
+        p.pending_nonce(address_of(&key(3)), 0),
+        1,
         "the local one stays"
     );
 }
