@@ -36,6 +36,8 @@ pub enum BlobError {
     StoreFull { used: usize, limit: usize },
     #[error("this chain has no WorkMarket")]
     NoMarket,
+    #[error("cannot read the WorkMarket's tasks: {0}")]
+    Market(String),
 }
 
 /// What the latest tasks still need: modules and inputs of open tasks, results of delivered
@@ -91,14 +93,14 @@ impl Chain {
         let state = self
             .reader()
             .and_then(|r| r.state())
-            .map_err(|_| BlobError::NoMarket)?;
+            .map_err(|e| BlobError::Market(e.to_string()))?;
         let mut block = BlockContext::of(&head);
         block.number += 1;
         let view =
             |input: Vec<u8>| system_call(&state, &self.config, &block, market, input.into()).ok();
         let count = view(WorkMarket::taskCountCall {}.abi_encode())
             .and_then(|out| WorkMarket::taskCountCall::abi_decode_returns(&out).ok())
-            .ok_or(BlobError::NoMarket)?
+            .ok_or_else(|| BlobError::Market("taskCount() failed".into()))?
             .saturating_to::<u64>();
         let mut needed = Needed {
             open_inputs: HashSet::new(),

@@ -33,6 +33,8 @@ pub struct Platform {
 
 impl Platform {
     /// The platform whose provisioning key is `secret` (tests and benches name platforms so).
+    /// A secret that is no valid key (zero, or at least the curve order: one in 2^128) is
+    /// hashed once more.
     pub fn from_secret(secret: B256) -> Self {
         let key = SecretKey::from_byte_array(secret.0)
             .unwrap_or_else(|_| SecretKey::from_byte_array(keccak256(secret).0).expect("valid"));
