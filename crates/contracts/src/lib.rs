@@ -56,6 +56,11 @@ alloy_sol_types::sol!(
     ChildChainRegistry,
     "artifacts/ChildChainRegistry.json"
 );
+alloy_sol_types::sol!(
+    #[derive(Debug, PartialEq, Eq)]
+    FakeRootChainFactory,
+    "artifacts/FakeRootChainFactory.json"
+);
 
 pub mod genesis;
 
@@ -81,6 +86,7 @@ artifacts!(
     "ChildChainRegistry",
     "EnclaveRegistry",
     "ExampleToken",
+    "FakeRootChainFactory",
     "Greeter",
     "HostileConsumer",
     "NativeOracle",

@@ -1250,7 +1250,7 @@ async fn main_chain_headers_commit_to_every_child_chains_boundary() {
             OPERATOR,
             Some(CHILD_CHAIN_REGISTRY_ADDRESS),
             register.abi_encode(),
-            U256::ZERO,
+            ankr(devnet::DEVNET_CHILD_CHAIN_MIN_STAKE),
             500_000,
         )
         .await;
@@ -1422,4 +1422,93 @@ proptest::proptest! {
     ) {
         tokio::runtime::Runtime::new().unwrap().block_on(exit_queue_case(ops));
     }
+}
+
+/// Audit M-6: a contract that merely reports an owner and a huge stake registered 1,024
+/// zero-stake chains and filled the registry for good. Now every registration leaves a bond
+/// of at least the minimum stake in the registry, and a full registry gives the slot of the
+/// smallest bond to a larger one.
+#[tokio::test]
+async fn attack_m6_fakes_cannot_fill_the_child_chain_registry_for_free() {
+    use ankr_contracts::genesis::CHILD_CHAIN_REGISTRY_ADDRESS;
+    use ankr_contracts::{ChildChainRegistry, FakeRootChainFactory};
+    let h = Harness::start().await;
+    let bond = ankr(devnet::DEVNET_CHILD_CHAIN_MIN_STAKE);
+    let code = artifact("FakeRootChainFactory").unwrap().bytecode.to_vec();
+    let deployed = h.send(DAVE, None, code, U256::ZERO, 2_000_000).await;
+    let factory: Address = deployed["contractAddress"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let spam = |n: u64, each: U256| {
+        (
+            FakeRootChainFactory::spamCall {
+                n: U256::from(n),
+                bond: each,
+            }
+            .abi_encode(),
+            each * U256::from(n),
+        )
+    };
+    // A fake without a bond: refused (it used to register on its reported stake alone).
+    let (data, value) = spam(1, U256::ZERO);
+    let receipt = h.send(DAVE, Some(factory), data, value, 1_000_000).await;
+    assert_eq!(receipt["status"], "0x0", "a zero bond is refused");
+
+    // Filling all 1,024 slots now locks 1,024 × the minimum stake.
+    for _ in 0..(1024 / 32) {
+        let (data, value) = spam(32, bond);
+        let receipt = h.send(DAVE, Some(factory), data, value, 16_000_000).await;
+        assert_eq!(receipt["status"], "0x1", "{receipt}");
+    }
+    let chain = &h.chain;
+    let registry = async |data: Vec<u8>| {
+        chain
+            .call(DAVE, CHILD_CHAIN_REGISTRY_ADDRESS, data, U256::ZERO)
+            .await
+            .unwrap()
+    };
+    let count = registry(ChildChainRegistry::countCall {}.abi_encode()).await;
+    assert_eq!(U256::abi_decode(&count).unwrap(), U256::from(1024));
+
+    // Full: an honest chain bonding the minimum is refused, one bonding more takes a slot, and
+    // the evicted fake's bond goes back to whoever posted it.
+    let register = ChildChainRegistry::registerCall {
+        name: "payments".into(),
+        rootChain: h.root_chain,
+    };
+    let receipt = h
+        .send(
+            OPERATOR,
+            Some(CHILD_CHAIN_REGISTRY_ADDRESS),
+            register.abi_encode(),
+            bond,
+            5_000_000,
+        )
+        .await;
+    assert_eq!(
+        receipt["status"], "0x0",
+        "a full registry wants more than the smallest bond"
+    );
+    let receipt = h
+        .send(
+            OPERATOR,
+            Some(CHILD_CHAIN_REGISTRY_ADDRESS),
+            register.abi_encode(),
+            bond + bond,
+            5_000_000,
+        )
+        .await;
+    assert_eq!(receipt["status"], "0x1", "{receipt}");
+    println!(
+        "registering into a full registry: gas {}",
+        receipt["gasUsed"]
+    );
+    let id = registry(ChildChainRegistry::idOfCall(h.root_chain).abi_encode()).await;
+    assert_ne!(U256::abi_decode(&id).unwrap(), U256::ZERO);
+    let count = registry(ChildChainRegistry::countCall {}.abi_encode()).await;
+    assert_eq!(U256::abi_decode(&count).unwrap(), U256::from(1024));
+    let returned = registry(ChildChainRegistry::withdrawalsCall(factory).abi_encode()).await;
+    assert_eq!(U256::abi_decode(&returned).unwrap(), bond);
 }

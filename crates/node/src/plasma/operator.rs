@@ -184,11 +184,18 @@ pub async fn deploy_child_chain(
         name: name.into(),
         rootChain: root_chain,
     };
+    // The registry holds a bond of its minimum stake (registering is not free, audit M-6).
+    let bond = main
+        .read(
+            ankr_contracts::genesis::CHILD_CHAIN_REGISTRY_ADDRESS,
+            ankr_contracts::ChildChainRegistry::minStakeCall {},
+        )
+        .await?;
     main.transact(
         key,
         ankr_contracts::genesis::CHILD_CHAIN_REGISTRY_ADDRESS,
         &register,
-        U256::ZERO,
+        bond,
         500_000,
     )
     .await?;
