@@ -3,7 +3,6 @@ pragma solidity 0.8.30;
 
 interface IStakedRootChain {
     function owner() external view returns (address);
-    function ownerStake() external view returns (uint256);
 }
 
 /// @title ChildChainRegistry
