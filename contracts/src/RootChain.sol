@@ -145,6 +145,18 @@ contract RootChain {
     /// Puts msg.value on the child chain as a one-transaction block to the sender, hashed as
     /// the child chain hashes it and chained to the last child block.
     function deposit() external payable live {
+        _deposit();
+    }
+
+    /// A deposit that lands only while `childBlock` is the next child block (audit M-2): an
+    /// operator who sees it pending cannot put blocks of its own in front of it — if it does,
+    /// the deposit reverts and the funds stay with the depositor. `ankr plasma deposit` uses it.
+    function depositBefore(uint256 childBlock) external payable live {
+        require(currentChildBlock == childBlock, "the child chain moved past the expected block");
+        _deposit();
+    }
+
+    function _deposit() internal {
         require(msg.value > 0, "nothing to deposit");
         require(currentDepositBlock < CHILD_BLOCK_INTERVAL, "999 deposits since the last child block");
         uint256 blknum = currentChildBlock - CHILD_BLOCK_INTERVAL + currentDepositBlock;

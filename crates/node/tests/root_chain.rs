@@ -1512,3 +1512,54 @@ async fn attack_m6_fakes_cannot_fill_the_child_chain_registry_for_free() {
     let returned = registry(ChildChainRegistry::withdrawalsCall(factory).abi_encode()).await;
     assert_eq!(U256::abi_decode(&returned).unwrap(), bond);
 }
+
+/// Audit M-2: the operator sees a pending deposit and puts blocks of its own in front of it, so
+/// that the deposit lands behind them. A deposit bound to the child block it expects
+/// (`depositBefore`, what `ankr plasma deposit` sends) reverts instead, and the funds stay
+/// with the depositor; sent again against the new block, it lands.
+#[tokio::test]
+async fn attack_m2_a_deposit_bound_to_its_child_block_cannot_be_front_run() {
+    let h = Harness::start().await;
+    let expected: U256 = h.read(RootChain::currentChildBlockCall {}).await;
+    let bound = RootChain::depositBeforeCall {
+        childBlock: expected,
+    };
+    // Alice signs a deposit bound to the next child block; before it is mined, the operator
+    // puts a block of its own in front (here: a deposit of Bob's and a block spending it).
+    let mut ledger = Ledger::new();
+    let deposit = h.deposit(&mut ledger, BOB, ankr(ANKR)).await;
+    ledger
+        .add_transaction(spend(&[(deposit, BOB)], &[(BOB, ankr(ANKR))], U256::ZERO))
+        .unwrap();
+    h.submit(&mut ledger).await;
+    let receipt = h
+        .send(
+            ALICE,
+            Some(h.root_chain),
+            bound.abi_encode(),
+            ankr(ANKR),
+            300_000,
+        )
+        .await;
+    assert_eq!(
+        receipt["status"], "0x0",
+        "the front-run deposit does not land"
+    );
+    let now: U256 = h.read(RootChain::currentChildBlockCall {}).await;
+    assert_eq!(now, expected + U256::from(1000));
+    h.refused(
+        ALICE,
+        RootChain::depositBeforeCall {
+            childBlock: expected,
+        },
+        ankr(ANKR),
+        "the child chain moved past the expected block",
+    )
+    .await;
+    h.ok(
+        ALICE,
+        RootChain::depositBeforeCall { childBlock: now },
+        ankr(ANKR),
+    )
+    .await;
+}

@@ -94,16 +94,32 @@ impl PlasmaClient {
         amount: U256,
         timeout: Duration,
     ) -> Result<UtxoPos, ClientError> {
-        let receipt = self
-            .main
-            .transact(
-                key,
-                self.root_chain,
-                &RootChain::depositCall {},
-                amount,
-                300_000,
-            )
-            .await?;
+        // Bound to the next child block, so that an operator cannot put blocks in front of it
+        // (audit M-2); an honest block landing first only makes it try again.
+        let mut attempts = 0;
+        let receipt = loop {
+            let next = self
+                .main
+                .read(self.root_chain, RootChain::currentChildBlockCall {})
+                .await?;
+            let call = RootChain::depositBeforeCall { childBlock: next };
+            match self
+                .main
+                .transact(key, self.root_chain, &call, amount, 300_000)
+                .await
+            {
+                // Refused by the check before sending, or reverted once mined (the receipt
+                // carries no reason; after a passing check, the chain moving is the likely
+                // cause): tried again, five times at most.
+                Err(MainChainError::WouldRevert(reason))
+                    if attempts < 5 && reason.contains("moved past") =>
+                {
+                    attempts += 1;
+                }
+                Err(MainChainError::Reverted { .. }) if attempts < 5 => attempts += 1,
+                result => break result?,
+            }
+        };
         let deposit = receipt_events::<RootChain::Deposit>(&receipt)
             .pop()
             .ok_or_else(|| ClientError::Refused("no Deposit event".into()))?;
