@@ -40,20 +40,21 @@ pub enum BlobError {
     Market(String),
 }
 
-/// What the latest tasks still need: modules and inputs of open tasks, results of delivered
-/// ones.
-struct Needed {
-    open_inputs: HashSet<B256>,
-    kept: HashSet<B256>,
-}
-
 impl Chain {
     /// Stores a client's blob if an open WorkMarket task names it, within the store's bound.
+    /// Admission reads tasks newest first and stops at the first that names the blob (a
+    /// provider uploads right after posting); the full set of blobs still needed is read only
+    /// when the store must make room.
     pub fn put_task_blob(&self, bytes: &[u8]) -> Result<B256, SubmitError> {
         check_blob_size(bytes)?;
         let hash = alloy_primitives::keccak256(bytes);
-        let needed = self.needed_blobs().map_err(SubmitError::Blob)?;
-        if !needed.open_inputs.contains(&hash) {
+        let mut named = false;
+        self.recent_tasks(|task, open| {
+            named = open && (task.moduleHash == hash || task.inputHash == hash);
+            !named
+        })
+        .map_err(SubmitError::Blob)?;
+        if !named {
             return Err(SubmitError::Blob(BlobError::NotNamedByOpenTask(hash)));
         }
         if self.store.blob(hash)?.is_some() {
@@ -62,13 +63,24 @@ impl Chain {
         let mut sizes = self.store.blob_sizes()?;
         let mut used: usize = sizes.iter().map(|(_, size)| size).sum();
         if used + bytes.len() > MAX_BLOB_STORE_BYTES {
+            // Still needed: modules and inputs of open tasks, results of delivered ones.
+            let mut kept = HashSet::new();
+            self.recent_tasks(|task, open| {
+                if open {
+                    kept.extend([task.moduleHash, task.inputHash]);
+                } else if task.state == 2 {
+                    kept.insert(task.resultHash);
+                }
+                true
+            })
+            .map_err(SubmitError::Blob)?;
             let unneeded: Vec<B256> = sizes
                 .iter()
-                .filter(|(h, _)| !needed.kept.contains(h))
+                .filter(|(h, _)| !kept.contains(h))
                 .map(|(h, _)| *h)
                 .collect();
             self.store.delete_blobs(&unneeded)?;
-            sizes.retain(|(h, _)| needed.kept.contains(h));
+            sizes.retain(|(h, _)| kept.contains(h));
             used = sizes.iter().map(|(_, size)| size).sum();
             tracing::info!(collected = unneeded.len(), "collected blobs of ended tasks");
             if used + bytes.len() > MAX_BLOB_STORE_BYTES {
@@ -81,9 +93,12 @@ impl Chain {
         Ok(self.store.put_blob(bytes)?)
     }
 
-    /// The blobs the latest [`RECENT_TASKS`] WorkMarket tasks name and still need, read from
-    /// the head state.
-    fn needed_blobs(&self) -> Result<Needed, BlobError> {
+    /// Visits the latest [`RECENT_TASKS`] WorkMarket tasks in the head state, newest first,
+    /// with whether each is open (before its deadline); stops when `visit` returns false.
+    fn recent_tasks(
+        &self,
+        mut visit: impl FnMut(&WorkMarket::tasksReturn, bool) -> bool,
+    ) -> Result<(), BlobError> {
         let market = *self
             .spec
             .system_contracts
@@ -102,29 +117,17 @@ impl Chain {
             .and_then(|out| WorkMarket::taskCountCall::abi_decode_returns(&out).ok())
             .ok_or_else(|| BlobError::Market("taskCount() failed".into()))?
             .saturating_to::<u64>();
-        let mut needed = Needed {
-            open_inputs: HashSet::new(),
-            kept: HashSet::new(),
-        };
-        for id in count.saturating_sub(RECENT_TASKS - 1).max(1)..=count {
+        for id in (count.saturating_sub(RECENT_TASKS - 1).max(1)..=count).rev() {
             let Some(task) = view(WorkMarket::tasksCall(U256::from(id)).abi_encode())
                 .and_then(|out| WorkMarket::tasksCall::abi_decode_returns(&out).ok())
             else {
                 continue;
             };
-            match task.state {
-                1 if task.deadline >= block.number => {
-                    for hash in [task.moduleHash, task.inputHash] {
-                        needed.open_inputs.insert(hash);
-                        needed.kept.insert(hash);
-                    }
-                }
-                2 => {
-                    needed.kept.insert(task.resultHash);
-                }
-                _ => {}
+            let open = task.state == 1 && task.deadline >= block.number;
+            if !visit(&task, open) {
+                break;
             }
         }
-        Ok(needed)
+        Ok(())
     }
 }

@@ -143,10 +143,7 @@ impl Chain {
                 }
                 // The rate cap over the block's own branch: a key holder cannot grow side
                 // branches faster than it could grow the canonical chain.
-                let (window, wins) = self
-                    .defence_window(seal.platform_id, &block.header)
-                    .map_err(ImportError::from_chain)?;
-                ankr_pouw::DefenceParams::from_spec(&self.spec.pouw).check(wins, &window)?;
+                self.check_rate_cap(seal.platform_id, &block.header)?;
             }
         }
         let senders = ankr_types::recover_senders(&block.transactions);

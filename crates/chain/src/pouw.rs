@@ -238,8 +238,18 @@ impl Chain {
                 registered: status.platform_id,
             });
         }
+        self.check_rate_cap(seal.platform_id, header)
+    }
+
+    /// The rate cap (DESIGN §4.5) of `platform` sealing `header`, over `header`'s own branch:
+    /// the same rule for the head and for side blocks.
+    pub(crate) fn check_rate_cap(
+        &self,
+        platform: B256,
+        header: &Header,
+    ) -> Result<(), ImportError> {
         let (window, wins) = self
-            .defence_window(seal.platform_id, header)
+            .defence_window(platform, header)
             .map_err(ImportError::from_chain)?;
         DefenceParams::from_spec(&self.spec.pouw).check(wins, &window)?;
         Ok(())

@@ -484,8 +484,7 @@ impl Relay {
 /// at the standard rate — or the EIP-7623 floor, 10 gas per token, if that is higher, as it is
 /// for documents of a few KB (a limit without it was refused as "intrinsic gas too low").
 pub fn delivery_gas(callback_gas: u32, input: &[u8]) -> u64 {
-    let zeros = input.iter().filter(|b| **b == 0).count() as u64;
-    let tokens = zeros + 4 * (input.len() as u64 - zeros);
+    let tokens = ankr_txpool::calldata_tokens(input);
     let execution = u64::from(callback_gas) * 64 / 63 + 150_000 + 8 * input.len() as u64;
     let standard = 21_000 + 4 * tokens + execution;
     let floor = 21_000 + 10 * tokens;

@@ -12,7 +12,7 @@
 
 mod validation;
 
-pub use validation::{PoolError, intrinsic_gas};
+pub use validation::{PoolError, calldata_tokens, intrinsic_gas};
 
 use alloy_consensus::Transaction;
 use alloy_primitives::{Address, B256, U256, map::HashMap};

@@ -46,12 +46,17 @@ pub enum PoolError {
     QueueFull { limit: usize },
 }
 
+/// EIP-7623's tokens of calldata: 1 per zero byte, 4 per other byte (calldata costs 4 gas a
+/// token, and at least 10 a token when that is more than the execution).
+pub fn calldata_tokens(input: &[u8]) -> u64 {
+    let zeros = input.iter().filter(|b| **b == 0).count() as u64;
+    zeros + 4 * (input.len() as u64 - zeros)
+}
+
 /// Gas a transaction uses before any EVM instruction, with Prague's calldata floor (EIP-7623).
 pub fn intrinsic_gas(tx: &TxEnvelope) -> u64 {
     let input = tx.input();
-    let zeros = input.iter().filter(|b| **b == 0).count() as u64;
-    let non_zeros = input.len() as u64 - zeros;
-    let tokens = zeros + 4 * non_zeros;
+    let tokens = calldata_tokens(input);
     let mut gas = 21_000 + 4 * tokens;
     if tx.kind().is_create() {
         gas += 32_000 + 2 * (input.len() as u64).div_ceil(32);
