@@ -276,7 +276,10 @@ fn a_partition_grows_two_chains_that_merge_into_the_heavier_one() {
     wait_until("A heavier than B", Duration::from_secs(60), || {
         total_difficulty(a0.rpc).0 > td_b
     });
-    let (td_a, head_a, hash_a) = total_difficulty(a0.rpc);
+    let (td_a, head_a, _) = total_difficulty(a0.rpc);
+    // A's block at split + 2 is buried by now; A's tip is not (its two miners may still swap
+    // it for a sibling), so the merge is checked on the buried block.
+    let a_side = block_hash(a0.rpc, split + 2).unwrap();
     println!("at healing: A head {head_a} (work {td_a}), B head {head_b} (work {td_b})");
     let all = [a0.rpc, a1.rpc, b.rpc];
 
@@ -284,7 +287,10 @@ fn a_partition_grows_two_chains_that_merge_into_the_heavier_one() {
     wait_until(
         "B adopts A's heavier chain",
         Duration::from_secs(120),
-        || block_hash(b.rpc, head_a) == Some(hash_a.clone()),
+        || {
+            block_hash(b.rpc, split + 2) == Some(a_side.clone())
+                && block_number(b.rpc).unwrap_or(0) >= head_a
+        },
     );
     assert_ne!(
         block_hash(b.rpc, head_b),

@@ -265,3 +265,29 @@ pub fn start_node(dir: &Path, spec: &Path, boot_peers: &[String], extra: &[Strin
         p2p,
     }
 }
+
+impl Drop for PouwNetwork {
+    /// A failing test prints the last lines of every node's log (the logs live in the
+    /// temporary folder, which goes with the network), so that a CI failure can be read.
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        let Ok(entries) = std::fs::read_dir(self.dir.path()) else {
+            return;
+        };
+        let mut logs: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "log"))
+            .collect();
+        logs.sort();
+        for log in logs {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            eprintln!("---- last lines of {} ----", log.display());
+            for line in &lines[lines.len().saturating_sub(60)..] {
+                eprintln!("{line}");
+            }
+        }
+    }
+}
