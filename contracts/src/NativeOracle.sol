@@ -12,13 +12,16 @@ interface IOracleRegistry {
 /// Town Crier's request → relay → enclave → deliver → callback, with its flaws fixed. A contract
 /// pays a fee within [Gmin + callbackGas, Gmax] at the fixed gas price P; an enclave registered
 /// as an oracle in `EnclaveRegistry` fetches the data over HTTPS and signs (chain id, this
-/// contract, id, params hash, code, keccak(data)); anyone (the relay) delivers. The callback gets
-/// exactly `callbackGas`; whatever it does, the delivery stands. Every payout is pulled with
-/// `withdraw()`. Enclaves are SIMULATED today (DESIGN §2).
+/// contract, id, params hash, code, keccak(data), relay); only that relay can deliver it, so a
+/// copied delivery cannot take the fee of the relay that did the work (audit M-3). The callback
+/// gets exactly `callbackGas`; whatever it does, the delivery stands. A cancellation takes
+/// effect `CANCEL_GRACE_BLOCKS` after it is asked for, and a delivery in between is paid: a
+/// requester who reads the answer in the pool cannot cancel in front of it (audit M-3). Every
+/// payout is pulled with `withdraw()`. Enclaves are SIMULATED today (DESIGN §2).
 /// @dev A system contract: genesis writes slots 0-5 (ankr-contracts' `native_oracle_genesis`).
 /// Append new state after slot 9 only.
 contract NativeOracle {
-    bytes32 public constant DATAGRAM_DOMAIN = keccak256("ankr.oracle.datagram.v1");
+    bytes32 public constant DATAGRAM_DOMAIN = keccak256("ankr.oracle.datagram.v2");
     IOracleRegistry public constant REGISTRY = IOracleRegistry(0x00000000000000000000000000000000000a0001);
     /// Largest `params` of a request (an encrypted one included).
     uint256 public constant MAX_PARAMS_BYTES = 4096;
@@ -32,6 +35,9 @@ contract NativeOracle {
     /// Set on a kind: the params are sealed to an oracle enclave's encryption key (HPKE).
     uint8 public constant PRIVATE = 0x80;
     bytes32 public constant ENCRYPTION_KEY_DOMAIN = keccak256("ankr.oracle.encryption-key.v1");
+    /// Blocks between asking to cancel and the cancellation taking effect: long enough for a
+    /// delivery already in the pool (resent with a higher fee if stuck) to be mined.
+    uint64 public constant CANCEL_GRACE_BLOCKS = 20;
 
     enum State {
         None,
@@ -49,6 +55,8 @@ contract NativeOracle {
         uint32 callbackGas;
         uint64 deadline;
         uint128 fee;
+        /// The block from which a cancellation asked for takes effect (0: none asked).
+        uint64 cancelFrom;
         bytes32 paramsHash;
     }
 
@@ -85,6 +93,7 @@ contract NativeOracle {
     );
     event Delivered(uint64 indexed id, uint16 code, address relay);
     event CallbackFailed(uint64 indexed id);
+    event CancelRequested(uint64 indexed id, uint64 effectiveFrom);
     event Cancelled(uint64 indexed id, uint256 refund);
     event Expired(uint64 indexed id, uint256 refund);
     event Withdrawn(address indexed account, uint256 amount);
@@ -96,13 +105,15 @@ contract NativeOracle {
         return keccak256(abi.encode(kind, keccak256(params), requester));
     }
 
-    /// What the enclave signs for a datagram.
-    function datagramDigest(uint64 id, bytes32 paramsHash, uint16 code, bytes calldata data)
+    /// What the enclave signs for a datagram that `relay` will deliver.
+    function datagramDigest(uint64 id, bytes32 paramsHash, uint16 code, bytes calldata data, address relay)
         public
         view
         returns (bytes32)
     {
-        return keccak256(abi.encode(DATAGRAM_DOMAIN, block.chainid, address(this), id, paramsHash, code, keccak256(data)));
+        return keccak256(
+            abi.encode(DATAGRAM_DOMAIN, block.chainid, address(this), id, paramsHash, code, keccak256(data), relay)
+        );
     }
 
     /// Asks for data of `kind` (0 JSON, 1 XML, 2 whole document; | PRIVATE for sealed params);
@@ -131,14 +142,16 @@ contract NativeOracle {
             callbackGas: callbackGas,
             deadline: deadline,
             fee: uint128(needed),
+            cancelFrom: 0,
             paramsHash: paramsHash
         });
         if (msg.value > needed) balanceOf[msg.sender] += msg.value - needed;
         emit RequestInfo(id, msg.sender, kind, params, paramsHash, callbackGas, deadline, needed);
     }
 
-    /// Delivers a datagram signed by a live oracle enclave; pays the relay (or, for an oracle
-    /// fault, refunds the requester), then calls back. The state changes before the call.
+    /// Delivers a datagram a live oracle enclave signed for the caller; pays the caller (or, for
+    /// an oracle fault, refunds the requester), then calls back. The state changes before the
+    /// call.
     function deliver(uint64 id, bytes32 paramsHash, uint16 code, bytes calldata data, bytes calldata enclaveSig)
         external
     {
@@ -146,8 +159,11 @@ contract NativeOracle {
         require(r.state == State.Pending, "NativeOracle: request is not pending");
         require(paramsHash == r.paramsHash, "NativeOracle: params hash mismatch");
         require(data.length <= MAX_DATA_BYTES, "NativeOracle: data too large");
-        address signer = Signatures.recover(datagramDigest(id, paramsHash, code, data), enclaveSig);
-        require(signer != address(0) && REGISTRY.isLiveOracle(signer), "NativeOracle: not signed by a live oracle enclave");
+        address signer = Signatures.recover(datagramDigest(id, paramsHash, code, data, msg.sender), enclaveSig);
+        require(
+            signer != address(0) && REGISTRY.isLiveOracle(signer),
+            "NativeOracle: not signed by a live oracle enclave for this relay"
+        );
         r.state = State.Delivered;
         address payee = code >= FIRST_FAULT_CODE ? r.requester : msg.sender;
         balanceOf[payee] += r.fee;
@@ -171,11 +187,20 @@ contract NativeOracle {
         if (!ok) emit CallbackFailed(id);
     }
 
-    /// The requester gives up on a pending request: the fee minus Gcancel·P comes back.
+    /// The requester gives up on a pending request, in two calls: the first asks, the second
+    /// (from `CANCEL_GRACE_BLOCKS` later, if nobody delivered meanwhile) cancels, and the fee
+    /// minus Gcancel·P comes back.
     function cancel(uint64 id) external {
         Request storage r = requests[id];
         require(r.requester == msg.sender, "NativeOracle: not the requester");
         require(r.state == State.Pending, "NativeOracle: request is not pending");
+        if (r.cancelFrom == 0) {
+            uint64 from = uint64(block.number) + CANCEL_GRACE_BLOCKS;
+            r.cancelFrom = from;
+            emit CancelRequested(id, from);
+            return;
+        }
+        require(block.number >= r.cancelFrom, "NativeOracle: cancellation not yet in effect");
         r.state = State.Cancelled;
         uint256 kept = cancelGas * gasPrice;
         uint256 refund = r.fee - kept;

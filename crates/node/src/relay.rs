@@ -220,7 +220,14 @@ impl Relay {
         if !self.config.enclave.serves(&request) || self.state(info.id).await? != PENDING {
             return Ok(());
         }
-        let datagram = self.config.enclave.answer(&request).await;
+        // The enclave signs the answer for the account that will send it: only that account
+        // can deliver it (audit M-3).
+        let account = self.next_account();
+        let datagram = self
+            .config
+            .enclave
+            .answer(&request, self.senders[account])
+            .await;
         tracing::info!(
             id = info.id,
             code = datagram.code,
@@ -241,7 +248,7 @@ impl Relay {
         // on, and the request is expired (refunded) at its deadline (audit M-5: a refused
         // delivery made the relay fetch the same range again and again).
         if let Err(error) = self
-            .send(info.id, NATIVE_ORACLE_ADDRESS, input, gas, head)
+            .send_from(account, info.id, NATIVE_ORACLE_ADDRESS, input, gas, head)
             .await
         {
             tracing::warn!(id = info.id, %error, "the delivery was not sent; the request will be expired at its deadline");
@@ -261,6 +268,13 @@ impl Relay {
             .state)
     }
 
+    /// The account whose turn it is to send.
+    fn next_account(&mut self) -> usize {
+        let account = self.turn % self.senders.len();
+        self.turn += 1;
+        account
+    }
+
     async fn send(
         &mut self,
         id: u64,
@@ -269,8 +283,20 @@ impl Relay {
         gas_limit: u64,
         head: u64,
     ) -> Result<(), RelayError> {
-        let account = self.turn % self.senders.len();
-        self.turn += 1;
+        let account = self.next_account();
+        self.send_from(account, id, to, input, gas_limit, head)
+            .await
+    }
+
+    async fn send_from(
+        &mut self,
+        account: usize,
+        id: u64,
+        to: Address,
+        input: Vec<u8>,
+        gas_limit: u64,
+        head: u64,
+    ) -> Result<(), RelayError> {
         let nonce = match self.next_nonces[account] {
             Some(nonce) => nonce,
             None => quantity(

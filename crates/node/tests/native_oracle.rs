@@ -41,6 +41,8 @@ struct Harness {
 /// Who sends what: the requester's account, the relay's, the cancellation-fee collector.
 const REQUESTER: usize = 3;
 const RELAY: usize = 4;
+/// Sends the transfers that mine blocks.
+const MINER: usize = 5;
 
 impl Harness {
     async fn start() -> Self {
@@ -156,6 +158,18 @@ impl Harness {
         u64::abi_decode(&out).unwrap()
     }
 
+    /// The registered enclave's answer, signed for the relay account to deliver.
+    fn sign(&self, request: &OracleRequest, code: u16, data: Vec<u8>) -> Datagram {
+        self.enclave.sign(request, address(RELAY), code, data)
+    }
+
+    /// Mines `blocks` blocks (a zero-value transfer each: the chain seals one per transaction).
+    async fn mine(&self, blocks: u64) {
+        for _ in 0..blocks {
+            self.ok(MINER, address(MINER), vec![], U256::ZERO).await;
+        }
+    }
+
     fn request(&self, id: u64, requester: Address, params: &[u8]) -> OracleRequest {
         OracleRequest {
             chain_id: devnet::DEVNET_CHAIN_ID,
@@ -189,7 +203,10 @@ fn price_params() -> Vec<u8> {
     .encode()
 }
 
+const PENDING: u8 = 1;
 const DELIVERED: u8 = 2;
+/// `NativeOracle.CANCEL_GRACE_BLOCKS`.
+const CANCEL_GRACE_BLOCKS: u64 = 20;
 const CANCELLED: u8 = 3;
 const EXPIRED: u8 = 4;
 
@@ -241,9 +258,7 @@ async fn fees_deliveries_and_refunds_follow_town_criers_numbers() {
     let id = h.last_id().await;
     assert_eq!(id, 1, "ids start at 1");
     // The callback is handed exactly 20,000 gas (less the few its dispatch spends).
-    let datagram = h
-        .enclave
-        .sign(&h.request(id, hostile, &params), code::OK, vec![]);
+    let datagram = h.sign(&h.request(id, hostile, &params), code::OK, vec![]);
     let receipt = h
         .ok(
             RELAY,
@@ -282,9 +297,7 @@ async fn fees_deliveries_and_refunds_follow_town_criers_numbers() {
     // A delivery signed by the registered oracle enclave: the callback gets the value, the
     // relay is credited the fee.
     let request = h.request(id, consumer, &params);
-    let datagram = h
-        .enclave
-        .sign(&request, code::OK, U256::from(10125).abi_encode());
+    let datagram = h.sign(&request, code::OK, U256::from(10125).abi_encode());
     h.ok(
         RELAY,
         NATIVE_ORACLE_ADDRESS,
@@ -320,7 +333,8 @@ async fn fees_deliveries_and_refunds_follow_town_criers_numbers() {
     let request = h.request(id, consumer, &params);
     let data = U256::from(1).abi_encode();
     // Forged: an enclave nobody registered.
-    let forged = oracle_enclave("not registered").sign(&request, code::OK, data.clone());
+    let forged =
+        oracle_enclave("not registered").sign(&request, address(RELAY), code::OK, data.clone());
     h.refused(
         RELAY,
         NATIVE_ORACLE_ADDRESS,
@@ -339,7 +353,7 @@ async fn fees_deliveries_and_refunds_follow_town_criers_numbers() {
         ..request.clone()
     };
     for signed_for in [other_chain, elsewhere] {
-        let datagram = h.enclave.sign(&signed_for, code::OK, data.clone());
+        let datagram = h.sign(&signed_for, code::OK, data.clone());
         h.refused(
             RELAY,
             NATIVE_ORACLE_ADDRESS,
@@ -350,7 +364,7 @@ async fn fees_deliveries_and_refunds_follow_town_criers_numbers() {
         .await;
     }
     // The parameters of another request (or another requester).
-    let mut mismatch = h.enclave.sign(&request, code::OK, data.clone());
+    let mut mismatch = h.sign(&request, code::OK, data.clone());
     mismatch.params_hash = B256::repeat_byte(7);
     h.refused(
         RELAY,
@@ -361,7 +375,7 @@ async fn fees_deliveries_and_refunds_follow_town_criers_numbers() {
     )
     .await;
     let someone_else = h.request(id, Address::repeat_byte(0x55), &params);
-    let theirs = h.enclave.sign(&someone_else, code::OK, data.clone());
+    let theirs = h.sign(&someone_else, code::OK, data.clone());
     h.refused(
         RELAY,
         NATIVE_ORACLE_ADDRESS,
@@ -384,13 +398,20 @@ async fn fees_deliveries_and_refunds_follow_town_criers_numbers() {
     let fee = wei(30_000 + 20_000);
     h.ok(REQUESTER, hostile, hostile_ask(3), fee).await;
     let cancelled = h.last_id().await;
-    h.ok(
+    let cancel = HostileConsumer::cancelCall { id: cancelled }.abi_encode();
+    // The first call asks; the cancellation takes effect CANCEL_GRACE_BLOCKS later.
+    h.ok(REQUESTER, hostile, cancel.clone(), U256::ZERO).await;
+    assert_eq!(h.state(cancelled).await, PENDING);
+    h.refused(
         REQUESTER,
         hostile,
-        HostileConsumer::cancelCall { id: cancelled }.abi_encode(),
+        cancel.clone(),
         U256::ZERO,
+        "cancellation not yet in effect",
     )
     .await;
+    h.mine(CANCEL_GRACE_BLOCKS - 1).await;
+    h.ok(REQUESTER, hostile, cancel, U256::ZERO).await;
     assert_eq!(h.state(cancelled).await, CANCELLED);
     assert_eq!(
         h.balance_in_oracle(hostile).await - before,
@@ -405,7 +426,7 @@ async fn fees_deliveries_and_refunds_follow_town_criers_numbers() {
     let fee = wei(30_000 + 150_000);
     let relay_before = h.balance_in_oracle(relay).await;
     let consumer_before = h.balance_in_oracle(consumer).await;
-    let fault = h.enclave.sign(&request, code::SOURCE_UNREACHABLE, vec![]);
+    let fault = h.sign(&request, code::SOURCE_UNREACHABLE, vec![]);
     h.ok(
         RELAY,
         NATIVE_ORACLE_ADDRESS,
@@ -480,7 +501,7 @@ async fn a_misbehaving_callback_never_undoes_a_delivery() {
         h.ok(REQUESTER, hostile, ask.abi_encode(), fee).await;
         let id = h.last_id().await;
         let credited = h.balance_in_oracle(relay).await;
-        let datagram = h.enclave.sign(
+        let datagram = h.sign(
             &h.request(id, hostile, &params),
             code::OK,
             U256::from(5).abi_encode(),
@@ -547,7 +568,7 @@ async fn a_misbehaving_callback_never_undoes_a_delivery() {
     h.ok(REQUESTER, hostile, ask.abi_encode(), fee).await;
     let id = h.last_id().await;
     let credited = h.balance_in_oracle(relay).await;
-    let datagram = h.enclave.sign(
+    let datagram = h.sign(
         &h.request(id, hostile, &params),
         code::OK,
         U256::from(5).abi_encode(),
@@ -565,6 +586,112 @@ async fn a_misbehaving_callback_never_undoes_a_delivery() {
     assert_eq!(receipt["status"], "0x1", "{receipt}");
     assert_eq!(h.state(id).await, DELIVERED);
     assert_eq!(h.balance_in_oracle(relay).await - credited, fee);
+    h.chain.node.stop().await;
+}
+
+/// Audit M-3, both halves. (1) Delivery theft: another account copies the relay's pending
+/// `deliver` with a higher fee; the enclave signed it for the relay, so the copy reverts and
+/// the relay's own delivery is paid. (2) Answer sniping: the requester reads the answer in the
+/// pool and cancels in front of it; the cancellation only starts its grace period, the
+/// delivery lands inside it and is paid, and the cancellation can never complete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_m3_a_copied_delivery_or_a_sniping_cancel_takes_nothing_from_the_relay() {
+    const THIEF: usize = 6;
+    let h = Harness::start().await;
+    let consumer = h.deploy("PriceConsumer").await;
+    let params = price_params();
+    let fee = wei(30_000 + 150_000);
+    let ask = PriceConsumer::askCall {
+        kind: kind::JSON,
+        params: params.clone().into(),
+        callbackGas: 150_000,
+    }
+    .abi_encode();
+    let relay = address(RELAY);
+
+    // (1) The thief sends the relay's delivery as its own.
+    h.ok(REQUESTER, consumer, ask.clone(), fee).await;
+    let id = h.last_id().await;
+    let datagram = h.sign(
+        &h.request(id, consumer, &params),
+        code::OK,
+        U256::from(42).abi_encode(),
+    );
+    let copied = h
+        .send(
+            THIEF,
+            Some(NATIVE_ORACLE_ADDRESS),
+            deliver_call(&datagram),
+            U256::ZERO,
+            1_000_000,
+        )
+        .await;
+    assert_eq!(copied["status"], "0x0", "the copied delivery must revert");
+    h.refused(
+        THIEF,
+        NATIVE_ORACLE_ADDRESS,
+        deliver_call(&datagram),
+        U256::ZERO,
+        "not signed by a live oracle enclave for this relay",
+    )
+    .await;
+    assert_eq!(h.balance_in_oracle(address(THIEF)).await, U256::ZERO);
+    assert_eq!(h.state(id).await, PENDING);
+    let before = h.balance_in_oracle(relay).await;
+    h.ok(
+        RELAY,
+        NATIVE_ORACLE_ADDRESS,
+        deliver_call(&datagram),
+        U256::ZERO,
+    )
+    .await;
+    assert_eq!(h.balance_in_oracle(relay).await - before, fee);
+
+    // (2) The requester (here an account, so that it can cancel directly) sees the answer and
+    // cancels first.
+    let request_call = NativeOracle::requestCall {
+        kind: kind::JSON,
+        params: params.clone().into(),
+        callbackSelector: Default::default(),
+        callbackGas: 0,
+    };
+    let fee = wei(30_000);
+    h.ok(
+        REQUESTER,
+        NATIVE_ORACLE_ADDRESS,
+        request_call.abi_encode(),
+        fee,
+    )
+    .await;
+    let id = h.last_id().await;
+    let datagram = h.sign(
+        &h.request(id, address(REQUESTER), &params),
+        code::OK,
+        U256::from(43).abi_encode(),
+    );
+    let cancel = NativeOracle::cancelCall { id }.abi_encode();
+    h.ok(REQUESTER, NATIVE_ORACLE_ADDRESS, cancel.clone(), U256::ZERO)
+        .await;
+    let before = h.balance_in_oracle(relay).await;
+    h.ok(
+        RELAY,
+        NATIVE_ORACLE_ADDRESS,
+        deliver_call(&datagram),
+        U256::ZERO,
+    )
+    .await;
+    assert_eq!(h.state(id).await, DELIVERED);
+    assert_eq!(h.balance_in_oracle(relay).await - before, fee);
+    h.mine(CANCEL_GRACE_BLOCKS).await;
+    h.refused(
+        REQUESTER,
+        NATIVE_ORACLE_ADDRESS,
+        cancel,
+        U256::ZERO,
+        "request is not pending",
+    )
+    .await;
+    assert_eq!(h.balance_in_oracle(address(REQUESTER)).await, U256::ZERO);
     h.chain.node.stop().await;
 }
 

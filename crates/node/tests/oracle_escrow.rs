@@ -31,6 +31,8 @@ const COLLECTOR: Address = Address::repeat_byte(0xfc);
 /// Dev accounts 1-3 ask; account 4 relays.
 const REQUESTERS: [usize; 3] = [1, 2, 3];
 const RELAY: usize = 4;
+/// `NativeOracle.CANCEL_GRACE_BLOCKS`.
+const CANCEL_GRACE_BLOCKS: u64 = 20;
 
 #[derive(Clone, Debug)]
 enum Op {
@@ -80,6 +82,8 @@ fn address(i: usize) -> Address {
 struct Model {
     /// id → (requester, fee held, deadline block).
     pending: BTreeMap<u64, (Address, U256, u64)>,
+    /// id → the block from which its asked-for cancellation takes effect.
+    cancelling: BTreeMap<u64, u64>,
     owed: BTreeMap<Address, U256>,
     last_id: u64,
 }
@@ -247,7 +251,9 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 } else {
                     code::OK
                 };
-                let datagram = world.enclave.sign(&request, answer, vec![1, 2, 3]);
+                let datagram = world
+                    .enclave
+                    .sign(&request, address(RELAY), answer, vec![1, 2, 3]);
                 let call = NativeOracle::deliverCall {
                     id,
                     paramsHash: datagram.params_hash,
@@ -273,11 +279,23 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     U256::ZERO,
                     200_000,
                 );
-                prop_assert!(ok);
-                model.pending.remove(&id);
-                let kept = U256::from(CANCEL_GAS) * price;
-                *model.owed.entry(requester).or_default() += fee - kept;
-                *model.owed.entry(COLLECTOR).or_default() += kept;
+                // The first call asks; from CANCEL_GRACE_BLOCKS later, another cancels.
+                match model.cancelling.get(&id) {
+                    None => {
+                        prop_assert!(ok, "asking to cancel");
+                        model.cancelling.insert(id, head + 1 + CANCEL_GRACE_BLOCKS);
+                    }
+                    Some(&from) if head + 1 < from => {
+                        prop_assert!(!ok, "cancelled before block {}", from);
+                    }
+                    Some(_) => {
+                        prop_assert!(ok, "cancelling");
+                        model.pending.remove(&id);
+                        let kept = U256::from(CANCEL_GAS) * price;
+                        *model.owed.entry(requester).or_default() += fee - kept;
+                        *model.owed.entry(COLLECTOR).or_default() += kept;
+                    }
+                }
             }
             Op::Expire { pick: p } => {
                 let Some(id) = pick(&model, p) else { continue };
@@ -312,7 +330,11 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 prop_assert_eq!(ok, !owed.is_zero());
                 model.owed.remove(&address(who));
             }
-            Op::Idle => world.block(),
+            Op::Idle => {
+                for _ in 0..10 {
+                    world.block()
+                }
+            }
         }
         // The contract agrees with the model, and holds exactly what it must.
         for (who, owed) in &model.owed {

@@ -29,7 +29,7 @@ pub mod kind {
 
 /// `NativeOracle.DATAGRAM_DOMAIN`.
 pub fn datagram_domain() -> B256 {
-    keccak256("ankr.oracle.datagram.v1")
+    keccak256("ankr.oracle.datagram.v2")
 }
 
 /// `NativeOracle.paramsHashOf`: binds kind and params to the requester.
@@ -37,7 +37,9 @@ pub fn params_hash(kind: u8, params: &[u8], requester: Address) -> B256 {
     keccak256((U256::from(kind), keccak256(params), requester).abi_encode_params())
 }
 
-/// `NativeOracle.datagramDigest`: what the enclave signs.
+/// `NativeOracle.datagramDigest`: what the enclave signs, for `relay` alone to deliver (so
+/// that nobody can copy a delivery from the pool and take the fee of the relay that did the
+/// work).
 pub fn datagram_digest(
     chain_id: u64,
     oracle: Address,
@@ -45,6 +47,7 @@ pub fn datagram_digest(
     params_hash: B256,
     code: u16,
     data: &[u8],
+    relay: Address,
 ) -> B256 {
     keccak256(
         (
@@ -55,6 +58,7 @@ pub fn datagram_digest(
             params_hash,
             U256::from(code),
             keccak256(data),
+            relay,
         )
             .abi_encode_params(),
     )

@@ -132,14 +132,14 @@ impl OracleEnclave {
     }
 
     /// Serves `request`: opens it if private, fetches, extracts, seals the answer if asked,
-    /// and signs the answer or the error code.
-    pub async fn answer(&self, request: &OracleRequest) -> Datagram {
+    /// and signs the answer or the error code for `relay` to deliver.
+    pub async fn answer(&self, request: &OracleRequest, relay: Address) -> Datagram {
         let (code, data) = match self.answer_data(request).await {
             Ok(data) if data.len() > MAX_DATA_BYTES => (code::TOO_LARGE, Vec::new()),
             Ok(data) => (code::OK, data),
             Err(code) => (code, Vec::new()),
         };
-        self.sign(request, code, data)
+        self.sign(request, relay, code, data)
     }
 
     async fn answer_data(&self, request: &OracleRequest) -> Result<Vec<u8>, u16> {
@@ -165,8 +165,14 @@ impl OracleEnclave {
         })
     }
 
-    /// Signs `data` with `code` as the answer to `request`.
-    pub fn sign(&self, request: &OracleRequest, code: u16, data: Vec<u8>) -> Datagram {
+    /// Signs `data` with `code` as the answer to `request`, deliverable by `relay` only.
+    pub fn sign(
+        &self,
+        request: &OracleRequest,
+        relay: Address,
+        code: u16,
+        data: Vec<u8>,
+    ) -> Datagram {
         let params_hash = request.params_hash();
         let digest = datagram_digest(
             request.chain_id,
@@ -175,6 +181,7 @@ impl OracleEnclave {
             params_hash,
             code,
             &data,
+            relay,
         );
         Datagram {
             id: request.id,

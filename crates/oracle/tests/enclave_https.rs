@@ -43,6 +43,9 @@ async fn source(dir: &std::path::Path) -> LocalSource {
     LocalSource::start(dir, routes).await.unwrap()
 }
 
+/// The account the answers are signed for.
+const RELAY: Address = Address::repeat_byte(0x4e);
+
 fn request(id: u64, kind: u8, params: Vec<u8>) -> OracleRequest {
     OracleRequest {
         chain_id: 42424,
@@ -88,10 +91,18 @@ async fn the_enclave_fetches_over_https_and_signs_typed_values_or_error_codes() 
         kind::JSON,
         value(source.url("/price"), "$.ankr.usd", "uint256", 6),
     );
-    let answer = enclave.answer(&price).await;
+    let answer = enclave.answer(&price, RELAY).await;
     assert_eq!(answer.code, code::OK);
     assert_eq!(U256::abi_decode(&answer.data).unwrap(), U256::from(31_200));
-    let digest = datagram_digest(42424, price.oracle, 1, price.params_hash(), 0, &answer.data);
+    let digest = datagram_digest(
+        42424,
+        price.oracle,
+        1,
+        price.params_hash(),
+        0,
+        &answer.data,
+        RELAY,
+    );
     assert_eq!(
         ankr_pouw::signing::recover(digest, &answer.signature),
         Some(enclave.address())
@@ -104,7 +115,7 @@ async fn the_enclave_fetches_over_https_and_signs_typed_values_or_error_codes() 
         value(source.url("/listing.xml"), "/listing/price", "uint256", 0),
     );
     assert_eq!(
-        U256::abi_decode(&enclave.answer(&xml).await.data).unwrap(),
+        U256::abi_decode(&enclave.answer(&xml, RELAY).await.data).unwrap(),
         U256::from(450_000)
     );
     let attr = request(
@@ -118,7 +129,7 @@ async fn the_enclave_fetches_over_https_and_signs_typed_values_or_error_codes() 
         ),
     );
     assert_eq!(
-        String::abi_decode(&enclave.answer(&attr).await.data).unwrap(),
+        String::abi_decode(&enclave.answer(&attr, RELAY).await.data).unwrap(),
         "USD"
     );
     let moved = request(
@@ -127,11 +138,11 @@ async fn the_enclave_fetches_over_https_and_signs_typed_values_or_error_codes() 
         value(source.url("/moved"), "$.ts", "uint256", 0),
     );
     assert_eq!(
-        U256::abi_decode(&enclave.answer(&moved).await.data).unwrap(),
+        U256::abi_decode(&enclave.answer(&moved, RELAY).await.data).unwrap(),
         U256::from(1_700_000_000u64)
     );
     let document = request(5, kind::DOCUMENT, source.url("/listing.xml").abi_encode());
-    let whole = enclave.answer(&document).await;
+    let whole = enclave.answer(&document, RELAY).await;
     assert_eq!(whole.code, code::OK);
     let text = alloy_primitives::Bytes::abi_decode(&whole.data).unwrap();
     assert!(String::from_utf8(text.to_vec()).unwrap().contains("450000"));
@@ -175,7 +186,7 @@ async fn the_enclave_fetches_over_https_and_signs_typed_values_or_error_codes() 
     ];
     for (i, (params, expected)) in cases.into_iter().enumerate() {
         let answer = enclave
-            .answer(&request(10 + i as u64, kind::JSON, params))
+            .answer(&request(10 + i as u64, kind::JSON, params), RELAY)
             .await;
         assert_eq!(answer.code, expected, "case {i}");
         assert!(answer.data.is_empty());
@@ -183,7 +194,7 @@ async fn the_enclave_fetches_over_https_and_signs_typed_values_or_error_codes() 
 
     // An enclave that does not trust the source's CA gets no data: an oracle fault (refund).
     let stranger = OracleEnclave::new(key, keccak256("platform"), &[], limits).unwrap();
-    let refused = stranger.answer(&price).await;
+    let refused = stranger.answer(&price, RELAY).await;
     assert_eq!(refused.code, code::SOURCE_UNREACHABLE);
     assert!(refused.code >= code::FIRST_FAULT);
 }
@@ -221,14 +232,14 @@ async fn private_requests_open_only_for_their_requester_and_answers_only_for_the
     assert!(!params.windows(url.len()).any(|w| w == url.as_bytes()));
     let request = request(1, kind::JSON | PRIVATE, params.clone());
     assert!(enclave.serves(&request));
-    let answer = enclave.answer(&request).await;
+    let answer = enclave.answer(&request, RELAY).await;
     assert_eq!(answer.code, code::OK);
     assert_eq!(U256::abi_decode(&answer.data).unwrap(), U256::from(31_200));
 
     // The answer sealed to the requester's key opens with it, and only with it.
     let mine = EncryptionKey::generate();
     let request = self::request(2, kind::JSON | PRIVATE, sealed(Some(mine.public())));
-    let answer = enclave.answer(&request).await;
+    let answer = enclave.answer(&request, RELAY).await;
     assert_eq!(answer.code, code::OK);
     let opened =
         private::open_response(&mine, 42424, Address::repeat_byte(0x0a), 2, &answer.data).unwrap();
@@ -249,7 +260,10 @@ async fn private_requests_open_only_for_their_requester_and_answers_only_for_the
         requester: Address::repeat_byte(0x0d),
         ..self::request(3, kind::JSON | PRIVATE, params.clone())
     };
-    assert_eq!(enclave.answer(&replayed).await.code, code::BAD_REQUEST);
+    assert_eq!(
+        enclave.answer(&replayed, RELAY).await.code,
+        code::BAD_REQUEST
+    );
     let (to, encapped, ciphertext) =
         <(Address, alloy_primitives::Bytes, alloy_primitives::Bytes)>::abi_decode_params(&params)
             .unwrap();
@@ -258,7 +272,7 @@ async fn private_requests_open_only_for_their_requester_and_answers_only_for_the
     let tampered = (to, encapped, alloy_primitives::Bytes::from(flipped)).abi_encode_params();
     assert_eq!(
         enclave
-            .answer(&self::request(4, kind::JSON | PRIVATE, tampered))
+            .answer(&self::request(4, kind::JSON | PRIVATE, tampered), RELAY)
             .await
             .code,
         code::BAD_REQUEST
