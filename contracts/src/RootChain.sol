@@ -238,7 +238,12 @@ contract RootChain {
     function _enqueue(uint256 blknum, uint256 txindex, uint256 oindex, uint256 amount) internal {
         uint256 utxoPos = PlasmaTransaction.position(blknum, txindex, oindex);
         require(outputState[utxoPos] == 0, "output is exiting or exited");
-        uint256 priority = PlasmaTransaction.position(_flooredBlock(blknum), txindex, oindex);
+        uint256 floor = _priorityFloor();
+        // An output older than the floor counts from the floor's first position: behind every
+        // block that stood before it, ahead of every block and deposit still to come.
+        uint256 priority = blknum >= floor
+            ? PlasmaTransaction.position(blknum, txindex, oindex)
+            : PlasmaTransaction.position(floor, 0, 0);
         uint256 exitableAt = blocks[blknum].timestamp + maturityPeriod;
         if (exitableAt < block.timestamp + challengePeriod) exitableAt = block.timestamp + challengePeriod;
         exits[utxoPos] = Exit(msg.sender, uint64(exitableAt), amount, msg.value);
@@ -270,10 +275,12 @@ contract RootChain {
         require(confirmSig.length == 65 * used, "one confirm signature per input");
     }
 
-    /// The block an exit's priority counts from: its own, or if that is older than
-    /// `challengePeriod`, the oldest block younger than that (the next child block if none is).
-    function _flooredBlock(uint256 blknum) internal view returns (uint256) {
-        if (block.timestamp < challengePeriod) return blknum;
+    /// The oldest block an exit's priority may count from: the oldest block younger than
+    /// `challengePeriod`, or on a chain idle that long its last block (audit L-1: the next
+    /// child block's number lies above the deposits still to come, which then sorted ahead of
+    /// the exit and held it back a maturity period each).
+    function _priorityFloor() internal view returns (uint256) {
+        if (block.timestamp < challengePeriod) return 0;
         uint256 cutoff = block.timestamp - challengePeriod;
         uint256 low = 0;
         uint256 high = history.length;
@@ -282,8 +289,7 @@ contract RootChain {
             if (uint64(history[mid]) > cutoff) high = mid;
             else low = mid + 1;
         }
-        uint256 floor = low == history.length ? currentChildBlock : history[low] >> 64;
-        return blknum > floor ? blknum : floor;
+        return (low == history.length ? history[history.length - 1] : history[low]) >> 64;
     }
 
     /// Cancels exit `exitId` (its UTXO position) by showing the output spent: the spending

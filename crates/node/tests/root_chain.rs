@@ -1563,3 +1563,40 @@ async fn attack_m2_a_deposit_bound_to_its_child_block_cannot_be_front_run() {
     )
     .await;
 }
+
+/// Audit L-1: on a chain idle longer than the challenge period, an exit's priority was floored
+/// to the *next* child block's number, above the numbers of deposits still to come. An attacker
+/// who deposits and exits after an honest exit started sorted ahead of it and, maturing a week
+/// later, held it back; each repeat cost the honest exiter another week. The floor is now the
+/// chain's last block: later deposits sort behind.
+#[tokio::test]
+async fn attack_l1_deposits_on_an_idle_chain_cannot_hold_back_an_older_exit() {
+    let h = Harness::start().await;
+    let mut ledger = Ledger::new();
+    let honest = h.deposit(&mut ledger, BOB, ankr(ANKR)).await;
+    h.submit(&mut ledger).await;
+    // Thirty idle days.
+    h.warp(30 * DAY);
+    let honest_block = ledger.block(honest.blknum).unwrap().clone();
+    h.start_exit(BOB, &honest_block, 0, 0, vec![]).await;
+    // The attacker deposits and exits, again and again.
+    let mut attacks = Vec::new();
+    for _ in 0..3 {
+        h.warp(DAY);
+        let utxo = h.deposit(&mut ledger, ALICE, ankr(1)).await;
+        let block = ledger.block(utxo.blknum).unwrap().clone();
+        h.start_exit(ALICE, &block, 0, 0, vec![]).await;
+        attacks.push(utxo);
+    }
+    let next = h.read(RootChain::nextExitCall {}).await;
+    assert_eq!(
+        next.utxoPos,
+        U256::from(honest.encoded()),
+        "the honest exit stays first"
+    );
+    // Bob's week is up: he is paid, whatever the attacker's exits still wait for.
+    h.warp(CHALLENGE_PERIOD - 3 * DAY + 1);
+    assert_eq!(h.finalize(1_000_000).await, vec![honest]);
+    assert_eq!(h.owed(BOB).await, ankr(ANKR + BOND));
+    assert_eq!(h.queue_length().await, attacks.len() as u64);
+}
