@@ -13,7 +13,7 @@ interface IChildChainRegistry {
 /// "Plasma" section, functions named as it names them): the operator submits block roots,
 /// anyone deposits ANKR, and every owner can take their coins back through a bonded, challengeable
 /// exit that finalizes in priority order. Beyond Plasma MVP, anyone can prove a submitted block
-/// invalid: the operator's stake goes to the prover and the block and every later one are rolled
+/// invalid: half the operator's stake goes to the prover (half covers exits) and the block and every later one are rolled
 /// back (the chain then takes no more blocks or deposits; its users exit).
 /// @dev Lessons of the public implementations: child blocks are 1000, 2000, … with at most 999
 /// deposit blocks between them; an exit's priority is floored to the oldest block younger than
@@ -63,7 +63,7 @@ contract RootChain {
     uint256 public immutable challengePeriod;
     /// An exit pays no earlier than this after its output's block (Plasma MVP's two weeks).
     uint256 public immutable maturityPeriod;
-    /// Wei an exit must post; it goes to whoever proves the exit's output spent.
+    /// Wei an exit must post; half goes to whoever proves the exit's output spent.
     uint256 public immutable exitBond;
 
     uint256 public ownerStake;
@@ -294,7 +294,7 @@ contract RootChain {
 
     /// Cancels exit `exitId` (its UTXO position) by showing the output spent: the spending
     /// transaction at (`plasmaBlockNum`, `txindex`) whose input `oindex` is the exiting output,
-    /// and the exiter's confirm signature over it. The exit's bond goes to the challenger.
+    /// and the exiter's confirm signature over it. Half the exit's bond goes to the challenger.
     function challengeExit(
         uint256 exitId,
         uint256 plasmaBlockNum,
@@ -314,14 +314,16 @@ contract RootChain {
         _cancelExit(exitId);
     }
 
-    /// Deletes a challenged exit from the queue; its bond (and the challenger's) go to the challenger.
+    /// Deletes a challenged exit from the queue; half its bond (and anything the challenger
+    /// sent) goes to the challenger, and the other half stays to cover exits (audit L-2: a
+    /// cheater who challenges its own exit in front of an honest challenger still loses it).
     function _cancelExit(uint256 exitId) internal {
         uint256 bond = exits[exitId].bond;
         _remove(queueSlot[exitId] - 1);
         delete exits[exitId];
         outputState[exitId] = 0;
         bondsHeld -= bond;
-        _credit(msg.sender, bond + msg.value);
+        _credit(msg.sender, bond / 2 + msg.value);
         emit ExitChallenged(exitId, msg.sender);
     }
 
@@ -514,14 +516,17 @@ contract RootChain {
         require(blknum % CHILD_BLOCK_INTERVAL == 0, "deposit blocks are made by this contract");
     }
 
-    /// Rolls back `blknum` and every later child block and pays the operator's stake to the prover.
+    /// Rolls back `blknum` and every later child block and pays half the operator's stake to
+    /// the prover; the other half stays to pay exits (audit L-2: an operator that proves its own
+    /// fraud in front of an honest prover still loses half its stake, and the users it cheated
+    /// are covered first).
     function _convict(uint256 blknum, Fraud fraud) internal {
         if (rolledBackFrom == 0 || blknum < rolledBackFrom) {
             rolledBackFrom = blknum;
             uint256 standing = blknum - CHILD_BLOCK_INTERVAL;
             _reportBoundary(standing, blocks[standing].root);
         }
-        uint256 reward = ownerStake;
+        uint256 reward = ownerStake / 2;
         ownerStake = 0;
         _credit(msg.sender, reward);
         emit BlockInvalid(blknum, fraud, msg.sender, reward);

@@ -209,7 +209,8 @@ async fn alice_exit_is_challenged(
         said(bob_watch, "challenged")
     })
     .await;
-    assert_eq!(client.owed(address(BOB)).await.unwrap(), ankr(BOND));
+    // Half the bond: the other half stays in the contract (audit L-2).
+    assert_eq!(client.owed(address(BOB)).await.unwrap(), ankr(BOND / 2));
 }
 
 async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
@@ -357,12 +358,12 @@ async fn an_operator_runs_a_child_chain_and_a_watcher_challenges_a_double_exit()
         .await;
     assert!(refused.is_err());
     let paid = world
-        .collect(&client, BOB, ankr(3 * ANKR / 2 + 2 * BOND))
+        .collect(&client, BOB, ankr(3 * ANKR / 2 + BOND + BOND / 2))
         .await;
     assert_eq!(
         paid,
-        ankr(3 * ANKR / 2 + 2 * BOND),
-        "the exit, its bond and Alice's bond"
+        ankr(3 * ANKR / 2 + BOND + BOND / 2),
+        "the exit, its bond and half Alice's bond"
     );
 
     bob_watch.stop().await;
@@ -631,11 +632,11 @@ async fn an_invalid_block_is_proven_by_the_watcher_and_everyone_exits() {
     );
     let operator = world.operator(operator_dir.path(), addresses).await;
     let client = world.client(&operator).await;
-    // Bob gets the operator's stake, his 3 ANKR change and his bond back.
+    // Bob gets half the operator's stake, his 3 ANKR change and his bond back.
     let paid = world
-        .collect(&client, BOB, ankr(2 * ANKR + 3 * ANKR + BOND))
+        .collect(&client, BOB, ankr(ANKR + 3 * ANKR + BOND))
         .await;
-    assert_eq!(paid, ankr(2 * ANKR + 3 * ANKR + BOND));
+    assert_eq!(paid, ankr(ANKR + 3 * ANKR + BOND));
     // Alice (no watcher) exits her own output with the client.
     let alice = client.utxos(address(ALICE)).await.unwrap()[0].pos();
     assert_eq!(
@@ -792,7 +793,7 @@ async fn go_rogue(
 }
 
 /// Block 2000 holds `bad` (made from Bob's change 1000:0:1 and the operator's deposit, spent in
-/// block 1000): the watcher must prove it with `kind` and get Bob the stake and his change.
+/// block 1000): the watcher must prove it with `kind` and get Bob half the stake and his change.
 async fn watcher_proves(kind: &str, bad: impl FnOnce(UtxoPos, UtxoPos) -> Vec<PlasmaTx>) {
     let world = World::start().await;
     let operator_dir = tempfile::tempdir().unwrap();
@@ -855,12 +856,12 @@ async fn watcher_proves(kind: &str, bad: impl FnOnce(UtxoPos, UtxoPos) -> Vec<Pl
     let operator = world.operator(operator_dir.path(), addresses).await;
     let client = world.client(&operator).await;
     let paid = world
-        .collect(&client, BOB, ankr(2 * ANKR + 3 * ANKR + BOND))
+        .collect(&client, BOB, ankr(ANKR + 3 * ANKR + BOND))
         .await;
     assert_eq!(
         paid,
-        ankr(2 * ANKR + 3 * ANKR + BOND),
-        "the stake, Bob's change and his bond"
+        ankr(ANKR + 3 * ANKR + BOND),
+        "half the stake, Bob's change and his bond"
     );
     bob_watch.stop().await;
     operator.stop().await;

@@ -593,7 +593,7 @@ async fn spent_outputs_exit_with_confirm_signatures_and_double_exits_are_challen
         .ok(BOB, challenge(alice_confirms.clone(), 0), U256::ZERO)
         .await;
     assert_eq!(events::<RootChain::ExitChallenged>(&receipt).len(), 1);
-    assert_eq!(h.owed(BOB).await, ankr(BOND));
+    assert_eq!(h.owed(BOB).await, ankr(BOND) / U256::from(2));
     h.refused(
         BOB,
         challenge(alice_confirms.clone(), 0),
@@ -686,7 +686,7 @@ async fn the_exit_queue_settles_in_priority_order_and_deletes_anywhere() {
         .await;
     }
     assert_eq!(h.queue_length().await, 5);
-    assert_eq!(h.owed(DAVE).await, ankr(3 * BOND));
+    assert_eq!(h.owed(DAVE).await, ankr(3 * BOND) / U256::from(2));
 
     h.warp(MATURITY_PERIOD + 1);
     let paid = h.finalize(3_000_000).await;
@@ -854,10 +854,10 @@ fn tx_at(block: &ChildBlock, txindex: u32) -> (U256, U256, Bytes, Bytes) {
     )
 }
 
-/// After a proven fraud: the prover holds the stake, the chain takes no blocks or deposits,
-/// and the rolled-back block's outputs cannot exit.
+/// After a proven fraud: the prover holds half the stake, the chain takes no blocks or
+/// deposits, and the rolled-back block's outputs cannot exit.
 async fn assert_rolled_back(h: &Harness, block: &ChildBlock, prover: usize) {
-    assert_eq!(h.owed(prover).await, ankr(STAKE));
+    assert_eq!(h.owed(prover).await, ankr(STAKE) / U256::from(2));
     assert_eq!(
         h.read(RootChain::rolledBackFromCall {}).await,
         U256::from(block.number)
@@ -882,7 +882,7 @@ async fn assert_rolled_back(h: &Harness, block: &ChildBlock, prover: usize) {
     let receipt = h.ok(prover, RootChain::withdrawCall {}, U256::ZERO).await;
     assert_eq!(
         events::<RootChain::Withdrawal>(&receipt)[0].amount,
-        ankr(STAKE)
+        ankr(STAKE) / U256::from(2)
     );
 }
 
@@ -1599,4 +1599,84 @@ async fn attack_l1_deposits_on_an_idle_chain_cannot_hold_back_an_older_exit() {
     assert_eq!(h.finalize(1_000_000).await, vec![honest]);
     assert_eq!(h.owed(BOB).await, ankr(ANKR + BOND));
     assert_eq!(h.queue_length().await, attacks.len() as u64);
+}
+
+/// Audit L-2: fraud proofs and challenges pay whoever sends them, so a cheater who sees the
+/// honest proof coming sends the same proof first and takes its own forfeit back. Now half the
+/// forfeit goes to the sender and half stays in the contract for the exits: the cheater who
+/// front-runs still loses half.
+#[tokio::test]
+async fn attack_l2_a_cheater_proving_its_own_fraud_first_still_loses_half() {
+    let h = Harness::start().await;
+    let mut ledger = Ledger::new();
+    // A double exit: Alice spends her deposit to Carol, then exits the deposit anyway.
+    let alice_deposit = h.deposit(&mut ledger, ALICE, ankr(ANKR)).await;
+    ledger
+        .add_transaction(spend(
+            &[(alice_deposit, ALICE)],
+            &[(CAROL, ankr(ANKR))],
+            U256::ZERO,
+        ))
+        .unwrap();
+    let block = h.submit(&mut ledger).await;
+    let deposit_block = ledger.block(alice_deposit.blknum).unwrap().clone();
+    h.start_exit(ALICE, &deposit_block, 0, 0, vec![]).await;
+    // Carol's watcher would challenge; Alice challenges her own exit first.
+    let alice_confirms = confirmation(ALICE, &block, 0);
+    let challenge = RootChain::challengeExitCall {
+        exitId: U256::from(alice_deposit.encoded()),
+        plasmaBlockNum: U256::from(block.number),
+        txindex: U256::ZERO,
+        oindex: U256::ZERO,
+        txBytes: block.transactions[0].encode().into(),
+        proof: block.proof(0).into(),
+        confirmSig: alice_confirms.into(),
+    };
+    h.ok(ALICE, challenge, U256::ZERO).await;
+    assert_eq!(
+        h.owed(ALICE).await,
+        ankr(BOND) / U256::from(2),
+        "half her bond is lost"
+    );
+
+    // A forged block: the operator proves its own fraud before anyone else.
+    let forged = spend(
+        &[(alice_deposit, OPERATOR)],
+        &[(OPERATOR, ankr(ANKR))],
+        U256::ZERO,
+    );
+    let bad = submit_invalid(&h, 2000, vec![forged], block.root).await;
+    let (blknum, txindex, tx_bytes, proof) = tx_at(&bad, 0);
+    let prove = RootChain::proveBadSignatureCall {
+        blknum,
+        txindex,
+        txBytes: tx_bytes,
+        proof,
+        k: U256::ZERO,
+        inputTx: deposit_block.transactions[0].encode().into(),
+        inputProof: deposit_block.proof(0).into(),
+    };
+    h.ok(OPERATOR, prove, U256::ZERO).await;
+    assert_eq!(
+        h.owed(OPERATOR).await,
+        ankr(STAKE) / U256::from(2),
+        "half its stake is lost"
+    );
+    // The other halves pay exits: Carol's output exits in full even if the contract were short.
+    assert_eq!(h.read(RootChain::ownerStakeCall {}).await, U256::ZERO);
+    let held: U256 = h.read(RootChain::owedTotalCall {}).await;
+    let balance = h
+        .chain
+        .rpc(
+            "eth_getBalance",
+            serde_json::json!([h.root_chain, "latest"]),
+        )
+        .await
+        .unwrap();
+    let balance: U256 = balance.as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        balance - held,
+        ankr(ANKR) + ankr(BOND) / U256::from(2) + ankr(STAKE) / U256::from(2),
+        "Carol's coin and the forfeited halves stay for the exits"
+    );
 }
