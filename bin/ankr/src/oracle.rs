@@ -56,6 +56,10 @@ enum OracleCommand {
         /// Blocks a request waits before it is served.
         #[arg(long, default_value_t = 1)]
         confirmations: u64,
+        /// Also fetch from loopback and private networks (10.x, 192.168.x, …): off by
+        /// default, so that a request cannot read this host's own services or network.
+        #[arg(long)]
+        allow_private_sources: bool,
     },
     /// Ask for a value (or a document) over HTTPS; prints the request id.
     Request {
@@ -91,12 +95,17 @@ pub async fn run(args: OracleArgs) -> anyhow::Result<()> {
             attestation,
             cas,
             confirmations,
+            allow_private_sources,
         } => {
             let key = args
                 .key
                 .context("the relay needs --key to pay deliveries")?;
             let cas: Vec<&Path> = cas.iter().map(PathBuf::as_path).collect();
-            let enclave = OracleEnclave::open(&enclave_dir, &cas, FetchLimits::default())?;
+            let limits = FetchLimits {
+                allow_private_addresses: allow_private_sources,
+                ..FetchLimits::default()
+            };
+            let enclave = OracleEnclave::open(&enclave_dir, &cas, limits)?;
             println!("oracle enclave {} (SIMULATED)", enclave.address());
             let config = RelayConfig {
                 rpc_url: args.rpc,
@@ -284,7 +293,12 @@ impl DevnetOracle {
         let source = LocalSource::start(&dir.join("source"), example_feeds()).await?;
         let mut cas = vec![source.ca_file.as_path()];
         cas.extend(extra_cas.iter().map(PathBuf::as_path));
-        let enclave = OracleEnclave::open(&dir.join("enclave"), &cas, FetchLimits::default())?;
+        // The example feeds are served on loopback.
+        let limits = FetchLimits {
+            allow_private_addresses: true,
+            ..FetchLimits::default()
+        };
+        let enclave = OracleEnclave::open(&dir.join("enclave"), &cas, limits)?;
         let address = enclave.address();
         let config = RelayConfig {
             rpc_url: rpc_url.to_string(),

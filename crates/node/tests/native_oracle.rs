@@ -731,7 +731,11 @@ async fn the_relay_serves_requests_from_a_real_https_source_and_survives_a_resta
             key,
             keccak256("registered oracle enclave"),
             &[source.ca_file.as_path()],
-            FetchLimits::default(),
+            // The source is on loopback.
+            FetchLimits {
+                allow_private_addresses: true,
+                ..FetchLimits::default()
+            },
         )
         .unwrap(),
     );
@@ -921,6 +925,111 @@ async fn a_request_the_relay_cannot_deliver_is_expired_and_refunded() {
         fee,
         "the whole fee came back"
     );
+    let _ = stop.send(true);
+    relay.await.unwrap();
+    h.chain.node.stop().await;
+}
+
+/// Audit item 16: the relay answered one request after another, so six requests naming a
+/// source that stalls held back an honest request behind them (56 s). Now a scan's requests
+/// are answered at once: the honest one is delivered while the stalled ones still wait.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_16_slow_sources_do_not_hold_back_an_honest_request() {
+    use ankr_node::relay::{RelayConfig, run};
+    use ankr_oracle::source::{LocalSource, Route};
+    let h = Harness::start().await;
+    let consumer = h.deploy("PriceConsumer").await;
+    let source_dir = tempfile::tempdir().unwrap();
+    let source = LocalSource::start(
+        source_dir.path(),
+        [
+            (
+                "/price".to_string(),
+                Route::Document {
+                    content_type: "application/json",
+                    body: br#"{"usd":"7.00"}"#.to_vec(),
+                },
+            ),
+            (
+                "/stall".to_string(),
+                Route::Slow(std::time::Duration::from_secs(6)),
+            ),
+        ]
+        .into(),
+    )
+    .await
+    .unwrap();
+    let ask = |path: &str| {
+        let params = ValueQuery {
+            url: source.url(path),
+            path: "$.usd".into(),
+            result_type: "uint256".into(),
+            decimals: 2,
+        }
+        .encode();
+        PriceConsumer::askCall {
+            kind: kind::JSON,
+            params: params.into(),
+            callbackGas: 150_000,
+        }
+        .abi_encode()
+    };
+    let fee = wei(30_000 + 150_000);
+    // Six stalling requests first, then the honest one, all before the relay looks.
+    for _ in 0..6 {
+        h.ok(REQUESTER, consumer, ask("/stall"), fee).await;
+    }
+    h.ok(REQUESTER, consumer, ask("/price"), fee).await;
+    let honest = h.last_id().await;
+    let enclave = OracleEnclave::new(
+        secp256k1::SecretKey::from_byte_array(keccak256("registered oracle enclave").0).unwrap(),
+        keccak256("registered oracle enclave"),
+        &[source.ca_file.as_path()],
+        FetchLimits {
+            allow_private_addresses: true,
+            ..FetchLimits::default()
+        },
+    )
+    .unwrap();
+    let config = RelayConfig {
+        rpc_url: h.chain.node.rpc_url(),
+        accounts: vec![support::key(RELAY)],
+        enclave: std::sync::Arc::new(enclave),
+        attestation: None,
+        confirmations: 0,
+        state_file: h.chain.dir().join("relay.state"),
+        poll: std::time::Duration::from_millis(50),
+    };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let relay = tokio::spawn(run(config, stopped));
+    for _ in 0..200 {
+        if h.state(honest).await == DELIVERED {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(h.state(honest).await, DELIVERED, "the honest request");
+    for stalled in 1..honest {
+        assert_eq!(
+            h.state(stalled).await,
+            PENDING,
+            "request {stalled} still waits on its source"
+        );
+    }
+    // The stalled ones are answered too, once their source replies.
+    for _ in 0..400 {
+        let mut waiting = 0;
+        for stalled in 1..honest {
+            waiting += usize::from(h.state(stalled).await == PENDING);
+        }
+        if waiting == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    for stalled in 1..honest {
+        assert_eq!(h.state(stalled).await, DELIVERED, "request {stalled}");
+    }
     let _ = stop.send(true);
     relay.await.unwrap();
     h.chain.node.stop().await;

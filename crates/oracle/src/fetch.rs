@@ -1,7 +1,9 @@
 //! HTTPS GET as the oracle enclave makes it (DESIGN §6: TLS ends inside the enclave): rustls
 //! only, https only, trusted roots from the system plus an optional CA file, a timeout, a size
-//! cap and a bounded number of redirects (each to https).
+//! cap, a bounded number of redirects (each to https), and public addresses only unless the
+//! relay's operator allows private ones (`address_policy`).
 
+use crate::address_policy::{self, PublicResolver};
 use crate::datagram::code;
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper::body::Bytes;
@@ -21,6 +23,10 @@ pub struct FetchLimits {
     /// Largest response body read.
     pub max_bytes: usize,
     pub max_redirects: u8,
+    /// Fetch from loopback and private networks too (the devnet's feeds, a test's source):
+    /// the host's network policy, chosen by the relay's operator, so not part of the
+    /// enclave's measurement.
+    pub allow_private_addresses: bool,
 }
 
 impl Default for FetchLimits {
@@ -29,6 +35,7 @@ impl Default for FetchLimits {
             timeout: Duration::from_secs(10),
             max_bytes: 1 << 20,
             max_redirects: 3,
+            allow_private_addresses: false,
         }
     }
 }
@@ -50,6 +57,8 @@ pub enum FetchError {
     TooManyRedirects(u8),
     #[error("cannot reach the source: {0}")]
     Unreachable(String),
+    #[error("not a public address: {0}")]
+    PrivateAddress(String),
 }
 
 impl FetchError {
@@ -60,7 +69,7 @@ impl FetchError {
             FetchError::Timeout(_) => code::SOURCE_TIMEOUT,
             FetchError::TooLarge(_) => code::TOO_LARGE,
             FetchError::Status(404 | 410) => code::NOT_FOUND,
-            FetchError::Status(401 | 403 | 451) => code::FORBIDDEN,
+            FetchError::Status(401 | 403 | 451) | FetchError::PrivateAddress(_) => code::FORBIDDEN,
             FetchError::Status(400..=499) | FetchError::TooManyRedirects(_) => code::BAD_REQUEST,
             FetchError::Status(_) | FetchError::Unreachable(_) => code::SOURCE_UNREACHABLE,
         }
@@ -79,7 +88,7 @@ pub enum FetcherSetupError {
 /// An HTTPS client with the enclave's trust roots.
 #[derive(Clone)]
 pub struct Fetcher {
-    client: Client<HttpsConnector<HttpConnector>, Empty<Bytes>>,
+    client: Client<HttpsConnector<HttpConnector<PublicResolver>>, Empty<Bytes>>,
     limits: FetchLimits,
 }
 
@@ -116,11 +125,15 @@ impl Fetcher {
         .with_safe_default_protocol_versions()?
         .with_root_certificates(roots)
         .with_no_client_auth();
+        let mut http = HttpConnector::new_with_resolver(PublicResolver {
+            allow_private: limits.allow_private_addresses,
+        });
+        http.enforce_http(false);
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(config)
             .https_only()
             .enable_http1()
-            .build();
+            .wrap_connector(http);
         Ok(Self {
             client: Client::builder(TokioExecutor::new()).build(connector),
             limits,
@@ -137,6 +150,7 @@ impl Fetcher {
     async fn follow(&self, url: &str) -> Result<Vec<u8>, FetchError> {
         let mut uri = https_uri(url)?;
         for _ in 0..=self.limits.max_redirects {
+            self.check_literal_address(&uri)?;
             let request = hyper::Request::get(uri.clone())
                 .header(
                     "user-agent",
@@ -144,11 +158,13 @@ impl Fetcher {
                 )
                 .body(Empty::new())
                 .map_err(|e| FetchError::BadUrl(e.to_string()))?;
-            let response = self
-                .client
-                .request(request)
-                .await
-                .map_err(|e| FetchError::Unreachable(error_chain(&e)))?;
+            let response = self.client.request(request).await.map_err(|e| {
+                if refused_address(&e) {
+                    FetchError::PrivateAddress(uri.host().unwrap_or_default().to_string())
+                } else {
+                    FetchError::Unreachable(error_chain(&e))
+                }
+            })?;
             let status = response.status();
             if status.is_redirection() {
                 let location = response
@@ -189,6 +205,35 @@ impl Fetcher {
         }
         Err(FetchError::TooManyRedirects(self.limits.max_redirects))
     }
+}
+
+impl Fetcher {
+    /// A host written as an IP address is connected to without resolving: checked here.
+    fn check_literal_address(&self, uri: &hyper::Uri) -> Result<(), FetchError> {
+        let host = uri.host().unwrap_or_default();
+        let literal = host.trim_start_matches('[').trim_end_matches(']');
+        match literal.parse::<std::net::IpAddr>() {
+            Ok(ip) if !self.limits.allow_private_addresses && !address_policy::is_public(ip) => {
+                Err(FetchError::PrivateAddress(host.to_string()))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Whether the resolver refused the connection for a private address.
+fn refused_address(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(error);
+    while let Some(cause) = source {
+        if cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::PermissionDenied)
+        {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
 }
 
 fn https_uri(url: &str) -> Result<hyper::Uri, FetchError> {

@@ -4,6 +4,7 @@
 //! rustls, extracts the value and signs (chain id, oracle address, id, params hash, code,
 //! keccak(data)); the relay delivers. Enclaves are SIMULATED (DESIGN §2).
 
+pub mod address_policy;
 pub mod datagram;
 pub mod enclave;
 pub mod extract;

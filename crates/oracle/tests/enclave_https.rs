@@ -75,6 +75,8 @@ async fn the_enclave_fetches_over_https_and_signs_typed_values_or_error_codes() 
         timeout: Duration::from_secs(2),
         max_bytes: 100_000,
         max_redirects: 3,
+        // The source is on loopback.
+        allow_private_addresses: true,
     };
     let key = secp256k1::SecretKey::from_byte_array(keccak256("oracle test").0).unwrap();
     let enclave = OracleEnclave::new(
@@ -199,6 +201,68 @@ async fn the_enclave_fetches_over_https_and_signs_typed_values_or_error_codes() 
     assert!(refused.code >= code::FIRST_FAULT);
 }
 
+/// Audit item 16: a request naming the relay host's own services (loopback, by address or by
+/// name) or its private network is refused with "forbidden"
+/// unless the relay's operator allows private sources; nothing is fetched.
+#[tokio::test]
+async fn attack_16_the_enclave_refuses_loopback_and_private_sources_unless_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = source(dir.path()).await;
+    let key = secp256k1::SecretKey::from_byte_array(keccak256("careful oracle").0).unwrap();
+    let careful = OracleEnclave::new(
+        key,
+        keccak256("platform"),
+        &[source.ca_file.as_path()],
+        FetchLimits::default(),
+    )
+    .unwrap();
+    let port = source
+        .url("/")
+        .split(':')
+        .nth(2)
+        .unwrap()
+        .trim_end_matches('/')
+        .to_string();
+    for (i, url) in [
+        source.url("/price"),
+        format!("https://localhost:{port}/price"),
+        format!("https://[::1]:{port}/price"),
+        "https://10.0.0.1/price".to_string(),
+        "https://169.254.169.254/latest/meta-data".to_string(),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let params = value(url.clone(), "$.ankr.usd", "uint256", 6);
+        let answer = careful
+            .answer(&request(i as u64 + 1, kind::JSON, params), RELAY)
+            .await;
+        assert_eq!(answer.code, code::FORBIDDEN, "{url}");
+        assert!(answer.data.is_empty());
+    }
+    // The same source when the relay's operator allows private sources.
+    let allowing = OracleEnclave::new(
+        key,
+        keccak256("platform"),
+        &[source.ca_file.as_path()],
+        FetchLimits {
+            allow_private_addresses: true,
+            ..FetchLimits::default()
+        },
+    )
+    .unwrap();
+    let params = value(
+        format!("https://localhost:{port}/price"),
+        "$.ankr.usd",
+        "uint256",
+        6,
+    );
+    let answer = allowing
+        .answer(&request(9, kind::JSON, params), RELAY)
+        .await;
+    assert_eq!(answer.code, code::OK);
+}
+
 #[tokio::test]
 async fn private_requests_open_only_for_their_requester_and_answers_only_for_theirs() {
     use ankr_oracle::private::{self, EncryptionKey, PRIVATE};
@@ -209,7 +273,10 @@ async fn private_requests_open_only_for_their_requester_and_answers_only_for_the
         key,
         keccak256("platform"),
         &[source.ca_file.as_path()],
-        FetchLimits::default(),
+        FetchLimits {
+            allow_private_addresses: true,
+            ..FetchLimits::default()
+        },
     )
     .unwrap();
     let inner = value(source.url("/price"), "$.ankr.usd", "uint256", 6);
