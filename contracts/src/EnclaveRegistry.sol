@@ -14,7 +14,7 @@ import {Signatures} from "./Signatures.sol";
 /// Enclaves on ankr today are SIMULATED (DESIGN §2): the certificates are real signatures,
 /// the hardware behind them is not.
 /// @dev Storage layout is fixed: genesis writes slots 0-8 directly (ankr-contracts'
-/// `enclave_registry_genesis`). Append new state after slot 8 only.
+/// `enclave_registry_genesis`). Append new state after slot 9 only.
 contract EnclaveRegistry {
     bytes32 public constant ATTESTATION_DOMAIN = keccak256("ankr.attestation.v1");
     uint256 public constant NONCE_WINDOW = 10;
@@ -39,6 +39,10 @@ contract EnclaveRegistry {
     /// slot 8: the block an oracle enclave's registration ends at (oracle enclaves never seal
     /// blocks, so they stay out of the platform bookkeeping consensus reads).
     mapping(address => uint256) public oracleExpiresAt;
+    /// slot 9: one past the block whose hash was the nonce of a platform's latest useful-work
+    /// certificate: a certificate must be newer than that, so that an older one replayed
+    /// within the nonce window cannot swap the platform back to an enclave it replaced.
+    mapping(bytes32 => uint256) public certifiedAfter;
 
     uint8 public constant ROLE_USEFUL_WORK = 1;
     uint8 public constant ROLE_ORACLE = 2;
@@ -65,10 +69,8 @@ contract EnclaveRegistry {
         require(platformId != bytes32(0), "EnclaveRegistry: zero platform id");
         uint8 role = measurementRole[measurement];
         require(role != 0, "EnclaveRegistry: measurement not allowed");
-        require(isRecentBlockHash(nonce), "EnclaveRegistry: nonce is not one of the last 10 block hashes");
-        bytes32 digest = keccak256(abi.encode(ATTESTATION_DOMAIN, enclave, measurement, platformId, nonce));
-        require(Signatures.recover(digest, rootSig) == attestationRoot, "EnclaveRegistry: certificate not signed by the attestation root");
-        require(Signatures.recover(digest, enclaveSig) == enclave, "EnclaveRegistry: quote not signed by the enclave");
+        uint256 nonceBlock = recentBlockOf(nonce);
+        _verifyCertificate(enclave, measurement, platformId, nonce, enclaveSig, rootSig);
         if (role == ROLE_ORACLE) {
             oracleExpiresAt[enclave] = block.number + registrationPeriod;
             emit OracleEnclaveRegistered(enclave, platformId, measurement, block.number + registrationPeriod);
@@ -79,6 +81,8 @@ contract EnclaveRegistry {
             previousPlatform == bytes32(0) || previousPlatform == platformId,
             "EnclaveRegistry: enclave is registered on another platform"
         );
+        require(nonceBlock + 1 > certifiedAfter[platformId], "EnclaveRegistry: certificate older than the platform's latest");
+        certifiedAfter[platformId] = nonceBlock + 1;
         address replaced = enclaveOfPlatform[platformId];
         platformOf[enclave] = platformId;
         registeredAt[enclave] = block.number;
@@ -126,10 +130,26 @@ contract EnclaveRegistry {
         }
     }
 
-    function isRecentBlockHash(bytes32 nonce) internal view returns (bool) {
+    /// The number of the block whose hash is `nonce`; reverts unless it is one of the last
+    /// `NONCE_WINDOW`.
+    function recentBlockOf(bytes32 nonce) internal view returns (uint256) {
         for (uint256 i = 1; i <= NONCE_WINDOW && i <= block.number; i++) {
-            if (blockhash(block.number - i) == nonce) return true;
+            if (blockhash(block.number - i) == nonce) return block.number - i;
         }
-        return false;
+        revert("EnclaveRegistry: nonce is not one of the last 10 block hashes");
+    }
+
+    /// The attestation root certified the quote, and the enclave signed it.
+    function _verifyCertificate(
+        address enclave,
+        bytes32 measurement,
+        bytes32 platformId,
+        bytes32 nonce,
+        bytes calldata enclaveSig,
+        bytes calldata rootSig
+    ) internal view {
+        bytes32 digest = keccak256(abi.encode(ATTESTATION_DOMAIN, enclave, measurement, platformId, nonce));
+        require(Signatures.recover(digest, rootSig) == attestationRoot, "EnclaveRegistry: certificate not signed by the attestation root");
+        require(Signatures.recover(digest, enclaveSig) == enclave, "EnclaveRegistry: quote not signed by the enclave");
     }
 }

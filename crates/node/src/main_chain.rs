@@ -89,6 +89,14 @@ impl MainChain {
         quantity(&self.rpc("eth_blockNumber", json!([])).await?)
     }
 
+    /// The latest block's timestamp: what a transaction sent now is checked against at least.
+    pub async fn latest_timestamp(&self) -> Result<u64, MainChainError> {
+        let block = self
+            .rpc("eth_getBlockByNumber", json!(["latest", false]))
+            .await?;
+        quantity(&block["timestamp"])
+    }
+
     pub async fn balance(&self, who: Address) -> Result<U256, MainChainError> {
         let answer = self.rpc("eth_getBalance", json!([who, "latest"])).await?;
         serde_json::from_value(answer).map_err(|e| MainChainError::Decode(e.to_string()))

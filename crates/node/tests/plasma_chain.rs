@@ -223,6 +223,19 @@ async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
     panic!("timed out waiting for {what}");
 }
 
+/// Waits until `watcher` has withdrawn at least `expected` for its user in a mass exit;
+/// returns what it withdrew.
+async fn watcher_paid(watcher: &watcher::RunningWatcher, expected: U256) -> U256 {
+    for _ in 0..300 {
+        let withdrawn = *watcher.withdrawn.lock().unwrap();
+        if withdrawn >= expected {
+            return withdrawn;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    panic!("the watcher never withdrew {expected}");
+}
+
 fn said(watcher: &watcher::RunningWatcher, words: &str) -> bool {
     watcher
         .actions
@@ -567,8 +580,8 @@ async fn a_withheld_block_makes_the_watcher_exit_everything() {
     })
     .await;
     assert!(said(&bob_watch, "started the exit of 1000:0:1"));
-    let client = world.client(&operator).await;
-    let paid = world.collect(&client, BOB, ankr(3 * ANKR + BOND)).await;
+    // The watcher settles Bob's exit once it matures and withdraws it.
+    let paid = watcher_paid(&bob_watch, ankr(3 * ANKR + BOND)).await;
     assert_eq!(paid, ankr(3 * ANKR + BOND));
 
     bob_watch.stop().await;
@@ -632,10 +645,8 @@ async fn an_invalid_block_is_proven_by_the_watcher_and_everyone_exits() {
     );
     let operator = world.operator(operator_dir.path(), addresses).await;
     let client = world.client(&operator).await;
-    // Bob gets half the operator's stake, his 3 ANKR change and his bond back.
-    let paid = world
-        .collect(&client, BOB, ankr(ANKR + 3 * ANKR + BOND))
-        .await;
+    // Bob's watcher withdraws half the operator's stake, his 3 ANKR change and his bond.
+    let paid = watcher_paid(&bob_watch, ankr(ANKR + 3 * ANKR + BOND)).await;
     assert_eq!(paid, ankr(ANKR + 3 * ANKR + BOND));
     // Alice (no watcher) exits her own output with the client.
     let alice = client.utxos(address(ALICE)).await.unwrap()[0].pos();
@@ -854,10 +865,7 @@ async fn watcher_proves(kind: &str, bad: impl FnOnce(UtxoPos, UtxoPos) -> Vec<Pl
         "the stranger's blocks were taken"
     );
     let operator = world.operator(operator_dir.path(), addresses).await;
-    let client = world.client(&operator).await;
-    let paid = world
-        .collect(&client, BOB, ankr(ANKR + 3 * ANKR + BOND))
-        .await;
+    let paid = watcher_paid(&bob_watch, ankr(ANKR + 3 * ANKR + BOND)).await;
     assert_eq!(
         paid,
         ankr(ANKR + 3 * ANKR + BOND),
@@ -1084,5 +1092,114 @@ async fn attack_m1_after_a_shortfall_exits_are_paid_in_priority_order() {
     );
     let paid = client.withdraw(&key(ALICE)).await.unwrap();
     assert_eq!(paid, ankr(5 * ANKR + BOND), "Alice is paid in full");
+    world.node.stop().await;
+}
+
+/// Audit L-5: once the watcher had flagged a withheld block and exited its user's outputs, it
+/// stopped following the RootChain. During the mass exit that followed, an exit of an output
+/// it had seen spent went unchallenged (a double exit), and it neither settled nor withdrew
+/// its user's exit. Now it keeps following: it challenges Carol's exit of her spent deposit,
+/// settles Bob's matured exit and withdraws all Bob is owed.
+#[tokio::test(flavor = "multi_thread")]
+async fn attack_l5_after_a_withheld_block_the_watcher_still_challenges_and_settles() {
+    let world = World::start().await;
+    let operator_dir = tempfile::tempdir().unwrap();
+    let operator = world.operator(operator_dir.path(), None).await;
+    let client = world.client(&operator).await;
+    let timeout = Duration::from_secs(20);
+    let bob_watch = world.watcher(&operator, BOB).await;
+    client
+        .deposit(&key(BOB), ankr(4 * ANKR), timeout)
+        .await
+        .unwrap();
+    let carol_deposit = client
+        .deposit(&key(CAROL), ankr(2 * ANKR), timeout)
+        .await
+        .unwrap();
+    // Carol pays Alice her whole deposit; Bob pays Carol 1.
+    let (spent_in, _) = client
+        .send(
+            &key(CAROL),
+            address(ALICE),
+            ankr(2 * ANKR),
+            U256::ZERO,
+            timeout,
+        )
+        .await
+        .unwrap();
+    client
+        .send(&key(BOB), address(CAROL), ankr(ANKR), U256::ZERO, timeout)
+        .await
+        .unwrap();
+    let bob_block = client.utxos(address(BOB)).await.unwrap()[0].pos().blknum;
+    let n = if spent_in == bob_block { 2 } else { 1 };
+    wait_for("the watcher to hold every confirm signature", async || {
+        said(
+            &bob_watch,
+            &format!("{n} of {n} transactions of block {bob_block}"),
+        ) && said(
+            &bob_watch,
+            &format!("{n} of {n} transactions of block {spent_in}"),
+        )
+    })
+    .await;
+
+    // The operator submits a root and never publishes its block.
+    let addresses = Some((operator.rpc_addr, operator.p2p_addr.clone()));
+    operator.stop().await;
+    let withheld = world
+        .main
+        .read(world.root_chain, RootChain::currentChildBlockCall {})
+        .await
+        .unwrap()
+        .to::<u64>();
+    world
+        .main
+        .transact(
+            &key(OPERATOR),
+            world.root_chain,
+            &RootChain::submitBlockCall {
+                root: B256::repeat_byte(0x78),
+            },
+            U256::ZERO,
+            300_000,
+        )
+        .await
+        .unwrap();
+    let operator = world.operator(operator_dir.path(), addresses).await;
+    wait_for("the watcher to call the block withheld", async || {
+        *bob_watch.verdict.lock().unwrap() == Verdict::Withheld { blknum: withheld }
+    })
+    .await;
+
+    // During the mass exit Carol exits the deposit she spent.
+    let client = world.client(&operator).await;
+    let deposit_proof = client.proof(carol_deposit.blknum, 0).await.unwrap();
+    client
+        .start_exit(
+            &key(CAROL),
+            carol_deposit,
+            deposit_proof.transaction,
+            deposit_proof.proof,
+            Bytes::new(),
+        )
+        .await
+        .unwrap();
+    wait_for("the watcher's challenge", async || {
+        said(&bob_watch, &format!("exit of {carol_deposit}")) && said(&bob_watch, "challenged")
+    })
+    .await;
+    assert!(
+        client.exitable_at(carol_deposit).await.unwrap().is_none(),
+        "Carol's exit is gone"
+    );
+    // Bob's 3 ANKR change, his bond back and half of Carol's bond, settled and withdrawn by
+    // the watcher alone.
+    let expected = ankr(3 * ANKR + BOND + BOND / 2);
+    assert_eq!(watcher_paid(&bob_watch, expected).await, expected);
+    assert!(said(&bob_watch, "settled"));
+
+    bob_watch.stop().await;
+    operator.stop().await;
     world.node.stop().await;
 }

@@ -358,3 +358,41 @@ async fn the_market_pays_attested_results_refunds_late_tasks_and_pays_out_by_wit
     assert_eq!(h.owed(payee).await, U256::ZERO);
     h.chain.node.stop().await;
 }
+
+/// Audit item 15: a certificate stayed good for the whole nonce window, so anyone holding the
+/// certificate of an enclave that a platform had just replaced (it is public, in the
+/// registration's calldata) could register it again and swap the platform back to the old
+/// enclave. A platform's certificate must now be newer than its latest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_15_a_replayed_certificate_cannot_swap_a_platform_back() {
+    let mut h = Harness::start().await;
+    h.next_block().await;
+    let registry = ENCLAVE_REGISTRY_ADDRESS;
+    let old = enclave(20, 7);
+    let old_certificate = h.root.certify(&old.quote(h.head_hash())).unwrap();
+    h.send(registry, register_call(&old_certificate), U256::ZERO)
+        .await;
+    h.next_block().await;
+    let new = enclave(21, 7);
+    let new_certificate = h.root.certify(&new.quote(h.head_hash())).unwrap();
+    h.send(registry, register_call(&new_certificate), U256::ZERO)
+        .await;
+    assert!(h.is_live(new.address()).await);
+    // Still inside the nonce window: the old certificate is replayed.
+    let message = h
+        .call(registry, register_call(&old_certificate), U256::ZERO)
+        .await
+        .expect_err("the replay was accepted");
+    assert!(
+        message.contains("certificate older than the platform's latest"),
+        "{message}"
+    );
+    assert!(h.is_live(new.address()).await);
+    assert!(!h.is_live(old.address()).await);
+    // A fresh certificate still moves the platform back, as its owner may.
+    h.next_block().await;
+    let fresh = h.root.certify(&old.quote(h.head_hash())).unwrap();
+    h.send(registry, register_call(&fresh), U256::ZERO).await;
+    assert!(h.is_live(old.address()).await);
+    h.chain.node.stop().await;
+}

@@ -3,9 +3,12 @@
 //! (deposits, submitted roots, exits) `confirmations` deep, takes each child block from gossip
 //! or the operator, checks it against the root on chain and replays it by the rules with its
 //! own ledger. It challenges every exit of an output it has seen spent, with the spender's
-//! confirm signature. When a block is invalid it proves so on chain (the operator's stake
+//! confirm signature. When a block is invalid it proves so on chain (half the operator's stake
 //! goes to its user) and exits its user's outputs; when a root's block cannot be had within
-//! the timeout (withholding) it exits them at once. It says what it did.
+//! the timeout (withholding) it exits them at once. Either way it then keeps following the
+//! RootChain through the mass exit (audit L-5): it checks no more blocks, but challenges
+//! exits of outputs it saw spent, exits its user's new deposits, settles matured exits and
+//! withdraws what its user is owed. It says what it did.
 //!
 //! What it checked, where its scan of the main chain stands and the confirm signatures it
 //! collected live in its own redb file (`ChildStore`, as the operator's): a restart goes on
@@ -93,6 +96,8 @@ pub struct RunningWatcher {
     pub gossip_rejected: Arc<AtomicU64>,
     pub actions: Arc<Mutex<Vec<String>>>,
     pub verdict: Arc<Mutex<Verdict>>,
+    /// Wei it has withdrawn for its user during a mass exit.
+    pub withdrawn: Arc<Mutex<U256>>,
     shutdown: watch::Sender<bool>,
     task: JoinHandle<()>,
 }
@@ -118,6 +123,9 @@ struct Watcher {
     cursor: u64,
     actions: Arc<Mutex<Vec<String>>>,
     verdict: Arc<Mutex<Verdict>>,
+    withdrawn: Arc<Mutex<U256>>,
+    /// Outputs whose exit it started (their `ExitStarted` may not be read yet).
+    exits_started: HashSet<UtxoPos>,
     user: Address,
 }
 
@@ -162,6 +170,7 @@ pub async fn start(config: WatcherConfig) -> Result<RunningWatcher, WatcherError
     let root_chain = client.root_chain;
     let actions = Arc::new(Mutex::new(Vec::new()));
     let verdict = Arc::new(Mutex::new(Verdict::Sound));
+    let withdrawn = Arc::new(Mutex::new(U256::ZERO));
     let mut watcher = Watcher {
         user: ankr_types::recovery::address_of(&config.key),
         config,
@@ -174,14 +183,14 @@ pub async fn start(config: WatcherConfig) -> Result<RunningWatcher, WatcherError
         cursor,
         actions: actions.clone(),
         verdict: verdict.clone(),
+        withdrawn: withdrawn.clone(),
+        exits_started: HashSet::new(),
     };
     let task = tokio::spawn(async move {
         let mut stopped = stopped;
         loop {
-            match watcher.step().await {
-                Ok(true) => {}
-                Ok(false) => return, // it has acted on a bad block; nothing more to follow
-                Err(error) => tracing::warn!(%error, "watcher step failed; retrying"),
+            if let Err(error) = watcher.step().await {
+                tracing::warn!(%error, "watcher step failed; retrying");
             }
             tokio::select! {
                 _ = stopped.changed() => return,
@@ -195,6 +204,7 @@ pub async fn start(config: WatcherConfig) -> Result<RunningWatcher, WatcherError
         gossip_rejected,
         actions,
         verdict,
+        withdrawn,
         shutdown,
         task,
     })
@@ -221,18 +231,27 @@ impl Watcher {
         self.gossiped.retain(|number, _| window.contains(number));
     }
 
-    /// Follows the root chain as far as it is confirmed; false once it has acted on a bad block.
-    /// Each event is written once handled and the cursor once the range is done, so a range cut
-    /// short is read again and what was handled is skipped.
-    async fn step(&mut self) -> Result<bool, WatcherError> {
+    /// Whether it has acted on a bad or withheld block (the chain is in its mass exit).
+    fn exiting(&self) -> bool {
+        *self.verdict.lock().expect("verdict lock") != Verdict::Sound
+    }
+
+    /// Follows the root chain as far as it is confirmed. Each event is written once handled
+    /// and the cursor once the range is done, so a range cut short is read again and what was
+    /// handled is skipped. Once the chain is in its mass exit, blocks are no longer checked,
+    /// and each step settles matured exits and withdraws what the user is owed.
+    async fn step(&mut self) -> Result<(), WatcherError> {
         self.take_gossip();
+        if self.exiting() {
+            self.settle().await?;
+        }
         let main = self.client.main.clone();
         let head = main.head().await?;
         let Some(safe) = head.checked_sub(self.config.confirmations) else {
-            return Ok(true);
+            return Ok(());
         };
         if self.cursor > safe {
-            return Ok(true);
+            return Ok(());
         }
         let to = safe.min(self.cursor + 999);
         for seen in root_chain_logs(&main, self.client.root_chain, self.cursor, to).await? {
@@ -249,13 +268,17 @@ impl Watcher {
                             amount,
                         };
                         self.store.append(&[event], None)?;
+                        if owner == self.user && self.exiting() {
+                            self.exit_everything().await;
+                        }
                     }
                 }
                 RootChainLog::Submitted { blknum, .. }
-                    if blknum < self.ledger.next_child_block() => {}
+                    if blknum < self.ledger.next_child_block() || self.exiting() => {}
                 RootChainLog::Submitted { blknum, root } => {
                     if !self.check_block(blknum, root).await? {
-                        return Ok(false);
+                        // The rest of this range is read again, now in the mass exit.
+                        return Ok(());
                     }
                     let block = self.ledger.block(blknum).expect("just applied");
                     self.store.append(&[block_event(block)], None)?;
@@ -279,7 +302,31 @@ impl Watcher {
         self.store.append(&[], Some(to + 1))?;
         self.cursor = to + 1;
         self.collect_confirmations().await;
-        Ok(true)
+        Ok(())
+    }
+
+    /// In the mass exit: pays the exits that have matured (the queue pays in priority order,
+    /// so the user's wait on everyone's) and withdraws what the user is owed.
+    async fn settle(&mut self) -> Result<(), ClientError> {
+        let main = &self.client.main;
+        let next = main
+            .read(self.client.root_chain, RootChain::nextExitCall {})
+            .await?;
+        if !next.utxoPos.is_zero() {
+            let exit = main
+                .read(self.client.root_chain, RootChain::exitsCall(next.utxoPos))
+                .await?;
+            if exit.exitableAt <= main.latest_timestamp().await? {
+                let settled = self.client.finalize(&self.config.key).await?;
+                self.say(format!("settled {settled} matured exits"));
+            }
+        }
+        if !self.client.owed(self.user).await?.is_zero() {
+            let amount = self.client.withdraw(&self.config.key).await?;
+            *self.withdrawn.lock().expect("withdrawn lock") += amount;
+            self.say(format!("withdrew {amount} wei for {}", self.user));
+        }
+        Ok(())
     }
 
     /// Fetches and keeps confirm signatures: of every transaction of the latest checked blocks
@@ -410,7 +457,8 @@ impl Watcher {
         }
     }
 
-    /// Checks submitted block `blknum`; false if it was withheld or invalid (and acted upon).
+    /// Checks submitted block `blknum`; false if it was withheld or invalid (and acted upon:
+    /// the watcher is then in the mass exit).
     async fn check_block(&mut self, blknum: u64, root: B256) -> Result<bool, WatcherError> {
         let Some((raw, tree)) = self.fetch_block(blknum, root).await else {
             self.say(format!("block {blknum}'s root is on chain but its block was withheld for {:?}: exiting every output of {}", self.config.withhold_timeout, self.user));
@@ -643,9 +691,13 @@ impl Watcher {
     }
 
     /// Starts the exit of every output of the user the ledger holds (blocks up to the last
-    /// valid one), each with the confirm signatures posted for its transaction.
+    /// valid one) that is not exiting yet, each with the confirm signatures posted for its
+    /// transaction.
     async fn exit_everything(&mut self) {
         for (pos, output) in self.ledger.utxos_of(self.user) {
+            if self.ledger.is_exiting(pos) || self.exits_started.contains(&pos) {
+                continue;
+            }
             let block = self
                 .ledger
                 .block(pos.blknum)
@@ -675,7 +727,10 @@ impl Watcher {
                 )
                 .await
             {
-                Ok(_) => self.say(format!("started the exit of {pos} ({} wei)", output.denom)),
+                Ok(_) => {
+                    self.exits_started.insert(pos);
+                    self.say(format!("started the exit of {pos} ({} wei)", output.denom))
+                }
                 Err(error) => self.say(format!("could not exit {pos}: {error}")),
             }
         }
