@@ -339,13 +339,19 @@ contract RootChain {
     /// stake, so after a shortfall better-priority exits are paid in full first and no credit
     /// exceeds the balance (audit M-1: a worse exit withdrawing first used to take a better
     /// one's funds).
+    /// A call with too little gas for even one matured exit reverts, so that a gas estimate
+    /// (`eth_estimateGas` searches for the least gas that does not revert) settles at least
+    /// one (audit item 15: it used to settle none).
     function finalizeExit() external returns (uint256 settled) {
         while (queue.length > 0) {
-            uint256 levels = _log2(queue.length) + 1;
-            if (gasleft() < FINALIZE_EXIT_GAS + FINALIZE_LEVEL_GAS * levels) break;
             uint256 utxoPos = queue[0] & UTXO_POS_MASK;
             Exit memory e = exits[utxoPos];
             if (e.exitableAt > block.timestamp) break;
+            uint256 levels = _log2(queue.length) + 1;
+            if (gasleft() < FINALIZE_EXIT_GAS + FINALIZE_LEVEL_GAS * levels) {
+                require(settled > 0, "not enough gas to settle the next matured exit");
+                break;
+            }
             _remove(0);
             delete exits[utxoPos];
             uint256 blknum = utxoPos / 1e9;
