@@ -214,6 +214,7 @@ pub async fn run(args: PlasmaArgs) -> anyhow::Result<()> {
                 p2p_listen: p2p.parse()?,
                 block_interval: Duration::from_millis(block_interval_ms),
                 confirmations,
+                early_block_deposits: operator::EARLY_BLOCK_DEPOSITS,
             })
             .await?;
             println!(
@@ -402,6 +403,7 @@ impl DevnetPlasma {
                 p2p_listen: "/ip4/127.0.0.1/tcp/0".parse()?,
                 block_interval: Duration::from_secs(1),
                 confirmations: 1,
+                early_block_deposits: operator::EARLY_BLOCK_DEPOSITS,
             })
             .await?;
             operators.push((name.to_string(), root_chain, running));

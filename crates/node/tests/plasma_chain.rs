@@ -129,6 +129,7 @@ impl World {
             p2p_listen,
             block_interval,
             confirmations: 1,
+            early_block_deposits: operator::EARLY_BLOCK_DEPOSITS,
         })
         .await
         .unwrap()
@@ -694,6 +695,7 @@ async fn ankr_moves_between_child_chains_through_the_main_chain() {
         p2p_listen: "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
         block_interval: Duration::from_millis(300),
         confirmations: 1,
+        early_block_deposits: operator::EARLY_BLOCK_DEPOSITS,
     })
     .await
     .unwrap();
@@ -1200,6 +1202,138 @@ async fn attack_l5_after_a_withheld_block_the_watcher_still_challenges_and_settl
     assert!(said(&bob_watch, "settled"));
 
     bob_watch.stop().await;
+    operator.stop().await;
+    world.node.stop().await;
+}
+
+/// Audit item 15: the RootChain takes at most 999 deposits between two child blocks, and an
+/// operator made blocks only when transactions waited, so on a quiet chain anyone could fill
+/// the slots with 1-wei deposits and stop everyone's deposits. The operator now makes a block
+/// (empty if need be) once the deposits reach `early_block_deposits`, which frees the slots.
+#[tokio::test(flavor = "multi_thread")]
+async fn attack_15_tiny_deposits_cannot_fill_the_deposit_slots() {
+    let world = World::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let operator = operator::start(OperatorConfig {
+        main_rpc: world.node.rpc_url(),
+        root_chain: world.root_chain,
+        key: key(OPERATOR),
+        data_dir: dir.path().to_path_buf(),
+        rpc_addr: "127.0.0.1:0".parse().unwrap(),
+        p2p_listen: "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
+        block_interval: Duration::from_millis(300),
+        confirmations: 1,
+        early_block_deposits: 3,
+    })
+    .await
+    .unwrap();
+    let next_child_block = async || -> u64 {
+        world
+            .main
+            .read(world.root_chain, RootChain::currentChildBlockCall {})
+            .await
+            .unwrap()
+            .to()
+    };
+    assert_eq!(next_child_block().await, 1000);
+    for _ in 0..4 {
+        world
+            .main
+            .transact(
+                &key(CAROL),
+                world.root_chain,
+                &RootChain::depositCall {},
+                U256::from(1),
+                300_000,
+            )
+            .await
+            .unwrap();
+    }
+    wait_for(
+        "the operator to make a block and free the slots",
+        async || next_child_block().await > 1000,
+    )
+    .await;
+    let slots_used: u64 = world
+        .main
+        .read(world.root_chain, RootChain::currentDepositBlockCall {})
+        .await
+        .unwrap()
+        .to();
+    assert!(
+        slots_used <= 2,
+        "the deposit count starts again ({slots_used})"
+    );
+    operator.stop().await;
+    world.node.stop().await;
+}
+
+/// Audit item 15: an operator credits a deposit `confirmations` blocks deep; a main-chain
+/// reorganisation deeper than that removes it, and the operator's next block, spending it,
+/// was provably invalid (the operator's stake lost, the chain rolled back). The operator
+/// now checks every deposit its pool spends against the root chain before it makes a block.
+/// The state after such a reorganisation is made directly: the operator's file holds a
+/// deposit the RootChain never had.
+#[tokio::test(flavor = "multi_thread")]
+async fn attack_15_a_deposit_undone_by_a_deep_reorganisation_is_never_spent() {
+    let world = World::start().await;
+    let operator_dir = tempfile::tempdir().unwrap();
+    let operator = world.operator(operator_dir.path(), None).await;
+    let client = world.client(&operator).await;
+    let timeout = Duration::from_secs(20);
+    client
+        .deposit(&key(CAROL), ankr(2 * ANKR), timeout)
+        .await
+        .unwrap();
+    let carol_watch = world.watcher(&operator, CAROL).await;
+    let addresses = Some((operator.rpc_addr, operator.p2p_addr.clone()));
+    operator.stop().await;
+    // The operator's file gets Bob's deposit 2 of 5 ANKR, which the main chain lost.
+    {
+        let store = ChildStore::open(&operator_dir.path().join("child-chain.redb")).unwrap();
+        let event = Event::Deposit {
+            blknum: 2,
+            owner: address(BOB),
+            amount: ankr(5 * ANKR),
+        };
+        store.append(&[event], None).unwrap();
+    }
+    let operator = world.operator(operator_dir.path(), addresses).await;
+    let client = world.client(&operator).await;
+    assert_eq!(client.balance(address(BOB)).await.unwrap(), ankr(5 * ANKR));
+    // Bob spends it; Carol pays Alice. Only Carol's payment makes it into a block.
+    let bob_spend = client
+        .send(
+            &key(BOB),
+            address(6),
+            ankr(5 * ANKR),
+            U256::ZERO,
+            Duration::from_secs(5),
+        )
+        .await;
+    assert!(
+        bob_spend.is_err(),
+        "the lost deposit was spent: {bob_spend:?}"
+    );
+    let (blknum, _) = client
+        .send(&key(CAROL), address(ALICE), ankr(ANKR), U256::ZERO, timeout)
+        .await
+        .unwrap();
+    wait_for("Carol's watcher to check the block", async || {
+        said(&carol_watch, &format!("block {blknum} checks out"))
+    })
+    .await;
+    assert_eq!(*carol_watch.verdict.lock().unwrap(), Verdict::Sound);
+    assert_eq!(client.balance(address(6)).await.unwrap(), U256::ZERO);
+    assert_eq!(
+        world
+            .main
+            .read(world.root_chain, RootChain::rolledBackFromCall {})
+            .await
+            .unwrap(),
+        U256::ZERO
+    );
+    carol_watch.stop().await;
     operator.stop().await;
     world.node.stop().await;
 }

@@ -351,4 +351,9 @@ impl Ledger {
     pub fn pool_len(&self) -> usize {
         self.pool.len()
     }
+
+    /// The outputs the pooled transactions spend.
+    pub fn pooled_inputs(&self) -> impl Iterator<Item = UtxoPos> + '_ {
+        self.spent_in_pool.iter().copied()
+    }
 }

@@ -47,7 +47,14 @@ pub struct OperatorConfig {
     pub block_interval: Duration,
     /// Main-chain blocks a root-chain log must be under before it counts.
     pub confirmations: u64,
+    /// Deposits since the last child block at which a block is made even with nothing
+    /// pooled: the RootChain takes 999 between two child blocks, and without this anyone
+    /// could fill them with tiny deposits and block everyone's deposits (audit item 15).
+    pub early_block_deposits: u64,
 }
+
+/// The default of [`OperatorConfig::early_block_deposits`]: half the 999 slots.
+pub const EARLY_BLOCK_DEPOSITS: u64 = 500;
 
 /// Why an operator could not start or go on.
 #[derive(Debug, thiserror::Error)]
@@ -384,10 +391,31 @@ async fn make_blocks(
             tracing::warn!(%error, "could not submit child blocks");
             continue;
         }
+        let checked = tokio::select! {
+            _ = stopped.changed() => return,
+            checked = drop_vanished_deposits(&main, &shared) => checked,
+        };
+        if let Err(error) = checked {
+            tracing::warn!(%error, "could not check the pool's deposits against the root chain");
+            continue;
+        }
+        let deposits_full = match main
+            .read(shared.root_chain, RootChain::currentDepositBlockCall {})
+            .await
+        {
+            Ok(next) => next > U256::from(config.early_block_deposits),
+            Err(error) => {
+                tracing::warn!(%error, "could not read the root chain's deposit count");
+                false
+            }
+        };
         let block = {
             let mut ledger = shared.ledger.lock().expect("ledger lock");
-            if ledger.pool_len() == 0 {
+            if ledger.pool_len() == 0 && !deposits_full {
                 continue;
+            }
+            if deposits_full {
+                tracing::info!("the root chain's deposit slots are filling: making a block now");
             }
             let block = ledger.seal_block().clone();
             // Stored under the ledger's lock, so the file replays events in the order the
@@ -412,6 +440,36 @@ async fn make_blocks(
             tracing::warn!(%error, "could not submit child block");
         }
     }
+}
+
+/// Drops pooled spends of deposits the root chain no longer holds as the ledger recorded them:
+/// a main-chain reorganisation deeper than `confirmations` removed (or replaced) them, and a
+/// block spending them would be provably invalid and cost the operator its stake (audit item
+/// 15). The outputs become unspendable here; a replacing deposit's owner exits on the root
+/// chain.
+async fn drop_vanished_deposits(main: &MainChain, shared: &Shared) -> Result<(), OperatorError> {
+    let deposits: Vec<(UtxoPos, B256)> = {
+        let ledger = shared.ledger.lock().expect("ledger lock");
+        ledger
+            .pooled_inputs()
+            .filter(|pos| !pos.blknum.is_multiple_of(ankr_plasma::CHILD_BLOCK_INTERVAL))
+            .filter_map(|pos| Some((pos, ledger.block(pos.blknum)?.root)))
+            .collect()
+    };
+    for (pos, root) in deposits {
+        let on_chain = main
+            .read(
+                shared.root_chain,
+                RootChain::blocksCall(U256::from(pos.blknum)),
+            )
+            .await?
+            .root;
+        if on_chain != root {
+            tracing::error!(deposit = pos.blknum, %root, %on_chain, "a deposit the operator credited is not on the root chain (a main-chain reorganisation deeper than --confirmations): its spends are dropped and it cannot be spent here");
+            shared.ledger.lock().expect("ledger lock").mark_exiting(pos);
+        }
+    }
+    Ok(())
 }
 
 /// Submits, in order, every block the RootChain does not have yet.
