@@ -124,9 +124,16 @@ library PlasmaTransaction {
         return blknum * 1e9 + txindex * 1e4 + oindex;
     }
 
-    /// Who signed input `k` (address(0) for a missing, malformed or high-s signature).
-    function inputSigner(Tx memory t, uint256 k) internal pure returns (address) {
-        return Signatures.recover(t.signingHash, t.r[k], t.s[k], t.v[k]);
+    /// The domain of one child chain's signatures: the main chain and the RootChain, so that a
+    /// signed transaction replays on no other child chain (audit L-3; not in the whitepaper).
+    function domain(uint256 chainId, address rootChain) internal pure returns (bytes32) {
+        return keccak256(abi.encode(keccak256("ankr.plasma.transaction.v1"), chainId, rootChain));
+    }
+
+    /// Who signed input `k` in `txDomain` (address(0) for a missing, malformed or high-s
+    /// signature): the signature is over keccak256(txDomain ‖ the unsigned fields' hash).
+    function inputSigner(Tx memory t, uint256 k, bytes32 txDomain) internal pure returns (address) {
+        return Signatures.recover(keccak256(abi.encodePacked(txDomain, t.signingHash)), t.r[k], t.s[k], t.v[k]);
     }
 
     /// keccak256(tx hash ‖ block root hash): what a confirm signature signs.

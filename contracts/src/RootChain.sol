@@ -180,6 +180,11 @@ contract RootChain {
         return blocks[previous].root;
     }
 
+    /// The domain this child chain's transactions are signed in (`ankr_plasma::TxDomain`).
+    function txDomain() public view returns (bytes32) {
+        return PlasmaTransaction.domain(block.chainid, address(this));
+    }
+
     /// Whether `blknum` is a block that stands (submitted and not rolled back).
     function isLive(uint256 blknum) public view returns (bool) {
         if (blocks[blknum].root == 0) return false;
@@ -265,7 +270,7 @@ contract RootChain {
             if (t.inputEmpty(k)) continue;
             require(outputState[t.inputPosition(k)] == 0, "an input of this output is exiting or exited");
             require(confirmSig.length >= 65 * (used + 1), "a confirm signature per input");
-            address signer = t.inputSigner(k);
+            address signer = t.inputSigner(k, txDomain());
             require(signer != address(0), "input signature invalid");
             require(
                 Signatures.recover(digest, confirmSig[65 * used:65 * (used + 1)]) == signer, "confirm signature is not by the input's owner"
@@ -472,7 +477,7 @@ contract RootChain {
         require(k < 2 && !t.inputEmpty(k) && t.oindex[k] < 2, "no such input");
         _included(t.blknum[k], t.txindex[k], inputTx, inputProof);
         address spentOwner = _decode(inputTx).owner[t.oindex[k]];
-        require(t.inputSigner(k) != spentOwner, "the signature is the owner's");
+        require(t.inputSigner(k, txDomain()) != spentOwner, "the signature is the owner's");
         _convict(blknum, Fraud.BadSignature);
     }
 

@@ -7,6 +7,11 @@ use ankr_plasma::MerkleTree;
 use ankr_plasma::merkle::MAX_LEAVES;
 use std::time::{Duration, Instant};
 
+/// The chain the pure ledger benchmarks sign for (no RootChain is involved).
+fn domain() -> ankr_plasma::TxDomain {
+    ankr_plasma::TxDomain::new(1, alloy_primitives::Address::repeat_byte(0xbe))
+}
+
 fn best_of(runs: usize, mut f: impl FnMut()) -> Duration {
     (0..runs)
         .map(|_| {
@@ -64,7 +69,7 @@ pub fn operator_throughput(n: usize) {
     let owners: Vec<Address> = keys.iter().map(ankr_types::recovery::address_of).collect();
     // n deposits, 999 per interval with an empty child block between, as the root chain numbers them.
     let fresh_ledger = || {
-        let mut ledger = Ledger::new();
+        let mut ledger = Ledger::new(domain());
         let mut numbers = Vec::with_capacity(n);
         let mut next = 1;
         for i in 0..n {
@@ -99,7 +104,7 @@ pub fn operator_throughput(n: usize) {
                 },
             ];
             let mut tx = PlasmaTx::spending(&[deposit], &outputs, U256::from(100));
-            tx.sign_input(0, &keys[i % 64]);
+            tx.sign_input(0, &keys[i % 64], domain());
             tx.encode()
         })
         .collect();
@@ -109,7 +114,7 @@ pub fn operator_throughput(n: usize) {
         .collect();
     let recovery = best_of(3, || {
         for tx in &signed {
-            std::hint::black_box(recover(tx.signing_hash(), &tx.inputs[0].signature));
+            std::hint::black_box(recover(tx.signing_hash(domain()), &tx.inputs[0].signature));
         }
     });
     // The operator's work, without and with its file (each pooled transaction written, the
@@ -197,7 +202,8 @@ pub async fn gas() -> anyhow::Result<()> {
 
     // One chain through its whole life.
     let root_chain = deploy_child_chain(&main, &key(0), "gas", settings).await?;
-    let mut ledger = Ledger::new();
+    let domain = ankr_plasma::TxDomain::new(main.chain_id(), root_chain);
+    let mut ledger = Ledger::new(domain);
     let transact = async |from: usize,
                           call: &dyn Fn() -> Vec<u8>,
                           value: U256,
@@ -237,23 +243,25 @@ pub async fn gas() -> anyhow::Result<()> {
             oindex: 0,
         });
     }
-    let spend = |inputs: &[(UtxoPos, usize)], to: usize, amount: U256| {
-        let positions: Vec<UtxoPos> = inputs.iter().map(|(pos, _)| *pos).collect();
-        let to = Output {
-            owner: who(to),
-            denom: amount,
+    let spend =
+        |domain: ankr_plasma::TxDomain, inputs: &[(UtxoPos, usize)], to: usize, amount: U256| {
+            let positions: Vec<UtxoPos> = inputs.iter().map(|(pos, _)| *pos).collect();
+            let to = Output {
+                owner: who(to),
+                denom: amount,
+            };
+            let mut tx = PlasmaTx::spending(&positions, &[to], U256::ZERO);
+            for (k, (_, owner)) in inputs.iter().enumerate() {
+                tx.sign_input(k, &key(*owner), domain);
+            }
+            tx
         };
-        let mut tx = PlasmaTx::spending(&positions, &[to], U256::ZERO);
-        for (k, (_, owner)) in inputs.iter().enumerate() {
-            tx.sign_input(k, &key(*owner));
-        }
-        tx
-    };
     ledger
-        .add_transaction(spend(&[(deposits[0], 1)], 3, ankr))
+        .add_transaction(spend(domain, &[(deposits[0], 1)], 3, ankr))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     ledger
         .add_transaction(spend(
+            domain,
             &[(deposits[1], 2), (deposits[2], 1)],
             3,
             ankr * U256::from(2),
@@ -356,6 +364,7 @@ pub async fn gas() -> anyhow::Result<()> {
     for kind in ["proveOverspend", "proveBadSignature", "proveDoubleSpend"] {
         let owner = 5 + figures.borrow().len() % 4;
         let root_chain = deploy_child_chain(&main, &key(owner), kind, settings).await?;
+        let chain_domain = ankr_plasma::TxDomain::new(main.chain_id(), root_chain);
         let hash = main
             .send(
                 &key(1),
@@ -369,7 +378,7 @@ pub async fn gas() -> anyhow::Result<()> {
         let blknum: u64 = receipt_events::<RootChain::Deposit>(&receipt)[0]
             .blknum
             .to();
-        let mut ledger = Ledger::new();
+        let mut ledger = Ledger::new(chain_domain);
         ledger
             .deposit(blknum, who(1), ankr)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -379,9 +388,12 @@ pub async fn gas() -> anyhow::Result<()> {
             oindex: 0,
         };
         let bad_txs = match kind {
-            "proveOverspend" => vec![spend(&[(pos, 1)], 1, ankr * U256::from(2))],
-            "proveBadSignature" => vec![spend(&[(pos, 2)], 2, ankr)],
-            _ => vec![spend(&[(pos, 1)], 2, ankr), spend(&[(pos, 1)], 3, ankr)],
+            "proveOverspend" => vec![spend(chain_domain, &[(pos, 1)], 1, ankr * U256::from(2))],
+            "proveBadSignature" => vec![spend(chain_domain, &[(pos, 2)], 2, ankr)],
+            _ => vec![
+                spend(chain_domain, &[(pos, 1)], 2, ankr),
+                spend(chain_domain, &[(pos, 1)], 3, ankr),
+            ],
         };
         let bad = ChildBlock::new(1000, bad_txs, Default::default())?;
         let hash = main

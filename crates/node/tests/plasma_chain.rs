@@ -19,7 +19,7 @@ use ankr_node::plasma::operator::{
 use ankr_node::plasma::store::{ChildStore, Event, block_event};
 use ankr_node::plasma::watcher::{self, Verdict, WatcherConfig};
 use ankr_node::{DevSealing, Node, NodeConfig, devnet};
-use ankr_plasma::{ChildBlock, Ledger, Output, PlasmaTx, UtxoPos};
+use ankr_plasma::{ChildBlock, Ledger, Output, PlasmaTx, TxDomain, UtxoPos};
 use std::path::Path;
 use std::time::Duration;
 use support::{ANKR, address, ankr, key};
@@ -88,6 +88,11 @@ impl World {
             .await
             .unwrap();
         assert_eq!(registered.rootChain, root_chain);
+        assert_eq!(
+            root_chain,
+            address(OPERATOR).create(0),
+            "the domain() tests sign in"
+        );
         Self {
             dir,
             node,
@@ -438,7 +443,7 @@ async fn a_block_over_json_rpcs_default_size_is_served_whole() {
     const PAYMENTS: usize = 30_000;
     let world = World::start().await;
     let operator_dir = tempfile::tempdir().unwrap();
-    let mut ledger = Ledger::new();
+    let mut ledger = Ledger::new(domain());
     let mut events = Vec::new();
     let mut deposits = Vec::new();
     let mut next = 1;
@@ -741,13 +746,18 @@ async fn ankr_moves_between_child_chains_through_the_main_chain() {
 }
 
 /// A payment of `denom` from output `from` (signed by `signer`) to `to`.
+/// The domain of the World's RootChain: the operator's first deployment on the devnet.
+fn domain() -> TxDomain {
+    TxDomain::new(devnet::DEVNET_CHAIN_ID, address(OPERATOR).create(0))
+}
+
 fn payment(from: UtxoPos, signer: usize, to: usize, denom: U256) -> PlasmaTx {
     let to = Output {
         owner: address(to),
         denom,
     };
     let mut tx = PlasmaTx::spending(&[from], &[to], U256::ZERO);
-    tx.sign_input(0, &key(signer));
+    tx.sign_input(0, &key(signer), domain());
     tx
 }
 
@@ -1335,5 +1345,75 @@ async fn attack_15_a_deposit_undone_by_a_deep_reorganisation_is_never_spent() {
     );
     carol_watch.stop().await;
     operator.stop().await;
+    world.node.stop().await;
+}
+
+/// Audit L-3: a child transaction's signature named no chain, so a payment signed on one
+/// child chain could be replayed on another where the same position holds the same amount
+/// for the same owner. Signatures now cover the main chain's id and the RootChain's address:
+/// chain B's operator refuses chain A's payment.
+#[tokio::test(flavor = "multi_thread")]
+async fn attack_l3_a_payment_signed_on_one_child_chain_does_not_replay_on_another() {
+    let world = World::start().await;
+    let dir_a = tempfile::tempdir().unwrap();
+    let operator_a = world.operator(dir_a.path(), None).await;
+    let settings = operator::RootChainSettings {
+        challenge_period: CHALLENGE_PERIOD,
+        maturity_period: MATURITY_PERIOD,
+        exit_bond: ankr(BOND),
+        stake: ankr(2 * ANKR),
+    };
+    let root_chain_b = operator::deploy_child_chain(&world.main, &key(5), "chain b", settings)
+        .await
+        .unwrap();
+    let dir_b = tempfile::tempdir().unwrap();
+    let operator_b = operator::start(OperatorConfig {
+        main_rpc: world.node.rpc_url(),
+        root_chain: root_chain_b,
+        key: key(5),
+        data_dir: dir_b.path().to_path_buf(),
+        rpc_addr: "127.0.0.1:0".parse().unwrap(),
+        p2p_listen: "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
+        block_interval: Duration::from_millis(300),
+        confirmations: 1,
+        early_block_deposits: operator::EARLY_BLOCK_DEPOSITS,
+    })
+    .await
+    .unwrap();
+    let a = world.client(&operator_a).await;
+    let b = world.client(&operator_b).await;
+    let timeout = Duration::from_secs(20);
+    // Alice's first deposit on each chain: the same position, the same amount.
+    let on_a = a.deposit(&key(ALICE), ankr(ANKR), timeout).await.unwrap();
+    let on_b = b.deposit(&key(ALICE), ankr(ANKR), timeout).await.unwrap();
+    assert_eq!(on_a, on_b);
+    // Alice pays Bob on chain A; the signed transaction is public (gossip, blocks).
+    let mut pay_bob = PlasmaTx::spending(
+        &[on_a],
+        &[Output {
+            owner: address(BOB),
+            denom: ankr(ANKR),
+        }],
+        U256::ZERO,
+    );
+    pay_bob.sign_input(0, &key(ALICE), a.domain());
+    let raw = serde_json::json!([Bytes::from(pay_bob.encode())]);
+    a.operator_rpc("plasma_sendRawTransaction", raw.clone())
+        .await
+        .unwrap();
+    // Bob replays it on chain B.
+    let replay = b.operator_rpc("plasma_sendRawTransaction", raw).await;
+    let error = replay
+        .expect_err("chain B took chain A's payment")
+        .to_string();
+    assert!(error.contains("not signed by the owner"), "{error}");
+    assert_eq!(b.balance(address(ALICE)).await.unwrap(), ankr(ANKR));
+    assert_eq!(b.balance(address(BOB)).await.unwrap(), U256::ZERO);
+    wait_for("Bob paid on chain A", async || {
+        a.balance(address(BOB)).await.unwrap() == ankr(ANKR)
+    })
+    .await;
+    operator_a.stop().await;
+    operator_b.stop().await;
     world.node.stop().await;
 }

@@ -15,7 +15,7 @@ use ankr_chain::Contents;
 use ankr_contracts::{RootChain, artifact};
 use ankr_node::{DevSealing, devnet};
 use ankr_plasma::transaction::confirm;
-use ankr_plasma::{ChildBlock, Ledger, MerkleTree, Output, PlasmaTx, UtxoPos};
+use ankr_plasma::{ChildBlock, Ledger, MerkleTree, Output, PlasmaTx, TxDomain, UtxoPos};
 use serde_json::{Value, json};
 use support::{ANKR, DevChain, address, ankr, key};
 
@@ -63,6 +63,13 @@ impl Harness {
             .unwrap()
             .parse()
             .unwrap();
+        // The domain the tests sign in is the contract's own.
+        assert_eq!(harness.root_chain, address(OPERATOR).create(0));
+        assert_eq!(
+            harness.read(RootChain::txDomainCall {}).await,
+            domain().0,
+            "RootChain.txDomain() is ankr_plasma::TxDomain"
+        );
         harness
     }
 
@@ -278,6 +285,11 @@ fn events<E: SolEvent>(receipt: &Value) -> Vec<E> {
 }
 
 /// A transaction spending `inputs` (position, owner) to `outputs`, signed by the owners.
+/// The domain of the Harness's RootChain: the operator's first deployment on the devnet.
+fn domain() -> TxDomain {
+    TxDomain::new(devnet::DEVNET_CHAIN_ID, address(OPERATOR).create(0))
+}
+
 fn spend(inputs: &[(UtxoPos, usize)], outputs: &[(usize, U256)], fee: U256) -> PlasmaTx {
     let positions: Vec<UtxoPos> = inputs.iter().map(|(pos, _)| *pos).collect();
     let outputs: Vec<Output> = outputs
@@ -289,7 +301,7 @@ fn spend(inputs: &[(UtxoPos, usize)], outputs: &[(usize, U256)], fee: U256) -> P
         .collect();
     let mut tx = PlasmaTx::spending(&positions, &outputs, fee);
     for (i, (_, owner)) in inputs.iter().enumerate() {
-        tx.sign_input(i, &key(*owner));
+        tx.sign_input(i, &key(*owner), domain());
     }
     tx
 }
@@ -315,7 +327,7 @@ fn pos(blknum: u64, txindex: u32, oindex: u8) -> UtxoPos {
 #[tokio::test]
 async fn deposits_are_numbered_between_child_blocks_and_at_most_999() {
     let h = Harness::start().await;
-    let mut ledger = Ledger::new();
+    let mut ledger = Ledger::new(domain());
     for expected in 1..=3 {
         assert_eq!(
             h.deposit(&mut ledger, ALICE, ankr(ANKR)).await.blknum,
@@ -402,7 +414,7 @@ async fn deposits_are_numbered_between_child_blocks_and_at_most_999() {
 #[tokio::test]
 async fn a_deposit_exits_after_maturity_and_is_withdrawn() {
     let h = Harness::start().await;
-    let mut ledger = Ledger::new();
+    let mut ledger = Ledger::new(domain());
     let deposit = h.deposit(&mut ledger, ALICE, ankr(ANKR)).await;
     let block = ledger.block(deposit.blknum).unwrap().clone();
 
@@ -483,7 +495,7 @@ fn high_s(signature: &[u8]) -> Vec<u8> {
 #[tokio::test]
 async fn spent_outputs_exit_with_confirm_signatures_and_double_exits_are_challenged() {
     let h = Harness::start().await;
-    let mut ledger = Ledger::new();
+    let mut ledger = Ledger::new(domain());
     let alice_deposit = h.deposit(&mut ledger, ALICE, ankr(5 * ANKR)).await;
     let bob_first = h.deposit(&mut ledger, BOB, ankr(3 * ANKR)).await;
     let bob_second = h.deposit(&mut ledger, BOB, ankr(2 * ANKR)).await;
@@ -642,7 +654,7 @@ async fn spent_outputs_exit_with_confirm_signatures_and_double_exits_are_challen
 #[tokio::test]
 async fn the_exit_queue_settles_in_priority_order_and_deletes_anywhere() {
     let h = Harness::start().await;
-    let mut ledger = Ledger::new();
+    let mut ledger = Ledger::new(domain());
     let owners = [ALICE, BOB, CAROL, ALICE, BOB, CAROL, ALICE, BOB];
     let mut deposits = Vec::new();
     for (i, who) in owners.iter().enumerate() {
@@ -703,7 +715,7 @@ async fn an_old_output_cannot_stall_the_queue_ahead_of_matured_exits() {
     // The withdrawal-delay attack: without the 7-day floor, an exit of a very old output sorts
     // before everything and, while it matures, holds back exits that have matured.
     let h = Harness::start().await;
-    let mut ledger = Ledger::new();
+    let mut ledger = Ledger::new(domain());
     let attacker_utxo = h.deposit(&mut ledger, ALICE, ankr(ANKR)).await;
     let honest_utxo = h.deposit(&mut ledger, BOB, ankr(ANKR)).await;
     // The chain goes on: a child block a day for 20 days.
@@ -747,7 +759,7 @@ async fn an_old_output_cannot_stall_the_queue_ahead_of_matured_exits() {
 #[tokio::test]
 async fn finalize_stops_before_running_out_of_gas() {
     let h = Harness::start().await;
-    let mut ledger = Ledger::new();
+    let mut ledger = Ledger::new(domain());
     let mut expected = Vec::new();
     for i in 0..6u128 {
         let who = [ALICE, BOB, CAROL][i as usize % 3];
@@ -804,7 +816,7 @@ async fn finalize_stops_before_running_out_of_gas() {
 #[tokio::test]
 async fn a_withheld_block_cannot_take_anyones_funds() {
     let h = Harness::start().await;
-    let mut ledger = Ledger::new();
+    let mut ledger = Ledger::new(domain());
     let alice_deposit = h.deposit(&mut ledger, ALICE, ankr(10 * ANKR)).await;
     ledger
         .add_transaction(spend(
@@ -913,7 +925,7 @@ async fn assert_rolled_back(h: &Harness, block: &ChildBlock, prover: usize) {
 #[tokio::test]
 async fn an_overspending_block_is_proven_and_every_honest_user_exits() {
     let h = Harness::start().await;
-    let mut ledger = Ledger::new();
+    let mut ledger = Ledger::new(domain());
     let alice_deposit = h.deposit(&mut ledger, ALICE, ankr(3 * ANKR)).await;
     let operator_deposit = h.deposit(&mut ledger, OPERATOR, ankr(1)).await;
     let good = h.submit(&mut ledger).await;
@@ -1037,7 +1049,7 @@ async fn an_overspending_block_is_proven_and_every_honest_user_exits() {
 #[tokio::test]
 async fn a_block_with_a_forged_signature_is_proven() {
     let h = Harness::start().await;
-    let mut ledger = Ledger::new();
+    let mut ledger = Ledger::new(domain());
     let alice_deposit = h.deposit(&mut ledger, ALICE, ankr(ANKR)).await;
     let good = h.submit(&mut ledger).await;
     // The operator spends Alice's deposit to itself, signing with its own key.
@@ -1070,7 +1082,7 @@ async fn a_block_with_a_forged_signature_is_proven() {
 #[tokio::test]
 async fn a_double_spend_is_proven_against_the_later_block() {
     let h = Harness::start().await;
-    let mut ledger = Ledger::new();
+    let mut ledger = Ledger::new(domain());
     let alice_deposit = h.deposit(&mut ledger, ALICE, ankr(ANKR)).await;
     ledger
         .add_transaction(spend(
@@ -1280,7 +1292,7 @@ async fn main_chain_headers_commit_to_every_child_chains_boundary() {
         .await;
     assert_eq!(receipt["status"], "0x1");
 
-    let mut ledger = Ledger::new();
+    let mut ledger = Ledger::new(domain());
     let deposit = h.deposit(&mut ledger, ALICE, ankr(ANKR)).await;
     ledger
         .add_transaction(spend(&[(deposit, ALICE)], &[(BOB, ankr(ANKR))], U256::ZERO))
@@ -1367,7 +1379,7 @@ async fn main_chain_headers_commit_to_every_child_chains_boundary() {
 async fn exit_queue_case(ops: Vec<(bool, usize)>) {
     use std::collections::BTreeSet;
     let h = Harness::start().await;
-    let mut ledger = Ledger::new();
+    let mut ledger = Ledger::new(domain());
     let owners = [ALICE, BOB, CAROL];
     let mut deposits = Vec::new();
     for i in 0..12 {
@@ -1550,7 +1562,7 @@ async fn attack_m2_a_deposit_bound_to_its_child_block_cannot_be_front_run() {
     };
     // Alice signs a deposit bound to the next child block; before it is mined, the operator
     // puts a block of its own in front (here: a deposit of Bob's and a block spending it).
-    let mut ledger = Ledger::new();
+    let mut ledger = Ledger::new(domain());
     let deposit = h.deposit(&mut ledger, BOB, ankr(ANKR)).await;
     ledger
         .add_transaction(spend(&[(deposit, BOB)], &[(BOB, ankr(ANKR))], U256::ZERO))
@@ -1596,7 +1608,7 @@ async fn attack_m2_a_deposit_bound_to_its_child_block_cannot_be_front_run() {
 #[tokio::test]
 async fn attack_l1_deposits_on_an_idle_chain_cannot_hold_back_an_older_exit() {
     let h = Harness::start().await;
-    let mut ledger = Ledger::new();
+    let mut ledger = Ledger::new(domain());
     let honest = h.deposit(&mut ledger, BOB, ankr(ANKR)).await;
     h.submit(&mut ledger).await;
     // Thirty idle days.
@@ -1632,7 +1644,7 @@ async fn attack_l1_deposits_on_an_idle_chain_cannot_hold_back_an_older_exit() {
 #[tokio::test]
 async fn attack_l2_a_cheater_proving_its_own_fraud_first_still_loses_half() {
     let h = Harness::start().await;
-    let mut ledger = Ledger::new();
+    let mut ledger = Ledger::new(domain());
     // A double exit: Alice spends her deposit to Carol, then exits the deposit anyway.
     let alice_deposit = h.deposit(&mut ledger, ALICE, ankr(ANKR)).await;
     ledger

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use alloy_primitives::{Address, B256, U256};
 
 use crate::merkle::{MAX_LEAVES, MerkleError, MerkleTree, block_root};
-use crate::transaction::{Output, PlasmaTx, TxError};
+use crate::transaction::{Output, PlasmaTx, TxDomain, TxError};
 
 /// Child blocks are numbered by this; deposit blocks take the numbers in between.
 pub const CHILD_BLOCK_INTERVAL: u64 = 1000;
@@ -137,14 +137,23 @@ pub struct Ledger {
     positions: HashMap<B256, (u64, u32)>,
     /// Which included transaction spent each spent output: (block, index, input).
     spent_by: HashMap<UtxoPos, (u64, u32, usize)>,
+    /// The chain whose signatures count here.
+    domain: TxDomain,
 }
 
 impl Ledger {
-    pub fn new() -> Self {
+    /// An empty ledger of the child chain of `domain`.
+    pub fn new(domain: TxDomain) -> Self {
         Self {
             next_child_block: CHILD_BLOCK_INTERVAL,
+            domain,
             ..Default::default()
         }
+    }
+
+    /// The chain whose signatures count here.
+    pub fn domain(&self) -> TxDomain {
+        self.domain
     }
 
     /// The number the next child block will have.
@@ -251,7 +260,7 @@ impl Ledger {
             owners[i] = Some(output.owner);
             spent[i] = output.denom;
         }
-        tx.check(owners, spent)?;
+        tx.check(owners, spent, self.domain)?;
         for input in tx.inputs.iter().filter(|i| !i.is_empty()) {
             self.spent_in_pool.insert(input.utxo());
         }

@@ -12,4 +12,4 @@ pub use ledger::{
     CHILD_BLOCK_INTERVAL, ChildBlock, InvalidBlock, Ledger, LedgerError, UtxoPos, chained_to,
 };
 pub use merkle::{MerkleTree, block_root, verify};
-pub use transaction::{Input, Output, PlasmaTx, TxError, utxo_position};
+pub use transaction::{Input, Output, PlasmaTx, TxDomain, TxError, utxo_position};

@@ -3,13 +3,32 @@
 //! newowner2, denom2, fee]`, RLP. Numbers are RLP integers, signatures 65 bytes r ‖ s ‖ v
 //! (v ∈ {27, 28}; 65 zero bytes when absent), owners 20 bytes.
 //!
-//! Each signature signs all the other fields: keccak256 of the RLP list of the eleven fields
-//! without the two signatures ([`PlasmaTx::signing_hash`]), by the owner of its input. A
-//! deposit zeroes both inputs and the second output; spending one UTXO zeroes the second
-//! input. A confirm signature signs keccak256(tx hash ‖ block root hash).
+//! Each signature signs all the other fields, in its chain's domain: keccak256(domain ‖
+//! keccak256 of the RLP list of the eleven fields without the two signatures)
+//! ([`PlasmaTx::signing_hash`]), by the owner of its input. The domain ([`TxDomain`]: the main
+//! chain's id and the RootChain's address) is ours, not the whitepaper's: without it a signed
+//! transaction replayed on another child chain where the same position and amount exist
+//! (audit L-3). A deposit zeroes both inputs and the second output; spending one UTXO zeroes
+//! the second input. A confirm signature signs keccak256(tx hash ‖ block root hash).
 
 use alloy_primitives::{Address, B256, Signature, U256, keccak256};
 use alloy_rlp::{Decodable, Encodable, Header};
+
+/// Where a transaction's signatures count: one child chain, named by the main chain's id and
+/// its RootChain's address (`RootChain.txDomain()`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TxDomain(pub B256);
+
+impl TxDomain {
+    /// keccak256(abi.encode(keccak256("ankr.plasma.transaction.v1"), chainId, rootChain)).
+    pub fn new(chain_id: u64, root_chain: Address) -> Self {
+        let mut encoded = [0u8; 96];
+        encoded[..32].copy_from_slice(keccak256("ankr.plasma.transaction.v1").as_slice());
+        encoded[32..64].copy_from_slice(&U256::from(chain_id).to_be_bytes::<32>());
+        encoded[76..96].copy_from_slice(root_chain.as_slice());
+        Self(keccak256(encoded))
+    }
+}
 
 /// A signature slot: 65 bytes, all zero when the input is unused.
 pub type RawSignature = [u8; 65];
@@ -155,11 +174,11 @@ impl PlasmaTx {
         encode_list(&items, out);
     }
 
-    /// What each input's owner signs: the other eleven fields.
-    pub fn signing_hash(&self) -> B256 {
+    /// What each input's owner signs: the other eleven fields, in `domain`.
+    pub fn signing_hash(&self, domain: TxDomain) -> B256 {
         let mut out = Vec::new();
         self.fields_without_signatures(&mut out);
-        keccak256(out)
+        keccak256([domain.0.as_slice(), keccak256(out).as_slice()].concat())
     }
 
     /// The whole transaction, signatures included: what a block stores and a leaf hashes.
@@ -238,22 +257,28 @@ impl PlasmaTx {
         })
     }
 
-    /// Signs input `index` with the key of the output it spends.
-    pub fn sign_input(&mut self, index: usize, key: &secp256k1::SecretKey) {
-        let hash = self.signing_hash();
+    /// Signs input `index` with the key of the output it spends, for the chain of `domain`.
+    pub fn sign_input(&mut self, index: usize, key: &secp256k1::SecretKey, domain: TxDomain) {
+        let hash = self.signing_hash(domain);
         self.inputs[index].signature = raw(&ankr_types::recovery::sign_hash(key, hash));
     }
 
     /// Checks the form and the money: inputs in order and distinct, each used input signed by
-    /// `owners[i]`, and outputs + fee = the denominations of the outputs spent (`spent`).
-    pub fn check(&self, owners: [Option<Address>; 2], spent: [U256; 2]) -> Result<(), TxError> {
+    /// `owners[i]` in `domain`, and outputs + fee = the denominations of the outputs spent
+    /// (`spent`).
+    pub fn check(
+        &self,
+        owners: [Option<Address>; 2],
+        spent: [U256; 2],
+        domain: TxDomain,
+    ) -> Result<(), TxError> {
         if self.inputs[0].is_empty() && !self.inputs[1].is_empty() {
             return Err(TxError::SecondInputAlone);
         }
         if !self.inputs[1].is_empty() && self.inputs[0].position() == self.inputs[1].position() {
             return Err(TxError::SameInputTwice);
         }
-        let hash = self.signing_hash();
+        let hash = self.signing_hash(domain);
         for (i, input) in self.inputs.iter().enumerate() {
             if input.is_empty() {
                 continue;
@@ -339,8 +364,9 @@ impl PlasmaTx {
         &self,
         block_root: B256,
         signatures: &[u8],
+        domain: TxDomain,
     ) -> Result<(), ConfirmError> {
-        let signing_hash = self.signing_hash();
+        let signing_hash = self.signing_hash(domain);
         let owners: Vec<Option<Address>> = self
             .inputs
             .iter()

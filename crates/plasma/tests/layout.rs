@@ -5,8 +5,13 @@
 use alloy_primitives::{Address, B256, U256, hex, keccak256};
 use ankr_plasma::merkle::{MAX_LEAVES, block_root};
 use ankr_plasma::transaction::{confirm, confirmation_hash, recover};
-use ankr_plasma::{Input, MerkleTree, Output, PlasmaTx, TxError, utxo_position, verify};
+use ankr_plasma::{Input, MerkleTree, Output, PlasmaTx, TxDomain, TxError, utxo_position, verify};
 use proptest::prelude::*;
+
+/// The chain these transactions are signed for: chain id 4242, RootChain 0xcc…cc.
+fn domain() -> TxDomain {
+    TxDomain::new(4242, Address::repeat_byte(0xcc))
+}
 
 fn key(seed: u8) -> secp256k1::SecretKey {
     secp256k1::SecretKey::from_byte_array(keccak256([seed, 0x5a]).0).unwrap()
@@ -40,7 +45,7 @@ fn vector() -> PlasmaTx {
         ],
         fee: U256::from(1),
     };
-    tx.sign_input(0, &key(1));
+    tx.sign_input(0, &key(1), domain());
     tx
 }
 
@@ -53,10 +58,16 @@ fn the_layout_matches_its_test_vector() {
     assert_eq!(PlasmaTx::decode(&encoded).unwrap(), tx);
     let tree = MerkleTree::new(vec![tx.hash()]).unwrap();
     let root = block_root(tree.root(), B256::ZERO);
+    // keccak256(domain ‖ keccak256(rlp of the eleven unsigned fields)).
+    assert_eq!(domain().0, DOMAIN.parse::<B256>().unwrap());
+    let unsigned_fields = UNSIGNED_FIELDS_HASH.parse::<B256>().unwrap();
     assert_eq!(
-        tx.signing_hash(),
-        SIGNING_HASH.parse::<B256>().unwrap(),
-        "keccak256(rlp of the eleven unsigned fields)"
+        tx.signing_hash(domain()),
+        keccak256([domain().0.as_slice(), unsigned_fields.as_slice()].concat())
+    );
+    assert_eq!(
+        tx.signing_hash(domain()),
+        SIGNING_HASH.parse::<B256>().unwrap()
     );
     assert_eq!(tx.hash(), LEAF.parse::<B256>().unwrap());
     assert_eq!(tree.root(), MERKLE_ROOT.parse::<B256>().unwrap());
@@ -64,7 +75,7 @@ fn the_layout_matches_its_test_vector() {
     // Signatures are deterministic (RFC 6979), so the whole encoding is pinned.
     assert_eq!(keccak256(&encoded), tx.hash());
     assert_eq!(
-        recover(tx.signing_hash(), &tx.inputs[0].signature),
+        recover(tx.signing_hash(domain()), &tx.inputs[0].signature),
         Some(owner(1))
     );
     // A confirm signature names the transaction and the block it is in.
@@ -75,27 +86,36 @@ fn the_layout_matches_its_test_vector() {
     );
 }
 
-/// The vector's bytes, checked independently with pyrlp and eth_utils' keccak.
-const TX_HEX: &str = "f8bb8203e80380b8417e635419d207768fc50744f5b37c58d52b074605ff38396fa0343f84792f3a585ba1a8f860232eefbb08fc2c9a5b67469fb345c4f8ed65cb2a239f4e9576ceb81c808080b841000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000094491e8160acc0af6d5f986846a61f7beccd9c39f50794ae616c55e522bfbc8e16b192c08d9424f3b7500a0201";
-const SIGNING_HASH: &str = "0xba7d6ac5a647fd9c4f4fd5d062f2e37a26aa242dcd61f570ed6331ab79c55806";
-const LEAF: &str = "0xf673595e5f8f91cb1b20bf828fcce68940309f7f7aebb001b2f2186af5976d23";
-const MERKLE_ROOT: &str = "0xea1b6ea01f8130b1be9b59174fcf44422f0830a24889d62b37219dec49f14912";
-const BLOCK_ROOT: &str = "0x3b8f25e9f55fdc416cd2b0407232d10e6adda5f5ac968fa3116146472ffa1bc1";
+/// The vector's bytes. The hash of its unsigned fields was checked independently with pyrlp
+/// and eth_utils' keccak; the signatures (RFC 6979) now sign it in the test domain, which
+/// `RootChain.txDomain()` computes alike (tests/root_chain.rs).
+const TX_HEX: &str = "f8bb8203e80380b841d48364cda5135356cd30e93d69b3655b2cf68cb26944d5d3710a2f2a392064635eee3c54fe45843e61d7119745d725891ac5f2cd836c163c70ffee64e88c73891c808080b841000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000094491e8160acc0af6d5f986846a61f7beccd9c39f50794ae616c55e522bfbc8e16b192c08d9424f3b7500a0201";
+const UNSIGNED_FIELDS_HASH: &str =
+    "0xba7d6ac5a647fd9c4f4fd5d062f2e37a26aa242dcd61f570ed6331ab79c55806";
+const DOMAIN: &str = "0x91be082551afe3b00b124e431780ea9c1c6544f8774e58c66aad233edda1d4d7";
+const SIGNING_HASH: &str = "0x9103c2a0b28520c37209ab597a79c677dbedc6cb1caf39c094cbbc5272f2c81e";
+const LEAF: &str = "0x487c6db885eecde9fb1ea2a980813e6d4096d63fc712db2f24ca2a6f187103e8";
+const MERKLE_ROOT: &str = "0xc297aec74d97c7de38a09b282265c2115b7a8fc9e328920b02dab998b3c9f5bf";
+const BLOCK_ROOT: &str = "0x708887fb868d6fe477557a488c6e15fbbba6b08def1775d67acf45f2324abea5";
 
 #[test]
 fn only_balanced_transactions_signed_by_their_owners_pass() {
     let tx = vector();
     let alice = Some(owner(1));
     assert_eq!(
-        tx.check([alice, None], [U256::from(10), U256::ZERO]),
+        tx.check([alice, None], [U256::from(10), U256::ZERO], domain()),
         Ok(())
     );
     assert_eq!(
-        tx.check([Some(owner(9)), None], [U256::from(10), U256::ZERO]),
+        tx.check(
+            [Some(owner(9)), None],
+            [U256::from(10), U256::ZERO],
+            domain()
+        ),
         Err(TxError::BadSignature(0))
     );
     assert!(matches!(
-        tx.check([alice, None], [U256::from(11), U256::ZERO]),
+        tx.check([alice, None], [U256::from(11), U256::ZERO], domain()),
         Err(TxError::Unbalanced { .. })
     ));
     // A changed field breaks the signature.
@@ -103,7 +123,7 @@ fn only_balanced_transactions_signed_by_their_owners_pass() {
     tampered.outputs[0].denom = U256::from(8);
     tampered.fee = U256::ZERO;
     assert_eq!(
-        tampered.check([alice, None], [U256::from(10), U256::ZERO]),
+        tampered.check([alice, None], [U256::from(10), U256::ZERO], domain()),
         Err(TxError::BadSignature(0))
     );
     // A high-s twin of a valid signature is refused.
@@ -117,20 +137,20 @@ fn only_balanced_transactions_signed_by_their_owners_pass() {
     malleable.inputs[0].signature[32..64].copy_from_slice(&(n - s).to_be_bytes::<32>());
     malleable.inputs[0].signature[64] ^= 1;
     assert_eq!(
-        malleable.check([alice, None], [U256::from(10), U256::ZERO]),
+        malleable.check([alice, None], [U256::from(10), U256::ZERO], domain()),
         Err(TxError::BadSignature(0))
     );
     // The same output twice, or a second input alone.
     let mut twice = tx;
     twice.inputs[1] = twice.inputs[0];
     assert_eq!(
-        twice.check([alice, alice], [U256::from(5), U256::from(5)]),
+        twice.check([alice, alice], [U256::from(5), U256::from(5)], domain()),
         Err(TxError::SameInputTwice)
     );
     let mut alone = tx;
     alone.inputs.swap(0, 1);
     assert_eq!(
-        alone.check([None, alice], [U256::ZERO, U256::from(10)]),
+        alone.check([None, alice], [U256::ZERO, U256::from(10)], domain()),
         Err(TxError::SecondInputAlone)
     );
     let deposit = PlasmaTx::deposit(owner(1), U256::from(10));

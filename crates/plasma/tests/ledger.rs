@@ -5,7 +5,12 @@
 
 use alloy_primitives::{Address, U256, keccak256};
 use ankr_plasma::transaction::{ConfirmError, confirm};
-use ankr_plasma::{Ledger, LedgerError, Output, PlasmaTx, TxError, UtxoPos};
+use ankr_plasma::{Ledger, LedgerError, Output, PlasmaTx, TxDomain, TxError, UtxoPos};
+
+/// The chain these transactions are signed for: chain id 4242, RootChain 0xcc…cc.
+fn domain() -> TxDomain {
+    TxDomain::new(4242, Address::repeat_byte(0xcc))
+}
 
 fn key(seed: u8) -> secp256k1::SecretKey {
     secp256k1::SecretKey::from_byte_array(keccak256([seed, 0x1e]).0).unwrap()
@@ -21,7 +26,7 @@ fn pay(from: UtxoPos, signer: u8, to: u8, denom: u64) -> PlasmaTx {
         denom: U256::from(denom),
     };
     let mut tx = PlasmaTx::spending(&[from], &[to], U256::ZERO);
-    tx.sign_input(0, &key(signer));
+    tx.sign_input(0, &key(signer), domain());
     tx
 }
 
@@ -35,7 +40,7 @@ fn pos(blknum: u64, txindex: u32, oindex: u8) -> UtxoPos {
 
 #[test]
 fn deposits_follow_the_root_chains_numbering() {
-    let mut ledger = Ledger::new();
+    let mut ledger = Ledger::new(domain());
     ledger.deposit(1, owner(1), U256::from(10)).unwrap();
     assert!(
         matches!(
@@ -61,7 +66,7 @@ fn deposits_follow_the_root_chains_numbering() {
 
 #[test]
 fn spends_follow_the_utxo_rules() {
-    let mut ledger = Ledger::new();
+    let mut ledger = Ledger::new(domain());
     ledger.deposit(1, owner(1), U256::from(10)).unwrap();
     ledger.deposit(2, owner(2), U256::from(4)).unwrap();
     let theft = pay(pos(1, 0, 0), 2, 2, 10);
@@ -112,7 +117,7 @@ fn spends_follow_the_utxo_rules() {
 
 #[test]
 fn an_exit_locks_its_output_and_drops_pooled_spends() {
-    let mut ledger = Ledger::new();
+    let mut ledger = Ledger::new(domain());
     ledger.deposit(1, owner(1), U256::from(10)).unwrap();
     ledger.deposit(2, owner(1), U256::from(3)).unwrap();
     ledger.add_transaction(pay(pos(1, 0, 0), 1, 2, 10)).unwrap();
@@ -133,8 +138,8 @@ fn an_exit_locks_its_output_and_drops_pooled_spends() {
 
 #[test]
 fn a_replayed_block_is_checked_like_a_pooled_one() {
-    let mut operator = Ledger::new();
-    let mut watcher = Ledger::new();
+    let mut operator = Ledger::new(domain());
+    let mut watcher = Ledger::new(domain());
     for ledger in [&mut operator, &mut watcher] {
         ledger.deposit(1, owner(1), U256::from(10)).unwrap();
     }
@@ -170,14 +175,14 @@ fn confirm_signatures_are_one_per_input_by_its_owner_over_the_block() {
         }],
         U256::ZERO,
     );
-    tx.sign_input(0, &key(1));
-    tx.sign_input(1, &key(2));
+    tx.sign_input(0, &key(1), domain());
+    tx.sign_input(1, &key(2), domain());
     let root = alloy_primitives::B256::repeat_byte(9);
     let by = |signer: u8, over: alloy_primitives::B256| confirm(&key(signer), tx.hash(), over);
     let both = [by(1, root), by(2, root)].concat();
-    assert_eq!(tx.check_confirmations(root, &both), Ok(()));
+    assert_eq!(tx.check_confirmations(root, &both, domain()), Ok(()));
     assert_eq!(
-        tx.check_confirmations(root, &both[..65]),
+        tx.check_confirmations(root, &both[..65], domain()),
         Err(ConfirmError::Count { expected: 2 })
     );
     let swapped = [by(2, root), by(1, root)].concat();
@@ -185,7 +190,7 @@ fn confirm_signatures_are_one_per_input_by_its_owner_over_the_block() {
     let stranger = [by(1, root), by(4, root)].concat();
     for refused in [swapped, other_block, stranger] {
         assert_eq!(
-            tx.check_confirmations(root, &refused),
+            tx.check_confirmations(root, &refused, domain()),
             Err(ConfirmError::NotOwner)
         );
     }
@@ -193,7 +198,7 @@ fn confirm_signatures_are_one_per_input_by_its_owner_over_the_block() {
     let mut unsigned = tx;
     unsigned.inputs[1].signature = [0; 65];
     assert_eq!(
-        unsigned.check_confirmations(root, &both),
+        unsigned.check_confirmations(root, &both, domain()),
         Err(ConfirmError::NotOwner)
     );
 }

@@ -7,7 +7,7 @@ use crate::plasma::operator::{InclusionProof, Utxo};
 use alloy_primitives::{Address, B256, Bytes, U256};
 use ankr_contracts::RootChain;
 use ankr_plasma::transaction::confirm;
-use ankr_plasma::{Output, PlasmaTx, UtxoPos};
+use ankr_plasma::{Output, PlasmaTx, TxDomain, UtxoPos};
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -32,6 +32,11 @@ pub struct PlasmaClient {
 }
 
 impl PlasmaClient {
+    /// The domain this chain's transactions are signed in (`RootChain.txDomain()`).
+    pub fn domain(&self) -> TxDomain {
+        TxDomain::new(self.main.chain_id(), self.root_chain)
+    }
+
     /// Connects to the main chain and to the operator, which names its RootChain.
     pub async fn connect(main_rpc: &str, operator_rpc: &str) -> Result<Self, ClientError> {
         let mut client = Self::for_root_chain(main_rpc, operator_rpc, Address::ZERO).await?;
@@ -202,7 +207,7 @@ impl PlasmaClient {
         let inputs: Vec<UtxoPos> = chosen.iter().map(|u| u.pos()).collect();
         let mut tx = PlasmaTx::spending(&inputs, &outputs, fee);
         for i in 0..chosen.len() {
-            tx.sign_input(i, key);
+            tx.sign_input(i, key, self.domain());
         }
         let hash: B256 = Self::parse(
             self.operator_rpc(

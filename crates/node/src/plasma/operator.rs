@@ -12,7 +12,7 @@ use crate::plasma::logs::{RootChainLog, root_chain_logs};
 use crate::plasma::store::{ChildStore, Event, apply, block_event};
 use alloy_primitives::{Address, B256, Bytes, U256};
 use ankr_contracts::RootChain;
-use ankr_plasma::{Ledger, PlasmaTx, UtxoPos};
+use ankr_plasma::{Ledger, PlasmaTx, TxDomain, UtxoPos};
 use jsonrpsee::core::RpcResult;
 use jsonrpsee::proc_macros::rpc;
 use jsonrpsee::server::{Server, ServerHandle};
@@ -229,7 +229,7 @@ pub async fn start(config: OperatorConfig) -> Result<RunningOperator, OperatorEr
     })?;
     let store = ChildStore::open(&config.data_dir.join("child-chain.redb"))?;
     store.bind(config.root_chain)?;
-    let mut ledger = store.replay()?;
+    let mut ledger = store.replay(TxDomain::new(main.chain_id(), config.root_chain))?;
     let pooled = store.pool()?;
     let dropped = pooled
         .iter()
@@ -700,7 +700,7 @@ impl PlasmaApiServer for PlasmaRpc {
     }
 
     fn confirm(&self, blknum: u64, txindex: u32, signatures: Bytes) -> RpcResult<bool> {
-        let (tx, root) = {
+        let (tx, root, domain) = {
             let ledger = self.shared.ledger.lock().expect("ledger lock");
             let block = ledger
                 .block(blknum)
@@ -709,9 +709,10 @@ impl PlasmaApiServer for PlasmaRpc {
                 .transactions
                 .get(txindex as usize)
                 .ok_or_else(|| invalid("no such transaction"))?;
-            (tx, block.root)
+            (tx, block.root, ledger.domain())
         };
-        tx.check_confirmations(root, &signatures).map_err(invalid)?;
+        tx.check_confirmations(root, &signatures, domain)
+            .map_err(invalid)?;
         self.shared
             .store
             .put_confirmation(blknum, txindex, &signatures)

@@ -8,7 +8,7 @@
 //! pool and a crash loses at most the transactions of the last block interval.
 
 use alloy_primitives::{Address, Bytes, U256};
-use ankr_plasma::{ChildBlock, Ledger, PlasmaTx, UtxoPos};
+use ankr_plasma::{ChildBlock, Ledger, PlasmaTx, TxDomain, UtxoPos};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -174,9 +174,9 @@ impl ChildStore {
             .unwrap_or(0))
     }
 
-    /// Rebuilds the ledger from every event.
-    pub fn replay(&self) -> Result<Ledger, StoreError> {
-        let mut ledger = Ledger::new();
+    /// Rebuilds the ledger of the chain of `domain` from every event.
+    pub fn replay(&self, domain: TxDomain) -> Result<Ledger, StoreError> {
+        let mut ledger = Ledger::new(domain);
         let txn = self.db.begin_read()?;
         for entry in txn.open_table(EVENTS)?.iter()? {
             let (_, bytes) = entry?;
@@ -341,7 +341,7 @@ mod tests {
         assert!(store.pool().unwrap().is_empty());
         store.pool_put(b"third").unwrap();
         assert_eq!(store.pool().unwrap(), vec![b"third".to_vec()]);
-        let replayed = store.replay().unwrap();
+        let replayed = store.replay(TxDomain::default()).unwrap();
         assert_eq!(replayed.next_child_block(), 2000);
     }
 }

@@ -148,7 +148,7 @@ pub async fn start(config: WatcherConfig) -> Result<RunningWatcher, WatcherError
             client
         }
     };
-    let ledger = store.replay()?;
+    let ledger = store.replay(client.domain())?;
     let cursor = store.main_cursor()?;
     let operator = client
         .main
@@ -355,10 +355,10 @@ impl Watcher {
                 .into_iter()
                 .filter(|(txindex, _)| !kept.contains(txindex))
                 .filter(|(txindex, signatures)| {
-                    block
-                        .transactions
-                        .get(*txindex as usize)
-                        .is_some_and(|tx| tx.check_confirmations(block.root, signatures).is_ok())
+                    block.transactions.get(*txindex as usize).is_some_and(|tx| {
+                        tx.check_confirmations(block.root, signatures, self.ledger.domain())
+                            .is_ok()
+                    })
                 })
                 .map(|(txindex, signatures)| (txindex, signatures.to_vec()))
                 .collect();
@@ -402,7 +402,7 @@ impl Watcher {
             .flatten()?;
         let block = self.ledger.block(blknum)?;
         let tx = block.transactions.get(txindex as usize)?;
-        if let Err(error) = tx.check_confirmations(block.root, &found) {
+        if let Err(error) = tx.check_confirmations(block.root, &found, self.ledger.domain()) {
             self.say(format!(
                 "the operator's confirm signatures of {blknum}:{txindex} are wrong: {error}"
             ));
