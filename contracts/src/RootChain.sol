@@ -30,6 +30,10 @@ contract RootChain {
     uint256 public constant FINALIZE_EXIT_GAS = 70000;
     /// Gas `finalizeExit` keeps per level of the exit heap.
     uint256 public constant FINALIZE_LEVEL_GAS = 15000;
+    /// The output index of a transaction's fee output: (block, txindex, 2) holds its fee and
+    /// belongs to the operator, who spends it on the child chain or exits it like any output
+    /// (audit L-4: fees were collected nowhere and stayed locked here).
+    uint256 public constant FEE_OINDEX = 2;
     /// The low 96 bits of a queue entry: the exit's UTXO position.
     uint256 internal constant UTXO_POS_MASK = (1 << 96) - 1;
 
@@ -226,17 +230,24 @@ contract RootChain {
         bytes calldata confirmSig
     ) external payable {
         require(msg.value == exitBond, "post exactly the exit bond");
-        require(oindex < 2, "a transaction has two outputs");
+        require(oindex <= FEE_OINDEX, "a transaction has two outputs and a fee output");
         bytes32 root = _included(plasmaBlockNum, txindex, txBytes, proof);
         PlasmaTransaction.Tx memory t = _decode(txBytes);
-        require(t.owner[oindex] == msg.sender, "only the output's owner exits it");
-        require(t.denom[oindex] > 0, "nothing to exit");
+        (address outputOwner, uint256 amount) = _output(t, oindex);
+        require(outputOwner == msg.sender, "only the output's owner exits it");
+        require(amount > 0, "nothing to exit");
         require(
             plasmaBlockNum % CHILD_BLOCK_INTERVAL != 0 || !(t.inputEmpty(0) && t.inputEmpty(1)),
             "only a deposit block holds a transaction without inputs"
         );
         _checkConfirmations(t, keccak256(txBytes), root, confirmSig);
-        _enqueue(plasmaBlockNum, txindex, oindex, t.denom[oindex]);
+        _enqueue(plasmaBlockNum, txindex, oindex, amount);
+    }
+
+    /// Output `oindex` of `t`: its owner and amount (the fee output is the operator's fee).
+    function _output(PlasmaTransaction.Tx memory t, uint256 oindex) internal view returns (address, uint256) {
+        if (oindex == FEE_OINDEX) return (owner, t.fee);
+        return (t.owner[oindex], t.denom[oindex]);
     }
 
     /// Records an exit of `amount` by the caller and queues it by its floored priority.
@@ -454,10 +465,11 @@ contract RootChain {
         uint256 from = t.blknum[k];
         // An input naming a leaf the 16-deep tree cannot hold (txindex ≥ 65,536) spends
         // nothing: without this a minted output behind such an input had no fraud proof.
-        if (from >= blknum || !isLive(from) || t.oindex[k] > 1 || t.txindex[k] >= 65536) return 0;
+        if (from >= blknum || !isLive(from) || t.oindex[k] > FEE_OINDEX || t.txindex[k] >= 65536) return 0;
         _included(from, t.txindex[k], inputTx, inputProof);
         if (inputTx.length == 0) return 0;
-        return _decode(inputTx).denom[t.oindex[k]];
+        (, uint256 amount) = _output(_decode(inputTx), t.oindex[k]);
+        return amount;
     }
 
     /// Proves that input `k` of a transaction is not signed by the owner of the output it
@@ -474,9 +486,9 @@ contract RootChain {
         _requireChildBlock(blknum);
         _included(blknum, txindex, txBytes, proof);
         PlasmaTransaction.Tx memory t = _decode(txBytes);
-        require(k < 2 && !t.inputEmpty(k) && t.oindex[k] < 2, "no such input");
+        require(k < 2 && !t.inputEmpty(k) && t.oindex[k] <= FEE_OINDEX, "no such input");
         _included(t.blknum[k], t.txindex[k], inputTx, inputProof);
-        address spentOwner = _decode(inputTx).owner[t.oindex[k]];
+        (address spentOwner,) = _output(_decode(inputTx), t.oindex[k]);
         require(t.inputSigner(k, txDomain()) != spentOwner, "the signature is the owner's");
         _convict(blknum, Fraud.BadSignature);
     }

@@ -69,7 +69,7 @@ pub fn operator_throughput(n: usize) {
     let owners: Vec<Address> = keys.iter().map(ankr_types::recovery::address_of).collect();
     // n deposits, 999 per interval with an empty child block between, as the root chain numbers them.
     let fresh_ledger = || {
-        let mut ledger = Ledger::new(domain());
+        let mut ledger = Ledger::new(domain(), alloy_primitives::Address::ZERO);
         let mut numbers = Vec::with_capacity(n);
         let mut next = 1;
         for i in 0..n {
@@ -203,7 +203,7 @@ pub async fn gas() -> anyhow::Result<()> {
     // One chain through its whole life.
     let root_chain = deploy_child_chain(&main, &key(0), "gas", settings).await?;
     let domain = ankr_plasma::TxDomain::new(main.chain_id(), root_chain);
-    let mut ledger = Ledger::new(domain);
+    let mut ledger = Ledger::new(domain, ankr_types::recovery::address_of(&key(0)));
     let transact = async |from: usize,
                           call: &dyn Fn() -> Vec<u8>,
                           value: U256,
@@ -378,7 +378,7 @@ pub async fn gas() -> anyhow::Result<()> {
         let blknum: u64 = receipt_events::<RootChain::Deposit>(&receipt)[0]
             .blknum
             .to();
-        let mut ledger = Ledger::new(chain_domain);
+        let mut ledger = Ledger::new(chain_domain, ankr_types::recovery::address_of(&key(owner)));
         ledger
             .deposit(blknum, who(1), ankr)
             .map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -443,7 +443,7 @@ async fn a_block_over_json_rpcs_default_size_is_served_whole() {
     const PAYMENTS: usize = 30_000;
     let world = World::start().await;
     let operator_dir = tempfile::tempdir().unwrap();
-    let mut ledger = Ledger::new(domain());
+    let mut ledger = Ledger::new(domain(), address(OPERATOR));
     let mut events = Vec::new();
     let mut deposits = Vec::new();
     let mut next = 1;
@@ -1415,5 +1415,70 @@ async fn attack_l3_a_payment_signed_on_one_child_chain_does_not_replay_on_anothe
     .await;
     operator_a.stop().await;
     operator_b.stop().await;
+    world.node.stop().await;
+}
+
+/// Audit L-4: the `fee` a child transaction pays was collected nowhere: it stayed in the
+/// RootChain for good. Each transaction's fee is now an output of its own, (block, txindex, 2),
+/// owned by the operator: the operator spends it on the child chain like any output, and
+/// exits what it gathered.
+#[tokio::test(flavor = "multi_thread")]
+async fn attack_l4_the_operator_collects_the_fees_users_pay() {
+    let world = World::start().await;
+    let operator_dir = tempfile::tempdir().unwrap();
+    let operator = world.operator(operator_dir.path(), None).await;
+    let client = world.client(&operator).await;
+    let timeout = Duration::from_secs(20);
+    client
+        .deposit(&key(ALICE), ankr(5 * ANKR), timeout)
+        .await
+        .unwrap();
+    let fee = ankr(ANKR / 10);
+    client
+        .send(&key(ALICE), address(BOB), ankr(2 * ANKR), fee, timeout)
+        .await
+        .unwrap();
+    client
+        .send(&key(ALICE), address(CAROL), ankr(ANKR), fee, timeout)
+        .await
+        .unwrap();
+    // Two fee outputs, the operator's.
+    let fees = client.utxos(address(OPERATOR)).await.unwrap();
+    assert_eq!(fees.len(), 2, "{fees:?}");
+    assert!(fees.iter().all(|u| u.oindex == 2 && u.denom == fee));
+    assert_eq!(client.balance(address(OPERATOR)).await.unwrap(), fee + fee);
+    // The operator gathers them into one output of its own, paying no fee itself.
+    let (blknum, txindex) = client
+        .send(
+            &key(OPERATOR),
+            address(OPERATOR),
+            fee + fee,
+            U256::ZERO,
+            timeout,
+        )
+        .await
+        .unwrap();
+    let gathered = UtxoPos {
+        blknum,
+        txindex,
+        oindex: 0,
+    };
+    assert_eq!(
+        client
+            .utxos(address(OPERATOR))
+            .await
+            .unwrap()
+            .iter()
+            .map(|u| u.pos())
+            .collect::<Vec<_>>(),
+        vec![gathered]
+    );
+    // And takes it to the main chain.
+    client.exit(&key(OPERATOR), gathered).await.unwrap();
+    let paid = world
+        .collect(&client, OPERATOR, fee + fee + ankr(BOND))
+        .await;
+    assert_eq!(paid, fee + fee + ankr(BOND));
+    operator.stop().await;
     world.node.stop().await;
 }

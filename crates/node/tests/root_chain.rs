@@ -327,7 +327,7 @@ fn pos(blknum: u64, txindex: u32, oindex: u8) -> UtxoPos {
 #[tokio::test]
 async fn deposits_are_numbered_between_child_blocks_and_at_most_999() {
     let h = Harness::start().await;
-    let mut ledger = Ledger::new(domain());
+    let mut ledger = Ledger::new(domain(), address(OPERATOR));
     for expected in 1..=3 {
         assert_eq!(
             h.deposit(&mut ledger, ALICE, ankr(ANKR)).await.blknum,
@@ -414,7 +414,7 @@ async fn deposits_are_numbered_between_child_blocks_and_at_most_999() {
 #[tokio::test]
 async fn a_deposit_exits_after_maturity_and_is_withdrawn() {
     let h = Harness::start().await;
-    let mut ledger = Ledger::new(domain());
+    let mut ledger = Ledger::new(domain(), address(OPERATOR));
     let deposit = h.deposit(&mut ledger, ALICE, ankr(ANKR)).await;
     let block = ledger.block(deposit.blknum).unwrap().clone();
 
@@ -495,7 +495,7 @@ fn high_s(signature: &[u8]) -> Vec<u8> {
 #[tokio::test]
 async fn spent_outputs_exit_with_confirm_signatures_and_double_exits_are_challenged() {
     let h = Harness::start().await;
-    let mut ledger = Ledger::new(domain());
+    let mut ledger = Ledger::new(domain(), address(OPERATOR));
     let alice_deposit = h.deposit(&mut ledger, ALICE, ankr(5 * ANKR)).await;
     let bob_first = h.deposit(&mut ledger, BOB, ankr(3 * ANKR)).await;
     let bob_second = h.deposit(&mut ledger, BOB, ankr(2 * ANKR)).await;
@@ -654,7 +654,7 @@ async fn spent_outputs_exit_with_confirm_signatures_and_double_exits_are_challen
 #[tokio::test]
 async fn the_exit_queue_settles_in_priority_order_and_deletes_anywhere() {
     let h = Harness::start().await;
-    let mut ledger = Ledger::new(domain());
+    let mut ledger = Ledger::new(domain(), address(OPERATOR));
     let owners = [ALICE, BOB, CAROL, ALICE, BOB, CAROL, ALICE, BOB];
     let mut deposits = Vec::new();
     for (i, who) in owners.iter().enumerate() {
@@ -715,7 +715,7 @@ async fn an_old_output_cannot_stall_the_queue_ahead_of_matured_exits() {
     // The withdrawal-delay attack: without the 7-day floor, an exit of a very old output sorts
     // before everything and, while it matures, holds back exits that have matured.
     let h = Harness::start().await;
-    let mut ledger = Ledger::new(domain());
+    let mut ledger = Ledger::new(domain(), address(OPERATOR));
     let attacker_utxo = h.deposit(&mut ledger, ALICE, ankr(ANKR)).await;
     let honest_utxo = h.deposit(&mut ledger, BOB, ankr(ANKR)).await;
     // The chain goes on: a child block a day for 20 days.
@@ -759,7 +759,7 @@ async fn an_old_output_cannot_stall_the_queue_ahead_of_matured_exits() {
 #[tokio::test]
 async fn finalize_stops_before_running_out_of_gas() {
     let h = Harness::start().await;
-    let mut ledger = Ledger::new(domain());
+    let mut ledger = Ledger::new(domain(), address(OPERATOR));
     let mut expected = Vec::new();
     for i in 0..6u128 {
         let who = [ALICE, BOB, CAROL][i as usize % 3];
@@ -816,7 +816,7 @@ async fn finalize_stops_before_running_out_of_gas() {
 #[tokio::test]
 async fn a_withheld_block_cannot_take_anyones_funds() {
     let h = Harness::start().await;
-    let mut ledger = Ledger::new(domain());
+    let mut ledger = Ledger::new(domain(), address(OPERATOR));
     let alice_deposit = h.deposit(&mut ledger, ALICE, ankr(10 * ANKR)).await;
     ledger
         .add_transaction(spend(
@@ -925,7 +925,7 @@ async fn assert_rolled_back(h: &Harness, block: &ChildBlock, prover: usize) {
 #[tokio::test]
 async fn an_overspending_block_is_proven_and_every_honest_user_exits() {
     let h = Harness::start().await;
-    let mut ledger = Ledger::new(domain());
+    let mut ledger = Ledger::new(domain(), address(OPERATOR));
     let alice_deposit = h.deposit(&mut ledger, ALICE, ankr(3 * ANKR)).await;
     let operator_deposit = h.deposit(&mut ledger, OPERATOR, ankr(1)).await;
     let good = h.submit(&mut ledger).await;
@@ -1049,7 +1049,7 @@ async fn an_overspending_block_is_proven_and_every_honest_user_exits() {
 #[tokio::test]
 async fn a_block_with_a_forged_signature_is_proven() {
     let h = Harness::start().await;
-    let mut ledger = Ledger::new(domain());
+    let mut ledger = Ledger::new(domain(), address(OPERATOR));
     let alice_deposit = h.deposit(&mut ledger, ALICE, ankr(ANKR)).await;
     let good = h.submit(&mut ledger).await;
     // The operator spends Alice's deposit to itself, signing with its own key.
@@ -1082,7 +1082,7 @@ async fn a_block_with_a_forged_signature_is_proven() {
 #[tokio::test]
 async fn a_double_spend_is_proven_against_the_later_block() {
     let h = Harness::start().await;
-    let mut ledger = Ledger::new(domain());
+    let mut ledger = Ledger::new(domain(), address(OPERATOR));
     let alice_deposit = h.deposit(&mut ledger, ALICE, ankr(ANKR)).await;
     ledger
         .add_transaction(spend(
@@ -1292,7 +1292,7 @@ async fn main_chain_headers_commit_to_every_child_chains_boundary() {
         .await;
     assert_eq!(receipt["status"], "0x1");
 
-    let mut ledger = Ledger::new(domain());
+    let mut ledger = Ledger::new(domain(), address(OPERATOR));
     let deposit = h.deposit(&mut ledger, ALICE, ankr(ANKR)).await;
     ledger
         .add_transaction(spend(&[(deposit, ALICE)], &[(BOB, ankr(ANKR))], U256::ZERO))
@@ -1379,7 +1379,7 @@ async fn main_chain_headers_commit_to_every_child_chains_boundary() {
 async fn exit_queue_case(ops: Vec<(bool, usize)>) {
     use std::collections::BTreeSet;
     let h = Harness::start().await;
-    let mut ledger = Ledger::new(domain());
+    let mut ledger = Ledger::new(domain(), address(OPERATOR));
     let owners = [ALICE, BOB, CAROL];
     let mut deposits = Vec::new();
     for i in 0..12 {
@@ -1562,7 +1562,7 @@ async fn attack_m2_a_deposit_bound_to_its_child_block_cannot_be_front_run() {
     };
     // Alice signs a deposit bound to the next child block; before it is mined, the operator
     // puts a block of its own in front (here: a deposit of Bob's and a block spending it).
-    let mut ledger = Ledger::new(domain());
+    let mut ledger = Ledger::new(domain(), address(OPERATOR));
     let deposit = h.deposit(&mut ledger, BOB, ankr(ANKR)).await;
     ledger
         .add_transaction(spend(&[(deposit, BOB)], &[(BOB, ankr(ANKR))], U256::ZERO))
@@ -1608,7 +1608,7 @@ async fn attack_m2_a_deposit_bound_to_its_child_block_cannot_be_front_run() {
 #[tokio::test]
 async fn attack_l1_deposits_on_an_idle_chain_cannot_hold_back_an_older_exit() {
     let h = Harness::start().await;
-    let mut ledger = Ledger::new(domain());
+    let mut ledger = Ledger::new(domain(), address(OPERATOR));
     let honest = h.deposit(&mut ledger, BOB, ankr(ANKR)).await;
     h.submit(&mut ledger).await;
     // Thirty idle days.
@@ -1644,7 +1644,7 @@ async fn attack_l1_deposits_on_an_idle_chain_cannot_hold_back_an_older_exit() {
 #[tokio::test]
 async fn attack_l2_a_cheater_proving_its_own_fraud_first_still_loses_half() {
     let h = Harness::start().await;
-    let mut ledger = Ledger::new(domain());
+    let mut ledger = Ledger::new(domain(), address(OPERATOR));
     // A double exit: Alice spends her deposit to Carol, then exits the deposit anyway.
     let alice_deposit = h.deposit(&mut ledger, ALICE, ankr(ANKR)).await;
     ledger
@@ -1715,4 +1715,68 @@ async fn attack_l2_a_cheater_proving_its_own_fraud_first_still_loses_half() {
         ankr(ANKR) + ankr(BOND) / U256::from(2) + ankr(STAKE) / U256::from(2),
         "Carol's coin and the forfeited halves stay for the exits"
     );
+}
+
+/// Audit L-4 on the contract: a transaction's fee is its output 2, the operator's. Only the
+/// operator exits it (with the spender's confirm signature, as any output), and fraud proofs
+/// value it at the fee: a block that spends a fee output for more is an overspend.
+#[tokio::test]
+async fn fee_outputs_are_the_operators_and_fraud_proofs_value_them_at_the_fee() {
+    let h = Harness::start().await;
+    let mut ledger = Ledger::new(domain(), address(OPERATOR));
+    let deposit = h.deposit(&mut ledger, ALICE, ankr(5 * ANKR)).await;
+    ledger
+        .add_transaction(spend(
+            &[(deposit, ALICE)],
+            &[(BOB, ankr(4 * ANKR))],
+            ankr(ANKR),
+        ))
+        .unwrap();
+    let block = h.submit(&mut ledger).await;
+    let fee_output = pos(1000, 0, 2);
+    assert_eq!(ledger.utxos_of(address(OPERATOR)).len(), 1);
+    let alice_confirms = confirmation(ALICE, &block, 0);
+    h.refused(
+        BOB,
+        Harness::exit_call(&block, 0, 2, alice_confirms.clone()),
+        ankr(BOND),
+        "only the output's owner",
+    )
+    .await;
+    h.refused(
+        OPERATOR,
+        Harness::exit_call(&block, 0, 3, alice_confirms.clone()),
+        ankr(BOND),
+        "two outputs and a fee output",
+    )
+    .await;
+    let receipt = h.start_exit(OPERATOR, &block, 0, 2, alice_confirms).await;
+    assert_eq!(events::<RootChain::ExitStarted>(&receipt).len(), 1);
+    let exit = h
+        .read(RootChain::exitsCall(U256::from(fee_output.encoded())))
+        .await;
+    assert_eq!(exit.amount, ankr(ANKR));
+
+    // Block 2000 spends the 1-ANKR fee output for 3 ANKR: proven an overspend.
+    let mint = spend(
+        &[(fee_output, OPERATOR)],
+        &[(OPERATOR, ankr(3 * ANKR))],
+        U256::ZERO,
+    );
+    let bad = submit_invalid(&h, 2000, vec![mint], block.root).await;
+    let (blknum, txindex, tx_bytes, proof) = tx_at(&bad, 0);
+    h.ok(
+        DAVE,
+        RootChain::proveOverspendCall {
+            blknum,
+            txindex,
+            txBytes: tx_bytes,
+            proof,
+            inputTxs: [block.transactions[0].encode().into(), Bytes::new()],
+            inputProofs: [block.proof(0).into(), Bytes::new()],
+        },
+        U256::ZERO,
+    )
+    .await;
+    assert_rolled_back(&h, &bad, DAVE).await;
 }

@@ -139,14 +139,23 @@ pub struct Ledger {
     spent_by: HashMap<UtxoPos, (u64, u32, usize)>,
     /// The chain whose signatures count here.
     domain: TxDomain,
+    /// Who owns the fee outputs: the RootChain's owner, the operator.
+    operator: Address,
 }
 
+/// The output index of a transaction's fee output (ours, not the whitepaper's: the fee a
+/// transaction pays is an output of its own, at (block, txindex, 2), owned by the operator, which
+/// spends or exits it like any other — without it fees stayed locked in the RootChain for good,
+/// audit L-4).
+pub const FEE_OINDEX: u8 = 2;
+
 impl Ledger {
-    /// An empty ledger of the child chain of `domain`.
-    pub fn new(domain: TxDomain) -> Self {
+    /// An empty ledger of the child chain of `domain`, whose fee outputs `operator` owns.
+    pub fn new(domain: TxDomain, operator: Address) -> Self {
         Self {
             next_child_block: CHILD_BLOCK_INTERVAL,
             domain,
+            operator,
             ..Default::default()
         }
     }
@@ -269,7 +278,7 @@ impl Ledger {
     }
 
     /// Makes the next child block from the pool (possibly empty): spends its inputs and adds
-    /// its outputs to the UTXO set.
+    /// its outputs and fee outputs to the UTXO set.
     pub fn seal_block(&mut self) -> &ChildBlock {
         let number = self.next_child_block;
         let transactions = std::mem::take(&mut self.pool);
@@ -281,12 +290,17 @@ impl Ledger {
                 self.spent_by
                     .insert(input.utxo(), (number, txindex as u32, k));
             }
-            for (oindex, output) in tx.outputs.iter().enumerate() {
+            let fee = Output {
+                owner: self.operator,
+                denom: tx.fee,
+            };
+            let outputs = tx.outputs.iter().zip([0, 1]).chain([(&fee, FEE_OINDEX)]);
+            for (output, oindex) in outputs {
                 if !output.denom.is_zero() {
                     let pos = UtxoPos {
                         blknum: number,
                         txindex: txindex as u32,
-                        oindex: oindex as u8,
+                        oindex,
                     };
                     self.utxos.insert(pos, *output);
                 }

@@ -9,7 +9,8 @@ pub mod merkle;
 pub mod transaction;
 
 pub use ledger::{
-    CHILD_BLOCK_INTERVAL, ChildBlock, InvalidBlock, Ledger, LedgerError, UtxoPos, chained_to,
+    CHILD_BLOCK_INTERVAL, ChildBlock, FEE_OINDEX, InvalidBlock, Ledger, LedgerError, UtxoPos,
+    chained_to,
 };
 pub use merkle::{MerkleTree, block_root, verify};
 pub use transaction::{Input, Output, PlasmaTx, TxDomain, TxError, utxo_position};

@@ -8,6 +8,9 @@ use ankr_plasma::transaction::{ConfirmError, confirm};
 use ankr_plasma::{Ledger, LedgerError, Output, PlasmaTx, TxDomain, TxError, UtxoPos};
 
 /// The chain these transactions are signed for: chain id 4242, RootChain 0xcc…cc.
+/// Owns the fee outputs.
+const OPERATOR: Address = Address::repeat_byte(0x0e);
+
 fn domain() -> TxDomain {
     TxDomain::new(4242, Address::repeat_byte(0xcc))
 }
@@ -40,7 +43,7 @@ fn pos(blknum: u64, txindex: u32, oindex: u8) -> UtxoPos {
 
 #[test]
 fn deposits_follow_the_root_chains_numbering() {
-    let mut ledger = Ledger::new(domain());
+    let mut ledger = Ledger::new(domain(), OPERATOR);
     ledger.deposit(1, owner(1), U256::from(10)).unwrap();
     assert!(
         matches!(
@@ -66,7 +69,7 @@ fn deposits_follow_the_root_chains_numbering() {
 
 #[test]
 fn spends_follow_the_utxo_rules() {
-    let mut ledger = Ledger::new(domain());
+    let mut ledger = Ledger::new(domain(), OPERATOR);
     ledger.deposit(1, owner(1), U256::from(10)).unwrap();
     ledger.deposit(2, owner(2), U256::from(4)).unwrap();
     let theft = pay(pos(1, 0, 0), 2, 2, 10);
@@ -117,7 +120,7 @@ fn spends_follow_the_utxo_rules() {
 
 #[test]
 fn an_exit_locks_its_output_and_drops_pooled_spends() {
-    let mut ledger = Ledger::new(domain());
+    let mut ledger = Ledger::new(domain(), OPERATOR);
     ledger.deposit(1, owner(1), U256::from(10)).unwrap();
     ledger.deposit(2, owner(1), U256::from(3)).unwrap();
     ledger.add_transaction(pay(pos(1, 0, 0), 1, 2, 10)).unwrap();
@@ -138,8 +141,8 @@ fn an_exit_locks_its_output_and_drops_pooled_spends() {
 
 #[test]
 fn a_replayed_block_is_checked_like_a_pooled_one() {
-    let mut operator = Ledger::new(domain());
-    let mut watcher = Ledger::new(domain());
+    let mut operator = Ledger::new(domain(), OPERATOR);
+    let mut watcher = Ledger::new(domain(), OPERATOR);
     for ledger in [&mut operator, &mut watcher] {
         ledger.deposit(1, owner(1), U256::from(10)).unwrap();
     }

@@ -229,7 +229,10 @@ pub async fn start(config: OperatorConfig) -> Result<RunningOperator, OperatorEr
     })?;
     let store = ChildStore::open(&config.data_dir.join("child-chain.redb"))?;
     store.bind(config.root_chain)?;
-    let mut ledger = store.replay(TxDomain::new(main.chain_id(), config.root_chain))?;
+    let mut ledger = store.replay(
+        TxDomain::new(main.chain_id(), config.root_chain),
+        ankr_types::recovery::address_of(&config.key),
+    )?;
     let pooled = store.pool()?;
     let dropped = pooled
         .iter()

@@ -174,9 +174,10 @@ impl ChildStore {
             .unwrap_or(0))
     }
 
-    /// Rebuilds the ledger of the chain of `domain` from every event.
-    pub fn replay(&self, domain: TxDomain) -> Result<Ledger, StoreError> {
-        let mut ledger = Ledger::new(domain);
+    /// Rebuilds the ledger of the chain of `domain` (fee outputs to `operator`) from every
+    /// event.
+    pub fn replay(&self, domain: TxDomain, operator: Address) -> Result<Ledger, StoreError> {
+        let mut ledger = Ledger::new(domain, operator);
         let txn = self.db.begin_read()?;
         for entry in txn.open_table(EVENTS)?.iter()? {
             let (_, bytes) = entry?;
@@ -341,7 +342,7 @@ mod tests {
         assert!(store.pool().unwrap().is_empty());
         store.pool_put(b"third").unwrap();
         assert_eq!(store.pool().unwrap(), vec![b"third".to_vec()]);
-        let replayed = store.replay(TxDomain::default()).unwrap();
+        let replayed = store.replay(TxDomain::default(), Address::ZERO).unwrap();
         assert_eq!(replayed.next_child_block(), 2000);
     }
 }

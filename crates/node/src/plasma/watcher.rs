@@ -148,12 +148,12 @@ pub async fn start(config: WatcherConfig) -> Result<RunningWatcher, WatcherError
             client
         }
     };
-    let ledger = store.replay(client.domain())?;
-    let cursor = store.main_cursor()?;
     let operator = client
         .main
         .read(client.root_chain, RootChain::ownerCall {})
         .await?;
+    let ledger = store.replay(client.domain(), operator)?;
+    let cursor = store.main_cursor()?;
     let (shutdown, stopped) = watch::channel(false);
     let gossip = gossip::start(
         client.root_chain,
