@@ -8,6 +8,8 @@
 //! 3. idle registrations halting a chain;   8. side blocks without state;
 //! 4. two encodings of one signature;       9. parents stamped ahead of the clock;
 //! 5. cheap lottery tickets;               10. an unmetered blob store.
+//!
+//! And the audit's consensus item (issue 13, M-7): thousands of registered platforms.
 
 mod support;
 
@@ -692,4 +694,47 @@ async fn attack_10_blobs_no_task_pays_for_are_not_stored() {
         .unwrap();
     assert!(stored.is_null());
     chain.node.stop().await;
+}
+
+/// Audit M-7: the registry's `livePlatforms` loops over every platform ever registered, and
+/// consensus called it at every import with 30M gas: ~3,100 registrations (~500M gas of
+/// transactions) made every block fail to import. Consensus no longer reads it. Here 3,500
+/// platforms are registered at genesis: the loop no longer fits in 30M gas, and blocks still
+/// import.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_m7_thousands_of_registered_platforms_do_not_stop_block_import() {
+    let miner = enclave(90);
+    let mut bootstrap = vec![(miner.address(), miner.platform_id())];
+    bootstrap.extend((0..3_500u32).map(|i| {
+        let seed = keccak256(i.to_be_bytes());
+        (Address::from_slice(&seed[12..]), keccak256(seed))
+    }));
+    let mut spec = devnet::pouw_spec_with_period(Address::ZERO, bootstrap, 1_000);
+    spec.genesis_difficulty = U256::from(1_000u64);
+    spec.target_block_time_ms = 1_000;
+    let (_dir, node, client) = start(spec, None).await;
+    let live_platforms = ankr_contracts::EnclaveRegistry::livePlatformsCall {
+        blockNumber: U256::from(1),
+    };
+    let looped = call(
+        &client,
+        "eth_call",
+        json!([{
+            "to": ankr_contracts::genesis::ENCLAVE_REGISTRY_ADDRESS,
+            "data": Bytes::from(live_platforms.abi_encode()),
+            "gas": "0x1c9c380",
+        }, "latest"]),
+    )
+    .await;
+    assert!(looped.is_err(), "livePlatforms fits in 30M gas: {looped:?}");
+    for index in 1..=3u64 {
+        pace(&node).await;
+        let mut block = template(&client).await;
+        assert!(seal_honestly(&miner, &mut block, index));
+        submit(&client, &block)
+            .await
+            .unwrap_or_else(|e| panic!("block {index} refused: {e:?}"));
+    }
+    assert_eq!(node.chain.head().number, 3);
+    node.stop().await;
 }
