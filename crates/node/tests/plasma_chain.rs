@@ -41,6 +41,16 @@ struct World {
     root_chain: Address,
 }
 
+/// Every test chain's RootChain: short periods, a 0.01 ANKR bond, a 2 ANKR stake.
+fn settings() -> RootChainSettings {
+    RootChainSettings {
+        challenge_period: CHALLENGE_PERIOD,
+        maturity_period: MATURITY_PERIOD,
+        exit_bond: ankr(BOND),
+        stake: ankr(2 * ANKR),
+    }
+}
+
 impl World {
     async fn start() -> Self {
         let _ = tracing_subscriber::fmt()
@@ -60,14 +70,8 @@ impl World {
         .await
         .unwrap();
         let main = MainChain::connect(&node.rpc_url()).await.unwrap();
-        let settings = RootChainSettings {
-            challenge_period: CHALLENGE_PERIOD,
-            maturity_period: MATURITY_PERIOD,
-            exit_bond: ankr(BOND),
-            stake: ankr(2 * ANKR),
-        };
         let root_chain =
-            operator::deploy_child_chain(&main, &key(OPERATOR), "test chain", settings)
+            operator::deploy_child_chain(&main, &key(OPERATOR), "test chain", settings())
                 .await
                 .unwrap();
         // Registered once, as this chain.
@@ -138,6 +142,28 @@ impl World {
         })
         .await
         .unwrap()
+    }
+
+    /// A second child chain, "chain b": its own RootChain (deployed by account 5, with the
+    /// world's settings) and its operator, with its file in `dir`.
+    async fn chain_b(&self, dir: &Path) -> (Address, RunningOperator) {
+        let root_chain = operator::deploy_child_chain(&self.main, &key(5), "chain b", settings())
+            .await
+            .unwrap();
+        let running = operator::start(OperatorConfig {
+            main_rpc: self.node.rpc_url(),
+            root_chain,
+            key: key(5),
+            data_dir: dir.to_path_buf(),
+            rpc_addr: "127.0.0.1:0".parse().unwrap(),
+            p2p_listen: "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
+            block_interval: Duration::from_millis(300),
+            confirmations: 1,
+            early_block_deposits: operator::EARLY_BLOCK_DEPOSITS,
+        })
+        .await
+        .unwrap();
+        (root_chain, running)
     }
 
     async fn client(&self, operator: &RunningOperator) -> PlasmaClient {
@@ -681,29 +707,8 @@ async fn ankr_moves_between_child_chains_through_the_main_chain() {
     let dir_a = tempfile::tempdir().unwrap();
     let operator_a = world.operator(dir_a.path(), None).await;
     // Chain B: its own RootChain and operator key.
-    let settings = operator::RootChainSettings {
-        challenge_period: CHALLENGE_PERIOD,
-        maturity_period: MATURITY_PERIOD,
-        exit_bond: ankr(BOND),
-        stake: ankr(2 * ANKR),
-    };
-    let root_chain_b = operator::deploy_child_chain(&world.main, &key(5), "chain b", settings)
-        .await
-        .unwrap();
     let dir_b = tempfile::tempdir().unwrap();
-    let operator_b = operator::start(OperatorConfig {
-        main_rpc: world.node.rpc_url(),
-        root_chain: root_chain_b,
-        key: key(5),
-        data_dir: dir_b.path().to_path_buf(),
-        rpc_addr: "127.0.0.1:0".parse().unwrap(),
-        p2p_listen: "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
-        block_interval: Duration::from_millis(300),
-        confirmations: 1,
-        early_block_deposits: operator::EARLY_BLOCK_DEPOSITS,
-    })
-    .await
-    .unwrap();
+    let (root_chain_b, operator_b) = world.chain_b(dir_b.path()).await;
     let a = world.client(&operator_a).await;
     let b = world.client(&operator_b).await;
     assert_eq!(b.root_chain, root_chain_b);
@@ -1357,29 +1362,8 @@ async fn attack_l3_a_payment_signed_on_one_child_chain_does_not_replay_on_anothe
     let world = World::start().await;
     let dir_a = tempfile::tempdir().unwrap();
     let operator_a = world.operator(dir_a.path(), None).await;
-    let settings = operator::RootChainSettings {
-        challenge_period: CHALLENGE_PERIOD,
-        maturity_period: MATURITY_PERIOD,
-        exit_bond: ankr(BOND),
-        stake: ankr(2 * ANKR),
-    };
-    let root_chain_b = operator::deploy_child_chain(&world.main, &key(5), "chain b", settings)
-        .await
-        .unwrap();
     let dir_b = tempfile::tempdir().unwrap();
-    let operator_b = operator::start(OperatorConfig {
-        main_rpc: world.node.rpc_url(),
-        root_chain: root_chain_b,
-        key: key(5),
-        data_dir: dir_b.path().to_path_buf(),
-        rpc_addr: "127.0.0.1:0".parse().unwrap(),
-        p2p_listen: "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
-        block_interval: Duration::from_millis(300),
-        confirmations: 1,
-        early_block_deposits: operator::EARLY_BLOCK_DEPOSITS,
-    })
-    .await
-    .unwrap();
+    let (_, operator_b) = world.chain_b(dir_b.path()).await;
     let a = world.client(&operator_a).await;
     let b = world.client(&operator_b).await;
     let timeout = Duration::from_secs(20);
