@@ -32,6 +32,27 @@ describe("eth_subscribe over WebSocket", { timeout: 60_000 }, () => {
     assert.deepEqual(numbers, [numbers[0], numbers[0] + 1, numbers[0] + 2]);
   });
 
+  test("ids are hex strings, as geth's; pending transactions are pushed", async () => {
+    const id = await ws.send("eth_subscribe", ["newHeads"]);
+    assert.match(id, /^0x[0-9a-f]{32}$/);
+    assert.equal(await ws.send("eth_unsubscribe", [id]), true);
+    // The devnet's own services send transactions too: wait for ours among them.
+    const seen = [];
+    let wanted = null;
+    let found;
+    const heard = new Promise((resolve) => (found = resolve));
+    ws.on("pending", (hash) => {
+      seen.push(hash);
+      if (hash === wanted) found();
+    });
+    await new Promise((r) => setTimeout(r, 200)); // let the subscription reach the node
+    const sent = await wallet.sendTransaction({ to: ethers.Wallet.createRandom().address, value: 1n });
+    wanted = sent.hash;
+    if (!seen.includes(wanted)) await heard;
+    await ws.removeAllListeners("pending");
+    await sent.wait();
+  });
+
   test("logs: a contract event is pushed to its subscriber", async () => {
     const { abi, bytecode } = artifact("Greeter");
     const deployed = await (await new ethers.ContractFactory(abi, bytecode, wallet).deploy("hi")).waitForDeployment();

@@ -64,6 +64,8 @@ pub struct Chain {
     writer: Mutex<()>,
     blocks: broadcast::Sender<Arc<NewBlock>>,
     pending_tx: Notify,
+    /// Each transaction that enters the pool, for `newPendingTransactions` subscribers.
+    arrived: broadcast::Sender<Arc<RecoveredTx>>,
     /// Hashes that entered the pool, numbered, for pending-transaction filters.
     arrivals: Mutex<Arrivals>,
     /// Blocks found invalid under the full rules: they and their descendants are refused at
@@ -108,6 +110,7 @@ impl Chain {
             window_cache: Default::default(),
             blocks: broadcast::channel(256).0,
             pending_tx: Notify::new(),
+            arrived: broadcast::channel(4096).0,
             arrivals: Mutex::default(),
             spec,
         };
@@ -190,6 +193,8 @@ impl Chain {
 
     /// Adds a checked, recovered transaction to the pool against the head state.
     fn add_to_pool(&self, tx: RecoveredTx, size: usize, local: bool) -> Result<B256, SubmitError> {
+        // Kept only while someone subscribes: a copy per transaction otherwise costs for nothing.
+        let announced = (self.arrived.receiver_count() > 0).then(|| Arc::new(tx.clone()));
         let base_fee = next_base_fee(&self.head());
         let state = self.reader()?.state()?;
         let mut lookup_error = None;
@@ -227,7 +232,16 @@ impl Chain {
             }
         }
         self.pending_tx.notify_one();
+        if let Some(tx) = announced {
+            let _ = self.arrived.send(tx);
+        }
         Ok(hash)
+    }
+
+    /// Each transaction that enters the pool from now on (a subscriber that falls more than
+    /// 4,096 behind misses some, as geth's does).
+    pub fn subscribe_pending(&self) -> broadcast::Receiver<Arc<RecoveredTx>> {
+        self.arrived.subscribe()
     }
 
     /// The number of the latest transaction to enter the pool (0 before any).

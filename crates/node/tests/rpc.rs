@@ -283,3 +283,81 @@ async fn bad_input_gets_clear_errors_and_the_node_stays_up() {
     );
     node.stop().await;
 }
+
+/// WebSocket subscriptions as geth and anvil give them (issue 15): the id is a hex string
+/// (viem registers string ids only; web3.py's `AsyncWeb3` takes its length), unsubscribe
+/// takes it back, and `newPendingTransactions` pushes each pooled transaction's hash, or the
+/// transaction itself when asked with `true`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_subscriptions_have_hex_ids_and_push_pending_transactions() {
+    use jsonrpsee::core::client::{Subscription, SubscriptionClientT};
+    let (_dir, node, client) = start().await;
+    let ws = jsonrpsee::ws_client::WsClientBuilder::default()
+        .build(node.rpc_url().replace("http", "ws"))
+        .await
+        .unwrap();
+    let heads: Subscription<Value> = ws
+        .subscribe(
+            "eth_subscribe",
+            jsonrpsee::rpc_params!["newHeads"],
+            "eth_unsubscribe",
+        )
+        .await
+        .unwrap();
+    match heads.kind() {
+        jsonrpsee::core::client::SubscriptionKind::Subscription(
+            jsonrpsee::types::SubscriptionId::Str(id),
+        ) => {
+            assert!(
+                id.len() == 34 && id.starts_with("0x") && hex::decode(&id[2..]).is_ok(),
+                "{id}"
+            );
+        }
+        other => panic!("not a string id: {other:?}"),
+    }
+    heads.unsubscribe().await.unwrap();
+    let mut hashes: Subscription<Value> = ws
+        .subscribe(
+            "eth_subscribe",
+            jsonrpsee::rpc_params!["newPendingTransactions"],
+            "eth_unsubscribe",
+        )
+        .await
+        .unwrap();
+    let mut full: Subscription<Value> = ws
+        .subscribe(
+            "eth_subscribe",
+            jsonrpsee::rpc_params!["newPendingTransactions", true],
+            "eth_unsubscribe",
+        )
+        .await
+        .unwrap();
+    let refused = ws
+        .subscribe::<Value, _>(
+            "eth_subscribe",
+            jsonrpsee::rpc_params!["newPendingTransactions", "yes"],
+            "eth_unsubscribe",
+        )
+        .await;
+    assert!(refused.is_err(), "a bad parameter is refused, not ignored");
+    let key = devnet::accounts()[0].secret;
+    let tx = sign_transaction(&key, transfer(0, devnet::DEVNET_CHAIN_ID, Bytes::new()));
+    let hash = call(&client, "eth_sendRawTransaction", json!([raw(&tx)]))
+        .await
+        .unwrap();
+    let pushed = tokio::time::timeout(Duration::from_secs(5), hashes.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(pushed, hash);
+    let pushed = tokio::time::timeout(Duration::from_secs(5), full.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(pushed["hash"], hash);
+    assert_eq!(pushed["nonce"], "0x0");
+    assert_eq!(pushed["blockHash"], Value::Null);
+    node.stop().await;
+}

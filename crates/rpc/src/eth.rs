@@ -104,7 +104,11 @@ pub trait EthRpc {
     #[method(name = "uninstallFilter")]
     fn uninstall_filter(&self, id: U256) -> RpcResult<bool>;
     #[subscription(name = "subscribe" => "subscription", unsubscribe = "unsubscribe", item = serde_json::Value)]
-    async fn subscribe(&self, kind: String, filter: Option<Filter>) -> SubscriptionResult;
+    async fn subscribe(
+        &self,
+        kind: String,
+        params: Option<serde_json::Value>,
+    ) -> SubscriptionResult;
 }
 
 pub struct EthRpc {
@@ -674,15 +678,47 @@ impl EthRpcServer for EthRpc {
         &self,
         pending: PendingSubscriptionSink,
         kind: String,
-        filter: Option<Filter>,
+        params: Option<serde_json::Value>,
     ) -> SubscriptionResult {
-        let logs_filter = match kind.as_str() {
-            "newHeads" => None,
-            "logs" => Some(filter.unwrap_or_default()),
-            other => {
+        let logs_filter = match (kind.as_str(), params) {
+            ("newHeads", None) => None,
+            ("logs", None) => Some(Filter::default()),
+            ("logs", Some(filter)) => match serde_json::from_value::<Filter>(filter) {
+                Ok(filter) => Some(filter),
+                Err(error) => {
+                    pending
+                        .reject(invalid_params(format!("bad logs filter: {error}")))
+                        .await;
+                    return Ok(());
+                }
+            },
+            ("newPendingTransactions", full) => {
+                let full = match full {
+                    None => false,
+                    Some(serde_json::Value::Bool(full)) => full,
+                    Some(other) => {
+                        pending
+                            .reject(invalid_params(format!(
+                                "newPendingTransactions takes true (full transactions) or false, not {other}"
+                            )))
+                            .await;
+                        return Ok(());
+                    }
+                };
+                return self.pending_transactions(pending, full).await;
+            }
+            ("newHeads", Some(other)) => {
                 pending
                     .reject(invalid_params(format!(
-                        "unsupported subscription {other:?}: use newHeads or logs"
+                        "newHeads takes no parameters, got {other}"
+                    )))
+                    .await;
+                return Ok(());
+            }
+            (other, _) => {
+                pending
+                    .reject(invalid_params(format!(
+                        "unsupported subscription {other:?}: use newHeads, logs or newPendingTransactions"
                     )))
                     .await;
                 return Ok(());
@@ -738,6 +774,38 @@ impl EthRpcServer for EthRpc {
                 if sink.send(raw).await.is_err() {
                     return Ok(());
                 }
+            }
+        }
+    }
+}
+
+impl EthRpc {
+    /// `newPendingTransactions`: each transaction's hash (or, with `full`, the transaction) as
+    /// it enters the pool.
+    async fn pending_transactions(
+        &self,
+        pending: PendingSubscriptionSink,
+        full: bool,
+    ) -> SubscriptionResult {
+        let mut arrived = self.chain.subscribe_pending();
+        let sink = pending.accept().await?;
+        loop {
+            let tx = tokio::select! {
+                _ = sink.closed() => return Ok(()),
+                tx = arrived.recv() => match tx {
+                    Ok(tx) => tx,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(_) => return Ok(()),
+                },
+            };
+            let message = if full {
+                serde_json::to_value(convert::transaction(&tx, None))?
+            } else {
+                serde_json::to_value(tx.tx.tx_hash())?
+            };
+            let raw = serde_json::value::to_raw_value(&message)?;
+            if sink.send(raw).await.is_err() {
+                return Ok(());
             }
         }
     }

@@ -47,6 +47,44 @@ impl RpcServer {
     }
 }
 
+/// Subscription ids as geth and anvil give them: a hex string of 16 random-looking bytes.
+/// jsonrpsee's default is a JSON number, which viem ignores (it registers string ids only)
+/// and web3.py's `AsyncWeb3` cannot take.
+#[derive(Debug)]
+struct HexIdProvider {
+    seed: [u8; 32],
+    next: std::sync::atomic::AtomicU64,
+}
+
+impl Default for HexIdProvider {
+    fn default() -> Self {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let seed = alloy_primitives::keccak256(
+            [
+                now.as_nanos().to_be_bytes().as_slice(),
+                &std::process::id().to_be_bytes(),
+            ]
+            .concat(),
+        );
+        Self {
+            seed: seed.0,
+            next: Default::default(),
+        }
+    }
+}
+
+impl jsonrpsee::core::traits::IdProvider for HexIdProvider {
+    fn next_id(&self) -> jsonrpsee::types::SubscriptionId<'static> {
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = alloy_primitives::keccak256([self.seed.as_slice(), &n.to_be_bytes()].concat());
+        jsonrpsee::types::SubscriptionId::Str(
+            format!("0x{}", alloy_primitives::hex::encode(&id[..16])).into(),
+        )
+    }
+}
+
 /// Serves the chain's RPC on `addr` (HTTP and WebSocket).
 pub async fn start(
     chain: Arc<Chain>,
@@ -60,6 +98,7 @@ pub async fn start(
         .max_connections(256)
         // geth's default: bounds the work one request can queue.
         .set_batch_request_config(BatchRequestConfig::Limit(MAX_BATCH))
+        .set_id_provider(HexIdProvider::default())
         .build();
     let server = Server::builder().set_config(config).build(addr).await?;
     let local_addr = server.local_addr()?;
