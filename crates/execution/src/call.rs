@@ -60,6 +60,22 @@ pub enum CallError {
     State(#[from] StateError),
 }
 
+/// Why a message could not start, in geth's words where tools match on them (viem classifies
+/// "insufficient funds for gas * price + value"; revm says "lack of funds (0) for max fee").
+fn geth_words(error: &revm::context::result::InvalidTransaction) -> String {
+    use revm::context::result::InvalidTransaction::*;
+    match error {
+        LackOfFundForMaxFee { .. } | OverflowPaymentInTransaction => {
+            "insufficient funds for gas * price + value".to_string()
+        }
+        CallGasCostMoreThanGasLimit { .. } => "intrinsic gas too low".to_string(),
+        NonceTooLow { tx, state } => format!("nonce too low: next nonce {state}, tx nonce {tx}"),
+        NonceTooHigh { tx, state } => format!("nonce too high: next nonce {state}, tx nonce {tx}"),
+        GasPriceLessThanBasefee => "max fee per gas less than block base fee".to_string(),
+        other => other.to_string(),
+    }
+}
+
 fn run(
     state: &StateReader,
     chain: &ChainConfig,
@@ -106,7 +122,7 @@ fn run(
             Ok((outcome.result, spent))
         }
         Err(EVMError::Database(e)) => Err(e.into()),
-        Err(EVMError::Transaction(e)) => Err(CallError::Invalid(e.to_string())),
+        Err(EVMError::Transaction(e)) => Err(CallError::Invalid(geth_words(&e))),
         Err(e) => Err(CallError::Invalid(e.to_string())),
     }
 }

@@ -361,3 +361,76 @@ async fn websocket_subscriptions_have_hex_ids_and_push_pending_transactions() {
     assert_eq!(pushed["blockHash"], Value::Null);
     node.stop().await;
 }
+
+/// Initcode that reverts with `data` (a call without `to` runs it).
+fn reverting_with(data: &[u8]) -> String {
+    let mut code = Vec::new();
+    let mut padded = data.to_vec();
+    padded.resize(data.len().div_ceil(32) * 32, 0);
+    for (i, word) in padded.chunks(32).enumerate() {
+        code.push(0x7f); // PUSH32 word
+        code.extend_from_slice(word);
+        code.extend_from_slice(&[0x60, (32 * i) as u8, 0x52]); // PUSH1 offset, MSTORE
+    }
+    code.extend_from_slice(&[0x60, data.len() as u8, 0x60, 0x00, 0xfd]); // REVERT(0, len)
+    format!("0x{}", hex::encode(code))
+}
+
+/// Errors in geth's exact words, which tools match on (issue 15): `execution reverted:
+/// <reason>` for a reason string or a panic, plain `execution reverted` for none, and
+/// `insufficient funds for gas * price + value` from an account that cannot pay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_read_as_geths() {
+    use alloy_sol_types::SolError;
+    let (_dir, node, client) = start().await;
+    let reason = alloy_sol_types::Revert::from("nope").abi_encode();
+    let panic = alloy_sol_types::Panic {
+        code: U256::from(0x11),
+    }
+    .abi_encode();
+    for (data, expected) in [
+        (reason.clone(), "execution reverted: nope"),
+        (
+            panic,
+            "execution reverted: arithmetic underflow or overflow",
+        ),
+        (Vec::new(), "execution reverted"),
+    ] {
+        for method in ["eth_call", "eth_estimateGas"] {
+            let (code, message) = call(&client, method, json!([{ "data": reverting_with(&data) }]))
+                .await
+                .unwrap_err();
+            assert_eq!((code, message.as_str()), (3, expected), "{method}");
+        }
+    }
+    let broke = Address::repeat_byte(0xb0);
+    for method in ["eth_call", "eth_estimateGas"] {
+        let (_, message) = call(
+            &client,
+            method,
+            json!([{ "from": broke, "to": Address::repeat_byte(1), "value": "0x1" }]),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(
+            message, "insufficient funds for gas * price + value",
+            "{method}"
+        );
+    }
+    // The node holds no keys, and says so instead of "method not found".
+    let from = devnet::accounts()[0].address;
+    for (method, params) in [
+        ("eth_sendTransaction", json!([{ "from": from, "to": from }])),
+        ("eth_sign", json!([from, "0x00"])),
+        ("personal_sign", json!(["0x00", from])),
+        ("eth_signTypedData_v4", json!([from, "{}"])),
+    ] {
+        let (code, message) = call(&client, method, params).await.unwrap_err();
+        assert_eq!(code, -32000, "{method}");
+        assert!(
+            message.contains("holds no keys") && message.contains("eth_sendRawTransaction"),
+            "{method}: {message}"
+        );
+    }
+    node.stop().await;
+}

@@ -1,7 +1,7 @@
 //! Ethereum's JSON-RPC error codes and the mapping of ankr's errors onto them.
 
 use alloy_primitives::Bytes;
-use alloy_sol_types::decode_revert_reason;
+use alloy_sol_types::SolError;
 use ankr_chain::SubmitError;
 use ankr_execution::CallError;
 use jsonrpsee::types::ErrorObjectOwned;
@@ -38,12 +38,38 @@ pub fn header_not_found() -> ErrorObjectOwned {
     rpc_error(codes::SERVER, "header not found")
 }
 
+/// A revert in geth's words: `execution reverted: <reason>` for `Error(string)` and
+/// `Panic(uint256)`, plain `execution reverted` otherwise (custom errors, no data); the revert
+/// bytes go in `data`.
 pub fn reverted(data: Bytes) -> ErrorObjectOwned {
-    let message = match decode_revert_reason(&data) {
+    let message = match revert_reason(&data) {
         Some(reason) => format!("execution reverted: {reason}"),
         None => "execution reverted".to_string(),
     };
     ErrorObjectOwned::owned(codes::EXECUTION_REVERTED, message, Some(data))
+}
+
+/// The reason geth gives for revert bytes, if they name one.
+fn revert_reason(data: &[u8]) -> Option<String> {
+    if let Ok(revert) = alloy_sol_types::Revert::abi_decode(data) {
+        return Some(revert.reason);
+    }
+    let panic = alloy_sol_types::Panic::abi_decode(data).ok()?;
+    let code = panic.code.saturating_to::<u64>();
+    // geth's `panicReasons`.
+    Some(match code {
+        0x00 => "generic panic".into(),
+        0x01 => "assert(false)".into(),
+        0x11 => "arithmetic underflow or overflow".into(),
+        0x12 => "division or modulo by zero".into(),
+        0x21 => "enum overflow".into(),
+        0x22 => "invalid encoded storage byte array accessed".into(),
+        0x31 => "out-of-bounds array access; popping on an empty array".into(),
+        0x32 => "out-of-bounds access of an array or bytesN".into(),
+        0x41 => "out of memory".into(),
+        0x51 => "uninitialized function".into(),
+        other => format!("unknown panic code: {other:#x}"),
+    })
 }
 
 pub fn from_call(error: CallError) -> ErrorObjectOwned {

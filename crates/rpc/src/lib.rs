@@ -85,6 +85,23 @@ impl jsonrpsee::core::traits::IdProvider for HexIdProvider {
     }
 }
 
+/// Methods that need a key the node would hold. An ankr node holds none (anvil's unlocked
+/// accounts are a development convenience a real node must not offer): each answers why,
+/// instead of "method not found".
+const SIGNING_METHODS: [&str; 8] = [
+    "eth_sendTransaction",
+    "eth_sign",
+    "eth_signTransaction",
+    "eth_signTypedData",
+    "eth_signTypedData_v3",
+    "eth_signTypedData_v4",
+    "personal_sign",
+    "personal_sendTransaction",
+];
+
+const NO_KEYS: &str = "unknown account: this node holds no keys; sign locally (a wallet or \
+     the tool's local account) and send with eth_sendRawTransaction";
+
 /// Serves the chain's RPC on `addr` (HTTP and WebSocket).
 pub async fn start(
     chain: Arc<Chain>,
@@ -134,6 +151,16 @@ pub async fn start(
     module
         .merge(ankr::DebugRpcServer::into_rpc(ankr::DebugRpc::new(chain)))
         .expect("unique");
+    for method in SIGNING_METHODS {
+        module
+            .register_method(
+                method,
+                |_, _, _| -> Result<(), jsonrpsee::types::ErrorObjectOwned> {
+                    Err(errors::rpc_error(errors::codes::SERVER, NO_KEYS))
+                },
+            )
+            .expect("unique");
+    }
     let handle = server.start(module);
     tracing::info!(%local_addr, "JSON-RPC listening (HTTP and WebSocket)");
     Ok(RpcServer { local_addr, handle })
