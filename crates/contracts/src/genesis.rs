@@ -120,6 +120,21 @@ pub fn native_oracle_genesis(
 /// Name of the registry in a spec's `system_contracts`.
 pub const ENCLAVE_REGISTRY: &str = "EnclaveRegistry";
 
+/// Where every chain has Multicall3 (viem, wagmi and explorers look for it there).
+pub const MULTICALL3_ADDRESS: Address =
+    alloy_primitives::address!("cA11bde05977b3631167028862bE2a173976CA11");
+
+/// Multicall3's genesis account: runtime code only (it keeps no state).
+pub fn multicall3_genesis() -> GenesisAccount {
+    GenesisAccount {
+        nonce: 1,
+        code: artifact("Multicall3")
+            .expect("Multicall3 artifact is committed")
+            .deployed_bytecode,
+        ..Default::default()
+    }
+}
+
 /// Fixed address of `ChildChainRegistry` (RootChain reports its boundaries there).
 pub const CHILD_CHAIN_REGISTRY_ADDRESS: Address =
     alloy_primitives::address!("00000000000000000000000000000000000a0004");

@@ -61,6 +61,11 @@ alloy_sol_types::sol!(
     FakeRootChainFactory,
     "artifacts/FakeRootChainFactory.json"
 );
+alloy_sol_types::sol!(
+    #[derive(Debug, PartialEq, Eq)]
+    Multicall3,
+    "artifacts/Multicall3.json"
+);
 
 pub mod genesis;
 
@@ -89,6 +94,7 @@ artifacts!(
     "FakeRootChainFactory",
     "Greeter",
     "HostileConsumer",
+    "Multicall3",
     "NativeOracle",
     "PriceConsumer",
     "RootChain",

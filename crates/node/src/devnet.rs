@@ -175,6 +175,10 @@ fn base_spec(registry: RegistryGenesis) -> ChainSpec {
         CHILD_CHAIN_REGISTRY_ADDRESS,
         child_chain_registry_genesis(U256::from(DEVNET_CHILD_CHAIN_MIN_STAKE)),
     );
+    alloc.insert(
+        ankr_contracts::genesis::MULTICALL3_ADDRESS,
+        ankr_contracts::genesis::multicall3_genesis(),
+    );
     ChainSpec {
         name: "ankr-devnet".into(),
         chain_id: DEVNET_CHAIN_ID,

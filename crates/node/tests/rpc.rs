@@ -434,3 +434,68 @@ async fn errors_read_as_geths() {
     }
     node.stop().await;
 }
+
+/// Multicall3 at 0xcA11…CA11, where viem, wagmi and explorers look for it (issue 15; anvil
+/// has none): `aggregate3` with a call allowed to fail, and one that is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_devnet_has_multicall3_at_its_usual_address() {
+    use alloy_sol_types::SolCall;
+    use ankr_contracts::Multicall3;
+    use ankr_contracts::genesis::MULTICALL3_ADDRESS;
+    let (_dir, node, client) = start().await;
+    let rich = devnet::accounts()[0].address;
+    let calls = |allow_failure: bool| Multicall3::aggregate3Call {
+        calls: vec![
+            Multicall3::Call3 {
+                target: MULTICALL3_ADDRESS,
+                allowFailure: false,
+                callData: Multicall3::getChainIdCall {}.abi_encode().into(),
+            },
+            Multicall3::Call3 {
+                target: MULTICALL3_ADDRESS,
+                allowFailure: false,
+                callData: Multicall3::getEthBalanceCall { addr: rich }
+                    .abi_encode()
+                    .into(),
+            },
+            Multicall3::Call3 {
+                target: MULTICALL3_ADDRESS,
+                allowFailure: allow_failure,
+                callData: vec![0xde, 0xad, 0xbe, 0xef].into(),
+            },
+        ],
+    };
+    let out = call(
+        &client,
+        "eth_call",
+        json!([{ "to": MULTICALL3_ADDRESS, "data": Bytes::from(calls(true).abi_encode()) }]),
+    )
+    .await
+    .unwrap();
+    let results = Multicall3::aggregate3Call::abi_decode_returns(
+        &hex::decode(out.as_str().unwrap()).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(results.len(), 3);
+    assert!(results[0].success && results[1].success && !results[2].success);
+    assert_eq!(
+        U256::from_be_slice(&results[0].returnData),
+        U256::from(devnet::DEVNET_CHAIN_ID)
+    );
+    let balance = call(&client, "eth_getBalance", json!([rich, "latest"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        U256::from_be_slice(&results[1].returnData),
+        balance.as_str().unwrap().parse::<U256>().unwrap()
+    );
+    let (_, message) = call(
+        &client,
+        "eth_call",
+        json!([{ "to": MULTICALL3_ADDRESS, "data": Bytes::from(calls(false).abi_encode()) }]),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(message, "execution reverted: Multicall3: call failed");
+    node.stop().await;
+}
