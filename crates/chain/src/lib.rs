@@ -279,6 +279,11 @@ impl Chain {
             .map(|p| p.tx.clone())
     }
 
+    /// The pool's transactions by sender, pending and queued (`txpool_content`).
+    pub fn pool_content(&self) -> ankr_txpool::PoolContent {
+        self.pool.lock().expect("pool lock").content()
+    }
+
     /// How many transactions wait in the pool.
     pub fn pool_size(&self) -> usize {
         self.pool.lock().expect("pool lock").len()

@@ -15,12 +15,16 @@ use serde_json::{Value, json};
 use std::time::Duration;
 
 async fn start() -> (tempfile::TempDir, Node, HttpClient) {
+    start_sealing(DevSealing::Instant).await
+}
+
+async fn start_sealing(sealing: DevSealing) -> (tempfile::TempDir, Node, HttpClient) {
     let dir = tempfile::tempdir().unwrap();
     let node = Node::start(NodeConfig {
         data_dir: dir.path().to_path_buf(),
         spec: devnet::spec(),
         rpc_addr: "127.0.0.1:0".parse().unwrap(),
-        sealing: DevSealing::Instant,
+        sealing,
         beneficiary: Address::repeat_byte(0xbe),
         mining: None,
         network: None,
@@ -497,5 +501,125 @@ async fn the_devnet_has_multicall3_at_its_usual_address() {
     .await
     .unwrap_err();
     assert_eq!(message, "execution reverted: Multicall3: call failed");
+    node.stop().await;
+}
+
+/// Methods tools call that answer from blocks and the pool (issue 15):
+/// `eth_getBlockReceipts`, `eth_getTransactionByBlockHashAndIndex`,
+/// `eth_getRawTransactionByHash`, `eth_blobBaseFee` (null, as geth on a chain without blobs),
+/// and geth's `txpool_status`, `txpool_content`, `txpool_contentFrom`, `txpool_inspect`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn block_receipts_raw_transactions_and_the_txpool_namespace_answer_as_geths() {
+    let key = devnet::accounts()[0].secret;
+    let sender = devnet::accounts()[0].address;
+    // Mined: a block's receipts, a transaction by block hash and index, its raw bytes.
+    let (_dir, node, client) = start().await;
+    let tx = sign_transaction(&key, transfer(0, devnet::DEVNET_CHAIN_ID, Bytes::new()));
+    let hash = call(&client, "eth_sendRawTransaction", json!([raw(&tx)]))
+        .await
+        .unwrap();
+    let receipt = wait_for_receipt(&client, &hash).await;
+    let receipts = call(
+        &client,
+        "eth_getBlockReceipts",
+        json!([receipt["blockNumber"]]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(receipts, json!([receipt]));
+    let by_hash_block = call(
+        &client,
+        "eth_getBlockReceipts",
+        json!([receipt["blockHash"]]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(by_hash_block, receipts);
+    assert_eq!(
+        call(&client, "eth_getBlockReceipts", json!(["0x999"]))
+            .await
+            .unwrap(),
+        Value::Null
+    );
+    let by_index = call(
+        &client,
+        "eth_getTransactionByBlockHashAndIndex",
+        json!([receipt["blockHash"], "0x0"]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        by_index,
+        call(&client, "eth_getTransactionByHash", json!([hash]))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        call(
+            &client,
+            "eth_getTransactionByBlockHashAndIndex",
+            json!([receipt["blockHash"], "0x1"])
+        )
+        .await
+        .unwrap(),
+        Value::Null
+    );
+    assert_eq!(
+        call(&client, "eth_getRawTransactionByHash", json!([hash]))
+            .await
+            .unwrap(),
+        json!(raw(&tx))
+    );
+    assert_eq!(
+        call(&client, "eth_blobBaseFee", json!([])).await.unwrap(),
+        Value::Null
+    );
+    node.stop().await;
+
+    // Pooled: one transaction that can run, one behind a nonce gap.
+    let (_dir, node, client) = start_sealing(DevSealing::Off).await;
+    let ready = sign_transaction(&key, transfer(0, devnet::DEVNET_CHAIN_ID, Bytes::new()));
+    let gapped = sign_transaction(&key, transfer(2, devnet::DEVNET_CHAIN_ID, Bytes::new()));
+    let ready_hash = call(&client, "eth_sendRawTransaction", json!([raw(&ready)]))
+        .await
+        .unwrap();
+    let gapped_hash = call(&client, "eth_sendRawTransaction", json!([raw(&gapped)]))
+        .await
+        .unwrap();
+    assert_eq!(
+        call(&client, "eth_getRawTransactionByHash", json!([ready_hash]))
+            .await
+            .unwrap(),
+        json!(raw(&ready))
+    );
+    assert_eq!(
+        call(&client, "txpool_status", json!([])).await.unwrap(),
+        json!({ "pending": "0x1", "queued": "0x1" })
+    );
+    let content = call(&client, "txpool_content", json!([])).await.unwrap();
+    let from = sender.to_checksum(None);
+    assert_eq!(content["pending"][&from]["0"]["hash"], ready_hash);
+    assert_eq!(content["queued"][&from]["2"]["hash"], gapped_hash);
+    let mine = call(&client, "txpool_contentFrom", json!([sender]))
+        .await
+        .unwrap();
+    assert_eq!(mine["pending"]["0"]["hash"], ready_hash);
+    assert_eq!(mine["queued"]["2"]["hash"], gapped_hash);
+    let nobody = call(
+        &client,
+        "txpool_contentFrom",
+        json!([Address::repeat_byte(9)]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(nobody, json!({ "pending": {}, "queued": {} }));
+    let inspect = call(&client, "txpool_inspect", json!([])).await.unwrap();
+    assert_eq!(
+        inspect["pending"][&from]["0"],
+        format!(
+            "{}: 1000 wei + 21000 gas × 10000000000 wei",
+            Address::repeat_byte(0x42).to_checksum(None)
+        )
+    );
     node.stop().await;
 }

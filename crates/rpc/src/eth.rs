@@ -87,8 +87,20 @@ pub trait EthRpc {
         number: BlockNumberOrTag,
         index: U64,
     ) -> RpcResult<Option<Transaction>>;
+    #[method(name = "getTransactionByBlockHashAndIndex")]
+    fn transaction_by_block_hash_and_index(
+        &self,
+        hash: B256,
+        index: U64,
+    ) -> RpcResult<Option<Transaction>>;
+    #[method(name = "getRawTransactionByHash")]
+    fn raw_transaction_by_hash(&self, hash: B256) -> RpcResult<Option<Bytes>>;
     #[method(name = "getTransactionReceipt")]
     fn transaction_receipt(&self, hash: B256) -> RpcResult<Option<TransactionReceipt>>;
+    #[method(name = "getBlockReceipts")]
+    fn block_receipts(&self, block: BlockId) -> RpcResult<Option<Vec<TransactionReceipt>>>;
+    #[method(name = "blobBaseFee")]
+    fn blob_base_fee(&self) -> RpcResult<Option<U256>>;
     #[method(name = "getLogs", blocking)]
     fn logs(&self, filter: Filter) -> RpcResult<Vec<Log>>;
     #[method(name = "newFilter")]
@@ -577,6 +589,66 @@ impl EthRpcServer for EthRpc {
                     Some((&header, index)),
                 )
             }))
+    }
+
+    fn transaction_by_block_hash_and_index(
+        &self,
+        hash: B256,
+        index: U64,
+    ) -> RpcResult<Option<Transaction>> {
+        let reader = self.reader()?;
+        if reader.header(hash).map_err(internal)?.is_none() {
+            return Ok(None);
+        }
+        let block = self.cached_block(&reader, hash)?;
+        let (header, body, index) = (&block.header, &block.body, index.to::<usize>());
+        Ok(body
+            .transactions
+            .get(index)
+            .zip(body.senders.get(index))
+            .map(|(tx, sender)| {
+                convert::transaction(
+                    &ankr_types::RecoveredTx::new(tx.clone(), *sender),
+                    Some((header, index)),
+                )
+            }))
+    }
+
+    fn raw_transaction_by_hash(&self, hash: B256) -> RpcResult<Option<Bytes>> {
+        let reader = self.reader()?;
+        if let Some(location) = reader.tx_location(hash).map_err(internal)? {
+            let block = self.cached_block(&reader, location.block_hash)?;
+            return Ok(block
+                .body
+                .transactions
+                .get(location.index as usize)
+                .map(|tx| alloy_eips::Encodable2718::encoded_2718(tx).into()));
+        }
+        Ok(self
+            .chain
+            .pooled_transaction(&hash)
+            .map(|tx| alloy_eips::Encodable2718::encoded_2718(&tx.tx).into()))
+    }
+
+    fn block_receipts(&self, block: BlockId) -> RpcResult<Option<Vec<TransactionReceipt>>> {
+        let reader = self.reader()?;
+        let Some(header) = header_of(&reader, block)? else {
+            return Ok(None);
+        };
+        let block = self.cached_block(&reader, header.hash())?;
+        let (header, body, receipts) = (&block.header, &block.body, &block.receipts);
+        (0..body.transactions.len())
+            .map(|index| {
+                convert::receipt(header, body, receipts, index)
+                    .ok_or_else(|| internal("a block's receipt is missing"))
+            })
+            .collect::<RpcResult<Vec<_>>>()
+            .map(Some)
+    }
+
+    /// What geth answers on a chain without blobs (no `excessBlobGas` in its headers): null.
+    fn blob_base_fee(&self) -> RpcResult<Option<U256>> {
+        Ok(None)
     }
 
     fn transaction_receipt(&self, hash: B256) -> RpcResult<Option<TransactionReceipt>> {

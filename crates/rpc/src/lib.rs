@@ -12,6 +12,7 @@ mod errors;
 mod eth;
 mod filters;
 mod pouw;
+mod txpool;
 
 use ankr_chain::Chain;
 use jsonrpsee::server::{BatchRequestConfig, Server, ServerConfig, ServerHandle};
@@ -149,7 +150,14 @@ pub async fn start(
         )))
         .expect("unique");
     module
-        .merge(ankr::DebugRpcServer::into_rpc(ankr::DebugRpc::new(chain)))
+        .merge(ankr::DebugRpcServer::into_rpc(ankr::DebugRpc::new(
+            chain.clone(),
+        )))
+        .expect("unique");
+    module
+        .merge(txpool::TxpoolRpcServer::into_rpc(txpool::TxpoolRpc::new(
+            chain,
+        )))
         .expect("unique");
     for method in SIGNING_METHODS {
         module

@@ -404,6 +404,33 @@ impl TxPool {
     pub fn all(&self) -> impl Iterator<Item = &Arc<PooledTx>> {
         self.by_hash.values()
     }
+
+    /// The pool as geth's `txpool_content` shows it: per sender, the transactions that can run
+    /// now (pending: the consecutive run from the sender's nonce) and those behind a gap
+    /// (queued), each in nonce order.
+    pub fn content(&self) -> PoolContent {
+        let mut content = PoolContent::default();
+        for (sender, queue) in &self.by_sender {
+            let nonce = self.state_nonce.get(sender).copied().unwrap_or_default();
+            let run_end = self.pending_nonce(*sender, nonce);
+            for (n, tx) in queue {
+                let side = if *n < run_end {
+                    &mut content.pending
+                } else {
+                    &mut content.queued
+                };
+                side.entry(*sender).or_default().push(tx.tx.clone());
+            }
+        }
+        content
+    }
+}
+
+/// Pooled transactions by sender, pending and queued (see [`TxPool::content`]).
+#[derive(Clone, Debug, Default)]
+pub struct PoolContent {
+    pub pending: BTreeMap<Address, Vec<RecoveredTx>>,
+    pub queued: BTreeMap<Address, Vec<RecoveredTx>>,
 }
 
 #[cfg(test)]
