@@ -623,3 +623,32 @@ async fn block_receipts_raw_transactions_and_the_txpool_namespace_answer_as_geth
     );
     node.stop().await;
 }
+
+/// Block tags by the chain's own rules (issue 15): `finalized` is 64 blocks under the head
+/// (the fork choice never reorganises deeper), `safe` 6 (natural forks are a block or two
+/// deep), `latest` and `pending` the head.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn safe_and_finalized_lag_the_head_by_the_chains_own_depths() {
+    let (_dir, node, client) = start().await;
+    let key = devnet::accounts()[0].secret;
+    let number = async |tag: &str| {
+        let block = call(&client, "eth_getBlockByNumber", json!([tag, false]))
+            .await
+            .unwrap();
+        quantity(&block["number"])
+    };
+    assert_eq!(number("safe").await, 0);
+    for nonce in 0..70 {
+        let tx = sign_transaction(&key, transfer(nonce, devnet::DEVNET_CHAIN_ID, Bytes::new()));
+        let hash = call(&client, "eth_sendRawTransaction", json!([raw(&tx)]))
+            .await
+            .unwrap();
+        wait_for_receipt(&client, &hash).await;
+    }
+    let head = number("latest").await;
+    assert!(head >= 70);
+    assert_eq!(number("pending").await, head);
+    assert_eq!(number("safe").await, head - 6);
+    assert_eq!(number("finalized").await, head - 64);
+    node.stop().await;
+}

@@ -28,6 +28,11 @@ const MAX_LOG_RANGE: u64 = 10_000;
 const MAX_FEE_HISTORY: u64 = 1024;
 /// How many blocks behind the head state queries may look.
 const STATE_HISTORY: u64 = 1024;
+/// Blocks under the head the `safe` tag stays: natural forks between honest miners (two
+/// winning draws in the same second, propagation delay) are one or two blocks deep on ankr's
+/// networks; six is Bitcoin's customary margin over them.
+const SAFE_DEPTH: u64 = 6;
+
 /// The tip suggested when recent blocks say nothing better: 1 gwei.
 const DEFAULT_TIP: u128 = 1_000_000_000;
 
@@ -166,9 +171,13 @@ fn number_of(reader: &StoreReader, tag: BlockNumberOrTag) -> RpcResult<Option<u6
     Ok(match tag {
         BlockNumberOrTag::Earliest => Some(0),
         BlockNumberOrTag::Number(n) => (n <= head).then_some(n),
-        // No fork choice yet (blocks only extend the head), so pending, safe and finalized
-        // are the head too. Proof of Useful Work's fork choice must give them real meaning.
-        _ => Some(head),
+        BlockNumberOrTag::Safe => Some(head.saturating_sub(SAFE_DEPTH)),
+        // The fork choice refuses to reorganise deeper than this: nothing this node accepts
+        // can replace these blocks.
+        BlockNumberOrTag::Finalized => Some(head.saturating_sub(ankr_chain::MAX_REORG_DEPTH)),
+        // As geth since it stopped building pending blocks: the head (state queries that
+        // count the pool, like a sender's next nonce, do so themselves).
+        BlockNumberOrTag::Latest | BlockNumberOrTag::Pending => Some(head),
     })
 }
 
