@@ -25,6 +25,8 @@ pub struct CallRequest {
     pub input: Bytes,
     pub nonce: Option<u64>,
     pub access_list: Option<AccessList>,
+    /// EIP-7702 delegations: each costs intrinsic gas and sets code before the call runs.
+    pub authorization_list: Option<Vec<alloy_eips::eip7702::SignedAuthorization>>,
 }
 
 /// How a simulated message ended; a revert is an outcome, not an error, for `eth_call`.
@@ -89,7 +91,9 @@ fn run(
     cfg.disable_base_fee = !priced;
     cfg.disable_eip3607 = true;
     let tx = TxEnv {
-        tx_type: if request.max_fee_per_gas.is_some() {
+        tx_type: if request.authorization_list.is_some() {
+            4
+        } else if request.max_fee_per_gas.is_some() {
             2
         } else if request.access_list.is_some() {
             1
@@ -109,6 +113,13 @@ fn run(
         nonce: request.nonce.unwrap_or_default(),
         chain_id: Some(chain.chain_id),
         access_list: request.access_list.clone().unwrap_or_default(),
+        authorization_list: request
+            .authorization_list
+            .iter()
+            .flatten()
+            .cloned()
+            .map(revm::context_interface::either::Either::Left)
+            .collect(),
         ..Default::default()
     };
     let mut evm = Context::mainnet()

@@ -652,3 +652,50 @@ async fn safe_and_finalized_lag_the_head_by_the_chains_own_depths() {
     assert_eq!(number("finalized").await, head - 64);
     node.stop().await;
 }
+
+/// EIP-7702 (issue 15): `eth_estimateGas` counts the authorization list (25,000 gas per
+/// delegation to an empty account), so a type-4 transaction sent with the estimate is mined;
+/// it used to estimate 21,000 and be refused for intrinsic gas.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_eip7702_estimate_counts_the_authorizations() {
+    let (_dir, node, client) = start().await;
+    let sender = devnet::accounts()[0].clone();
+    // A fresh account delegates to some code; the sender carries its authorization.
+    let authority = secp256k1::SecretKey::from_byte_array([0x77; 32]).unwrap();
+    let authorization = alloy_eips::eip7702::Authorization {
+        chain_id: U256::from(devnet::DEVNET_CHAIN_ID),
+        address: Address::repeat_byte(0x44),
+        nonce: 0,
+    };
+    let signature = sign_hash(&authority, authorization.signature_hash());
+    let signed = authorization.into_signed(signature);
+    let to = Address::repeat_byte(0x99);
+    let estimate = call(
+        &client,
+        "eth_estimateGas",
+        json!([{ "from": sender.address, "to": to, "authorizationList": [signed] }]),
+    )
+    .await
+    .unwrap();
+    let gas = quantity(&estimate);
+    assert!(gas >= 21_000 + 25_000, "estimate {gas}");
+    let tx = sign_transaction(
+        &sender.secret,
+        alloy_consensus::TxEip7702 {
+            chain_id: devnet::DEVNET_CHAIN_ID,
+            nonce: 0,
+            gas_limit: gas,
+            max_fee_per_gas: 10_000_000_000,
+            max_priority_fee_per_gas: 1_000_000_000,
+            to,
+            authorization_list: vec![signed],
+            ..Default::default()
+        },
+    );
+    let hash = call(&client, "eth_sendRawTransaction", json!([raw(&tx)]))
+        .await
+        .unwrap();
+    let receipt = wait_for_receipt(&client, &hash).await;
+    assert_eq!(receipt["status"], "0x1");
+    node.stop().await;
+}

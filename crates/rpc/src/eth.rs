@@ -246,6 +246,7 @@ fn call_request(request: TransactionRequest) -> CallRequest {
         input: request.input.into_input().unwrap_or_default(),
         nonce: request.nonce,
         access_list: request.access_list,
+        authorization_list: request.authorization_list,
     }
 }
 
