@@ -1,6 +1,6 @@
 //! `eth_call` and `eth_estimateGas`: run a message against head state and keep nothing.
 
-use crate::{BlockContext, BlockState, ChainConfig, StateDb, StateError};
+use crate::{BlockContext, BlockState, ChainConfig, OverriddenDb, Overrides, StateDb, StateError};
 use alloy_eips::eip2930::AccessList;
 use alloy_primitives::{Address, Bytes, TxKind, U256};
 use ankr_storage::StateReader;
@@ -80,6 +80,7 @@ fn geth_words(error: &revm::context::result::InvalidTransaction) -> String {
 
 fn run(
     state: &StateReader,
+    overrides: &Overrides,
     chain: &ChainConfig,
     block: &BlockContext,
     request: &CallRequest,
@@ -123,7 +124,10 @@ fn run(
         ..Default::default()
     };
     let mut evm = Context::mainnet()
-        .with_db(BlockState::new(StateDb { reader: state }))
+        .with_db(BlockState::new(OverriddenDb {
+            base: StateDb { reader: state },
+            overrides,
+        }))
         .with_cfg(cfg)
         .with_block(block.block_env())
         .build_mainnet();
@@ -145,11 +149,22 @@ pub fn call(
     block: &BlockContext,
     request: &CallRequest,
 ) -> Result<CallOutcome, CallError> {
+    call_with(state, &Overrides::default(), chain, block, request)
+}
+
+/// [`call`] against `state` as `overrides` change it.
+pub fn call_with(
+    state: &StateReader,
+    overrides: &Overrides,
+    chain: &ChainConfig,
+    block: &BlockContext,
+    request: &CallRequest,
+) -> Result<CallOutcome, CallError> {
     let gas = request
         .gas
         .unwrap_or(chain.max_tx_gas)
         .min(chain.max_tx_gas);
-    let (result, _) = run(state, chain, block, request, gas)?;
+    let (result, _) = run(state, overrides, chain, block, request, gas)?;
     let gas_used = result.tx_gas_used();
     Ok(match result {
         ExecutionResult::Success { output, .. } => CallOutcome::Success {
@@ -171,11 +186,22 @@ pub fn estimate_gas(
     block: &BlockContext,
     request: &CallRequest,
 ) -> Result<u64, CallError> {
+    estimate_gas_with(state, &Overrides::default(), chain, block, request)
+}
+
+/// [`estimate_gas`] against `state` as `overrides` change it.
+pub fn estimate_gas_with(
+    state: &StateReader,
+    overrides: &Overrides,
+    chain: &ChainConfig,
+    block: &BlockContext,
+    request: &CallRequest,
+) -> Result<u64, CallError> {
     let cap = request
         .gas
         .unwrap_or(chain.max_tx_gas)
         .min(chain.max_tx_gas);
-    let (result, spent) = run(state, chain, block, request, cap)?;
+    let (result, spent) = run(state, overrides, chain, block, request, cap)?;
     match result {
         ExecutionResult::Success { .. } => {}
         ExecutionResult::Revert { output, .. } => return Err(CallError::Reverted(output)),
@@ -184,7 +210,7 @@ pub fn estimate_gas(
         }
     }
     let succeeds = |gas: u64| -> Result<bool, CallError> {
-        match run(state, chain, block, request, gas) {
+        match run(state, overrides, chain, block, request, gas) {
             Ok((result, _)) => Ok(result.is_success()),
             Err(CallError::Invalid(_)) => Ok(false),
             Err(e) => Err(e),

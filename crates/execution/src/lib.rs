@@ -12,11 +12,12 @@ mod config;
 mod db;
 mod executor;
 mod genesis;
+mod overrides;
 mod tx_env;
 
 pub use call::{
-    CallError, CallOutcome, CallRequest, SYSTEM_ADDRESS, SYSTEM_CALL_GAS, call, estimate_gas,
-    system_call,
+    CallError, CallOutcome, CallRequest, SYSTEM_ADDRESS, SYSTEM_CALL_GAS, call, call_with,
+    estimate_gas, estimate_gas_with, system_call,
 };
 pub use config::{BlockContext, ChainConfig};
 pub use db::{BlockState, StateDb, StateError};
@@ -24,5 +25,6 @@ pub use executor::{
     ExecutedBlock, ExecutionError, Mode, execute_block, receipts_root, transactions_root,
 };
 pub use genesis::{GenesisError, genesis_changes, write_genesis};
+pub use overrides::{AccountOverride, OverriddenDb, Overrides, StorageOverride};
 pub use revm;
 pub use tx_env::tx_env;

@@ -3,7 +3,7 @@
 
 use alloy_consensus::{SignableTransaction, TxEip1559};
 use alloy_eips::Encodable2718;
-use alloy_primitives::{Address, Bytes, TxKind, U256, hex};
+use alloy_primitives::{Address, B256, Bytes, TxKind, U256, hex};
 use ankr_node::{DevSealing, Node, NodeConfig, devnet};
 use ankr_types::{
     TxEnvelope,
@@ -697,5 +697,119 @@ async fn an_eip7702_estimate_counts_the_authorizations() {
         .unwrap();
     let receipt = wait_for_receipt(&client, &hash).await;
     assert_eq!(receipt["status"], "0x1");
+    node.stop().await;
+}
+
+/// geth's overrides for `eth_call` and `eth_estimateGas` (issue 15): an account's code,
+/// storage (`state` replaces, `stateDiff` patches), balance; the block's number, time,
+/// coinbase and `BLOCKHASH` answers. What cannot be applied is refused with a reason, never
+/// ignored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn state_and_block_overrides_apply_or_are_refused() {
+    let (_dir, node, client) = start().await;
+    let contract = Address::repeat_byte(0xc0);
+    // Returns one word: SLOAD(0), NUMBER, TIMESTAMP, COINBASE or BLOCKHASH(0x1233).
+    let returning = |op: &str| format!("0x{op}60005260206000f3");
+    let word = |value: &Value| {
+        U256::from_str_radix(value.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+    };
+    let eth_call = |overrides: Value, blocks: Value| {
+        let client = client.clone();
+        async move {
+            call(
+                &client,
+                "eth_call",
+                json!([{ "to": contract }, "latest", overrides, blocks]),
+            )
+            .await
+        }
+    };
+    let slot0 = B256::ZERO;
+    let patched = eth_call(
+        json!({ contract.to_string(): { "code": returning("600054"), "stateDiff": { slot0.to_string(): B256::with_last_byte(42) } } }),
+        Value::Null,
+    )
+    .await
+    .unwrap();
+    assert_eq!(word(&patched), U256::from(42));
+    let replaced = eth_call(
+        json!({ contract.to_string(): { "code": returning("600054"), "state": {} } }),
+        Value::Null,
+    )
+    .await
+    .unwrap();
+    assert_eq!(word(&replaced), U256::ZERO);
+    // The block as the overrides say.
+    let with_code = |op: &str| json!({ contract.to_string(): { "code": returning(op) } });
+    let blocks = json!({
+        "number": "0x1234",
+        "time": "0x5678",
+        "coinbase": Address::repeat_byte(0xcb),
+        "blockHash": { "0x1233": B256::repeat_byte(0xbb) },
+    });
+    assert_eq!(
+        word(&eth_call(with_code("43"), blocks.clone()).await.unwrap()),
+        U256::from(0x1234)
+    );
+    assert_eq!(
+        word(&eth_call(with_code("42"), blocks.clone()).await.unwrap()),
+        U256::from(0x5678)
+    );
+    assert_eq!(
+        word(&eth_call(with_code("41"), blocks.clone()).await.unwrap()),
+        U256::from_be_slice(Address::repeat_byte(0xcb).as_slice())
+    );
+    assert_eq!(
+        word(&eth_call(with_code("61123340"), blocks).await.unwrap()),
+        U256::from_be_bytes(B256::repeat_byte(0xbb).0)
+    );
+    // A balance override lets an empty account pay, in a call and in an estimate.
+    let broke = Address::repeat_byte(0xb1);
+    let transfer = json!({ "from": broke, "to": Address::repeat_byte(2), "value": "0x1000" });
+    let rich = json!({ broke.to_string(): { "balance": "0xde0b6b3a7640000" } });
+    assert!(
+        call(&client, "eth_estimateGas", json!([transfer, "latest"]))
+            .await
+            .is_err()
+    );
+    let estimate = call(
+        &client,
+        "eth_estimateGas",
+        json!([transfer, "latest", rich]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(quantity(&estimate), 21_000);
+    call(&client, "eth_call", json!([transfer, "latest", rich]))
+        .await
+        .unwrap();
+    // Refused with a reason.
+    for (overrides, blocks, reason) in [
+        (
+            json!({ contract.to_string(): { "stat": {} } }),
+            Value::Null,
+            "unknown field",
+        ),
+        (
+            json!({ contract.to_string(): { "state": {}, "stateDiff": {} } }),
+            Value::Null,
+            "both 'state' and 'stateDiff'",
+        ),
+        (
+            json!({ contract.to_string(): { "movePrecompileToAddress": contract } }),
+            Value::Null,
+            "movePrecompileToAddress is not supported",
+        ),
+        (
+            Value::Null,
+            json!({ "blobBaseFee": "0x1" }),
+            "no blob transactions",
+        ),
+        (Value::Null, json!({ "gasPrize": "0x1" }), "unknown field"),
+    ] {
+        let (code, message) = eth_call(overrides, blocks).await.unwrap_err();
+        assert_eq!(code, -32602);
+        assert!(message.contains(reason), "{message}");
+    }
     node.stop().await;
 }

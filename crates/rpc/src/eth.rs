@@ -68,9 +68,16 @@ pub trait EthRpc {
         request: TransactionRequest,
         block: Option<BlockId>,
         state_overrides: Option<serde_json::Value>,
+        block_overrides: Option<serde_json::Value>,
     ) -> RpcResult<Bytes>;
     #[method(name = "estimateGas", blocking)]
-    fn estimate_gas(&self, request: TransactionRequest, block: Option<BlockId>) -> RpcResult<U64>;
+    fn estimate_gas(
+        &self,
+        request: TransactionRequest,
+        block: Option<BlockId>,
+        state_overrides: Option<serde_json::Value>,
+        block_overrides: Option<serde_json::Value>,
+    ) -> RpcResult<U64>;
     #[method(name = "gasPrice")]
     fn gas_price(&self) -> RpcResult<U256>;
     #[method(name = "maxPriorityFeePerGas")]
@@ -448,16 +455,18 @@ impl EthRpcServer for EthRpc {
         request: TransactionRequest,
         block: Option<BlockId>,
         state_overrides: Option<serde_json::Value>,
+        block_overrides: Option<serde_json::Value>,
     ) -> RpcResult<Bytes> {
-        if state_overrides.is_some_and(|o| !o.is_null()) {
-            return Err(invalid_params("state overrides are not supported"));
-        }
         let reader = self.reader()?;
         let (header, state) = state_at(&reader, block)?;
-        let outcome = ankr_execution::call(
+        let mut overrides = crate::overrides::state(state_overrides)?;
+        let mut context = BlockContext::of(&header);
+        crate::overrides::block(block_overrides, &mut context, &mut overrides)?;
+        let outcome = ankr_execution::call_with(
             &state,
+            &overrides,
             self.chain.execution_config(),
-            &BlockContext::of(&header),
+            &context,
             &call_request(request),
         )
         .map_err(errors::from_call)?;
@@ -471,13 +480,23 @@ impl EthRpcServer for EthRpc {
         }
     }
 
-    fn estimate_gas(&self, request: TransactionRequest, block: Option<BlockId>) -> RpcResult<U64> {
+    fn estimate_gas(
+        &self,
+        request: TransactionRequest,
+        block: Option<BlockId>,
+        state_overrides: Option<serde_json::Value>,
+        block_overrides: Option<serde_json::Value>,
+    ) -> RpcResult<U64> {
         let reader = self.reader()?;
         let (header, state) = state_at(&reader, block)?;
-        let gas = ankr_execution::estimate_gas(
+        let mut overrides = crate::overrides::state(state_overrides)?;
+        let mut context = BlockContext::of(&header);
+        crate::overrides::block(block_overrides, &mut context, &mut overrides)?;
+        let gas = ankr_execution::estimate_gas_with(
             &state,
+            &overrides,
             self.chain.execution_config(),
-            &BlockContext::of(&header),
+            &context,
             &call_request(request),
         )
         .map_err(errors::from_call)?;

@@ -11,6 +11,7 @@ mod convert;
 mod errors;
 mod eth;
 mod filters;
+mod overrides;
 mod pouw;
 mod txpool;
 
