@@ -813,3 +813,76 @@ async fn state_and_block_overrides_apply_or_are_refused() {
     }
     node.stop().await;
 }
+
+/// `eth_getProof` (EIP-1186; issue 15, and what child chains' bridges will need): the account
+/// proof verifies against the block's state root and each slot's against the storage hash,
+/// for an account, a contract's slots and an account that does not exist.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eth_get_proof_verifies_against_the_state_root() {
+    use alloy_primitives::keccak256;
+    use alloy_trie::{Nibbles, TrieAccount, proof::verify_proof};
+    let (_dir, node, client) = start().await;
+    let head = call(&client, "eth_getBlockByNumber", json!(["latest", false]))
+        .await
+        .unwrap();
+    let state_root: B256 = head["stateRoot"].as_str().unwrap().parse().unwrap();
+    let oracle = ankr_contracts::genesis::NATIVE_ORACLE_ADDRESS;
+    let holder = devnet::accounts()[0].address;
+    let nobody = Address::repeat_byte(0x5e);
+    for (address, slots) in [
+        (
+            oracle,
+            vec![
+                B256::ZERO,
+                B256::with_last_byte(3),
+                B256::with_last_byte(200),
+            ],
+        ),
+        (holder, vec![]),
+        (nobody, vec![B256::ZERO]),
+    ] {
+        let proof = call(&client, "eth_getProof", json!([address, slots, "latest"]))
+            .await
+            .unwrap();
+        let nodes =
+            |value: &Value| -> Vec<Bytes> { serde_json::from_value(value.clone()).unwrap() };
+        let balance: U256 = proof["balance"].as_str().unwrap().parse().unwrap();
+        let account = TrieAccount {
+            nonce: quantity(&proof["nonce"]),
+            balance,
+            storage_root: proof["storageHash"].as_str().unwrap().parse().unwrap(),
+            code_hash: proof["codeHash"].as_str().unwrap().parse().unwrap(),
+        };
+        let leaf = (address != nobody).then(|| alloy_rlp::encode(account));
+        verify_proof(
+            state_root,
+            Nibbles::unpack(keccak256(address)),
+            leaf,
+            &nodes(&proof["accountProof"]),
+        )
+        .unwrap_or_else(|e| panic!("account proof of {address}: {e}"));
+        for (slot, entry) in slots.iter().zip(proof["storageProof"].as_array().unwrap()) {
+            let value: U256 = entry["value"].as_str().unwrap().parse().unwrap();
+            let expected = call(
+                &client,
+                "eth_getStorageAt",
+                json!([address, slot, "latest"]),
+            )
+            .await
+            .unwrap();
+            assert_eq!(
+                B256::from(value),
+                expected.as_str().unwrap().parse::<B256>().unwrap()
+            );
+            let leaf = (!value.is_zero()).then(|| alloy_rlp::encode(value));
+            verify_proof(
+                account.storage_root,
+                Nibbles::unpack(keccak256(slot)),
+                leaf,
+                &nodes(&entry["proof"]),
+            )
+            .unwrap_or_else(|e| panic!("storage proof of {address} {slot}: {e}"));
+        }
+    }
+    node.stop().await;
+}

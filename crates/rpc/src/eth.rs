@@ -60,6 +60,13 @@ pub trait EthRpc {
     fn transaction_count(&self, address: Address, block: Option<BlockId>) -> RpcResult<U64>;
     #[method(name = "getCode")]
     fn code(&self, address: Address, block: Option<BlockId>) -> RpcResult<Bytes>;
+    #[method(name = "getProof", blocking)]
+    fn proof(
+        &self,
+        address: Address,
+        keys: Vec<alloy_serde::storage::JsonStorageKey>,
+        block: Option<BlockId>,
+    ) -> RpcResult<alloy_rpc_types_eth::EIP1186AccountProofResponse>;
     #[method(name = "getStorageAt")]
     fn storage_at(&self, address: Address, slot: U256, block: Option<BlockId>) -> RpcResult<B256>;
     #[method(name = "call", blocking)]
@@ -441,6 +448,50 @@ impl EthRpcServer for EthRpc {
             .code(account.code_hash)
             .map_err(internal)?
             .unwrap_or_default())
+    }
+
+    fn proof(
+        &self,
+        address: Address,
+        keys: Vec<alloy_serde::storage::JsonStorageKey>,
+        block: Option<BlockId>,
+    ) -> RpcResult<alloy_rpc_types_eth::EIP1186AccountProofResponse> {
+        let reader = self.reader()?;
+        let (_, state) = state_at(&reader, block)?;
+        let slots: Vec<U256> = keys.iter().map(|k| k.as_b256().into()).collect();
+        let Some(proof) = state.proof(address, &slots).map_err(internal)? else {
+            return Err(rpc_error(
+                codes::SERVER,
+                "proofs are served for the head state only: its trie is the one this node keeps",
+            ));
+        };
+        let account = proof.account.unwrap_or_default();
+        let (code_hash, storage_hash) = match proof.account {
+            Some(account) => (account.code_hash, account.storage_root),
+            None => (
+                alloy_primitives::KECCAK256_EMPTY,
+                alloy_consensus::EMPTY_ROOT_HASH,
+            ),
+        };
+        Ok(alloy_rpc_types_eth::EIP1186AccountProofResponse {
+            address,
+            balance: account.balance,
+            code_hash,
+            nonce: account.nonce,
+            storage_hash,
+            account_proof: proof.account_proof,
+            storage_proof: keys
+                .into_iter()
+                .zip(proof.storage)
+                .map(
+                    |(key, (_, value, proof))| alloy_rpc_types_eth::EIP1186StorageProof {
+                        key,
+                        value,
+                        proof,
+                    },
+                )
+                .collect(),
+        })
     }
 
     fn storage_at(&self, address: Address, slot: U256, block: Option<BlockId>) -> RpcResult<B256> {

@@ -11,6 +11,7 @@
 mod block_writer;
 mod changes;
 mod error;
+mod proof;
 mod reader;
 pub mod state_root;
 mod tables;
@@ -19,6 +20,7 @@ pub use alloy_trie::TrieAccount;
 pub use block_writer::BlockWriter;
 pub use changes::{Account, StateChanges, StorageChanges};
 pub use error::StoreError;
+pub use proof::AccountProof;
 pub use reader::{StateReader, StoreReader, StoredBody, TxLocation};
 
 use redb::ReadableDatabase;

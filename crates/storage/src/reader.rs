@@ -185,8 +185,8 @@ impl StoreReader {
 /// Reads of state: the head's, or an earlier block's (head state under a [`Rewind`]).
 /// `Send + Sync`, so execution can share it across threads.
 pub struct StateReader {
-    accounts: ReadOnlyTable<[u8; 32], &'static [u8]>,
-    storage: ReadOnlyTable<([u8; 32], [u8; 32]), [u8; 32]>,
+    pub(crate) accounts: ReadOnlyTable<[u8; 32], &'static [u8]>,
+    pub(crate) storage: ReadOnlyTable<([u8; 32], [u8; 32]), [u8; 32]>,
     code: ReadOnlyTable<[u8; 32], &'static [u8]>,
     canonical: ReadOnlyTable<u64, [u8; 32]>,
     rewind: Rewind,
@@ -201,6 +201,11 @@ struct Rewind {
 }
 
 impl StateReader {
+    /// Whether this is the head's state (no later blocks undone).
+    pub fn is_head(&self) -> bool {
+        self.rewind.accounts.is_empty() && self.rewind.slots.is_empty()
+    }
+
     /// An account as the trie holds it, `None` if it does not exist.
     pub fn account(&self, address: Address) -> Result<Option<TrieAccount>, StoreError> {
         let hashed = keccak256(address);
