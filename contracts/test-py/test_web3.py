@@ -103,3 +103,26 @@ def test_reverts_and_refusals(w3):
     )
     with pytest.raises(Web3RPCError, match="nonce too low"):
         w3.eth.send_raw_transaction(stale.raw_transaction)
+
+
+def test_async_websocket_subscriptions(w3):
+    """AsyncWeb3 over WebSocket: the subscription id is a hex string (a number crashed
+    web3.py's subscription manager: "object of type 'int' has no len()"), new heads arrive
+    in Ethereum's shape (web3.py formats them), and unsubscribe takes the id back."""
+    import asyncio
+
+    from web3 import AsyncWeb3, WebSocketProvider
+
+    url = w3.provider.endpoint_uri.replace("http://", "ws://")
+
+    async def main():
+        async with AsyncWeb3(WebSocketProvider(url)) as aw3:
+            subscription = await aw3.eth.subscribe("newHeads")
+            assert isinstance(subscription, str) and subscription.startswith("0x")
+            async for message in aw3.socket.process_subscriptions():
+                assert message["subscription"] == subscription
+                assert message["result"]["number"] >= 1
+                break
+            assert await aw3.eth.unsubscribe(subscription)
+
+    asyncio.run(asyncio.wait_for(main(), 30))

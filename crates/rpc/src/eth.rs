@@ -896,11 +896,21 @@ impl EthRpcServer for EthRpc {
                         U256::ZERO,
                         false,
                     ))?;
+                    // Ethereum's header fields only, as geth sends them: tools recognise a
+                    // header by its keys (web3.py formats one only if 90 % of them are
+                    // Ethereum's), and ankr's own (`childChainsRoot`, `seal`) are in
+                    // `eth_getBlockByHash`.
                     if let Some(object) = head.as_object_mut() {
-                        object.remove("transactions");
-                        object.remove("totalDifficulty");
-                        object.remove("uncles");
-                        object.remove("size");
+                        for key in [
+                            "transactions",
+                            "totalDifficulty",
+                            "uncles",
+                            "size",
+                            "childChainsRoot",
+                            "seal",
+                        ] {
+                            object.remove(key);
+                        }
                     }
                     vec![head]
                 }
