@@ -64,7 +64,7 @@ pub enum CallError {
 
 /// Why a message could not start, in geth's words where tools match on them (viem classifies
 /// "insufficient funds for gas * price + value"; revm says "lack of funds (0) for max fee").
-fn geth_words(error: &revm::context::result::InvalidTransaction) -> String {
+pub(crate) fn geth_words(error: &revm::context::result::InvalidTransaction) -> String {
     use revm::context::result::InvalidTransaction::*;
     match error {
         LackOfFundForMaxFee { .. } | OverflowPaymentInTransaction => {
@@ -86,6 +86,33 @@ fn run(
     request: &CallRequest,
     gas: u64,
 ) -> Result<(ExecutionResult, u64), CallError> {
+    let (cfg, tx) = message(chain, request, gas);
+    let mut evm = Context::mainnet()
+        .with_db(BlockState::new(OverriddenDb {
+            base: StateDb { reader: state },
+            overrides,
+        }))
+        .with_cfg(cfg)
+        .with_block(block.block_env())
+        .build_mainnet();
+    match evm.transact(tx) {
+        Ok(outcome) => {
+            let spent = outcome.result.gas().total_gas_spent();
+            Ok((outcome.result, spent))
+        }
+        Err(EVMError::Database(e)) => Err(e.into()),
+        Err(EVMError::Transaction(e)) => Err(CallError::Invalid(geth_words(&e))),
+        Err(e) => Err(CallError::Invalid(e.to_string())),
+    }
+}
+
+/// The EVM configuration and transaction of a simulated `request` with `gas`: no nonce check,
+/// no base fee unless the request names a price, no EIP-3607 (a contract may "send").
+pub(crate) fn message(
+    chain: &ChainConfig,
+    request: &CallRequest,
+    gas: u64,
+) -> (revm::context::CfgEnv, TxEnv) {
     let priced = request.gas_price.is_some() || request.max_fee_per_gas.is_some();
     let mut cfg = chain.cfg_env();
     cfg.disable_nonce_check = true;
@@ -123,23 +150,7 @@ fn run(
             .collect(),
         ..Default::default()
     };
-    let mut evm = Context::mainnet()
-        .with_db(BlockState::new(OverriddenDb {
-            base: StateDb { reader: state },
-            overrides,
-        }))
-        .with_cfg(cfg)
-        .with_block(block.block_env())
-        .build_mainnet();
-    match evm.transact(tx) {
-        Ok(outcome) => {
-            let spent = outcome.result.gas().total_gas_spent();
-            Ok((outcome.result, spent))
-        }
-        Err(EVMError::Database(e)) => Err(e.into()),
-        Err(EVMError::Transaction(e)) => Err(CallError::Invalid(geth_words(&e))),
-        Err(e) => Err(CallError::Invalid(e.to_string())),
-    }
+    (cfg, tx)
 }
 
 /// Simulates `request` with its gas (or the per-transaction cap).

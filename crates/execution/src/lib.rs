@@ -7,6 +7,7 @@
 //!
 //! [`StateChanges`]: ankr_storage::StateChanges
 
+mod access_list;
 mod call;
 mod config;
 mod db;
@@ -15,6 +16,7 @@ mod genesis;
 mod overrides;
 mod tx_env;
 
+pub use access_list::create_access_list;
 pub use call::{
     CallError, CallOutcome, CallRequest, SYSTEM_ADDRESS, SYSTEM_CALL_GAS, call, call_with,
     estimate_gas, estimate_gas_with, system_call,

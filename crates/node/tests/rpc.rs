@@ -886,3 +886,97 @@ async fn eth_get_proof_verifies_against_the_state_root() {
     }
     node.stop().await;
 }
+
+/// `eth_createAccessList` (issue 15), as geth answers it: a token transfer's list names the
+/// token's two balance slots, and the transaction sent with that list uses exactly the gas
+/// reported; a reverting message gets its list with `error`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_access_list_answers_as_geths() {
+    use alloy_sol_types::{SolCall, SolConstructor};
+    use ankr_contracts::{ExampleToken, artifact};
+    let (_dir, node, client) = start().await;
+    let holder = devnet::accounts()[0].clone();
+    let mut code = artifact("ExampleToken").unwrap().bytecode.to_vec();
+    code.extend(
+        ExampleToken::constructorCall {
+            name_: "Example".into(),
+            symbol_: "EXM".into(),
+            supply: U256::from(1000),
+        }
+        .abi_encode(),
+    );
+    let deploy = TxEip1559 {
+        chain_id: devnet::DEVNET_CHAIN_ID,
+        nonce: 0,
+        gas_limit: 2_000_000,
+        max_fee_per_gas: 10_000_000_000,
+        max_priority_fee_per_gas: 1_000_000_000,
+        to: TxKind::Create,
+        input: code.into(),
+        ..Default::default()
+    };
+    let hash = call(
+        &client,
+        "eth_sendRawTransaction",
+        json!([raw(&sign_transaction(&holder.secret, deploy))]),
+    )
+    .await
+    .unwrap();
+    let token: Address = wait_for_receipt(&client, &hash).await["contractAddress"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let transfer = ExampleToken::transferCall {
+        to: Address::repeat_byte(0x77),
+        value: U256::from(5),
+    }
+    .abi_encode();
+    let request =
+        json!({ "from": holder.address, "to": token, "data": Bytes::from(transfer.clone()) });
+    let answer = call(&client, "eth_createAccessList", json!([request, "latest"]))
+        .await
+        .unwrap();
+    assert!(answer.get("error").is_none(), "{answer}");
+    let list: alloy_eips::eip2930::AccessList =
+        serde_json::from_value(answer["accessList"].clone()).unwrap();
+    assert_eq!(list.0.len(), 1, "{answer}");
+    assert_eq!(list.0[0].address, token);
+    assert_eq!(list.0[0].storage_keys.len(), 2, "the two balances");
+    let reported = quantity(&answer["gasUsed"]);
+    let tx = TxEip1559 {
+        chain_id: devnet::DEVNET_CHAIN_ID,
+        nonce: 1,
+        gas_limit: 200_000,
+        max_fee_per_gas: 10_000_000_000,
+        max_priority_fee_per_gas: 1_000_000_000,
+        to: TxKind::Call(token),
+        input: transfer.into(),
+        access_list: list,
+        ..Default::default()
+    };
+    let hash = call(
+        &client,
+        "eth_sendRawTransaction",
+        json!([raw(&sign_transaction(&holder.secret, tx))]),
+    )
+    .await
+    .unwrap();
+    let receipt = wait_for_receipt(&client, &hash).await;
+    assert_eq!(quantity(&receipt["gasUsed"]), reported);
+    // Too much: it reverts, and says so beside the list.
+    let too_much = ExampleToken::transferCall {
+        to: Address::repeat_byte(0x77),
+        value: U256::from(10_000),
+    }
+    .abi_encode();
+    let answer = call(
+        &client,
+        "eth_createAccessList",
+        json!([{ "from": holder.address, "to": token, "data": Bytes::from(too_much) }, "latest"]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(answer["error"], "execution reverted");
+    node.stop().await;
+}

@@ -85,6 +85,13 @@ pub trait EthRpc {
         state_overrides: Option<serde_json::Value>,
         block_overrides: Option<serde_json::Value>,
     ) -> RpcResult<U64>;
+    #[method(name = "createAccessList", blocking)]
+    fn create_access_list(
+        &self,
+        request: TransactionRequest,
+        block: Option<BlockId>,
+        state_overrides: Option<serde_json::Value>,
+    ) -> RpcResult<alloy_rpc_types_eth::AccessListResult>;
     #[method(name = "gasPrice")]
     fn gas_price(&self) -> RpcResult<U256>;
     #[method(name = "maxPriorityFeePerGas")]
@@ -552,6 +559,40 @@ impl EthRpcServer for EthRpc {
         )
         .map_err(errors::from_call)?;
         Ok(U64::from(gas))
+    }
+
+    /// geth's answer: the list, the gas used with it, and `error` if the message failed.
+    fn create_access_list(
+        &self,
+        request: TransactionRequest,
+        block: Option<BlockId>,
+        state_overrides: Option<serde_json::Value>,
+    ) -> RpcResult<alloy_rpc_types_eth::AccessListResult> {
+        let reader = self.reader()?;
+        let (header, state) = state_at(&reader, block)?;
+        let overrides = crate::overrides::state(state_overrides)?;
+        let (access_list, gas_used, result) = ankr_execution::create_access_list(
+            &state,
+            &overrides,
+            self.chain.execution_config(),
+            &BlockContext::of(&header),
+            &call_request(request),
+        )
+        .map_err(errors::from_call)?;
+        let error = match result {
+            ankr_execution::revm::context::result::ExecutionResult::Success { .. } => None,
+            ankr_execution::revm::context::result::ExecutionResult::Revert { .. } => {
+                Some("execution reverted".to_string())
+            }
+            ankr_execution::revm::context::result::ExecutionResult::Halt { reason, .. } => {
+                Some(format!("execution halted: {reason:?}"))
+            }
+        };
+        Ok(alloy_rpc_types_eth::AccessListResult {
+            access_list,
+            gas_used: U256::from(gas_used),
+            error,
+        })
     }
 
     fn gas_price(&self) -> RpcResult<U256> {
