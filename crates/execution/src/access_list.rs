@@ -89,7 +89,7 @@ pub fn create_access_list(
     });
     // The sender, the recipient and the precompiles are warm anyway (EIP-2929).
     let mut excluded: HashSet<Address> = [from, to].into();
-    excluded.extend((1..=0x11u8).map(|n| Address::with_last_byte(n)));
+    excluded.extend((1..=0x11u8).map(Address::with_last_byte));
     let gas = request
         .gas
         .unwrap_or(chain.max_tx_gas)
