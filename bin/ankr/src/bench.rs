@@ -124,19 +124,20 @@ fn balance_slot(owner: Address) -> B256 {
     keccak256(preimage)
 }
 
+/// The devnet's spec (its system contracts included: the spec names them) with `senders`
+/// funded and holding the token.
 fn spec(senders: &[Address], gas_limit: u64) -> ChainSpec {
-    let mut alloc: std::collections::BTreeMap<Address, GenesisAccount> = senders
-        .iter()
-        .map(|a| {
-            (
-                *a,
-                GenesisAccount {
-                    balance: U256::from(1000 * ANKR),
-                    ..Default::default()
-                },
-            )
-        })
-        .collect();
+    let devnet = ankr_node::devnet::spec();
+    let mut alloc = devnet.alloc.clone();
+    alloc.extend(senders.iter().map(|a| {
+        (
+            *a,
+            GenesisAccount {
+                balance: U256::from(1000 * ANKR),
+                ..Default::default()
+            },
+        )
+    }));
     let storage = senders
         .iter()
         .map(|a| (balance_slot(*a), B256::from(U256::from(ANKR))))
@@ -156,7 +157,7 @@ fn spec(senders: &[Address], gas_limit: u64) -> ChainSpec {
         chain_id: CHAIN_ID,
         gas_limit,
         alloc,
-        ..ankr_node::devnet::spec()
+        ..devnet
     }
 }
 
