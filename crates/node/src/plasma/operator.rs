@@ -80,6 +80,8 @@ pub enum OperatorError {
 /// The child chain shared by the RPC, the follower and the block maker.
 struct Shared {
     ledger: Mutex<Ledger>,
+    /// Deposit blocks whose root on the RootChain matches the ledger's (checked once each).
+    verified_deposits: Mutex<std::collections::HashSet<u64>>,
     store: ChildStore,
     root_chain: Address,
     p2p: Multiaddr,
@@ -257,6 +259,7 @@ pub async fn start(config: OperatorConfig) -> Result<RunningOperator, OperatorEr
     .map_err(OperatorError::Gossip)?;
     let shared = Arc::new(Shared {
         ledger: Mutex::new(ledger),
+        verified_deposits: Mutex::default(),
         store,
         root_chain: config.root_chain,
         p2p: gossip.listen_addr.clone(),
@@ -394,14 +397,6 @@ async fn make_blocks(
             tracing::warn!(%error, "could not submit child blocks");
             continue;
         }
-        let checked = tokio::select! {
-            _ = stopped.changed() => return,
-            checked = drop_vanished_deposits(&main, &shared) => checked,
-        };
-        if let Err(error) = checked {
-            tracing::warn!(%error, "could not check the pool's deposits against the root chain");
-            continue;
-        }
         let deposits_full = match main
             .read(shared.root_chain, RootChain::currentDepositBlockCall {})
             .await
@@ -412,11 +407,26 @@ async fn make_blocks(
                 false
             }
         };
+        // The last await before the block is sealed: what arrives after it is checked by the
+        // next round (the seal below refuses to go ahead with an unchecked deposit).
+        let checked = tokio::select! {
+            _ = stopped.changed() => return,
+            checked = drop_vanished_deposits(&main, &shared) => checked,
+        };
+        if let Err(error) = checked {
+            tracing::warn!(%error, "could not check the pool's deposits against the root chain");
+            continue;
+        }
         let block = {
             let mut ledger = shared.ledger.lock().expect("ledger lock");
             if ledger.pool_len() == 0 && !deposits_full {
                 continue;
             }
+            let verified = shared.verified_deposits.lock().expect("verified lock");
+            if unverified_deposits(&ledger, &verified).next().is_some() {
+                continue;
+            }
+            drop(verified);
             if deposits_full {
                 tracing::info!("the root chain's deposit slots are filling: making a block now");
             }
@@ -453,9 +463,8 @@ async fn make_blocks(
 async fn drop_vanished_deposits(main: &MainChain, shared: &Shared) -> Result<(), OperatorError> {
     let deposits: Vec<(UtxoPos, B256)> = {
         let ledger = shared.ledger.lock().expect("ledger lock");
-        ledger
-            .pooled_inputs()
-            .filter(|pos| !pos.blknum.is_multiple_of(ankr_plasma::CHILD_BLOCK_INTERVAL))
+        let verified = shared.verified_deposits.lock().expect("verified lock");
+        unverified_deposits(&ledger, &verified)
             .filter_map(|pos| Some((pos, ledger.block(pos.blknum)?.root)))
             .collect()
     };
@@ -467,12 +476,29 @@ async fn drop_vanished_deposits(main: &MainChain, shared: &Shared) -> Result<(),
             )
             .await?
             .root;
-        if on_chain != root {
+        if on_chain == root {
+            shared
+                .verified_deposits
+                .lock()
+                .expect("verified lock")
+                .insert(pos.blknum);
+        } else {
             tracing::error!(deposit = pos.blknum, %root, %on_chain, "a deposit the operator credited is not on the root chain (a main-chain reorganisation deeper than --confirmations): its spends are dropped and it cannot be spent here");
             shared.ledger.lock().expect("ledger lock").mark_exiting(pos);
         }
     }
     Ok(())
+}
+
+/// The deposit outputs the pool spends that have not been checked against the RootChain.
+fn unverified_deposits<'a>(
+    ledger: &'a Ledger,
+    verified: &'a std::collections::HashSet<u64>,
+) -> impl Iterator<Item = UtxoPos> + 'a {
+    ledger.pooled_inputs().filter(move |pos| {
+        !pos.blknum.is_multiple_of(ankr_plasma::CHILD_BLOCK_INTERVAL)
+            && !verified.contains(&pos.blknum)
+    })
 }
 
 /// Submits, in order, every block the RootChain does not have yet.
