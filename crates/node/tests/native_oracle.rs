@@ -952,7 +952,9 @@ async fn attack_16_slow_sources_do_not_hold_back_an_honest_request() {
             ),
             (
                 "/stall".to_string(),
-                Route::Slow(std::time::Duration::from_secs(6)),
+                // Longer than the enclave's 10 s fetch timeout: those requests are answered
+                // "source timeout" at 10 s, which leaves a slow machine 10 s for the honest one.
+                Route::Slow(std::time::Duration::from_secs(12)),
             ),
         ]
         .into(),
@@ -1016,8 +1018,8 @@ async fn attack_16_slow_sources_do_not_hold_back_an_honest_request() {
             "request {stalled} still waits on its source"
         );
     }
-    // The stalled ones are answered too, once their source replies.
-    for _ in 0..400 {
+    // The stalled ones are answered too (a source timeout, an oracle fault: refunded).
+    for _ in 0..600 {
         let mut waiting = 0;
         for stalled in 1..honest {
             waiting += usize::from(h.state(stalled).await == PENDING);
