@@ -3,17 +3,15 @@
 //! BALANCE, EXTCODE*, SELFDESTRUCT and the CALL family), re-run with the list until it stops
 //! changing (warming an account can change the path taken).
 
-use crate::{
-    BlockContext, BlockState, CallError, CallRequest, ChainConfig, OverriddenDb, Overrides,
-    StateDb, call::geth_words,
-};
+use crate::call::{message, not_run, simulation_db};
+use crate::{BlockContext, CallError, CallRequest, ChainConfig, Overrides};
 use alloy_eips::eip2930::{AccessList, AccessListItem};
 use alloy_primitives::{Address, B256};
 use ankr_storage::StateReader;
 use revm::{
     Context, InspectEvm, Inspector, MainBuilder, MainContext,
     bytecode::opcode,
-    context::result::{EVMError, ExecutionResult},
+    context::result::ExecutionResult,
     interpreter::{
         Interpreter,
         interpreter::EthInterpreter,
@@ -102,24 +100,13 @@ pub fn create_access_list(
             excluded: excluded.clone(),
             touched: BTreeMap::new(),
         };
-        let (mut evm, tx) = {
-            let (cfg, tx) = crate::call::message(chain, &request, gas);
-            let evm = Context::mainnet()
-                .with_db(BlockState::new(OverriddenDb {
-                    base: StateDb { reader: state },
-                    overrides,
-                }))
-                .with_cfg(cfg)
-                .with_block(block.block_env())
-                .build_mainnet_with_inspector(inspector);
-            (evm, tx)
-        };
-        let result = match evm.inspect_one_tx(tx) {
-            Ok(result) => result,
-            Err(EVMError::Database(e)) => return Err(e.into()),
-            Err(EVMError::Transaction(e)) => return Err(CallError::Invalid(geth_words(&e))),
-            Err(e) => return Err(CallError::Invalid(e.to_string())),
-        };
+        let (cfg, tx) = message(chain, &request, gas);
+        let mut evm = Context::mainnet()
+            .with_db(simulation_db(state, overrides))
+            .with_cfg(cfg)
+            .with_block(block.block_env())
+            .build_mainnet_with_inspector(inspector);
+        let result = evm.inspect_one_tx(tx).map_err(not_run)?;
         let found = AccessList(
             evm.inspector
                 .touched

@@ -64,7 +64,7 @@ pub enum CallError {
 
 /// Why a message could not start, in geth's words where tools match on them (viem classifies
 /// "insufficient funds for gas * price + value"; revm says "lack of funds (0) for max fee").
-pub(crate) fn geth_words(error: &revm::context::result::InvalidTransaction) -> String {
+fn geth_words(error: &revm::context::result::InvalidTransaction) -> String {
     use revm::context::result::InvalidTransaction::*;
     match error {
         LackOfFundForMaxFee { .. } | OverflowPaymentInTransaction => {
@@ -88,21 +88,33 @@ fn run(
 ) -> Result<(ExecutionResult, u64), CallError> {
     let (cfg, tx) = message(chain, request, gas);
     let mut evm = Context::mainnet()
-        .with_db(BlockState::new(OverriddenDb {
-            base: StateDb { reader: state },
-            overrides,
-        }))
+        .with_db(simulation_db(state, overrides))
         .with_cfg(cfg)
         .with_block(block.block_env())
         .build_mainnet();
-    match evm.transact(tx) {
-        Ok(outcome) => {
-            let spent = outcome.result.gas().total_gas_spent();
-            Ok((outcome.result, spent))
-        }
-        Err(EVMError::Database(e)) => Err(e.into()),
-        Err(EVMError::Transaction(e)) => Err(CallError::Invalid(geth_words(&e))),
-        Err(e) => Err(CallError::Invalid(e.to_string())),
+    let outcome = evm.transact(tx).map_err(not_run)?;
+    let spent = outcome.result.gas().total_gas_spent();
+    Ok((outcome.result, spent))
+}
+
+/// What a simulation reads: `state` as `overrides` change it, under an overlay the message
+/// writes to and nobody keeps.
+pub(crate) fn simulation_db<'a>(
+    state: &'a StateReader,
+    overrides: &'a Overrides,
+) -> BlockState<OverriddenDb<'a, StateDb<'a>>> {
+    BlockState::new(OverriddenDb {
+        base: StateDb { reader: state },
+        overrides,
+    })
+}
+
+/// Why the EVM did not run a simulated message, as the caller is told.
+pub(crate) fn not_run(error: EVMError<StateError>) -> CallError {
+    match error {
+        EVMError::Database(e) => e.into(),
+        EVMError::Transaction(e) => CallError::Invalid(geth_words(&e)),
+        e => CallError::Invalid(e.to_string()),
     }
 }
 

@@ -223,6 +223,22 @@ fn header_of(reader: &StoreReader, id: BlockId) -> RpcResult<Option<Header>> {
     }
 }
 
+/// Where a simulation (`eth_call`, `eth_estimateGas`, `eth_createAccessList`) runs: the state
+/// of `block` (default latest) under the state overrides, and its context under the block
+/// overrides.
+fn simulation_at(
+    reader: &StoreReader,
+    block: Option<BlockId>,
+    state_overrides: Option<serde_json::Value>,
+    block_overrides: Option<serde_json::Value>,
+) -> RpcResult<(StateReader, ankr_execution::Overrides, BlockContext)> {
+    let (header, state) = state_at(reader, block)?;
+    let mut overrides = crate::overrides::state(state_overrides)?;
+    let mut context = BlockContext::of(&header);
+    crate::overrides::block(block_overrides, &mut context, &mut overrides)?;
+    Ok((state, overrides, context))
+}
+
 /// The state as of `block` (default latest) and that block's header. Blocks up to
 /// [`STATE_HISTORY`] behind the head are served by undoing later changesets; older state is not.
 fn state_at(reader: &StoreReader, block: Option<BlockId>) -> RpcResult<(Header, StateReader)> {
@@ -515,11 +531,8 @@ impl EthRpcServer for EthRpc {
         state_overrides: Option<serde_json::Value>,
         block_overrides: Option<serde_json::Value>,
     ) -> RpcResult<Bytes> {
-        let reader = self.reader()?;
-        let (header, state) = state_at(&reader, block)?;
-        let mut overrides = crate::overrides::state(state_overrides)?;
-        let mut context = BlockContext::of(&header);
-        crate::overrides::block(block_overrides, &mut context, &mut overrides)?;
+        let (state, overrides, context) =
+            simulation_at(&self.reader()?, block, state_overrides, block_overrides)?;
         let outcome = ankr_execution::call_with(
             &state,
             &overrides,
@@ -545,11 +558,8 @@ impl EthRpcServer for EthRpc {
         state_overrides: Option<serde_json::Value>,
         block_overrides: Option<serde_json::Value>,
     ) -> RpcResult<U64> {
-        let reader = self.reader()?;
-        let (header, state) = state_at(&reader, block)?;
-        let mut overrides = crate::overrides::state(state_overrides)?;
-        let mut context = BlockContext::of(&header);
-        crate::overrides::block(block_overrides, &mut context, &mut overrides)?;
+        let (state, overrides, context) =
+            simulation_at(&self.reader()?, block, state_overrides, block_overrides)?;
         let gas = ankr_execution::estimate_gas_with(
             &state,
             &overrides,
@@ -568,14 +578,13 @@ impl EthRpcServer for EthRpc {
         block: Option<BlockId>,
         state_overrides: Option<serde_json::Value>,
     ) -> RpcResult<alloy_rpc_types_eth::AccessListResult> {
-        let reader = self.reader()?;
-        let (header, state) = state_at(&reader, block)?;
-        let overrides = crate::overrides::state(state_overrides)?;
+        let (state, overrides, context) =
+            simulation_at(&self.reader()?, block, state_overrides, None)?;
         let (access_list, gas_used, result) = ankr_execution::create_access_list(
             &state,
             &overrides,
             self.chain.execution_config(),
-            &BlockContext::of(&header),
+            &context,
             &call_request(request),
         )
         .map_err(errors::from_call)?;

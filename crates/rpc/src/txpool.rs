@@ -60,19 +60,20 @@ impl TxpoolRpc {
     }
 }
 
+/// `nonce → f(tx)` for one sender's transactions.
+fn by_nonce<T>(txs: &[RecoveredTx], f: impl Fn(&RecoveredTx) -> T) -> BTreeMap<String, T> {
+    txs.iter()
+        .map(|tx| (tx.tx.nonce().to_string(), f(tx)))
+        .collect()
+}
+
 /// `sender → nonce → f(tx)` for one side of the pool.
 fn by_sender<T>(
     side: BTreeMap<Address, Vec<RecoveredTx>>,
     f: impl Fn(&RecoveredTx) -> T,
 ) -> BySender<T> {
     side.into_iter()
-        .map(|(sender, txs)| {
-            let by_nonce = txs
-                .iter()
-                .map(|tx| (tx.tx.nonce().to_string(), f(tx)))
-                .collect();
-            (sender.to_checksum(None), by_nonce)
-        })
+        .map(|(sender, txs)| (sender.to_checksum(None), by_nonce(&txs, &f)))
         .collect()
 }
 
@@ -112,15 +113,15 @@ impl TxpoolRpcServer for TxpoolRpc {
     }
 
     fn content_from(&self, sender: Address) -> RpcResult<ContentFrom> {
-        let Content {
-            mut pending,
-            mut queued,
-        } = self.content()?;
+        // Only this sender's transactions are converted.
+        let content = self.chain.pool_content();
+        let full = |tx: &RecoveredTx| convert::transaction(tx, None);
+        let of_sender = |side: &BTreeMap<Address, Vec<RecoveredTx>>| {
+            by_nonce(side.get(&sender).map_or(&[][..], Vec::as_slice), full)
+        };
         Ok(ContentFrom {
-            pending: pending
-                .remove(&sender.to_checksum(None))
-                .unwrap_or_default(),
-            queued: queued.remove(&sender.to_checksum(None)).unwrap_or_default(),
+            pending: of_sender(&content.pending),
+            queued: of_sender(&content.queued),
         })
     }
 
