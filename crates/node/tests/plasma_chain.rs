@@ -123,25 +123,29 @@ impl World {
         previous: Option<(std::net::SocketAddr, libp2p::Multiaddr)>,
         block_interval: Duration,
     ) -> RunningOperator {
-        let (rpc_addr, p2p_listen) = previous.unwrap_or_else(|| {
-            (
-                "127.0.0.1:0".parse().unwrap(),
-                "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
-            )
-        });
-        operator::start(OperatorConfig {
+        let mut config = self.operator_config(dir);
+        if let Some((rpc_addr, p2p_listen)) = previous {
+            config.rpc_addr = rpc_addr;
+            config.p2p_listen = p2p_listen;
+        }
+        config.block_interval = block_interval;
+        operator::start(config).await.unwrap()
+    }
+
+    /// The world chain's operator with its file in `dir`: free loopback ports, a block every
+    /// 300 ms, logs one block deep, the default early-block threshold.
+    fn operator_config(&self, dir: &Path) -> OperatorConfig {
+        OperatorConfig {
             main_rpc: self.node.rpc_url(),
             root_chain: self.root_chain,
             key: key(OPERATOR),
             data_dir: dir.to_path_buf(),
-            rpc_addr,
-            p2p_listen,
-            block_interval,
+            rpc_addr: "127.0.0.1:0".parse().unwrap(),
+            p2p_listen: "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
+            block_interval: Duration::from_millis(300),
             confirmations: 1,
             early_block_deposits: operator::EARLY_BLOCK_DEPOSITS,
-        })
-        .await
-        .unwrap()
+        }
     }
 
     /// A second child chain, "chain b": its own RootChain (deployed by account 5, with the
@@ -151,15 +155,9 @@ impl World {
             .await
             .unwrap();
         let running = operator::start(OperatorConfig {
-            main_rpc: self.node.rpc_url(),
             root_chain,
             key: key(5),
-            data_dir: dir.to_path_buf(),
-            rpc_addr: "127.0.0.1:0".parse().unwrap(),
-            p2p_listen: "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
-            block_interval: Duration::from_millis(300),
-            confirmations: 1,
-            early_block_deposits: operator::EARLY_BLOCK_DEPOSITS,
+            ..self.operator_config(dir)
         })
         .await
         .unwrap();
@@ -1230,15 +1228,8 @@ async fn attack_15_tiny_deposits_cannot_fill_the_deposit_slots() {
     let world = World::start().await;
     let dir = tempfile::tempdir().unwrap();
     let operator = operator::start(OperatorConfig {
-        main_rpc: world.node.rpc_url(),
-        root_chain: world.root_chain,
-        key: key(OPERATOR),
-        data_dir: dir.path().to_path_buf(),
-        rpc_addr: "127.0.0.1:0".parse().unwrap(),
-        p2p_listen: "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
-        block_interval: Duration::from_millis(300),
-        confirmations: 1,
         early_block_deposits: 3,
+        ..world.operator_config(dir.path())
     })
     .await
     .unwrap();
