@@ -5,8 +5,8 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(metered) = ankr_pouw::metering::instrument(data) {
-        wasmparser::Validator::new_with_features(ankr_pouw::metering::allowed_features())
+    if let Ok(metered) = ankr_enclave::metering::instrument(data) {
+        wasmparser::Validator::new_with_features(ankr_enclave::metering::allowed_features())
             .validate_all(&metered)
             .expect("metered module is valid");
     }

@@ -4,11 +4,12 @@
 //! against importing the same blocks straight into a fresh chain in the same run.
 
 use alloy_primitives::{B256, U256, keccak256};
+use ankr_enclave::{Enclave, Limits, SimulatedEnclave};
 use ankr_network::NetworkConfig;
 use ankr_node::attest::{AttestationClient, AttestationServer};
 use ankr_node::miner::MinerConfig;
 use ankr_node::{DevSealing, Node, NodeConfig, devnet};
-use ankr_pouw::{AttestationService, Enclave, Limits, SimulatedEnclave};
+use ankr_pouw::AttestationService;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -81,7 +82,7 @@ pub async fn run(blocks: u64) -> anyhow::Result<()> {
             attestation: AttestationClient::new(&url)?,
             account: account.secret,
             beneficiary: account.address,
-            workloads: ankr_pouw::workloads::builtin(),
+            workloads: ankr_enclave::workloads::builtin(),
             stats: Default::default(),
         };
         let node = start(dirs[i].path(), &spec, Some(mining), boot.clone()).await?;

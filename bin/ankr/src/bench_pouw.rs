@@ -4,9 +4,9 @@
 //! fairness and the defences' false-rejection rates.
 
 use alloy_primitives::{B256, U256, keccak256};
+use ankr_enclave::workloads::Workload;
+use ankr_enclave::{Enclave, Limits, Runtime, SimulatedEnclave, Subtask, Template};
 use ankr_pouw::defences::{DefenceParams, Scenario, simulate};
-use ankr_pouw::workloads::Workload;
-use ankr_pouw::{Enclave, Limits, Runtime, SimulatedEnclave, Subtask, Template};
 use std::time::{Duration, Instant};
 
 /// Median of `runs` timings of `f`.
@@ -38,7 +38,7 @@ fn metering_overhead() -> anyhow::Result<()> {
     );
     let runtime = Runtime::new(Limits::default());
     let fuel = Runtime::with_wasmtime_fuel(Limits::default());
-    for mut workload in ankr_pouw::workloads::builtin() {
+    for mut workload in ankr_enclave::workloads::builtin() {
         workload.params *= 4;
         let Workload { name, module, .. } = &workload;
         let input = workload.input(7);
@@ -197,7 +197,7 @@ fn ticket_rates() -> anyhow::Result<()> {
             r#"(module (memory (export "memory") 1) (func (export "_start") (local i64) (loop {body} br 0)))"#
         ))
     };
-    let mut kinds: Vec<(String, Vec<u8>, Vec<u8>)> = ankr_pouw::workloads::builtin()
+    let mut kinds: Vec<(String, Vec<u8>, Vec<u8>)> = ankr_enclave::workloads::builtin()
         .into_iter()
         .map(|mut w| {
             w.params *= 4;

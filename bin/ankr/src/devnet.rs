@@ -7,10 +7,10 @@
 //! HTTPS source, a relay, an example consumer) and two Plasma child chains with their
 //! operators.
 
+use ankr_enclave::{Limits, SimulatedEnclave};
 use ankr_node::attest::AttestationClient;
 use ankr_node::miner::MinerConfig;
 use ankr_node::{DevSealing, Node, NodeConfig, devnet};
-use ankr_pouw::{Limits, SimulatedEnclave};
 use std::io::BufRead;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -65,7 +65,7 @@ pub fn miner_config(
         attestation: AttestationClient::new(attestation_url)?,
         beneficiary: beneficiary.unwrap_or_else(|| ankr_types::recovery::address_of(&account)),
         account,
-        workloads: ankr_pouw::workloads::builtin(),
+        workloads: ankr_enclave::workloads::builtin(),
         stats: Default::default(),
     })
 }

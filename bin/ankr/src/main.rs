@@ -232,8 +232,9 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Enclave { dir } => {
-            use ankr_pouw::Enclave;
-            let enclave = ankr_pouw::SimulatedEnclave::open(&dir, ankr_pouw::Limits::default())?;
+            use ankr_enclave::Enclave;
+            let enclave =
+                ankr_enclave::SimulatedEnclave::open(&dir, ankr_enclave::Limits::default())?;
             println!("enclave      {}", enclave.address());
             println!("platform     {}", enclave.platform_id());
             println!("measurement  {}", enclave.measurement());

@@ -9,7 +9,7 @@ use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy_sol_types::{SolCall, SolEvent};
 use ankr_contracts::WorkMarket;
 use ankr_contracts::genesis::WORK_MARKET_ADDRESS;
-use ankr_pouw::Outcome;
+use ankr_enclave::Outcome;
 use anyhow::{Context, bail};
 use serde_json::json;
 use std::path::PathBuf;
@@ -89,7 +89,7 @@ pub async fn run(args: WorkArgs) -> anyhow::Result<()> {
         } => {
             let wasm =
                 std::fs::read(&module).with_context(|| format!("reading {}", module.display()))?;
-            ankr_pouw::runtime::check_module(&wasm)
+            ankr_enclave::runtime::check_module(&wasm)
                 .map_err(|e| anyhow::anyhow!("{} cannot be useful work: {e}", module.display()))?;
             let input = match input {
                 Some(path) => {

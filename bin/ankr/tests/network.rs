@@ -60,7 +60,7 @@ fn a_node_killed_with_sigkill_restarts_and_catches_up() {
 
 #[test]
 fn a_node_started_late_syncs_500_blocks() {
-    use ankr_pouw::{Enclave, Limits, SimulatedEnclave};
+    use ankr_enclave::{Enclave, Limits, SimulatedEnclave};
     let dir = tempfile::tempdir().unwrap();
     let enclave = SimulatedEnclave::new(
         secp256k1::SecretKey::from_byte_array(alloy_primitives::keccak256("late sync").0).unwrap(),

@@ -4,7 +4,7 @@
 //! and is paid from the escrow; the provider gets the result and the rest of the escrow.
 
 use alloy_primitives::{U256, hex};
-use ankr_pouw::{Limits, Runtime};
+use ankr_enclave::{Limits, Runtime};
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 

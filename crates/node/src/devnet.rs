@@ -110,8 +110,8 @@ pub fn pouw_spec_with_period(
     let mut spec = base_spec(RegistryGenesis {
         attestation_root,
         registration_period,
-        allowed_measurements: vec![ankr_pouw::enclave::simulated_measurement(
-            ankr_pouw::Limits::default(),
+        allowed_measurements: vec![ankr_enclave::simulated_measurement(
+            ankr_enclave::Limits::default(),
         )],
         oracle_measurements: vec![ankr_oracle::oracle_measurement(
             ankr_oracle::FetchLimits::default(),

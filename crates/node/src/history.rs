@@ -7,8 +7,8 @@ use alloy_consensus::TxEip1559;
 use alloy_eips::Encodable2718;
 use alloy_primitives::{TxKind, U256};
 use ankr_chain::Chain;
-use ankr_pouw::workloads::builtin;
-use ankr_pouw::{Enclave, Subtask, Template};
+use ankr_enclave::workloads::builtin;
+use ankr_enclave::{Enclave, Subtask, Template};
 use ankr_types::{Seal, SealKind};
 
 /// Why history could not be made.

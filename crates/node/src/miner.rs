@@ -18,10 +18,10 @@ use alloy_primitives::{Address, Bytes, TxKind, U256};
 use alloy_sol_types::SolCall;
 use ankr_chain::{Chain, now_seconds};
 use ankr_contracts::{EnclaveRegistry, WorkMarket};
+use ankr_enclave::workloads::Workload;
+use ankr_enclave::{Enclave, Outcome, ResultClaim, Subtask, Template};
 use ankr_execution::BlockContext;
 use ankr_pouw::stats::MiningStats;
-use ankr_pouw::workloads::Workload;
-use ankr_pouw::{Enclave, Outcome, ResultClaim, Subtask, Template};
 use ankr_types::{Block, Seal, SealKind};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -168,7 +168,7 @@ impl Miner {
 
     /// Runs the next subtask in the enclave: an open WorkMarket task if there is one (then
     /// delivers its result), else the next piece of built-in work.
-    async fn run_subtask(&mut self, template: Template) -> Option<ankr_pouw::SubtaskReport> {
+    async fn run_subtask(&mut self, template: Template) -> Option<ankr_enclave::SubtaskReport> {
         let (subtask, name, market_task) = match self.market.next_task(&self.chain) {
             Some(task) => {
                 let name = format!("market task {}", task.id);
@@ -201,7 +201,7 @@ impl Miner {
         template: Template,
         subtask: Subtask,
         name: &str,
-    ) -> Option<ankr_pouw::SubtaskReport> {
+    ) -> Option<ankr_enclave::SubtaskReport> {
         let enclave = self.config.enclave.clone();
         let started = Instant::now();
         let result =
@@ -235,7 +235,7 @@ impl Miner {
 
     /// Stores the result blob, has the enclave sign the result for this miner's account and
     /// sends `WorkMarket.deliver`.
-    async fn deliver(&mut self, task: &market::OpenTask, report: &ankr_pouw::SubtaskReport) {
+    async fn deliver(&mut self, task: &market::OpenTask, report: &ankr_enclave::SubtaskReport) {
         let mut blob = vec![report.execution.outcome.code()];
         blob.extend_from_slice(&report.execution.output);
         let payee = ankr_types::recovery::address_of(&self.config.account);

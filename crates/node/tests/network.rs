@@ -3,11 +3,12 @@
 //! from its peers.
 
 use alloy_primitives::{Address, U256, keccak256};
+use ankr_enclave::{Enclave, Limits, SimulatedEnclave};
 use ankr_network::{Multiaddr, NetworkConfig};
 use ankr_node::attest::{AttestationClient, AttestationServer};
 use ankr_node::miner::MinerConfig;
 use ankr_node::{DevSealing, Node, NodeConfig, devnet};
-use ankr_pouw::{AttestationService, Enclave, Limits, SimulatedEnclave};
+use ankr_pouw::AttestationService;
 use ankr_types::ChainSpec;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -83,7 +84,7 @@ async fn three_miners_converge_and_a_late_node_syncs() {
         attestation: AttestationClient::new(&url).unwrap(),
         account: devnet::accounts()[i + 1].secret,
         beneficiary: devnet::accounts()[i + 1].address,
-        workloads: ankr_pouw::workloads::builtin(),
+        workloads: ankr_enclave::workloads::builtin(),
         stats: Default::default(),
     };
     let first = start(dirs[0].path(), &spec, Some(mining(0)), vec![]).await;
@@ -193,7 +194,7 @@ async fn a_peer_on_another_chain_is_banned_and_the_node_carries_on() {
         attestation: AttestationClient::new(&url).unwrap(),
         account: devnet::accounts()[account].secret,
         beneficiary: devnet::accounts()[account].address,
-        workloads: ankr_pouw::workloads::builtin(),
+        workloads: ankr_enclave::workloads::builtin(),
         stats: Default::default(),
     };
     let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());

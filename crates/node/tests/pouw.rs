@@ -6,11 +6,12 @@
 mod support;
 
 use alloy_primitives::{Address, B256, U256, hex, keccak256};
+use ankr_enclave::workloads::{Workload, builtin};
+use ankr_enclave::{Enclave, Limits, SimulatedEnclave};
 use ankr_node::attest::{AttestationClient, AttestationServer};
 use ankr_node::devnet;
 use ankr_node::miner::MinerConfig;
-use ankr_pouw::workloads::{Workload, builtin};
-use ankr_pouw::{AttestationService, Enclave, Limits, PouwSeal, SimulatedEnclave};
+use ankr_pouw::{AttestationService, PouwSeal};
 use ankr_types::{Block, Header, Seal, SealKind};
 use jsonrpsee::http_client::HttpClient;
 use serde_json::{Value, json};

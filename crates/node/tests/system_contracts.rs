@@ -11,12 +11,11 @@ use ankr_contracts::genesis::{
     ENCLAVE_REGISTRY_ADDRESS, RegistryGenesis, WORK_MARKET_ADDRESS, enclave_registry_genesis,
 };
 use ankr_contracts::{EnclaveRegistry, WorkMarket};
+use ankr_enclave::simulated_measurement;
+use ankr_enclave::{Enclave, Limits, ResultClaim, SimulatedEnclave, Subtask, Template};
 use ankr_node::attest::register_call;
 use ankr_node::{DevSealing, devnet};
-use ankr_pouw::enclave::simulated_measurement;
-use ankr_pouw::{
-    AttestationService, Enclave, Limits, ResultClaim, SimulatedEnclave, Subtask, Template,
-};
+use ankr_pouw::AttestationService;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use support::DevChain;
@@ -232,7 +231,7 @@ async fn the_market_pays_attested_results_refunds_late_tasks_and_pays_out_by_wit
     )
     .await;
 
-    let module: Arc<[u8]> = ankr_pouw::workloads::builtin()[0].module.clone();
+    let module: Arc<[u8]> = ankr_enclave::workloads::builtin()[0].module.clone();
     let input: Arc<[u8]> = 1u32.to_le_bytes().to_vec().into();
     let post = |price: u128, max: u64, deadline: u64| {
         WorkMarket::postCall {

@@ -82,8 +82,8 @@ impl OracleEnclave {
     /// The enclave whose sealed state (simulated: plain files) is in `dir`, made if missing.
     pub fn open(dir: &Path, extra_cas: &[&Path], limits: FetchLimits) -> Result<Self, OpenError> {
         std::fs::create_dir_all(dir)?;
-        let key = ankr_pouw::enclave::read_or_create(&dir.join("oracle.key"))?;
-        let platform = ankr_pouw::enclave::read_or_create(&dir.join("platform.id"))?;
+        let key = ankr_pouw::signing::read_or_create(&dir.join("oracle.key"))?;
+        let platform = ankr_pouw::signing::read_or_create(&dir.join("platform.id"))?;
         let key = SecretKey::from_byte_array(key.0)
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
         Ok(Self::new(key, platform, extra_cas, limits)?)

@@ -46,7 +46,7 @@ impl Platform {
     /// refuses it until `ankr attest provision` records it.
     pub fn open(dir: &Path) -> std::io::Result<Self> {
         std::fs::create_dir_all(dir)?;
-        Ok(Self::from_secret(crate::enclave::read_or_create(
+        Ok(Self::from_secret(signing::read_or_create(
             &dir.join("platform.id"),
         )?))
     }

@@ -7,6 +7,7 @@
 use alloy_primitives::{Address, B256, Signature, U256, keccak256};
 use alloy_sol_types::SolValue;
 use secp256k1::SecretKey;
+use std::path::Path;
 
 /// Tag of attestation reports and certificates.
 pub fn attestation_domain() -> B256 {
@@ -121,6 +122,21 @@ pub fn recover(digest: B256, signature: &[u8]) -> Option<Address> {
 
 /// The Ethereum address of a secret key.
 pub use ankr_types::recovery::address_of;
+
+/// Reads 32 secret bytes from `path`, or writes fresh random ones (a simulated enclave's
+/// sealed state: plain files).
+pub fn read_or_create(path: &Path) -> std::io::Result<B256> {
+    match std::fs::read(path) {
+        Ok(bytes) => B256::try_from(bytes.as_slice())
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "need 32 bytes")),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let fresh = SecretKey::new(&mut secp256k1::rand::rng()).secret_bytes();
+            std::fs::write(path, fresh)?;
+            Ok(B256::from(fresh))
+        }
+        Err(e) => Err(e),
+    }
+}
 
 #[cfg(test)]
 mod tests {

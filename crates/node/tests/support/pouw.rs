@@ -4,10 +4,10 @@
 
 use alloy_primitives::{Address, U256, hex};
 use alloy_rlp::Decodable;
+use ankr_enclave::workloads::builtin;
+use ankr_enclave::{Enclave, SimulatedEnclave, Subtask, Template};
 use ankr_node::miner::MinerConfig;
 use ankr_node::{DevSealing, Node, NodeConfig, devnet};
-use ankr_pouw::workloads::builtin;
-use ankr_pouw::{Enclave, SimulatedEnclave, Subtask, Template};
 use ankr_types::{Block, ChainSpec, Seal, SealKind};
 use jsonrpsee::core::{client::ClientT, params::ArrayParams};
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};

@@ -3,15 +3,14 @@
 //! [`Enclave`] is the boundary a real SGX enclave (Gramine with DCAP quotes) would implement;
 //! [`SimulatedEnclave`] is the one this repository ships. SIMULATED: its key sits in the
 //! host's memory and a host that controls it can cheat; the statistical defences
-//! ([`crate::defences`]) bound how much.
+//! ([`ankr_pouw::defences`]) bound how much.
 
-use crate::attestation::Quote;
 use crate::metering;
 use crate::runtime::{Execution, Limits, RUNTIME_VERSION, Runtime};
-use crate::seal::PouwSeal;
-use crate::{lottery, signing};
 use alloy_primitives::{Address, B256, U256, keccak256};
 use alloy_sol_types::SolValue;
+use ankr_pouw::signing::read_or_create;
+use ankr_pouw::{Platform, PouwSeal, Quote, lottery, signing};
 use secp256k1::SecretKey;
 use std::collections::HashMap;
 use std::path::Path;
@@ -119,7 +118,7 @@ pub fn simulated_measurement(limits: Limits) -> B256 {
 pub struct SimulatedEnclave {
     key: SecretKey,
     address: Address,
-    platform: crate::Platform,
+    platform: Platform,
     measurement: B256,
     runtime: Runtime,
     /// Highest subtask index run per task: a subtask draws once, whatever the template.
@@ -132,11 +131,11 @@ impl SimulatedEnclave {
     /// An enclave with the given key on the platform whose provisioning key is
     /// `platform_secret`.
     pub fn new(key: SecretKey, platform_secret: B256, limits: Limits) -> Self {
-        Self::on_platform(key, crate::Platform::from_secret(platform_secret), limits)
+        Self::on_platform(key, Platform::from_secret(platform_secret), limits)
     }
 
     /// An enclave with the given key on `platform`.
-    pub fn on_platform(key: SecretKey, platform: crate::Platform, limits: Limits) -> Self {
+    pub fn on_platform(key: SecretKey, platform: Platform, limits: Limits) -> Self {
         Self {
             address: signing::address_of(&key),
             key,
@@ -153,7 +152,7 @@ impl SimulatedEnclave {
     pub fn open(dir: &Path, limits: Limits) -> std::io::Result<Self> {
         std::fs::create_dir_all(dir)?;
         let key = read_or_create(&dir.join("enclave.key"))?;
-        let platform = crate::Platform::open(dir)?;
+        let platform = Platform::open(dir)?;
         let key = SecretKey::from_byte_array(key.0)
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
         Ok(Self::on_platform(key, platform, limits))
@@ -168,21 +167,6 @@ impl SimulatedEnclave {
     /// The runtime inside, for callers that need the limits.
     pub fn runtime(&self) -> &Runtime {
         &self.runtime
-    }
-}
-
-/// Reads 32 secret bytes from `path`, or writes fresh random ones (a simulated enclave's
-/// sealed state: plain files).
-pub fn read_or_create(path: &Path) -> std::io::Result<B256> {
-    match std::fs::read(path) {
-        Ok(bytes) => B256::try_from(bytes.as_slice())
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "need 32 bytes")),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let fresh = SecretKey::new(&mut secp256k1::rand::rng()).secret_bytes();
-            std::fs::write(path, fresh)?;
-            Ok(B256::from(fresh))
-        }
-        Err(e) => Err(e),
     }
 }
 

@@ -2,9 +2,8 @@
 //! and a seeded fairness run of two miners with instruction rates 1:3.
 
 use alloy_primitives::{B256, U256, keccak256};
-use ankr_pouw::{
-    AttestationService, Enclave, Limits, PouwSeal, SealError, SimulatedEnclave, Subtask, Template,
-};
+use ankr_enclave::{Enclave, Limits, SimulatedEnclave, Subtask, Template};
+use ankr_pouw::{AttestationService, PouwSeal, SealError};
 use secp256k1::SecretKey;
 use std::sync::Arc;
 

@@ -1,6 +1,6 @@
 //! The useful-work runtime on real modules: the committed workloads and hostile ones.
 
-use ankr_pouw::runtime::{Limits, Outcome, Runtime};
+use ankr_enclave::runtime::{Limits, Outcome, Runtime};
 
 fn workload(name: &str) -> Vec<u8> {
     let path = format!(
@@ -181,7 +181,7 @@ fn hostile_modules_fail_with_a_reason() {
 #[test]
 fn builtin_workloads_are_a_few_million_instructions() {
     let runtime = Runtime::new(Limits::default());
-    for workload in ankr_pouw::workloads::builtin() {
+    for workload in ankr_enclave::workloads::builtin() {
         let start = std::time::Instant::now();
         let run = runtime.run(&workload.module, &workload.input(1), u64::MAX);
         println!(
@@ -203,14 +203,14 @@ proptest::proptest! {
         flips in proptest::collection::vec((0usize..3000, proptest::num::u8::ANY), 0..8),
         junk in proptest::collection::vec(proptest::num::u8::ANY, 0..64),
     ) {
-        let _ = ankr_pouw::metering::instrument(&junk);
+        let _ = ankr_enclave::metering::instrument(&junk);
         let mut wasm = workload("mlp");
         for (at, byte) in flips {
             let at = at % wasm.len();
             wasm[at] = byte;
         }
-        if let Ok(metered) = ankr_pouw::metering::instrument(&wasm) {
-            wasmparser::Validator::new_with_features(ankr_pouw::metering::allowed_features())
+        if let Ok(metered) = ankr_enclave::metering::instrument(&wasm) {
+            wasmparser::Validator::new_with_features(ankr_enclave::metering::allowed_features())
                 .validate_all(&metered)
                 .unwrap();
         }
