@@ -1,7 +1,7 @@
 //! `ankr attest`: the SIMULATED attestation service as its own process (DESIGN §2). It holds
 //! the attestation root key; miners only ever see certificates.
 
-use ankr_node::attest::{AttestationServer, load_or_create_root_key};
+use ankr_client::attest::{AttestationServer, load_or_create_root_key};
 use ankr_pouw::AttestationService;
 use std::io::Write;
 use std::net::SocketAddr;

@@ -7,8 +7,8 @@
 //! HTTPS source, a relay, an example consumer) and two Plasma child chains with their
 //! operators.
 
+use ankr_client::attest::AttestationClient;
 use ankr_enclave::{Limits, SimulatedEnclave};
-use ankr_node::attest::AttestationClient;
 use ankr_node::miner::MinerConfig;
 use ankr_node::{DevSealing, Node, NodeConfig, devnet};
 use std::io::BufRead;

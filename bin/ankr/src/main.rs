@@ -2,11 +2,6 @@
 //! over to the library crates; nothing here is chain logic.
 
 mod attest;
-mod bench;
-mod bench_network;
-mod bench_oracle;
-mod bench_plasma;
-mod bench_pouw;
 mod devnet;
 mod oracle;
 mod plasma;
@@ -64,7 +59,7 @@ enum Command {
         dir: PathBuf,
     },
     /// Measure the node against raw revm and raw signature recovery in the same run.
-    Bench(bench::BenchArgs),
+    Bench(ankr_bench::BenchArgs),
 }
 
 #[derive(clap::Args)]
@@ -249,7 +244,7 @@ async fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Bench(args) => bench::run(args).await,
+        Command::Bench(args) => ankr_bench::run(args).await,
         Command::Work(args) => work::run(args).await,
         Command::Oracle(args) => {
             init_logging();

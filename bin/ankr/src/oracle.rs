@@ -2,20 +2,21 @@
 //! HTTPS data source with its own CA (a price feed and a real-estate listing), the relay with
 //! a SIMULATED oracle enclave, and a first request of the example consumer.
 
-use crate::wallet::{Wallet, parse_key, quantity};
+use crate::wallet::{Wallet, parse_key};
 use alloy_primitives::{Address, Bytes, U256};
+use alloy_rpc_types_eth::{Filter, TransactionReceipt};
 use alloy_sol_types::{SolCall, SolEvent, SolValue};
+use ankr_client::attest::AttestationClient;
+use ankr_client::eth::EthApiClient;
 use ankr_contracts::genesis::NATIVE_ORACLE_ADDRESS;
 use ankr_contracts::{NativeOracle, PriceConsumer};
-use ankr_node::attest::AttestationClient;
 use ankr_node::devnet;
-use ankr_node::relay::RelayConfig;
 use ankr_oracle::datagram::kind;
 use ankr_oracle::extract::ValueQuery;
+use ankr_oracle::relay::RelayConfig;
 use ankr_oracle::source::{LocalSource, Route};
 use ankr_oracle::{FetchLimits, OracleEnclave};
 use anyhow::Context;
-use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -88,7 +89,7 @@ enum OracleCommand {
 const STATES: [&str; 5] = ["none", "pending", "delivered", "cancelled", "expired"];
 
 pub async fn run(args: OracleArgs) -> anyhow::Result<()> {
-    let wallet = Wallet::new(&args.rpc, args.key.as_deref())?;
+    let wallet = async || Wallet::connect(&args.rpc, args.key.as_deref()).await;
     match args.command {
         OracleCommand::Relay {
             enclave_dir,
@@ -119,7 +120,7 @@ pub async fn run(args: OracleArgs) -> anyhow::Result<()> {
                 poll: Duration::from_millis(500),
             };
             let (stop, stopped) = watch::channel(false);
-            let relay = tokio::spawn(ankr_node::relay::run(config, stopped));
+            let relay = tokio::spawn(ankr_oracle::relay::run(config, stopped));
             tokio::signal::ctrl_c().await?;
             let _ = stop.send(true);
             relay.await?;
@@ -132,6 +133,7 @@ pub async fn run(args: OracleArgs) -> anyhow::Result<()> {
             decimals,
             private_to,
         } => {
+            let wallet = wallet().await?;
             let (kind, params) = match kind {
                 Kind::Document => (kind::DOCUMENT, url.abi_encode()),
                 Kind::Json | Kind::Xml => (
@@ -160,8 +162,7 @@ pub async fn run(args: OracleArgs) -> anyhow::Result<()> {
                         .await?;
                     let key = alloy_primitives::B256::from_slice(&out);
                     anyhow::ensure!(!key.is_zero(), "enclave {enclave} has published no key");
-                    let chain_id =
-                        quantity(&wallet.request("eth_chainId", json!([])).await?)?.to::<u64>();
+                    let chain_id = wallet.chain.chain_id();
                     let sealed = ankr_oracle::private::seal_request(
                         enclave,
                         key,
@@ -190,6 +191,7 @@ pub async fn run(args: OracleArgs) -> anyhow::Result<()> {
             println!("request {id} (fee {fee} wei)");
         }
         OracleCommand::Status { id } => {
+            let wallet = wallet().await?;
             let out = wallet
                 .call(
                     NATIVE_ORACLE_ADDRESS,
@@ -238,38 +240,32 @@ async fn minimum_fee(wallet: &Wallet, callback_gas: u64) -> anyhow::Result<U256>
 }
 
 /// The id in a receipt's `RequestInfo` log.
-fn request_id(receipt: &serde_json::Value) -> anyhow::Result<u64> {
-    let topic = NativeOracle::RequestInfo::SIGNATURE_HASH.to_string();
-    let log = receipt["logs"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|log| log["topics"][0].as_str() == Some(topic.as_str()))
-        .context("no RequestInfo in the receipt")?;
-    Ok(quantity(&log["topics"][1])?.to::<u64>())
+fn request_id(receipt: &TransactionReceipt) -> anyhow::Result<u64> {
+    ankr_client::receipt_events::<NativeOracle::RequestInfo>(receipt)
+        .first()
+        .map(|info| info.id)
+        .context("no RequestInfo in the receipt")
 }
 
 /// The code and data a request was delivered with: from the `Delivered` log's transaction.
 async fn delivered(wallet: &Wallet, id: u64) -> anyhow::Result<Option<(u16, Bytes)>> {
-    let logs = wallet
-        .request(
-            "eth_getLogs",
-            json!([{
-                "address": NATIVE_ORACLE_ADDRESS,
-                "fromBlock": "0x0",
-                "toBlock": "latest",
-                "topics": [NativeOracle::Delivered::SIGNATURE_HASH, alloy_primitives::B256::from(U256::from(id))],
-            }]),
-        )
-        .await?;
-    let Some(log) = logs.as_array().and_then(|l| l.first()) else {
+    let filter = Filter::new()
+        .address(NATIVE_ORACLE_ADDRESS)
+        .from_block(0)
+        .event_signature(NativeOracle::Delivered::SIGNATURE_HASH)
+        .topic1(alloy_primitives::B256::from(U256::from(id)));
+    let logs = wallet.chain.client().logs(filter).await?;
+    let Some(hash) = logs.first().and_then(|log| log.transaction_hash) else {
         return Ok(None);
     };
     let tx = wallet
-        .request("eth_getTransactionByHash", json!([log["transactionHash"]]))
-        .await?;
-    let input = alloy_primitives::hex::decode(tx["input"].as_str().context("tx input")?)?;
-    let call = NativeOracle::deliverCall::abi_decode(&input)?;
+        .chain
+        .client()
+        .transaction_by_hash(hash)
+        .await?
+        .context("the delivery's transaction is gone")?;
+    use alloy_consensus::Transaction;
+    let call = NativeOracle::deliverCall::abi_decode(tx.input())?;
     Ok(Some((call.code, call.data)))
 }
 
@@ -310,7 +306,7 @@ impl DevnetOracle {
             poll: Duration::from_millis(500),
         };
         let (stop, stopped) = watch::channel(false);
-        let relay = tokio::spawn(ankr_node::relay::run(config, stopped));
+        let relay = tokio::spawn(ankr_oracle::relay::run(config, stopped));
         Ok(Self {
             source,
             enclave: address,
@@ -324,7 +320,7 @@ impl DevnetOracle {
     pub async fn demonstrate(&self, rpc_url: &str) -> anyhow::Result<(U256, u64)> {
         let key =
             alloy_primitives::hex::encode(devnet::oracle_demo_account().secret.secret_bytes());
-        let wallet = Wallet::new(rpc_url, Some(&key))?;
+        let wallet = Wallet::connect(rpc_url, Some(&key)).await?;
         let consumer = devnet::PRICE_CONSUMER_ADDRESS;
         let read = |call: Vec<u8>| {
             let wallet = &wallet;
@@ -346,7 +342,9 @@ impl DevnetOracle {
             callbackGas: callback_gas as u32,
         };
         let receipt = wallet.send(consumer, fee, call.abi_encode()).await?;
-        let asked_in = quantity(&receipt["blockNumber"])?.to::<u64>();
+        let asked_in = receipt
+            .block_number
+            .context("a mined receipt has its block")?;
         let deadline = Instant::now() + Duration::from_secs(120);
         while read(PriceConsumer::answersCall {}.abi_encode()).await? == before {
             anyhow::ensure!(
@@ -356,7 +354,7 @@ impl DevnetOracle {
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
         let value = read(PriceConsumer::lastValueCall {}.abi_encode()).await?;
-        let now = quantity(&wallet.request("eth_blockNumber", json!([])).await?)?.to::<u64>();
+        let now = wallet.chain.head().await?;
         Ok((value, now - asked_in))
     }
 

@@ -2,11 +2,12 @@
 //! finalize | withdraw | move`, and the child chains `ankr devnet` runs.
 
 use alloy_primitives::{Address, U256};
-use ankr_node::main_chain::MainChain;
-use ankr_node::plasma::client::{PlasmaClient, move_between};
-use ankr_node::plasma::operator::{self, OperatorConfig, RootChainSettings, RunningOperator};
-use ankr_node::plasma::watcher::{self, WatcherConfig};
+use ankr_client::main_chain::MainChain;
 use ankr_plasma::UtxoPos;
+use ankr_plasma_services::api::PlasmaApiClient;
+use ankr_plasma_services::client::{PlasmaClient, move_between};
+use ankr_plasma_services::operator::{self, OperatorConfig, RootChainSettings, RunningOperator};
+use ankr_plasma_services::watcher::{self, WatcherConfig};
 use anyhow::{Context, bail};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -235,10 +236,11 @@ pub async fn run(args: PlasmaArgs) -> anyhow::Result<()> {
             // folder goes on without it.
             let peers = match client().await {
                 Ok(operator) => operator
-                    .operator_rpc("plasma_chainInfo", serde_json::json!([]))
+                    .operator()
+                    .chain_info()
                     .await
                     .ok()
-                    .and_then(|info| info["p2p"].as_str().and_then(|a| a.parse().ok()))
+                    .and_then(|info| info.p2p.parse().ok())
                     .into_iter()
                     .collect(),
                 Err(error) => {

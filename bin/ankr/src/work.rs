@@ -5,13 +5,13 @@
 //! blob is fetched with `ankr_getBlob` and checked against the hash the enclave signed.
 
 use crate::wallet::Wallet;
-use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
-use alloy_sol_types::{SolCall, SolEvent};
+use alloy_primitives::{Address, Bytes, U256, keccak256};
+use alloy_sol_types::SolCall;
 use ankr_contracts::WorkMarket;
 use ankr_contracts::genesis::WORK_MARKET_ADDRESS;
 use ankr_enclave::Outcome;
+use ankr_rpc::api::PouwRpcClient;
 use anyhow::{Context, bail};
-use serde_json::json;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -77,7 +77,7 @@ fn outcome_name(code: u8) -> &'static str {
 }
 
 pub async fn run(args: WorkArgs) -> anyhow::Result<()> {
-    let wallet = Wallet::new(&args.rpc, args.key.as_deref())?;
+    let wallet = Wallet::connect(&args.rpc, args.key.as_deref()).await?;
     let market = WORK_MARKET_ADDRESS;
     match args.command {
         WorkCommand::Submit {
@@ -107,24 +107,17 @@ pub async fn run(args: WorkArgs) -> anyhow::Result<()> {
             };
             let escrow = U256::from(price) * U256::from(max_instructions);
             let receipt = wallet.send(market, escrow, call.abi_encode()).await?;
-            let id = receipt["logs"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .find_map(|log| {
-                    let topics: Vec<B256> = serde_json::from_value(log["topics"].clone()).ok()?;
-                    if topics.first() != Some(&WorkMarket::TaskPosted::SIGNATURE_HASH) {
-                        return None;
-                    }
-                    Some(U256::from_be_bytes(topics.get(1)?.0))
-                })
+            let id = ankr_client::receipt_events::<WorkMarket::TaskPosted>(&receipt)
+                .first()
+                .map(|posted| posted.id)
                 .context("no TaskPosted event in the receipt")?;
             // The node stores only blobs that an open task names: post first, then upload.
             for blob in [&wasm, &input] {
-                let answer = wallet
-                    .request("ankr_putBlob", json!([Bytes::from(blob.clone())]))
+                let hash = wallet
+                    .chain
+                    .client()
+                    .put_blob(Bytes::from(blob.clone()))
                     .await?;
-                let hash: B256 = serde_json::from_value(answer)?;
                 anyhow::ensure!(
                     hash == keccak256(blob),
                     "node stored the blob under another hash"
@@ -177,10 +170,11 @@ pub async fn run(args: WorkArgs) -> anyhow::Result<()> {
                 );
             }
             let blob = wallet
-                .request("ankr_getBlob", json!([task.resultHash]))
-                .await?;
-            let blob: Option<Bytes> = serde_json::from_value(blob)?;
-            let blob = blob.context("this node does not store the result blob")?;
+                .chain
+                .client()
+                .get_blob(task.resultHash)
+                .await?
+                .context("this node does not store the result blob")?;
             anyhow::ensure!(
                 keccak256(&blob) == task.resultHash,
                 "result blob does not match the attested hash"

@@ -42,7 +42,7 @@ impl Chain {
                 Ok(header)
             })
             .map_err(|e| match e {
-                ImportError::Store(e) => ChainError::Store(e),
+                ImportError::Internal(e) => e,
                 ImportError::Execution(e) => ChainError::Execution(e),
                 other => unreachable!("building checks no header rule: {other}"),
             })?;
@@ -107,9 +107,7 @@ impl Chain {
             .lock()
             .expect("pool lock")
             .best(context.base_fee, |sender| state_nonce(&state, sender));
-        let child_chains_root = self
-            .commit_child_chains(&state, &context)
-            .map_err(|e| ChainError::ChildChains(e.to_string()))?;
+        let child_chains_root = self.commit_child_chains(&state, &context)?;
         let executed = execute_block(&state, &self.config, &context, candidates, Mode::Build)?;
         if !executed.skipped.is_empty() {
             let mut pool = self.pool.lock().expect("pool lock");

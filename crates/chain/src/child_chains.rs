@@ -5,7 +5,7 @@
 //! leaf = keccak256(abi.encode(id, rootChain, blknum, root)); zero when no chain is registered.
 //! The leaves are kept by root so that `ankr_childChains` can prove any header's boundaries.
 
-use crate::{Chain, ImportError};
+use crate::{Chain, ChainError};
 use alloy_primitives::{Address, B256, U256, keccak256};
 use alloy_sol_types::{SolCall, SolValue};
 use ankr_contracts::ChildChainRegistry;
@@ -83,7 +83,7 @@ impl Chain {
         &self,
         state: &StateReader,
         block: &BlockContext,
-    ) -> Result<Vec<Boundary>, ImportError> {
+    ) -> Result<Vec<Boundary>, ChainError> {
         let Some(registry) = self
             .spec
             .system_contracts
@@ -100,9 +100,9 @@ impl Chain {
             registry,
             call.abi_encode().into(),
         )
-        .map_err(|e| ImportError::ChildChainRegistry(e.to_string()))?;
+        .map_err(|e| ChainError::system_call("ChildChainRegistry")(e.into()))?;
         let all = ChildChainRegistry::boundariesCall::abi_decode_returns(&output)
-            .map_err(|e| ImportError::ChildChainRegistry(e.to_string()))?;
+            .map_err(|e| ChainError::system_call("ChildChainRegistry")(e.into()))?;
         Ok(all
             .rootChains
             .into_iter()
@@ -123,7 +123,7 @@ impl Chain {
         &self,
         state: &StateReader,
         block: &BlockContext,
-    ) -> Result<B256, ImportError> {
+    ) -> Result<B256, ChainError> {
         let boundaries = self.child_chain_boundaries(state, block)?;
         let root = child_chains_root(&boundaries);
         if !boundaries.is_empty() {
@@ -134,7 +134,7 @@ impl Chain {
     }
 
     /// The boundaries a header's `child_chains_root` commits to, if this node made or imported it.
-    pub fn child_chains_of(&self, root: B256) -> Result<Option<Vec<Boundary>>, ImportError> {
+    pub fn child_chains_of(&self, root: B256) -> Result<Option<Vec<Boundary>>, ChainError> {
         if root == B256::ZERO {
             return Ok(Some(Vec::new()));
         }

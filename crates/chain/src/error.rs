@@ -1,5 +1,5 @@
 use alloy_primitives::B256;
-use ankr_execution::{ExecutionError, GenesisError};
+use ankr_execution::{CallError, ExecutionError, GenesisError};
 use ankr_storage::StoreError;
 use ankr_txpool::PoolError;
 use ankr_types::{ChainSpecError, RecoveryError};
@@ -17,8 +17,30 @@ pub enum ChainError {
     Execution(#[from] ExecutionError),
     #[error("cannot finish the reorganisation a crash interrupted: {0}")]
     Interrupted(Box<ImportError>),
-    #[error("cannot read the child chains' boundaries: {0}")]
-    ChildChains(String),
+    /// A consensus rule's call into a system contract failed. The call runs on the parent's
+    /// state, which this node already accepted, so the failure is this node's (or its
+    /// genesis's), never the block's.
+    #[error("{contract} system call failed: {source}")]
+    SystemCall {
+        contract: &'static str,
+        source: SystemCallError,
+    },
+}
+
+/// How a system call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SystemCallError {
+    #[error(transparent)]
+    Call(#[from] CallError),
+    #[error("its answer does not decode: {0}")]
+    Decode(#[from] alloy_sol_types::Error),
+}
+
+impl ChainError {
+    /// A failed system call into `contract`.
+    pub fn system_call(contract: &'static str) -> impl FnOnce(SystemCallError) -> Self {
+        move |source| Self::SystemCall { contract, source }
+    }
 }
 
 /// Why a transaction was not accepted.
@@ -40,7 +62,10 @@ impl From<StoreError> for SubmitError {
     }
 }
 
-/// Why a block was rejected: each variant is one consensus rule.
+/// Why a block was not imported, and whose fault that is ([`ImportError::is_peer_fault`]):
+/// the block's (a broken consensus rule — each such variant is one rule), nobody's (already
+/// known, parent not known yet), or this node's own ([`ImportError::Internal`]: its storage or
+/// a system call failed), which must never count against the peer that sent the block.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
     #[error("block is not well-formed RLP: {0}")]
@@ -108,30 +133,49 @@ pub enum ImportError {
     Defence(#[from] ankr_pouw::defences::DefenceError),
     #[error("this chain has no EnclaveRegistry system contract, so no PoUW seal can be checked")]
     NoEnclaveRegistry,
-    #[error("EnclaveRegistry system call failed: {0}")]
-    Registry(String),
-    #[error("ChildChainRegistry system call failed: {0}")]
-    ChildChainRegistry(String),
+    /// A transaction of the block cannot run (bad nonce, no funds, over the block's gas).
     #[error(transparent)]
-    Execution(#[from] ExecutionError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Genesis(#[from] GenesisError),
-    #[error(transparent)]
-    Spec(#[from] ChainSpecError),
+    Execution(ExecutionError),
+    /// This node failed while checking the block: no fault of the block or of its sender.
+    #[error("this node failed while importing a block: {0}")]
+    Internal(ChainError),
 }
 
 impl ImportError {
-    /// A chain failure met while checking a block.
-    pub(crate) fn from_chain(error: ChainError) -> Self {
-        match error {
-            ChainError::Store(e) => Self::Store(e),
-            ChainError::Execution(e) => Self::Execution(e),
-            ChainError::Genesis(e) => Self::Genesis(e),
-            ChainError::Spec(e) => Self::Spec(e),
-            ChainError::Interrupted(e) => *e,
-            ChainError::ChildChains(e) => Self::ChildChainRegistry(e),
+    /// Whether the peer that sent the block is to blame: it broke a consensus rule. Not for
+    /// a block already known or whose parent is not known yet, and never for this node's own
+    /// failures, so that a full disk cannot get honest peers banned.
+    pub fn is_peer_fault(&self) -> bool {
+        match self {
+            Self::AlreadyKnown(_) | Self::UnknownParent(_) | Self::Internal(_) => false,
+            Self::InvalidBranch { source, .. } => source.is_peer_fault(),
+            _ => true,
         }
+    }
+}
+
+impl From<ChainError> for ImportError {
+    fn from(error: ChainError) -> Self {
+        match error {
+            ChainError::Interrupted(error) => *error,
+            ChainError::Execution(error) => error.into(),
+            other => Self::Internal(other),
+        }
+    }
+}
+
+impl From<ExecutionError> for ImportError {
+    /// A transaction that cannot run breaks a rule; a state read that fails is this node's.
+    fn from(error: ExecutionError) -> Self {
+        match error {
+            ExecutionError::State(_) => Self::Internal(ChainError::Execution(error)),
+            invalid => Self::Execution(invalid),
+        }
+    }
+}
+
+impl From<StoreError> for ImportError {
+    fn from(error: StoreError) -> Self {
+        Self::Internal(ChainError::Store(error))
     }
 }

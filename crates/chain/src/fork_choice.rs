@@ -198,6 +198,9 @@ impl Chain {
                 self.return_to_pool(unwound)?;
                 Ok(())
             }
+            // This node failed, not the branch: nothing is marked invalid, and the recorded
+            // move is finished on the next open.
+            Err((_, error)) if !error.is_peer_fault() => return Err(error),
             Err((block, error)) => {
                 self.mark_branch_invalid(tip, block)?;
                 self.failed_reorganisations

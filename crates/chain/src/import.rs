@@ -157,9 +157,7 @@ impl Chain {
         }
         let expected = match header.seal.kind {
             SealKind::Dev => parent.difficulty,
-            SealKind::UsefulWork => self
-                .next_difficulty(parent)
-                .map_err(ImportError::from_chain)?,
+            SealKind::UsefulWork => self.next_difficulty(parent).map_err(ImportError::from)?,
         };
         if header.difficulty != expected {
             return Err(ImportError::WrongDifficulty {

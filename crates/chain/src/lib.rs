@@ -15,7 +15,7 @@ mod rules;
 
 pub use blobs::{BlobError, MAX_BLOB_STORE_BYTES};
 pub use build::Contents;
-pub use error::{ChainError, ImportError, SubmitError};
+pub use error::{ChainError, ImportError, SubmitError, SystemCallError};
 pub use fork_choice::MAX_REORG_DEPTH;
 pub use pouw::EnclaveStatus;
 pub use rules::{MAX_FUTURE_SECONDS, can_build_on, next_base_fee, now_seconds};

@@ -103,8 +103,10 @@ impl Chain {
         let registry = self
             .enclave_registry()
             .ok_or(ImportError::NoEnclaveRegistry)?;
-        system_call(state, &self.config, block, registry, input.into())
-            .map_err(|e| ImportError::Registry(e.to_string()))
+        Ok(
+            system_call(state, &self.config, block, registry, input.into())
+                .map_err(|e| ChainError::system_call("EnclaveRegistry")(e.into()))?,
+        )
     }
 
     /// Whether `enclave` may seal block `number`, read from `state` (the parent's).
@@ -120,7 +122,7 @@ impl Chain {
         };
         let output = self.registry_call(state, block, call.abi_encode())?;
         let status = EnclaveRegistry::isLiveCall::abi_decode_returns(&output)
-            .map_err(|e| ImportError::Registry(e.to_string()))?;
+            .map_err(|e| ChainError::system_call("EnclaveRegistry")(e.into()))?;
         Ok(EnclaveStatus {
             live: status.live,
             platform_id: status.platformId,
@@ -141,7 +143,7 @@ impl Chain {
             EnclaveRegistry::allPlatformsCall {}.abi_encode(),
         )?;
         let all = EnclaveRegistry::allPlatformsCall::abi_decode_returns(&output)
-            .map_err(|e| ImportError::Registry(e.to_string()))?;
+            .map_err(|e| ChainError::system_call("EnclaveRegistry")(e.into()))?;
         all.ids
             .into_iter()
             .zip(all.enclaves)
@@ -250,7 +252,7 @@ impl Chain {
     ) -> Result<(), ImportError> {
         let (window, wins) = self
             .defence_window(platform, header)
-            .map_err(ImportError::from_chain)?;
+            .map_err(ImportError::from)?;
         DefenceParams::from_spec(&self.spec.pouw).check(wins, &window)?;
         Ok(())
     }

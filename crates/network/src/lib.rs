@@ -14,6 +14,7 @@ mod behaviour;
 mod peers;
 mod service;
 mod sync;
+mod verdict;
 
 pub use libp2p::Multiaddr;
 pub use service::{Network, NetworkConfig, NetworkError};

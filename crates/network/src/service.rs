@@ -8,7 +8,8 @@ use crate::peers::{DROP_WINDOW, PeerBook, Traffic, Verdict};
 use crate::sync::{
     BlocksRequest, BlocksResponse, MAX_BLOCKS_PER_RESPONSE, NetworkStatus, SOFT_RESPONSE_BYTES,
 };
-use ankr_chain::{Chain, ImportError};
+use crate::verdict::{BlockVerdict, verdict};
+use ankr_chain::Chain;
 use ankr_types::Block;
 use futures::StreamExt;
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageId};
@@ -285,28 +286,35 @@ fn import_batch(chain: &Chain, batch: SyncBatch) -> Imported {
     let mut last = chain.head().number;
     let mut fork_below = None;
     let mut failed = false;
+    let mut invalid = false;
     for raw in &response.blocks {
         let number = Block::decode_exact(raw).map(|b| b.header.number);
-        match chain.import_raw_block(raw) {
-            Ok(_) | Err(ImportError::AlreadyKnown(_)) => last = number.unwrap_or(last),
-            Err(ImportError::UnknownParent(_)) => {
+        let result = chain.import_raw_block(raw);
+        match verdict(&result) {
+            BlockVerdict::Taken => last = number.unwrap_or(last),
+            BlockVerdict::MissingParent => {
                 fork_below = Some(number.unwrap_or(1));
-                failed = true;
                 break;
             }
-            Err(error) => {
-                tracing::warn!(peer = %from, %error, "invalid block in sync answer");
+            BlockVerdict::Invalid => {
+                tracing::warn!(peer = %from, error = %result.unwrap_err(), "invalid block in sync answer");
+                invalid = true;
+                break;
+            }
+            BlockVerdict::LocalFailure => {
+                tracing::error!(peer = %from, error = %result.unwrap_err(), "this node failed to import a synced block");
                 failed = true;
                 break;
             }
         }
     }
+    failed |= invalid || fork_below.is_some();
     Imported::Synced {
         from,
         last,
         more: !failed && response.head > last && !response.blocks.is_empty(),
         fork_below,
-        invalid: failed && fork_below.is_none(),
+        invalid,
     }
 }
 
@@ -741,14 +749,17 @@ impl Driver {
                 let number = Block::decode_exact(&message.data)
                     .ok()
                     .map(|b| b.header.number);
-                match chain.import_raw_block(&message.data) {
-                    Ok(_) | Err(ImportError::AlreadyKnown(_)) => {
-                        (MessageAcceptance::Accept, number, false)
-                    }
-                    Err(ImportError::UnknownParent(_)) => (MessageAcceptance::Ignore, None, true),
-                    Err(error) => {
-                        tracing::warn!(peer = %from, %error, "invalid block from peer");
+                let result = chain.import_raw_block(&message.data);
+                match verdict(&result) {
+                    BlockVerdict::Taken => (MessageAcceptance::Accept, number, false),
+                    BlockVerdict::MissingParent => (MessageAcceptance::Ignore, None, true),
+                    BlockVerdict::Invalid => {
+                        tracing::warn!(peer = %from, error = %result.unwrap_err(), "invalid block from peer");
                         (MessageAcceptance::Reject, None, false)
+                    }
+                    BlockVerdict::LocalFailure => {
+                        tracing::error!(peer = %from, error = %result.unwrap_err(), "this node failed to import a peer's block");
+                        (MessageAcceptance::Ignore, None, false)
                     }
                 }
             } else {

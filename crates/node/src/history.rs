@@ -9,6 +9,7 @@ use alloy_primitives::{TxKind, U256};
 use ankr_chain::Chain;
 use ankr_enclave::workloads::builtin;
 use ankr_enclave::{Enclave, Subtask, Template};
+use ankr_types::fees::Fees;
 use ankr_types::{Seal, SealKind};
 
 /// Why history could not be made.
@@ -33,15 +34,18 @@ pub fn mine_history(
     let work = &builtin()[0];
     let mut index = 0;
     for _ in 0..blocks {
-        let base_fee = ankr_chain::next_base_fee(&chain.head());
+        let fees = Fees::following(
+            ankr_chain::next_base_fee(&chain.head()).into(),
+            ankr_types::fees::DEFAULT_TIP,
+        );
         for t in 0..transfers {
             let from = t % accounts.len();
             let tx = TxEip1559 {
                 chain_id: chain.spec().chain_id,
                 nonce: nonces[from],
                 gas_limit: 21_000,
-                max_fee_per_gas: u128::from(base_fee) * 2 + 1_000_000_000,
-                max_priority_fee_per_gas: 1_000_000_000,
+                max_fee_per_gas: fees.max_fee_per_gas,
+                max_priority_fee_per_gas: fees.max_priority_fee_per_gas,
                 to: TxKind::Call(accounts[(from + 1) % accounts.len()].address),
                 value: U256::from(1_000 + t),
                 ..Default::default()

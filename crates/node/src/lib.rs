@@ -1,13 +1,11 @@
 //! A main-chain node: the chain, its JSON-RPC server and its block sealer, started and stopped
 //! together. Library crates know nothing of processes; this is where they meet.
 
-pub mod attest;
 pub mod devnet;
 pub mod history;
-pub mod main_chain;
 pub mod miner;
-pub mod plasma;
-pub mod relay;
+#[cfg(feature = "test-utils")]
+pub mod test_utils;
 
 use alloy_primitives::Address;
 use ankr_chain::{Chain, ChainError, Contents, now_seconds};

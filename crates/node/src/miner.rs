@@ -11,17 +11,18 @@
 //!
 //! Enclaves are SIMULATED (DESIGN §2).
 
-use crate::attest::AttestationClient;
 use alloy_consensus::TxEip1559;
 use alloy_eips::Encodable2718;
 use alloy_primitives::{Address, Bytes, TxKind, U256};
 use alloy_sol_types::SolCall;
 use ankr_chain::{Chain, now_seconds};
+use ankr_client::attest::AttestationClient;
 use ankr_contracts::{EnclaveRegistry, WorkMarket};
 use ankr_enclave::workloads::Workload;
 use ankr_enclave::{Enclave, Outcome, ResultClaim, Subtask, Template};
 use ankr_execution::BlockContext;
 use ankr_pouw::stats::MiningStats;
+use ankr_types::fees::Fees;
 use ankr_types::{Block, Seal, SealKind};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -64,7 +65,7 @@ impl std::fmt::Debug for MinerConfig {
 #[derive(Debug, thiserror::Error)]
 enum RegistrationError {
     #[error(transparent)]
-    Attestation(#[from] crate::attest::AttestError),
+    Attestation(#[from] ankr_client::attest::AttestError),
     #[error(transparent)]
     Import(#[from] ankr_chain::ImportError),
     #[error(transparent)]
@@ -286,13 +287,16 @@ impl Miner {
         let sender = ankr_types::recovery::address_of(&self.config.account);
         let state = self.chain.reader()?.state()?;
         let state_nonce = state.account(sender)?.map_or(0, |a| a.nonce);
-        let base_fee = ankr_chain::next_base_fee(&self.chain.head());
+        let fees = Fees::following(
+            ankr_chain::next_base_fee(&self.chain.head()).into(),
+            ankr_types::fees::DEFAULT_TIP,
+        );
         let tx = TxEip1559 {
             chain_id: self.chain.spec().chain_id,
             nonce: self.chain.pending_nonce(sender, state_nonce),
             gas_limit,
-            max_fee_per_gas: u128::from(base_fee) * 2 + 1_000_000_000,
-            max_priority_fee_per_gas: 1_000_000_000,
+            max_fee_per_gas: fees.max_fee_per_gas,
+            max_priority_fee_per_gas: fees.max_priority_fee_per_gas,
             to: TxKind::Call(to),
             value: U256::ZERO,
             input: Bytes::from(input),
@@ -341,7 +345,7 @@ impl Miner {
         let root = self.attestation_root(&state, &context, registry)?;
         let quote = self.config.enclave.quote(head.hash());
         let certificate = self.config.attestation.certify(&quote, root).await?;
-        let call = crate::attest::register_call(&certificate);
+        let call = ankr_client::attest::register_call(&certificate);
         let hash = self.send(registry, call, REGISTRATION_GAS)?;
         self.registration_sent = Some((head.number, status.expires_at));
         tracing::info!(
@@ -367,10 +371,10 @@ impl Miner {
             registry,
             EnclaveRegistry::attestationRootCall {}.abi_encode().into(),
         )
-        .map_err(|e| ankr_chain::ImportError::Registry(e.to_string()))?;
+        .map_err(|e| ankr_chain::ChainError::system_call("EnclaveRegistry")(e.into()))?;
         Ok(
             EnclaveRegistry::attestationRootCall::abi_decode_returns(&output)
-                .map_err(|e| ankr_chain::ImportError::Registry(e.to_string()))?,
+                .map_err(|e| ankr_chain::ChainError::system_call("EnclaveRegistry")(e.into()))?,
         )
     }
 }

@@ -11,19 +11,18 @@
 //!
 //! And the audit's consensus item (issue 13, M-7): thousands of registered platforms.
 
-mod support;
-
 use alloy_consensus::TxEip1559;
 use alloy_eips::Encodable2718;
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256, hex, keccak256};
 use alloy_sol_types::SolCall;
 use ankr_chain::Contents;
+use ankr_client::attest::{AttestationClient, AttestationServer};
 use ankr_contracts::WorkMarket;
 use ankr_contracts::genesis::WORK_MARKET_ADDRESS;
 use ankr_enclave::workloads::builtin;
 use ankr_enclave::{Enclave, Limits, SimulatedEnclave};
-use ankr_node::attest::{AttestationClient, AttestationServer};
 use ankr_node::miner::MinerConfig;
+use ankr_node::test_utils::pouw::{call, seal as seal_honestly, spec, start, submit, template};
 use ankr_node::{DevSealing, Node, devnet};
 use ankr_pouw::{AttestationService, PouwSeal, signing};
 use ankr_types::{Block, ChainSpec, Seal, SealKind};
@@ -32,7 +31,6 @@ use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::pouw::{call, seal as seal_honestly, spec, start, submit, template};
 
 fn key(seed: u8) -> secp256k1::SecretKey {
     secp256k1::SecretKey::from_byte_array(keccak256([seed, 0xa7]).0).unwrap()
@@ -539,8 +537,8 @@ async fn attack_07_gapped_transactions_cannot_pin_the_pool() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn attack_08_a_bad_branch_costs_one_failed_reorganisation_not_one_per_block() {
-    let target = support::DevChain::start(devnet::spec(), DevSealing::Off).await;
-    let attacker = support::DevChain::start(devnet::spec(), DevSealing::Off).await;
+    let target = ankr_node::test_utils::DevChain::start(devnet::spec(), DevSealing::Off).await;
+    let attacker = ankr_node::test_utils::DevChain::start(devnet::spec(), DevSealing::Off).await;
     let build = |chain: &Arc<ankr_chain::Chain>, beneficiary: u8| {
         chain
             .build_block(
@@ -665,7 +663,7 @@ async fn attack_09_a_parent_stamped_ahead_does_not_make_honest_miners_wait() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn attack_10_blobs_no_task_pays_for_are_not_stored() {
-    let chain = support::DevChain::start(devnet::spec(), DevSealing::Instant).await;
+    let chain = ankr_node::test_utils::DevChain::start(devnet::spec(), DevSealing::Instant).await;
     // 100 blobs of 1 MB from an unauthenticated client: none stored.
     for i in 0..100u8 {
         let blob = vec![i; 1 << 20];

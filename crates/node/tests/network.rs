@@ -3,9 +3,9 @@
 //! from its peers.
 
 use alloy_primitives::{Address, U256, keccak256};
+use ankr_client::attest::{AttestationClient, AttestationServer};
 use ankr_enclave::{Enclave, Limits, SimulatedEnclave};
 use ankr_network::{Multiaddr, NetworkConfig};
-use ankr_node::attest::{AttestationClient, AttestationServer};
 use ankr_node::miner::MinerConfig;
 use ankr_node::{DevSealing, Node, NodeConfig, devnet};
 use ankr_pouw::AttestationService;

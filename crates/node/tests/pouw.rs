@@ -3,14 +3,13 @@
 //! `ankr_getBlockTemplate`/`ankr_submitBlock`, and every broken rule named (the
 //! compromised-enclave defences are in `attacks.rs`).
 
-mod support;
-
 use alloy_primitives::{Address, B256, U256, hex, keccak256};
+use ankr_client::attest::{AttestationClient, AttestationServer};
 use ankr_enclave::workloads::{Workload, builtin};
 use ankr_enclave::{Enclave, Limits, SimulatedEnclave};
-use ankr_node::attest::{AttestationClient, AttestationServer};
 use ankr_node::devnet;
 use ankr_node::miner::MinerConfig;
+use ankr_node::test_utils::pouw::{call, seal, spec, start, submit, template};
 use ankr_pouw::{AttestationService, PouwSeal};
 use ankr_types::{Block, Header, Seal, SealKind};
 use jsonrpsee::http_client::HttpClient;
@@ -18,7 +17,6 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
-use support::pouw::{call, seal, spec, start, submit, template};
 
 fn key(seed: u8) -> secp256k1::SecretKey {
     secp256k1::SecretKey::from_byte_array(keccak256([seed, 0x51]).0).unwrap()

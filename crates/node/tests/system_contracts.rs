@@ -3,22 +3,20 @@
 //! platform, for K blocks; WorkMarket pays only results signed by a live enclave for the
 //! account that delivers them, refunds after the deadline, and pays out by withdrawal.
 
-mod support;
-
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy_sol_types::SolCall;
+use ankr_client::attest::register_call;
 use ankr_contracts::genesis::{
     ENCLAVE_REGISTRY_ADDRESS, RegistryGenesis, WORK_MARKET_ADDRESS, enclave_registry_genesis,
 };
 use ankr_contracts::{EnclaveRegistry, WorkMarket};
 use ankr_enclave::simulated_measurement;
 use ankr_enclave::{Enclave, Limits, ResultClaim, SimulatedEnclave, Subtask, Template};
-use ankr_node::attest::register_call;
+use ankr_node::test_utils::DevChain;
 use ankr_node::{DevSealing, devnet};
 use ankr_pouw::AttestationService;
 use serde_json::{Value, json};
 use std::sync::Arc;
-use support::DevChain;
 
 const PERIOD: u64 = 5;
 
@@ -59,7 +57,7 @@ impl Harness {
     }
 
     fn from(&self) -> Address {
-        support::address(SENDER)
+        ankr_node::test_utils::address(SENDER)
     }
 
     /// `eth_call` from the sender: the output, or the error message (with the revert reason).

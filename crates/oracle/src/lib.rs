@@ -10,6 +10,8 @@ pub mod enclave;
 pub mod extract;
 pub mod fetch;
 pub mod private;
+/// Follows requests on chain, has the enclave answer them, delivers the answers.
+pub mod relay;
 pub mod source;
 
 pub use datagram::{Datagram, OracleRequest};

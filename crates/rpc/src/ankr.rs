@@ -7,17 +7,17 @@ use ankr_chain::Chain;
 use ankr_chain::child_chains::boundaries_tree;
 use ankr_types::{Block, Header};
 use jsonrpsee::{core::RpcResult, proc_macros::rpc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-#[derive(Clone, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SystemContract {
     pub name: String,
     pub address: Address,
 }
 
-#[derive(Clone, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeInfo {
     pub client_version: String,
@@ -30,7 +30,7 @@ pub struct NodeInfo {
 }
 
 /// One child chain's boundary in a header's `child_chains_root`, with its proof.
-#[derive(Clone, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ChildChainBoundary {
     /// The registry's id; the leaf sits at index id − 1.
@@ -47,7 +47,7 @@ pub struct ChildChainBoundary {
 }
 
 /// The child-chain boundaries a main-chain header commits to.
-#[derive(Clone, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ChildChains {
     pub block_number: u64,
@@ -56,7 +56,7 @@ pub struct ChildChains {
     pub chains: Vec<ChildChainBoundary>,
 }
 
-#[rpc(server, namespace = "ankr")]
+#[rpc(server, client, namespace = "ankr")]
 pub trait AnkrRpc {
     /// Every child chain's boundary that block `block` (default latest) commits to, each with
     /// a Merkle proof against its `childChainsRoot`.

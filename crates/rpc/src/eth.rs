@@ -33,9 +33,6 @@ const STATE_HISTORY: u64 = 1024;
 /// networks; six is Bitcoin's customary margin over them.
 const SAFE_DEPTH: u64 = 6;
 
-/// The tip suggested when recent blocks say nothing better: 1 gwei.
-const DEFAULT_TIP: u128 = 1_000_000_000;
-
 #[rpc(server, namespace = "eth")]
 pub trait EthRpc {
     #[method(name = "chainId")]
@@ -378,7 +375,7 @@ impl EthRpc {
     }
 
     fn suggested_tip(&self) -> u128 {
-        DEFAULT_TIP
+        ankr_types::fees::DEFAULT_TIP
     }
 }
 

@@ -22,6 +22,15 @@ use std::sync::Arc;
 
 pub use errors::{codes, rpc_error};
 
+/// The `ankr_*` APIs, declared once: the node serves them, clients call them through the
+/// generated `*Client` traits (implemented for every jsonrpsee client) and their types.
+pub mod api {
+    pub use crate::ankr::{
+        AnkrRpcClient, ChildChainBoundary, ChildChains, NodeInfo, SystemContract,
+    };
+    pub use crate::pouw::{BlockTemplate, EnclaveInfo, LocalMining, PouwRpcClient, PouwStatus};
+}
+
 /// Most calls one JSON-RPC batch may hold.
 pub const MAX_BATCH: u32 = 1000;
 

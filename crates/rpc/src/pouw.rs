@@ -8,13 +8,13 @@ use ankr_pouw::PouwSeal;
 use ankr_pouw::stats::MiningStats;
 use ankr_types::SealKind;
 use jsonrpsee::{core::RpcResult, proc_macros::rpc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 
 /// A block for an external miner to seal.
-#[derive(Clone, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BlockTemplate {
     pub number: u64,
@@ -29,7 +29,7 @@ pub struct BlockTemplate {
 }
 
 /// One registered enclave and what it did in the defence window.
-#[derive(Clone, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EnclaveInfo {
     pub enclave: Address,
@@ -43,7 +43,7 @@ pub struct EnclaveInfo {
 }
 
 /// What a local miner has done since it started.
-#[derive(Clone, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LocalMining {
     pub subtasks: u64,
@@ -55,11 +55,11 @@ pub struct LocalMining {
 }
 
 /// `ankr_pouwStatus`.
-#[derive(Clone, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PouwStatus {
     /// Always "simulated" today (DESIGN §2).
-    pub enclaves_are: &'static str,
+    pub enclaves_are: String,
     pub head_number: u64,
     /// Difficulty the next block must carry (expected instructions).
     pub next_difficulty: U256,
@@ -73,7 +73,7 @@ pub struct PouwStatus {
     pub local_miner: Option<LocalMining>,
 }
 
-#[rpc(server, namespace = "ankr")]
+#[rpc(server, client, namespace = "ankr")]
 pub trait PouwRpc {
     /// A block template on the head, paying `beneficiary`.
     #[method(name = "getBlockTemplate", blocking)]
@@ -122,7 +122,7 @@ impl PouwRpcServer for PouwRpc {
     fn submit_block(&self, raw: Bytes) -> RpcResult<B256> {
         self.chain.import_raw_block(&raw).map_err(|e| match e {
             ImportError::Decode(message) => invalid_params(format!("invalid block: {message}")),
-            ImportError::Store(e) => internal(e),
+            ImportError::Internal(e) => internal(e),
             other => rpc_error(codes::SERVER, format!("block rejected: {other}")),
         })
     }
@@ -186,7 +186,7 @@ impl PouwRpcServer for PouwRpc {
             Err(e) => return Err(internal(e)),
         };
         Ok(PouwStatus {
-            enclaves_are: "simulated",
+            enclaves_are: "simulated".into(),
             head_number: head.number,
             next_difficulty: self.chain.next_difficulty(&head).map_err(internal)?,
             target_block_time_ms: spec.target_block_time_ms,

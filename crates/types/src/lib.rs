@@ -8,6 +8,7 @@
 pub mod block;
 pub mod chain_spec;
 pub mod dev_accounts;
+pub mod fees;
 pub mod header;
 pub mod recovery;
 

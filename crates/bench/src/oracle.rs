@@ -11,10 +11,10 @@ use ankr_contracts::NativeOracle;
 use ankr_contracts::genesis::{
     ENCLAVE_REGISTRY_ADDRESS, NATIVE_ORACLE_ADDRESS, RegistryGenesis, enclave_registry_genesis,
 };
-use ankr_node::relay::RelayConfig;
 use ankr_node::{DevSealing, Node, NodeConfig, devnet};
 use ankr_oracle::datagram::kind;
 use ankr_oracle::extract::ValueQuery;
+use ankr_oracle::relay::RelayConfig;
 use ankr_oracle::source::{LocalSource, Route};
 use ankr_oracle::{FetchLimits, Fetcher, OracleEnclave};
 use std::sync::Arc;
@@ -25,7 +25,7 @@ const REQUESTS: usize = 400;
 /// Sequential requests in the latency run.
 const LATENCY_SAMPLES: usize = 10;
 
-pub async fn run() -> anyhow::Result<()> {
+pub(crate) async fn run() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let source = LocalSource::start(
         &dir.path().join("source"),
@@ -95,7 +95,7 @@ pub async fn run() -> anyhow::Result<()> {
     })
     .await?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let relay = tokio::spawn(ankr_node::relay::run(
+    let relay = tokio::spawn(ankr_oracle::relay::run(
         RelayConfig {
             rpc_url: node.rpc_url(),
             accounts: relay_accounts.clone(),

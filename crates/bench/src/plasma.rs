@@ -23,7 +23,7 @@ fn best_of(runs: usize, mut f: impl FnMut()) -> Duration {
         .expect("at least one run")
 }
 
-pub fn run() {
+pub(crate) fn run() {
     let leaves: Vec<B256> = (0..MAX_LEAVES as u32)
         .map(|i| keccak256(i.to_be_bytes()))
         .collect();
@@ -56,10 +56,10 @@ pub fn run() {
 /// their bytes to a sealed block (decode, signature recovery, UTXO checks and update, Merkle
 /// root), against the same recoveries alone on one core in the same run (the ledger is one
 /// thread).
-pub fn operator_throughput(n: usize) {
+pub(crate) fn operator_throughput(n: usize) {
     use alloy_primitives::{Address, U256};
-    use ankr_node::plasma::store::{ChildStore, block_event};
     use ankr_plasma::{Ledger, Output, PlasmaTx, UtxoPos, transaction::recover};
+    use ankr_plasma_services::store::{ChildStore, block_event};
     let keys: Vec<secp256k1::SecretKey> = (0..64u64)
         .map(|i| {
             secp256k1::SecretKey::from_byte_array(keccak256(i.to_be_bytes()).0)
@@ -158,14 +158,14 @@ pub fn operator_throughput(n: usize) {
 
 /// Gas of each RootChain and ChildChainRegistry function, measured on a dev node with real
 /// transactions (fraud proofs each on a chain of their own, since a proof ends a chain).
-pub async fn gas() -> anyhow::Result<()> {
+pub(crate) async fn gas() -> anyhow::Result<()> {
     use alloy_primitives::{Address, Bytes, U256};
+    use ankr_client::main_chain::{MainChain, receipt_events};
     use ankr_contracts::RootChain;
-    use ankr_node::main_chain::{MainChain, receipt_events};
-    use ankr_node::plasma::operator::{RootChainSettings, deploy_child_chain};
     use ankr_node::{DevSealing, Node, NodeConfig, devnet};
     use ankr_plasma::transaction::confirm;
     use ankr_plasma::{ChildBlock, Ledger, Output, PlasmaTx, UtxoPos};
+    use ankr_plasma_services::operator::{RootChainSettings, deploy_child_chain};
 
     let dir = tempfile::tempdir()?;
     let node = Node::start(NodeConfig {
@@ -189,16 +189,8 @@ pub async fn gas() -> anyhow::Result<()> {
         stake: ankr,
     };
     let figures: std::cell::RefCell<Vec<(String, u64)>> = Default::default();
-    let used = |receipt: &serde_json::Value| {
-        u64::from_str_radix(
-            receipt["gasUsed"]
-                .as_str()
-                .unwrap_or("0x0")
-                .trim_start_matches("0x"),
-            16,
-        )
-        .unwrap_or(0)
-    };
+    let used = |receipt: &alloy_rpc_types_eth::TransactionReceipt| receipt.gas_used;
+    let sender = |i: usize| ankr_client::Sender::new(main.clone(), key(i));
 
     // One chain through its whole life.
     let root_chain = deploy_child_chain(&main, &key(0), "gas", settings).await?;
@@ -208,12 +200,12 @@ pub async fn gas() -> anyhow::Result<()> {
                           call: &dyn Fn() -> Vec<u8>,
                           value: U256,
                           name: &str|
-           -> anyhow::Result<serde_json::Value> {
-        let hash = main
-            .send(&key(from), Some(root_chain), call(), value, 3_000_000)
+           -> anyhow::Result<alloy_rpc_types_eth::TransactionReceipt> {
+        let sent = sender(from)
+            .send(Some(root_chain), call(), value, 3_000_000)
             .await?;
         let receipt = main
-            .wait(hash, Duration::from_secs(30))
+            .wait(sent.hash, Duration::from_secs(30))
             .await
             .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
         figures
@@ -365,15 +357,15 @@ pub async fn gas() -> anyhow::Result<()> {
         let owner = 5 + figures.borrow().len() % 4;
         let root_chain = deploy_child_chain(&main, &key(owner), kind, settings).await?;
         let chain_domain = ankr_plasma::TxDomain::new(main.chain_id(), root_chain);
-        let hash = main
+        let hash = sender(1)
             .send(
-                &key(1),
                 Some(root_chain),
                 RootChain::depositCall {}.abi_encode(),
                 ankr,
                 300_000,
             )
-            .await?;
+            .await?
+            .hash;
         let receipt = main.wait(hash, Duration::from_secs(30)).await?;
         let blknum: u64 = receipt_events::<RootChain::Deposit>(&receipt)[0]
             .blknum
@@ -396,15 +388,15 @@ pub async fn gas() -> anyhow::Result<()> {
             ],
         };
         let bad = ChildBlock::new(1000, bad_txs, Default::default())?;
-        let hash = main
+        let hash = sender(owner)
             .send(
-                &key(owner),
                 Some(root_chain),
                 RootChain::submitBlockCall { root: bad.root }.abi_encode(),
                 U256::ZERO,
                 300_000,
             )
-            .await?;
+            .await?
+            .hash;
         main.wait(hash, Duration::from_secs(30)).await?;
         let at = |i: u32| {
             (
@@ -450,9 +442,10 @@ pub async fn gas() -> anyhow::Result<()> {
                 .abi_encode()
             }
         };
-        let hash = main
-            .send(&key(4), Some(root_chain), call, U256::ZERO, 3_000_000)
-            .await?;
+        let hash = sender(4)
+            .send(Some(root_chain), call, U256::ZERO, 3_000_000)
+            .await?
+            .hash;
         let receipt = main.wait(hash, Duration::from_secs(30)).await?;
         anyhow::ensure!(
             receipt_events::<RootChain::BlockInvalid>(&receipt).len() == 1,

@@ -5,24 +5,22 @@
 //! block and an invalid block (gossiped by an operator gone bad) after which every honest user
 //! gets all their funds out.
 
-mod support;
-
 use alloy_primitives::{Address, B256, Bytes, U256};
+use ankr_client::{MainChain, Sender};
 use ankr_contracts::genesis::CHILD_CHAIN_REGISTRY_ADDRESS;
 use ankr_contracts::{ChildChainRegistry, RootChain};
-use ankr_node::main_chain::MainChain;
-use ankr_node::plasma::client::PlasmaClient;
-use ankr_node::plasma::gossip;
-use ankr_node::plasma::operator::{
-    self, InclusionProof, OperatorConfig, RootChainSettings, RunningOperator,
-};
-use ankr_node::plasma::store::{ChildStore, Event, block_event};
-use ankr_node::plasma::watcher::{self, Verdict, WatcherConfig};
+use ankr_node::test_utils::{ANKR, address, ankr, key};
 use ankr_node::{DevSealing, Node, NodeConfig, devnet};
 use ankr_plasma::{ChildBlock, Ledger, Output, PlasmaTx, TxDomain, UtxoPos};
+use ankr_plasma_services::api::{InclusionProof, PlasmaApiClient};
+use ankr_plasma_services::client::PlasmaClient;
+use ankr_plasma_services::gossip;
+use ankr_plasma_services::operator::{self, OperatorConfig, RootChainSettings, RunningOperator};
+use ankr_plasma_services::store::{ChildStore, Event, block_event};
+use ankr_plasma_services::watcher::{self, Verdict, WatcherConfig};
+use ankr_rpc::api::AnkrRpcClient;
 use std::path::Path;
 use std::time::Duration;
-use support::{ANKR, address, ankr, key};
 
 /// Main-chain seconds (blocks are ≥ 1 s apart and come every 300 ms, so time runs ~3× fast).
 const CHALLENGE_PERIOD: u64 = 10;
@@ -348,19 +346,8 @@ async fn an_operator_runs_a_child_chain_and_a_watcher_challenges_a_double_exit()
         .await
         .unwrap();
     assert_eq!(blknum, 2000);
-    let boundary = world
-        .main
-        .rpc("ankr_childChains", serde_json::json!([]))
-        .await
-        .unwrap();
-    assert_eq!(
-        boundary["chains"][0]["rootChain"]
-            .as_str()
-            .unwrap()
-            .parse::<Address>()
-            .unwrap(),
-        world.root_chain
-    );
+    let boundary = world.main.client().child_chains(None).await.unwrap();
+    assert_eq!(boundary.chains[0].root_chain, world.root_chain);
 
     // Bob's watcher restarts from its file while the operator does not answer it (an address
     // nothing listens on, no gossip peer): it goes on from where it stood, without checking
@@ -505,15 +492,14 @@ async fn a_block_over_json_rpcs_default_size_is_served_whole() {
     let operator = world.operator(operator_dir.path(), None).await;
     let client = world.client(&operator).await;
     let block = client
-        .operator_rpc("plasma_getBlock", serde_json::json!([big.number]))
+        .operator()
+        .get_block(big.number)
         .await
+        .unwrap()
         .unwrap();
-    assert_eq!(block["transactions"].as_array().unwrap().len(), PAYMENTS);
+    assert_eq!(block.transactions.len(), PAYMENTS);
     assert!(serde_json::to_vec(&block).unwrap().len() > 10 << 20);
-    assert_eq!(
-        block["root"].as_str().unwrap().parse::<B256>().unwrap(),
-        big.root
-    );
+    assert_eq!(block.root, big.root);
     operator.stop().await;
     world.node.stop().await;
 }
@@ -534,18 +520,13 @@ async fn a_transaction_the_operator_took_survives_its_restart() {
         .unwrap();
     let tx = payment(deposit, ALICE, BOB, ankr(5 * ANKR));
     let hash = client
-        .operator_rpc(
-            "plasma_sendRawTransaction",
-            serde_json::json!([Bytes::from(tx.encode())]),
-        )
+        .operator()
+        .send_raw_transaction(tx.encode().into())
         .await
         .unwrap();
-    assert_eq!(hash, serde_json::json!(tx.hash()));
-    let info = client
-        .operator_rpc("plasma_chainInfo", serde_json::json!([]))
-        .await
-        .unwrap();
-    assert_eq!(info["pooled"], 1);
+    assert_eq!(hash, tx.hash());
+    let info = client.operator().chain_info().await.unwrap();
+    assert_eq!(info.pooled, 1);
 
     let addresses = Some((operator.rpc_addr, operator.p2p_addr.clone()));
     operator.stop().await;
@@ -553,10 +534,11 @@ async fn a_transaction_the_operator_took_survives_its_restart() {
     let client = world.client(&operator).await;
     wait_for("the pooled payment in a block", async || {
         client
-            .operator_rpc("plasma_getTransactionPosition", serde_json::json!([hash]))
+            .operator()
+            .get_transaction_position(hash)
             .await
             .unwrap()
-            == serde_json::json!([1000, 0])
+            == Some((1000, 0))
     })
     .await;
     assert_eq!(client.balance(address(BOB)).await.unwrap(), ankr(5 * ANKR));
@@ -588,10 +570,8 @@ async fn a_withheld_block_makes_the_watcher_exit_everything() {
     // The operator submits a root for block 2000 and never publishes the block.
     let addresses = Some((operator.rpc_addr, operator.p2p_addr.clone()));
     operator.stop().await;
-    world
-        .main
+    Sender::new(world.main.clone(), key(OPERATOR))
         .transact(
-            &key(OPERATOR),
             world.root_chain,
             &RootChain::submitBlockCall {
                 root: B256::repeat_byte(0x77),
@@ -716,7 +696,7 @@ async fn ankr_moves_between_child_chains_through_the_main_chain() {
         .unwrap();
 
     let steps = std::sync::Mutex::new(Vec::new());
-    let landed = ankr_node::plasma::client::move_between(
+    let landed = ankr_plasma_services::client::move_between(
         &a,
         &b,
         &key(ALICE),
@@ -734,12 +714,8 @@ async fn ankr_moves_between_child_chains_through_the_main_chain() {
     assert_eq!(b.utxos(address(ALICE)).await.unwrap()[0].pos(), landed);
     // Both chains are in the registry, and main-chain headers commit to both boundaries.
     wait_for("both boundaries in a header", async || {
-        let chains = world
-            .main
-            .rpc("ankr_childChains", serde_json::json!([]))
-            .await
-            .unwrap();
-        chains["chains"].as_array().unwrap().len() == 2 && chains["chains"][0]["blknum"] == 1000
+        let chains = world.main.client().child_chains(None).await.unwrap();
+        chains.chains.len() == 2 && chains.chains[0].blknum == 1000
     })
     .await;
 
@@ -804,10 +780,8 @@ async fn go_rogue(
         }
     });
     tokio::time::sleep(Duration::from_secs(1)).await;
-    world
-        .main
+    Sender::new(world.main.clone(), key(OPERATOR))
         .transact(
-            &key(OPERATOR),
             world.root_chain,
             &RootChain::submitBlockCall { root: block.root },
             U256::ZERO,
@@ -944,22 +918,17 @@ async fn attack_c1_an_unconfirmed_payment_cannot_be_spent_so_nothing_is_paid_twi
     // T1: Alice → Bob, sent raw, included, never confirmed.
     let t1 = payment(deposit, ALICE, BOB, ankr(10 * ANKR));
     client
-        .operator_rpc(
-            "plasma_sendRawTransaction",
-            serde_json::json!([Bytes::from(t1.encode())]),
-        )
+        .operator()
+        .send_raw_transaction(t1.encode().into())
         .await
         .unwrap();
     let mut position = None;
     wait_for("T1 in a child block", async || {
         position = client
-            .operator_rpc(
-                "plasma_getTransactionPosition",
-                serde_json::json!([t1.hash()]),
-            )
+            .operator()
+            .get_transaction_position(t1.hash())
             .await
             .ok()
-            .and_then(|v| serde_json::from_value::<Option<(u64, u32)>>(v).ok())
             .flatten();
         position.is_some()
     })
@@ -974,10 +943,8 @@ async fn attack_c1_an_unconfirmed_payment_cannot_be_spent_so_nothing_is_paid_twi
     // T2: Bob spends T1's output; refused while T1 is unconfirmed.
     let t2 = payment(t1_output, BOB, CAROL, ankr(10 * ANKR));
     let refusal = client
-        .operator_rpc(
-            "plasma_sendRawTransaction",
-            serde_json::json!([Bytes::from(t2.encode())]),
-        )
+        .operator()
+        .send_raw_transaction(t2.encode().into())
         .await
         .unwrap_err()
         .to_string();
@@ -998,17 +965,13 @@ async fn attack_c1_an_unconfirmed_payment_cannot_be_spent_so_nothing_is_paid_twi
     .await;
     let signature = ankr_plasma::transaction::confirm(&key(ALICE), t1.hash(), proof.root);
     client
-        .operator_rpc(
-            "plasma_confirm",
-            serde_json::json!([blknum, txindex, Bytes::from(signature.to_vec())]),
-        )
+        .operator()
+        .confirm(blknum, txindex, signature.to_vec().into())
         .await
         .unwrap();
     client
-        .operator_rpc(
-            "plasma_sendRawTransaction",
-            serde_json::json!([Bytes::from(t2.encode())]),
-        )
+        .operator()
+        .send_raw_transaction(t2.encode().into())
         .await
         .unwrap();
     operator.stop().await;
@@ -1059,10 +1022,8 @@ async fn attack_m1_after_a_shortfall_exits_are_paid_in_priority_order() {
     };
     let mint = minted(OPERATOR, 6 * ANKR);
     let block = ChildBlock::new(blknum + 1000, vec![minted(CAROL, ANKR), mint], previous).unwrap();
-    world
-        .main
+    Sender::new(world.main.clone(), key(OPERATOR))
         .transact(
-            &key(OPERATOR),
             world.root_chain,
             &RootChain::submitBlockCall { root: block.root },
             U256::ZERO,
@@ -1168,10 +1129,8 @@ async fn attack_l5_after_a_withheld_block_the_watcher_still_challenges_and_settl
         .await
         .unwrap()
         .to::<u64>();
-    world
-        .main
+    Sender::new(world.main.clone(), key(OPERATOR))
         .transact(
-            &key(OPERATOR),
             world.root_chain,
             &RootChain::submitBlockCall {
                 root: B256::repeat_byte(0x78),
@@ -1243,10 +1202,8 @@ async fn attack_15_tiny_deposits_cannot_fill_the_deposit_slots() {
     };
     assert_eq!(next_child_block().await, 1000);
     for _ in 0..4 {
-        world
-            .main
+        Sender::new(world.main.clone(), key(CAROL))
             .transact(
-                &key(CAROL),
                 world.root_chain,
                 &RootChain::depositCall {},
                 U256::from(1),
@@ -1372,12 +1329,13 @@ async fn attack_l3_a_payment_signed_on_one_child_chain_does_not_replay_on_anothe
         U256::ZERO,
     );
     pay_bob.sign_input(0, &key(ALICE), a.domain());
-    let raw = serde_json::json!([Bytes::from(pay_bob.encode())]);
-    a.operator_rpc("plasma_sendRawTransaction", raw.clone())
+    let raw = Bytes::from(pay_bob.encode());
+    a.operator()
+        .send_raw_transaction(raw.clone())
         .await
         .unwrap();
     // Bob replays it on chain B.
-    let replay = b.operator_rpc("plasma_sendRawTransaction", raw).await;
+    let replay = b.operator().send_raw_transaction(raw).await;
     let error = replay
         .expect_err("chain B took chain A's payment")
         .to_string();

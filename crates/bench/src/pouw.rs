@@ -22,7 +22,7 @@ fn median(runs: usize, mut f: impl FnMut()) -> Duration {
     times[runs / 2]
 }
 
-pub fn run() -> anyhow::Result<()> {
+pub(crate) fn run() -> anyhow::Result<()> {
     metering_overhead()?;
     ticket_rates()?;
     seal_verification();

@@ -1,13 +1,12 @@
-//! What the node's contract tests share: the devnet's funded accounts by index, and a dev node
-//! driven only through its JSON-RPC with signed EIP-1559 transactions, as a wallet would.
-#![allow(dead_code)] // each test file uses its own part
+//! What tests of every crate above the node share (feature `test-utils`): the devnet's funded
+//! accounts by index, a dev node driven only through its JSON-RPC as a wallet would, and the
+//! PoUW fixtures ([`pouw`]).
 
 pub mod pouw;
 
-use alloy_consensus::TxEip1559;
-use alloy_eips::Encodable2718;
-use alloy_primitives::{Address, Bytes, TxKind, U256, hex};
-use ankr_node::{DevSealing, Node, NodeConfig, devnet};
+use crate::{DevSealing, Node, NodeConfig, devnet};
+use alloy_primitives::{Address, Bytes, U256, hex};
+use ankr_client::{MainChain, Sender};
 use ankr_types::ChainSpec;
 use jsonrpsee::core::{client::ClientT, params::ArrayParams};
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
@@ -87,29 +86,12 @@ impl DevChain {
         value: U256,
         gas_limit: u64,
     ) -> String {
-        let nonce = self
-            .rpc("eth_getTransactionCount", json!([address(from), "pending"]))
+        let chain = MainChain::connect(&self.node.rpc_url()).await.unwrap();
+        let sent = Sender::new(chain, key(from))
+            .send(to, data, value, gas_limit)
             .await
             .unwrap();
-        let tx = TxEip1559 {
-            chain_id: devnet::DEVNET_CHAIN_ID,
-            nonce: u64::from_str_radix(nonce.as_str().unwrap().trim_start_matches("0x"), 16)
-                .unwrap(),
-            gas_limit,
-            max_fee_per_gas: 100_000_000_000,
-            max_priority_fee_per_gas: 1_000_000_000,
-            to: to.map_or(TxKind::Create, TxKind::Call),
-            value,
-            input: data.into(),
-            ..Default::default()
-        };
-        let signed = ankr_types::recovery::sign_transaction(&key(from), tx);
-        let raw = format!("0x{}", hex::encode(signed.encoded_2718()));
-        let hash = self
-            .rpc("eth_sendRawTransaction", json!([raw]))
-            .await
-            .unwrap();
-        hash.as_str().unwrap().to_string()
+        sent.hash.to_string()
     }
 
     /// The receipt of `hash`, waiting up to 5 s for a block to hold it.

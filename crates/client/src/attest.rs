@@ -3,14 +3,15 @@
 //!
 //! Methods: `attest_rootAddress()` and `attest_certify(quote)`.
 
+use alloy_primitives::Address;
 use ankr_pouw::{AttestationService, Certificate, Quote};
-use jsonrpsee::core::client::ClientT;
+use jsonrpsee::core::RpcResult;
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
+use jsonrpsee::proc_macros::rpc;
 use jsonrpsee::server::{Server, ServerHandle};
 use jsonrpsee::types::ErrorObjectOwned;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Arc;
 
 /// Loads the root key from `path`, or makes one there (readable by its owner only).
 pub fn load_or_create_root_key(path: &Path) -> std::io::Result<secp256k1::SecretKey> {
@@ -41,6 +42,28 @@ pub fn load_or_create_root_key(path: &Path) -> std::io::Result<secp256k1::Secret
     }
 }
 
+/// The attestation service's API, declared once for its server and its clients.
+#[rpc(server, client, namespace = "attest")]
+pub trait AttestApi {
+    /// The address whose signature the registry's `attestationRoot` must match.
+    #[method(name = "rootAddress")]
+    fn root_address(&self) -> RpcResult<Address>;
+    /// Certifies a quote from a provisioned platform (refuses any other).
+    #[method(name = "certify")]
+    fn certify(&self, quote: Quote) -> RpcResult<Certificate>;
+}
+
+impl AttestApiServer for AttestationService {
+    fn root_address(&self) -> RpcResult<Address> {
+        Ok(AttestationService::root_address(self))
+    }
+
+    fn certify(&self, quote: Quote) -> RpcResult<Certificate> {
+        AttestationService::certify(self, &quote)
+            .map_err(|e| ErrorObjectOwned::owned(-32000, e.to_string(), None::<()>))
+    }
+}
+
 /// A running attestation server.
 pub struct AttestationServer {
     pub local_addr: SocketAddr,
@@ -52,22 +75,7 @@ impl AttestationServer {
     pub async fn start(service: AttestationService, addr: SocketAddr) -> std::io::Result<Self> {
         let server = Server::builder().build(addr).await?;
         let local_addr = server.local_addr()?;
-        let service = Arc::new(service);
-        let mut module = jsonrpsee::RpcModule::new(service);
-        module
-            .register_method("attest_rootAddress", |_, service, _| {
-                Ok::<_, ErrorObjectOwned>(service.root_address())
-            })
-            .expect("unique");
-        module
-            .register_method("attest_certify", |params, service, _| {
-                let quote: Quote = params.one()?;
-                service
-                    .certify(&quote)
-                    .map_err(|e| ErrorObjectOwned::owned(-32000, e.to_string(), None::<()>))
-            })
-            .expect("unique");
-        let handle = server.start(module);
+        let handle = server.start(service.into_rpc());
         Ok(Self { local_addr, handle })
     }
 
@@ -81,13 +89,16 @@ impl AttestationServer {
 /// Why a certificate could not be had.
 #[derive(Debug, thiserror::Error)]
 pub enum AttestError {
-    #[error("attestation service at {url}: {message}")]
-    Service { url: String, message: String },
+    #[error("attestation service at {url}: {source}")]
+    Service {
+        url: String,
+        source: jsonrpsee::core::ClientError,
+    },
     #[error("attestation service returned a certificate not signed by root {root}")]
-    BadCertificate { root: alloy_primitives::Address },
+    BadCertificate { root: Address },
 }
 
-/// A miner's client of the attestation service.
+/// A miner's (or an oracle relay's) client of the attestation service.
 #[derive(Clone)]
 pub struct AttestationClient {
     url: String,
@@ -100,9 +111,9 @@ impl AttestationClient {
         let client = HttpClientBuilder::default()
             .request_timeout(std::time::Duration::from_secs(10))
             .build(url)
-            .map_err(|e| AttestError::Service {
+            .map_err(|source| AttestError::Service {
                 url: url.into(),
-                message: e.to_string(),
+                source,
             })?;
         Ok(Self {
             url: url.into(),
@@ -110,32 +121,25 @@ impl AttestationClient {
         })
     }
 
-    fn error(&self, e: impl std::fmt::Display) -> AttestError {
-        AttestError::Service {
+    fn error(&self) -> impl FnOnce(jsonrpsee::core::ClientError) -> AttestError + '_ {
+        |source| AttestError::Service {
             url: self.url.clone(),
-            message: e.to_string(),
+            source,
         }
     }
 
     /// The root address the service signs with.
-    pub async fn root_address(&self) -> Result<alloy_primitives::Address, AttestError> {
-        self.client
-            .request("attest_rootAddress", jsonrpsee::rpc_params![])
+    pub async fn root_address(&self) -> Result<Address, AttestError> {
+        AttestApiClient::root_address(&self.client)
             .await
-            .map_err(|e| self.error(e))
+            .map_err(self.error())
     }
 
     /// Gets `quote` certified, and checks the certificate against `root`.
-    pub async fn certify(
-        &self,
-        quote: &Quote,
-        root: alloy_primitives::Address,
-    ) -> Result<Certificate, AttestError> {
-        let certificate: Certificate = self
-            .client
-            .request("attest_certify", jsonrpsee::rpc_params![quote])
+    pub async fn certify(&self, quote: &Quote, root: Address) -> Result<Certificate, AttestError> {
+        let certificate = AttestApiClient::certify(&self.client, quote.clone())
             .await
-            .map_err(|e| self.error(e))?;
+            .map_err(self.error())?;
         if !certificate.is_signed_by(root) {
             return Err(AttestError::BadCertificate { root });
         }

@@ -5,8 +5,6 @@
 //! never undo a delivery, and every payout by withdrawal; the relay against a real HTTPS source,
 //! across a restart, and with a private (HPKE-sealed) request.
 
-mod support;
-
 use alloy_primitives::{Address, B256, Bytes, U256, hex, keccak256};
 use alloy_sol_types::{SolCall, SolValue};
 use ankr_contracts::genesis::{
@@ -14,12 +12,12 @@ use ankr_contracts::genesis::{
     enclave_registry_genesis, native_oracle_genesis,
 };
 use ankr_contracts::{HostileConsumer, NativeOracle, PriceConsumer, artifact};
+use ankr_node::test_utils::{DevChain, address};
 use ankr_node::{DevSealing, devnet};
 use ankr_oracle::datagram::{Datagram, OracleRequest, code, kind};
 use ankr_oracle::extract::ValueQuery;
 use ankr_oracle::{FetchLimits, OracleEnclave};
 use serde_json::Value;
-use support::{DevChain, address};
 
 const P: u64 = 50_000_000_000;
 const TIMEOUT_BLOCKS: u64 = 5;
@@ -697,7 +695,7 @@ async fn attack_m3_a_copied_delivery_or_a_sniping_cancel_takes_nothing_from_the_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_relay_serves_requests_from_a_real_https_source_and_survives_a_restart() {
-    use ankr_node::relay::{RelayConfig, run};
+    use ankr_oracle::relay::{RelayConfig, run};
     use ankr_oracle::source::{LocalSource, Route};
     let h = Harness::start().await;
     let consumer = h.deploy("PriceConsumer").await;
@@ -743,7 +741,7 @@ async fn the_relay_serves_requests_from_a_real_https_source_and_survives_a_resta
     let enclave_key = enclave.encryption_key();
     let config = RelayConfig {
         rpc_url: h.chain.node.rpc_url(),
-        accounts: vec![support::key(RELAY)],
+        accounts: vec![ankr_node::test_utils::key(RELAY)],
         enclave,
         attestation: None,
         confirmations: 0,
@@ -882,13 +880,13 @@ async fn wait_for_answers(h: &Harness, consumer: Address, n: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_the_relay_cannot_deliver_is_expired_and_refunded() {
-    use ankr_node::relay::{RelayConfig, run};
+    use ankr_oracle::relay::{RelayConfig, run};
     let h = Harness::start().await;
     let consumer = h.deploy("PriceConsumer").await;
     // A relay whose enclave nobody registered: every delivery it sends reverts.
     let config = RelayConfig {
         rpc_url: h.chain.node.rpc_url(),
-        accounts: vec![support::key(RELAY)],
+        accounts: vec![ankr_node::test_utils::key(RELAY)],
         enclave: std::sync::Arc::new(oracle_enclave("never registered")),
         attestation: None,
         confirmations: 0,
@@ -935,7 +933,7 @@ async fn a_request_the_relay_cannot_deliver_is_expired_and_refunded() {
 /// are answered at once: the honest one is delivered while the stalled ones still wait.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn attack_16_slow_sources_do_not_hold_back_an_honest_request() {
-    use ankr_node::relay::{RelayConfig, run};
+    use ankr_oracle::relay::{RelayConfig, run};
     use ankr_oracle::source::{LocalSource, Route};
     let h = Harness::start().await;
     let consumer = h.deploy("PriceConsumer").await;
@@ -995,7 +993,7 @@ async fn attack_16_slow_sources_do_not_hold_back_an_honest_request() {
     .unwrap();
     let config = RelayConfig {
         rpc_url: h.chain.node.rpc_url(),
-        accounts: vec![support::key(RELAY)],
+        accounts: vec![ankr_node::test_utils::key(RELAY)],
         enclave: std::sync::Arc::new(enclave),
         attestation: None,
         confirmations: 0,

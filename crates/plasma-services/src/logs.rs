@@ -1,7 +1,7 @@
 //! The RootChain's logs that the operator and the watcher follow, decoded in one place.
 
-use crate::main_chain::{MainChain, MainChainError};
 use alloy_primitives::{Address, B256, U256};
+use ankr_client::{ClientError, MainChain};
 use ankr_contracts::RootChain;
 use ankr_plasma::UtxoPos;
 
@@ -30,9 +30,9 @@ pub async fn root_chain_logs(
     root_chain: Address,
     from: u64,
     to: u64,
-) -> Result<Vec<RootChainLog>, MainChainError> {
+) -> Result<Vec<RootChainLog>, ClientError> {
     Ok(main
-        .logs(root_chain, from, to)
+        .logs(root_chain, None, from, to)
         .await?
         .iter()
         .filter_map(|log| {

@@ -2,12 +2,12 @@
 //! PoUW spec with enclaves registered at genesis, and an external miner's round trip through
 //! `ankr_getBlockTemplate` and `ankr_submitBlock`.
 
+use crate::miner::MinerConfig;
+use crate::{DevSealing, Node, NodeConfig, devnet};
 use alloy_primitives::{Address, U256, hex};
 use alloy_rlp::Decodable;
 use ankr_enclave::workloads::builtin;
 use ankr_enclave::{Enclave, SimulatedEnclave, Subtask, Template};
-use ankr_node::miner::MinerConfig;
-use ankr_node::{DevSealing, Node, NodeConfig, devnet};
 use ankr_types::{Block, ChainSpec, Seal, SealKind};
 use jsonrpsee::core::{client::ClientT, params::ArrayParams};
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};

@@ -4,9 +4,9 @@
 //! against importing the same blocks straight into a fresh chain in the same run.
 
 use alloy_primitives::{B256, U256, keccak256};
+use ankr_client::attest::{AttestationClient, AttestationServer};
 use ankr_enclave::{Enclave, Limits, SimulatedEnclave};
 use ankr_network::NetworkConfig;
-use ankr_node::attest::{AttestationClient, AttestationServer};
 use ankr_node::miner::MinerConfig;
 use ankr_node::{DevSealing, Node, NodeConfig, devnet};
 use ankr_pouw::AttestationService;
@@ -41,7 +41,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-pub async fn run(blocks: u64) -> anyhow::Result<()> {
+pub(crate) async fn run(blocks: u64) -> anyhow::Result<()> {
     let root_key = secp256k1::SecretKey::from_byte_array(keccak256("bench root").0)?;
     let service = AttestationService::new(root_key);
     for i in 0..3u8 {
@@ -155,7 +155,7 @@ pub async fn run(blocks: u64) -> anyhow::Result<()> {
 /// A node serving `blocks` blocks of `transfers` transfers each, and a fresh node syncing them
 /// over loopback; the same raw blocks imported straight into a third fresh chain are the
 /// baseline.
-pub async fn sync(blocks: u64, transfers: usize) -> anyhow::Result<()> {
+pub(crate) async fn sync(blocks: u64, transfers: usize) -> anyhow::Result<()> {
     let enclave = SimulatedEnclave::new(
         secp256k1::SecretKey::from_byte_array(keccak256("bench history").0)?,
         keccak256("bench history platform"),

@@ -6,19 +6,18 @@
 //! cannot make it credit a deposit that vanishes), so deposits become spendable and exiting
 //! outputs stop being spendable.
 
-use crate::main_chain::{MainChain, MainChainError};
-use crate::plasma::gossip;
-use crate::plasma::logs::{RootChainLog, root_chain_logs};
-use crate::plasma::store::{ChildStore, Event, apply, block_event};
+use crate::api::{ChainInfo, InclusionProof, PlasmaApiServer, PlasmaBlock, Utxo};
+use crate::gossip;
+use crate::logs::{RootChainLog, root_chain_logs};
+use crate::store::{ChildStore, Event, apply, block_event};
 use alloy_primitives::{Address, B256, Bytes, U256};
+use ankr_client::{ClientError, MainChain, Sender};
 use ankr_contracts::RootChain;
 use ankr_plasma::{Ledger, PlasmaTx, TxDomain, UtxoPos};
 use jsonrpsee::core::RpcResult;
-use jsonrpsee::proc_macros::rpc;
 use jsonrpsee::server::{Server, ServerHandle};
 use jsonrpsee::types::ErrorObjectOwned;
 use libp2p::Multiaddr;
-use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -60,9 +59,9 @@ pub const EARLY_BLOCK_DEPOSITS: u64 = 500;
 #[derive(Debug, thiserror::Error)]
 pub enum OperatorError {
     #[error(transparent)]
-    Store(#[from] crate::plasma::store::StoreError),
+    Store(#[from] crate::store::StoreError),
     #[error(transparent)]
-    MainChain(#[from] MainChainError),
+    MainChain(#[from] ClientError),
     #[error("the operator key {key} is not the owner ({owner}) of RootChain {root_chain}")]
     NotOwner {
         key: Address,
@@ -154,10 +153,7 @@ pub async fn ensure_child_chain(
 ) -> Result<Address, OperatorError> {
     let operator = ankr_types::recovery::address_of(key);
     let expected = operator.create(0);
-    let code = main
-        .rpc("eth_getCode", serde_json::json!([expected, "latest"]))
-        .await?;
-    if code.as_str().is_some_and(|c| c.len() > 2) {
+    if !main.code(expected).await?.is_empty() {
         return Ok(expected);
     }
     deploy_child_chain(main, key, name, settings).await
@@ -183,12 +179,12 @@ pub async fn deploy_child_chain(
         )
             .abi_encode_params(),
     );
-    let hash = main
-        .send(key, None, code, settings.stake, 6_000_000)
-        .await?;
-    let receipt = main.wait(hash, Duration::from_secs(120)).await?;
-    let root_chain: Address = serde_json::from_value(receipt["contractAddress"].clone())
-        .map_err(|e| MainChainError::Decode(e.to_string()))?;
+    let sender = Sender::new(main.clone(), *key);
+    let sent = sender.send(None, code, settings.stake, 6_000_000).await?;
+    let receipt = main.wait(sent.hash, Duration::from_secs(120)).await?;
+    let root_chain = receipt.contract_address.ok_or_else(|| {
+        ClientError::Decode("a contract creation's receipt without its address".into())
+    })?;
     let register = ankr_contracts::ChildChainRegistry::registerCall {
         name: name.into(),
         rootChain: root_chain,
@@ -200,14 +196,14 @@ pub async fn deploy_child_chain(
             ankr_contracts::ChildChainRegistry::minStakeCall {},
         )
         .await?;
-    main.transact(
-        key,
-        ankr_contracts::genesis::CHILD_CHAIN_REGISTRY_ADDRESS,
-        &register,
-        bond,
-        500_000,
-    )
-    .await?;
+    sender
+        .transact(
+            ankr_contracts::genesis::CHILD_CHAIN_REGISTRY_ADDRESS,
+            &register,
+            bond,
+            500_000,
+        )
+        .await?;
     Ok(root_chain)
 }
 
@@ -268,7 +264,7 @@ pub async fn start(config: OperatorConfig) -> Result<RunningOperator, OperatorEr
     let server = Server::builder()
         .set_config(
             jsonrpsee::server::ServerConfig::builder()
-                .max_response_body_size(super::MAX_BLOCK_MESSAGE_BYTES)
+                .max_response_body_size(crate::MAX_BLOCK_MESSAGE_BYTES)
                 .build(),
         )
         .build(config.rpc_addr)
@@ -296,7 +292,15 @@ pub async fn start(config: OperatorConfig) -> Result<RunningOperator, OperatorEr
         stopped.clone(),
     ));
     let shared_for_stop = shared.clone();
-    let maker = tokio::spawn(make_blocks(main, shared, config, gossip.publish, stopped));
+    let sender = Sender::new(main.clone(), config.key);
+    let maker = tokio::spawn(make_blocks(
+        main,
+        sender,
+        shared,
+        config,
+        gossip.publish,
+        stopped,
+    ));
     Ok(RunningOperator {
         rpc_addr,
         p2p_addr: gossip.listen_addr,
@@ -375,6 +379,7 @@ async fn follow_once(
 /// Every interval: submits what the root chain lacks, then makes a block if transactions wait.
 async fn make_blocks(
     main: MainChain,
+    sender: Sender,
     shared: Arc<Shared>,
     config: OperatorConfig,
     publish: tokio::sync::mpsc::UnboundedSender<gossip::SignedBlock>,
@@ -391,7 +396,7 @@ async fn make_blocks(
         // resubmitted on the next start.
         let submitted = tokio::select! {
             _ = stopped.changed() => return,
-            submitted = submit_missing(&main, &shared, &config.key) => submitted,
+            submitted = submit_missing(&sender, &shared) => submitted,
         };
         if let Err(error) = submitted {
             tracing::warn!(%error, "could not submit child blocks");
@@ -447,7 +452,7 @@ async fn make_blocks(
         ));
         let submitted = tokio::select! {
             _ = stopped.changed() => return,
-            submitted = submit_missing(&main, &shared, &config.key) => submitted,
+            submitted = submit_missing(&sender, &shared) => submitted,
         };
         if let Err(error) = submitted {
             tracing::warn!(%error, "could not submit child block");
@@ -502,13 +507,10 @@ fn unverified_deposits<'a>(
 }
 
 /// Submits, in order, every block the RootChain does not have yet.
-async fn submit_missing(
-    main: &MainChain,
-    shared: &Shared,
-    key: &secp256k1::SecretKey,
-) -> Result<(), OperatorError> {
+async fn submit_missing(sender: &Sender, shared: &Shared) -> Result<(), OperatorError> {
     loop {
-        let on_chain: u64 = main
+        let on_chain: u64 = sender
+            .chain()
             .read(shared.root_chain, RootChain::currentChildBlockCall {})
             .await?
             .to();
@@ -519,104 +521,16 @@ async fn submit_missing(
                 None => return Ok(()),
             }
         };
-        let receipt = main
+        let receipt = sender
             .transact(
-                key,
                 shared.root_chain,
                 &RootChain::submitBlockCall { root },
                 U256::ZERO,
                 300_000,
             )
             .await?;
-        tracing::info!(number = on_chain, tx = %receipt["transactionHash"], "child block root submitted");
+        tracing::info!(number = on_chain, tx = %receipt.transaction_hash, "child block root submitted");
     }
-}
-
-/// One output as `plasma_getUtxos` lists it (and the client reads it).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Utxo {
-    pub blknum: u64,
-    pub txindex: u32,
-    pub oindex: u8,
-    /// blknum·10^9 + txindex·10^4 + oindex: the RootChain's exit id.
-    pub position: u64,
-    pub owner: Address,
-    pub denom: U256,
-}
-
-impl Utxo {
-    pub fn pos(&self) -> UtxoPos {
-        UtxoPos {
-            blknum: self.blknum,
-            txindex: self.txindex,
-            oindex: self.oindex,
-        }
-    }
-}
-
-/// A child block as `plasma_getBlock` serves it.
-#[derive(Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PlasmaBlock {
-    pub number: u64,
-    pub root: B256,
-    pub merkle_root: B256,
-    pub transactions: Vec<Bytes>,
-}
-
-/// What `startExit` and challenges need of a transaction, as `plasma_getProof` serves it.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct InclusionProof {
-    pub blknum: u64,
-    pub txindex: u32,
-    pub transaction: Bytes,
-    /// 16 sibling hashes, leaf level first (512 bytes): what `startExit` takes.
-    pub proof: Bytes,
-    pub root: B256,
-}
-
-/// The operator's chain at a glance (`plasma_chainInfo`).
-#[derive(Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ChainInfo {
-    pub root_chain: Address,
-    pub next_child_block: u64,
-    /// The block gossip's address, for watchers to dial.
-    pub p2p: String,
-    pub pooled: usize,
-}
-
-/// A child chain's JSON-RPC (`plasma_*`), served by its operator.
-#[rpc(server, namespace = "plasma")]
-pub trait PlasmaApi {
-    /// Takes a signed transaction (RLP) into the next block; returns its hash.
-    #[method(name = "sendRawTransaction")]
-    fn send_raw_transaction(&self, raw: Bytes) -> RpcResult<B256>;
-    #[method(name = "getBlock")]
-    fn get_block(&self, blknum: u64) -> RpcResult<Option<PlasmaBlock>>;
-    #[method(name = "getUtxos")]
-    fn get_utxos(&self, owner: Address) -> RpcResult<Vec<Utxo>>;
-    #[method(name = "getProof")]
-    fn get_proof(&self, blknum: u64, txindex: u32) -> RpcResult<InclusionProof>;
-    #[method(name = "getBalance")]
-    fn get_balance(&self, owner: Address) -> RpcResult<U256>;
-    /// Where an included transaction is: [blknum, txindex], or null while it waits.
-    #[method(name = "getTransactionPosition")]
-    fn get_transaction_position(&self, hash: B256) -> RpcResult<Option<(u64, u32)>>;
-    /// Keeps the confirm signatures (65 bytes per used input) of an included transaction,
-    /// each checked against its input's owner, for its recipients and for challengers.
-    #[method(name = "confirm")]
-    fn confirm(&self, blknum: u64, txindex: u32, signatures: Bytes) -> RpcResult<bool>;
-    #[method(name = "getConfirmations")]
-    fn get_confirmations(&self, blknum: u64, txindex: u32) -> RpcResult<Option<Bytes>>;
-    /// Every confirm signature posted for block `blknum`, as [txindex, signatures] pairs: what
-    /// a watcher keeps to challenge anyone's exit of an output spent there.
-    #[method(name = "getBlockConfirmations")]
-    fn get_block_confirmations(&self, blknum: u64) -> RpcResult<Vec<(u32, Bytes)>>;
-    #[method(name = "chainInfo")]
-    fn chain_info(&self) -> RpcResult<ChainInfo>;
 }
 
 /// The `plasma_*` methods over the operator's shared child chain.

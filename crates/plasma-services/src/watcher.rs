@@ -14,17 +14,18 @@
 //! collected live in its own redb file (`ChildStore`, as the operator's): a restart goes on
 //! from there, and one after the operator has gone away still exits and challenges.
 
-use crate::plasma::client::{ClientError, PlasmaClient};
-use crate::plasma::gossip;
-use crate::plasma::logs::{RootChainLog, root_chain_logs};
-use crate::plasma::store::{ChildStore, Event, StoreError, block_event};
+use crate::api::PlasmaApiClient;
+use crate::client::{ClientError, PlasmaClient};
+use crate::gossip;
+use crate::logs::{RootChainLog, root_chain_logs};
+use crate::store::{ChildStore, Event, StoreError, block_event};
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
+use ankr_client::Sender;
 use ankr_contracts::RootChain;
 use ankr_plasma::{
     Ledger, LedgerError, MerkleTree, PlasmaTx, TxError, UtxoPos, block_root, chained_to,
 };
 use libp2p::Multiaddr;
-use serde_json::json;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
@@ -69,8 +70,8 @@ pub enum WatcherError {
     Folder { path: PathBuf, reason: String },
 }
 
-impl From<crate::main_chain::MainChainError> for WatcherError {
-    fn from(error: crate::main_chain::MainChainError) -> Self {
+impl From<ankr_client::ClientError> for WatcherError {
+    fn from(error: ankr_client::ClientError) -> Self {
         Self::Client(error.into())
     }
 }
@@ -127,6 +128,8 @@ struct Watcher {
     /// Outputs whose exit it started (their `ExitStarted` may not be read yet).
     exits_started: HashSet<UtxoPos>,
     user: Address,
+    /// The user's account on the main chain: pays for proofs.
+    sender: Sender,
 }
 
 /// Opens its file (the chain it watches, what it checked), connects to the main chain and the
@@ -173,6 +176,7 @@ pub async fn start(config: WatcherConfig) -> Result<RunningWatcher, WatcherError
     let withdrawn = Arc::new(Mutex::new(U256::ZERO));
     let mut watcher = Watcher {
         user: ankr_types::recovery::address_of(&config.key),
+        sender: Sender::new(client.main.clone(), config.key),
         config,
         client,
         ledger,
@@ -335,14 +339,9 @@ impl Watcher {
     async fn collect_confirmations(&mut self) {
         let mut complete = Vec::new();
         for blknum in self.collecting.clone() {
-            let Ok(answer) = self
-                .client
-                .operator_rpc("plasma_getBlockConfirmations", json!([blknum]))
-                .await
-            else {
+            let Ok(offered) = self.client.operator().get_block_confirmations(blknum).await else {
                 break; // the operator does not answer now; the next step asks again
             };
-            let offered: Vec<(u32, Bytes)> = serde_json::from_value(answer).unwrap_or_default();
             let block = self.ledger.block(blknum).expect("a checked block");
             let kept: HashSet<u32> = self
                 .store
@@ -441,14 +440,10 @@ impl Watcher {
             {
                 return Some((txs, tree));
             }
-            if let Ok(block) = self
-                .client
-                .operator_rpc("plasma_getBlock", json!([blknum]))
-                .await
-                && let Ok(txs) = serde_json::from_value::<Vec<Bytes>>(block["transactions"].clone())
-                && let Some(tree) = matches(&txs)
+            if let Ok(Some(block)) = self.client.operator().get_block(blknum).await
+                && let Some(tree) = matches(&block.transactions)
             {
-                return Some((txs, tree));
+                return Some((block.transactions, tree));
             }
             if tokio::time::Instant::now() > deadline {
                 return None;
@@ -521,9 +516,8 @@ impl Watcher {
         reason: Option<(LedgerError, Vec<PlasmaTx>)>,
     ) -> Result<Option<&'static str>, ClientError> {
         let proof_of = |i: u32| -> Bytes { tree.proof_bytes(i as usize).into() };
-        let key = &self.config.key;
+        let sender = &self.sender;
         let root_chain = self.client.root_chain;
-        let main = &self.client.main;
         let Some((error, txs)) = reason else {
             let call = RootChain::proveMalformedCall {
                 blknum: U256::from(blknum),
@@ -531,7 +525,8 @@ impl Watcher {
                 txBytes: raw[txindex as usize].clone(),
                 proof: proof_of(txindex),
             };
-            main.transact(key, root_chain, &call, U256::ZERO, 2_000_000)
+            sender
+                .transact(root_chain, &call, U256::ZERO, 2_000_000)
                 .await?;
             return Ok(Some("a transaction that does not decode"));
         };
@@ -587,7 +582,8 @@ impl Watcher {
                     later: this(input_of(pos)),
                     earlier,
                 };
-                main.transact(key, root_chain, &call, U256::ZERO, 2_000_000)
+                sender
+                    .transact(root_chain, &call, U256::ZERO, 2_000_000)
                     .await?;
                 Ok(Some("an output spent twice"))
             }
@@ -606,7 +602,8 @@ impl Watcher {
                     later: this(input_of(pos)),
                     earlier,
                 };
-                main.transact(key, root_chain, &call, U256::ZERO, 2_000_000)
+                sender
+                    .transact(root_chain, &call, U256::ZERO, 2_000_000)
                     .await?;
                 Ok(Some("an output spent twice in one block"))
             }
@@ -615,7 +612,8 @@ impl Watcher {
                     later: this(1),
                     earlier: this(0),
                 };
-                main.transact(key, root_chain, &call, U256::ZERO, 2_000_000)
+                sender
+                    .transact(root_chain, &call, U256::ZERO, 2_000_000)
                     .await?;
                 Ok(Some("one output spent by both inputs"))
             }
@@ -630,7 +628,8 @@ impl Watcher {
                     inputTx: input_tx,
                     inputProof: input_proof,
                 };
-                main.transact(key, root_chain, &call, U256::ZERO, 2_000_000)
+                sender
+                    .transact(root_chain, &call, U256::ZERO, 2_000_000)
                     .await?;
                 Ok(Some("a signature not by the input's owner"))
             }
@@ -650,7 +649,8 @@ impl Watcher {
                     inputTxs: input_txs,
                     inputProofs: input_proofs,
                 };
-                main.transact(key, root_chain, &call, U256::ZERO, 2_000_000)
+                sender
+                    .transact(root_chain, &call, U256::ZERO, 2_000_000)
                     .await?;
                 Ok(Some("outputs and fee above its inputs"))
             }

@@ -1,7 +1,11 @@
 //! Plasma child chains beside a node (DESIGN §5): the operator that makes a child chain's
 //! blocks, the watcher that checks them for its user, the client the `ankr plasma` commands
-//! use, and the child chain's own storage and block gossip.
+//! use, and the child chain's own storage and block gossip. The rules they follow (the
+//! transaction, the ledger, the Merkle tree) are `ankr-plasma`'s; the main chain is reached
+//! through `ankr-client`.
 
+/// The `plasma_*` JSON-RPC, declared once for the operator and its clients.
+pub mod api;
 /// What a user does: deposit, pay, exit, challenge, withdraw, move between chains.
 pub mod client;
 /// Child blocks over libp2p gossipsub.

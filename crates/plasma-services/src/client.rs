@@ -2,23 +2,24 @@
 //! challenge | finalize | withdraw | move`): talks to the operator's `plasma_*` JSON-RPC and
 //! to the RootChain on the main chain.
 
-use crate::main_chain::{MainChain, MainChainError, receipt_events};
-use crate::plasma::operator::{InclusionProof, Utxo};
-use alloy_primitives::{Address, B256, Bytes, U256};
+use crate::api::{InclusionProof, PlasmaApiClient, Utxo};
+use alloy_primitives::{Address, Bytes, U256};
+use alloy_rpc_types_eth::TransactionReceipt;
+use ankr_client::{MainChain, Sender, receipt_events};
 use ankr_contracts::RootChain;
 use ankr_plasma::transaction::confirm;
 use ankr_plasma::{Output, PlasmaTx, TxDomain, UtxoPos};
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
-use serde_json::{Value, json};
 use std::time::Duration;
 
 /// Why a child-chain operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     #[error(transparent)]
-    MainChain(#[from] MainChainError),
-    #[error("child-chain operator {method}: {reason}")]
-    Operator { method: String, reason: String },
+    MainChain(#[from] ankr_client::ClientError),
+    /// The operator refused (its words are in the error) or could not be reached.
+    #[error("child-chain operator: {0}")]
+    Operator(#[from] jsonrpsee::core::ClientError),
     #[error("{0}")]
     Refused(String),
 }
@@ -40,13 +41,7 @@ impl PlasmaClient {
     /// Connects to the main chain and to the operator, which names its RootChain.
     pub async fn connect(main_rpc: &str, operator_rpc: &str) -> Result<Self, ClientError> {
         let mut client = Self::for_root_chain(main_rpc, operator_rpc, Address::ZERO).await?;
-        let info = client.operator_rpc("plasma_chainInfo", json!([])).await?;
-        client.root_chain = serde_json::from_value(info["rootChain"].clone()).map_err(|e| {
-            ClientError::Operator {
-                method: "plasma_chainInfo".into(),
-                reason: e.to_string(),
-            }
-        })?;
+        client.root_chain = client.operator.chain_info().await?.root_chain;
         Ok(client)
     }
 
@@ -60,12 +55,8 @@ impl PlasmaClient {
         let main = MainChain::connect(main_rpc).await?;
         let operator = HttpClientBuilder::default()
             .request_timeout(Duration::from_secs(30))
-            .max_response_size(super::MAX_BLOCK_MESSAGE_BYTES)
-            .build(operator_rpc)
-            .map_err(|e| ClientError::Operator {
-                method: "connect".into(),
-                reason: e.to_string(),
-            })?;
+            .max_response_size(crate::MAX_BLOCK_MESSAGE_BYTES)
+            .build(operator_rpc)?;
         Ok(Self {
             main,
             operator,
@@ -73,22 +64,14 @@ impl PlasmaClient {
         })
     }
 
-    /// A `plasma_*` request to the operator.
-    pub async fn operator_rpc(&self, method: &str, params: Value) -> Result<Value, ClientError> {
-        crate::main_chain::request(&self.operator, method, params)
-            .await
-            .map_err(|e| ClientError::Operator {
-                method: method.into(),
-                reason: match e {
-                    MainChainError::Rpc { reason, .. } => reason,
-                    other => other.to_string(),
-                },
-            })
+    /// The operator's `plasma_*` JSON-RPC ([`PlasmaApiClient`]'s methods).
+    pub fn operator(&self) -> &HttpClient {
+        &self.operator
     }
 
-    fn parse<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, ClientError> {
-        serde_json::from_value(value)
-            .map_err(|e| ClientError::Refused(format!("unexpected answer: {e}")))
+    /// `key` as a main-chain sender.
+    fn sender(&self, key: &secp256k1::SecretKey) -> Sender {
+        Sender::new(self.main.clone(), *key)
     }
 
     /// Deposits `amount` wei from `key` on the RootChain; returns the deposit's output once the
@@ -109,19 +92,19 @@ impl PlasmaClient {
                 .await?;
             let call = RootChain::depositBeforeCall { childBlock: next };
             match self
-                .main
-                .transact(key, self.root_chain, &call, amount, 300_000)
+                .sender(key)
+                .transact(self.root_chain, &call, amount, 300_000)
                 .await
             {
                 // Refused by the check before sending, or reverted once mined (the receipt
                 // carries no reason; after a passing check, the chain moving is the likely
                 // cause): tried again, five times at most.
-                Err(MainChainError::WouldRevert(reason))
+                Err(ankr_client::ClientError::WouldRevert(reason))
                     if attempts < 5 && reason.contains("moved past") =>
                 {
                     attempts += 1;
                 }
-                Err(MainChainError::Reverted { .. }) if attempts < 5 => attempts += 1,
+                Err(ankr_client::ClientError::Reverted { .. }) if attempts < 5 => attempts += 1,
                 result => break result?,
             }
         };
@@ -157,14 +140,11 @@ impl PlasmaClient {
     }
 
     pub async fn utxos(&self, owner: Address) -> Result<Vec<Utxo>, ClientError> {
-        Self::parse(self.operator_rpc("plasma_getUtxos", json!([owner])).await?)
+        Ok(self.operator.get_utxos(owner).await?)
     }
 
     pub async fn balance(&self, owner: Address) -> Result<U256, ClientError> {
-        Self::parse(
-            self.operator_rpc("plasma_getBalance", json!([owner]))
-                .await?,
-        )
+        Ok(self.operator.get_balance(owner).await?)
     }
 
     /// Pays `amount` to `to` (plus `fee` to the operator) from `key`'s outputs (one or two,
@@ -209,20 +189,13 @@ impl PlasmaClient {
         for i in 0..chosen.len() {
             tx.sign_input(i, key, self.domain());
         }
-        let hash: B256 = Self::parse(
-            self.operator_rpc(
-                "plasma_sendRawTransaction",
-                json!([Bytes::from(tx.encode())]),
-            )
-            .await?,
-        )?;
+        let hash = self
+            .operator
+            .send_raw_transaction(tx.encode().into())
+            .await?;
         let deadline = tokio::time::Instant::now() + timeout;
         let (blknum, txindex) = loop {
-            let position: Option<(u64, u32)> = Self::parse(
-                self.operator_rpc("plasma_getTransactionPosition", json!([hash]))
-                    .await?,
-            )?;
-            if let Some(position) = position {
+            if let Some(position) = self.operator.get_transaction_position(hash).await? {
                 break position;
             }
             if tokio::time::Instant::now() > deadline {
@@ -252,19 +225,14 @@ impl PlasmaClient {
         }
         let signature = confirm(key, tx.hash(), proof.root);
         let signatures: Vec<u8> = (0..chosen.len()).flat_map(|_| signature).collect();
-        self.operator_rpc(
-            "plasma_confirm",
-            json!([blknum, txindex, Bytes::from(signatures)]),
-        )
-        .await?;
+        self.operator
+            .confirm(blknum, txindex, signatures.into())
+            .await?;
         Ok((blknum, txindex))
     }
 
     pub async fn proof(&self, blknum: u64, txindex: u32) -> Result<InclusionProof, ClientError> {
-        Self::parse(
-            self.operator_rpc("plasma_getProof", json!([blknum, txindex]))
-                .await?,
-        )
+        Ok(self.operator.get_proof(blknum, txindex).await?)
     }
 
     pub async fn confirmations(
@@ -272,10 +240,7 @@ impl PlasmaClient {
         blknum: u64,
         txindex: u32,
     ) -> Result<Option<Bytes>, ClientError> {
-        Self::parse(
-            self.operator_rpc("plasma_getConfirmations", json!([blknum, txindex]))
-                .await?,
-        )
+        Ok(self.operator.get_confirmations(blknum, txindex).await?)
     }
 
     /// Starts the exit of `pos` (owned by `key`) with the operator's proof and the confirm
@@ -284,7 +249,7 @@ impl PlasmaClient {
         &self,
         key: &secp256k1::SecretKey,
         pos: UtxoPos,
-    ) -> Result<Value, ClientError> {
+    ) -> Result<TransactionReceipt, ClientError> {
         let proof = self.proof(pos.blknum, pos.txindex).await?;
         let tx = PlasmaTx::decode(&proof.transaction)
             .map_err(|e| ClientError::Refused(e.to_string()))?;
@@ -311,7 +276,7 @@ impl PlasmaClient {
         tx: Bytes,
         proof: Bytes,
         confirm_sig: Bytes,
-    ) -> Result<Value, ClientError> {
+    ) -> Result<TransactionReceipt, ClientError> {
         let bond = self
             .main
             .read(self.root_chain, RootChain::exitBondCall {})
@@ -325,8 +290,8 @@ impl PlasmaClient {
             confirmSig: confirm_sig,
         };
         Ok(self
-            .main
-            .transact(key, self.root_chain, &call, bond, 1_000_000)
+            .sender(key)
+            .transact(self.root_chain, &call, bond, 1_000_000)
             .await?)
     }
 
@@ -339,7 +304,7 @@ impl PlasmaClient {
         blknum: u64,
         txindex: u32,
         input: usize,
-    ) -> Result<Value, ClientError> {
+    ) -> Result<TransactionReceipt, ClientError> {
         let proof = self.proof(blknum, txindex).await?;
         let signatures = self.confirmations(blknum, txindex).await?.ok_or_else(|| {
             ClientError::Refused(
@@ -376,7 +341,7 @@ impl PlasmaClient {
         tx: Bytes,
         proof: Bytes,
         confirm_sig: Bytes,
-    ) -> Result<Value, ClientError> {
+    ) -> Result<TransactionReceipt, ClientError> {
         let call = RootChain::challengeExitCall {
             exitId: U256::from(exit.encoded()),
             plasmaBlockNum: U256::from(blknum),
@@ -387,17 +352,16 @@ impl PlasmaClient {
             confirmSig: confirm_sig,
         };
         Ok(self
-            .main
-            .transact(key, self.root_chain, &call, U256::ZERO, 1_000_000)
+            .sender(key)
+            .transact(self.root_chain, &call, U256::ZERO, 1_000_000)
             .await?)
     }
 
     /// Settles matured exits; returns how many were paid (anyone may call it).
     pub async fn finalize(&self, key: &secp256k1::SecretKey) -> Result<usize, ClientError> {
         let receipt = self
-            .main
+            .sender(key)
             .transact(
-                key,
                 self.root_chain,
                 &RootChain::finalizeExitCall {},
                 U256::ZERO,
@@ -418,9 +382,8 @@ impl PlasmaClient {
     /// Pulls everything owed to `key`; returns the amount.
     pub async fn withdraw(&self, key: &secp256k1::SecretKey) -> Result<U256, ClientError> {
         let receipt = self
-            .main
+            .sender(key)
             .transact(
-                key,
                 self.root_chain,
                 &RootChain::withdrawCall {},
                 U256::ZERO,
@@ -489,15 +452,7 @@ pub async fn move_between(
         if from.exitable_at(pos).await?.is_none() {
             break; // finalized (by us or anyone)
         }
-        let head = from
-            .main
-            .rpc("eth_getBlockByNumber", json!(["latest", false]))
-            .await?;
-        let now = head["timestamp"]
-            .as_str()
-            .and_then(|t| u64::from_str_radix(t.trim_start_matches("0x"), 16).ok())
-            .unwrap_or(0);
-        if now >= exitable {
+        if from.main.latest_timestamp().await? >= exitable {
             from.finalize(key).await?;
             continue;
         }

@@ -7,17 +7,14 @@
 //! not deliver once the deadline passes, and records the last block it scanned, so a restart
 //! neither skips nor double-serves a request (each request's state is read before answering).
 
-use crate::attest::AttestationClient;
-use alloy_consensus::TxEip1559;
-use alloy_eips::Encodable2718;
-use alloy_primitives::{Address, B256, Bytes, TxKind, U256, hex};
+use crate::{Datagram, OracleEnclave, OracleRequest};
+use alloy_primitives::{Address, U256};
 use alloy_sol_types::{SolCall, SolEvent};
+use ankr_client::attest::AttestationClient;
+use ankr_client::{ClientError, Log, MainChain, Sender, Sent};
 use ankr_contracts::genesis::{ENCLAVE_REGISTRY_ADDRESS, NATIVE_ORACLE_ADDRESS};
 use ankr_contracts::{EnclaveRegistry, NativeOracle};
-use ankr_oracle::{OracleEnclave, OracleRequest};
 use futures::StreamExt;
-use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
-use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -59,12 +56,12 @@ pub struct RelayConfig {
 /// Why a relay step failed (it is retried on the next poll).
 #[derive(Debug, thiserror::Error)]
 pub enum RelayError {
-    #[error("JSON-RPC: {0}")]
-    Rpc(String),
+    #[error(transparent)]
+    MainChain(#[from] ClientError),
     #[error("unexpected answer: {0}")]
     Decode(String),
     #[error(transparent)]
-    Attestation(#[from] crate::attest::AttestError),
+    Attestation(#[from] ankr_client::attest::AttestError),
     #[error("state file: {0}")]
     State(#[from] std::io::Error),
 }
@@ -74,18 +71,14 @@ struct InFlight {
     id: u64,
     /// Index of the sending account.
     account: usize,
-    tx: TxEip1559,
-    hash: B256,
+    sent: Sent,
     sent_at: u64,
 }
 
 struct Relay {
     config: RelayConfig,
-    client: HttpClient,
-    chain_id: u64,
-    senders: Vec<Address>,
-    /// The next nonce of each account, once known.
-    next_nonces: Vec<Option<u64>>,
+    main: MainChain,
+    senders: Vec<Sender>,
     /// The account that sends next.
     turn: usize,
     in_flight: Vec<InFlight>,
@@ -100,9 +93,15 @@ struct Relay {
 
 /// Runs the relay until `stopped` changes; errors are logged and retried.
 pub async fn run(config: RelayConfig, mut stopped: watch::Receiver<bool>) {
-    let client = match HttpClientBuilder::default().build(&config.rpc_url) {
-        Ok(client) => client,
-        Err(error) => return tracing::error!(%error, "oracle relay: bad RPC URL"),
+    let main = loop {
+        match MainChain::connect(&config.rpc_url).await {
+            Ok(main) => break main,
+            Err(error) => tracing::warn!(%error, "oracle relay: no node yet; retrying"),
+        }
+        tokio::select! {
+            _ = stopped.changed() => return,
+            _ = tokio::time::sleep(config.poll) => {}
+        }
     };
     tracing::info!(
         enclave = %config.enclave.address(),
@@ -113,13 +112,11 @@ pub async fn run(config: RelayConfig, mut stopped: watch::Receiver<bool>) {
         senders: config
             .accounts
             .iter()
-            .map(ankr_types::recovery::address_of)
+            .map(|key| Sender::new(main.clone(), *key))
             .collect(),
-        next_nonces: vec![None; config.accounts.len()],
         turn: 0,
         config,
-        client,
-        chain_id: 0,
+        main,
         in_flight: Vec::new(),
         undelivered: HashMap::new(),
         registration_sent_at: None,
@@ -134,40 +131,20 @@ pub async fn run(config: RelayConfig, mut stopped: watch::Receiver<bool>) {
             _ = ticks.tick() => {
                 if let Err(error) = relay.step().await {
                     tracing::warn!(%error, "oracle relay step failed; retrying");
-                    relay.next_nonces.fill(None);
                 }
             }
         }
     }
 }
 
-fn quantity(value: &Value) -> Result<u64, RelayError> {
-    crate::main_chain::parse_quantity(value).ok_or_else(|| RelayError::Decode(value.to_string()))
-}
-
 impl Relay {
-    async fn rpc(&self, method: &str, params: Value) -> Result<Value, RelayError> {
-        crate::main_chain::request(&self.client, method, params)
-            .await
-            .map_err(|e| RelayError::Rpc(e.to_string()))
-    }
-
-    async fn call(&self, to: Address, data: Vec<u8>) -> Result<Vec<u8>, RelayError> {
-        let answer = self
-            .rpc(
-                "eth_call",
-                json!([{ "to": to, "data": Bytes::from(data) }, "latest"]),
-            )
-            .await?;
-        hex::decode(answer.as_str().unwrap_or_default())
-            .map_err(|e| RelayError::Decode(e.to_string()))
+    /// `call` on `to` at the head, decoded.
+    async fn read<C: SolCall>(&self, to: Address, call: C) -> Result<C::Return, RelayError> {
+        Ok(self.main.read(to, call).await?)
     }
 
     async fn step(&mut self) -> Result<(), RelayError> {
-        if self.chain_id == 0 {
-            self.chain_id = quantity(&self.rpc("eth_chainId", json!([])).await?)?;
-        }
-        let head = quantity(&self.rpc("eth_blockNumber", json!([])).await?)?;
+        let head = self.main.head().await?;
         if head >= self.next_upkeep {
             let registered = self.keep_registered(head).await?;
             let published = self.publish_encryption_key(head).await?;
@@ -184,18 +161,15 @@ impl Relay {
         while next <= confirmed {
             let to = confirmed.min(next + LOG_RANGE - 1);
             let logs = self
-                .rpc(
-                    "eth_getLogs",
-                    json!([{
-                        "address": NATIVE_ORACLE_ADDRESS,
-                        "topics": [NativeOracle::RequestInfo::SIGNATURE_HASH],
-                        "fromBlock": format!("0x{next:x}"),
-                        "toBlock": format!("0x{to:x}"),
-                    }]),
+                .main
+                .logs(
+                    NATIVE_ORACLE_ADDRESS,
+                    Some(NativeOracle::RequestInfo::SIGNATURE_HASH),
+                    next,
+                    to,
                 )
                 .await?;
-            self.serve(logs.as_array().map_or(&[][..], Vec::as_slice), head)
-                .await?;
+            self.serve(&logs, head).await?;
             next = to + 1;
             self.save_next_block(next)?;
         }
@@ -206,17 +180,14 @@ impl Relay {
     /// slow source delays only its own answer, never the others' (audit item 16: six slow
     /// sources used to hold an honest request back 56 s). Each delivery is sent as soon as
     /// its answer is ready.
-    async fn serve(&mut self, logs: &[Value], head: u64) -> Result<(), RelayError> {
+    async fn serve(&mut self, logs: &[Log], head: u64) -> Result<(), RelayError> {
         let mut asked = Vec::new();
         for log in logs {
-            let topics: Vec<B256> = serde_json::from_value(log["topics"].clone())
-                .map_err(|e| RelayError::Decode(e.to_string()))?;
-            let data = hex::decode(log["data"].as_str().unwrap_or_default())
-                .map_err(|e| RelayError::Decode(e.to_string()))?;
-            let info = NativeOracle::RequestInfo::decode_raw_log(topics, &data)
-                .map_err(|e| RelayError::Decode(e.to_string()))?;
+            let info = log
+                .decode::<NativeOracle::RequestInfo>()
+                .ok_or_else(|| RelayError::Decode(format!("not a RequestInfo log: {log:?}")))?;
             let request = OracleRequest {
-                chain_id: self.chain_id,
+                chain_id: self.main.chain_id(),
                 oracle: NATIVE_ORACLE_ADDRESS,
                 id: info.id,
                 requester: info.requester,
@@ -233,7 +204,7 @@ impl Relay {
             asked.push((info, request, account));
         }
         let enclave = self.config.enclave.clone();
-        let senders = self.senders.clone();
+        let senders: Vec<Address> = self.senders.iter().map(Sender::address).collect();
         let mut answers = futures::stream::iter(asked)
             .map(|(info, request, account)| {
                 let enclave = &enclave;
@@ -257,7 +228,7 @@ impl Relay {
         &mut self,
         info: &NativeOracle::RequestInfo,
         account: usize,
-        datagram: ankr_oracle::Datagram,
+        datagram: Datagram,
         head: u64,
     ) {
         tracing::info!(
@@ -285,14 +256,9 @@ impl Relay {
     }
 
     async fn state(&self, id: u64) -> Result<u8, RelayError> {
-        let out = self
-            .call(
-                NATIVE_ORACLE_ADDRESS,
-                NativeOracle::requestsCall(id).abi_encode(),
-            )
-            .await?;
-        Ok(NativeOracle::requestsCall::abi_decode_returns(&out)
-            .map_err(|e| RelayError::Decode(e.to_string()))?
+        Ok(self
+            .read(NATIVE_ORACLE_ADDRESS, NativeOracle::requestsCall(id))
+            .await?
             .state)
     }
 
@@ -325,71 +291,38 @@ impl Relay {
         gas_limit: u64,
         head: u64,
     ) -> Result<(), RelayError> {
-        let nonce = match self.next_nonces[account] {
-            Some(nonce) => nonce,
-            None => quantity(
-                &self
-                    .rpc(
-                        "eth_getTransactionCount",
-                        json!([self.senders[account], "pending"]),
-                    )
-                    .await?,
-            )?,
-        };
-        let tx = TxEip1559 {
-            chain_id: self.chain_id,
-            nonce,
-            gas_limit,
-            max_fee_per_gas: 20_000_000_000,
-            max_priority_fee_per_gas: 1_000_000_000,
-            to: TxKind::Call(to),
-            value: U256::ZERO,
-            input: input.into(),
-            ..Default::default()
-        };
-        let hash = self.submit(account, &tx).await?;
-        self.next_nonces[account] = Some(nonce + 1);
+        let sent = self.senders[account]
+            .send(Some(to), input, U256::ZERO, gas_limit)
+            .await?;
         self.in_flight.push(InFlight {
             id,
             account,
-            tx,
-            hash,
+            sent,
             sent_at: head,
         });
         Ok(())
     }
 
-    async fn submit(&self, account: usize, tx: &TxEip1559) -> Result<B256, RelayError> {
-        let signed =
-            ankr_types::recovery::sign_transaction(&self.config.accounts[account], tx.clone());
-        let raw = format!("0x{}", hex::encode(signed.encoded_2718()));
-        let hash = self.rpc("eth_sendRawTransaction", json!([raw])).await?;
-        serde_json::from_value(hash).map_err(|e| RelayError::Decode(e.to_string()))
-    }
-
-    /// Settles mined deliveries and resends the stuck ones with a 25 % higher fee.
+    /// Settles mined deliveries and resends the stuck ones with higher fees.
     async fn watch_in_flight(&mut self, head: u64) -> Result<(), RelayError> {
         let mut still = Vec::new();
-        for mut sent in std::mem::take(&mut self.in_flight) {
-            let receipt = self
-                .rpc("eth_getTransactionReceipt", json!([sent.hash]))
-                .await?;
-            if receipt.is_object() {
-                if receipt["status"] == "0x1" {
-                    self.undelivered.remove(&sent.id);
+        for mut flight in std::mem::take(&mut self.in_flight) {
+            if let Some(receipt) = self.main.receipt(flight.sent.hash).await? {
+                if receipt.status() {
+                    self.undelivered.remove(&flight.id);
                 } else {
-                    tracing::warn!(id = sent.id, hash = %sent.hash, "delivery reverted; the request will be expired at its deadline");
+                    tracing::warn!(id = flight.id, hash = %flight.sent.hash, "delivery reverted; the request will be expired at its deadline");
                 }
                 continue;
             }
-            if head >= sent.sent_at + STUCK_BLOCKS {
-                sent.tx.max_fee_per_gas = sent.tx.max_fee_per_gas * 5 / 4;
-                sent.tx.max_priority_fee_per_gas = sent.tx.max_priority_fee_per_gas * 5 / 4;
-                sent.hash = self.submit(sent.account, &sent.tx).await?;
-                sent.sent_at = head;
-                tracing::info!(id = sent.id, hash = %sent.hash, "resent a stuck oracle transaction with a higher fee");
+            if head >= flight.sent_at + STUCK_BLOCKS {
+                flight.sent = self.senders[flight.account]
+                    .resend_faster(&flight.sent)
+                    .await?;
+                flight.sent_at = head;
+                tracing::info!(id = flight.id, hash = %flight.sent.hash, "resent a stuck oracle transaction with a higher fee");
             }
-            still.push(sent);
+            still.push(flight);
         }
         self.in_flight = still;
         Ok(())
@@ -424,14 +357,12 @@ impl Relay {
             return Ok(true);
         };
         let enclave = self.config.enclave.address();
-        let out = self
-            .call(
+        let expires = self
+            .read(
                 ENCLAVE_REGISTRY_ADDRESS,
-                EnclaveRegistry::oracleExpiresAtCall(enclave).abi_encode(),
+                EnclaveRegistry::oracleExpiresAtCall(enclave),
             )
             .await?;
-        let expires = EnclaveRegistry::oracleExpiresAtCall::abi_decode_returns(&out)
-            .map_err(|e| RelayError::Decode(e.to_string()))?;
         if expires > U256::from(head + RENEW_MARGIN + UPKEEP_BLOCKS) {
             return Ok(true);
         }
@@ -441,22 +372,16 @@ impl Relay {
         {
             return Ok(false);
         }
-        let latest = self
-            .rpc("eth_getBlockByNumber", json!(["latest", false]))
-            .await?;
-        let nonce: B256 = serde_json::from_value(latest["hash"].clone())
-            .map_err(|e| RelayError::Decode(e.to_string()))?;
-        let out = self
-            .call(
+        let nonce = self.main.latest_block().await?.header.hash;
+        let root = self
+            .read(
                 ENCLAVE_REGISTRY_ADDRESS,
-                EnclaveRegistry::attestationRootCall {}.abi_encode(),
+                EnclaveRegistry::attestationRootCall {},
             )
             .await?;
-        let root = EnclaveRegistry::attestationRootCall::abi_decode_returns(&out)
-            .map_err(|e| RelayError::Decode(e.to_string()))?;
         let quote = self.config.enclave.quote(nonce);
         let certificate = attestation.certify(&quote, root).await?;
-        let call = crate::attest::register_call(&certificate);
+        let call = ankr_client::attest::register_call(&certificate);
         tracing::info!(%enclave, "registering the oracle enclave (SIMULATED attestation)");
         self.send(0, ENCLAVE_REGISTRY_ADDRESS, call, 400_000, head)
             .await?;
@@ -469,27 +394,25 @@ impl Relay {
     async fn publish_encryption_key(&mut self, head: u64) -> Result<bool, RelayError> {
         let enclave = self.config.enclave.address();
         let key = self.config.enclave.encryption_key();
-        let out = self
-            .call(
+        let published = self
+            .read(
                 NATIVE_ORACLE_ADDRESS,
-                NativeOracle::encryptionKeyOfCall(enclave).abi_encode(),
+                NativeOracle::encryptionKeyOfCall(enclave),
             )
             .await?;
-        let published = NativeOracle::encryptionKeyOfCall::abi_decode_returns(&out)
-            .map_err(|e| RelayError::Decode(e.to_string()))?;
         if published == key {
             return Ok(true);
         }
         if self.key_sent_at.is_some_and(|sent| head < sent + 8) {
             return Ok(false);
         }
-        let out = self
-            .call(
+        let live = self
+            .read(
                 ENCLAVE_REGISTRY_ADDRESS,
-                EnclaveRegistry::isLiveOracleCall { enclave }.abi_encode(),
+                EnclaveRegistry::isLiveOracleCall { enclave },
             )
             .await?;
-        if !EnclaveRegistry::isLiveOracleCall::abi_decode_returns(&out).unwrap_or(false) {
+        if !live {
             return Ok(false);
         }
         let call = NativeOracle::publishEncryptionKeyCall {
@@ -498,7 +421,7 @@ impl Relay {
             enclaveSig: self
                 .config
                 .enclave
-                .sign_encryption_key(self.chain_id, NATIVE_ORACLE_ADDRESS)
+                .sign_encryption_key(self.main.chain_id(), NATIVE_ORACLE_ADDRESS)
                 .to_vec()
                 .into(),
         };

@@ -5,19 +5,17 @@
 //! withdrawal-delay attack, finalize under a tight gas limit, a withheld block, fraud proofs,
 //! and the Solidity decoder agreeing with `ankr_plasma::PlasmaTx::decode`.
 
-mod support;
-
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use alloy_primitives::{Address, B256, Bytes, U256, hex, keccak256};
 use alloy_sol_types::{SolCall, SolEvent, SolValue};
 use ankr_chain::Contents;
 use ankr_contracts::{RootChain, artifact};
+use ankr_node::test_utils::{ANKR, DevChain, address, ankr, key};
 use ankr_node::{DevSealing, devnet};
 use ankr_plasma::transaction::confirm;
 use ankr_plasma::{ChildBlock, Ledger, MerkleTree, Output, PlasmaTx, TxDomain, UtxoPos};
 use serde_json::{Value, json};
-use support::{ANKR, DevChain, address, ankr, key};
 
 const DAY: u64 = 86_400;
 const CHALLENGE_PERIOD: u64 = 7 * DAY;

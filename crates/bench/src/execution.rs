@@ -1,0 +1,159 @@
+//! Block execution inside the node against raw revm on the same transactions.
+
+//! `ankr bench`: the node's speed as ratios against baselines measured in the same run, because
+//! these machines are noisy: raw revm for execution, parallel libsecp256k1 recovery for
+//! end-to-end throughput, an in-memory HashBuilder for the state root.
+
+use alloy_primitives::{Address, B256, Bytes, TxKind, U256};
+use alloy_sol_types::SolCall;
+use ankr_contracts::ExampleToken;
+use ankr_execution::{BlockContext, ChainConfig, Mode, execute_block, tx_env, write_genesis};
+use ankr_storage::Store;
+use ankr_types::{
+    ChainSpec, RecoveredTx, TxEnvelope, recover_senders,
+    recovery::{address_of, sign_transaction},
+};
+use revm::{
+    Context, ExecuteCommitEvm, MainBuilder, MainContext,
+    bytecode::Bytecode,
+    database::{CacheDB, EmptyDB},
+    state::AccountInfo,
+};
+use std::time::{Duration, Instant};
+
+use crate::fixtures::{TOKEN, key, signed, spec};
+use crate::measure::{best_of, rate};
+
+/// Raw revm on an in-memory `CacheDB` holding the genesis accounts: the time of the
+/// transactions alone, best of 3.
+pub(crate) fn raw_revm(
+    spec: &ChainSpec,
+    config: &ChainConfig,
+    context: &BlockContext,
+    txs: &[RecoveredTx],
+) -> anyhow::Result<Duration> {
+    let mut best = Duration::MAX;
+    for _ in 0..3 {
+        let mut db = CacheDB::new(EmptyDB::default());
+        for (address, account) in &spec.alloc {
+            let code = (!account.code.is_empty()).then(|| Bytecode::new_raw(account.code.clone()));
+            let info = AccountInfo {
+                balance: account.balance,
+                nonce: account.nonce,
+                code_hash: code
+                    .as_ref()
+                    .map_or(revm::primitives::KECCAK_EMPTY, |c| c.hash_slow()),
+                code,
+                ..Default::default()
+            };
+            db.insert_account_info(*address, info);
+            for (slot, value) in &account.storage {
+                db.insert_account_storage(
+                    *address,
+                    U256::from_be_bytes(slot.0),
+                    U256::from_be_bytes(value.0),
+                )?;
+            }
+        }
+        let mut evm = Context::mainnet()
+            .with_db(db)
+            .with_cfg(config.cfg_env())
+            .with_block(context.block_env())
+            .build_mainnet();
+        let start = Instant::now();
+        for tx in txs {
+            let result = evm
+                .transact_commit(tx_env(&tx.tx, tx.sender))
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            anyhow::ensure!(result.is_success(), "raw revm: a transaction failed");
+        }
+        best = best.min(start.elapsed());
+    }
+    Ok(best)
+}
+
+pub(crate) fn execution(n: usize) -> anyhow::Result<()> {
+    println!("== block execution: node import pipeline vs raw revm, {n} transactions, best of 3");
+    let senders: Vec<Address> = (0..n).map(|i| address_of(&key(i))).collect();
+    let spec = spec(&senders, 1 << 40);
+    let genesis = spec.genesis_header(B256::ZERO);
+    let config = ChainConfig::from(&spec);
+    let mut context = BlockContext::of(&genesis);
+    context.number = 1;
+    context.gas_limit = spec.gas_limit;
+
+    let transfers: Vec<TxEnvelope> = (0..n)
+        .map(|i| {
+            signed(
+                i,
+                TxKind::Call(Address::from_word(B256::from(U256::from(i + 1_000_000)))),
+                Bytes::new(),
+                21_000,
+            )
+        })
+        .collect();
+    let erc20: Vec<TxEnvelope> = (0..n)
+        .map(|i| {
+            let call = ExampleToken::transferCall {
+                to: Address::from_word(B256::from(U256::from(i + 1_000_000))),
+                value: U256::from(1),
+            };
+            let mut tx = signed(i, TxKind::Call(TOKEN), call.abi_encode().into(), 100_000);
+            if let TxEnvelope::Eip1559(signed_tx) = &tx {
+                let mut inner = signed_tx.tx().clone();
+                inner.value = U256::ZERO;
+                tx = sign_transaction(&key(i), inner);
+            }
+            tx
+        })
+        .collect();
+
+    println!(
+        "  {:<16} {:>14} {:>14} {:>8} {:>16}",
+        "workload", "raw revm tx/s", "node tx/s", "ratio", "full import tx/s"
+    );
+    for (name, txs) in [("transfers", &transfers), ("ERC-20 transfers", &erc20)] {
+        let recovered: Vec<RecoveredTx> = txs
+            .iter()
+            .zip(recover_senders(txs))
+            .map(|(tx, sender)| RecoveredTx::new(tx.clone(), sender.expect("signed above")))
+            .collect();
+        let raw = raw_revm(&spec, &config, &context, &recovered)?;
+
+        // A fresh store per workload: the full-import run below commits its block.
+        let dir = tempfile::tempdir()?;
+        let store = Store::open(dir.path())?;
+        write_genesis(&store, &spec)?;
+        let reader = store.reader()?;
+        let state = reader.state()?;
+        let node = best_of(3, || {
+            let executed =
+                execute_block(&state, &config, &context, recovered.clone(), Mode::Import)?;
+            anyhow::ensure!(
+                executed.receipts.iter().all(|r| r.status()),
+                "node: a transaction failed"
+            );
+            Ok(())
+        })?;
+        // The whole import after recovery: execute, write state, root, durable commit.
+        let full = best_of(1, || {
+            let executed =
+                execute_block(&state, &config, &context, recovered.clone(), Mode::Import)?;
+            let mut writer = store.begin_block()?;
+            writer.apply_state(1, &executed.changes)?;
+            writer.state_root()?;
+            writer.commit()?;
+            Ok(())
+        })?;
+        println!(
+            "  {:<16} {:>14.0} {:>14.0} {:>8.2} {:>16.0}",
+            name,
+            rate(n, raw),
+            rate(n, node),
+            raw.as_secs_f64() / node.as_secs_f64(),
+            rate(n, full),
+        );
+    }
+    println!("  ratio = raw revm time / node time on the same transactions (goal >= 0.90)\n");
+    Ok(())
+}

@@ -1,0 +1,95 @@
+//! `ankr bench`: the node's speed as ratios against baselines measured in the same run, because
+//! these machines are noisy: raw revm for execution, parallel libsecp256k1 recovery for
+//! end-to-end throughput, an in-memory HashBuilder for the state root, raw wasmtime for
+//! metering. A crate of its own, so that the `ankr` binary's own code links none of the
+//! baselines.
+
+mod execution;
+mod fixtures;
+mod measure;
+mod network;
+mod oracle;
+mod plasma;
+mod pouw;
+mod rpc;
+mod state_root;
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Figures {
+    All,
+    Execution,
+    Rpc,
+    StateRoot,
+    Pouw,
+    /// Propagation and sync.
+    Network,
+    /// Sync only.
+    Sync,
+    /// Native Oracle throughput and latency.
+    Oracle,
+    /// Plasma child-block Merkle root.
+    Plasma,
+}
+
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    /// Which figures to measure.
+    #[arg(long, value_enum, default_value_t = Figures::All)]
+    only: Figures,
+    /// Transactions per execution run.
+    #[arg(long, default_value_t = 10_000)]
+    txs: usize,
+    /// Transactions sent through JSON-RPC in the end-to-end run.
+    #[arg(long, default_value_t = 4_000)]
+    rpc_txs: usize,
+    /// Accounts in the state-root run.
+    #[arg(long, default_value_t = 100_000)]
+    accounts: usize,
+    /// Blocks the network run mines to measure propagation.
+    #[arg(long, default_value_t = 40)]
+    network_blocks: u64,
+    /// Blocks a fresh node syncs in the network run.
+    #[arg(long, default_value_t = 500)]
+    sync_blocks: u64,
+    /// Transfers in each synced block.
+    #[arg(long, default_value_t = 200)]
+    sync_transfers: usize,
+}
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    if cfg!(debug_assertions) {
+        println!(
+            "note: this is a debug build; run `cargo run --release --bin ankr -- bench` for real figures\n"
+        );
+    }
+    let all = args.only == Figures::All;
+    if all || args.only == Figures::Execution {
+        let n = args.txs;
+        tokio::task::spawn_blocking(move || execution::execution(n)).await??;
+    }
+    if all || args.only == Figures::Rpc {
+        rpc::end_to_end(args.rpc_txs).await?;
+    }
+    if all || args.only == Figures::StateRoot {
+        let n = args.accounts;
+        tokio::task::spawn_blocking(move || state_root::state_root(n)).await??;
+    }
+    if all || args.only == Figures::Pouw {
+        tokio::task::spawn_blocking(crate::pouw::run).await??;
+    }
+    if all || args.only == Figures::Network {
+        crate::network::run(args.network_blocks).await?;
+    }
+    if all || matches!(args.only, Figures::Network | Figures::Sync) {
+        crate::network::sync(args.sync_blocks, args.sync_transfers).await?;
+    }
+    if all || args.only == Figures::Oracle {
+        crate::oracle::run().await?;
+    }
+    if all || args.only == Figures::Plasma {
+        tokio::task::spawn_blocking(crate::plasma::run).await?;
+        tokio::task::spawn_blocking(|| crate::plasma::operator_throughput(20_000)).await?;
+        crate::plasma::gas().await?;
+    }
+    Ok(())
+}
