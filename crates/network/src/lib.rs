@@ -12,8 +12,10 @@
 
 mod behaviour;
 mod peers;
+mod serve;
 mod service;
 mod sync;
+mod sync_state;
 mod verdict;
 
 pub use libp2p::Multiaddr;

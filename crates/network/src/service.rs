@@ -5,19 +5,18 @@ use crate::behaviour::{
     BAN_SCORE, BLOCKS_TOPIC, Behaviour, BehaviourEvent, TRANSACTIONS_TOPIC, behaviour,
 };
 use crate::peers::{DROP_WINDOW, PeerBook, Traffic, Verdict};
-use crate::sync::{
-    BlocksRequest, BlocksResponse, MAX_BLOCKS_PER_RESPONSE, NetworkStatus, SOFT_RESPONSE_BYTES,
-};
+use crate::sync::{BlocksRequest, BlocksResponse, MAX_BLOCKS_PER_RESPONSE, NetworkStatus};
+use crate::sync_state::{ImportReport, MAX_IMPORTING, SyncAction, SyncState};
 use crate::verdict::{BlockVerdict, verdict};
 use ankr_chain::Chain;
 use ankr_types::Block;
 use futures::StreamExt;
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageId};
 use libp2p::multiaddr::Protocol;
-use libp2p::request_response::{self, OutboundRequestId};
+use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
 use libp2p::swarm::{SwarmEvent, dial_opts::DialOpts};
 use libp2p::{Multiaddr, PeerId, Swarm, identify, identity::Keypair, kad, noise};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -33,6 +32,8 @@ const DISCOVERY_INTERVAL: Duration = Duration::from_secs(5);
 const SYNC_CHECK_INTERVAL: Duration = Duration::from_secs(3);
 /// How often sync progress is logged while syncing.
 const PROGRESS_INTERVAL: Duration = Duration::from_secs(5);
+/// Peers' sync requests waiting to be served, at most; more are dropped unanswered.
+const SERVE_QUEUE: usize = 16;
 
 /// Where a node listens and whom it dials first.
 #[derive(Clone, Debug)]
@@ -173,12 +174,20 @@ impl Network {
         tracing::info!(%peer_id, %listen_addr, discovery, "p2p network listening");
         let status = NetworkStatus::default();
         let (shutdown, stopped) = watch::channel(false);
-        let (sync_batches, batches) = mpsc::unbounded_channel();
+        // Room for every answer the sync state lets wait (it never sends more).
+        let (sync_batches, batches) = mpsc::channel(MAX_IMPORTING + 1);
         let imports = mpsc::unbounded_channel();
         tokio::spawn(import_sync_batches(
             chain.clone(),
             batches,
             imports.0.clone(),
+        ));
+        let (serving, requests) = mpsc::channel(SERVE_QUEUE);
+        let (served_tx, served) = mpsc::channel(SERVE_QUEUE);
+        tokio::spawn(crate::serve::serve_peers(
+            chain.clone(),
+            requests,
+            served_tx,
         ));
         let task = tokio::spawn(
             Driver {
@@ -191,8 +200,9 @@ impl Network {
                 dialing: HashSet::new(),
                 imports,
                 sync_batches,
-                in_flight: HashMap::new(),
-                asked_up_to: HashMap::new(),
+                sync: SyncState::default(),
+                serving,
+                served,
                 progress: None,
                 published_arrival: 0,
             }
@@ -241,17 +251,8 @@ enum Imported {
         /// The block's parent is unknown: ask this peer for what we miss.
         missing_parent: bool,
     },
-    /// A sync answer was imported up to `last`.
-    Synced {
-        from: PeerId,
-        last: u64,
-        /// The peer has blocks after `last`.
-        more: bool,
-        /// A block's parent was unknown: the peer is on a fork below our range.
-        fork_below: Option<u64>,
-        /// The answer held a block that broke a rule.
-        invalid: bool,
-    },
+    /// A sync answer was imported.
+    Synced(ImportReport),
 }
 
 /// A sync answer waiting to be imported.
@@ -264,7 +265,7 @@ struct SyncBatch {
 /// can ask for the next range while this one executes.
 async fn import_sync_batches(
     chain: Arc<Chain>,
-    mut batches: mpsc::UnboundedReceiver<SyncBatch>,
+    mut batches: mpsc::Receiver<SyncBatch>,
     report: mpsc::UnboundedSender<Imported>,
 ) {
     while let Some(batch) = batches.recv().await {
@@ -309,13 +310,13 @@ fn import_batch(chain: &Chain, batch: SyncBatch) -> Imported {
         }
     }
     failed |= invalid || fork_below.is_some();
-    Imported::Synced {
+    Imported::Synced(ImportReport {
         from,
         last,
         more: !failed && response.head > last && !response.blocks.is_empty(),
         fork_below,
         invalid,
-    }
+    })
 }
 
 /// A sync under way, for the progress lines.
@@ -339,11 +340,13 @@ struct Driver {
         mpsc::UnboundedSender<Imported>,
         mpsc::UnboundedReceiver<Imported>,
     ),
-    sync_batches: mpsc::UnboundedSender<SyncBatch>,
-    /// Sync requests awaiting an answer: first block and number of blocks asked for.
-    in_flight: HashMap<OutboundRequestId, (u64, u64)>,
-    /// The last block number asked of each peer (to pipeline without asking twice).
-    asked_up_to: HashMap<PeerId, u64>,
+    sync_batches: mpsc::Sender<SyncBatch>,
+    sync: SyncState<OutboundRequestId>,
+    /// Peers' sync requests, to the task that reads their blocks (bounded: a flood of
+    /// requests is dropped there, never queued without end).
+    serving: mpsc::Sender<(BlocksRequest, ResponseChannel<BlocksResponse>)>,
+    /// Its answers, to send from this loop (the swarm lives here).
+    served: mpsc::Receiver<(ResponseChannel<BlocksResponse>, BlocksResponse)>,
     progress: Option<Progress>,
     /// Pool arrivals up to this number have been gossiped.
     published_arrival: u64,
@@ -373,6 +376,9 @@ impl Driver {
                 _ = discovery_tick.tick() => self.find_peers(),
                 _ = forgive_tick.tick() => self.book.forgive_drops(),
                 Some(imported) = self.imports.1.recv() => self.after_import(imported),
+                Some((channel, response)) = self.served.recv() => {
+                    let _ = self.swarm.behaviour_mut().sync.send_response(channel, response);
+                }
                 event = self.swarm.select_next_some() => self.on_event(event),
             }
         }
@@ -425,11 +431,26 @@ impl Driver {
             .behaviour_mut()
             .sync
             .send_request(&peer, BlocksRequest { from, count });
-        self.in_flight.insert(id, (from, count));
-        if count > 0 {
-            let last = from + count - 1;
-            let asked = self.asked_up_to.entry(peer).or_default();
-            *asked = (*asked).max(last);
+        self.sync.sent(id, peer, from, count);
+    }
+
+    /// Carries out what the sync state decided.
+    fn carry(&mut self, actions: impl IntoIterator<Item = SyncAction>) {
+        for action in actions {
+            match action {
+                SyncAction::Ask { peer, from, count } => self.ask(peer, from, count),
+                SyncAction::Import { peer, response } => {
+                    let batch = SyncBatch {
+                        from: peer,
+                        response,
+                    };
+                    if self.sync_batches.try_send(batch).is_err() {
+                        tracing::error!("the sync importer stopped");
+                    }
+                }
+                SyncAction::Strike { peer, reason } => self.strike(peer, reason),
+                SyncAction::Ban { peer, reason } => self.ban(peer, reason),
+            }
         }
     }
 
@@ -438,17 +459,9 @@ impl Driver {
     fn check_sync(&mut self) {
         let head = self.chain.head().number;
         self.update_status(head);
-        if !self.in_flight.is_empty() {
-            return;
-        }
-        let peer = match self.book.best_peer() {
-            Some((peer, claimed)) if claimed > head => Some(peer),
-            _ => self.connected.iter().next().copied(),
-        };
-        if let Some(peer) = peer {
-            self.asked_up_to.remove(&peer);
-            self.ask(peer, head + 1, MAX_BLOCKS_PER_RESPONSE);
-        }
+        let any = self.connected.iter().next().copied();
+        let action = self.sync.tick(head, self.book.best_peer(), any);
+        self.carry(action);
     }
 
     /// Publishes the best claim for `eth_syncing` and logs progress while syncing.
@@ -569,13 +582,8 @@ impl Driver {
                     self.status.set_peers(self.connected.len());
                     tracing::info!(peer = %peer_id, peers = self.connected.len(), "peer connected");
                     // Learn its head; a sync already running is not asked twice.
-                    let head = self.chain.head().number;
-                    let count = if self.in_flight.is_empty() {
-                        MAX_BLOCKS_PER_RESPONSE
-                    } else {
-                        0
-                    };
-                    self.ask(peer_id, head + 1, count);
+                    let action = self.sync.connected(peer_id, self.chain.head().number);
+                    self.carry([action]);
                 }
             }
             SwarmEvent::ConnectionClosed {
@@ -586,7 +594,7 @@ impl Driver {
                 if self.connected.remove(&peer_id) {
                     self.status.set_peers(self.connected.len());
                     self.book.disconnected(&peer_id);
-                    self.asked_up_to.remove(&peer_id);
+                    self.sync.disconnected(&peer_id);
                     tracing::info!(peer = %peer_id, peers = self.connected.len(), "peer disconnected");
                 }
             }
@@ -638,12 +646,10 @@ impl Driver {
                     request, channel, ..
                 } => match self.book.admit(peer, Traffic::SyncRequest, Instant::now()) {
                     Ok(()) => {
-                        let response = self.serve(&request);
-                        let _ = self
-                            .swarm
-                            .behaviour_mut()
-                            .sync
-                            .send_response(channel, response);
+                        if self.serving.try_send((request, channel)).is_err() {
+                            // Serving is behind: no answer (the asker retries elsewhere).
+                            tracing::debug!(%peer, "sync request dropped: serving is busy");
+                        }
                     }
                     // Over its rate: no answer (dropping the channel closes the stream).
                     Err(verdict) => self.flooded(peer, verdict, "sync requests"),
@@ -652,10 +658,18 @@ impl Driver {
                     request_id,
                     response,
                 } => {
-                    let Some((from, count)) = self.in_flight.remove(&request_id) else {
-                        return;
-                    };
-                    self.on_blocks(peer, from, count, response);
+                    let (claimed, empty) = (response.head, response.blocks.is_empty());
+                    let actions = self.sync.answered(&request_id, peer, response);
+                    if !actions
+                        .iter()
+                        .any(|a| matches!(a, SyncAction::Strike { .. }))
+                    {
+                        self.book.claim_head(peer, claimed);
+                    }
+                    if empty {
+                        self.update_status(self.chain.head().number);
+                    }
+                    self.carry(actions);
                 }
             },
             request_response::Event::OutboundFailure {
@@ -664,68 +678,11 @@ impl Driver {
                 error,
                 ..
             } => {
-                self.in_flight.remove(&request_id);
-                self.asked_up_to.remove(&peer);
+                self.sync.failed(&request_id, &peer);
                 tracing::debug!(%peer, %error, "sync request failed");
             }
             _ => {}
         }
-    }
-
-    /// A sync answer: note the peer's head, ask for the next range at once (so that the
-    /// download overlaps the import), and queue the blocks for import.
-    fn on_blocks(&mut self, peer: PeerId, from: u64, asked: u64, response: BlocksResponse) {
-        let count = response.blocks.len() as u64;
-        if count == 0 && asked > 0 && response.head >= from {
-            // It claims blocks it will not serve: a liar would stall our sync.
-            return self.strike(peer, "claimed blocks it did not send");
-        }
-        self.book.claim_head(peer, response.head);
-        if count == 0 {
-            return self.update_status(self.chain.head().number);
-        }
-        let next = from + count;
-        if next <= response.head && self.asked_up_to.get(&peer).is_none_or(|&up| up < next) {
-            self.ask(peer, next, MAX_BLOCKS_PER_RESPONSE);
-        }
-        let _ = self.sync_batches.send(SyncBatch {
-            from: peer,
-            response,
-        });
-    }
-
-    /// Canonical blocks from `request.from`: at most [`MAX_BLOCKS_PER_RESPONSE`], and no more
-    /// once [`SOFT_RESPONSE_BYTES`] are reached.
-    fn serve(&self, request: &BlocksRequest) -> BlocksResponse {
-        let head = self.chain.head().number;
-        let mut blocks = Vec::new();
-        let mut bytes = 0;
-        if let Ok(reader) = self.chain.reader() {
-            let last = head.min(
-                request
-                    .from
-                    .saturating_add(request.count.min(MAX_BLOCKS_PER_RESPONSE))
-                    .saturating_sub(1),
-            );
-            for number in request.from..=last {
-                let Ok(Some(header)) = reader.header_by_number(number) else {
-                    break;
-                };
-                let Ok(Some(body)) = reader.body(header.hash()) else {
-                    break;
-                };
-                let raw = alloy_rlp::encode(Block {
-                    header,
-                    transactions: body.transactions,
-                });
-                bytes += raw.len();
-                blocks.push(serde_bytes::ByteBuf::from(raw));
-                if bytes >= SOFT_RESPONSE_BYTES {
-                    break;
-                }
-            }
-        }
-        BlocksResponse { blocks, head }
     }
 
     fn on_gossip(&mut self, from: PeerId, id: MessageId, message: gossipsub::Message) {
@@ -836,37 +793,17 @@ impl Driver {
                 if missing_parent {
                     let head = self.chain.head().number;
                     let from_number = head.saturating_sub(MAX_BLOCKS_PER_RESPONSE / 2) + 1;
-                    self.ask(from, from_number, MAX_BLOCKS_PER_RESPONSE);
+                    self.carry([SyncAction::Ask {
+                        peer: from,
+                        from: from_number,
+                        count: MAX_BLOCKS_PER_RESPONSE,
+                    }]);
                 }
             }
-            Imported::Synced {
-                from,
-                last,
-                more,
-                fork_below,
-                invalid,
-            } => {
-                if invalid {
-                    self.strike(from, "invalid block in a sync answer");
-                } else if let Some(first) = fork_below {
-                    if first <= 1 {
-                        // Their block 1 has another parent: another genesis, another chain.
-                        self.ban(from, "follows another chain (another genesis)");
-                    } else {
-                        // Their branch left ours below `first`: ask from further back.
-                        self.asked_up_to.remove(&from);
-                        self.ask(
-                            from,
-                            first.saturating_sub(MAX_BLOCKS_PER_RESPONSE),
-                            MAX_BLOCKS_PER_RESPONSE,
-                        );
-                    }
-                } else if more
-                    && self.connected.contains(&from)
-                    && self.asked_up_to.get(&from).is_none_or(|&up| up <= last)
-                {
-                    self.ask(from, last + 1, MAX_BLOCKS_PER_RESPONSE);
-                }
+            Imported::Synced(report) => {
+                let connected = self.connected.contains(&report.from);
+                let action = self.sync.imported(report, connected);
+                self.carry(action);
                 self.update_status(self.chain.head().number);
             }
         }

@@ -132,13 +132,17 @@ pub async fn start(
     let local_addr = server.local_addr()?;
     let mut module = jsonrpsee::RpcModule::new(());
     let filters = Arc::new(filters::Filters::default());
-    module
-        .merge(eth::EthRpcServer::into_rpc(eth::EthRpc::new(
-            chain.clone(),
-            filters,
-            network.clone(),
-        )))
-        .expect("method names are unique");
+    let eth = eth::EthRpc::new(chain.clone(), filters, network.clone());
+    for api in [
+        eth::EthNodeApiServer::into_rpc(eth.clone()),
+        eth::EthBlocksApiServer::into_rpc(eth.clone()),
+        eth::EthStateApiServer::into_rpc(eth.clone()),
+        eth::EthFeesApiServer::into_rpc(eth.clone()),
+        eth::EthLogsApiServer::into_rpc(eth.clone()),
+        eth::EthPubSubApiServer::into_rpc(eth),
+    ] {
+        module.merge(api).expect("method names are unique");
+    }
     module
         .merge(eth::NetRpcServer::into_rpc(eth::NetRpc::new(
             chain.clone(),

@@ -1,0 +1,280 @@
+//! Account state at a block, and simulations on it (`eth_call`, `eth_estimateGas`, `eth_createAccessList`).
+
+use super::*;
+
+#[rpc(server, namespace = "eth")]
+pub trait EthStateApi {
+    #[method(name = "getBalance")]
+    fn balance(&self, address: Address, block: Option<BlockId>) -> RpcResult<U256>;
+    #[method(name = "getTransactionCount")]
+    fn transaction_count(&self, address: Address, block: Option<BlockId>) -> RpcResult<U64>;
+    #[method(name = "getCode")]
+    fn code(&self, address: Address, block: Option<BlockId>) -> RpcResult<Bytes>;
+    #[method(name = "getProof", blocking)]
+    fn proof(
+        &self,
+        address: Address,
+        keys: Vec<alloy_serde::storage::JsonStorageKey>,
+        block: Option<BlockId>,
+    ) -> RpcResult<alloy_rpc_types_eth::EIP1186AccountProofResponse>;
+    #[method(name = "getStorageAt")]
+    fn storage_at(&self, address: Address, slot: U256, block: Option<BlockId>) -> RpcResult<B256>;
+    #[method(name = "call", blocking)]
+    fn call(
+        &self,
+        request: TransactionRequest,
+        block: Option<BlockId>,
+        state_overrides: Option<serde_json::Value>,
+        block_overrides: Option<serde_json::Value>,
+    ) -> RpcResult<Bytes>;
+    #[method(name = "estimateGas", blocking)]
+    fn estimate_gas(
+        &self,
+        request: TransactionRequest,
+        block: Option<BlockId>,
+        state_overrides: Option<serde_json::Value>,
+        block_overrides: Option<serde_json::Value>,
+    ) -> RpcResult<U64>;
+    #[method(name = "createAccessList", blocking)]
+    fn create_access_list(
+        &self,
+        request: TransactionRequest,
+        block: Option<BlockId>,
+        state_overrides: Option<serde_json::Value>,
+    ) -> RpcResult<alloy_rpc_types_eth::AccessListResult>;
+}
+
+impl EthStateApiServer for EthRpc {
+    fn balance(&self, address: Address, block: Option<BlockId>) -> RpcResult<U256> {
+        let reader = self.reader()?;
+        let (_, state) = state_at(&reader, block)?;
+        let account = state.account(address).map_err(internal)?;
+        Ok(account.map(|a| a.balance).unwrap_or_default())
+    }
+
+    fn transaction_count(&self, address: Address, block: Option<BlockId>) -> RpcResult<U64> {
+        let reader = self.reader()?;
+        let pending = block == Some(BlockId::Number(BlockNumberOrTag::Pending));
+        let (_, state) = state_at(&reader, block)?;
+        let account = state.account(address).map_err(internal)?;
+        let nonce = account.map(|a| a.nonce).unwrap_or_default();
+        Ok(U64::from(if pending {
+            self.chain.pending_nonce(address, nonce)
+        } else {
+            nonce
+        }))
+    }
+
+    fn code(&self, address: Address, block: Option<BlockId>) -> RpcResult<Bytes> {
+        let reader = self.reader()?;
+        let (_, state) = state_at(&reader, block)?;
+        let Some(account) = state.account(address).map_err(internal)? else {
+            return Ok(Bytes::new());
+        };
+        Ok(state
+            .code(account.code_hash)
+            .map_err(internal)?
+            .unwrap_or_default())
+    }
+
+    fn proof(
+        &self,
+        address: Address,
+        keys: Vec<alloy_serde::storage::JsonStorageKey>,
+        block: Option<BlockId>,
+    ) -> RpcResult<alloy_rpc_types_eth::EIP1186AccountProofResponse> {
+        let reader = self.reader()?;
+        let (_, state) = state_at(&reader, block)?;
+        let slots: Vec<U256> = keys.iter().map(|k| k.as_b256().into()).collect();
+        let Some(proof) = state.proof(address, &slots).map_err(internal)? else {
+            return Err(rpc_error(
+                codes::SERVER,
+                "proofs are served for the head state only: its trie is the one this node keeps",
+            ));
+        };
+        let account = proof.account.unwrap_or_default();
+        let (code_hash, storage_hash) = match proof.account {
+            Some(account) => (account.code_hash, account.storage_root),
+            None => (
+                alloy_primitives::KECCAK256_EMPTY,
+                alloy_consensus::EMPTY_ROOT_HASH,
+            ),
+        };
+        Ok(alloy_rpc_types_eth::EIP1186AccountProofResponse {
+            address,
+            balance: account.balance,
+            code_hash,
+            nonce: account.nonce,
+            storage_hash,
+            account_proof: proof.account_proof,
+            storage_proof: keys
+                .into_iter()
+                .zip(proof.storage)
+                .map(
+                    |(key, (_, value, proof))| alloy_rpc_types_eth::EIP1186StorageProof {
+                        key,
+                        value,
+                        proof,
+                    },
+                )
+                .collect(),
+        })
+    }
+
+    fn storage_at(&self, address: Address, slot: U256, block: Option<BlockId>) -> RpcResult<B256> {
+        let reader = self.reader()?;
+        let (_, state) = state_at(&reader, block)?;
+        let value = state.storage(address, slot).map_err(internal)?;
+        Ok(B256::from(value))
+    }
+
+    fn call(
+        &self,
+        request: TransactionRequest,
+        block: Option<BlockId>,
+        state_overrides: Option<serde_json::Value>,
+        block_overrides: Option<serde_json::Value>,
+    ) -> RpcResult<Bytes> {
+        let (state, overrides, context) =
+            simulation_at(&self.reader()?, block, state_overrides, block_overrides)?;
+        let outcome = ankr_execution::call_with(
+            &state,
+            &overrides,
+            self.chain.execution_config(),
+            &context,
+            &call_request(request),
+        )
+        .map_err(errors::from_call)?;
+        match outcome {
+            CallOutcome::Success { output, .. } => Ok(output),
+            CallOutcome::Revert { output, .. } => Err(errors::reverted(output)),
+            CallOutcome::Halt { reason, .. } => Err(rpc_error(
+                codes::SERVER,
+                format!("execution halted: {reason}"),
+            )),
+        }
+    }
+
+    fn estimate_gas(
+        &self,
+        request: TransactionRequest,
+        block: Option<BlockId>,
+        state_overrides: Option<serde_json::Value>,
+        block_overrides: Option<serde_json::Value>,
+    ) -> RpcResult<U64> {
+        let (state, overrides, context) =
+            simulation_at(&self.reader()?, block, state_overrides, block_overrides)?;
+        let gas = ankr_execution::estimate_gas_with(
+            &state,
+            &overrides,
+            self.chain.execution_config(),
+            &context,
+            &call_request(request),
+        )
+        .map_err(errors::from_call)?;
+        Ok(U64::from(gas))
+    }
+
+    /// geth's answer: the list, the gas used with it, and `error` if the message failed.
+    fn create_access_list(
+        &self,
+        request: TransactionRequest,
+        block: Option<BlockId>,
+        state_overrides: Option<serde_json::Value>,
+    ) -> RpcResult<alloy_rpc_types_eth::AccessListResult> {
+        let (state, overrides, context) =
+            simulation_at(&self.reader()?, block, state_overrides, None)?;
+        let (access_list, gas_used, result) = ankr_execution::create_access_list(
+            &state,
+            &overrides,
+            self.chain.execution_config(),
+            &context,
+            &call_request(request),
+        )
+        .map_err(errors::from_call)?;
+        let error = match result {
+            ankr_execution::revm::context::result::ExecutionResult::Success { .. } => None,
+            ankr_execution::revm::context::result::ExecutionResult::Revert { .. } => {
+                Some("execution reverted".to_string())
+            }
+            ankr_execution::revm::context::result::ExecutionResult::Halt { reason, .. } => {
+                Some(format!("execution halted: {reason:?}"))
+            }
+        };
+        Ok(alloy_rpc_types_eth::AccessListResult {
+            access_list,
+            gas_used: U256::from(gas_used),
+            error,
+        })
+    }
+}
+
+/// How many blocks behind the head state queries may look.
+const STATE_HISTORY: u64 = 1024;
+
+/// Where a simulation (`eth_call`, `eth_estimateGas`, `eth_createAccessList`) runs: the state
+/// of `block` (default latest) under the state overrides, and its context under the block
+/// overrides.
+pub(super) fn simulation_at(
+    reader: &StoreReader,
+    block: Option<BlockId>,
+    state_overrides: Option<serde_json::Value>,
+    block_overrides: Option<serde_json::Value>,
+) -> RpcResult<(StateReader, ankr_execution::Overrides, BlockContext)> {
+    let (header, state) = state_at(reader, block)?;
+    let mut overrides = crate::overrides::state(state_overrides)?;
+    let mut context = BlockContext::of(&header);
+    crate::overrides::block(block_overrides, &mut context, &mut overrides)?;
+    Ok((state, overrides, context))
+}
+
+/// The state as of `block` (default latest) and that block's header. Blocks up to
+/// [`STATE_HISTORY`] behind the head are served by undoing later changesets; older state is not.
+pub(super) fn state_at(
+    reader: &StoreReader,
+    block: Option<BlockId>,
+) -> RpcResult<(Header, StateReader)> {
+    let head = head_of(reader)?;
+    let header = header_of(reader, block.unwrap_or_default())?.ok_or_else(header_not_found)?;
+    if reader.canonical_hash(header.number).map_err(internal)? != Some(header.hash()) {
+        return Err(rpc_error(
+            codes::SERVER,
+            "state of a non-canonical block is not available",
+        ));
+    }
+    if head.number - header.number > STATE_HISTORY {
+        return Err(rpc_error(
+            codes::SERVER,
+            format!(
+                "historical state is not available: this node serves the state of the last \
+                 {STATE_HISTORY} blocks (head {}), block {} was asked for",
+                head.number, header.number
+            ),
+        ));
+    }
+    let state = if header.number == head.number {
+        reader.state()
+    } else {
+        reader.state_at(header.number)
+    };
+    Ok((header, state.map_err(internal)?))
+}
+
+pub(super) fn call_request(request: TransactionRequest) -> CallRequest {
+    CallRequest {
+        from: request.from,
+        to: match request.to {
+            Some(TxKind::Call(to)) => Some(to),
+            _ => None,
+        },
+        gas: request.gas,
+        gas_price: request.gas_price,
+        max_fee_per_gas: request.max_fee_per_gas,
+        max_priority_fee_per_gas: request.max_priority_fee_per_gas,
+        value: request.value,
+        input: request.input.into_input().unwrap_or_default(),
+        nonce: request.nonce,
+        access_list: request.access_list,
+        authorization_list: request.authorization_list,
+    }
+}
