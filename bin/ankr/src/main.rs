@@ -40,16 +40,15 @@ enum Command {
     Attest(attest::AttestArgs),
     /// Print a chain spec (TOML) to start from.
     Spec {
-        /// `devnet` (dev-sealed, for contract tests) or `pouw` (sealed by useful work only).
-        #[arg(default_value = "devnet")]
-        name: String,
+        #[arg(value_enum, default_value = "devnet")]
+        name: SpecName,
         /// With `pouw`: the attestation root the registry trusts (`ankr attest` prints it).
         #[arg(long)]
         attestation_root: Option<alloy_primitives::Address>,
         /// With `pouw`: an enclave registered at genesis, as ENCLAVE:PLATFORM (`ankr enclave
         /// --dir D` prints it); repeat for several. Someone must be able to seal block 1.
-        #[arg(long = "bootstrap")]
-        bootstrap: Vec<String>,
+        #[arg(long = "bootstrap", value_parser = parse_bootstrap)]
+        bootstrap: Vec<(alloy_primitives::Address, alloy_primitives::B256)>,
     },
     /// Print (creating it if needed) the SIMULATED enclave kept in a folder: address, platform
     /// and measurement, as a chain spec's bootstrap list and the registry need them.
@@ -74,8 +73,8 @@ struct NodeArgs {
     #[arg(long, default_value = "127.0.0.1:8545")]
     rpc: SocketAddr,
     /// Seal blocks with the dev sealer: `instant`, an interval in milliseconds, or `off`.
-    #[arg(long, default_value = "off")]
-    dev_seal: String,
+    #[arg(long, default_value = "off", value_parser = parse_sealing)]
+    dev_seal: ankr_node::DevSealing,
     /// Who receives the block reward and tips of blocks this node seals (default: the
     /// miner account).
     #[arg(long)]
@@ -111,15 +110,38 @@ fn read_secret_key(path: &std::path::Path) -> anyhow::Result<secp256k1::SecretKe
     Ok(secp256k1::SecretKey::from_byte_array(bytes)?)
 }
 
-fn parse_sealing(value: &str) -> anyhow::Result<ankr_node::DevSealing> {
+/// `--dev-seal`: `off`, `instant` or an interval in milliseconds.
+fn parse_sealing(value: &str) -> Result<ankr_node::DevSealing, String> {
     Ok(match value {
         "off" => ankr_node::DevSealing::Off,
         "instant" => ankr_node::DevSealing::Instant,
         ms => ankr_node::DevSealing::Interval(std::time::Duration::from_millis(
             ms.parse()
-                .context("--dev-seal takes instant, off or milliseconds")?,
+                .map_err(|_| format!("{ms:?} is not instant, off or milliseconds"))?,
         )),
     })
+}
+
+/// `--bootstrap ENCLAVE:PLATFORM`.
+fn parse_bootstrap(
+    value: &str,
+) -> Result<(alloy_primitives::Address, alloy_primitives::B256), String> {
+    let (enclave, platform) = value
+        .split_once(':')
+        .ok_or("takes ENCLAVE:PLATFORM (`ankr enclave` prints it)")?;
+    Ok((
+        enclave.parse().map_err(|e| format!("enclave: {e}"))?,
+        platform.parse().map_err(|e| format!("platform: {e}"))?,
+    ))
+}
+
+/// The chain specs `ankr spec` prints.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum SpecName {
+    /// Dev-sealed, for contract tests.
+    Devnet,
+    /// Sealed by useful work only.
+    Pouw,
 }
 
 /// Logs at info by default; gossipsub warns on every block a node re-publishes after
@@ -144,7 +166,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Node(args) => {
             init_logging();
             let spec = ankr_types::ChainSpec::load(&args.chain_spec)?;
-            let sealing = parse_sealing(&args.dev_seal)?;
+            let sealing = args.dev_seal;
             let mining = if args.mine {
                 let url = args
                     .attestation
@@ -201,27 +223,17 @@ async fn main() -> anyhow::Result<()> {
             attestation_root,
             bootstrap,
         } => {
-            let spec = match name.as_str() {
-                "devnet" => ankr_node::devnet::spec(),
-                "pouw" => {
+            let spec = match name {
+                SpecName::Devnet => ankr_node::devnet::spec(),
+                SpecName::Pouw => {
                     let root = attestation_root
                         .context("the pouw spec needs --attestation-root ADDRESS")?;
-                    let enclaves = bootstrap
-                        .iter()
-                        .map(|entry| -> anyhow::Result<_> {
-                            let (enclave, platform) = entry
-                                .split_once(':')
-                                .context("--bootstrap takes ENCLAVE:PLATFORM")?;
-                            Ok((enclave.parse()?, platform.parse()?))
-                        })
-                        .collect::<anyhow::Result<Vec<_>>>()?;
                     anyhow::ensure!(
-                        !enclaves.is_empty(),
+                        !bootstrap.is_empty(),
                         "the pouw spec needs at least one --bootstrap enclave to seal block 1"
                     );
-                    ankr_node::devnet::pouw_spec(root, enclaves)
+                    ankr_node::devnet::pouw_spec(root, bootstrap)
                 }
-                other => anyhow::bail!("unknown spec {other:?}: devnet or pouw"),
             };
             print!("{}", toml::to_string_pretty(&spec)?);
             Ok(())

@@ -4,97 +4,20 @@
 //! against importing the same blocks straight into a fresh chain in the same run.
 
 use alloy_primitives::{B256, U256, keccak256};
-use ankr_client::attest::{AttestationClient, AttestationServer};
 use ankr_enclave::{Enclave, Limits, SimulatedEnclave};
-use ankr_network::NetworkConfig;
-use ankr_node::miner::MinerConfig;
-use ankr_node::{DevSealing, Node, NodeConfig, devnet};
-use ankr_pouw::AttestationService;
+use ankr_node::devnet;
+use ankr_node::test_utils::pouw::{MiningCluster, start_on_network};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-async fn start(
-    dir: &std::path::Path,
-    spec: &ankr_types::ChainSpec,
-    mining: Option<MinerConfig>,
-    boot_peers: Vec<ankr_network::Multiaddr>,
-) -> anyhow::Result<Node> {
-    Ok(Node::start(NodeConfig {
-        data_dir: dir.to_path_buf(),
-        spec: spec.clone(),
-        rpc_addr: "127.0.0.1:0".parse()?,
-        sealing: DevSealing::Off,
-        beneficiary: Default::default(),
-        mining,
-        network: Some(NetworkConfig {
-            listen: "/ip4/127.0.0.1/tcp/0".parse()?,
-            boot_peers,
-            key_file: dir.join("network.key"),
-            discovery: true,
-        }),
-    })
-    .await?)
-}
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
 pub(crate) async fn run(blocks: u64) -> anyhow::Result<()> {
-    let root_key = secp256k1::SecretKey::from_byte_array(keccak256("bench root").0)?;
-    let service = AttestationService::new(root_key);
-    for i in 0..3u8 {
-        service.provision(ankr_pouw::Platform::from_secret(keccak256([i])).address())?;
-    }
-    let root = service.root_address();
-    let attestation = AttestationServer::start(service, "127.0.0.1:0".parse()?).await?;
-    let url = format!("http://{}", attestation.local_addr);
-    let enclaves: Vec<Arc<SimulatedEnclave>> = (0..3u8)
-        .map(|i| {
-            let key =
-                secp256k1::SecretKey::from_byte_array(keccak256([i, 0x55]).0).expect("valid key");
-            Arc::new(SimulatedEnclave::new(
-                key,
-                keccak256([i]),
-                Limits::default(),
-            ))
-        })
-        .collect();
-    let mut spec = devnet::pouw_spec(
-        root,
-        enclaves
-            .iter()
-            .map(|e| (e.address(), e.platform_id()))
-            .collect(),
-    );
-    spec.target_block_time_ms = 1_000;
-    spec.genesis_difficulty = U256::from(10_000_000_000u64);
-    let dirs: Vec<_> = (0..3)
-        .map(|_| tempfile::tempdir())
-        .collect::<Result<_, _>>()?;
-    let mut nodes = Vec::new();
-    let mut boot = Vec::new();
-    for (i, enclave) in enclaves.iter().enumerate() {
-        let account = devnet::miner_account(i as u32);
-        let mining = MinerConfig {
-            enclave: enclave.clone(),
-            attestation: AttestationClient::new(&url)?,
-            account: account.secret,
-            beneficiary: account.address,
-            workloads: ankr_enclave::workloads::builtin(),
-            stats: Default::default(),
-        };
-        let node = start(dirs[i].path(), &spec, Some(mining), boot.clone()).await?;
-        boot.push(
-            node.network
-                .as_ref()
-                .expect("on a network")
-                .listen_addr
-                .clone(),
-        );
-        nodes.push(node);
-    }
+    let mut cluster = MiningCluster::new("bench network", 3, 10_000_000_000).await?;
+    let nodes = cluster.start_miners().await?;
 
     // When each node first saw each block as its new head.
     let seen: Arc<Mutex<HashMap<B256, Vec<Instant>>>> = Default::default();
@@ -148,7 +71,7 @@ pub(crate) async fn run(blocks: u64) -> anyhow::Result<()> {
     for watcher in watchers {
         watcher.abort();
     }
-    attestation.stop().await;
+    cluster.stop().await;
     Ok(())
 }
 
@@ -188,7 +111,7 @@ pub(crate) async fn sync(blocks: u64, transfers: usize) -> anyhow::Result<()> {
         }
         raws
     };
-    let server = start(dirs[0].path(), &spec, None, vec![]).await?;
+    let server = start_on_network(dirs[0].path(), spec.clone(), None, vec![]).await?;
     let boot = vec![
         server
             .network
@@ -197,7 +120,7 @@ pub(crate) async fn sync(blocks: u64, transfers: usize) -> anyhow::Result<()> {
             .listen_addr
             .clone(),
     ];
-    let fresh = start(dirs[1].path(), &spec, None, boot).await?;
+    let fresh = start_on_network(dirs[1].path(), spec.clone(), None, boot).await?;
     let started = Instant::now();
     while fresh.chain.head().number < blocks {
         anyhow::ensure!(started.elapsed() < Duration::from_secs(600), "sync stalled");

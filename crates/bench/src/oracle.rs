@@ -8,9 +8,7 @@ use alloy_eips::Encodable2718;
 use alloy_primitives::{Address, TxKind, U256, keccak256};
 use alloy_sol_types::{SolCall, SolEvent};
 use ankr_contracts::NativeOracle;
-use ankr_contracts::genesis::{
-    ENCLAVE_REGISTRY_ADDRESS, NATIVE_ORACLE_ADDRESS, RegistryGenesis, enclave_registry_genesis,
-};
+use ankr_contracts::genesis::NATIVE_ORACLE_ADDRESS;
 use ankr_node::{DevSealing, Node, NodeConfig, devnet};
 use ankr_oracle::datagram::kind;
 use ankr_oracle::extract::ValueQuery;
@@ -75,14 +73,7 @@ pub(crate) async fn run() -> anyhow::Result<()> {
             },
         );
     }
-    spec.alloc.insert(
-        ENCLAVE_REGISTRY_ADDRESS,
-        enclave_registry_genesis(&RegistryGenesis {
-            registration_period: 1_000_000,
-            bootstrap_oracles: vec![enclave.address()],
-            ..Default::default()
-        }),
-    );
+    devnet::bootstrap_oracle(&mut spec, enclave.address(), 1_000_000);
     let node = Node::start(NodeConfig {
         data_dir: dir.path().join("node"),
         spec,

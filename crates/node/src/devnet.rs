@@ -204,3 +204,17 @@ fn base_spec(registry: RegistryGenesis) -> ChainSpec {
         alloc,
     }
 }
+
+/// Registers `oracle` in `spec`'s EnclaveRegistry at genesis, live in the oracle role for
+/// `registration_period` blocks: what oracle tests and benchmarks start from, without an
+/// attestation service.
+pub fn bootstrap_oracle(spec: &mut ChainSpec, oracle: Address, registration_period: u64) {
+    spec.alloc.insert(
+        ENCLAVE_REGISTRY_ADDRESS,
+        enclave_registry_genesis(&RegistryGenesis {
+            registration_period,
+            bootstrap_oracles: vec![oracle],
+            ..Default::default()
+        }),
+    );
+}

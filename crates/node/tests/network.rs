@@ -2,43 +2,18 @@
 //! boot peer, converge on one chain, and a node started late catches up by syncing every block
 //! from its peers.
 
-use alloy_primitives::{Address, U256, keccak256};
+use alloy_primitives::{U256, keccak256};
 use ankr_client::attest::{AttestationClient, AttestationServer};
 use ankr_enclave::{Enclave, Limits, SimulatedEnclave};
-use ankr_network::{Multiaddr, NetworkConfig};
 use ankr_node::miner::MinerConfig;
-use ankr_node::{DevSealing, Node, NodeConfig, devnet};
+use ankr_node::test_utils::pouw::{MiningCluster, start_on_network};
+use ankr_node::{Node, devnet};
 use ankr_pouw::AttestationService;
-use ankr_types::ChainSpec;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn key(seed: u8) -> secp256k1::SecretKey {
     secp256k1::SecretKey::from_byte_array(keccak256([seed, 0x54]).0).unwrap()
-}
-
-async fn start(
-    dir: &std::path::Path,
-    spec: &ChainSpec,
-    mining: Option<MinerConfig>,
-    boot_peers: Vec<Multiaddr>,
-) -> Node {
-    Node::start(NodeConfig {
-        data_dir: dir.to_path_buf(),
-        spec: spec.clone(),
-        rpc_addr: "127.0.0.1:0".parse().unwrap(),
-        sealing: DevSealing::Off,
-        beneficiary: Address::repeat_byte(0xbe),
-        mining,
-        network: Some(NetworkConfig {
-            listen: "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
-            boot_peers,
-            key_file: dir.join("network.key"),
-            discovery: true,
-        }),
-    })
-    .await
-    .unwrap()
 }
 
 fn canonical(node: &Node, number: u64) -> Option<alloy_primitives::B256> {
@@ -47,52 +22,12 @@ fn canonical(node: &Node, number: u64) -> Option<alloy_primitives::B256> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_miners_converge_and_a_late_node_syncs() {
-    let service = AttestationService::new(key(1));
-    for i in 0..3u8 {
-        service
-            .provision(ankr_pouw::Platform::from_secret(keccak256([i])).address())
-            .unwrap();
-    }
-    let root = service.root_address();
-    let attestation = AttestationServer::start(service, "127.0.0.1:0".parse().unwrap())
+    // About a second of two cores' useful work per block, so that forks stay rare.
+    let mut cluster = MiningCluster::new("converge", 3, 10_000_000_000)
         .await
         .unwrap();
-    let url = format!("http://{}", attestation.local_addr);
-    let enclaves: Vec<Arc<SimulatedEnclave>> = (0..3)
-        .map(|i| {
-            Arc::new(SimulatedEnclave::new(
-                key(10 + i),
-                keccak256([i]),
-                Limits::default(),
-            ))
-        })
-        .collect();
-    let mut spec = devnet::pouw_spec(
-        root,
-        enclaves
-            .iter()
-            .map(|e| (e.address(), e.platform_id()))
-            .collect(),
-    );
-    spec.target_block_time_ms = 1_000;
-    // About a second of two cores' useful work per block, so that forks stay rare.
-    spec.genesis_difficulty = U256::from(10_000_000_000u64);
-
-    let dirs: Vec<_> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
-    let mining = |i: usize| MinerConfig {
-        enclave: enclaves[i].clone(),
-        attestation: AttestationClient::new(&url).unwrap(),
-        account: devnet::accounts()[i + 1].secret,
-        beneficiary: devnet::accounts()[i + 1].address,
-        workloads: ankr_enclave::workloads::builtin(),
-        stats: Default::default(),
-    };
-    let first = start(dirs[0].path(), &spec, Some(mining(0)), vec![]).await;
-    let boot = vec![first.network.as_ref().unwrap().listen_addr.clone()];
-    let mut nodes = vec![first];
-    for i in 1..3 {
-        nodes.push(start(dirs[i].path(), &spec, Some(mining(i)), boot.clone()).await);
-    }
+    let nodes = cluster.start_miners().await.unwrap();
+    let boot = vec![nodes[0].network.as_ref().unwrap().listen_addr.clone()];
 
     // All three reach block 8 and agree on block 6.
     let deadline = Instant::now() + Duration::from_secs(90);
@@ -139,7 +74,7 @@ async fn three_miners_converge_and_a_late_node_syncs() {
     println!("blocks 1-6 sealed by {} of 3 enclaves", sealers.len());
 
     // A node that joins late (and does not mine) syncs everything from its peers.
-    let late = start(dirs[3].path(), &spec, None, boot.clone()).await;
+    let late = cluster.start_node(None, boot).await.unwrap();
     let target = nodes[0].chain.head().number;
     let deadline = Instant::now() + Duration::from_secs(60);
     while late.chain.head().number < target {
@@ -156,7 +91,7 @@ async fn three_miners_converge_and_a_late_node_syncs() {
     for node in nodes {
         node.stop().await;
     }
-    attestation.stop().await;
+    cluster.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -198,25 +133,27 @@ async fn a_peer_on_another_chain_is_banned_and_the_node_carries_on() {
         stats: Default::default(),
     };
     let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let a = start(
+    let a = start_on_network(
         a_dir.path(),
-        &chain_spec(&honest),
+        chain_spec(&honest),
         Some(mining(&honest, 1)),
         vec![],
     )
-    .await;
+    .await
+    .unwrap();
     // Let A get ahead, then connect the stranger, whose blocks can never fit A's chain.
     while a.chain.head().number < 3 {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let boot = vec![a.network.as_ref().unwrap().listen_addr.clone()];
-    let b = start(
+    let b = start_on_network(
         b_dir.path(),
-        &chain_spec(&stranger),
+        chain_spec(&stranger),
         Some(mining(&stranger, 2)),
         boot,
     )
-    .await;
+    .await
+    .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         // Whichever side first meets the other's block 1 (another genesis) bans the other.

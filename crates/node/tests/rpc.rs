@@ -4,6 +4,7 @@
 use alloy_consensus::{SignableTransaction, TxEip1559};
 use alloy_eips::Encodable2718;
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256, hex};
+use ankr_node::test_utils::pouw::call;
 use ankr_node::{DevSealing, Node, NodeConfig, devnet};
 use ankr_types::{
     TxEnvelope,
@@ -37,20 +38,6 @@ async fn start_sealing(sealing: DevSealing) -> (tempfile::TempDir, Node, HttpCli
 
 fn quantity(value: &Value) -> u64 {
     u64::from_str_radix(value.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
-}
-
-async fn call(client: &HttpClient, method: &str, params: Value) -> Result<Value, (i32, String)> {
-    let mut array = ArrayParams::new();
-    for p in params.as_array().unwrap() {
-        array.insert(p).unwrap();
-    }
-    client
-        .request::<Value, _>(method, array)
-        .await
-        .map_err(|e| match e {
-            jsonrpsee::core::ClientError::Call(e) => (e.code(), e.message().to_string()),
-            other => panic!("transport error: {other}"),
-        })
 }
 
 fn transfer(nonce: u64, chain_id: u64, input: Bytes) -> TxEip1559 {

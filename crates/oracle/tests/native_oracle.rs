@@ -7,10 +7,7 @@
 
 use alloy_primitives::{Address, B256, Bytes, U256, hex, keccak256};
 use alloy_sol_types::{SolCall, SolValue};
-use ankr_contracts::genesis::{
-    ENCLAVE_REGISTRY_ADDRESS, NATIVE_ORACLE_ADDRESS, OracleGenesis, RegistryGenesis,
-    enclave_registry_genesis, native_oracle_genesis,
-};
+use ankr_contracts::genesis::{NATIVE_ORACLE_ADDRESS, OracleGenesis, native_oracle_genesis};
 use ankr_contracts::{HostileConsumer, NativeOracle, PriceConsumer, artifact};
 use ankr_node::test_utils::{DevChain, address};
 use ankr_node::{DevSealing, devnet};
@@ -46,14 +43,7 @@ impl Harness {
     async fn start() -> Self {
         let enclave = oracle_enclave("registered oracle enclave");
         let mut spec = devnet::spec();
-        spec.alloc.insert(
-            ENCLAVE_REGISTRY_ADDRESS,
-            enclave_registry_genesis(&RegistryGenesis {
-                registration_period: 10_000,
-                bootstrap_oracles: vec![enclave.address()],
-                ..Default::default()
-            }),
-        );
+        devnet::bootstrap_oracle(&mut spec, enclave.address(), 10_000);
         spec.alloc.insert(
             NATIVE_ORACLE_ADDRESS,
             native_oracle_genesis(&OracleGenesis {

@@ -11,10 +11,7 @@ use alloy_primitives::{Address, TxKind, U256, keccak256};
 use alloy_sol_types::{SolCall, SolValue};
 use ankr_chain::{Chain, Contents};
 use ankr_contracts::NativeOracle;
-use ankr_contracts::genesis::{
-    ENCLAVE_REGISTRY_ADDRESS, NATIVE_ORACLE_ADDRESS, OracleGenesis, RegistryGenesis,
-    enclave_registry_genesis, native_oracle_genesis,
-};
+use ankr_contracts::genesis::{NATIVE_ORACLE_ADDRESS, OracleGenesis, native_oracle_genesis};
 use ankr_execution::BlockContext;
 use ankr_node::devnet;
 use ankr_oracle::datagram::{OracleRequest, code, kind};
@@ -105,14 +102,7 @@ impl World {
         )
         .unwrap();
         let mut spec = devnet::spec();
-        spec.alloc.insert(
-            ENCLAVE_REGISTRY_ADDRESS,
-            enclave_registry_genesis(&RegistryGenesis {
-                registration_period: 1_000_000,
-                bootstrap_oracles: vec![enclave.address()],
-                ..Default::default()
-            }),
-        );
+        devnet::bootstrap_oracle(&mut spec, enclave.address(), 1_000_000);
         spec.alloc.insert(
             NATIVE_ORACLE_ADDRESS,
             native_oracle_genesis(&OracleGenesis {
