@@ -84,7 +84,7 @@ fn a_node_started_late_syncs_500_blocks() {
     }
     let server = start_node(&serving, &spec_file, &[], &[]);
     assert_eq!(block_number(server.rpc), Some(500));
-    let late = start_node(&fresh, &spec_file, &[server.p2p.clone()], &[]);
+    let late = start_node(&fresh, &spec_file, std::slice::from_ref(&server.p2p), &[]);
     let mut reported_syncing = false;
     wait_until(
         "the late node syncs 500 blocks",
@@ -229,8 +229,8 @@ fn a_partition_grows_two_chains_that_merge_into_the_heavier_one() {
         &format!("/tcp/{}/", a0.p2p.split('/').nth(4).unwrap()),
         &format!("/tcp/{}/", relay.port),
     );
-    let a1 = network.start_miner(1, &[a0.p2p.clone()], &["--no-discovery"]);
-    let b = network.start_miner(2, &[through_relay.clone()], &["--no-discovery"]);
+    let a1 = network.start_miner(1, std::slice::from_ref(&a0.p2p), &["--no-discovery"]);
+    let b = network.start_miner(2, std::slice::from_ref(&through_relay), &["--no-discovery"]);
     let all = [a0.rpc, a1.rpc, b.rpc];
     wait_until(
         "one chain before the partition",

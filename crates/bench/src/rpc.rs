@@ -94,7 +94,7 @@ pub(crate) async fn end_to_end(n: usize) -> anyhow::Result<()> {
                 batch.insert("eth_getTransactionReceipt", vec![(*hash).clone()])?;
             }
             let responses = client.batch_request::<serde_json::Value>(batch).await?;
-            for (hash, response) in chunk.iter().zip(responses.into_iter()) {
+            for (hash, response) in chunk.iter().zip(responses) {
                 if response.map_or(true, |r| r.is_null()) {
                     still.push(*hash);
                 }

@@ -200,8 +200,9 @@ impl Chain {
             }
             // This node failed, not the branch: nothing is marked invalid, and the recorded
             // move is finished on the next open.
-            Err((_, error)) if !error.is_peer_fault() => return Err(error),
-            Err((block, error)) => {
+            Err(failure) if !failure.1.is_peer_fault() => return Err(failure.1),
+            Err(failure) => {
+                let (block, error) = *failure;
                 self.mark_branch_invalid(tip, block)?;
                 self.failed_reorganisations
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -217,7 +218,7 @@ impl Chain {
                     tracing::warn!(%block, %error, head = self.head().number, "branch block invalid; keeping the branch's heavier valid part");
                 } else {
                     tracing::warn!(%block, %error, "branch block invalid; restoring the previous branch");
-                    self.switch_branch(previous).map_err(|(_, error)| error)?;
+                    self.switch_branch(previous).map_err(|failure| failure.1)?;
                 }
                 Err(ImportError::InvalidBranch {
                     block,
@@ -239,8 +240,8 @@ impl Chain {
     /// Unwinds to the common ancestor of the head and `tip`, then imports `tip`'s branch block
     /// by block through the full rules. Returns the blocks unwound, or the first block that
     /// failed and why (the chain then ends below it).
-    fn switch_branch(&self, tip: B256) -> Result<Vec<(Header, StoredBody)>, (B256, ImportError)> {
-        let fail = |error: ImportError| (tip, error);
+    fn switch_branch(&self, tip: B256) -> Result<Vec<(Header, StoredBody)>, BranchFailure> {
+        let fail = |error: ImportError| failed_at(tip, error);
         let reader = self.reader().map_err(|e| fail(e.into()))?;
         let mut branch = Vec::new();
         let mut cursor = load_block(self, tip).map_err(|e| fail(e.into()))?.0;
@@ -267,7 +268,7 @@ impl Chain {
             );
         }
         for hash in branch {
-            let (header, body) = load_block(self, hash).map_err(|e| (hash, e.into()))?;
+            let (header, body) = load_block(self, hash).map_err(|e| failed_at(hash, e.into()))?;
             let head = self.head();
             self.extend_head(
                 &head,
@@ -276,7 +277,7 @@ impl Chain {
                     transactions: body.transactions,
                 },
             )
-            .map_err(|error| (hash, error))?;
+            .map_err(|error| failed_at(hash, error))?;
         }
         Ok(unwound)
     }
@@ -322,4 +323,11 @@ fn load_block(chain: &Chain, hash: B256) -> Result<(Header, StoredBody), StoreEr
     let header = reader.header(hash)?.ok_or(StoreError::MissingBlock(hash))?;
     let body = reader.body(hash)?.ok_or(StoreError::MissingBlock(hash))?;
     Ok((header, body))
+}
+
+/// The block of a branch that could not be adopted, and why (boxed: an `ImportError` is large).
+type BranchFailure = Box<(B256, ImportError)>;
+
+fn failed_at(block: B256, error: ImportError) -> BranchFailure {
+    Box::new((block, error))
 }

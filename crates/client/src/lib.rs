@@ -1,7 +1,7 @@
 //! Talking to a node from outside it: what the Plasma operator and watcher, the oracle relay,
 //! miners and the `ankr` client commands share.
 //!
-//! [`MainChain`] reads the chain through the typed [`eth::EthApi`] declaration (alloy's RPC
+//! [`MainChain`] reads the chain through the typed [`eth::EthApiClient`] declaration (alloy's RPC
 //! types); a [`Sender`] owns an account's key, nonce and fees (the one fee rule,
 //! `ankr_types::fees::Fees`); [`attest`] is the attestation service's API, server and client
 //! from one declaration.

@@ -1,5 +1,5 @@
 //! The main chain as the services beside a node see it (Plasma operator and watcher, oracle
-//! relay, `ankr` client commands): typed reads over [`EthApi`](crate::eth::EthApi), and
+//! relay, `ankr` client commands): typed reads over `EthApiClient` ([`crate::eth`]), and
 //! receipts waited for.
 
 use crate::eth::EthApiClient;

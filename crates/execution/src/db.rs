@@ -129,13 +129,13 @@ impl<D: DatabaseRef> BlockState<D> {
             storage.wiped = true;
             storage.slots.clear();
         }
-        if let Some(code) = &account.info.code {
-            if account.info.code_hash != KECCAK_EMPTY {
-                self.changes
-                    .codes
-                    .insert(account.info.code_hash, code.original_bytes());
-                self.code_cache.insert(account.info.code_hash, code.clone());
-            }
+        if let Some(code) = &account.info.code
+            && account.info.code_hash != KECCAK_EMPTY
+        {
+            self.changes
+                .codes
+                .insert(account.info.code_hash, code.original_bytes());
+            self.code_cache.insert(account.info.code_hash, code.clone());
         }
         self.changes.accounts.insert(
             address,

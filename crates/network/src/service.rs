@@ -538,10 +538,10 @@ impl Driver {
                 tracing::debug!(%addr, %error, "cannot redial boot peer");
             }
         }
-        if self.connected.len() < TARGET_PEERS {
-            if let Some(kad) = self.swarm.behaviour_mut().kad.as_mut() {
-                kad.get_closest_peers(PeerId::random());
-            }
+        if self.connected.len() < TARGET_PEERS
+            && let Some(kad) = self.swarm.behaviour_mut().kad.as_mut()
+        {
+            kad.get_closest_peers(PeerId::random());
         }
     }
 
@@ -590,13 +590,11 @@ impl Driver {
                 peer_id,
                 num_established: 0,
                 ..
-            } => {
-                if self.connected.remove(&peer_id) {
-                    self.status.set_peers(self.connected.len());
-                    self.book.disconnected(&peer_id);
-                    self.sync.disconnected(&peer_id);
-                    tracing::info!(peer = %peer_id, peers = self.connected.len(), "peer disconnected");
-                }
+            } if self.connected.remove(&peer_id) => {
+                self.status.set_peers(self.connected.len());
+                self.book.disconnected(&peer_id);
+                self.sync.disconnected(&peer_id);
+                tracing::info!(peer = %peer_id, peers = self.connected.len(), "peer disconnected");
             }
             SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
                 if let Some(peer) = peer_id {

@@ -93,10 +93,9 @@ async fn disconnected(swarm: &mut Swarm<gossipsub::Behaviour>, limit: Duration) 
         }
         if let Ok(Some(SwarmEvent::ConnectionClosed { .. })) =
             tokio::time::timeout(Duration::from_millis(100), swarm.next()).await
+            && swarm.connected_peers().count() == 0
         {
-            if swarm.connected_peers().count() == 0 {
-                return true;
-            }
+            return true;
         }
     }
     false

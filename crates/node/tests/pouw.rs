@@ -41,7 +41,7 @@ async fn the_miner_seals_by_useful_work_renews_its_registration_and_survives_fai
         .unwrap();
     let url = format!("http://{}", attestation.local_addr);
     // Registrations last 6 blocks, so reaching block 14 takes at least two renewals.
-    let spec = spec(root, &[miner_enclave.clone()], 6, 50_000_000);
+    let spec = spec(root, std::slice::from_ref(&miner_enclave), 6, 50_000_000);
     let account = devnet::accounts()[1].clone();
     let mut workloads = builtin();
     workloads.push(Workload {
@@ -118,8 +118,11 @@ async fn the_miner_seals_by_useful_work_renews_its_registration_and_survives_fai
 async fn an_external_miner_submits_and_every_broken_rule_is_named() {
     let miner = enclave(7);
     let stranger = enclave(8); // never registered
-    let (_dir, node, client) =
-        start(spec(Address::ZERO, &[miner.clone()], 1_000, 1_000), None).await;
+    let (_dir, node, client) = start(
+        spec(Address::ZERO, std::slice::from_ref(&miner), 1_000, 1_000),
+        None,
+    )
+    .await;
     let mut index = 0;
     let mut next = || {
         index += 1;
@@ -190,8 +193,11 @@ async fn an_external_miner_submits_and_every_broken_rule_is_named() {
     assert_eq!(code, -32602, "{message}");
 
     // A seal that proves nothing at a real difficulty: the draw is above the threshold.
-    let (_dir2, _hard_node, hard) =
-        start(spec(Address::ZERO, &[miner.clone()], 1_000, 1 << 60), None).await;
+    let (_dir2, _hard_node, hard) = start(
+        spec(Address::ZERO, std::slice::from_ref(&miner), 1_000, 1 << 60),
+        None,
+    )
+    .await;
     let mut block = template(&hard).await;
     assert!(!seal(&miner, &mut block, next()));
     let message = rejected(submit(&hard, &block).await);
@@ -225,7 +231,7 @@ async fn raw_block(client: &HttpClient, number: u64) -> Block {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_branch_with_more_cumulative_difficulty_wins_and_nothing_is_lost() {
     let miner = enclave(30);
-    let spec = spec(Address::ZERO, &[miner.clone()], 1_000, 1_000);
+    let spec = spec(Address::ZERO, std::slice::from_ref(&miner), 1_000, 1_000);
     let (_a_dir, a, node_a) = start(spec.clone(), None).await;
     let (_b_dir, b, node_b) = start(spec, None).await;
     let mut index = 0;

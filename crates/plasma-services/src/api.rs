@@ -1,5 +1,5 @@
 //! A child chain's JSON-RPC (`plasma_*`), declared once: the operator serves it
-//! ([`PlasmaApiServer`]), users and watchers call it ([`PlasmaApiClient`]), so a misspelt
+//! (`PlasmaApiServer`), users and watchers call it (`PlasmaApiClient`), so a misspelt
 //! method or a parameter of the wrong type is a compile error on either side.
 
 use alloy_primitives::{Address, B256, Bytes, U256};

@@ -16,9 +16,12 @@ pub struct CachedBlock {
     pub receipts: Vec<ReceiptEnvelope>,
 }
 
+/// The cached blocks by hash, and their hashes oldest first (for eviction).
+type Entries = (HashMap<B256, Arc<CachedBlock>>, VecDeque<B256>);
+
 #[derive(Default)]
 pub struct BlockCache {
-    inner: Mutex<(HashMap<B256, Arc<CachedBlock>>, VecDeque<B256>)>,
+    inner: Mutex<Entries>,
 }
 
 impl BlockCache {
@@ -43,10 +46,10 @@ impl BlockCache {
         let (map, order) = &mut *guard;
         if map.insert(hash, block.clone()).is_none() {
             order.push_back(hash);
-            if order.len() > CAPACITY {
-                if let Some(oldest) = order.pop_front() {
-                    map.remove(&oldest);
-                }
+            if order.len() > CAPACITY
+                && let Some(oldest) = order.pop_front()
+            {
+                map.remove(&oldest);
             }
         }
         Ok(Some(block))

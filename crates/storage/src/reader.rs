@@ -182,7 +182,7 @@ impl StoreReader {
     }
 }
 
-/// Reads of state: the head's, or an earlier block's (head state under a [`Rewind`]).
+/// Reads of state: the head's, or an earlier block's (head state under a `Rewind`).
 /// `Send + Sync`, so execution can share it across threads.
 pub struct StateReader {
     pub(crate) accounts: ReadOnlyTable<[u8; 32], &'static [u8]>,

@@ -45,12 +45,12 @@ impl EthFeesApiServer for EthRpc {
         }
         .ok_or_else(|| invalid_params("blockCount must be a number or hex quantity"))?;
         let count = count.min(MAX_FEE_HISTORY);
-        if let Some(p) = &percentiles {
-            if p.iter().any(|x| !(0.0..=100.0).contains(x)) || p.windows(2).any(|w| w[0] > w[1]) {
-                return Err(invalid_params(
-                    "reward percentiles must be ascending within [0, 100]",
-                ));
-            }
+        if let Some(p) = &percentiles
+            && (p.iter().any(|x| !(0.0..=100.0).contains(x)) || p.windows(2).any(|w| w[0] > w[1]))
+        {
+            return Err(invalid_params(
+                "reward percentiles must be ascending within [0, 100]",
+            ));
         }
         let reader = self.reader()?;
         let newest = number_of(&reader, newest)?.ok_or_else(header_not_found)?;

@@ -106,12 +106,12 @@ pub(super) fn header_of(reader: &StoreReader, id: BlockId) -> RpcResult<Option<H
     match id {
         BlockId::Hash(hash) => {
             let header = reader.header(hash.block_hash).map_err(internal)?;
-            if hash.require_canonical == Some(true) {
-                if let Some(h) = &header {
-                    let canonical = reader.canonical_hash(h.number).map_err(internal)?;
-                    if canonical != Some(hash.block_hash) {
-                        return Err(invalid_params("block is not canonical"));
-                    }
+            if hash.require_canonical == Some(true)
+                && let Some(h) = &header
+            {
+                let canonical = reader.canonical_hash(h.number).map_err(internal)?;
+                if canonical != Some(hash.block_hash) {
+                    return Err(invalid_params("block is not canonical"));
                 }
             }
             Ok(header)
