@@ -69,7 +69,7 @@ impl From<StoreError> for SubmitError {
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
     #[error("block is not well-formed RLP: {0}")]
-    Decode(String),
+    Decode(alloy_rlp::Error),
     #[error("block {0} is already known")]
     AlreadyKnown(B256),
     #[error("unknown parent {0}")]

@@ -8,7 +8,7 @@ use ankr_types::{Block, Header, RecoveredTx, SealKind, recover_senders};
 impl Chain {
     /// Decodes and imports a raw RLP block.
     pub fn import_raw_block(&self, raw: &[u8]) -> Result<B256, ImportError> {
-        let block = Block::decode_exact(raw).map_err(|e| ImportError::Decode(e.to_string()))?;
+        let block = Block::decode_exact(raw).map_err(ImportError::Decode)?;
         self.import_block(block)
     }
 

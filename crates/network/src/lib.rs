@@ -11,6 +11,8 @@
 //! lose gossip score and strikes, then are banned (`peers.rs`).
 
 mod behaviour;
+mod identity;
+mod import;
 mod peers;
 mod serve;
 mod service;

@@ -4,6 +4,8 @@
 use crate::behaviour::{
     BAN_SCORE, BLOCKS_TOPIC, Behaviour, BehaviourEvent, TRANSACTIONS_TOPIC, behaviour,
 };
+use crate::identity::{load_or_create_key, peer_of};
+use crate::import::{SyncBatch, import_sync_batches};
 use crate::peers::{DROP_WINDOW, PeerBook, Traffic, Verdict};
 use crate::sync::{BlocksRequest, BlocksResponse, MAX_BLOCKS_PER_RESPONSE, NetworkStatus};
 use crate::sync_state::{ImportReport, MAX_IMPORTING, SyncAction, SyncState};
@@ -12,12 +14,11 @@ use ankr_chain::Chain;
 use ankr_types::Block;
 use futures::StreamExt;
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageId};
-use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
 use libp2p::swarm::{SwarmEvent, dial_opts::DialOpts};
-use libp2p::{Multiaddr, PeerId, Swarm, identify, identity::Keypair, kad, noise};
+use libp2p::{Multiaddr, PeerId, Swarm, identify, kad, noise};
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
@@ -75,38 +76,6 @@ pub struct Network {
     status: NetworkStatus,
     shutdown: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
-}
-
-/// Loads the node key from `path`, or makes one there.
-fn load_or_create_key(path: &Path) -> Result<Keypair, NetworkError> {
-    let error = |source| NetworkError::Key {
-        path: path.display().to_string(),
-        source,
-    };
-    match std::fs::read(path) {
-        Ok(bytes) => Keypair::from_protobuf_encoding(&bytes)
-            .map_err(|e| error(std::io::Error::new(std::io::ErrorKind::InvalidData, e))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let key = Keypair::generate_ed25519();
-            let bytes = key
-                .to_protobuf_encoding()
-                .map_err(|e| error(std::io::Error::other(e)))?;
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent).map_err(error)?;
-            }
-            std::fs::write(path, bytes).map_err(error)?;
-            Ok(key)
-        }
-        Err(e) => Err(error(e)),
-    }
-}
-
-/// The peer id at the end of a `/p2p/…` multiaddr.
-fn peer_of(addr: &Multiaddr) -> Option<PeerId> {
-    addr.iter().find_map(|p| match p {
-        Protocol::P2p(peer) => Some(peer),
-        _ => None,
-    })
 }
 
 impl Network {
@@ -240,7 +209,7 @@ impl Network {
 }
 
 /// What an import running off the network loop reports back to it.
-enum Imported {
+pub(crate) enum Imported {
     /// A gossiped block or transaction was checked: tell gossipsub whether to forward it.
     Gossip {
         id: MessageId,
@@ -253,70 +222,6 @@ enum Imported {
     },
     /// A sync answer was imported.
     Synced(ImportReport),
-}
-
-/// A sync answer waiting to be imported.
-struct SyncBatch {
-    from: PeerId,
-    response: BlocksResponse,
-}
-
-/// Imports sync answers one after another, in the order they arrived, so that the network loop
-/// can ask for the next range while this one executes.
-async fn import_sync_batches(
-    chain: Arc<Chain>,
-    mut batches: mpsc::Receiver<SyncBatch>,
-    report: mpsc::UnboundedSender<Imported>,
-) {
-    while let Some(batch) = batches.recv().await {
-        let chain = chain.clone();
-        let imported = tokio::task::spawn_blocking(move || import_batch(&chain, batch)).await;
-        match imported {
-            Ok(imported) => {
-                if report.send(imported).is_err() {
-                    return;
-                }
-            }
-            Err(panic) => tracing::error!(%panic, "sync import panicked"),
-        }
-    }
-}
-
-fn import_batch(chain: &Chain, batch: SyncBatch) -> Imported {
-    let SyncBatch { from, response } = batch;
-    let mut last = chain.head().number;
-    let mut fork_below = None;
-    let mut failed = false;
-    let mut invalid = false;
-    for raw in &response.blocks {
-        let number = Block::decode_exact(raw).map(|b| b.header.number);
-        let result = chain.import_raw_block(raw);
-        match verdict(&result) {
-            BlockVerdict::Taken => last = number.unwrap_or(last),
-            BlockVerdict::MissingParent => {
-                fork_below = Some(number.unwrap_or(1));
-                break;
-            }
-            BlockVerdict::Invalid => {
-                tracing::warn!(peer = %from, error = %result.unwrap_err(), "invalid block in sync answer");
-                invalid = true;
-                break;
-            }
-            BlockVerdict::LocalFailure => {
-                tracing::error!(peer = %from, error = %result.unwrap_err(), "this node failed to import a synced block");
-                failed = true;
-                break;
-            }
-        }
-    }
-    failed |= invalid || fork_below.is_some();
-    Imported::Synced(ImportReport {
-        from,
-        last,
-        more: !failed && response.head > last && !response.blocks.is_empty(),
-        fork_below,
-        invalid,
-    })
 }
 
 /// A sync under way, for the progress lines.

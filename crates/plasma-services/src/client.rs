@@ -69,9 +69,17 @@ impl PlasmaClient {
         &self.operator
     }
 
-    /// `key` as a main-chain sender.
-    fn sender(&self, key: &secp256k1::SecretKey) -> Sender {
+    /// Sends `call` to the RootChain from `key` (checked first; see [`Sender::transact`]).
+    async fn call_root_chain<C: alloy_sol_types::SolCall>(
+        &self,
+        key: &secp256k1::SecretKey,
+        call: &C,
+        value: U256,
+        gas_limit: u64,
+    ) -> Result<TransactionReceipt, ankr_client::ClientError> {
         Sender::new(self.main.clone(), *key)
+            .transact(self.root_chain, call, value, gas_limit)
+            .await
     }
 
     /// Deposits `amount` wei from `key` on the RootChain; returns the deposit's output once the
@@ -91,11 +99,7 @@ impl PlasmaClient {
                 .read(self.root_chain, RootChain::currentChildBlockCall {})
                 .await?;
             let call = RootChain::depositBeforeCall { childBlock: next };
-            match self
-                .sender(key)
-                .transact(self.root_chain, &call, amount, 300_000)
-                .await
-            {
+            match self.call_root_chain(key, &call, amount, 300_000).await {
                 // Refused by the check before sending, or reverted once mined (the receipt
                 // carries no reason; after a passing check, the chain moving is the likely
                 // cause): tried again, five times at most.
@@ -289,10 +293,7 @@ impl PlasmaClient {
             proof,
             confirmSig: confirm_sig,
         };
-        Ok(self
-            .sender(key)
-            .transact(self.root_chain, &call, bond, 1_000_000)
-            .await?)
+        Ok(self.call_root_chain(key, &call, bond, 1_000_000).await?)
     }
 
     /// Challenges the exit of `exit` with the transaction at (`blknum`, `txindex`) whose input
@@ -352,21 +353,14 @@ impl PlasmaClient {
             confirmSig: confirm_sig,
         };
         Ok(self
-            .sender(key)
-            .transact(self.root_chain, &call, U256::ZERO, 1_000_000)
+            .call_root_chain(key, &call, U256::ZERO, 1_000_000)
             .await?)
     }
 
     /// Settles matured exits; returns how many were paid (anyone may call it).
     pub async fn finalize(&self, key: &secp256k1::SecretKey) -> Result<usize, ClientError> {
         let receipt = self
-            .sender(key)
-            .transact(
-                self.root_chain,
-                &RootChain::finalizeExitCall {},
-                U256::ZERO,
-                3_000_000,
-            )
+            .call_root_chain(key, &RootChain::finalizeExitCall {}, U256::ZERO, 3_000_000)
             .await?;
         Ok(receipt_events::<RootChain::ExitFinalized>(&receipt).len())
     }
@@ -382,13 +376,7 @@ impl PlasmaClient {
     /// Pulls everything owed to `key`; returns the amount.
     pub async fn withdraw(&self, key: &secp256k1::SecretKey) -> Result<U256, ClientError> {
         let receipt = self
-            .sender(key)
-            .transact(
-                self.root_chain,
-                &RootChain::withdrawCall {},
-                U256::ZERO,
-                200_000,
-            )
+            .call_root_chain(key, &RootChain::withdrawCall {}, U256::ZERO, 200_000)
             .await?;
         Ok(receipt_events::<RootChain::Withdrawal>(&receipt)
             .pop()

@@ -506,6 +506,14 @@ impl Watcher {
         Ok(false)
     }
 
+    /// Sends a fraud proof from the user's account.
+    async fn submit_proof<C: alloy_sol_types::SolCall>(&self, call: &C) -> Result<(), ClientError> {
+        self.sender
+            .transact(self.client.root_chain, call, U256::ZERO, 2_000_000)
+            .await?;
+        Ok(())
+    }
+
     /// Proves transaction `txindex` of block `blknum` breaks a rule; the kind proven, if any.
     async fn prove(
         &self,
@@ -516,8 +524,6 @@ impl Watcher {
         reason: Option<(LedgerError, Vec<PlasmaTx>)>,
     ) -> Result<Option<&'static str>, ClientError> {
         let proof_of = |i: u32| -> Bytes { tree.proof_bytes(i as usize).into() };
-        let sender = &self.sender;
-        let root_chain = self.client.root_chain;
         let Some((error, txs)) = reason else {
             let call = RootChain::proveMalformedCall {
                 blknum: U256::from(blknum),
@@ -525,9 +531,7 @@ impl Watcher {
                 txBytes: raw[txindex as usize].clone(),
                 proof: proof_of(txindex),
             };
-            sender
-                .transact(root_chain, &call, U256::ZERO, 2_000_000)
-                .await?;
+            self.submit_proof(&call).await?;
             return Ok(Some("a transaction that does not decode"));
         };
         let tx = txs[txindex as usize];
@@ -582,9 +586,7 @@ impl Watcher {
                     later: this(input_of(pos)),
                     earlier,
                 };
-                sender
-                    .transact(root_chain, &call, U256::ZERO, 2_000_000)
-                    .await?;
+                self.submit_proof(&call).await?;
                 Ok(Some("an output spent twice"))
             }
             LedgerError::SpentInPool(pos) => {
@@ -602,9 +604,7 @@ impl Watcher {
                     later: this(input_of(pos)),
                     earlier,
                 };
-                sender
-                    .transact(root_chain, &call, U256::ZERO, 2_000_000)
-                    .await?;
+                self.submit_proof(&call).await?;
                 Ok(Some("an output spent twice in one block"))
             }
             LedgerError::Transaction(TxError::SameInputTwice) => {
@@ -612,9 +612,7 @@ impl Watcher {
                     later: this(1),
                     earlier: this(0),
                 };
-                sender
-                    .transact(root_chain, &call, U256::ZERO, 2_000_000)
-                    .await?;
+                self.submit_proof(&call).await?;
                 Ok(Some("one output spent by both inputs"))
             }
             LedgerError::Transaction(TxError::BadSignature(k)) => {
@@ -628,9 +626,7 @@ impl Watcher {
                     inputTx: input_tx,
                     inputProof: input_proof,
                 };
-                sender
-                    .transact(root_chain, &call, U256::ZERO, 2_000_000)
-                    .await?;
+                self.submit_proof(&call).await?;
                 Ok(Some("a signature not by the input's owner"))
             }
             LedgerError::Transaction(TxError::Unbalanced { .. })
@@ -649,9 +645,7 @@ impl Watcher {
                     inputTxs: input_txs,
                     inputProofs: input_proofs,
                 };
-                sender
-                    .transact(root_chain, &call, U256::ZERO, 2_000_000)
-                    .await?;
+                self.submit_proof(&call).await?;
                 Ok(Some("outputs and fee above its inputs"))
             }
             _ => Ok(None),

@@ -103,17 +103,7 @@ impl EthBlocksApiServer for EthRpc {
             return Ok(None);
         };
         let block = self.cached_block(&reader, header.hash())?;
-        let (body, index) = (&block.body, index.to::<usize>());
-        Ok(body
-            .transactions
-            .get(index)
-            .zip(body.senders.get(index))
-            .map(|(tx, sender)| {
-                convert::transaction(
-                    &ankr_types::RecoveredTx::new(tx.clone(), *sender),
-                    Some((&header, index)),
-                )
-            }))
+        Ok(transaction_at(&header, &block, index.to()))
     }
 
     fn transaction_by_block_hash_and_index(
@@ -126,17 +116,7 @@ impl EthBlocksApiServer for EthRpc {
             return Ok(None);
         }
         let block = self.cached_block(&reader, hash)?;
-        let (header, body, index) = (&block.header, &block.body, index.to::<usize>());
-        Ok(body
-            .transactions
-            .get(index)
-            .zip(body.senders.get(index))
-            .map(|(tx, sender)| {
-                convert::transaction(
-                    &ankr_types::RecoveredTx::new(tx.clone(), *sender),
-                    Some((header, index)),
-                )
-            }))
+        Ok(transaction_at(&block.header, &block, index.to()))
     }
 
     fn raw_transaction_by_hash(&self, hash: B256) -> RpcResult<Option<Bytes>> {
@@ -191,4 +171,14 @@ impl EthBlocksApiServer for EthRpc {
             .submit_raw_transaction(&raw)
             .map_err(errors::from_submit)
     }
+}
+
+/// Transaction `index` of a block, as the RPC shows it (`None` past the last one).
+fn transaction_at(header: &Header, block: &CachedBlock, index: usize) -> Option<Transaction> {
+    let body = &block.body;
+    let (tx, sender) = body.transactions.get(index).zip(body.senders.get(index))?;
+    Some(convert::transaction(
+        &ankr_types::RecoveredTx::new(tx.clone(), *sender),
+        Some((header, index)),
+    ))
 }

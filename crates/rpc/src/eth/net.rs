@@ -1,13 +1,14 @@
 //! Identity and network: the chain id, whether the node is syncing, and the `net_` and `web3_` namespaces.
 
 use super::*;
+use alloy_rpc_types_eth::{SyncInfo, SyncStatus};
 
 #[rpc(server, namespace = "eth")]
 pub trait EthNodeApi {
     #[method(name = "chainId")]
     fn chain_id(&self) -> RpcResult<U64>;
     #[method(name = "syncing")]
-    fn syncing(&self) -> RpcResult<serde_json::Value>;
+    fn syncing(&self) -> RpcResult<SyncStatus>;
     #[method(name = "accounts")]
     fn accounts(&self) -> RpcResult<Vec<Address>>;
 }
@@ -18,15 +19,16 @@ impl EthNodeApiServer for EthRpc {
     }
 
     /// `false`, or geth's object while a peer claims blocks well beyond the head.
-    fn syncing(&self) -> RpcResult<serde_json::Value> {
+    fn syncing(&self) -> RpcResult<SyncStatus> {
         let head = self.chain.head().number;
         Ok(match self.network.as_ref().and_then(|n| n.syncing(head)) {
-            None => serde_json::Value::Bool(false),
-            Some(sync) => serde_json::json!({
-                "startingBlock": U64::from(sync.starting),
-                "currentBlock": U64::from(sync.current),
-                "highestBlock": U64::from(sync.highest),
-            }),
+            None => SyncStatus::None,
+            Some(sync) => SyncStatus::Info(Box::new(SyncInfo {
+                starting_block: U256::from(sync.starting),
+                current_block: U256::from(sync.current),
+                highest_block: U256::from(sync.highest),
+                ..Default::default()
+            })),
         })
     }
 

@@ -1,15 +1,13 @@
 //! WebSocket subscriptions: `newHeads`, `logs`, `newPendingTransactions`.
 
 use super::*;
+use alloy_rpc_types_eth::pubsub::{Params, SubscriptionKind};
 
 #[rpc(server, namespace = "eth")]
 pub trait EthPubSubApi {
     #[subscription(name = "subscribe" => "subscription", unsubscribe = "unsubscribe", item = serde_json::Value)]
-    async fn subscribe(
-        &self,
-        kind: String,
-        params: Option<serde_json::Value>,
-    ) -> SubscriptionResult;
+    async fn subscribe(&self, kind: SubscriptionKind, params: Option<Params>)
+    -> SubscriptionResult;
 }
 
 #[jsonrpsee::core::async_trait]
@@ -17,40 +15,28 @@ impl EthPubSubApiServer for EthRpc {
     async fn subscribe(
         &self,
         pending: PendingSubscriptionSink,
-        kind: String,
-        params: Option<serde_json::Value>,
+        kind: SubscriptionKind,
+        params: Option<Params>,
     ) -> SubscriptionResult {
-        let logs_filter = match (kind.as_str(), params) {
-            ("newHeads", None) => None,
-            ("logs", None) => Some(Filter::default()),
-            ("logs", Some(filter)) => match serde_json::from_value::<Filter>(filter) {
-                Ok(filter) => Some(filter),
-                Err(error) => {
-                    pending
-                        .reject(invalid_params(format!("bad logs filter: {error}")))
-                        .await;
-                    return Ok(());
-                }
-            },
-            ("newPendingTransactions", full) => {
-                let full = match full {
-                    None => false,
-                    Some(serde_json::Value::Bool(full)) => full,
-                    Some(other) => {
-                        pending
-                            .reject(invalid_params(format!(
-                                "newPendingTransactions takes true (full transactions) or false, not {other}"
-                            )))
-                            .await;
-                        return Ok(());
-                    }
-                };
+        let logs_filter = match (kind, params.unwrap_or_default()) {
+            (SubscriptionKind::NewHeads, Params::None) => None,
+            (SubscriptionKind::Logs, Params::None) => Some(Filter::default()),
+            (SubscriptionKind::Logs, Params::Logs(filter)) => Some(*filter),
+            (SubscriptionKind::NewPendingTransactions, Params::None) => {
+                return self.pending_transactions(pending, false).await;
+            }
+            (SubscriptionKind::NewPendingTransactions, Params::Bool(full)) => {
                 return self.pending_transactions(pending, full).await;
             }
-            ("newHeads", Some(other)) => {
+            (
+                kind @ (SubscriptionKind::NewHeads
+                | SubscriptionKind::Logs
+                | SubscriptionKind::NewPendingTransactions),
+                params,
+            ) => {
                 pending
                     .reject(invalid_params(format!(
-                        "newHeads takes no parameters, got {other}"
+                        "{kind:?} does not take {params:?} (newHeads takes nothing, logs a filter, newPendingTransactions true or false)"
                     )))
                     .await;
                 return Ok(());
