@@ -135,16 +135,8 @@ impl EthStateApiServer for EthRpc {
         state_overrides: Option<serde_json::Value>,
         block_overrides: Option<serde_json::Value>,
     ) -> RpcResult<Bytes> {
-        let (state, overrides, context) =
-            simulation_at(&self.reader()?, block, state_overrides, block_overrides)?;
-        let outcome = ankr_execution::call_with(
-            &state,
-            &overrides,
-            self.chain.execution_config(),
-            &context,
-            &call_request(request),
-        )
-        .map_err(errors::from_call)?;
+        let outcome = Simulation::at(&self.reader()?, block, state_overrides, block_overrides)?
+            .run(&self.chain, request, ankr_execution::call_with)?;
         match outcome {
             CallOutcome::Success { output, .. } => Ok(output),
             CallOutcome::Revert { output, .. } => Err(errors::reverted(output)),
@@ -162,16 +154,11 @@ impl EthStateApiServer for EthRpc {
         state_overrides: Option<serde_json::Value>,
         block_overrides: Option<serde_json::Value>,
     ) -> RpcResult<U64> {
-        let (state, overrides, context) =
-            simulation_at(&self.reader()?, block, state_overrides, block_overrides)?;
-        let gas = ankr_execution::estimate_gas_with(
-            &state,
-            &overrides,
-            self.chain.execution_config(),
-            &context,
-            &call_request(request),
-        )
-        .map_err(errors::from_call)?;
+        let gas = Simulation::at(&self.reader()?, block, state_overrides, block_overrides)?.run(
+            &self.chain,
+            request,
+            ankr_execution::estimate_gas_with,
+        )?;
         Ok(U64::from(gas))
     }
 
@@ -182,16 +169,12 @@ impl EthStateApiServer for EthRpc {
         block: Option<BlockId>,
         state_overrides: Option<serde_json::Value>,
     ) -> RpcResult<alloy_rpc_types_eth::AccessListResult> {
-        let (state, overrides, context) =
-            simulation_at(&self.reader()?, block, state_overrides, None)?;
-        let (access_list, gas_used, result) = ankr_execution::create_access_list(
-            &state,
-            &overrides,
-            self.chain.execution_config(),
-            &context,
-            &call_request(request),
-        )
-        .map_err(errors::from_call)?;
+        let (access_list, gas_used, result) =
+            Simulation::at(&self.reader()?, block, state_overrides, None)?.run(
+                &self.chain,
+                request,
+                ankr_execution::create_access_list,
+            )?;
         let error = match result {
             ankr_execution::revm::context::result::ExecutionResult::Success { .. } => None,
             ankr_execution::revm::context::result::ExecutionResult::Revert { .. } => {
@@ -215,17 +198,55 @@ const STATE_HISTORY: u64 = 1024;
 /// Where a simulation (`eth_call`, `eth_estimateGas`, `eth_createAccessList`) runs: the state
 /// of `block` (default latest) under the state overrides, and its context under the block
 /// overrides.
-pub(super) fn simulation_at(
-    reader: &StoreReader,
-    block: Option<BlockId>,
-    state_overrides: Option<serde_json::Value>,
-    block_overrides: Option<serde_json::Value>,
-) -> RpcResult<(StateReader, ankr_execution::Overrides, BlockContext)> {
-    let (header, state) = state_at(reader, block)?;
-    let mut overrides = crate::overrides::state(state_overrides)?;
-    let mut context = BlockContext::of(&header);
-    crate::overrides::block(block_overrides, &mut context, &mut overrides)?;
-    Ok((state, overrides, context))
+pub(super) struct Simulation {
+    state: StateReader,
+    overrides: ankr_execution::Overrides,
+    context: BlockContext,
+}
+
+/// One of ankr-execution's simulations: `call_with`, `estimate_gas_with`, `create_access_list`.
+type Simulate<T> = fn(
+    &StateReader,
+    &ankr_execution::Overrides,
+    &ankr_execution::ChainConfig,
+    &BlockContext,
+    &CallRequest,
+) -> Result<T, ankr_execution::CallError>;
+
+impl Simulation {
+    pub(super) fn at(
+        reader: &StoreReader,
+        block: Option<BlockId>,
+        state_overrides: Option<serde_json::Value>,
+        block_overrides: Option<serde_json::Value>,
+    ) -> RpcResult<Self> {
+        let (header, state) = state_at(reader, block)?;
+        let mut overrides = crate::overrides::state(state_overrides)?;
+        let mut context = BlockContext::of(&header);
+        crate::overrides::block(block_overrides, &mut context, &mut overrides)?;
+        Ok(Self {
+            state,
+            overrides,
+            context,
+        })
+    }
+
+    /// Runs `simulate` on `request` here, its errors in geth's words.
+    pub(super) fn run<T>(
+        &self,
+        chain: &Chain,
+        request: TransactionRequest,
+        simulate: Simulate<T>,
+    ) -> RpcResult<T> {
+        simulate(
+            &self.state,
+            &self.overrides,
+            chain.execution_config(),
+            &self.context,
+            &call_request(request),
+        )
+        .map_err(errors::from_call)
+    }
 }
 
 /// The state as of `block` (default latest) and that block's header. Blocks up to
