@@ -56,6 +56,37 @@ pub struct RpcSeal {
     pub proof: Bytes,
 }
 
+/// A header as `newHeads` pushes it: alloy's RPC header, Ethereum's fields only, as geth and
+/// reth send it (tools recognise a header by its keys: web3.py formats one only if 90 % of
+/// them are Ethereum's). ankr's own fields (`childChainsRoot`, `seal`) are in
+/// `eth_getBlockBy*`.
+pub fn new_head(header: &Header) -> alloy_rpc_types_eth::Header {
+    alloy_rpc_types_eth::Header {
+        hash: header.hash(),
+        inner: alloy_consensus::Header {
+            parent_hash: header.parent_hash,
+            ommers_hash: EMPTY_OMMERS_HASH,
+            beneficiary: header.beneficiary,
+            state_root: header.state_root,
+            transactions_root: header.transactions_root,
+            receipts_root: header.receipts_root,
+            logs_bloom: header.logs_bloom,
+            difficulty: header.difficulty,
+            number: header.number,
+            gas_limit: header.gas_limit,
+            gas_used: header.gas_used,
+            timestamp: header.timestamp,
+            extra_data: header.extra_data.clone(),
+            mix_hash: B256::ZERO,
+            nonce: B64::ZERO,
+            base_fee_per_gas: Some(header.base_fee_per_gas),
+            ..Default::default()
+        },
+        total_difficulty: None,
+        size: None,
+    }
+}
+
 pub fn block(header: &Header, body: &StoredBody, total_difficulty: U256, full: bool) -> RpcBlock {
     let hash = header.hash();
     let transactions = if full {

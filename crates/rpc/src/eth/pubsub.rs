@@ -62,32 +62,7 @@ impl EthPubSubApiServer for EthRpc {
                 },
             };
             let messages: Vec<serde_json::Value> = match &logs_filter {
-                None => {
-                    let body = ankr_storage::StoredBody::default();
-                    let mut head = serde_json::to_value(convert::block(
-                        &block.header,
-                        &body,
-                        U256::ZERO,
-                        false,
-                    ))?;
-                    // Ethereum's header fields only, as geth sends them: tools recognise a
-                    // header by its keys (web3.py formats one only if 90 % of them are
-                    // Ethereum's), and ankr's own (`childChainsRoot`, `seal`) are in
-                    // `eth_getBlockByHash`.
-                    if let Some(object) = head.as_object_mut() {
-                        for key in [
-                            "transactions",
-                            "totalDifficulty",
-                            "uncles",
-                            "size",
-                            "childChainsRoot",
-                            "seal",
-                        ] {
-                            object.remove(key);
-                        }
-                    }
-                    vec![head]
-                }
+                None => vec![serde_json::to_value(convert::new_head(&block.header))?],
                 Some(filter) => {
                     let logs = convert::block_logs(
                         &block.header,
