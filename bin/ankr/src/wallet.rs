@@ -2,7 +2,7 @@
 //! key is given, its [`Sender`] (local signing, the one fee rule). The node never sees a key.
 
 use alloy_primitives::{Address, Bytes, U256, hex};
-use alloy_rpc_types_eth::{TransactionReceipt, TransactionRequest};
+use alloy_rpc_types_eth::TransactionReceipt;
 use ankr_client::main_chain::call_request;
 use ankr_client::{MainChain, Sender};
 use anyhow::Context;
@@ -61,9 +61,12 @@ impl Wallet {
         let sender = self.sender()?;
         let gas = self
             .chain
-            .estimate_gas(TransactionRequest {
-                ..call_request(Some(sender.address()), to, input.clone(), value)
-            })
+            .estimate_gas(call_request(
+                Some(sender.address()),
+                to,
+                input.clone(),
+                value,
+            ))
             .await?;
         let sent = sender.send(Some(to), input, value, gas + gas / 5).await?;
         Ok(self.chain.wait(sent.hash, Duration::from_secs(120)).await?)

@@ -5,13 +5,13 @@ use alloy_consensus::{SignableTransaction, TxEip1559};
 use alloy_eips::Encodable2718;
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256, hex};
 use ankr_node::test_utils::pouw::call;
-use ankr_node::{DevSealing, Node, NodeConfig, devnet};
+use ankr_node::{DevSealing, Node, devnet};
 use ankr_types::{
     TxEnvelope,
     recovery::{SECP256K1N, sign_hash, sign_transaction},
 };
 use jsonrpsee::core::{client::ClientT, params::ArrayParams};
-use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
+use jsonrpsee::http_client::HttpClient;
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -20,20 +20,7 @@ async fn start() -> (tempfile::TempDir, Node, HttpClient) {
 }
 
 async fn start_sealing(sealing: DevSealing) -> (tempfile::TempDir, Node, HttpClient) {
-    let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(NodeConfig {
-        data_dir: dir.path().to_path_buf(),
-        spec: devnet::spec(),
-        rpc_addr: "127.0.0.1:0".parse().unwrap(),
-        sealing,
-        beneficiary: Address::repeat_byte(0xbe),
-        mining: None,
-        network: None,
-    })
-    .await
-    .unwrap();
-    let client = HttpClientBuilder::default().build(node.rpc_url()).unwrap();
-    (dir, node, client)
+    ankr_node::test_utils::start_node(devnet::spec(), sealing, None).await
 }
 
 fn quantity(value: &Value) -> u64 {

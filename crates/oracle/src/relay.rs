@@ -138,11 +138,6 @@ pub async fn run(config: RelayConfig, mut stopped: watch::Receiver<bool>) {
 }
 
 impl Relay {
-    /// `call` on `to` at the head, decoded.
-    async fn read<C: SolCall>(&self, to: Address, call: C) -> Result<C::Return, RelayError> {
-        Ok(self.main.read(to, call).await?)
-    }
-
     async fn step(&mut self) -> Result<(), RelayError> {
         let head = self.main.head().await?;
         if head >= self.next_upkeep {
@@ -257,6 +252,7 @@ impl Relay {
 
     async fn state(&self, id: u64) -> Result<u8, RelayError> {
         Ok(self
+            .main
             .read(NATIVE_ORACLE_ADDRESS, NativeOracle::requestsCall(id))
             .await?
             .state)
@@ -358,6 +354,7 @@ impl Relay {
         };
         let enclave = self.config.enclave.address();
         let expires = self
+            .main
             .read(
                 ENCLAVE_REGISTRY_ADDRESS,
                 EnclaveRegistry::oracleExpiresAtCall(enclave),
@@ -374,6 +371,7 @@ impl Relay {
         }
         let nonce = self.main.latest_block().await?.header.hash;
         let root = self
+            .main
             .read(
                 ENCLAVE_REGISTRY_ADDRESS,
                 EnclaveRegistry::attestationRootCall {},
@@ -395,6 +393,7 @@ impl Relay {
         let enclave = self.config.enclave.address();
         let key = self.config.enclave.encryption_key();
         let published = self
+            .main
             .read(
                 NATIVE_ORACLE_ADDRESS,
                 NativeOracle::encryptionKeyOfCall(enclave),
@@ -407,6 +406,7 @@ impl Relay {
             return Ok(false);
         }
         let live = self
+            .main
             .read(
                 ENCLAVE_REGISTRY_ADDRESS,
                 EnclaveRegistry::isLiveOracleCall { enclave },

@@ -29,32 +29,46 @@ pub fn ankr(amount: u128) -> U256 {
     U256::from(amount)
 }
 
-/// A dev node on loopback with its own folder, and a JSON-RPC client of it.
+/// A node on loopback in a fresh folder, sealing with `sealing` and mining with `mining` if
+/// given, and a JSON-RPC client of it.
+pub async fn start_node(
+    spec: ChainSpec,
+    sealing: DevSealing,
+    mining: Option<crate::miner::MinerConfig>,
+) -> (tempfile::TempDir, Node, HttpClient) {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(NodeConfig {
+        data_dir: dir.path().to_path_buf(),
+        spec,
+        rpc_addr: "127.0.0.1:0".parse().unwrap(),
+        sealing,
+        beneficiary: Address::repeat_byte(0xbe),
+        mining,
+        network: None,
+    })
+    .await
+    .unwrap();
+    let client = HttpClientBuilder::default().build(node.rpc_url()).unwrap();
+    (dir, node, client)
+}
+
+/// A dev node on loopback with its own folder, and JSON-RPC clients of it.
 pub struct DevChain {
     _dir: tempfile::TempDir,
     pub node: Node,
     client: HttpClient,
+    main: MainChain,
 }
 
 impl DevChain {
     pub async fn start(spec: ChainSpec, sealing: DevSealing) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let node = Node::start(NodeConfig {
-            data_dir: dir.path().to_path_buf(),
-            spec,
-            rpc_addr: "127.0.0.1:0".parse().unwrap(),
-            sealing,
-            beneficiary: Address::repeat_byte(0xbe),
-            mining: None,
-            network: None,
-        })
-        .await
-        .unwrap();
-        let client = HttpClientBuilder::default().build(node.rpc_url()).unwrap();
+        let (dir, node, client) = start_node(spec, sealing, None).await;
+        let main = MainChain::connect(&node.rpc_url()).await.unwrap();
         Self {
             _dir: dir,
             node,
             client,
+            main,
         }
     }
 
@@ -86,8 +100,7 @@ impl DevChain {
         value: U256,
         gas_limit: u64,
     ) -> String {
-        let chain = MainChain::connect(&self.node.rpc_url()).await.unwrap();
-        let sent = Sender::new(chain, key(from))
+        let sent = Sender::new(self.main.clone(), key(from))
             .send(to, data, value, gas_limit)
             .await
             .unwrap();

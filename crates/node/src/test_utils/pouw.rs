@@ -10,7 +10,7 @@ use ankr_enclave::workloads::builtin;
 use ankr_enclave::{Enclave, SimulatedEnclave, Subtask, Template};
 use ankr_types::{Block, ChainSpec, Seal, SealKind};
 use jsonrpsee::core::{client::ClientT, params::ArrayParams};
-use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
+use jsonrpsee::http_client::HttpClient;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -33,25 +33,12 @@ pub async fn call(
         })
 }
 
-/// A node on loopback in a fresh folder, mining with `mining` if given.
+/// A node on loopback in a fresh folder that does not dev-seal, mining with `mining` if given.
 pub async fn start(
     spec: ChainSpec,
     mining: Option<MinerConfig>,
 ) -> (tempfile::TempDir, Node, HttpClient) {
-    let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(NodeConfig {
-        data_dir: dir.path().to_path_buf(),
-        spec,
-        rpc_addr: "127.0.0.1:0".parse().unwrap(),
-        sealing: DevSealing::Off,
-        beneficiary: Address::repeat_byte(0xbe),
-        mining,
-        network: None,
-    })
-    .await
-    .unwrap();
-    let client = HttpClientBuilder::default().build(node.rpc_url()).unwrap();
-    (dir, node, client)
+    super::start_node(spec, DevSealing::Off, mining).await
 }
 
 /// A PoUW devnet spec trusting `root` with `enclaves` registered at genesis (registrations
