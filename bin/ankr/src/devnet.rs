@@ -155,6 +155,7 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
     for (i, mining) in minings.iter().enumerate() {
         let i = i as u32;
         let node = Node::start(NodeConfig {
+            operator: None,
             data_dir: node_dir(i),
             spec: spec.clone(),
             rpc_addr: SocketAddr::from((Ipv4Addr::LOCALHOST, args.port + i as u16)),

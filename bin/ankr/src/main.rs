@@ -201,6 +201,7 @@ async fn main() -> anyhow::Result<()> {
                 discovery: !args.no_discovery,
             });
             let node = ankr_node::Node::start(ankr_node::NodeConfig {
+                operator: None,
                 data_dir: args.dir,
                 spec,
                 rpc_addr: args.rpc,

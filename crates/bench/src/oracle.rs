@@ -75,6 +75,7 @@ pub(crate) async fn run() -> anyhow::Result<()> {
     }
     devnet::bootstrap_oracle(&mut spec, enclave.address(), 1_000_000);
     let node = Node::start(NodeConfig {
+        operator: None,
         data_dir: dir.path().join("node"),
         spec,
         rpc_addr: "127.0.0.1:0".parse()?,

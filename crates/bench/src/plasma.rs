@@ -169,6 +169,7 @@ pub(crate) async fn gas() -> anyhow::Result<()> {
 
     let dir = tempfile::tempdir()?;
     let node = Node::start(NodeConfig {
+        operator: None,
         data_dir: dir.path().to_path_buf(),
         spec: devnet::spec(),
         rpc_addr: "127.0.0.1:0".parse()?,

@@ -42,6 +42,7 @@ pub(crate) async fn end_to_end(n: usize) -> anyhow::Result<()> {
 
     let dir = tempfile::tempdir()?;
     let node = ankr_node::Node::start(ankr_node::NodeConfig {
+        operator: None,
         data_dir: dir.path().to_path_buf(),
         spec,
         rpc_addr: "127.0.0.1:0".parse()?,

@@ -17,15 +17,34 @@ pub enum Contents {
     NonEmpty,
 }
 
+/// Who seals the blocks a node builds itself (a PoUW miner seals templates instead).
+#[derive(Clone)]
+pub enum Sealer {
+    /// The dev sealer: no proof at all, on chains that allow it.
+    Dev,
+    /// The operator of an EVM child chain, with its key.
+    Operator(secp256k1::SecretKey),
+}
+
+impl Sealer {
+    /// The seal of `header` (whose own seal is ignored).
+    fn seal(&self, chain_id: u64, header: &Header) -> Seal {
+        match self {
+            Self::Dev => Seal::dev(),
+            Self::Operator(key) => Seal::operator(key, chain_id, header.template_hash()),
+        }
+    }
+}
+
 impl Chain {
-    /// Builds a block on the head from the best pooled transactions, seals it with `seal` and
+    /// Builds a block on the head from the best pooled transactions, seals it with `sealer` and
     /// commits it. `timestamp` is raised to one second after the parent's if it is not later.
     /// With `Contents::NonEmpty`, a block that would include nothing is not made (`Ok(None)`).
     pub fn build_block(
         &self,
         beneficiary: Address,
         timestamp: u64,
-        seal: Seal,
+        sealer: &Sealer,
         contents: Contents,
     ) -> Result<Option<Header>, ChainError> {
         let _writing = self.writer.lock().expect("writer lock");
@@ -37,8 +56,9 @@ impl Chain {
         }
         let header = self
             .write_block(&parent, executed, |state_root, executed| {
-                let mut header = header_for(&context, state_root, executed, seal.clone());
+                let mut header = header_for(&context, state_root, executed, Seal::dev());
                 header.child_chains_root = child_chains_root;
+                header.seal = sealer.seal(self.spec.chain_id, &header);
                 Ok(header)
             })
             .map_err(|e| match e {

@@ -104,6 +104,15 @@ pub enum ImportError {
     ExtraDataTooLong(usize),
     #[error("dev seal is not allowed on this chain")]
     DevSealNotAllowed,
+    #[error("this chain is sealed by its operator {operator}, never by useful work")]
+    UsefulWorkOnOperatorChain { operator: alloy_primitives::Address },
+    #[error("operator seal on a chain that has no operator (its spec names none)")]
+    OperatorSealNotAllowed,
+    #[error("operator seal is signed by {got:?}, not by the chain's operator {expected}")]
+    WrongOperator {
+        expected: alloy_primitives::Address,
+        got: Option<alloy_primitives::Address>,
+    },
     #[error("transaction {index}: {source}")]
     BadSignature { index: usize, source: RecoveryError },
     #[error("transactions root {got} differs from the computed {expected}")]

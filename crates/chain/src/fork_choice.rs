@@ -118,11 +118,9 @@ impl Chain {
             });
         }
         self.check_header_on(parent, &block.header)?;
+        self.check_seal_kind(&block.header)?;
         match block.header.seal.kind {
-            SealKind::Dev if !self.spec.allow_dev_seal => {
-                return Err(ImportError::DevSealNotAllowed);
-            }
-            SealKind::Dev => {}
+            SealKind::Dev | SealKind::Operator => {}
             SealKind::UsefulWork => {
                 let seal = PouwSeal::decode(&block.header.seal.proof)?;
                 seal.verify_within(

@@ -100,9 +100,9 @@ impl Chain {
     /// The rules a header must meet given its parent, the head (seal, registry, defences).
     fn check_header(&self, parent: &Header, header: &Header) -> Result<(), ImportError> {
         self.check_header_on(parent, header)?;
+        self.check_seal_kind(header)?;
         match header.seal.kind {
-            SealKind::Dev if self.spec.allow_dev_seal => Ok(()),
-            SealKind::Dev => Err(ImportError::DevSealNotAllowed),
+            SealKind::Dev | SealKind::Operator => Ok(()),
             SealKind::UsefulWork => self.check_useful_work(header),
         }
     }
@@ -130,7 +130,7 @@ impl Chain {
         let now = rules::now_seconds();
         let allowed = match header.seal.kind {
             SealKind::Dev => rules::MAX_FUTURE_SECONDS_DEV,
-            SealKind::UsefulWork => rules::MAX_FUTURE_SECONDS,
+            SealKind::UsefulWork | SealKind::Operator => rules::MAX_FUTURE_SECONDS,
         };
         if header.timestamp > now + allowed {
             return Err(ImportError::TimestampInFuture {
@@ -156,7 +156,8 @@ impl Chain {
             return Err(ImportError::ExtraDataTooLong(header.extra_data.len()));
         }
         let expected = match header.seal.kind {
-            SealKind::Dev => parent.difficulty,
+            // Without work, difficulty stays genesis's: fork choice counts blocks.
+            SealKind::Dev | SealKind::Operator => parent.difficulty,
             SealKind::UsefulWork => self.next_difficulty(parent).map_err(ImportError::from)?,
         };
         if header.difficulty != expected {

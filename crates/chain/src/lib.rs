@@ -10,11 +10,12 @@ pub mod child_chains;
 mod error;
 mod fork_choice;
 mod import;
+mod operator;
 mod pouw;
 mod rules;
 
 pub use blobs::{BlobError, MAX_BLOB_STORE_BYTES};
-pub use build::Contents;
+pub use build::{Contents, Sealer};
 pub use error::{ChainError, ImportError, SubmitError, SystemCallError};
 pub use fork_choice::MAX_REORG_DEPTH;
 pub use pouw::EnclaveStatus;

@@ -4,9 +4,9 @@
 use alloy_consensus::TxEip1559;
 use alloy_eips::Encodable2718;
 use alloy_primitives::{Address, B256, TxKind, U256};
-use ankr_chain::{Chain, Contents, ImportError};
+use ankr_chain::{Chain, Contents, ImportError, Sealer};
 use ankr_types::{
-    Block, ChainSpec, GenesisAccount, Seal,
+    Block, ChainSpec, GenesisAccount,
     chain_spec::ANKR,
     recovery::{address_of, sign_transaction},
 };
@@ -27,6 +27,7 @@ fn spec() -> ChainSpec {
         genesis_timestamp: 1_700_000_000,
         genesis_difficulty: U256::from(1 << 20),
         allow_dev_seal: true,
+        operator: None,
         pouw: Default::default(),
         system_contracts: Default::default(),
         alloc: Default::default(),
@@ -82,7 +83,7 @@ fn blocks_move_between_chains_and_survive_restart() {
             .build_block(
                 Address::repeat_byte(0xbe),
                 1_700_000_000 + round,
-                Seal::dev(),
+                &Sealer::Dev,
                 Contents::AnyNumber,
             )
             .unwrap()
@@ -97,7 +98,7 @@ fn blocks_move_between_chains_and_survive_restart() {
         .build_block(
             Address::repeat_byte(0xbe),
             1_700_000_010,
-            Seal::dev(),
+            &Sealer::Dev,
             Contents::NonEmpty,
         )
         .unwrap();
@@ -134,7 +135,7 @@ fn tampered_blocks_are_refused_by_the_rule_they_break() {
     a.build_block(
         Address::repeat_byte(0xbe),
         1_700_000_001,
-        Seal::dev(),
+        &Sealer::Dev,
         Contents::AnyNumber,
     )
     .unwrap();
@@ -211,7 +212,7 @@ fn a_reorganisation_cut_short_by_a_crash_is_finished_on_the_next_open() {
         a.build_block(
             Address::repeat_byte(0xaa),
             1_700_000_000 + n,
-            Seal::dev(),
+            &Sealer::Dev,
             Contents::AnyNumber,
         )
         .unwrap();
@@ -222,7 +223,7 @@ fn a_reorganisation_cut_short_by_a_crash_is_finished_on_the_next_open() {
         b.build_block(
             Address::repeat_byte(0xbb),
             1_700_000_000 + n,
-            Seal::dev(),
+            &Sealer::Dev,
             Contents::AnyNumber,
         )
         .unwrap();
@@ -258,4 +259,92 @@ fn a_reorganisation_cut_short_by_a_crash_is_finished_on_the_next_open() {
             .balance
     };
     assert_eq!(balance(&a), balance(&b));
+}
+
+/// An EVM child chain's spec: sealed only by `operator`'s signature.
+fn operator_spec(operator: Address) -> ChainSpec {
+    ChainSpec {
+        allow_dev_seal: false,
+        operator: Some(operator),
+        ..spec()
+    }
+}
+
+fn operator_key() -> secp256k1::SecretKey {
+    secp256k1::SecretKey::from_byte_array([9; 32]).unwrap()
+}
+
+#[test]
+fn an_operator_chain_takes_only_its_operators_signature() {
+    let operator = address_of(&operator_key());
+    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = Chain::open(a_dir.path(), operator_spec(operator)).unwrap();
+    let b = Chain::open(b_dir.path(), operator_spec(operator)).unwrap();
+    send(&a, 0);
+    let header = a
+        .build_block(
+            Address::repeat_byte(0xbe),
+            1_700_000_001,
+            &Sealer::Operator(operator_key()),
+            Contents::AnyNumber,
+        )
+        .unwrap()
+        .unwrap();
+    let honest = block_at(&a, header.number);
+    assert_eq!(
+        honest
+            .header
+            .seal
+            .operator_signer(42424, honest.header.template_hash()),
+        Some(operator)
+    );
+
+    // Someone else's key, the dev seal, a PoUW seal, or the operator's signature moved to
+    // another block: each is refused by its rule and nothing is written.
+    let impostor = secp256k1::SecretKey::from_byte_array([3; 32]).unwrap();
+    let mut forged = honest.clone();
+    forged.header.seal = ankr_types::Seal::operator(&impostor, 42424, forged.header.template_hash());
+    assert!(matches!(
+        b.import_block(forged),
+        Err(ImportError::WrongOperator { expected, got: Some(got) })
+            if expected == operator && got == address_of(&impostor)
+    ));
+    let mut other_chain = honest.clone();
+    other_chain.header.seal =
+        ankr_types::Seal::operator(&operator_key(), 1, other_chain.header.template_hash());
+    assert!(matches!(
+        b.import_block(other_chain),
+        Err(ImportError::WrongOperator { .. })
+    ));
+    let mut moved = honest.clone();
+    moved.header.extra_data = alloy_primitives::Bytes::from_static(b"changed");
+    assert!(matches!(
+        b.import_block(moved),
+        Err(ImportError::WrongOperator { .. })
+    ));
+    let mut dev = honest.clone();
+    dev.header.seal = ankr_types::Seal::dev();
+    assert!(matches!(
+        b.import_block(dev),
+        Err(ImportError::DevSealNotAllowed)
+    ));
+    let mut work = honest.clone();
+    work.header.seal.kind = ankr_types::SealKind::UsefulWork;
+    assert!(matches!(
+        b.import_block(work),
+        Err(ImportError::UsefulWorkOnOperatorChain { .. })
+    ));
+    assert_eq!(b.head().number, 0, "no refused block was written");
+
+    b.import_block(honest).unwrap();
+    assert_eq!(a.head(), b.head());
+
+    // A main chain (no operator; same alloc, so the same genesis) refuses operator seals.
+    let c_dir = tempfile::tempdir().unwrap();
+    let main = Chain::open(c_dir.path(), spec()).unwrap();
+    assert_eq!(main.head().hash(), a.reader().unwrap().header_by_number(0).unwrap().unwrap().hash());
+    assert!(matches!(
+        main.import_block(block_at(&a, 1)),
+        Err(ImportError::OperatorSealNotAllowed)
+    ));
 }

@@ -190,6 +190,7 @@ fn base_spec(registry: RegistryGenesis) -> ChainSpec {
         genesis_timestamp: 0,
         genesis_difficulty: U256::from(1u64 << 20),
         allow_dev_seal: true,
+        operator: None,
         pouw: Default::default(),
         system_contracts: [
             (ENCLAVE_REGISTRY.to_string(), ENCLAVE_REGISTRY_ADDRESS),

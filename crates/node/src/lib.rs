@@ -8,9 +8,9 @@ pub mod miner;
 pub mod test_utils;
 
 use alloy_primitives::Address;
-use ankr_chain::{Chain, ChainError, Contents, now_seconds};
+use ankr_chain::{Chain, ChainError, Contents, Sealer, now_seconds};
 use ankr_rpc::RpcServer;
-use ankr_types::{ChainSpec, Seal};
+use ankr_types::ChainSpec;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -35,6 +35,9 @@ pub struct NodeConfig {
     pub spec: ChainSpec,
     pub rpc_addr: SocketAddr,
     pub sealing: DevSealing,
+    /// Seal blocks on the `sealing` schedule as this EVM child chain's operator (its spec
+    /// names the key's address) instead of with the dev seal.
+    pub operator: Option<secp256k1::SecretKey>,
     /// Who receives the block reward and tips of blocks this node seals.
     pub beneficiary: Address,
     /// Mine by Proof of Useful Work with this enclave and account.
@@ -55,6 +58,13 @@ pub enum NodeError {
     },
     #[error("the dev sealer is not allowed by this chain spec (allow_dev_seal = false)")]
     DevSealNotAllowed,
+    #[error("the operator key is {key}'s, but this chain spec's operator is {spec:?}")]
+    NotTheOperator {
+        key: Address,
+        spec: Option<Address>,
+    },
+    #[error("this chain is sealed by its operator {0}: it cannot be mined")]
+    MiningOnOperatorChain(Address),
     #[error(transparent)]
     Network(#[from] ankr_network::NetworkError),
 }
@@ -73,8 +83,24 @@ pub struct Node {
 impl Node {
     /// Opens the chain (writing genesis or resuming), serves RPC, then starts sealing.
     pub async fn start(config: NodeConfig) -> Result<Self, NodeError> {
-        if config.sealing != DevSealing::Off && !config.spec.allow_dev_seal {
-            return Err(NodeError::DevSealNotAllowed);
+        let sealer = match config.operator {
+            Some(key) => {
+                let address = ankr_types::recovery::address_of(&key);
+                if config.spec.operator != Some(address) {
+                    return Err(NodeError::NotTheOperator {
+                        key: address,
+                        spec: config.spec.operator,
+                    });
+                }
+                Sealer::Operator(key)
+            }
+            None if config.sealing != DevSealing::Off && !config.spec.allow_dev_seal => {
+                return Err(NodeError::DevSealNotAllowed);
+            }
+            None => Sealer::Dev,
+        };
+        if let (Some(operator), Some(_)) = (config.spec.operator, &config.mining) {
+            return Err(NodeError::MiningOnOperatorChain(operator));
         }
         let dir = config.data_dir.clone();
         let spec = config.spec.clone();
@@ -97,14 +123,15 @@ impl Node {
                 source,
             })?;
         let (shutdown, stopped) = watch::channel(false);
-        if config.sealing != DevSealing::Off {
+        if config.sealing != DevSealing::Off && matches!(sealer, Sealer::Dev) {
             tracing::warn!("sealing with the dev sealer (no proof of work): for development only");
         }
         let sealer = match config.sealing {
             DevSealing::Off => None,
-            sealing => Some(tokio::spawn(dev_sealer(
+            sealing => Some(tokio::spawn(seal_blocks(
                 chain.clone(),
                 sealing,
+                sealer,
                 config.beneficiary,
                 stopped,
             ))),
@@ -149,28 +176,36 @@ impl Node {
 }
 
 /// Seals one block; `true` if a block was made.
-async fn seal_one(chain: &Arc<Chain>, beneficiary: Address, contents: Contents) -> bool {
+async fn seal_one(
+    chain: &Arc<Chain>,
+    sealer: &Sealer,
+    beneficiary: Address,
+    contents: Contents,
+) -> bool {
     let chain = chain.clone();
+    let sealer = sealer.clone();
     let built = tokio::task::spawn_blocking(move || {
-        chain.build_block(beneficiary, now_seconds(), Seal::dev(), contents)
+        chain.build_block(beneficiary, now_seconds(), &sealer, contents)
     })
     .await;
     match built {
         Ok(Ok(made)) => made.is_some(),
         Ok(Err(error)) => {
-            tracing::error!(%error, "dev sealer could not build a block");
+            tracing::error!(%error, "sealer could not build a block");
             false
         }
         Err(panic) => {
-            tracing::error!(%panic, "dev sealer panicked");
+            tracing::error!(%panic, "sealer panicked");
             false
         }
     }
 }
 
-async fn dev_sealer(
+/// Builds blocks on the `sealing` schedule: the dev sealer's, or an EVM child chain operator's.
+async fn seal_blocks(
     chain: Arc<Chain>,
     sealing: DevSealing,
+    sealer: Sealer,
     beneficiary: Address,
     mut stopped: watch::Receiver<bool>,
 ) {
@@ -182,7 +217,7 @@ async fn dev_sealer(
             }
             // Batch what arrives together into one block, then keep going while work remains.
             tokio::time::sleep(Duration::from_millis(5)).await;
-            while chain.pool_size() > 0 && seal_one(&chain, beneficiary, Contents::NonEmpty).await {
+            while chain.pool_size() > 0 && seal_one(&chain, &sealer, beneficiary, Contents::NonEmpty).await {
             }
         },
         DevSealing::Interval(every) => {
@@ -193,7 +228,7 @@ async fn dev_sealer(
                 tokio::select! {
                     _ = stopped.changed() => return,
                     _ = ticks.tick() => {
-                        seal_one(&chain, beneficiary, Contents::AnyNumber).await;
+                        seal_one(&chain, &sealer, beneficiary, Contents::AnyNumber).await;
                     }
                 }
             }

@@ -544,7 +544,7 @@ async fn attack_08_a_bad_branch_costs_one_failed_reorganisation_not_one_per_bloc
             .build_block(
                 Address::repeat_byte(beneficiary),
                 ankr_chain::now_seconds(),
-                Seal::dev(),
+                &ankr_chain::Sealer::Dev,
                 Contents::AnyNumber,
             )
             .unwrap()

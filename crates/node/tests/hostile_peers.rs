@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 async fn start(dir: &std::path::Path, sealing: DevSealing, boot_peers: Vec<Multiaddr>) -> Node {
     Node::start(NodeConfig {
+        operator: None,
         data_dir: dir.to_path_buf(),
         spec: devnet::spec(),
         rpc_addr: "127.0.0.1:0".parse().unwrap(),

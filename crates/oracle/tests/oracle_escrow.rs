@@ -16,7 +16,6 @@ use ankr_execution::BlockContext;
 use ankr_node::devnet;
 use ankr_oracle::datagram::{OracleRequest, code, kind};
 use ankr_oracle::{FetchLimits, OracleEnclave};
-use ankr_types::Seal;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 
@@ -155,7 +154,7 @@ impl World {
             .build_block(
                 Address::ZERO,
                 head.timestamp + 1,
-                Seal::dev(),
+                &ankr_chain::Sealer::Dev,
                 Contents::AnyNumber,
             )
             .unwrap();

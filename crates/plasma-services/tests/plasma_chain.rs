@@ -57,6 +57,7 @@ impl World {
             .try_init();
         let dir = tempfile::tempdir().unwrap();
         let node = Node::start(NodeConfig {
+            operator: None,
             data_dir: dir.path().join("main"),
             spec: devnet::spec(),
             rpc_addr: "127.0.0.1:0".parse().unwrap(),

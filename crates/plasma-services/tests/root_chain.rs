@@ -86,7 +86,7 @@ impl Harness {
             .build_block(
                 Address::repeat_byte(0xbe),
                 at,
-                ankr_types::Seal::dev(),
+                &ankr_chain::Sealer::Dev,
                 Contents::AnyNumber,
             )
             .unwrap()

@@ -136,6 +136,7 @@ pub fn block(header: &Header, body: &StoredBody, total_difficulty: U256, full: b
             kind: match header.seal.kind {
                 SealKind::Dev => "dev",
                 SealKind::UsefulWork => "usefulWork",
+                SealKind::Operator => "operator",
             },
             proof: header.seal.proof.clone(),
         },

@@ -35,6 +35,10 @@ pub struct ChainSpec {
     /// Whether blocks sealed by the dev sealer are valid on this chain (never on a public one).
     #[serde(default)]
     pub allow_dev_seal: bool,
+    /// The operator (sequencer) of an EVM child chain (DESIGN §8): when set, the chain's blocks
+    /// are valid only with its signature (`SealKind::Operator`) and never by useful work.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<Address>,
     /// Proof of Useful Work settings: difficulty retargeting and the compromised-enclave
     /// defences (DESIGN §4.5–4.6).
     #[serde(default)]

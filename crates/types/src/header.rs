@@ -12,6 +12,10 @@ pub enum SealKind {
     Dev = 0,
     /// Sealed by Proof of Useful Work: the proof is an encoded PoUW seal (DESIGN §4).
     UsefulWork = 1,
+    /// Signed by the operator (sequencer) of an EVM child chain (DESIGN §8): the proof is its
+    /// 65-byte signature of [`operator_seal_digest`]. Valid only on chains whose spec names
+    /// that operator.
+    Operator = 2,
 }
 
 impl SealKind {
@@ -19,6 +23,7 @@ impl SealKind {
         match byte {
             0 => Some(Self::Dev),
             1 => Some(Self::UsefulWork),
+            2 => Some(Self::Operator),
             _ => None,
         }
     }
@@ -39,6 +44,25 @@ impl Seal {
             kind: SealKind::Dev,
             proof: Bytes::new(),
         }
+    }
+
+    /// The operator's seal of a header whose template hash is `template_hash` on `chain_id`.
+    pub fn operator(secret: &secp256k1::SecretKey, chain_id: u64, template_hash: B256) -> Self {
+        let signature = crate::recovery::sign_hash(secret, operator_seal_digest(chain_id, template_hash));
+        Self {
+            kind: SealKind::Operator,
+            proof: Bytes::from(signature.as_bytes().to_vec()),
+        }
+    }
+
+    /// Who signed an operator seal of `template_hash` on `chain_id`; `None` when the proof is
+    /// not a valid 65-byte signature. The caller compares the signer with the spec's operator.
+    pub fn operator_signer(&self, chain_id: u64, template_hash: B256) -> Option<Address> {
+        if self.kind != SealKind::Operator {
+            return None;
+        }
+        let signature = alloy_primitives::Signature::try_from(self.proof.as_ref()).ok()?;
+        crate::recovery::recover_address(operator_seal_digest(chain_id, template_hash), &signature).ok()
     }
 
     fn payload_length(&self) -> usize {
@@ -80,6 +104,16 @@ impl Decodable for Seal {
         }
         Ok(Self { kind, proof })
     }
+}
+
+/// What an operator signs: a domain tag, the chain id and the template, so that a signature
+/// for one chain or purpose never serves another.
+pub fn operator_seal_digest(chain_id: u64, template_hash: B256) -> B256 {
+    let mut preimage = Vec::with_capacity(96);
+    preimage.extend_from_slice(keccak256("ankr.operator.seal.v1").as_slice());
+    preimage.extend_from_slice(&U256::from(chain_id).to_be_bytes::<32>());
+    preimage.extend_from_slice(template_hash.as_slice());
+    keccak256(preimage)
 }
 
 /// A main-chain block header: Ethereum's fields (without ommers, mix hash and nonce, which have

@@ -16,5 +16,5 @@ pub use alloy_consensus::TxEnvelope;
 pub use alloy_primitives::{Address, B256, Bloom, Bytes, U256};
 pub use block::{Block, RecoveredTx};
 pub use chain_spec::{ChainSpec, ChainSpecError, GenesisAccount, PouwParams};
-pub use header::{Header, Seal, SealKind};
+pub use header::{Header, Seal, SealKind, operator_seal_digest};
 pub use recovery::{RecoveryError, recover_sender, recover_senders};

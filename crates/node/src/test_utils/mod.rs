@@ -38,6 +38,7 @@ pub async fn start_node(
 ) -> (tempfile::TempDir, Node, HttpClient) {
     let dir = tempfile::tempdir().unwrap();
     let node = Node::start(NodeConfig {
+        operator: None,
         data_dir: dir.path().to_path_buf(),
         spec,
         rpc_addr: "127.0.0.1:0".parse().unwrap(),

@@ -118,6 +118,7 @@ pub async fn start_on_network(
     boot_peers: Vec<ankr_network::Multiaddr>,
 ) -> Result<Node, crate::NodeError> {
     Node::start(NodeConfig {
+        operator: None,
         data_dir: dir.to_path_buf(),
         spec,
         rpc_addr: "127.0.0.1:0".parse().unwrap(),
