@@ -122,6 +122,11 @@ contract RootChain {
         _;
     }
 
+    /// What kind of child chain this contract manages (EvmChildChain answers "evm").
+    function kind() external pure returns (string memory) {
+        return "plasma";
+    }
+
     // ---------------------------------------------------------------- blocks and deposits
 
     /// The operator's next child block: root hash = keccak(Merkle root ‖ previous child block's

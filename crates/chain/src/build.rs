@@ -115,7 +115,7 @@ impl Chain {
         let state = reader.state()?;
         let context = BlockContext {
             number: parent.number + 1,
-            timestamp: timestamp.max(parent.timestamp + 1),
+            timestamp: timestamp.max(self.earliest_timestamp(parent)),
             beneficiary,
             gas_limit: self.spec.gas_limit,
             base_fee: next_base_fee(parent),

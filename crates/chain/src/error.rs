@@ -87,7 +87,7 @@ pub enum ImportError {
     },
     #[error("block number {got} does not follow parent {parent}")]
     WrongNumber { parent: u64, got: u64 },
-    #[error("timestamp {got} is not after the parent's {parent}")]
+    #[error("timestamp {got} is before the earliest the parent's {parent} allows")]
     TimestampNotAfterParent { parent: u64, got: u64 },
     #[error("timestamp {got} is more than {allowed}s ahead of local time {now}")]
     TimestampInFuture { got: u64, now: u64, allowed: u64 },

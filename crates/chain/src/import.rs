@@ -121,7 +121,7 @@ impl Chain {
                 got: header.number,
             });
         }
-        if header.timestamp <= parent.timestamp {
+        if header.timestamp < self.earliest_timestamp(parent) {
             return Err(ImportError::TimestampNotAfterParent {
                 parent: parent.timestamp,
                 got: header.timestamp,

@@ -7,6 +7,16 @@ use crate::{Chain, ImportError};
 use ankr_types::{Header, SealKind};
 
 impl Chain {
+    /// The earliest timestamp a block on `parent` may carry. An operator chain's blocks may
+    /// share a second (as Arbitrum's do), so that sub-second blocks never run ahead of the
+    /// clock; elsewhere each block is at least a second after its parent, as in Ethereum.
+    pub fn earliest_timestamp(&self, parent: &Header) -> u64 {
+        match self.spec.operator {
+            Some(_) => parent.timestamp,
+            None => parent.timestamp + 1,
+        }
+    }
+
     /// Whether `header`'s seal kind may seal a block of this chain, and, for an operator seal,
     /// whether the chain's operator signed it. A PoUW seal's proof is checked elsewhere.
     pub(crate) fn check_seal_kind(&self, header: &Header) -> Result<(), ImportError> {

@@ -303,7 +303,8 @@ fn an_operator_chain_takes_only_its_operators_signature() {
     // another block: each is refused by its rule and nothing is written.
     let impostor = secp256k1::SecretKey::from_byte_array([3; 32]).unwrap();
     let mut forged = honest.clone();
-    forged.header.seal = ankr_types::Seal::operator(&impostor, 42424, forged.header.template_hash());
+    forged.header.seal =
+        ankr_types::Seal::operator(&impostor, 42424, forged.header.template_hash());
     assert!(matches!(
         b.import_block(forged),
         Err(ImportError::WrongOperator { expected, got: Some(got) })
@@ -342,7 +343,15 @@ fn an_operator_chain_takes_only_its_operators_signature() {
     // A main chain (no operator; same alloc, so the same genesis) refuses operator seals.
     let c_dir = tempfile::tempdir().unwrap();
     let main = Chain::open(c_dir.path(), spec()).unwrap();
-    assert_eq!(main.head().hash(), a.reader().unwrap().header_by_number(0).unwrap().unwrap().hash());
+    assert_eq!(
+        main.head().hash(),
+        a.reader()
+            .unwrap()
+            .header_by_number(0)
+            .unwrap()
+            .unwrap()
+            .hash()
+    );
     assert!(matches!(
         main.import_block(block_at(&a, 1)),
         Err(ImportError::OperatorSealNotAllowed)

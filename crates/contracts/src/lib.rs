@@ -63,6 +63,11 @@ alloy_sol_types::sol!(
 );
 alloy_sol_types::sol!(
     #[derive(Debug, PartialEq, Eq)]
+    EvmChildChain,
+    "artifacts/EvmChildChain.json"
+);
+alloy_sol_types::sol!(
+    #[derive(Debug, PartialEq, Eq)]
     Multicall3,
     "artifacts/Multicall3.json"
 );
@@ -90,6 +95,7 @@ macro_rules! artifacts {
 artifacts!(
     "ChildChainRegistry",
     "EnclaveRegistry",
+    "EvmChildChain",
     "ExampleToken",
     "FakeRootChainFactory",
     "Greeter",

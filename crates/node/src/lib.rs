@@ -59,10 +59,7 @@ pub enum NodeError {
     #[error("the dev sealer is not allowed by this chain spec (allow_dev_seal = false)")]
     DevSealNotAllowed,
     #[error("the operator key is {key}'s, but this chain spec's operator is {spec:?}")]
-    NotTheOperator {
-        key: Address,
-        spec: Option<Address>,
-    },
+    NotTheOperator { key: Address, spec: Option<Address> },
     #[error("this chain is sealed by its operator {0}: it cannot be mined")]
     MiningOnOperatorChain(Address),
     #[error(transparent)]
@@ -217,8 +214,9 @@ async fn seal_blocks(
             }
             // Batch what arrives together into one block, then keep going while work remains.
             tokio::time::sleep(Duration::from_millis(5)).await;
-            while chain.pool_size() > 0 && seal_one(&chain, &sealer, beneficiary, Contents::NonEmpty).await {
-            }
+            while chain.pool_size() > 0
+                && seal_one(&chain, &sealer, beneficiary, Contents::NonEmpty).await
+            {}
         },
         DevSealing::Interval(every) => {
             let mut ticks = tokio::time::interval(every);

@@ -48,7 +48,8 @@ impl Seal {
 
     /// The operator's seal of a header whose template hash is `template_hash` on `chain_id`.
     pub fn operator(secret: &secp256k1::SecretKey, chain_id: u64, template_hash: B256) -> Self {
-        let signature = crate::recovery::sign_hash(secret, operator_seal_digest(chain_id, template_hash));
+        let signature =
+            crate::recovery::sign_hash(secret, operator_seal_digest(chain_id, template_hash));
         Self {
             kind: SealKind::Operator,
             proof: Bytes::from(signature.as_bytes().to_vec()),
@@ -62,7 +63,8 @@ impl Seal {
             return None;
         }
         let signature = alloy_primitives::Signature::try_from(self.proof.as_ref()).ok()?;
-        crate::recovery::recover_address(operator_seal_digest(chain_id, template_hash), &signature).ok()
+        crate::recovery::recover_address(operator_seal_digest(chain_id, template_hash), &signature)
+            .ok()
     }
 
     fn payload_length(&self) -> usize {

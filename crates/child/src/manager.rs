@@ -1,0 +1,90 @@
+//! The child chain's manager on the main chain (`contracts/src/EvmChildChain.sol`): deployed
+//! by the operator with its stake, then registered in `ChildChainRegistry` with the registry's
+//! bond, so that main-chain headers commit to the chain's latest committed block.
+
+use alloy_primitives::{Address, U256};
+use alloy_sol_types::SolValue;
+use ankr_client::{ClientError, MainChain, Sender};
+use ankr_contracts::EvmChildChain;
+use ankr_contracts::genesis::CHILD_CHAIN_REGISTRY_ADDRESS;
+use std::time::Duration;
+
+/// What the operator puts on the main chain for its child chain.
+#[derive(Clone, Debug)]
+pub struct ManagerSettings {
+    /// The name the registry lists (1 to 64 bytes).
+    pub name: String,
+    /// The child chain's chain id.
+    pub child_chain_id: u64,
+    /// The operator's stake, held by the manager.
+    pub stake: U256,
+    /// Main-chain blocks between retiring the chain and taking the stake back.
+    pub exit_delay: u64,
+}
+
+/// Deploys an `EvmChildChain` owned by the sender's key and registers it; returns its address.
+pub async fn deploy(sender: &Sender, settings: &ManagerSettings) -> Result<Address, ClientError> {
+    let main = sender.chain();
+    let mut code = ankr_contracts::artifact("EvmChildChain")
+        .expect("EvmChildChain artifact is committed")
+        .bytecode
+        .to_vec();
+    code.extend(
+        (
+            U256::from(settings.child_chain_id),
+            U256::from(settings.exit_delay),
+        )
+            .abi_encode_params(),
+    );
+    let sent = sender.send(None, code, settings.stake, 2_000_000).await?;
+    let receipt = main.wait(sent.hash, Duration::from_secs(120)).await?;
+    let manager = receipt.contract_address.ok_or_else(|| {
+        ClientError::Decode("a contract creation's receipt without its address".into())
+    })?;
+    // The registry holds its own bond (registering is not free, audit M-6).
+    let bond = main
+        .read(
+            CHILD_CHAIN_REGISTRY_ADDRESS,
+            ankr_contracts::ChildChainRegistry::minStakeCall {},
+        )
+        .await?;
+    let register = ankr_contracts::ChildChainRegistry::registerCall {
+        name: settings.name.clone(),
+        rootChain: manager,
+    };
+    sender
+        .transact(CHILD_CHAIN_REGISTRY_ADDRESS, &register, bond, 500_000)
+        .await?;
+    Ok(manager)
+}
+
+/// What the main chain holds for a child chain, as `ankr child status` shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ManagerState {
+    pub operator: Address,
+    pub child_chain_id: u64,
+    pub stake: U256,
+    pub latest_number: u64,
+    pub latest_hash: alloy_primitives::B256,
+    pub retired_at: u64,
+}
+
+/// Reads the manager at `manager`.
+pub async fn state(main: &MainChain, manager: Address) -> Result<ManagerState, ClientError> {
+    let (operator, child_chain_id, stake, latest_number, latest_hash, retired_at) = tokio::try_join!(
+        main.read(manager, EvmChildChain::ownerCall {}),
+        main.read(manager, EvmChildChain::childChainIdCall {}),
+        main.read(manager, EvmChildChain::stakeCall {}),
+        main.read(manager, EvmChildChain::latestNumberCall {}),
+        main.read(manager, EvmChildChain::latestHashCall {}),
+        main.read(manager, EvmChildChain::retiredAtCall {}),
+    )?;
+    Ok(ManagerState {
+        operator,
+        child_chain_id: child_chain_id.saturating_to(),
+        stake,
+        latest_number: latest_number.saturating_to(),
+        latest_hash,
+        retired_at: retired_at.saturating_to(),
+    })
+}
