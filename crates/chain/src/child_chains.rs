@@ -133,6 +133,26 @@ impl Chain {
         Ok(root)
     }
 
+    /// What kind of child chain `root_chain` manages ("plasma", "evm"), as its contract says
+    /// (`kind()`) in `state`; `None` for a contract that does not answer.
+    pub fn child_chain_kind(
+        &self,
+        state: &StateReader,
+        block: &BlockContext,
+        root_chain: Address,
+    ) -> Option<String> {
+        let call = ankr_contracts::EvmChildChain::kindCall {};
+        let output = system_call(
+            state,
+            &self.config,
+            block,
+            root_chain,
+            call.abi_encode().into(),
+        )
+        .ok()?;
+        ankr_contracts::EvmChildChain::kindCall::abi_decode_returns(&output).ok()
+    }
+
     /// The boundaries a header's `child_chains_root` commits to, if this node made or imported it.
     pub fn child_chains_of(&self, root: B256) -> Result<Option<Vec<Boundary>>, ChainError> {
         if root == B256::ZERO {

@@ -35,6 +35,8 @@ pub struct NodeInfo {
 pub struct ChildChainBoundary {
     /// The registry's id; the leaf sits at index id − 1.
     pub id: u64,
+    /// "plasma" (a RootChain) or "evm" (an EvmChildChain), as the contract says.
+    pub kind: Option<String>,
     pub root_chain: Address,
     /// The latest child block the main chain knew of.
     pub blknum: u64,
@@ -89,6 +91,12 @@ impl AnkrRpcServer for AnkrRpc {
             .map_err(internal)?
             .ok_or_else(|| internal("this node does not hold the boundaries of that block"))?;
         let tree = boundaries_tree(&boundaries);
+        let state = self
+            .chain
+            .reader()
+            .and_then(|r| r.state_at(header.number))
+            .map_err(internal)?;
+        let context = ankr_execution::BlockContext::of(&header);
         Ok(ChildChains {
             block_number: header.number,
             block_hash: header.hash(),
@@ -98,6 +106,7 @@ impl AnkrRpcServer for AnkrRpc {
                 .enumerate()
                 .map(|(index, b)| ChildChainBoundary {
                     id: b.id,
+                    kind: self.chain.child_chain_kind(&state, &context, b.root_chain),
                     root_chain: b.root_chain,
                     blknum: b.blknum,
                     root: b.root,

@@ -1,0 +1,338 @@
+//! An EVM child chain end to end on loopback: a main-chain node, the child chain's operator
+//! (sealing, serving JSON-RPC, committing to its manager on the main chain) and a follower that
+//! re-executes every block it hears of over libp2p. A contract deployed and called on the child
+//! chain through its JSON-RPC is seen by the follower, and the main chain's headers commit to
+//! the child chain's blocks.
+
+use alloy_primitives::U256;
+use alloy_sol_types::SolValue;
+use ankr_child::manager::{self, ManagerSettings};
+use ankr_child::{ChildConfig, ChildNode, MainLink, Profile, Role};
+use ankr_client::{MainChain, Sender};
+use ankr_contracts::{EvmChildChain, Greeter};
+use ankr_node::DevSealing;
+use ankr_node::test_utils::{ANKR, DevChain, address, key};
+use ankr_rpc::api::AnkrRpcClient;
+use ankr_types::GenesisAccount;
+use std::time::Duration;
+
+const CHILD_CHAIN_ID: u64 = 7_001;
+/// Devnet account 3 operates the child chain (on both chains); account 4 uses it.
+const OPERATOR: usize = 3;
+const USER: usize = 4;
+
+fn network(
+    dir: &std::path::Path,
+    boot_peers: Vec<ankr_network::Multiaddr>,
+) -> ankr_network::NetworkConfig {
+    ankr_network::NetworkConfig {
+        listen: "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
+        boot_peers,
+        key_file: dir.join("network.key"),
+        discovery: false,
+    }
+}
+
+/// Polls `check` every 100 ms for up to 60 s.
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..600 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contracts_run_on_a_child_chain_that_the_main_chain_commits_to() {
+    let main = DevChain::start(
+        ankr_node::devnet::spec(),
+        DevSealing::Interval(Duration::from_millis(500)),
+    )
+    .await;
+    let main_client = MainChain::connect(&main.node.rpc_url()).await.unwrap();
+    let operator_on_main = Sender::new(main_client.clone(), key(OPERATOR));
+    let managed = manager::deploy(
+        &operator_on_main,
+        &ManagerSettings {
+            name: "shop".into(),
+            child_chain_id: CHILD_CHAIN_ID,
+            stake: U256::from(10 * ANKR),
+            exit_delay: 10,
+        },
+    )
+    .await
+    .unwrap();
+    let state = manager::state(&main_client, managed).await.unwrap();
+    assert_eq!(state.operator, address(OPERATOR));
+    assert_eq!(state.stake, U256::from(10 * ANKR));
+
+    let alloc = [(
+        address(USER),
+        GenesisAccount {
+            balance: U256::from(100 * ANKR),
+            ..Default::default()
+        },
+    )]
+    .into();
+    let spec = Profile::ECommerce.spec(CHILD_CHAIN_ID, address(OPERATOR), alloc);
+    let (op_dir, follower_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let operator = ChildNode::start(ChildConfig {
+        data_dir: op_dir.path().to_path_buf(),
+        spec: spec.clone(),
+        rpc_addr: "127.0.0.1:0".parse().unwrap(),
+        role: Role::Operator {
+            key: key(OPERATOR),
+            main: Some(MainLink {
+                rpc_url: main.node.rpc_url(),
+                manager: managed,
+                key: key(OPERATOR),
+            }),
+        },
+        network: Some(network(op_dir.path(), vec![])),
+    })
+    .await
+    .unwrap();
+    let operator_peer = operator.node.network.as_ref().unwrap().listen_addr.clone();
+    let follower = ChildNode::start(ChildConfig {
+        data_dir: follower_dir.path().to_path_buf(),
+        spec: spec.clone(),
+        rpc_addr: "127.0.0.1:0".parse().unwrap(),
+        role: Role::Follower,
+        network: Some(network(follower_dir.path(), vec![operator_peer])),
+    })
+    .await
+    .unwrap();
+
+    // A wallet deploys and calls a contract on the child chain over its JSON-RPC, as on any chain.
+    let child = MainChain::connect(&operator.rpc_url()).await.unwrap();
+    assert_eq!(child.chain_id(), CHILD_CHAIN_ID);
+    let user = Sender::new(child.clone(), key(USER));
+    let mut code = ankr_contracts::artifact("Greeter")
+        .unwrap()
+        .bytecode
+        .to_vec();
+    code.extend(("hello from a child chain".to_string(),).abi_encode_params());
+    let sent = user.send(None, code, U256::ZERO, 1_000_000).await.unwrap();
+    let deployed = child
+        .wait(sent.hash, Duration::from_secs(30))
+        .await
+        .unwrap();
+    let greeter = deployed.contract_address.unwrap();
+    let set = user
+        .transact(
+            greeter,
+            &Greeter::setGreetingCall {
+                next: "sealed by the operator".into(),
+            },
+            U256::ZERO,
+            200_000,
+        )
+        .await
+        .unwrap();
+    let set_block = set.block_number.unwrap();
+    let block = child.latest_block().await.unwrap();
+    assert!(block.header.number >= set_block);
+    assert_eq!(
+        child.read(greeter, Greeter::greetingCall {}).await.unwrap(),
+        "sealed by the operator"
+    );
+    let fees_paid = child.balance(address(OPERATOR)).await.unwrap();
+    assert!(
+        fees_paid > U256::ZERO,
+        "the operator collects its chain's fees"
+    );
+
+    // The follower re-executed the same blocks: same head hash, same contract state.
+    let on_follower = MainChain::connect(&follower.rpc_url()).await.unwrap();
+    let target = operator
+        .node
+        .chain
+        .reader()
+        .unwrap()
+        .header_by_number(set_block)
+        .unwrap()
+        .unwrap()
+        .hash();
+    eventually("the follower holds the operator's block", || {
+        let chain = follower.node.chain.clone();
+        async move {
+            chain
+                .reader()
+                .unwrap()
+                .header_by_number(set_block)
+                .unwrap()
+                .is_some_and(|h| h.hash() == target)
+        }
+    })
+    .await;
+    assert_eq!(
+        on_follower
+            .read(greeter, Greeter::greetingCall {})
+            .await
+            .unwrap(),
+        "sealed by the operator"
+    );
+
+    // The main chain holds a commitment at or past that block, and its headers commit to it as
+    // the child chain's boundary.
+    eventually(
+        "the manager holds a commitment past the contract call",
+        || {
+            let main_client = main_client.clone();
+            async move {
+                main_client
+                    .read(managed, EvmChildChain::latestNumberCall {})
+                    .await
+                    .unwrap()
+                    >= U256::from(set_block)
+            }
+        },
+    )
+    .await;
+    let committed = manager::state(&main_client, managed).await.unwrap();
+    let child_header = operator
+        .node
+        .chain
+        .reader()
+        .unwrap()
+        .header_by_number(committed.latest_number)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        committed.latest_hash,
+        child_header.hash(),
+        "the committed hash is the operator's block"
+    );
+    assert_eq!(
+        main_client
+            .read(
+                managed,
+                EvmChildChain::blockHashCall(U256::from(committed.latest_number))
+            )
+            .await
+            .unwrap(),
+        child_header.hash()
+    );
+    let main_rpc = jsonrpsee::http_client::HttpClientBuilder::default()
+        .build(main.node.rpc_url())
+        .unwrap();
+    eventually(
+        "a main-chain header commits to the child chain's boundary",
+        || {
+            let main_rpc = main_rpc.clone();
+            async move {
+                let chains = main_rpc.child_chains(None).await.unwrap();
+                chains
+                    .chains
+                    .iter()
+                    .any(|c| c.root_chain == managed && c.blknum >= set_block)
+            }
+        },
+    )
+    .await;
+    let chains = main_rpc.child_chains(None).await.unwrap();
+    let boundary = chains
+        .chains
+        .iter()
+        .find(|c| c.root_chain == managed)
+        .unwrap();
+    assert_eq!(boundary.kind.as_deref(), Some("evm"));
+    let header = operator
+        .node
+        .chain
+        .reader()
+        .unwrap()
+        .header_by_number(boundary.blknum)
+        .unwrap()
+        .unwrap();
+    assert_eq!(boundary.root, header.hash());
+
+    // Only the operator commits, and only forward.
+    let stranger = Sender::new(main_client.clone(), key(5));
+    let refused = stranger
+        .transact(
+            managed,
+            &EvmChildChain::commitBlockCall {
+                number: U256::from(1_000_000),
+                hash: header.hash(),
+            },
+            U256::ZERO,
+            200_000,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("only the operator commits blocks"),
+        "{refused}"
+    );
+    let backwards = operator_on_main
+        .transact(
+            managed,
+            &EvmChildChain::commitBlockCall {
+                number: U256::from(1),
+                hash: header.hash(),
+            },
+            U256::ZERO,
+            200_000,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        backwards
+            .to_string()
+            .contains("a commitment must move the chain forward"),
+        "{backwards}"
+    );
+
+    follower.stop().await;
+    operator.stop().await;
+    main.node.stop().await;
+}
+
+#[tokio::test]
+async fn a_child_node_refuses_a_key_that_is_not_its_operator_or_a_spec_without_one() {
+    let spec = Profile::RealEstate.spec(CHILD_CHAIN_ID, address(OPERATOR), Default::default());
+    let dir = tempfile::tempdir().unwrap();
+    let config = ChildConfig {
+        data_dir: dir.path().to_path_buf(),
+        spec: spec.clone(),
+        rpc_addr: "127.0.0.1:0".parse().unwrap(),
+        role: Role::Operator {
+            key: key(USER),
+            main: None,
+        },
+        network: None,
+    };
+    let error = ChildNode::start(config.clone()).await.err().unwrap();
+    assert!(
+        error.to_string().contains("this chain spec's operator is"),
+        "{error}"
+    );
+    let error = ChildNode::start(ChildConfig {
+        role: Role::Follower,
+        ..config.clone()
+    })
+    .await
+    .err()
+    .unwrap();
+    assert!(matches!(
+        error,
+        ankr_child::ChildError::FollowerWithoutNetwork
+    ));
+    let error = ChildNode::start(ChildConfig {
+        spec: ankr_node::devnet::spec(),
+        ..config
+    })
+    .await
+    .err()
+    .unwrap();
+    assert!(matches!(error, ankr_child::ChildError::NoOperator(_)));
+}
