@@ -75,8 +75,74 @@ export async function startDevnet({ blockTime = 1 } = {}) {
   };
 }
 
+/**
+ * Starts an EVM child chain of `profile` beside `devnet`: registers its manager on the main
+ * chain with dev account `operatorIndex` (`ankr child register`), writes its spec funding
+ * `fund` (`ankr child spec`), and runs its operator (`ankr child`), which commits its blocks to
+ * the manager. Returns { url, manager, stop }.
+ */
+export async function startChild(devnet, { profile = "e-commerce", chainId = 7001, operatorIndex = 1, fund = [] } = {}) {
+  const key = DEV_KEYS[operatorIndex];
+  const operator = DEV_ADDRESSES[operatorIndex];
+  const cli = (args) =>
+    new Promise((resolve, reject) => {
+      const child = spawn(ankrBin, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RUST_LOG: "warn" } });
+      let out = "";
+      let err = "";
+      child.stdout.on("data", (d) => (out += d));
+      child.stderr.on("data", (d) => (err += d));
+      child.on("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(`ankr ${args.join(" ")}: ${out}${err}`))));
+    });
+  const registered = await cli(["child", "register", "--main-rpc", devnet.url, "--key", key, "--name", profile, "--chain-id", String(chainId), "--stake", "10"]);
+  const manager = registered.match(/manager (0x[0-9a-fA-F]{40})/)[1];
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ankr-child-"));
+  const spec = await cli(["child", "spec", "--profile", profile, "--chain-id", String(chainId), "--operator", operator, ...fund.flatMap((f) => ["--fund", f])]);
+  fs.writeFileSync(path.join(dir, "spec.toml"), spec);
+  const port = await freePort();
+  const node = spawn(
+    ankrBin,
+    ["child", "--spec", path.join(dir, "spec.toml"), "--dir", path.join(dir, "data"), "--operator-key", key, "--rpc", `127.0.0.1:${port}`, "--main-rpc", devnet.url, "--manager", manager],
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RUST_LOG: process.env.RUST_LOG || "warn" } },
+  );
+  let output = "";
+  node.stdout.on("data", (d) => (output += d));
+  node.stderr.on("data", (d) => (output += d));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    try {
+      const answer = await rpc(url, "eth_chainId");
+      if (answer.result) break;
+    } catch {}
+    if (node.exitCode !== null || Date.now() > deadline) {
+      node.kill("SIGKILL");
+      throw new Error(`child chain did not start:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    manager,
+    output: () => output,
+    stop: async () => {
+      node.kill("SIGINT");
+      await new Promise((resolve) => {
+        const timer = setTimeout(() => { node.kill("SIGKILL"); resolve(); }, 5_000);
+        node.on("exit", () => { clearTimeout(timer); resolve(); });
+      });
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 /** The first dev account's key (anvil's and Hardhat's too). */
 export const DEV_KEYS = [
   "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
   "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+];
+
+/** The addresses of DEV_KEYS. */
+export const DEV_ADDRESSES = [
+  "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
+  "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
 ];

@@ -2,6 +2,7 @@
 //! over to the library crates; nothing here is chain logic.
 
 mod attest;
+mod child;
 mod devnet;
 mod oracle;
 mod plasma;
@@ -36,6 +37,9 @@ enum Command {
     Oracle(oracle::OracleArgs),
     /// Plasma child chains: run an operator or a watcher; deposit, send, exit, move between chains.
     Plasma(plasma::PlasmaArgs),
+    /// EVM child chains: run an operator or a follower; print a profile's spec; register a
+    /// chain's manager on the main chain; read its status there.
+    Child(child::ChildArgs),
     /// Run the SIMULATED attestation service that certifies enclaves (holds the root key).
     Attest(attest::AttestArgs),
     /// Print a chain spec (TOML) to start from.
@@ -266,6 +270,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Plasma(args) => {
             init_logging();
             plasma::run(args).await
+        }
+        Command::Child(args) => {
+            init_logging();
+            child::run(args).await
         }
         Command::Attest(args) => {
             init_logging();

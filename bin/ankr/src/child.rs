@@ -1,0 +1,223 @@
+//! `ankr child`: EVM child chains (DESIGN §8). Run a chain's operator or a follower, print a
+//! profile's chain spec, put a chain's manager on the main chain, read what the main chain
+//! holds for it.
+
+use crate::plasma::parse_ankr;
+use crate::wallet::parse_key;
+use alloy_primitives::{Address, U256};
+use ankr_child::manager::{self, ManagerSettings};
+use ankr_child::{ChildConfig, ChildNode, MainLink, Profile, Role};
+use ankr_client::{MainChain, Sender};
+use ankr_types::{ChainSpec, GenesisAccount};
+use anyhow::Context;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct ChildArgs {
+    #[command(subcommand)]
+    command: Option<ChildCommand>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+/// `ankr child --spec FILE --dir D (--operator-key K | --follow) …`: run a child-chain node.
+#[derive(clap::Args)]
+struct RunArgs {
+    /// The child chain's spec (`ankr child spec` prints one).
+    #[arg(long, required = true)]
+    spec: Option<PathBuf>,
+    /// Data folder (created if missing; resumed if it holds the chain).
+    #[arg(long, required = true)]
+    dir: Option<PathBuf>,
+    /// Hex secret key of the operator the spec names: this node makes and signs the blocks.
+    #[arg(long, env = "ANKR_OPERATOR_KEY", hide_env_values = true, required_unless_present = "follow")]
+    operator_key: Option<String>,
+    /// Follow the chain instead: take blocks from peers and re-execute each (needs --p2p and
+    /// --boot-peer).
+    #[arg(long, conflicts_with = "operator_key")]
+    follow: bool,
+    /// JSON-RPC address (HTTP and WebSocket) of the child chain.
+    #[arg(long, default_value = "127.0.0.1:8645")]
+    rpc: SocketAddr,
+    /// Main-chain JSON-RPC URL: with --manager, the operator commits its blocks there.
+    #[arg(long)]
+    main_rpc: Option<String>,
+    /// The chain's EvmChildChain manager on the main chain (`ankr child register` prints it).
+    #[arg(long, requires = "main_rpc")]
+    manager: Option<Address>,
+    /// Join the child chain's peer-to-peer network on this multiaddr.
+    #[arg(long)]
+    p2p: Option<ankr_network::Multiaddr>,
+    /// A peer to dial at start (repeatable).
+    #[arg(long = "boot-peer")]
+    boot_peers: Vec<ankr_network::Multiaddr>,
+}
+
+#[derive(clap::Subcommand)]
+enum ChildCommand {
+    /// Print the chain spec (TOML) of a child chain of a profile.
+    Spec {
+        #[arg(long, value_parser = clap::value_parser!(Profile))]
+        profile: Profile,
+        #[arg(long)]
+        chain_id: u64,
+        /// The operator's address (signs every block).
+        #[arg(long)]
+        operator: Address,
+        /// Fund ADDRESS with ANKR at genesis (repeatable): ANKR not backed by the main chain,
+        /// for development chains only.
+        #[arg(long = "fund", value_parser = parse_funding)]
+        funds: Vec<(Address, U256)>,
+    },
+    /// Deploy the chain's EvmChildChain manager on the main chain with the operator's stake,
+    /// register it in ChildChainRegistry, and print its address.
+    Register {
+        /// Main-chain JSON-RPC URL.
+        #[arg(long, default_value = "http://127.0.0.1:8545")]
+        main_rpc: String,
+        /// Hex secret key of the operator's main-chain account (owns the manager).
+        #[arg(long, env = "ANKR_KEY", hide_env_values = true)]
+        key: String,
+        /// The registry's name for the chain (1 to 64 bytes).
+        #[arg(long)]
+        name: String,
+        /// The child chain's chain id.
+        #[arg(long)]
+        chain_id: u64,
+        /// The operator's stake in ANKR.
+        #[arg(long, default_value = "10")]
+        stake: String,
+        /// Main-chain blocks between retiring the chain and taking the stake back.
+        #[arg(long, default_value_t = 40_320)]
+        exit_delay: u64,
+    },
+    /// What the main chain holds for a child chain: operator, stake, latest committed block.
+    Status {
+        #[arg(long, default_value = "http://127.0.0.1:8545")]
+        main_rpc: String,
+        #[arg(long)]
+        manager: Address,
+    },
+}
+
+/// `--fund ADDRESS=ANKR`.
+fn parse_funding(value: &str) -> Result<(Address, U256), String> {
+    let (address, amount) = value.split_once('=').ok_or("takes ADDRESS=ANKR")?;
+    Ok((
+        address.parse().map_err(|e| format!("address: {e}"))?,
+        parse_ankr(amount).map_err(|e| format!("amount: {e}"))?,
+    ))
+}
+
+pub async fn run(args: ChildArgs) -> anyhow::Result<()> {
+    match args.command {
+        None => run_node(args.run).await,
+        Some(ChildCommand::Spec {
+            profile,
+            chain_id,
+            operator,
+            funds,
+        }) => {
+            let alloc = funds
+                .into_iter()
+                .map(|(address, balance)| {
+                    let account = GenesisAccount {
+                        balance,
+                        ..Default::default()
+                    };
+                    (address, account)
+                })
+                .collect();
+            let spec = profile.spec(chain_id, operator, alloc);
+            spec.validate()?;
+            print!("{}", toml::to_string_pretty(&spec)?);
+            Ok(())
+        }
+        Some(ChildCommand::Register {
+            main_rpc,
+            key,
+            name,
+            chain_id,
+            stake,
+            exit_delay,
+        }) => {
+            let main = MainChain::connect(&main_rpc).await?;
+            let sender = Sender::new(main, parse_key(&key)?);
+            let settings = ManagerSettings {
+                name,
+                child_chain_id: chain_id,
+                stake: parse_ankr(&stake)?,
+                exit_delay,
+            };
+            let manager = manager::deploy(&sender, &settings).await?;
+            println!("manager {manager}");
+            Ok(())
+        }
+        Some(ChildCommand::Status { main_rpc, manager }) => {
+            let main = MainChain::connect(&main_rpc).await?;
+            let state = manager::state(&main, manager).await?;
+            println!("manager        {manager}");
+            println!("child chain id {}", state.child_chain_id);
+            println!("operator       {}", state.operator);
+            println!("stake          {} wei", state.stake);
+            println!("committed      block {} {}", state.latest_number, state.latest_hash);
+            if state.retired_at != 0 {
+                println!("retired at     main block {}", state.retired_at);
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn run_node(args: RunArgs) -> anyhow::Result<()> {
+    let spec_path = args.spec.context("--spec FILE")?;
+    let dir = args.dir.context("--dir DIR")?;
+    let spec = ChainSpec::load(&spec_path)?;
+    let role = match args.operator_key {
+        Some(key) => {
+            let key = parse_key(&key).context("--operator-key")?;
+            let main = match (args.main_rpc, args.manager) {
+                (Some(rpc_url), Some(manager)) => Some(MainLink {
+                    rpc_url,
+                    manager,
+                    key,
+                }),
+                (Some(_), None) => anyhow::bail!(
+                    "--main-rpc needs --manager ADDRESS (`ankr child register` deploys one)"
+                ),
+                _ => None,
+            };
+            if main.is_none() {
+                tracing::warn!(
+                    "no --main-rpc/--manager: blocks are not committed to the main chain"
+                );
+            }
+            Role::Operator { key, main }
+        }
+        None => Role::Follower,
+    };
+    let network = args.p2p.map(|listen| ankr_network::NetworkConfig {
+        listen,
+        boot_peers: args.boot_peers,
+        key_file: dir.join("network.key"),
+        discovery: true,
+    });
+    let node = ChildNode::start(ChildConfig {
+        data_dir: dir,
+        spec,
+        rpc_addr: args.rpc,
+        role,
+        network,
+    })
+    .await?;
+    println!("rpc {}", node.rpc_url());
+    if let Some(network) = &node.node.network {
+        println!("p2p {}", network.listen_addr);
+    }
+    tokio::signal::ctrl_c().await?;
+    tracing::info!("stopping");
+    node.stop().await;
+    Ok(())
+}

@@ -1,0 +1,64 @@
+// An EVM child chain as a dapp developer meets it: `ankr child register | spec` and an
+// operator (`ankr child`) beside a real `ankr devnet`; unmodified ethers.js deploys and calls a
+// contract on it and cast reads it; the main chain's manager and headers commit to its blocks.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import path from "node:path";
+import { promisify } from "node:util";
+import { ethers } from "ethers";
+import { DEV_ADDRESSES, DEV_KEYS, artifact, startChild, startDevnet } from "../lib/devnet.mjs";
+
+const run = promisify(execFile);
+const here = path.dirname(new URL(import.meta.url).pathname);
+const castBin = path.join(here, "..", "node_modules", "@foundry-rs", "cast-linux-amd64", "bin", "cast");
+
+describe("an EVM child chain beside ankr devnet", { timeout: 120_000 }, () => {
+  let devnet;
+  let child;
+  before(async () => {
+    devnet = await startDevnet();
+    child = await startChild(devnet, { profile: "e-commerce", chainId: 7001, fund: [`${DEV_ADDRESSES[0]}=100`] });
+  });
+  after(async () => {
+    await child?.stop();
+    await devnet?.stop();
+  });
+
+  test("ethers deploys and calls a contract on it; cast reads it; the main chain commits to it", async () => {
+    const provider = new ethers.JsonRpcProvider(child.url, undefined, { pollingInterval: 100, cacheTimeout: -1 });
+    assert.equal((await provider.getNetwork()).chainId, 7001n);
+    const wallet = new ethers.Wallet(DEV_KEYS[0], provider);
+    const { abi, bytecode } = artifact("Greeter");
+    const greeter = await (await new ethers.ContractFactory(abi, bytecode, wallet).deploy("hello, child")).waitForDeployment();
+    const receipt = await (await greeter.setGreeting("sealed by the operator")).wait();
+    assert.equal(receipt.status, 1);
+    assert.equal(await greeter.greeting(), "sealed by the operator");
+    const block = await provider.send("eth_getBlockByNumber", [ethers.toQuantity(receipt.blockNumber), false]);
+    assert.equal(block.seal.kind, "operator");
+
+    const address = await greeter.getAddress();
+    const read = await run(castBin, ["call", "--rpc-url", child.url, address, "greeting()(string)"]);
+    assert.equal(read.stdout.trim(), '"sealed by the operator"');
+
+    // The operator's commitments reach the main chain's manager, and main headers cover them.
+    const main = new ethers.JsonRpcProvider(devnet.url, undefined, { pollingInterval: 100, cacheTimeout: -1 });
+    const manager = new ethers.Contract(child.manager, artifact("EvmChildChain").abi, main);
+    const deadline = Date.now() + 60_000;
+    while ((await manager.latestNumber()) < BigInt(receipt.blockNumber)) {
+      assert.ok(Date.now() < deadline, "no commitment reached the main chain");
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const number = await manager.latestNumber();
+    const committed = await provider.getBlock(Number(number));
+    assert.equal(await manager.latestHash(), committed.hash);
+    let boundary;
+    while (!boundary || BigInt(boundary.blknum) < BigInt(receipt.blockNumber)) {
+      assert.ok(Date.now() < deadline, "no main header covers the child chain");
+      const { chains } = await main.send("ankr_childChains", []);
+      boundary = chains.find((c) => c.rootChain.toLowerCase() === child.manager.toLowerCase());
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.equal(boundary.kind, "evm");
+  });
+});
