@@ -117,8 +117,8 @@ impl Chain {
                 max: MAX_REORG_DEPTH,
             });
         }
-        self.check_header_on(parent, &block.header)?;
         self.check_seal_kind(&block.header)?;
+        self.check_header_on(parent, &block.header)?;
         match block.header.seal.kind {
             SealKind::Dev | SealKind::Operator => {}
             SealKind::UsefulWork => {

@@ -336,3 +336,129 @@ async fn a_child_node_refuses_a_key_that_is_not_its_operator_or_a_spec_without_o
     .unwrap();
     assert!(matches!(error, ankr_child::ChildError::NoOperator(_)));
 }
+
+/// An operator on loopback without a main-chain link, and a follower of it; the follower's
+/// JSON-RPC client.
+async fn operator_and_follower(
+    profile: Profile,
+    dirs: &(tempfile::TempDir, tempfile::TempDir),
+) -> (ChildNode, ChildNode, jsonrpsee::http_client::HttpClient) {
+    let alloc = [(address(USER), GenesisAccount { balance: U256::from(100 * ANKR), ..Default::default() })].into();
+    let spec = profile.spec(CHILD_CHAIN_ID, address(OPERATOR), alloc);
+    let operator = ChildNode::start(ChildConfig {
+        data_dir: dirs.0.path().to_path_buf(),
+        spec: spec.clone(),
+        rpc_addr: "127.0.0.1:0".parse().unwrap(),
+        role: Role::Operator { key: key(OPERATOR), main: None },
+        network: Some(network(dirs.0.path(), vec![])),
+    })
+    .await
+    .unwrap();
+    let peer = operator.node.network.as_ref().unwrap().listen_addr.clone();
+    let follower = ChildNode::start(ChildConfig {
+        data_dir: dirs.1.path().to_path_buf(),
+        spec,
+        rpc_addr: "127.0.0.1:0".parse().unwrap(),
+        role: Role::Follower,
+        network: Some(network(dirs.1.path(), vec![peer])),
+    })
+    .await
+    .unwrap();
+    let client = jsonrpsee::http_client::HttpClientBuilder::default().build(follower.rpc_url()).unwrap();
+    (operator, follower, client)
+}
+
+/// Attack: a block signed by anyone but the operator (a forged seal, the operator's signature
+/// lifted onto a changed block, a dev or PoUW seal) is handed to a follower over JSON-RPC; each
+/// is refused by its rule and the follower stays on the operator's chain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_forged_operator_seals_are_refused_by_a_follower() {
+    use ankr_rpc::api::PouwRpcClient;
+    let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (operator, follower, client) = operator_and_follower(Profile::ECommerce, &dirs).await;
+    eventually("the follower has the operator's block 2", || {
+        let chain = follower.node.chain.clone();
+        async move { chain.head().number >= 2 }
+    })
+    .await;
+    let head = follower.node.chain.head();
+    // A block on the follower's head, as the operator would make it, but signed by another key.
+    let honest = operator.node.chain.reader().unwrap().header_by_number(head.number).unwrap().unwrap();
+    assert_eq!(honest.hash(), head.hash());
+    let mut forged = ankr_types::Block {
+        header: ankr_types::Header {
+            parent_hash: head.hash(),
+            number: head.number + 1,
+            timestamp: head.timestamp,
+            base_fee_per_gas: ankr_chain::next_base_fee(&head),
+            gas_used: 0,
+            transactions_root: alloy_trie_empty(),
+            receipts_root: alloy_trie_empty(),
+            logs_bloom: Default::default(),
+            ..head.clone()
+        },
+        transactions: vec![],
+    };
+    forged.header.seal = ankr_types::Seal::operator(&key(USER), CHILD_CHAIN_ID, forged.header.template_hash());
+    let refusal = client.submit_block(alloy_rlp_encode(&forged)).await.unwrap_err().to_string();
+    assert!(refusal.contains(&format!("not by the chain's operator {}", address(OPERATOR))), "{refusal}");
+
+    let signed = ankr_types::Seal::operator(&key(OPERATOR), CHILD_CHAIN_ID, forged.header.template_hash());
+    let mut lifted = forged.clone();
+    lifted.header.seal = signed;
+    lifted.header.extra_data = alloy_primitives::Bytes::from_static(b"changed after signing");
+    let refusal = client.submit_block(alloy_rlp_encode(&lifted)).await.unwrap_err().to_string();
+    assert!(refusal.contains("not by the chain's operator"), "{refusal}");
+
+    let mut dev = forged.clone();
+    dev.header.seal = ankr_types::Seal::dev();
+    let refusal = client.submit_block(alloy_rlp_encode(&dev)).await.unwrap_err().to_string();
+    assert!(refusal.contains("dev seal is not allowed"), "{refusal}");
+    let mut work = forged.clone();
+    work.header.seal.kind = ankr_types::SealKind::UsefulWork;
+    let refusal = client.submit_block(alloy_rlp_encode(&work)).await.unwrap_err().to_string();
+    assert!(refusal.contains("never by useful work"), "{refusal}");
+
+    // The follower keeps following the operator.
+    let next = head.number + 2;
+    eventually("the follower goes on with the operator's blocks", || {
+        let (f, o) = (follower.node.chain.clone(), operator.node.chain.clone());
+        async move {
+            f.head().number >= next
+                && o.reader().unwrap().header_by_number(next).unwrap().map(|h| h.hash())
+                    == f.reader().unwrap().header_by_number(next).unwrap().map(|h| h.hash())
+        }
+    })
+    .await;
+    follower.stop().await;
+    operator.stop().await;
+}
+
+/// A prediction-market chain makes a block every 250 ms: blocks share a second, stay within
+/// the clock, and the follower takes every one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sub_second_blocks_share_seconds_and_never_run_ahead_of_the_clock() {
+    let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (operator, follower, _) = operator_and_follower(Profile::PredictionMarket, &dirs).await;
+    eventually("twelve blocks on the follower", || {
+        let chain = follower.node.chain.clone();
+        async move { chain.head().number >= 12 }
+    })
+    .await;
+    let reader = follower.node.chain.reader().unwrap();
+    let stamps: Vec<u64> = (1..=12).map(|n| reader.header_by_number(n).unwrap().unwrap().timestamp).collect();
+    assert!(stamps.windows(2).all(|w| w[0] <= w[1]), "{stamps:?}");
+    assert!(stamps.windows(2).any(|w| w[0] == w[1]), "four blocks a second share seconds: {stamps:?}");
+    assert!(stamps[11] <= ankr_chain::now_seconds() + 1, "{stamps:?}");
+    follower.stop().await;
+    operator.stop().await;
+}
+
+/// keccak256(rlp("")): the root of an empty trie (no transactions, no receipts).
+fn alloy_trie_empty() -> alloy_primitives::B256 {
+    alloy_primitives::b256!("56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421")
+}
+
+fn alloy_rlp_encode(block: &ankr_types::Block) -> alloy_primitives::Bytes {
+    alloy_rlp::encode(block).into()
+}
