@@ -32,7 +32,12 @@ struct RunArgs {
     #[arg(long, required = true)]
     dir: Option<PathBuf>,
     /// Hex secret key of the operator the spec names: this node makes and signs the blocks.
-    #[arg(long, env = "ANKR_OPERATOR_KEY", hide_env_values = true, required_unless_present = "follow")]
+    #[arg(
+        long,
+        env = "ANKR_OPERATOR_KEY",
+        hide_env_values = true,
+        required_unless_present = "follow"
+    )]
     operator_key: Option<String>,
     /// Follow the chain instead: take blocks from peers and re-execute each (needs --p2p and
     /// --boot-peer).
@@ -162,7 +167,10 @@ pub async fn run(args: ChildArgs) -> anyhow::Result<()> {
             println!("child chain id {}", state.child_chain_id);
             println!("operator       {}", state.operator);
             println!("stake          {} wei", state.stake);
-            println!("committed      block {} {}", state.latest_number, state.latest_hash);
+            println!(
+                "committed      block {} {}",
+                state.latest_number, state.latest_hash
+            );
             if state.retired_at != 0 {
                 println!("retired at     main block {}", state.retired_at);
             }

@@ -343,13 +343,23 @@ async fn operator_and_follower(
     profile: Profile,
     dirs: &(tempfile::TempDir, tempfile::TempDir),
 ) -> (ChildNode, ChildNode, jsonrpsee::http_client::HttpClient) {
-    let alloc = [(address(USER), GenesisAccount { balance: U256::from(100 * ANKR), ..Default::default() })].into();
+    let alloc = [(
+        address(USER),
+        GenesisAccount {
+            balance: U256::from(100 * ANKR),
+            ..Default::default()
+        },
+    )]
+    .into();
     let spec = profile.spec(CHILD_CHAIN_ID, address(OPERATOR), alloc);
     let operator = ChildNode::start(ChildConfig {
         data_dir: dirs.0.path().to_path_buf(),
         spec: spec.clone(),
         rpc_addr: "127.0.0.1:0".parse().unwrap(),
-        role: Role::Operator { key: key(OPERATOR), main: None },
+        role: Role::Operator {
+            key: key(OPERATOR),
+            main: None,
+        },
         network: Some(network(dirs.0.path(), vec![])),
     })
     .await
@@ -364,7 +374,9 @@ async fn operator_and_follower(
     })
     .await
     .unwrap();
-    let client = jsonrpsee::http_client::HttpClientBuilder::default().build(follower.rpc_url()).unwrap();
+    let client = jsonrpsee::http_client::HttpClientBuilder::default()
+        .build(follower.rpc_url())
+        .unwrap();
     (operator, follower, client)
 }
 
@@ -383,7 +395,14 @@ async fn attack_forged_operator_seals_are_refused_by_a_follower() {
     .await;
     let head = follower.node.chain.head();
     // A block on the follower's head, as the operator would make it, but signed by another key.
-    let honest = operator.node.chain.reader().unwrap().header_by_number(head.number).unwrap().unwrap();
+    let honest = operator
+        .node
+        .chain
+        .reader()
+        .unwrap()
+        .header_by_number(head.number)
+        .unwrap()
+        .unwrap();
     assert_eq!(honest.hash(), head.hash());
     let mut forged = ankr_types::Block {
         header: ankr_types::Header {
@@ -399,24 +418,51 @@ async fn attack_forged_operator_seals_are_refused_by_a_follower() {
         },
         transactions: vec![],
     };
-    forged.header.seal = ankr_types::Seal::operator(&key(USER), CHILD_CHAIN_ID, forged.header.template_hash());
-    let refusal = client.submit_block(alloy_rlp_encode(&forged)).await.unwrap_err().to_string();
-    assert!(refusal.contains(&format!("not by the chain's operator {}", address(OPERATOR))), "{refusal}");
+    forged.header.seal =
+        ankr_types::Seal::operator(&key(USER), CHILD_CHAIN_ID, forged.header.template_hash());
+    let refusal = client
+        .submit_block(alloy_rlp_encode(&forged))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refusal.contains(&format!(
+            "not by the chain's operator {}",
+            address(OPERATOR)
+        )),
+        "{refusal}"
+    );
 
-    let signed = ankr_types::Seal::operator(&key(OPERATOR), CHILD_CHAIN_ID, forged.header.template_hash());
+    let signed = ankr_types::Seal::operator(
+        &key(OPERATOR),
+        CHILD_CHAIN_ID,
+        forged.header.template_hash(),
+    );
     let mut lifted = forged.clone();
     lifted.header.seal = signed;
     lifted.header.extra_data = alloy_primitives::Bytes::from_static(b"changed after signing");
-    let refusal = client.submit_block(alloy_rlp_encode(&lifted)).await.unwrap_err().to_string();
+    let refusal = client
+        .submit_block(alloy_rlp_encode(&lifted))
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(refusal.contains("not by the chain's operator"), "{refusal}");
 
     let mut dev = forged.clone();
     dev.header.seal = ankr_types::Seal::dev();
-    let refusal = client.submit_block(alloy_rlp_encode(&dev)).await.unwrap_err().to_string();
+    let refusal = client
+        .submit_block(alloy_rlp_encode(&dev))
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(refusal.contains("dev seal is not allowed"), "{refusal}");
     let mut work = forged.clone();
     work.header.seal.kind = ankr_types::SealKind::UsefulWork;
-    let refusal = client.submit_block(alloy_rlp_encode(&work)).await.unwrap_err().to_string();
+    let refusal = client
+        .submit_block(alloy_rlp_encode(&work))
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(refusal.contains("never by useful work"), "{refusal}");
 
     // The follower keeps following the operator.
@@ -425,8 +471,16 @@ async fn attack_forged_operator_seals_are_refused_by_a_follower() {
         let (f, o) = (follower.node.chain.clone(), operator.node.chain.clone());
         async move {
             f.head().number >= next
-                && o.reader().unwrap().header_by_number(next).unwrap().map(|h| h.hash())
-                    == f.reader().unwrap().header_by_number(next).unwrap().map(|h| h.hash())
+                && o.reader()
+                    .unwrap()
+                    .header_by_number(next)
+                    .unwrap()
+                    .map(|h| h.hash())
+                    == f.reader()
+                        .unwrap()
+                        .header_by_number(next)
+                        .unwrap()
+                        .map(|h| h.hash())
         }
     })
     .await;
@@ -446,9 +500,14 @@ async fn sub_second_blocks_share_seconds_and_never_run_ahead_of_the_clock() {
     })
     .await;
     let reader = follower.node.chain.reader().unwrap();
-    let stamps: Vec<u64> = (1..=12).map(|n| reader.header_by_number(n).unwrap().unwrap().timestamp).collect();
+    let stamps: Vec<u64> = (1..=12)
+        .map(|n| reader.header_by_number(n).unwrap().unwrap().timestamp)
+        .collect();
     assert!(stamps.windows(2).all(|w| w[0] <= w[1]), "{stamps:?}");
-    assert!(stamps.windows(2).any(|w| w[0] == w[1]), "four blocks a second share seconds: {stamps:?}");
+    assert!(
+        stamps.windows(2).any(|w| w[0] == w[1]),
+        "four blocks a second share seconds: {stamps:?}"
+    );
     assert!(stamps[11] <= ankr_chain::now_seconds() + 1, "{stamps:?}");
     follower.stop().await;
     operator.stop().await;
