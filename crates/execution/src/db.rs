@@ -12,14 +12,20 @@ use revm::{
 };
 use std::sync::Arc;
 
-/// A storage failure seen by the EVM. Fatal to the block, never to the node.
+/// A state read the EVM could not make. Fatal to the block, never to the node.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("state read failed: {0}")]
-pub struct StateError(pub Arc<StoreError>);
+pub enum StateError {
+    /// This node's storage failed.
+    #[error("state read failed: {0}")]
+    Store(Arc<StoreError>),
+    /// Stateless execution: the witness does not hold what the block reads (named here).
+    #[error("the witness lacks {0}")]
+    Witness(Arc<str>),
+}
 
 impl From<StoreError> for StateError {
     fn from(e: StoreError) -> Self {
-        Self(Arc::new(e))
+        Self::Store(Arc::new(e))
     }
 }
 impl DBErrorMarker for StateError {}

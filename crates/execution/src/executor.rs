@@ -54,8 +54,8 @@ pub struct ExecutedBlock {
     pub skipped: Vec<(B256, String)>,
 }
 
-/// The EVM a block runs in.
-type BlockEvm<'a> = MainnetEvm<MainnetContext<BlockState<StateDb<'a>>>>;
+/// The EVM a block runs in, over parent state `D`.
+type BlockEvm<D> = MainnetEvm<MainnetContext<BlockState<D>>>;
 
 /// Transactions per prefetch chunk: the accounts of chunk k+1 are read on another thread while
 /// chunk k executes. Blocks smaller than one chunk are not worth a thread.
@@ -111,6 +111,30 @@ pub fn execute_block(
     Ok(out)
 }
 
+/// Executes `txs` over any parent state revm can read — a stateless witness (DESIGN §8's
+/// EXECUTE) — with exactly the rules of [`execute_block`], minus its read-ahead of accounts.
+pub fn execute_block_on<D: DatabaseRef<Error = StateError>>(
+    parent_state: D,
+    chain: &ChainConfig,
+    block: &BlockContext,
+    txs: Vec<RecoveredTx>,
+    mode: Mode,
+) -> Result<ExecutedBlock, ExecutionError> {
+    let mut evm = Context::mainnet()
+        .with_db(BlockState::new(parent_state))
+        .with_cfg(chain.cfg_env())
+        .with_block(block.block_env())
+        .build_mainnet();
+    let mut out = ExecutedBlock::default();
+    for (index, tx) in txs.iter().enumerate() {
+        run_transaction(&mut evm, &mut out, block, index, tx, mode)?;
+    }
+    let mut db = evm.ctx.journaled_state.database;
+    db.credit(block.beneficiary, chain.block_reward)?;
+    out.changes = db.into_changes();
+    Ok(out)
+}
+
 /// Reads the accounts the transactions name (senders and recipients) from the parent state.
 fn read_accounts(
     state: &StateReader,
@@ -128,8 +152,8 @@ fn read_accounts(
 }
 
 /// Runs one transaction, recording its receipt, or skips or rejects it by `mode`.
-fn run_transaction(
-    evm: &mut BlockEvm<'_>,
+fn run_transaction<D: DatabaseRef<Error = StateError>>(
+    evm: &mut BlockEvm<D>,
     out: &mut ExecutedBlock,
     block: &BlockContext,
     index: usize,

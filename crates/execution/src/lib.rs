@@ -24,7 +24,8 @@ pub use call::{
 pub use config::{BlockContext, ChainConfig};
 pub use db::{BlockState, StateDb, StateError};
 pub use executor::{
-    ExecutedBlock, ExecutionError, Mode, execute_block, receipts_root, transactions_root,
+    ExecutedBlock, ExecutionError, Mode, execute_block, execute_block_on, receipts_root,
+    transactions_root,
 };
 pub use genesis::{GenesisError, genesis_changes, write_genesis};
 pub use overrides::{AccountOverride, OverriddenDb, Overrides, StorageOverride};

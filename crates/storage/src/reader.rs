@@ -7,7 +7,7 @@ use alloy_primitives::{Address, B256, Bytes, U256, keccak256, map::HashMap};
 use alloy_rlp::{Decodable, RlpDecodable, RlpEncodable};
 use alloy_trie::TrieAccount;
 use ankr_types::Header;
-use redb::{ReadOnlyTable, ReadTransaction};
+use redb::{ReadOnlyTable, ReadTransaction, ReadableTable};
 
 /// A block's transactions with their senders, recovered once at import.
 #[derive(Clone, Debug, Default, PartialEq, Eq, RlpEncodable, RlpDecodable)]
@@ -237,6 +237,45 @@ impl StateReader {
             .code
             .get(code_hash.0)?
             .map(|v| Bytes::copy_from_slice(v.value())))
+    }
+
+    /// Every account of this state by keccak(address), in key order: what its trie is built
+    /// from (a scan of the whole state: for witnesses and tools, not for load).
+    pub fn hashed_accounts(&self) -> Result<Vec<(B256, TrieAccount)>, StoreError> {
+        let mut all = std::collections::BTreeMap::new();
+        for entry in self.accounts.iter()? {
+            let (key, value) = entry?;
+            all.insert(B256::from(key.value()), decode("accounts", value.value())?);
+        }
+        for (hashed, past) in &self.rewind.accounts {
+            match past {
+                Some(account) => all.insert(*hashed, *account),
+                None => all.remove(hashed),
+            };
+        }
+        Ok(all.into_iter().collect())
+    }
+
+    /// Every non-zero slot of `address` in this state by keccak(slot), in key order.
+    pub fn hashed_storage(&self, address: Address) -> Result<Vec<(B256, U256)>, StoreError> {
+        let hashed = keccak256(address);
+        let mut all = std::collections::BTreeMap::new();
+        for entry in self
+            .storage
+            .range((hashed.0, [0u8; 32])..=(hashed.0, [0xffu8; 32]))?
+        {
+            let (key, value) = entry?;
+            all.insert(
+                B256::from(key.value().1),
+                U256::from_be_bytes(value.value()),
+            );
+        }
+        for ((owner, slot), past) in &self.rewind.slots {
+            if *owner == hashed {
+                all.insert(*slot, *past);
+            }
+        }
+        Ok(all.into_iter().filter(|(_, v)| !v.is_zero()).collect())
     }
 
     /// The hash of canonical block `number`: what `BLOCKHASH` reads.

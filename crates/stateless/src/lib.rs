@@ -1,0 +1,21 @@
+//! Stateless execution (DESIGN §8): a block re-executed with nothing but its parent's header
+//! and a **witness** — the trie nodes, contract codes and ancestor headers it touches, as
+//! reth's `debug_executionWitness` lays them out — by the same `ankr-execution` code every node
+//! runs, so the result is the node's by construction. This is what the main chain's EXECUTE
+//! check of a child block runs, and what a watcher runs to find a wrong one.
+//!
+//! - [`witness`]: the witness and how a node makes one from its storage.
+//! - [`trie`]: Merkle-Patricia tries over only the nodes a witness holds.
+//! - [`execute`]: the stateless run and the check of a block against it.
+//!
+//! Trust: the parent header is the witness's first header and must hash to the block's
+//! `parent_hash`; every trie node is looked up by its keccak hash and every older header must
+//! link to its child, so a witness can leave something out (the run then stops, naming what
+//! is missing) but cannot lie about anything it holds.
+
+pub mod execute;
+pub mod trie;
+pub mod witness;
+
+pub use execute::{StatelessError, StatelessOutcome, execute, verify};
+pub use witness::{ExecutionWitness, WitnessError, make_witness};

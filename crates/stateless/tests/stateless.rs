@@ -1,0 +1,342 @@
+//! Blocks built by a real chain re-execute from their witnesses alone to the same roots, and
+//! every witness that leaves something out or lies is refused, naming what is wrong.
+
+use alloy_consensus::TxEip1559;
+use alloy_eips::Encodable2718;
+use alloy_primitives::{Address, Bytes, TxKind, U256};
+use alloy_sol_types::{SolCall, SolValue};
+use ankr_chain::{Chain, Contents, Sealer};
+use ankr_contracts::ExampleToken;
+use ankr_stateless::{ExecutionWitness, StatelessError, make_witness, verify};
+use ankr_types::{
+    Block, ChainSpec, GenesisAccount,
+    chain_spec::ANKR,
+    recovery::{address_of, sign_transaction},
+};
+use proptest::prelude::*;
+
+const CHAIN_ID: u64 = 7_001;
+const HOLDERS: u8 = 5;
+
+fn key(i: u8) -> secp256k1::SecretKey {
+    secp256k1::SecretKey::from_byte_array([i + 1; 32]).unwrap()
+}
+
+fn spec() -> ChainSpec {
+    let mut spec = ChainSpec {
+        name: "stateless".into(),
+        chain_id: CHAIN_ID,
+        gas_limit: 30_000_000,
+        max_tx_gas: 16_777_216,
+        block_reward: U256::ZERO,
+        target_block_time_ms: 1000,
+        initial_base_fee: 1_000_000_000,
+        genesis_timestamp: 1_700_000_000,
+        genesis_difficulty: U256::from(1),
+        allow_dev_seal: true,
+        operator: None,
+        pouw: Default::default(),
+        system_contracts: Default::default(),
+        alloc: Default::default(),
+    };
+    for i in 0..HOLDERS {
+        spec.alloc.insert(
+            address_of(&key(i)),
+            GenesisAccount {
+                balance: U256::from(1_000 * ANKR),
+                ..Default::default()
+            },
+        );
+    }
+    spec
+}
+
+/// A chain in a temporary folder, with the nonces its accounts have used.
+struct Bench {
+    _dir: tempfile::TempDir,
+    chain: Chain,
+    nonces: [u64; HOLDERS as usize],
+}
+
+impl Bench {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let chain = Chain::open(dir.path(), spec()).unwrap();
+        Self {
+            _dir: dir,
+            chain,
+            nonces: [0; HOLDERS as usize],
+        }
+    }
+
+    fn send(&mut self, from: u8, to: TxKind, input: Vec<u8>, value: U256) {
+        let nonce = &mut self.nonces[from as usize];
+        let tx = sign_transaction(
+            &key(from),
+            TxEip1559 {
+                chain_id: CHAIN_ID,
+                nonce: *nonce,
+                gas_limit: 2_000_000,
+                max_fee_per_gas: 10_000_000_000,
+                max_priority_fee_per_gas: 1_000_000_000,
+                to,
+                value,
+                input: input.into(),
+                ..Default::default()
+            },
+        );
+        *nonce += 1;
+        self.chain
+            .submit_raw_transaction(&tx.encoded_2718())
+            .unwrap();
+    }
+
+    /// Seals what the pool holds; returns the block.
+    fn seal(&self) -> Block {
+        let head = self.chain.head();
+        let header = self
+            .chain
+            .build_block(
+                Address::repeat_byte(0xbe),
+                head.timestamp + 1,
+                &Sealer::Dev,
+                Contents::AnyNumber,
+            )
+            .unwrap()
+            .unwrap();
+        let body = self
+            .chain
+            .reader()
+            .unwrap()
+            .body(header.hash())
+            .unwrap()
+            .unwrap();
+        Block {
+            header,
+            transactions: body.transactions,
+        }
+    }
+
+    fn witness(&self, block: &Block) -> ExecutionWitness {
+        make_witness(
+            &self.chain.reader().unwrap(),
+            self.chain.execution_config(),
+            block,
+        )
+        .unwrap()
+    }
+
+    fn verify(&self, block: &Block, witness: &ExecutionWitness) -> Result<(), StatelessError> {
+        verify(self.chain.execution_config(), block, witness).map(|_| ())
+    }
+
+    /// Deploys an ExampleToken from holder 0 with the whole supply; returns its address.
+    fn token(&mut self) -> Address {
+        let mut code = ankr_contracts::artifact("ExampleToken")
+            .unwrap()
+            .bytecode
+            .to_vec();
+        code.extend(
+            (
+                "Example".to_string(),
+                "EXM".to_string(),
+                U256::from(1_000_000u64),
+            )
+                .abi_encode_params(),
+        );
+        let deployer = address_of(&key(0));
+        let address = deployer.create(self.nonces[0]);
+        self.send(0, TxKind::Create, code, U256::ZERO);
+        address
+    }
+}
+
+fn transfer(to: Address, value: u64) -> Vec<u8> {
+    ExampleToken::transferCall {
+        to,
+        value: U256::from(value),
+    }
+    .abi_encode()
+}
+
+#[test]
+fn blocks_reexecute_from_their_witness_to_the_same_roots() {
+    let mut bench = Bench::new();
+    let token = bench.token();
+    bench.send(
+        1,
+        TxKind::Call(address_of(&key(2))),
+        vec![],
+        U256::from(ANKR),
+    );
+    let first = bench.seal();
+    let witness = bench.witness(&first);
+    let outcome = verify(bench.chain.execution_config(), &first, &witness).unwrap();
+    assert_eq!(outcome.state_root, first.header.state_root);
+    assert!(
+        witness.codes.is_empty(),
+        "the deployed code is new: nothing to carry"
+    );
+
+    // Storage written, emptied (a holder sends everything: its slot is deleted) and read.
+    bench.send(
+        0,
+        TxKind::Call(token),
+        transfer(address_of(&key(1)), 400),
+        U256::ZERO,
+    );
+    bench.send(
+        0,
+        TxKind::Call(token),
+        transfer(address_of(&key(2)), 600),
+        U256::ZERO,
+    );
+    let second = bench.seal();
+    bench.send(
+        1,
+        TxKind::Call(token),
+        transfer(address_of(&key(3)), 400),
+        U256::ZERO,
+    );
+    bench.send(
+        3,
+        TxKind::Call(Address::repeat_byte(0x77)),
+        vec![],
+        U256::ZERO,
+    );
+    let third = bench.seal();
+    for block in [&second, &third] {
+        let witness = bench.witness(block);
+        assert_eq!(witness.codes.len(), 1, "the token's code");
+        bench.verify(block, &witness).unwrap();
+        // The witness survives JSON, as `debug_executionWitness` serves it.
+        let json = serde_json::to_string(&witness).unwrap();
+        let back: ExecutionWitness = serde_json::from_str(&json).unwrap();
+        bench.verify(block, &back).unwrap();
+    }
+
+    // An earlier block's witness, made after later blocks (the parent's state is rewound).
+    bench.verify(&second, &bench.witness(&second)).unwrap();
+}
+
+#[test]
+fn a_witness_that_omits_or_lies_and_a_wrong_header_are_refused_by_name() {
+    let mut bench = Bench::new();
+    let token = bench.token();
+    bench.seal();
+    bench.send(
+        0,
+        TxKind::Call(token),
+        transfer(address_of(&key(1)), 5),
+        U256::ZERO,
+    );
+    let block = bench.seal();
+    let witness = bench.witness(&block);
+    bench.verify(&block, &witness).unwrap();
+    assert!(
+        witness.state.len() >= 4,
+        "account and storage paths: {}",
+        witness.state.len()
+    );
+
+    // Every node of the witness is needed: without any one of them the run stops.
+    for index in 0..witness.state.len() {
+        let mut omitted = witness.clone();
+        omitted.state.remove(index);
+        let error = bench.verify(&block, &omitted).unwrap_err();
+        assert!(
+            matches!(&error, StatelessError::Incomplete(what) if what.contains("trie node")),
+            "node {index}: {error}"
+        );
+        let mut lying = witness.clone();
+        let mut node = lying.state[index].to_vec();
+        let last = node.len() - 1;
+        node[last] ^= 1;
+        lying.state[index] = Bytes::from(node);
+        assert!(
+            matches!(
+                bench.verify(&block, &lying),
+                Err(StatelessError::Incomplete(_) | StatelessError::Malformed(_))
+            ),
+            "a changed node is simply not the node its parent names"
+        );
+    }
+    let mut no_code = witness.clone();
+    no_code.codes.clear();
+    assert!(
+        matches!(bench.verify(&block, &no_code), Err(StatelessError::Incomplete(what)) if what.contains("code"))
+    );
+    let mut other_parent = witness.clone();
+    other_parent.headers.clear();
+    assert!(matches!(
+        bench.verify(&block, &other_parent),
+        Err(StatelessError::Incomplete(_))
+    ));
+    let mut other_parent = witness.clone();
+    other_parent.headers[0] = alloy_rlp::encode(
+        bench
+            .chain
+            .reader()
+            .unwrap()
+            .header_by_number(0)
+            .unwrap()
+            .unwrap(),
+    )
+    .into();
+    assert!(matches!(
+        bench.verify(&block, &other_parent),
+        Err(StatelessError::NotTheParent { .. })
+    ));
+
+    let mut wrong = block.clone();
+    wrong.header.state_root = alloy_primitives::B256::repeat_byte(1);
+    assert!(matches!(
+        bench.verify(&wrong, &witness),
+        Err(StatelessError::WrongStateRoot { expected, .. }) if expected == block.header.state_root
+    ));
+    let mut wrong = block.clone();
+    wrong.header.gas_used += 1;
+    assert!(matches!(
+        bench.verify(&wrong, &witness),
+        Err(StatelessError::WrongGasUsed { .. })
+    ));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+    /// Any sequence of token transfers and payments, in blocks of any size: every block's
+    /// witness re-executes to its header's roots (slots are created and deleted, accounts made).
+    #[test]
+    fn every_block_verifies_from_its_witness(
+        blocks in prop::collection::vec(
+            prop::collection::vec((0..HOLDERS, 0..HOLDERS + 2, 0u64..1_500, any::<bool>()), 1..5),
+            1..5,
+        )
+    ) {
+        let mut bench = Bench::new();
+        let token = bench.token();
+        bench.seal();
+        let mut holdings = [1_000_000u64, 0, 0, 0, 0];
+        for txs in blocks {
+            for (from, to, amount, pay) in txs {
+                let to_address = if to < HOLDERS { address_of(&key(to)) } else { Address::repeat_byte(to) };
+                if pay {
+                    bench.send(from, TxKind::Call(to_address), vec![], U256::from(amount));
+                } else {
+                    // Only what the holder has, so the transfer succeeds (a failing one is fine
+                    // too, but moves nothing).
+                    let amount = amount.min(holdings[from as usize]);
+                    holdings[from as usize] -= amount;
+                    if to < HOLDERS {
+                        holdings[to as usize] += amount;
+                    }
+                    bench.send(from, TxKind::Call(token), transfer(to_address, amount), U256::ZERO);
+                }
+            }
+            let block = bench.seal();
+            let witness = bench.witness(&block);
+            prop_assert!(bench.verify(&block, &witness).is_ok());
+        }
+    }
+}
