@@ -17,6 +17,8 @@ mod overrides;
 mod tx_env;
 
 pub use access_list::create_access_list;
+pub mod stateless;
+
 pub use call::{
     CallError, CallOutcome, CallRequest, SYSTEM_ADDRESS, SYSTEM_CALL_GAS, call, call_with,
     estimate_gas, estimate_gas_with, system_call,

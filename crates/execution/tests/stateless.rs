@@ -7,7 +7,7 @@ use alloy_primitives::{Address, Bytes, TxKind, U256};
 use alloy_sol_types::{SolCall, SolValue};
 use ankr_chain::{Chain, Contents, Sealer};
 use ankr_contracts::ExampleToken;
-use ankr_stateless::{ExecutionWitness, StatelessError, make_witness, verify};
+use ankr_execution::stateless::{ExecutionWitness, StatelessError, make_witness, verify};
 use ankr_types::{
     Block, ChainSpec, GenesisAccount,
     chain_spec::ANKR,

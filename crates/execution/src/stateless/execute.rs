@@ -1,23 +1,23 @@
 //! The stateless run: a block executed over a witness, its post-state root computed by
 //! rewriting only the witness's tries, and the check of a block's header against the result.
 
-use crate::trie::{self, NodeDb, Nodes, TrieReadError};
-use crate::witness::ExecutionWitness;
+use super::trie::{self, NodeDb, Nodes, TrieReadError};
+use super::witness::ExecutionWitness;
+use crate::{
+    BlockContext, ChainConfig, ExecutionError, Mode, StateError, execute_block_on, receipts_root,
+    transactions_root,
+};
 use alloy_primitives::{Address, B256, Bloom, Bytes, U256, keccak256, map::HashMap};
 use alloy_trie::{EMPTY_ROOT_HASH, KECCAK_EMPTY, TrieAccount};
-use ankr_execution::revm::{
+use ankr_storage::StateChanges;
+use ankr_types::{Block, Header, RecoveredTx, RecoveryError, recover_senders};
+use eth_trie::EthTrie;
+use revm::{
     DatabaseRef,
     bytecode::Bytecode,
     primitives::{StorageKey, StorageValue},
     state::AccountInfo,
 };
-use ankr_execution::{
-    BlockContext, ChainConfig, ExecutionError, Mode, StateError, execute_block_on, receipts_root,
-    transactions_root,
-};
-use ankr_storage::StateChanges;
-use ankr_types::{Block, Header, RecoveredTx, RecoveryError, recover_senders};
-use eth_trie::EthTrie;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 

@@ -1,7 +1,7 @@
 //! Stateless execution (DESIGN §8): a block re-executed with nothing but its parent's header
 //! and a **witness** — the trie nodes, contract codes and ancestor headers it touches, as
-//! reth's `debug_executionWitness` lays them out — by the same `ankr-execution` code every node
-//! runs, so the result is the node's by construction. This is what the main chain's EXECUTE
+//! reth's `debug_executionWitness` lays them out — by the same code every node runs (this crate's
+//! `execute_block_on`), so the result is the node's by construction. This is what the main chain's EXECUTE
 //! check of a child block runs, and what a watcher runs to find a wrong one.
 //!
 //! - [`witness`]: the witness and how a node makes one from its storage.

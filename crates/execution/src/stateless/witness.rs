@@ -4,19 +4,19 @@
 //! will need is therefore exactly what the witness holds — including the sibling nodes a
 //! deletion needs to collapse a branch.
 
-use crate::execute::{Ancestry, StatelessError, run};
-use crate::trie::{self, NodeDb, Nodes, TrieReadError};
+use super::execute::{Ancestry, StatelessError, run};
+use super::trie::{self, NodeDb, Nodes, TrieReadError};
+use crate::{BlockContext, ChainConfig, Mode, StateDb, StateError, execute_block_on};
 use alloy_primitives::{Address, B256, Bytes, keccak256, map::HashMap};
 use alloy_trie::{EMPTY_ROOT_HASH, KECCAK_EMPTY};
-use ankr_execution::revm::{
+use ankr_storage::{StoreError, StoreReader};
+use ankr_types::{Block, RecoveredTx, recover_senders};
+use revm::{
     DatabaseRef,
     bytecode::Bytecode,
     primitives::{StorageKey, StorageValue},
     state::AccountInfo,
 };
-use ankr_execution::{BlockContext, ChainConfig, Mode, StateDb, StateError, execute_block_on};
-use ankr_storage::{StoreError, StoreReader};
-use ankr_types::{Block, RecoveredTx, recover_senders};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
