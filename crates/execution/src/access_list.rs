@@ -87,7 +87,11 @@ pub fn create_access_list(
     });
     // The sender, the recipient and the precompiles are warm anyway (EIP-2929).
     let mut excluded: HashSet<Address> = [from, to].into();
-    excluded.extend((1..=0x11u8).map(Address::with_last_byte));
+    excluded.extend(
+        crate::stateless::precompile::precompiles()
+            .addresses()
+            .copied(),
+    );
     let gas = request
         .gas
         .unwrap_or(chain.max_tx_gas)
@@ -106,6 +110,7 @@ pub fn create_access_list(
             .with_cfg(cfg)
             .with_block(block.block_env())
             .build_mainnet_with_inspector(inspector);
+        evm.precompiles = crate::config::ankr_precompiles();
         let result = evm.inspect_one_tx(tx).map_err(not_run)?;
         let found = AccessList(
             evm.inspector

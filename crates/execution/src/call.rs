@@ -92,6 +92,7 @@ fn run(
         .with_cfg(cfg)
         .with_block(block.block_env())
         .build_mainnet();
+    evm.precompiles = crate::config::ankr_precompiles();
     let outcome = evm.transact(tx).map_err(not_run)?;
     let spent = outcome.result.gas().total_gas_spent();
     Ok((outcome.result, spent))

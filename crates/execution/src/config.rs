@@ -12,6 +12,15 @@ use revm::{
 /// ourselves (`ChainSpec::max_tx_gas`) instead of inheriting Osaka's EIP-7825 cap.
 pub const EVM_SPEC: SpecId = SpecId::PRAGUE;
 
+/// The precompiles every ankr EVM carries: Ethereum's and EXECUTE (`stateless::precompile`).
+/// Set on each EVM right after it is built, before any transaction warms them.
+pub(crate) fn ankr_precompiles() -> revm::handler::EthPrecompiles {
+    revm::handler::EthPrecompiles {
+        precompiles: crate::stateless::precompile::precompiles(),
+        spec: EVM_SPEC,
+    }
+}
+
 /// Chain-wide execution settings, derived once from the chain spec.
 #[derive(Clone, Debug)]
 pub struct ChainConfig {

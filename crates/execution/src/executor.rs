@@ -37,6 +37,8 @@ pub enum ExecutionError {
         gas: u64,
         left: u64,
     },
+    #[error("the block uses more than the {claimed} gas its header claims")]
+    GasAboveClaim { claimed: u64 },
     #[error(transparent)]
     State(#[from] StateError),
 }
@@ -74,6 +76,7 @@ pub fn execute_block(
         .with_cfg(chain.cfg_env())
         .with_block(block.block_env())
         .build_mainnet();
+    evm.precompiles = crate::config::ankr_precompiles();
     let mut out = ExecutedBlock::default();
     let chunks: Vec<&[RecoveredTx]> = txs.chunks(PREFETCH_CHUNK).collect();
     std::thread::scope(|scope| -> Result<(), ExecutionError> {
@@ -113,21 +116,30 @@ pub fn execute_block(
 
 /// Executes `txs` over any parent state revm can read — a stateless witness (DESIGN §8's
 /// EXECUTE) — with exactly the rules of [`execute_block`], minus its read-ahead of accounts.
+/// Stops as soon as the block has used more than `claimed_gas` (what its header says), so a
+/// prover pays for all the work a claim makes it do.
 pub fn execute_block_on<D: DatabaseRef<Error = StateError>>(
     parent_state: D,
     chain: &ChainConfig,
     block: &BlockContext,
     txs: Vec<RecoveredTx>,
     mode: Mode,
+    claimed_gas: u64,
 ) -> Result<ExecutedBlock, ExecutionError> {
     let mut evm = Context::mainnet()
         .with_db(BlockState::new(parent_state))
         .with_cfg(chain.cfg_env())
         .with_block(block.block_env())
         .build_mainnet();
+    evm.precompiles = crate::config::ankr_precompiles();
     let mut out = ExecutedBlock::default();
     for (index, tx) in txs.iter().enumerate() {
         run_transaction(&mut evm, &mut out, block, index, tx, mode)?;
+        if out.gas_used > claimed_gas {
+            return Err(ExecutionError::GasAboveClaim {
+                claimed: claimed_gas,
+            });
+        }
     }
     let mut db = evm.ctx.journaled_state.database;
     db.credit(block.beneficiary, chain.block_reward)?;

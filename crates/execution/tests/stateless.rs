@@ -340,3 +340,118 @@ proptest! {
         }
     }
 }
+
+/// EXECUTE's input for `block` of the bench's chain (chain id, max tx gas, no reward).
+fn execute_input(block: &Block, witness: &ExecutionWitness) -> Vec<u8> {
+    (
+        U256::from(CHAIN_ID),
+        U256::from(16_777_216u64),
+        U256::ZERO,
+        Bytes::from(alloy_rlp::encode(block)),
+        witness.state.clone(),
+        witness.codes.clone(),
+        witness.headers.clone(),
+    )
+        .abi_encode_params()
+}
+
+/// Calls EXECUTE on the bench chain's head state (as the main chain would) with `gas`.
+fn call_execute(bench: &Bench, input: Vec<u8>, gas: u64) -> ankr_execution::CallOutcome {
+    let state = bench.chain.reader().unwrap().state().unwrap();
+    let head = bench.chain.head();
+    let mut context = ankr_execution::BlockContext::of(&head);
+    context.number += 1;
+    context.gas_limit = 30_000_000;
+    ankr_execution::call(
+        &state,
+        bench.chain.execution_config(),
+        &context,
+        &ankr_execution::CallRequest {
+            from: Some(address_of(&key(4))),
+            to: Some(ankr_execution::stateless::EXECUTE_ADDRESS),
+            gas: Some(gas),
+            input: input.into(),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+}
+
+type Answer = (
+    alloy_primitives::B256,
+    alloy_primitives::B256,
+    U256,
+    bool,
+    alloy_primitives::B256,
+    alloy_primitives::B256,
+    U256,
+);
+
+#[test]
+fn the_execute_precompile_checks_a_block_and_charges_for_its_gas_and_witness() {
+    let mut bench = Bench::new();
+    let token = bench.token();
+    bench.seal();
+    bench.send(
+        0,
+        TxKind::Call(token),
+        transfer(address_of(&key(1)), 7),
+        U256::ZERO,
+    );
+    let block = bench.seal();
+    let witness = bench.witness(&block);
+    let input = execute_input(&block, &witness);
+    let price = ankr_execution::stateless::execute_gas(block.header.gas_used, input.len());
+
+    let ankr_execution::CallOutcome::Success { output, gas_used } =
+        call_execute(&bench, input.clone(), 10_000_000)
+    else {
+        panic!("EXECUTE refused an honest block");
+    };
+    let (hash, parent, number, valid, state_root, _receipts, gas) =
+        Answer::abi_decode_params(&output).unwrap();
+    assert!(valid);
+    assert_eq!(hash, block.header.hash());
+    assert_eq!(parent, block.header.parent_hash);
+    assert_eq!(number, U256::from(block.header.number));
+    assert_eq!(state_root, block.header.state_root);
+    assert_eq!(gas, U256::from(block.header.gas_used));
+    assert!(
+        gas_used > price,
+        "the call paid EXECUTE's {price} gas: {gas_used}"
+    );
+
+    // A header that lies about its state root: answered, and not valid.
+    let mut wrong = block.clone();
+    wrong.header.state_root = alloy_primitives::B256::repeat_byte(9);
+    let ankr_execution::CallOutcome::Success { output, .. } =
+        call_execute(&bench, execute_input(&wrong, &witness), 10_000_000)
+    else {
+        panic!("EXECUTE must answer a wrong block");
+    };
+    let answer = Answer::abi_decode_params(&output).unwrap();
+    assert!(!answer.3, "a wrong state root is not valid");
+    assert_eq!(
+        answer.4, block.header.state_root,
+        "the computed root is returned"
+    );
+    assert_eq!(answer.0, wrong.header.hash());
+
+    // A witness missing a node, a malformed input, too little gas: the call fails.
+    let mut short = witness.clone();
+    short.state.pop();
+    assert!(matches!(
+        call_execute(&bench, execute_input(&block, &short), 10_000_000),
+        ankr_execution::CallOutcome::Halt { .. }
+    ));
+    assert!(matches!(
+        call_execute(&bench, vec![1, 2, 3], 10_000_000),
+        ankr_execution::CallOutcome::Halt { .. }
+    ));
+    // Enough for the calldata (EIP-7623 floor) but not for EXECUTE's price: out of gas.
+    assert!(price > 100_000, "{price}");
+    assert!(matches!(
+        call_execute(&bench, input, 150_000),
+        ankr_execution::CallOutcome::Halt { .. }
+    ));
+}

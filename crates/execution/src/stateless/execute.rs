@@ -206,7 +206,14 @@ pub(crate) fn run(
         hashes: &ancestry.hashes,
     };
     let context = BlockContext::of(&block.header);
-    let executed = execute_block_on(&state, config, &context, txs, Mode::Import)?;
+    let executed = execute_block_on(
+        &state,
+        config,
+        &context,
+        txs,
+        Mode::Import,
+        block.header.gas_used,
+    )?;
     let state_root = post_state_root(&db, ancestry.parent.state_root, &executed.changes)?;
     Ok(StatelessOutcome {
         state_root,

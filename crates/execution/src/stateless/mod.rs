@@ -14,8 +14,10 @@
 //! is missing) but cannot lie about anything it holds.
 
 pub mod execute;
+pub mod precompile;
 pub mod trie;
 pub mod witness;
 
 pub use execute::{StatelessError, StatelessOutcome, execute, verify};
+pub use precompile::{EXECUTE_ADDRESS, execute_gas};
 pub use witness::{ExecutionWitness, WitnessError, make_witness};

@@ -103,6 +103,7 @@ pub fn make_witness(
         &BlockContext::of(&block.header),
         txs,
         Mode::Import,
+        block.header.gas_used,
     )
     .map_err(StatelessError::from)?;
     let mut addresses = touching.accounts.into_inner().expect("touch lock");
