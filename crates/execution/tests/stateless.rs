@@ -288,6 +288,15 @@ fn a_witness_that_omits_or_lies_and_a_wrong_header_are_refused_by_name() {
         Err(StatelessError::NotTheParent { .. })
     ));
 
+    // A forged block's own witness (what a fraud proof carries) shows it wrong.
+    let mut forged = block.clone();
+    forged.header.state_root = alloy_primitives::B256::repeat_byte(1);
+    let forged_witness = bench.witness(&forged);
+    assert!(matches!(
+        bench.verify(&forged, &forged_witness),
+        Err(StatelessError::WrongStateRoot { .. })
+    ));
+
     let mut wrong = block.clone();
     wrong.header.state_root = alloy_primitives::B256::repeat_byte(1);
     assert!(matches!(

@@ -153,6 +153,14 @@ pub trait DebugRpc {
     /// rlp([header, [tx, …]]), the form `ankr_submitBlock` and peers accept.
     #[method(name = "getRawBlock")]
     fn raw_block(&self, block: BlockId) -> RpcResult<Bytes>;
+    /// The trie nodes, codes and ancestor headers block `block` touches (reth's layout): what
+    /// EXECUTE and any stateless verifier re-execute it from. Costs a scan of its parent's
+    /// state.
+    #[method(name = "executionWitness", blocking)]
+    fn execution_witness(
+        &self,
+        block: BlockId,
+    ) -> RpcResult<ankr_execution::stateless::ExecutionWitness>;
 }
 
 pub struct DebugRpc {
@@ -201,5 +209,21 @@ impl DebugRpcServer for DebugRpc {
 
     fn raw_block(&self, block: BlockId) -> RpcResult<Bytes> {
         Ok(alloy_rlp::encode(self.block(block)?).into())
+    }
+
+    fn execution_witness(
+        &self,
+        block: BlockId,
+    ) -> RpcResult<ankr_execution::stateless::ExecutionWitness> {
+        let block = self.block(block)?;
+        if block.header.number == 0 {
+            return Err(crate::errors::rpc_error(
+                crate::errors::codes::SERVER,
+                "genesis has no parent to execute from",
+            ));
+        }
+        let reader = self.chain.reader().map_err(internal)?;
+        ankr_execution::stateless::make_witness(&reader, self.chain.execution_config(), &block)
+            .map_err(internal)
     }
 }

@@ -6,7 +6,7 @@
 
 use super::execute::{Ancestry, StatelessError, run};
 use super::trie::{self, NodeDb, Nodes, TrieReadError};
-use crate::{BlockContext, ChainConfig, Mode, StateDb, StateError, execute_block_on};
+use crate::{BlockContext, ChainConfig, ExecutionError, Mode, StateDb, StateError, execute_block_on};
 use alloy_primitives::{Address, B256, Bytes, keccak256, map::HashMap};
 use alloy_trie::{EMPTY_ROOT_HASH, KECCAK_EMPTY};
 use ankr_storage::{StoreError, StoreReader};
@@ -69,7 +69,8 @@ impl From<TrieReadError> for WitnessError {
 }
 
 /// The witness of `block`, whose parent must be canonical in `store` (any block of the
-/// canonical chain, or one built or imported on its head). Costs a scan of the parent's whole
+/// canonical chain, or one built or imported on its head). The block need not be valid: the
+/// witness of a wrong block is what a fraud proof carries. Costs a scan of the parent's whole
 /// state (its tries are not kept; issue 16's incremental trie would make this cheap).
 pub fn make_witness(
     store: &StoreReader,
@@ -97,18 +98,27 @@ pub fn make_witness(
         accounts: Mutex::default(),
         blocks: Mutex::default(),
     };
-    let executed = execute_block_on(
+    let run_on_state = execute_block_on(
         &touching,
         config,
         &BlockContext::of(&block.header),
         txs,
         Mode::Import,
         block.header.gas_used,
-    )
-    .map_err(StatelessError::from)?;
+    );
     let mut addresses = touching.accounts.into_inner().expect("touch lock");
-    addresses.extend(executed.changes.accounts.keys());
-    addresses.extend(executed.changes.storage.keys());
+    match run_on_state {
+        Ok(executed) => {
+            addresses.extend(executed.changes.accounts.keys());
+            addresses.extend(executed.changes.storage.keys());
+        }
+        // An invalid block's witness covers what it read up to where it fails: enough to
+        // prove it invalid.
+        Err(ExecutionError::State(error)) => {
+            return Err(StatelessError::from(ExecutionError::State(error)).into());
+        }
+        Err(_) => {}
+    }
 
     // 2. The parent's account trie, and the storage tries and codes of what it touches.
     let builder = NodeDb::default();
@@ -166,8 +176,16 @@ pub fn make_witness(
         .iter()
         .map(|code| (keccak256(code), code.clone()))
         .collect();
-    let outcome = run(config, block, &ancestry, nodes.clone(), &by_hash)?;
-    check_root("post-state", outcome.state_root, block.header.state_root)?;
+    // The block need not be valid: a wrong block's witness is what proves it wrong.
+    match run(config, block, &ancestry, nodes.clone(), &by_hash) {
+        Ok(_)
+        | Err(
+            StatelessError::Execution(_)
+            | StatelessError::BadSignature { .. }
+            | StatelessError::WrongNumber { .. },
+        ) => {}
+        Err(other) => return Err(other.into()),
+    }
     witness.state = nodes.recorded();
     Ok(witness)
 }
