@@ -81,7 +81,7 @@ export async function startDevnet({ blockTime = 1 } = {}) {
  * `fund` (`ankr child spec`), and runs its operator (`ankr child`), which commits its blocks to
  * the manager. Returns { url, manager, stop }.
  */
-export async function startChild(devnet, { profile = "e-commerce", chainId = 7001, operatorIndex = 1, fund = [] } = {}) {
+export async function startChild(devnet, { profile = "e-commerce", mode = "optimistic", chainId = 7001, operatorIndex = 1, fund = [] } = {}) {
   const key = DEV_KEYS[operatorIndex];
   const operator = DEV_ADDRESSES[operatorIndex];
   const cli = (args) =>
@@ -93,11 +93,11 @@ export async function startChild(devnet, { profile = "e-commerce", chainId = 700
       child.stderr.on("data", (d) => (err += d));
       child.on("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(`ankr ${args.join(" ")}: ${out}${err}`))));
     });
-  const registered = await cli(["child", "register", "--main-rpc", devnet.url, "--key", key, "--name", profile, "--chain-id", String(chainId), "--stake", "10"]);
-  const manager = registered.match(/manager (0x[0-9a-fA-F]{40})/)[1];
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ankr-child-"));
   const spec = await cli(["child", "spec", "--profile", profile, "--chain-id", String(chainId), "--operator", operator, ...fund.flatMap((f) => ["--fund", f])]);
   fs.writeFileSync(path.join(dir, "spec.toml"), spec);
+  const registered = await cli(["child", "register", "--main-rpc", devnet.url, "--key", key, "--name", profile, "--spec", path.join(dir, "spec.toml"), "--mode", mode, "--stake", "10"]);
+  const manager = registered.match(/manager (0x[0-9a-fA-F]{40})/)[1];
   const port = await freePort();
   const node = spawn(
     ankrBin,
@@ -139,10 +139,12 @@ export async function startChild(devnet, { profile = "e-commerce", chainId = 700
 export const DEV_KEYS = [
   "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
   "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+  "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
 ];
 
 /** The addresses of DEV_KEYS. */
 export const DEV_ADDRESSES = [
   "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
   "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+  "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
 ];

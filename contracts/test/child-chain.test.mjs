@@ -13,14 +13,17 @@ const run = promisify(execFile);
 const here = path.dirname(new URL(import.meta.url).pathname);
 const castBin = path.join(here, "..", "node_modules", "@foundry-rs", "cast-linux-amd64", "bin", "cast");
 
-describe("an EVM child chain beside ankr devnet", { timeout: 120_000 }, () => {
+describe("EVM child chains beside ankr devnet", { timeout: 180_000 }, () => {
   let devnet;
   let child;
+  let estate;
   before(async () => {
     devnet = await startDevnet();
     child = await startChild(devnet, { profile: "e-commerce", chainId: 7001, fund: [`${DEV_ADDRESSES[0]}=100`] });
+    estate = await startChild(devnet, { profile: "real-estate", mode: "every-block", chainId: 7002, operatorIndex: 2, fund: [`${DEV_ADDRESSES[0]}=100`] });
   });
   after(async () => {
+    await estate?.stop();
     await child?.stop();
     await devnet?.stop();
   });
@@ -60,5 +63,28 @@ describe("an EVM child chain beside ankr devnet", { timeout: 120_000 }, () => {
       await new Promise((r) => setTimeout(r, 250));
     }
     assert.equal(boundary.kind, "evm");
+
+    // Any block's execution witness, for EXECUTE or a watcher to re-run it statelessly.
+    const witness = await provider.send("debug_executionWitness", [ethers.toQuantity(receipt.blockNumber)]);
+    assert.ok(witness.state.length > 0 && witness.codes.length === 1 && witness.headers.length >= 1);
+  });
+
+  test("on an every-block chain the main chain executes each block before taking it", async () => {
+    const provider = new ethers.JsonRpcProvider(estate.url, undefined, { pollingInterval: 100, cacheTimeout: -1 });
+    const wallet = new ethers.Wallet(DEV_KEYS[0], provider);
+    const { abi, bytecode } = artifact("Greeter");
+    const greeter = await (await new ethers.ContractFactory(abi, bytecode, wallet).deploy("a deed")).waitForDeployment();
+    const receipt = await (await greeter.setGreeting("title transferred")).wait();
+    const main = new ethers.JsonRpcProvider(devnet.url, undefined, { pollingInterval: 100, cacheTimeout: -1 });
+    const manager = new ethers.Contract(estate.manager, artifact("EvmChildChain").abi, main);
+    assert.equal(await manager.mode(), 0n);
+    const deadline = Date.now() + 90_000;
+    while ((await manager.latestNumber()) < BigInt(receipt.blockNumber)) {
+      assert.ok(Date.now() < deadline, "the manager did not take the block");
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const block = await provider.getBlock(receipt.blockNumber);
+    assert.equal(await manager.blockHash(receipt.blockNumber), block.hash);
+    assert.equal(await manager.isFinal(receipt.blockNumber), true);
   });
 });

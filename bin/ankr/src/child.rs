@@ -6,7 +6,7 @@ use crate::plasma::parse_ankr;
 use crate::wallet::parse_key;
 use alloy_primitives::{Address, U256};
 use ankr_child::manager::{self, ManagerSettings};
-use ankr_child::{ChildConfig, ChildNode, MainLink, Profile, Role};
+use ankr_child::{ChildConfig, ChildNode, MainLink, Profile, Role, ValidityMode};
 use ankr_client::{MainChain, Sender};
 use ankr_types::{ChainSpec, GenesisAccount};
 use anyhow::Context;
@@ -88,10 +88,18 @@ enum ChildCommand {
         /// The registry's name for the chain (1 to 64 bytes).
         #[arg(long)]
         name: String,
-        /// The child chain's chain id.
+        /// The child chain's spec (its chain id, genesis and gas cap go to the manager).
         #[arg(long)]
-        chain_id: u64,
-        /// The operator's stake in ANKR.
+        spec: PathBuf,
+        /// How the main chain checks its blocks: `every-block` (each block executed by
+        /// EXECUTE on submission) or `optimistic` (final after --challenge-window blocks
+        /// unless proven wrong).
+        #[arg(long, default_value = "optimistic", value_parser = clap::value_parser!(ValidityMode))]
+        mode: ValidityMode,
+        /// Optimistic chains: main-chain blocks a commitment stays open to proofs.
+        #[arg(long, default_value_t = 40)]
+        challenge_window: u64,
+        /// The operator's stake in ANKR (a proof of a wrong block pays it to the prover).
         #[arg(long, default_value = "10")]
         stake: String,
         /// Main-chain blocks between retiring the chain and taking the stake back.
@@ -144,18 +152,18 @@ pub async fn run(args: ChildArgs) -> anyhow::Result<()> {
             main_rpc,
             key,
             name,
-            chain_id,
+            spec,
+            mode,
+            challenge_window,
             stake,
             exit_delay,
         }) => {
+            let spec = ChainSpec::load(&spec)?;
             let main = MainChain::connect(&main_rpc).await?;
             let sender = Sender::new(main, parse_key(&key)?);
-            let settings = ManagerSettings {
-                name,
-                child_chain_id: chain_id,
-                stake: parse_ankr(&stake)?,
-                exit_delay,
-            };
+            let mut settings = ManagerSettings::for_spec(&spec, &name, mode, parse_ankr(&stake)?);
+            settings.challenge_window = challenge_window;
+            settings.exit_delay = exit_delay;
             let manager = manager::deploy(&sender, &settings).await?;
             println!("manager {manager}");
             Ok(())
@@ -165,10 +173,20 @@ pub async fn run(args: ChildArgs) -> anyhow::Result<()> {
             let state = manager::state(&main, manager).await?;
             println!("manager        {manager}");
             println!("child chain id {}", state.child_chain_id);
+            println!("genesis        {}", state.genesis_hash);
+            match state.mode {
+                Some(ValidityMode::EveryBlock) => {
+                    println!("validity       every block executed on submission")
+                }
+                Some(ValidityMode::Optimistic) => {
+                    println!("validity       optimistic (proofs of wrong blocks)")
+                }
+                None => println!("validity       unknown"),
+            }
             println!("operator       {}", state.operator);
             println!("stake          {} wei", state.stake);
             println!(
-                "committed      block {} {}",
+                "standing       block {} {}",
                 state.latest_number, state.latest_hash
             );
             if state.retired_at != 0 {

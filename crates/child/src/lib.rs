@@ -15,4 +15,4 @@ pub mod node;
 pub mod profile;
 
 pub use node::{ChildConfig, ChildError, ChildNode, MainLink, Role};
-pub use profile::Profile;
+pub use profile::{Profile, ValidityMode};

@@ -1,12 +1,15 @@
 //! The child chain's manager on the main chain (`contracts/src/EvmChildChain.sol`): deployed
-//! by the operator with its stake, then registered in `ChildChainRegistry` with the registry's
-//! bond, so that main-chain headers commit to the chain's latest committed block.
+//! by the operator with its stake, the child genesis hash and the validity mode, then
+//! registered in `ChildChainRegistry` with the registry's bond, so that main-chain headers
+//! commit to the chain's latest standing block.
 
-use alloy_primitives::{Address, U256};
+use crate::ValidityMode;
+use alloy_primitives::{Address, B256, U256};
 use alloy_sol_types::SolValue;
 use ankr_client::{ClientError, MainChain, Sender};
 use ankr_contracts::EvmChildChain;
 use ankr_contracts::genesis::CHILD_CHAIN_REGISTRY_ADDRESS;
+use ankr_types::ChainSpec;
 use std::time::Duration;
 
 /// What the operator puts on the main chain for its child chain.
@@ -14,12 +17,33 @@ use std::time::Duration;
 pub struct ManagerSettings {
     /// The name the registry lists (1 to 64 bytes).
     pub name: String,
-    /// The child chain's chain id.
+    /// The child chain's chain id, genesis hash and per-transaction gas cap.
     pub child_chain_id: u64,
-    /// The operator's stake, held by the manager.
+    pub genesis_hash: B256,
+    pub max_tx_gas: u64,
+    pub mode: ValidityMode,
+    /// Optimistic chains: main-chain blocks a commitment stays open to proofs.
+    pub challenge_window: u64,
+    /// The operator's stake, held by the manager (and what it must keep to go on).
     pub stake: U256,
     /// Main-chain blocks between retiring the chain and taking the stake back.
     pub exit_delay: u64,
+}
+
+impl ManagerSettings {
+    /// Settings for the chain of `spec` (its id, genesis and gas cap).
+    pub fn for_spec(spec: &ChainSpec, name: &str, mode: ValidityMode, stake: U256) -> Self {
+        Self {
+            name: name.into(),
+            child_chain_id: spec.chain_id,
+            genesis_hash: ankr_execution::genesis_header(spec).hash(),
+            max_tx_gas: spec.max_tx_gas,
+            mode,
+            challenge_window: 40,
+            stake,
+            exit_delay: 40_320,
+        }
+    }
 }
 
 /// Deploys an `EvmChildChain` owned by the sender's key and registers it; returns its address.
@@ -32,11 +56,15 @@ pub async fn deploy(sender: &Sender, settings: &ManagerSettings) -> Result<Addre
     code.extend(
         (
             U256::from(settings.child_chain_id),
+            settings.genesis_hash,
+            U256::from(settings.max_tx_gas),
+            U256::from(settings.mode.code()),
+            U256::from(settings.challenge_window),
             U256::from(settings.exit_delay),
         )
             .abi_encode_params(),
     );
-    let sent = sender.send(None, code, settings.stake, 2_000_000).await?;
+    let sent = sender.send(None, code, settings.stake, 3_000_000).await?;
     let receipt = main.wait(sent.hash, Duration::from_secs(120)).await?;
     let manager = receipt.contract_address.ok_or_else(|| {
         ClientError::Decode("a contract creation's receipt without its address".into())
@@ -63,25 +91,31 @@ pub async fn deploy(sender: &Sender, settings: &ManagerSettings) -> Result<Addre
 pub struct ManagerState {
     pub operator: Address,
     pub child_chain_id: u64,
+    pub genesis_hash: B256,
+    pub mode: Option<ValidityMode>,
     pub stake: U256,
     pub latest_number: u64,
-    pub latest_hash: alloy_primitives::B256,
+    pub latest_hash: B256,
     pub retired_at: u64,
 }
 
 /// Reads the manager at `manager`.
 pub async fn state(main: &MainChain, manager: Address) -> Result<ManagerState, ClientError> {
-    let (operator, child_chain_id, stake, latest_number, latest_hash, retired_at) = tokio::try_join!(
+    let (operator, child_chain_id, genesis_hash, mode, stake, latest_number, latest_hash) = tokio::try_join!(
         main.read(manager, EvmChildChain::ownerCall {}),
         main.read(manager, EvmChildChain::childChainIdCall {}),
+        main.read(manager, EvmChildChain::blockHashCall(U256::ZERO)),
+        main.read(manager, EvmChildChain::modeCall {}),
         main.read(manager, EvmChildChain::stakeCall {}),
         main.read(manager, EvmChildChain::latestNumberCall {}),
         main.read(manager, EvmChildChain::latestHashCall {}),
-        main.read(manager, EvmChildChain::retiredAtCall {}),
     )?;
+    let retired_at = main.read(manager, EvmChildChain::retiredAtCall {}).await?;
     Ok(ManagerState {
         operator,
         child_chain_id: child_chain_id.saturating_to(),
+        genesis_hash,
+        mode: ValidityMode::from_code(mode),
         stake,
         latest_number: latest_number.saturating_to(),
         latest_hash,

@@ -40,6 +40,14 @@ impl Profile {
         }
     }
 
+    /// How the main chain checks the chain's blocks (DESIGN §8).
+    pub fn validity(self) -> ValidityMode {
+        match self {
+            Self::RealEstate => ValidityMode::EveryBlock,
+            Self::ECommerce | Self::PredictionMarket => ValidityMode::Optimistic,
+        }
+    }
+
     /// Gas a block may use.
     pub fn gas_limit(self) -> u64 {
         match self {
@@ -76,6 +84,49 @@ impl Profile {
             pouw: Default::default(),
             system_contracts: Default::default(),
             alloc,
+        }
+    }
+}
+
+/// How the main chain checks a child chain's blocks; fixed when its manager is deployed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValidityMode {
+    /// Each block is submitted with its witness and executed by EXECUTE before the manager
+    /// takes it: a wrong block is refused and every accepted block is final at once.
+    EveryBlock,
+    /// Blocks are committed by hash and final after a challenge window, within which anyone
+    /// proves a wrong one in one transaction (the block and later ones are reverted).
+    Optimistic,
+}
+
+impl ValidityMode {
+    /// The manager's `mode` byte.
+    pub fn code(self) -> u8 {
+        match self {
+            Self::EveryBlock => 0,
+            Self::Optimistic => 1,
+        }
+    }
+
+    /// The mode of a manager's `mode` byte.
+    pub fn from_code(code: u8) -> Option<Self> {
+        match code {
+            0 => Some(Self::EveryBlock),
+            1 => Some(Self::Optimistic),
+            _ => None,
+        }
+    }
+}
+
+impl std::str::FromStr for ValidityMode {
+    type Err = String;
+    fn from_str(name: &str) -> Result<Self, String> {
+        match name {
+            "every-block" => Ok(Self::EveryBlock),
+            "optimistic" => Ok(Self::Optimistic),
+            other => Err(format!(
+                "no validity mode {other:?}: every-block or optimistic"
+            )),
         }
     }
 }

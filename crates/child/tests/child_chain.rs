@@ -7,7 +7,7 @@
 use alloy_primitives::U256;
 use alloy_sol_types::SolValue;
 use ankr_child::manager::{self, ManagerSettings};
-use ankr_child::{ChildConfig, ChildNode, MainLink, Profile, Role};
+use ankr_child::{ChildConfig, ChildNode, MainLink, Profile, Role, ValidityMode};
 use ankr_client::{MainChain, Sender};
 use ankr_contracts::{EvmChildChain, Greeter};
 use ankr_node::DevSealing;
@@ -57,21 +57,6 @@ async fn contracts_run_on_a_child_chain_that_the_main_chain_commits_to() {
     .await;
     let main_client = MainChain::connect(&main.node.rpc_url()).await.unwrap();
     let operator_on_main = Sender::new(main_client.clone(), key(OPERATOR));
-    let managed = manager::deploy(
-        &operator_on_main,
-        &ManagerSettings {
-            name: "shop".into(),
-            child_chain_id: CHILD_CHAIN_ID,
-            stake: U256::from(10 * ANKR),
-            exit_delay: 10,
-        },
-    )
-    .await
-    .unwrap();
-    let state = manager::state(&main_client, managed).await.unwrap();
-    assert_eq!(state.operator, address(OPERATOR));
-    assert_eq!(state.stake, U256::from(10 * ANKR));
-
     let alloc = [(
         address(USER),
         GenesisAccount {
@@ -81,6 +66,21 @@ async fn contracts_run_on_a_child_chain_that_the_main_chain_commits_to() {
     )]
     .into();
     let spec = Profile::ECommerce.spec(CHILD_CHAIN_ID, address(OPERATOR), alloc);
+    let managed = manager::deploy(
+        &operator_on_main,
+        &ManagerSettings::for_spec(
+            &spec,
+            "shop",
+            ValidityMode::Optimistic,
+            U256::from(10 * ANKR),
+        ),
+    )
+    .await
+    .unwrap();
+    let state = manager::state(&main_client, managed).await.unwrap();
+    assert_eq!(state.operator, address(OPERATOR));
+    assert_eq!(state.stake, U256::from(10 * ANKR));
+
     let (op_dir, follower_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let operator = ChildNode::start(ChildConfig {
         data_dir: op_dir.path().to_path_buf(),
@@ -258,9 +258,9 @@ async fn contracts_run_on_a_child_chain_that_the_main_chain_commits_to() {
     let refused = stranger
         .transact(
             managed,
-            &EvmChildChain::commitBlockCall {
-                number: U256::from(1_000_000),
-                hash: header.hash(),
+            &EvmChildChain::commitBlocksCall {
+                first: U256::from(1_000_000),
+                hashes: vec![header.hash()],
             },
             U256::ZERO,
             200_000,
@@ -276,9 +276,9 @@ async fn contracts_run_on_a_child_chain_that_the_main_chain_commits_to() {
     let backwards = operator_on_main
         .transact(
             managed,
-            &EvmChildChain::commitBlockCall {
-                number: U256::from(1),
-                hash: header.hash(),
+            &EvmChildChain::commitBlocksCall {
+                first: U256::from(1),
+                hashes: vec![header.hash()],
             },
             U256::ZERO,
             200_000,
@@ -288,7 +288,7 @@ async fn contracts_run_on_a_child_chain_that_the_main_chain_commits_to() {
     assert!(
         backwards
             .to_string()
-            .contains("a commitment must move the chain forward"),
+            .contains("a commitment must follow the latest block"),
         "{backwards}"
     );
 
@@ -520,4 +520,370 @@ fn alloy_trie_empty() -> alloy_primitives::B256 {
 
 fn alloy_rlp_encode(block: &ankr_types::Block) -> alloy_primitives::Bytes {
     alloy_rlp::encode(block).into()
+}
+
+/// A main chain (dev-sealed every 500 ms), a child chain's operator on it without a committer
+/// (the test commits by hand, so that it can slip forged blocks in between), and its manager
+/// deployed in `mode` with a challenge window of `window` main blocks.
+struct ManagedChild {
+    main: DevChain,
+    main_client: MainChain,
+    operator_on_main: Sender,
+    operator: ChildNode,
+    manager: alloy_primitives::Address,
+    _dir: tempfile::TempDir,
+}
+
+impl ManagedChild {
+    async fn start(mode: ValidityMode, window: u64) -> Self {
+        let main = DevChain::start(
+            ankr_node::devnet::spec(),
+            DevSealing::Interval(Duration::from_millis(500)),
+        )
+        .await;
+        let main_client = MainChain::connect(&main.node.rpc_url()).await.unwrap();
+        let operator_on_main = Sender::new(main_client.clone(), key(OPERATOR));
+        let alloc = [(
+            address(USER),
+            GenesisAccount {
+                balance: U256::from(100 * ANKR),
+                ..Default::default()
+            },
+        )]
+        .into();
+        let mut spec = Profile::RealEstate.spec(CHILD_CHAIN_ID, address(OPERATOR), alloc);
+        spec.target_block_time_ms = 300;
+        let mut settings = ManagerSettings::for_spec(&spec, "estate", mode, U256::from(10 * ANKR));
+        settings.challenge_window = window;
+        let manager = manager::deploy(&operator_on_main, &settings).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let operator = ChildNode::start(ChildConfig {
+            data_dir: dir.path().to_path_buf(),
+            spec,
+            rpc_addr: "127.0.0.1:0".parse().unwrap(),
+            role: Role::Operator {
+                key: key(OPERATOR),
+                main: None,
+            },
+            network: None,
+        })
+        .await
+        .unwrap();
+        Self {
+            main,
+            main_client,
+            operator_on_main,
+            operator,
+            manager,
+            _dir: dir,
+        }
+    }
+
+    /// A user's transfer on the child chain, mined.
+    async fn child_transfer(&self) {
+        let child = MainChain::connect(&self.operator.rpc_url()).await.unwrap();
+        let sent = Sender::new(child.clone(), key(USER))
+            .send(Some(address(6)), vec![], U256::from(ANKR), 21_000)
+            .await
+            .unwrap();
+        child
+            .wait(sent.hash, Duration::from_secs(30))
+            .await
+            .unwrap();
+    }
+
+    /// Brings the manager up to the child head as it is now, as the committer does (the
+    /// head moves on meanwhile: 300 ms child blocks outrun 500 ms main blocks).
+    async fn catch_up(&self) {
+        let target = self.operator.node.chain.head().number;
+        while self.latest().await < target {
+            ankr_child::committer::catch_up(
+                &self.operator.node.chain,
+                &self.operator_on_main,
+                self.manager,
+            )
+            .await
+            .unwrap();
+        }
+    }
+
+    async fn latest(&self) -> u64 {
+        manager::state(&self.main_client, self.manager)
+            .await
+            .unwrap()
+            .latest_number
+    }
+
+    /// Child block `number` re-sealed by the operator with a state root that credits nobody
+    /// knows what: a block only a dishonest operator makes.
+    fn forged(&self, number: u64) -> ankr_types::Block {
+        let reader = self.operator.node.chain.reader().unwrap();
+        let mut block = ankr_child::committer::stored_block(&reader, number).unwrap();
+        block.header.state_root = alloy_primitives::B256::repeat_byte(0x66);
+        block.header.seal = ankr_types::Seal::operator(
+            &key(OPERATOR),
+            CHILD_CHAIN_ID,
+            block.header.template_hash(),
+        );
+        block
+    }
+
+    fn witness(&self, block: &ankr_types::Block) -> ankr_execution::stateless::ExecutionWitness {
+        ankr_execution::stateless::make_witness(
+            &self.operator.node.chain.reader().unwrap(),
+            self.operator.node.chain.execution_config(),
+            block,
+        )
+        .unwrap()
+    }
+
+    async fn stop(self) {
+        self.operator.stop().await;
+        self.main.node.stop().await;
+    }
+}
+
+fn prove_call(
+    number: u64,
+    block: &ankr_types::Block,
+    witness: ankr_execution::stateless::ExecutionWitness,
+) -> EvmChildChain::proveInvalidCall {
+    EvmChildChain::proveInvalidCall {
+        number: U256::from(number),
+        block_: alloy_rlp_encode(block),
+        state: witness.state,
+        codes: witness.codes,
+        headers: witness.headers,
+    }
+}
+
+/// Attack: on an every-block chain the operator submits a block whose state root lies; the
+/// manager runs EXECUTE on it and refuses it at submission, and honest blocks go on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_an_every_block_chain_refuses_a_wrong_block_at_submission() {
+    let chain = ManagedChild::start(ValidityMode::EveryBlock, 0).await;
+    chain.child_transfer().await;
+    chain.catch_up().await;
+    let latest = chain.latest().await;
+    assert!(latest >= 1);
+    let honest = chain
+        .operator
+        .node
+        .chain
+        .reader()
+        .unwrap()
+        .header_by_number(latest)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        manager::state(&chain.main_client, chain.manager)
+            .await
+            .unwrap()
+            .latest_hash,
+        honest.hash(),
+        "the manager holds the operator's blocks, each executed on submission"
+    );
+
+    eventually("the child chain has a block the manager lacks", || {
+        let c = chain.operator.node.chain.clone();
+        async move { c.head().number > latest }
+    })
+    .await;
+    let forged = chain.forged(latest + 1);
+    let witness = chain.witness(&forged);
+    let submit = EvmChildChain::submitBlockCall {
+        block_: alloy_rlp_encode(&forged),
+        state: witness.state,
+        codes: witness.codes,
+        headers: witness.headers,
+    };
+    let refused = chain
+        .operator_on_main
+        .transact(chain.manager, &submit, U256::ZERO, 5_000_000)
+        .await
+        .unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("the block's header does not match its execution"),
+        "{refused}"
+    );
+    assert_eq!(chain.latest().await, latest, "nothing was taken");
+    chain.catch_up().await;
+    assert!(chain.latest().await > latest, "honest blocks go on");
+    chain.stop().await;
+}
+
+/// Attack: on an optimistic chain the operator commits a forged block; anyone proves it wrong
+/// in one transaction, the block (and later ones) are reverted and the stake pays the prover.
+/// A proof of an honest block, a replayed proof and a proof after the window are refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_a_forged_block_on_an_optimistic_chain_is_reverted_by_one_proof() {
+    let chain = ManagedChild::start(ValidityMode::Optimistic, 6).await;
+    chain.child_transfer().await;
+    chain.catch_up().await;
+    let honest_latest = chain.latest().await;
+    eventually("the child chain has a block the manager lacks", || {
+        let c = chain.operator.node.chain.clone();
+        async move { c.head().number > honest_latest }
+    })
+    .await;
+    let wrong_number = honest_latest + 1;
+    let forged = chain.forged(wrong_number);
+    chain
+        .operator_on_main
+        .transact(
+            chain.manager,
+            &EvmChildChain::commitBlocksCall {
+                first: U256::from(wrong_number),
+                hashes: vec![forged.header.hash()],
+            },
+            U256::ZERO,
+            300_000,
+        )
+        .await
+        .unwrap();
+    assert_eq!(chain.latest().await, wrong_number);
+
+    // A proof of an honest block fails, and costs its sender the gas.
+    let prover = Sender::new(chain.main_client.clone(), key(5));
+    let honest = ankr_child::committer::stored_block(
+        &chain.operator.node.chain.reader().unwrap(),
+        honest_latest,
+    )
+    .unwrap();
+    let refused = prover
+        .transact(
+            chain.manager,
+            &prove_call(honest_latest, &honest, chain.witness(&honest)),
+            U256::ZERO,
+            5_000_000,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("the block is valid"),
+        "{refused}"
+    );
+
+    // The forged block's proof: one transaction.
+    let before = chain.main_client.balance(address(5)).await.unwrap();
+    let proof = prove_call(wrong_number, &forged, chain.witness(&forged));
+    let receipt = prover
+        .transact(chain.manager, &proof, U256::ZERO, 5_000_000)
+        .await
+        .unwrap();
+    let reverted =
+        ankr_client::main_chain::receipt_events::<EvmChildChain::BlocksReverted>(&receipt);
+    assert_eq!(reverted.len(), 1);
+    assert_eq!(reverted[0].wrongHash, forged.header.hash());
+    assert_eq!(reverted[0].reward, U256::from(10 * ANKR));
+    let after = chain.main_client.balance(address(5)).await.unwrap();
+    assert!(
+        after > before + U256::from(9 * ANKR),
+        "the stake paid the prover"
+    );
+    let state = manager::state(&chain.main_client, chain.manager)
+        .await
+        .unwrap();
+    assert_eq!(
+        state.latest_number, honest_latest,
+        "the forged block is reverted"
+    );
+    assert_eq!(state.stake, U256::ZERO);
+
+    // Replaying the proof finds no such block.
+    let replayed = prover
+        .transact(chain.manager, &proof, U256::ZERO, 5_000_000)
+        .await
+        .unwrap_err();
+    assert!(
+        replayed.to_string().contains("no such committed block"),
+        "{replayed}"
+    );
+
+    // The chain takes no block until the operator stakes again; then it goes on honestly.
+    let refused = chain
+        .operator_on_main
+        .transact(
+            chain.manager,
+            &EvmChildChain::commitBlocksCall {
+                first: U256::from(wrong_number),
+                hashes: vec![forged.header.hash()],
+            },
+            U256::ZERO,
+            300_000,
+        )
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("stake is below"), "{refused}");
+    chain
+        .operator_on_main
+        .transact(
+            chain.manager,
+            &EvmChildChain::addStakeCall {},
+            U256::from(10 * ANKR),
+            100_000,
+        )
+        .await
+        .unwrap();
+    chain.catch_up().await;
+    let resumed = chain.latest().await;
+    assert!(resumed >= wrong_number);
+    let honest_hash = chain
+        .operator
+        .node
+        .chain
+        .reader()
+        .unwrap()
+        .canonical_hash(wrong_number)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        ankr_child::committer::committed_hash(&chain.operator_on_main, chain.manager, wrong_number)
+            .await
+            .unwrap(),
+        honest_hash
+    );
+
+    // A forged block proven too late: final blocks stand.
+    eventually("the child chain has a block the manager lacks", || {
+        let c = chain.operator.node.chain.clone();
+        async move { c.head().number > resumed }
+    })
+    .await;
+    let late = chain.forged(resumed + 1);
+    chain
+        .operator_on_main
+        .transact(
+            chain.manager,
+            &EvmChildChain::commitBlocksCall {
+                first: U256::from(resumed + 1),
+                hashes: vec![late.header.hash()],
+            },
+            U256::ZERO,
+            300_000,
+        )
+        .await
+        .unwrap();
+    let committed_at = chain.main.node.chain.head().number;
+    eventually("the challenge window has passed", || {
+        let c = chain.main.node.chain.clone();
+        async move { c.head().number >= committed_at + 7 }
+    })
+    .await;
+    let too_late = prover
+        .transact(
+            chain.manager,
+            &prove_call(resumed + 1, &late, chain.witness(&late)),
+            U256::ZERO,
+            5_000_000,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        too_late.to_string().contains("the block is final"),
+        "{too_late}"
+    );
+    chain.stop().await;
 }

@@ -43,6 +43,19 @@ pub fn genesis_changes(spec: &ChainSpec) -> StateChanges {
     changes
 }
 
+/// The genesis header of `spec`, computed without a store (the genesis state's tries are
+/// built in memory): what a child chain's manager is deployed with before its node first runs.
+pub fn genesis_header(spec: &ChainSpec) -> Header {
+    let db = crate::stateless::trie::NodeDb::default();
+    let root = crate::stateless::execute::post_state_root(
+        &db,
+        alloy_trie::EMPTY_ROOT_HASH,
+        &genesis_changes(spec),
+    )
+    .expect("building a trie from nothing reads no missing node");
+    spec.genesis_header(root)
+}
+
 /// Writes genesis into an empty store, or checks that a non-empty store was made from the same
 /// spec. Returns the genesis header.
 pub fn write_genesis(store: &Store, spec: &ChainSpec) -> Result<Header, GenesisError> {

@@ -29,7 +29,7 @@ pub use executor::{
     ExecutedBlock, ExecutionError, Mode, execute_block, execute_block_on, receipts_root,
     transactions_root,
 };
-pub use genesis::{GenesisError, genesis_changes, write_genesis};
+pub use genesis::{GenesisError, genesis_changes, genesis_header, write_genesis};
 pub use overrides::{AccountOverride, OverriddenDb, Overrides, StorageOverride};
 pub use revm;
 pub use tx_env::tx_env;

@@ -160,6 +160,19 @@ fn transfer(to: Address, value: u64) -> Vec<u8> {
 }
 
 #[test]
+fn the_genesis_header_is_known_before_any_store_holds_it() {
+    let bench = Bench::new();
+    let stored = bench
+        .chain
+        .reader()
+        .unwrap()
+        .header_by_number(0)
+        .unwrap()
+        .unwrap();
+    assert_eq!(ankr_execution::genesis_header(&spec()), stored);
+}
+
+#[test]
 fn blocks_reexecute_from_their_witness_to_the_same_roots() {
     let mut bench = Bench::new();
     let token = bench.token();

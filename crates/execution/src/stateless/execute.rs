@@ -283,9 +283,9 @@ impl DatabaseRef for &WitnessState<'_> {
     }
 }
 
-/// The state root after `changes`, rewriting the tries exactly as storage writes its tables
+/// The state root after `changes` on the state whose root is `parent_root`, rewriting the tries exactly as storage writes its tables
 /// (`BlockWriter::apply_state`): storage first (wiped = from empty), then the account.
-pub(crate) fn post_state_root(
+pub fn post_state_root(
     db: &NodeDb,
     parent_root: B256,
     changes: &StateChanges,

@@ -6,7 +6,9 @@
 
 use super::execute::{Ancestry, StatelessError, run};
 use super::trie::{self, NodeDb, Nodes, TrieReadError};
-use crate::{BlockContext, ChainConfig, ExecutionError, Mode, StateDb, StateError, execute_block_on};
+use crate::{
+    BlockContext, ChainConfig, ExecutionError, Mode, StateDb, StateError, execute_block_on,
+};
 use alloy_primitives::{Address, B256, Bytes, keccak256, map::HashMap};
 use alloy_trie::{EMPTY_ROOT_HASH, KECCAK_EMPTY};
 use ankr_storage::{StoreError, StoreReader};
