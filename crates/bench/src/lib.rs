@@ -13,6 +13,7 @@ mod plasma;
 mod pouw;
 mod rpc;
 mod state_root;
+mod stateless;
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Figures {
@@ -29,6 +30,8 @@ pub enum Figures {
     Oracle,
     /// Plasma child-block Merkle root.
     Plasma,
+    /// EXECUTE: stateless re-execution of a child block from its witness.
+    Execute,
 }
 
 #[derive(clap::Args)]
@@ -39,6 +42,9 @@ pub struct BenchArgs {
     /// Transactions per execution run.
     #[arg(long, default_value_t = 10_000)]
     txs: usize,
+    /// Transactions in each block the EXECUTE run re-executes.
+    #[arg(long, default_value_t = 1_000)]
+    execute_txs: usize,
     /// Transactions sent through JSON-RPC in the end-to-end run.
     #[arg(long, default_value_t = 4_000)]
     rpc_txs: usize,
@@ -66,6 +72,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if all || args.only == Figures::Execution {
         let n = args.txs;
         tokio::task::spawn_blocking(move || execution::execution(n)).await??;
+    }
+    if all || args.only == Figures::Execute {
+        let n = args.execute_txs;
+        tokio::task::spawn_blocking(move || stateless::run(n)).await??;
     }
     if all || args.only == Figures::Rpc {
         rpc::end_to_end(args.rpc_txs).await?;
