@@ -40,14 +40,26 @@ export async function startDevnet({ blockTime = 1 } = {}) {
   if (!fs.existsSync(ankrBin)) throw new Error(`ankr binary not found at ${ankrBin}: run cargo build`);
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ankr-e2e-"));
-  const child = spawn(ankrBin, ["devnet", "--port", String(port), "--dir", dir, "--block-time", String(blockTime), "--nodes", "1", "--p2p-port", "0"], {
+  const node = await spawnServing(
+    ["devnet", "--port", String(port), "--dir", dir, "--block-time", String(blockTime), "--nodes", "1", "--p2p-port", "0"],
+    `http://127.0.0.1:${port}`,
+    "devnet",
+  );
+  return { ...node, dir, stop: async () => { await node.stop(); fs.rmSync(dir, { recursive: true, force: true }); } };
+}
+
+/**
+ * Spawns `ankr args…` and waits until its JSON-RPC at `url` answers; returns { url, output,
+ * stop } (SIGINT, then SIGKILL after 5 s).
+ */
+async function spawnServing(args, url, what) {
+  const child = spawn(ankrBin, args, {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG || "warn" },
   });
   let output = "";
   child.stdout.on("data", (d) => (output += d));
   child.stderr.on("data", (d) => (output += d));
-  const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 20_000;
   for (;;) {
     try {
@@ -56,13 +68,12 @@ export async function startDevnet({ blockTime = 1 } = {}) {
     } catch {}
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill("SIGKILL");
-      throw new Error(`devnet did not start:\n${output}`);
+      throw new Error(`${what} did not start:\n${output}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
     url,
-    dir,
     output: () => output,
     stop: async () => {
       child.kill("SIGINT");
@@ -70,7 +81,6 @@ export async function startDevnet({ blockTime = 1 } = {}) {
         const timer = setTimeout(() => { child.kill("SIGKILL"); resolve(); }, 5_000);
         child.on("exit", () => { clearTimeout(timer); resolve(); });
       });
-      fs.rmSync(dir, { recursive: true, force: true });
     },
   };
 }
@@ -99,40 +109,12 @@ export async function startChild(devnet, { profile = "e-commerce", mode = "optim
   const registered = await cli(["child", "register", "--main-rpc", devnet.url, "--key", key, "--name", profile, "--spec", path.join(dir, "spec.toml"), "--mode", mode, "--stake", "10"]);
   const manager = registered.match(/manager (0x[0-9a-fA-F]{40})/)[1];
   const port = await freePort();
-  const node = spawn(
-    ankrBin,
+  const node = await spawnServing(
     ["child", "--spec", path.join(dir, "spec.toml"), "--dir", path.join(dir, "data"), "--operator-key", key, "--rpc", `127.0.0.1:${port}`, "--main-rpc", devnet.url, "--manager", manager],
-    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RUST_LOG: process.env.RUST_LOG || "warn" } },
+    `http://127.0.0.1:${port}`,
+    "child chain",
   );
-  let output = "";
-  node.stdout.on("data", (d) => (output += d));
-  node.stderr.on("data", (d) => (output += d));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    try {
-      const answer = await rpc(url, "eth_chainId");
-      if (answer.result) break;
-    } catch {}
-    if (node.exitCode !== null || Date.now() > deadline) {
-      node.kill("SIGKILL");
-      throw new Error(`child chain did not start:\n${output}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    url,
-    manager,
-    output: () => output,
-    stop: async () => {
-      node.kill("SIGINT");
-      await new Promise((resolve) => {
-        const timer = setTimeout(() => { node.kill("SIGKILL"); resolve(); }, 5_000);
-        node.on("exit", () => { clearTimeout(timer); resolve(); });
-      });
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return { ...node, manager, stop: async () => { await node.stop(); fs.rmSync(dir, { recursive: true, force: true }); } };
 }
 
 /** The first dev account's key (anvil's and Hardhat's too). */

@@ -16,13 +16,14 @@ interface IBoundaryRegistry {
 /// - OPTIMISTIC: the operator commits block hashes (many per transaction); a block is final
 ///   `challengeWindow` main blocks after its commitment. Until then anyone who finds it wrong
 ///   proves so in one transaction (EXECUTE on the block and its witness): the block and every
-///   later one are reverted and the operator's stake goes to the prover.
+///   later one are reverted, half the operator's stake goes to the prover and half is forfeited.
 /// @dev Attacker's view. Only the operator writes blocks, and only in order, so nobody can
 /// front-run or fill them. A proof names the block it reverts by hash, so a proof replayed
 /// after the reversal (or against a re-committed block) finds another hash and is refused; a
 /// proof of an honest block is refused by EXECUTE's own answer and costs its sender the gas;
 /// a proof racing the finalization loses at the window's last block. A copied proof pays the
-/// first to land: the prover is msg.sender. The operator's stake comes back `exitDelay` blocks
+/// first to land (the prover is msg.sender); an operator copying a proof of its own wrong block
+/// still forfeits half its stake. The operator's stake comes back `exitDelay` blocks
 /// after it retires the chain; nothing else is held here.
 contract EvmChildChain {
     /// The ChildChainRegistry system contract (its genesis address on every ankr main chain).
@@ -53,12 +54,15 @@ contract EvmChildChain {
     /// The highest child block standing, and its hash.
     uint256 public latestNumber;
     bytes32 public latestHash;
-    /// Every standing child block's hash by number (0 = the child genesis).
+    /// Every committed child block's hash by number (0 = the child genesis); only entries up
+    /// to `latestNumber` stand (a reversal leaves dead ones above it until recommitted).
     mapping(uint256 => bytes32) public blockHash;
     /// The main-chain block that committed each standing child block.
     mapping(uint256 => uint256) public committedAt;
     /// The main-chain block at which the operator retired the chain (0 = live).
     uint256 public retiredAt;
+    /// Stake forfeited by proven wrong blocks: held here for good, withdrawable by nobody.
+    uint256 public forfeited;
 
     event BlockCommitted(uint256 indexed number, bytes32 blockHash);
     event BlocksReverted(uint256 indexed fromNumber, uint256 toNumber, bytes32 wrongHash, address prover, uint256 reward);
@@ -152,17 +156,18 @@ contract EvmChildChain {
         return !valid || claimed != number || parent != blockHash[number - 1];
     }
 
-    /// Reverts block `number` and every later one; pays the stake to the prover.
+    /// Reverts block `number` and every later one; pays the stake to the prover. O(1): the
+    /// entries above `latestNumber` are dead (every reader checks it) and are overwritten by
+    /// the next commitments, so no flood of commitments can make a proof too costly to send.
     function _revertFrom(uint256 number) internal {
         bytes32 wrong = blockHash[number];
         uint256 last = latestNumber;
-        for (uint256 n = number; n <= last; n++) {
-            delete blockHash[n];
-            delete committedAt[n];
-        }
         latestNumber = number - 1;
         latestHash = blockHash[number - 1];
-        uint256 reward = stake;
+        // Half the stake pays the prover; half is forfeited for good, so that an operator who
+        // front-runs a proof of its own wrong block with a copy still loses it.
+        uint256 reward = stake / 2;
+        forfeited += stake - reward;
         stake = 0;
         emit BlocksReverted(number, last, wrong, msg.sender, reward);
         _reportBoundary(latestNumber, latestHash);

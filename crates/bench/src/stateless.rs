@@ -18,10 +18,19 @@ use std::time::Instant;
 /// Times node execution, witness making and stateless verification of blocks of `n`
 /// transfers and of `n` ERC-20 transfers.
 pub(crate) fn run(n: usize) -> anyhow::Result<()> {
-    println!("== EXECUTE: stateless re-execution from a witness vs the node's own execution, {n} transactions a block, best of 3");
+    println!(
+        "== EXECUTE: stateless re-execution from a witness vs the node's own execution, {n} transactions a block, best of 3"
+    );
     println!(
         "  {:<16} {:>12} {:>11} {:>13} {:>8} {:>12} {:>14} {:>15}",
-        "workload", "child gas", "node ms", "stateless ms", "ratio", "witness ms", "witness B/tx", "EXECUTE gas/gas"
+        "workload",
+        "child gas",
+        "node ms",
+        "stateless ms",
+        "ratio",
+        "witness ms",
+        "witness B/tx",
+        "EXECUTE gas/gas"
     );
     let senders: Vec<Address> = (0..n).map(|i| address_of(&key(i))).collect();
     for workload in ["transfers", "ERC-20 transfers"] {
@@ -32,7 +41,10 @@ pub(crate) fn run(n: usize) -> anyhow::Result<()> {
             let tx = match workload {
                 "transfers" => signed(i, TxKind::Call(to), Bytes::new(), 21_000),
                 _ => {
-                    let call = ExampleToken::transferCall { to, value: U256::from(1) };
+                    let call = ExampleToken::transferCall {
+                        to,
+                        value: U256::from(1),
+                    };
                     signed(i, TxKind::Call(TOKEN), call.abi_encode().into(), 100_000)
                 }
             };
@@ -40,12 +52,26 @@ pub(crate) fn run(n: usize) -> anyhow::Result<()> {
         }
         let parent = chain.head();
         let header = chain
-            .build_block(Address::repeat_byte(0xbe), parent.timestamp + 1, &Sealer::Dev, Contents::AnyNumber)?
+            .build_block(
+                Address::repeat_byte(0xbe),
+                parent.timestamp + 1,
+                &Sealer::Dev,
+                Contents::AnyNumber,
+            )?
             .ok_or_else(|| anyhow::anyhow!("no block was built"))?;
         let reader = chain.reader()?;
-        let body = reader.body(header.hash())?.ok_or_else(|| anyhow::anyhow!("no body"))?;
-        let block = Block { header, transactions: body.transactions };
-        anyhow::ensure!(block.transactions.len() == n, "the block holds {} of {n}", block.transactions.len());
+        let body = reader
+            .body(header.hash())?
+            .ok_or_else(|| anyhow::anyhow!("no body"))?;
+        let block = Block {
+            header,
+            transactions: body.transactions,
+        };
+        anyhow::ensure!(
+            block.transactions.len() == n,
+            "the block holds {} of {n}",
+            block.transactions.len()
+        );
         let config = chain.execution_config();
 
         let recovered: Vec<RecoveredTx> = block
@@ -89,7 +115,11 @@ pub(crate) fn run(n: usize) -> anyhow::Result<()> {
             execute_gas(gas_used, input) as f64 / gas_used as f64,
         );
     }
-    println!("  ratio = stateless time / node time on the same block (EXECUTE's cost per child gas, relative)");
-    println!("  EXECUTE gas/gas = what the precompile charges per child gas, input bytes included\n");
+    println!(
+        "  ratio = stateless time / node time on the same block (EXECUTE's cost per child gas, relative)"
+    );
+    println!(
+        "  EXECUTE gas/gas = what the precompile charges per child gas, input bytes included\n"
+    );
     Ok(())
 }

@@ -48,8 +48,8 @@ where
     panic!("timed out waiting until {what}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn contracts_run_on_a_child_chain_that_the_main_chain_commits_to() {
+/// A dev-sealed main chain (a block every 500 ms), a client of it and the operator's sender.
+async fn main_chain() -> (DevChain, MainChain, Sender) {
     let main = DevChain::start(
         ankr_node::devnet::spec(),
         DevSealing::Interval(Duration::from_millis(500)),
@@ -57,15 +57,26 @@ async fn contracts_run_on_a_child_chain_that_the_main_chain_commits_to() {
     .await;
     let main_client = MainChain::connect(&main.node.rpc_url()).await.unwrap();
     let operator_on_main = Sender::new(main_client.clone(), key(OPERATOR));
-    let alloc = [(
-        address(USER),
-        GenesisAccount {
-            balance: U256::from(100 * ANKR),
-            ..Default::default()
-        },
-    )]
-    .into();
-    let spec = Profile::ECommerce.spec(CHILD_CHAIN_ID, address(OPERATOR), alloc);
+    (main, main_client, operator_on_main)
+}
+
+/// The child chain of `profile` sealed by the operator, with the user funded at genesis.
+fn funded_spec(profile: Profile) -> ankr_types::ChainSpec {
+    let user = GenesisAccount {
+        balance: U256::from(100 * ANKR),
+        ..Default::default()
+    };
+    profile.spec(
+        CHILD_CHAIN_ID,
+        address(OPERATOR),
+        [(address(USER), user)].into(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contracts_run_on_a_child_chain_that_the_main_chain_commits_to() {
+    let (main, main_client, operator_on_main) = main_chain().await;
+    let spec = funded_spec(Profile::ECommerce);
     let managed = manager::deploy(
         &operator_on_main,
         &ManagerSettings::for_spec(
@@ -343,15 +354,7 @@ async fn operator_and_follower(
     profile: Profile,
     dirs: &(tempfile::TempDir, tempfile::TempDir),
 ) -> (ChildNode, ChildNode, jsonrpsee::http_client::HttpClient) {
-    let alloc = [(
-        address(USER),
-        GenesisAccount {
-            balance: U256::from(100 * ANKR),
-            ..Default::default()
-        },
-    )]
-    .into();
-    let spec = profile.spec(CHILD_CHAIN_ID, address(OPERATOR), alloc);
+    let spec = funded_spec(profile);
     let operator = ChildNode::start(ChildConfig {
         data_dir: dirs.0.path().to_path_buf(),
         spec: spec.clone(),
@@ -536,22 +539,8 @@ struct ManagedChild {
 
 impl ManagedChild {
     async fn start(mode: ValidityMode, window: u64) -> Self {
-        let main = DevChain::start(
-            ankr_node::devnet::spec(),
-            DevSealing::Interval(Duration::from_millis(500)),
-        )
-        .await;
-        let main_client = MainChain::connect(&main.node.rpc_url()).await.unwrap();
-        let operator_on_main = Sender::new(main_client.clone(), key(OPERATOR));
-        let alloc = [(
-            address(USER),
-            GenesisAccount {
-                balance: U256::from(100 * ANKR),
-                ..Default::default()
-            },
-        )]
-        .into();
-        let mut spec = Profile::RealEstate.spec(CHILD_CHAIN_ID, address(OPERATOR), alloc);
+        let (main, main_client, operator_on_main) = main_chain().await;
+        let mut spec = funded_spec(Profile::RealEstate);
         spec.target_block_time_ms = 300;
         let mut settings = ManagerSettings::for_spec(&spec, "estate", mode, U256::from(10 * ANKR));
         settings.challenge_window = window;

@@ -2,7 +2,7 @@
 
 use crate::{
     StateChanges, StoreError,
-    changes::{AccountBefore, Changeset, SlotBefore},
+    changes::{AccountBefore, Changeset, SlotBefore, account_after},
     reader::{StoredBody, decode},
     state_root,
     tables::*,
@@ -104,16 +104,7 @@ impl BlockWriter {
                 storage_root = state_root::storage_root(leaves);
             }
 
-            let after = match changes.accounts.get(&address) {
-                Some(Some(account)) => Some(TrieAccount {
-                    nonce: account.nonce,
-                    balance: account.balance,
-                    storage_root,
-                    code_hash: account.code_hash,
-                }),
-                Some(None) => None,
-                None => before.map(|a| TrieAccount { storage_root, ..a }),
-            };
+            let after = account_after(before, changes.accounts.get(&address), storage_root);
             match after {
                 Some(account) => {
                     accounts.insert(hashed.0, alloy_rlp::encode(account).as_slice())?;

@@ -19,6 +19,26 @@ pub struct StorageChanges {
     pub slots: HashMap<U256, U256>,
 }
 
+/// An account as the trie holds it after a block: the new values with `storage_root`, deleted,
+/// or — when only its storage changed — the old one with `storage_root`. Storage and stateless
+/// execution both write accounts through this, so that they agree on every state root.
+pub fn account_after(
+    before: Option<alloy_trie::TrieAccount>,
+    change: Option<&Option<Account>>,
+    storage_root: B256,
+) -> Option<alloy_trie::TrieAccount> {
+    match change {
+        Some(Some(account)) => Some(alloy_trie::TrieAccount {
+            nonce: account.nonce,
+            balance: account.balance,
+            storage_root,
+            code_hash: account.code_hash,
+        }),
+        Some(None) => None,
+        None => before.map(|a| alloy_trie::TrieAccount { storage_root, ..a }),
+    }
+}
+
 /// Everything a block changed in state.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StateChanges {

@@ -18,7 +18,7 @@ mod tables;
 
 pub use alloy_trie::TrieAccount;
 pub use block_writer::BlockWriter;
-pub use changes::{Account, StateChanges, StorageChanges};
+pub use changes::{Account, StateChanges, StorageChanges, account_after};
 pub use error::StoreError;
 pub use proof::AccountProof;
 pub use reader::{StateReader, StoreReader, StoredBody, TxLocation};

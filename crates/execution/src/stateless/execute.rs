@@ -314,16 +314,8 @@ pub fn post_state_root(
             }
             storage_root = trie::root(&mut storage)?;
         }
-        let after = match changes.accounts.get(&address) {
-            Some(Some(account)) => Some(TrieAccount {
-                nonce: account.nonce,
-                balance: account.balance,
-                storage_root,
-                code_hash: account.code_hash,
-            }),
-            Some(None) => None,
-            None => before.map(|a| TrieAccount { storage_root, ..a }),
-        };
+        let after =
+            ankr_storage::account_after(before, changes.accounts.get(&address), storage_root);
         trie::write_account(&mut accounts, hashed, after.as_ref())?;
     }
     trie::root(&mut accounts)
