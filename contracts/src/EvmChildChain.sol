@@ -29,7 +29,7 @@ contract EvmChildChain {
     /// The ChildChainRegistry system contract (its genesis address on every ankr main chain).
     address public constant CHILD_CHAIN_REGISTRY = 0x00000000000000000000000000000000000a0004;
     /// The EXECUTE precompile (`ankr_execution::stateless::precompile`).
-    address public constant EXECUTE = 0x00000000000000000000000000000000000A0100;
+    address public constant EXECUTE = 0x00000000000000000000000000000000000A0200;
     uint8 public constant EVERY_BLOCK = 0;
     uint8 public constant OPTIMISTIC = 1;
     /// The most hashes one commitment may carry.

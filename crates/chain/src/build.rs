@@ -38,7 +38,7 @@ impl Sealer {
 
 impl Chain {
     /// Builds a block on the head from the best pooled transactions, seals it with `sealer` and
-    /// commits it. `timestamp` is raised to one second after the parent's if it is not later.
+    /// commits it. `timestamp` is raised to the earliest the parent allows if it is earlier.
     /// With `Contents::NonEmpty`, a block that would include nothing is not made (`Ok(None)`).
     pub fn build_block(
         &self,

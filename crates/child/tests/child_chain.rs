@@ -766,10 +766,20 @@ async fn attack_a_forged_block_on_an_optimistic_chain_is_reverted_by_one_proof()
         ankr_client::main_chain::receipt_events::<EvmChildChain::BlocksReverted>(&receipt);
     assert_eq!(reverted.len(), 1);
     assert_eq!(reverted[0].wrongHash, forged.header.hash());
-    assert_eq!(reverted[0].reward, U256::from(10 * ANKR));
+    assert_eq!(reverted[0].reward, U256::from(5 * ANKR), "half the stake");
+    let forfeited = chain
+        .main_client
+        .read(chain.manager, EvmChildChain::forfeitedCall {})
+        .await
+        .unwrap();
+    assert_eq!(
+        forfeited,
+        U256::from(5 * ANKR),
+        "and half is forfeited for good"
+    );
     let after = chain.main_client.balance(address(5)).await.unwrap();
     assert!(
-        after > before + U256::from(9 * ANKR),
+        after > before + U256::from(4 * ANKR),
         "the stake paid the prover"
     );
     let state = manager::state(&chain.main_client, chain.manager)

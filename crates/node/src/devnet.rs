@@ -219,3 +219,19 @@ pub fn bootstrap_oracle(spec: &mut ChainSpec, oracle: Address, registration_peri
         }),
     );
 }
+
+#[cfg(test)]
+mod tests {
+    /// Precompiles answer before any code: an account of the devnet's genesis at a precompile's
+    /// address would never run (the EXECUTE precompile once took the example consumer's).
+    #[test]
+    fn no_genesis_account_sits_on_a_precompile() {
+        let precompiles = ankr_execution::stateless::precompile::precompiles();
+        for address in super::spec().alloc.keys() {
+            assert!(
+                !precompiles.contains(address),
+                "genesis account {address} is a precompile's address"
+            );
+        }
+    }
+}

@@ -27,8 +27,9 @@ use revm::precompile::{
     Precompile, PrecompileHalt, PrecompileId, PrecompileOutput, PrecompileResult, Precompiles,
 };
 
-/// Where EXECUTE answers on every ankr chain (ankr's own range, beside the system contracts).
-pub const EXECUTE_ADDRESS: Address = address!("00000000000000000000000000000000000a0100");
+/// Where EXECUTE answers on every ankr chain: ankr's precompiles live at 0x…0a02xx, beside
+/// the system contracts (0x…0a00xx) and the devnet's example contracts (0x…0a01xx).
+pub const EXECUTE_ADDRESS: Address = address!("00000000000000000000000000000000000a0200");
 /// Gas of any EXECUTE call: decoding and hashing the block, checking the ancestry.
 pub const EXECUTE_BASE_GAS: u64 = 50_000;
 /// Main-chain gas per unit of child gas the block claims to use: stateless execution reads
