@@ -6,7 +6,7 @@
 //!
 //! - [`witness`]: the witness and how a node makes one from its storage.
 //! - [`trie`]: Merkle-Patricia tries over only the nodes a witness holds.
-//! - [`execute`]: the stateless run and the check of a block against it.
+//! - [`mod@execute`]: the stateless run and the check of a block against it.
 //!
 //! Trust: the parent header is the witness's first header and must hash to the block's
 //! `parent_hash`; every trie node is looked up by its keccak hash and every older header must
