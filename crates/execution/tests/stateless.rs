@@ -310,6 +310,27 @@ fn a_witness_that_omits_or_lies_and_a_wrong_header_are_refused_by_name() {
         Err(StatelessError::WrongStateRoot { .. })
     ));
 
+    // A block carrying a signature that recovers no sender (high s): its witness is the
+    // parent header alone, and it proves the block invalid.
+    let mut unsigned = block.clone();
+    let alloy_consensus::TxEnvelope::Eip1559(signed) = &block.transactions[0] else {
+        panic!("the bench sends EIP-1559 transactions");
+    };
+    let high_s = alloy_primitives::Signature::new(
+        signed.signature().r(),
+        U256::MAX - U256::from(1),
+        signed.signature().v(),
+    );
+    unsigned.transactions[0] = alloy_consensus::TxEnvelope::Eip1559(
+        alloy_consensus::Signed::new_unhashed(signed.tx().clone(), high_s),
+    );
+    let unsigned_witness = bench.witness(&unsigned);
+    assert!(unsigned_witness.state.is_empty() && unsigned_witness.headers.len() == 1);
+    assert!(matches!(
+        bench.verify(&unsigned, &unsigned_witness),
+        Err(StatelessError::BadSignature { index: 0, .. })
+    ));
+
     let mut wrong = block.clone();
     wrong.header.state_root = alloy_primitives::B256::repeat_byte(1);
     assert!(matches!(
