@@ -39,13 +39,7 @@ impl BlockWriter {
             code.insert(hash.0, bytes.as_ref())?;
         }
 
-        let touched: HashSet<_> = changes
-            .accounts
-            .keys()
-            .chain(changes.storage.keys())
-            .copied()
-            .collect();
-        for address in touched {
+        for address in changes.touched() {
             let hashed = keccak256(address);
             let before: Option<TrieAccount> = accounts
                 .get(hashed.0)?

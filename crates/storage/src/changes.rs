@@ -49,6 +49,18 @@ pub struct StateChanges {
     pub codes: HashMap<B256, Bytes>,
 }
 
+impl StateChanges {
+    /// Every account the block changed (its fields or its storage), in address order: what
+    /// storage and stateless execution both rewrite.
+    pub fn touched(&self) -> std::collections::BTreeSet<Address> {
+        self.accounts
+            .keys()
+            .chain(self.storage.keys())
+            .copied()
+            .collect()
+    }
+}
+
 /// The values a block overwrote, written beside it so the block can be undone on a reorg.
 #[derive(Clone, Debug, Default, PartialEq, Eq, RlpEncodable, RlpDecodable)]
 pub(crate) struct Changeset {

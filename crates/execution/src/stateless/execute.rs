@@ -18,7 +18,6 @@ use revm::{
     primitives::{StorageKey, StorageValue},
     state::AccountInfo,
 };
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// What a block computes, as its header must state it.
@@ -291,13 +290,7 @@ pub fn post_state_root(
     changes: &StateChanges,
 ) -> Result<B256, TrieReadError> {
     let mut accounts = trie::open(db, parent_root)?;
-    let touched: BTreeSet<Address> = changes
-        .accounts
-        .keys()
-        .chain(changes.storage.keys())
-        .copied()
-        .collect();
-    for address in touched {
+    for address in changes.touched() {
         let hashed = keccak256(address);
         let before = trie::read_account(&accounts, hashed)?;
         let mut storage_root = before.map_or(EMPTY_ROOT_HASH, |a| a.storage_root);

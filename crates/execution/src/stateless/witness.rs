@@ -118,8 +118,7 @@ pub fn make_witness(
     let mut addresses = touching.accounts.into_inner().expect("touch lock");
     match run_on_state {
         Ok(executed) => {
-            addresses.extend(executed.changes.accounts.keys());
-            addresses.extend(executed.changes.storage.keys());
+            addresses.extend(executed.changes.touched());
         }
         // An invalid block's witness covers what it read up to where it fails: enough to
         // prove it invalid.
