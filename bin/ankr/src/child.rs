@@ -60,6 +60,35 @@ struct RunArgs {
     boot_peers: Vec<ankr_network::Multiaddr>,
 }
 
+/// `ankr child watch …`.
+#[derive(clap::Args)]
+struct WatchArgs {
+    /// The child chain's spec.
+    #[arg(long)]
+    spec: PathBuf,
+    /// Data folder of the watcher's own copy of the chain.
+    #[arg(long)]
+    dir: PathBuf,
+    /// Main-chain JSON-RPC URL.
+    #[arg(long, default_value = "http://127.0.0.1:8545")]
+    main_rpc: String,
+    /// The chain's EvmChildChain manager on the main chain.
+    #[arg(long)]
+    manager: Address,
+    /// Hex secret key of the main-chain account that sends proofs (and is paid for them).
+    #[arg(long, env = "ANKR_KEY", hide_env_values = true)]
+    key: String,
+    /// JSON-RPC address of the watcher's copy of the child chain.
+    #[arg(long, default_value = "127.0.0.1:8646")]
+    rpc: SocketAddr,
+    /// Join the child chain's peer-to-peer network on this multiaddr.
+    #[arg(long)]
+    p2p: ankr_network::Multiaddr,
+    /// A peer to dial at start (repeatable; the operator, or any follower).
+    #[arg(long = "boot-peer")]
+    boot_peers: Vec<ankr_network::Multiaddr>,
+}
+
 #[derive(clap::Subcommand)]
 enum ChildCommand {
     /// Print the chain spec (TOML) of a child chain of a profile.
@@ -105,6 +134,13 @@ enum ChildCommand {
         /// Main-chain blocks between retiring the chain and taking the stake back.
         #[arg(long, default_value_t = 40_320)]
         exit_delay: u64,
+    },
+    /// Follow the chain as a watcher: re-execute every block heard of, check every block its
+    /// manager commits, and prove each wrong one on the main chain (the proof pays half the
+    /// operator's stake to --key's account).
+    Watch {
+        #[command(flatten)]
+        watch: WatchArgs,
     },
     /// What the main chain holds for a child chain: operator, stake, latest committed block.
     Status {
@@ -168,6 +204,7 @@ pub async fn run(args: ChildArgs) -> anyhow::Result<()> {
             println!("manager {manager}");
             Ok(())
         }
+        Some(ChildCommand::Watch { watch }) => run_watcher(watch).await,
         Some(ChildCommand::Status { main_rpc, manager }) => {
             let main = MainChain::connect(&main_rpc).await?;
             let state = manager::state(&main, manager).await?;
@@ -222,14 +259,11 @@ async fn run_node(args: RunArgs) -> anyhow::Result<()> {
             }
             Role::Operator { key, main }
         }
-        None => Role::Follower,
+        None => Role::Follower { watch: None },
     };
-    let network = args.p2p.map(|listen| ankr_network::NetworkConfig {
-        listen,
-        boot_peers: args.boot_peers,
-        key_file: dir.join("network.key"),
-        discovery: true,
-    });
+    let network = args
+        .p2p
+        .map(|listen| network_config(listen, args.boot_peers, &dir));
     let node = ChildNode::start(ChildConfig {
         data_dir: dir,
         spec,
@@ -243,6 +277,63 @@ async fn run_node(args: RunArgs) -> anyhow::Result<()> {
         println!("p2p {}", network.listen_addr);
     }
     tokio::signal::ctrl_c().await?;
+    tracing::info!("stopping");
+    node.stop().await;
+    Ok(())
+}
+
+fn network_config(
+    listen: ankr_network::Multiaddr,
+    boot_peers: Vec<ankr_network::Multiaddr>,
+    dir: &std::path::Path,
+) -> ankr_network::NetworkConfig {
+    ankr_network::NetworkConfig {
+        listen,
+        boot_peers,
+        key_file: dir.join("network.key"),
+        discovery: true,
+    }
+}
+
+async fn run_watcher(args: WatchArgs) -> anyhow::Result<()> {
+    let spec = ChainSpec::load(&args.spec)?;
+    let key = parse_key(&args.key).context("--key")?;
+    let network = network_config(args.p2p, args.boot_peers, &args.dir);
+    let mut node = ChildNode::start(ChildConfig {
+        data_dir: args.dir,
+        spec,
+        rpc_addr: args.rpc,
+        role: Role::Follower {
+            watch: Some(MainLink {
+                rpc_url: args.main_rpc,
+                manager: args.manager,
+                key,
+            }),
+        },
+        network: Some(network),
+    })
+    .await?;
+    println!("rpc {}", node.rpc_url());
+    if let Some(network) = &node.node.network {
+        println!("p2p {}", network.listen_addr);
+    }
+    println!("watching manager {}", args.manager);
+    let mut proofs = node.take_proofs().expect("proofs not taken yet");
+    loop {
+        tokio::select! {
+            signal = tokio::signal::ctrl_c() => {
+                signal?;
+                break;
+            }
+            Some(proof) = proofs.recv() => println!(
+                "proved child block {} ({}) wrong: reverted, {} wei to the prover, {} ms after its commitment was read",
+                proof.number,
+                proof.wrong_hash,
+                proof.reward,
+                proof.took.as_millis()
+            ),
+        }
+    }
     tracing::info!("stopping");
     node.stop().await;
     Ok(())

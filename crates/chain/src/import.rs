@@ -30,7 +30,14 @@ impl Chain {
         }
         let head = self.head();
         if block.header.parent_hash == head.hash() {
-            return self.extend_head(&head, block);
+            // A copy to keep if execution refuses it: a memory copy, small beside executing.
+            let copy = block.clone();
+            return self.extend_head(&head, block).inspect_err(|error| {
+                if error.found_by_execution() {
+                    self.mark_invalid(hash);
+                    self.keep_bad_block(copy, error);
+                }
+            });
         }
         let Some(parent) = reader.header(block.header.parent_hash)? else {
             return Err(ImportError::UnknownParent(block.header.parent_hash));

@@ -4,6 +4,7 @@
 //! One writer at a time ([`Chain`] serialises writes); readers take consistent snapshots from
 //! storage and never wait for a block to be written.
 
+mod bad_blocks;
 mod blobs;
 mod build;
 pub mod child_chains;
@@ -14,6 +15,7 @@ mod operator;
 mod pouw;
 mod rules;
 
+pub use bad_blocks::BadBlock;
 pub use blobs::{BlobError, MAX_BLOB_STORE_BYTES};
 pub use build::{Contents, Sealer};
 pub use error::{ChainError, ImportError, SubmitError, SystemCallError};
@@ -73,6 +75,8 @@ pub struct Chain {
     /// Blocks found invalid under the full rules: they and their descendants are refused at
     /// once, so a peer cannot make the node unwind and re-execute the same bad branch again.
     invalid: Mutex<fork_choice::InvalidBlocks>,
+    /// The most recent blocks whose execution failed, kept whole for watchers and debugging.
+    bad_blocks: Mutex<bad_blocks::BadBlocks>,
     /// Reorganisations that failed on an invalid branch block since start (for tests and
     /// status).
     failed_reorganisations: std::sync::atomic::AtomicU64,
@@ -108,6 +112,7 @@ impl Chain {
             head: RwLock::new(head),
             writer: Mutex::new(()),
             invalid: Mutex::new(Default::default()),
+            bad_blocks: Mutex::default(),
             failed_reorganisations: Default::default(),
             window_cache: Default::default(),
             blocks: broadcast::channel(256).0,

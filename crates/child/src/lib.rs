@@ -7,12 +7,14 @@
 //! - [`profile`]: the whitepaper's application profiles as presets of a chain spec.
 //! - [`manager`]: deploying and registering the manager on the main chain.
 //! - [`committer`]: the operator's loop that commits its blocks there.
-//! - [`node`]: a child-chain node (operator or follower), started and stopped as one.
+//! - [`watcher`]: a follower's check of every commitment, and the proof of a wrong one.
+//! - [`node`]: a child-chain node (operator, follower or watcher), started and stopped as one.
 
 pub mod committer;
 pub mod manager;
 pub mod node;
 pub mod profile;
+pub mod watcher;
 
 pub use node::{ChildConfig, ChildError, ChildNode, MainLink, Role};
 pub use profile::{Profile, ValidityMode};

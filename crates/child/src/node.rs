@@ -1,8 +1,10 @@
 //! A child-chain node: the main chain's node with the operator's seal, and, for the operator,
 //! the committer that reports its blocks to the main chain. A follower re-executes every
-//! block it receives from the operator and its peers, exactly as a main-chain node does.
+//! block it receives from the operator and its peers, exactly as a main-chain node does; a
+//! watching follower also proves wrong commitments on the main chain ([`crate::watcher`]).
 
 use crate::committer;
+use crate::watcher::{self, Proven, Watcher};
 use alloy_primitives::Address;
 use ankr_client::{ClientError, MainChain, Sender};
 use ankr_node::{DevSealing, Node, NodeConfig, NodeError};
@@ -13,12 +15,13 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-/// The operator's link to the main chain: where it is and which manager commits its blocks.
+/// A node's link to the main chain: where it is and which manager holds the child chain.
 #[derive(Clone, Debug)]
 pub struct MainLink {
     pub rpc_url: String,
     pub manager: Address,
-    /// The main-chain account that sends commitments (the manager's owner).
+    /// The main-chain account that sends: the operator's commitments (it must own the
+    /// manager), or a watcher's proofs (any funded account; proofs pay it the stake).
     pub key: secp256k1::SecretKey,
 }
 
@@ -31,8 +34,9 @@ pub enum Role {
         key: secp256k1::SecretKey,
         main: Option<MainLink>,
     },
-    /// Takes blocks from peers (the operator among them) and re-executes each.
-    Follower,
+    /// Takes blocks from peers (the operator among them) and re-executes each; with `watch`,
+    /// also proves every wrong block committed to the linked manager.
+    Follower { watch: Option<MainLink> },
 }
 
 /// What a child-chain node needs to start.
@@ -66,6 +70,10 @@ pub enum ChildError {
         manages: u64,
         ours: u64,
     },
+    #[error(
+        "manager {0} is not optimistic: an every-block chain executes each block before taking it, so there is nothing to prove"
+    )]
+    NothingToWatch(Address),
     #[error(transparent)]
     Node(#[from] NodeError),
     #[error(transparent)]
@@ -76,6 +84,9 @@ pub enum ChildError {
 pub struct ChildNode {
     pub node: Node,
     committer: Option<JoinHandle<()>>,
+    watcher: Option<JoinHandle<()>>,
+    /// A watcher's proofs as they land (taken once by whoever reports them).
+    proofs: Option<tokio::sync::mpsc::UnboundedReceiver<Proven>>,
     stop: watch::Sender<bool>,
 }
 
@@ -86,18 +97,22 @@ impl ChildNode {
         let Some(operator) = config.spec.operator else {
             return Err(ChildError::NoOperator(config.spec.name));
         };
-        let (sealing, key, main) = match config.role {
+        let (sealing, key, main, watch) = match config.role {
             Role::Operator { key, main } => {
                 let every = Duration::from_millis(config.spec.target_block_time_ms);
-                (DevSealing::Interval(every), Some(key), main)
+                (DevSealing::Interval(every), Some(key), main, None)
             }
-            Role::Follower if config.network.is_none() => {
+            Role::Follower { .. } if config.network.is_none() => {
                 return Err(ChildError::FollowerWithoutNetwork);
             }
-            Role::Follower => (DevSealing::Off, None, None),
+            Role::Follower { watch } => (DevSealing::Off, None, None, watch),
         };
         let sender = match &main {
             Some(link) => Some(linked_sender(link, config.spec.chain_id).await?),
+            None => None,
+        };
+        let prover = match &watch {
+            Some(link) => Some(watching_sender(link, config.spec.chain_id).await?),
             None => None,
         };
         let node = Node::start(NodeConfig {
@@ -122,9 +137,20 @@ impl ChildNode {
             ))),
             _ => None,
         };
+        let (proofs_in, proofs) = tokio::sync::mpsc::unbounded_channel();
+        let watcher = match (prover, watch) {
+            (Some(prover), Some(link)) => Some(tokio::spawn(watcher::run(
+                Watcher::new(node.chain.clone(), prover, link.manager),
+                Some(proofs_in),
+                stop.subscribe(),
+            ))),
+            _ => None,
+        };
         Ok(Self {
             node,
             committer,
+            watcher,
+            proofs: Some(proofs),
             stop,
         })
     }
@@ -134,14 +160,37 @@ impl ChildNode {
         self.node.rpc_url()
     }
 
-    /// Stops committing, then the node. Every committed block is on disk.
+    /// A watcher's proofs, as each lands on the main chain (`None` once taken).
+    pub fn take_proofs(&mut self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Proven>> {
+        self.proofs.take()
+    }
+
+    /// Stops committing and watching, then the node. Every committed block is on disk.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
-        if let Some(committer) = self.committer {
-            let _ = committer.await;
+        for task in [self.committer, self.watcher].into_iter().flatten() {
+            let _ = task.await;
         }
         self.node.stop().await;
     }
+}
+
+/// A sender of proofs to `link`'s manager, once the manager is checked to manage chain
+/// `chain_id` and to be optimistic (an every-block chain takes no wrong block to prove).
+async fn watching_sender(link: &MainLink, chain_id: u64) -> Result<Sender, ChildError> {
+    let main = MainChain::connect(&link.rpc_url).await?;
+    let state = crate::manager::state(&main, link.manager).await?;
+    if state.child_chain_id != chain_id {
+        return Err(ChildError::WrongChildChain {
+            manager: link.manager,
+            manages: state.child_chain_id,
+            ours: chain_id,
+        });
+    }
+    if state.mode != Some(crate::ValidityMode::Optimistic) {
+        return Err(ChildError::NothingToWatch(link.manager));
+    }
+    Ok(Sender::new(main, link.key))
 }
 
 /// A sender of commitments to `link`'s manager, once the manager is checked to be owned by

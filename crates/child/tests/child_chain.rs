@@ -20,6 +20,8 @@ const CHILD_CHAIN_ID: u64 = 7_001;
 /// Devnet account 3 operates the child chain (on both chains); account 4 uses it.
 const OPERATOR: usize = 3;
 const USER: usize = 4;
+/// Devnet account 5 proves wrong blocks on the main chain.
+const PROVER: usize = 5;
 
 fn network(
     dir: &std::path::Path,
@@ -114,7 +116,7 @@ async fn contracts_run_on_a_child_chain_that_the_main_chain_commits_to() {
         data_dir: follower_dir.path().to_path_buf(),
         spec: spec.clone(),
         rpc_addr: "127.0.0.1:0".parse().unwrap(),
-        role: Role::Follower,
+        role: Role::Follower { watch: None },
         network: Some(network(follower_dir.path(), vec![operator_peer])),
     })
     .await
@@ -328,7 +330,7 @@ async fn a_child_node_refuses_a_key_that_is_not_its_operator_or_a_spec_without_o
         "{error}"
     );
     let error = ChildNode::start(ChildConfig {
-        role: Role::Follower,
+        role: Role::Follower { watch: None },
         ..config.clone()
     })
     .await
@@ -372,7 +374,7 @@ async fn operator_and_follower(
         data_dir: dirs.1.path().to_path_buf(),
         spec,
         rpc_addr: "127.0.0.1:0".parse().unwrap(),
-        role: Role::Follower,
+        role: Role::Follower { watch: None },
         network: Some(network(dirs.1.path(), vec![peer])),
     })
     .await
@@ -532,7 +534,11 @@ struct ManagedChild {
     main: DevChain,
     main_client: MainChain,
     operator_on_main: Sender,
-    operator: ChildNode,
+    /// `None` once stopped (its chain stays readable through `child`).
+    operator: Option<ChildNode>,
+    /// The operator's copy of the child chain, and its JSON-RPC URL.
+    child: std::sync::Arc<ankr_chain::Chain>,
+    child_rpc: String,
     manager: alloy_primitives::Address,
     _dir: tempfile::TempDir,
 }
@@ -554,7 +560,7 @@ impl ManagedChild {
                 key: key(OPERATOR),
                 main: None,
             },
-            network: None,
+            network: Some(network(dir.path(), vec![])),
         })
         .await
         .unwrap();
@@ -562,7 +568,9 @@ impl ManagedChild {
             main,
             main_client,
             operator_on_main,
-            operator,
+            child: operator.node.chain.clone(),
+            child_rpc: operator.rpc_url(),
+            operator: Some(operator),
             manager,
             _dir: dir,
         }
@@ -570,7 +578,7 @@ impl ManagedChild {
 
     /// A user's transfer on the child chain, mined.
     async fn child_transfer(&self) {
-        let child = MainChain::connect(&self.operator.rpc_url()).await.unwrap();
+        let child = MainChain::connect(&self.child_rpc).await.unwrap();
         let sent = Sender::new(child.clone(), key(USER))
             .send(Some(address(6)), vec![], U256::from(ANKR), 21_000)
             .await
@@ -584,15 +592,11 @@ impl ManagedChild {
     /// Brings the manager up to the child head as it is now, as the committer does (the
     /// head moves on meanwhile: 300 ms child blocks outrun 500 ms main blocks).
     async fn catch_up(&self) {
-        let target = self.operator.node.chain.head().number;
+        let target = self.child.head().number;
         while self.latest().await < target {
-            ankr_child::committer::catch_up(
-                &self.operator.node.chain,
-                &self.operator_on_main,
-                self.manager,
-            )
-            .await
-            .unwrap();
+            ankr_child::committer::catch_up(&self.child, &self.operator_on_main, self.manager)
+                .await
+                .unwrap();
         }
     }
 
@@ -606,7 +610,7 @@ impl ManagedChild {
     /// Child block `number` re-sealed by the operator with a state root that credits nobody
     /// knows what: a block only a dishonest operator makes.
     fn forged(&self, number: u64) -> ankr_types::Block {
-        let reader = self.operator.node.chain.reader().unwrap();
+        let reader = self.child.reader().unwrap();
         let mut block = ankr_child::committer::stored_block(&reader, number).unwrap();
         block.header.state_root = alloy_primitives::B256::repeat_byte(0x66);
         block.header.seal = ankr_types::Seal::operator(
@@ -617,17 +621,56 @@ impl ManagedChild {
         block
     }
 
+    /// A follower of the operator that watches the manager, proving with devnet account 5.
+    async fn watcher(&self, dir: &std::path::Path) -> ChildNode {
+        let operator = self.operator.as_ref().expect("the operator runs");
+        let peer = operator.node.network.as_ref().unwrap().listen_addr.clone();
+        ChildNode::start(ChildConfig {
+            data_dir: dir.to_path_buf(),
+            spec: self.child.spec().clone(),
+            rpc_addr: "127.0.0.1:0".parse().unwrap(),
+            role: Role::Follower {
+                watch: Some(MainLink {
+                    rpc_url: self.main.node.rpc_url(),
+                    manager: self.manager,
+                    key: key(PROVER),
+                }),
+            },
+            network: Some(network(dir, vec![peer])),
+        })
+        .await
+        .unwrap()
+    }
+
+    /// Commits `block`'s hash as the next child block, as a dishonest operator would.
+    async fn commit(&self, block: &ankr_types::Block) {
+        self.operator_on_main
+            .transact(
+                self.manager,
+                &EvmChildChain::commitBlocksCall {
+                    first: U256::from(block.header.number),
+                    hashes: vec![block.header.hash()],
+                },
+                U256::ZERO,
+                300_000,
+            )
+            .await
+            .unwrap();
+    }
+
     fn witness(&self, block: &ankr_types::Block) -> ankr_execution::stateless::ExecutionWitness {
         ankr_execution::stateless::make_witness(
-            &self.operator.node.chain.reader().unwrap(),
-            self.operator.node.chain.execution_config(),
+            &self.child.reader().unwrap(),
+            self.child.execution_config(),
             block,
         )
         .unwrap()
     }
 
     async fn stop(self) {
-        self.operator.stop().await;
+        if let Some(operator) = self.operator {
+            operator.stop().await;
+        }
         self.main.node.stop().await;
     }
 }
@@ -656,9 +699,7 @@ async fn attack_an_every_block_chain_refuses_a_wrong_block_at_submission() {
     let latest = chain.latest().await;
     assert!(latest >= 1);
     let honest = chain
-        .operator
-        .node
-        .chain
+        .child
         .reader()
         .unwrap()
         .header_by_number(latest)
@@ -674,7 +715,7 @@ async fn attack_an_every_block_chain_refuses_a_wrong_block_at_submission() {
     );
 
     eventually("the child chain has a block the manager lacks", || {
-        let c = chain.operator.node.chain.clone();
+        let c = chain.child.clone();
         async move { c.head().number > latest }
     })
     .await;
@@ -713,7 +754,7 @@ async fn attack_a_forged_block_on_an_optimistic_chain_is_reverted_by_one_proof()
     chain.catch_up().await;
     let honest_latest = chain.latest().await;
     eventually("the child chain has a block the manager lacks", || {
-        let c = chain.operator.node.chain.clone();
+        let c = chain.child.clone();
         async move { c.head().number > honest_latest }
     })
     .await;
@@ -736,11 +777,8 @@ async fn attack_a_forged_block_on_an_optimistic_chain_is_reverted_by_one_proof()
 
     // A proof of an honest block fails, and costs its sender the gas.
     let prover = Sender::new(chain.main_client.clone(), key(5));
-    let honest = ankr_child::committer::stored_block(
-        &chain.operator.node.chain.reader().unwrap(),
-        honest_latest,
-    )
-    .unwrap();
+    let honest =
+        ankr_child::committer::stored_block(&chain.child.reader().unwrap(), honest_latest).unwrap();
     let refused = prover
         .transact(
             chain.manager,
@@ -830,9 +868,7 @@ async fn attack_a_forged_block_on_an_optimistic_chain_is_reverted_by_one_proof()
     let resumed = chain.latest().await;
     assert!(resumed >= wrong_number);
     let honest_hash = chain
-        .operator
-        .node
-        .chain
+        .child
         .reader()
         .unwrap()
         .canonical_hash(wrong_number)
@@ -847,7 +883,7 @@ async fn attack_a_forged_block_on_an_optimistic_chain_is_reverted_by_one_proof()
 
     // A forged block proven too late: final blocks stand.
     eventually("the child chain has a block the manager lacks", || {
-        let c = chain.operator.node.chain.clone();
+        let c = chain.child.clone();
         async move { c.head().number > resumed }
     })
     .await;
@@ -884,5 +920,150 @@ async fn attack_a_forged_block_on_an_optimistic_chain_is_reverted_by_one_proof()
         too_late.to_string().contains("the block is final"),
         "{too_late}"
     );
+    chain.stop().await;
+}
+
+/// Waits for the watcher's next proof.
+async fn next_proof(
+    proofs: &mut tokio::sync::mpsc::UnboundedReceiver<ankr_child::watcher::Proven>,
+) -> ankr_child::watcher::Proven {
+    tokio::time::timeout(Duration::from_secs(60), proofs.recv())
+        .await
+        .expect("the watcher proves the forged block within 60 s")
+        .expect("the watcher runs")
+}
+
+/// Attack: the operator commits blocks no honest node takes (a forged state root) and shows
+/// them to the network; a watcher (a follower with a main-chain account) proves each wrong by
+/// itself in one transaction before the window closes, the block is reverted, the blocks
+/// before it stand and the prover is paid. First a forged block beside the watcher's own (kept
+/// as a side block), proven by a watcher that restarted after hearing of it; then one on top of
+/// the watcher's head (refused by execution and kept among its bad blocks, which
+/// `debug_getBadBlocks` shows).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_a_watcher_proves_forged_blocks_by_itself() {
+    use ankr_rpc::api::PouwRpcClient;
+    let mut chain = ManagedChild::start(ValidityMode::Optimistic, 40).await;
+    let watcher_dir = tempfile::tempdir().unwrap();
+    let watcher = chain.watcher(watcher_dir.path()).await;
+    chain.child_transfer().await;
+    chain.catch_up().await;
+    let honest_latest = chain.latest().await;
+    eventually("the watcher has the operator's next block", || {
+        let w = watcher.node.chain.clone();
+        async move { w.head().number > honest_latest }
+    })
+    .await;
+
+    // 1. A forged block beside the watcher's canonical one; the watcher stops before the
+    //    commitment and restarts after it.
+    let forged = chain.forged(honest_latest + 1);
+    let client = jsonrpsee::http_client::HttpClientBuilder::default()
+        .build(watcher.rpc_url())
+        .unwrap();
+    client
+        .submit_block(alloy_rlp_encode(&forged))
+        .await
+        .expect("kept as a side block: it does not outweigh the watcher's own");
+    watcher.stop().await;
+    chain.commit(&forged).await;
+    let before = chain.main_client.balance(address(PROVER)).await.unwrap();
+    let mut watcher = chain.watcher(watcher_dir.path()).await;
+    let client = jsonrpsee::http_client::HttpClientBuilder::default()
+        .build(watcher.rpc_url())
+        .unwrap();
+    let mut proofs = watcher.take_proofs().unwrap();
+    let proven = next_proof(&mut proofs).await;
+    assert_eq!(proven.number, honest_latest + 1);
+    assert_eq!(proven.wrong_hash, forged.header.hash());
+    assert_eq!(proven.reward, U256::from(5 * ANKR), "half the stake");
+    eprintln!(
+        "figure: a forged block reverted {} ms after the watcher first read its commitment",
+        proven.took.as_millis()
+    );
+    let state = manager::state(&chain.main_client, chain.manager)
+        .await
+        .unwrap();
+    assert_eq!(
+        state.latest_number, honest_latest,
+        "the forged block is reverted"
+    );
+    assert_eq!(
+        state.latest_hash,
+        chain
+            .child
+            .reader()
+            .unwrap()
+            .canonical_hash(honest_latest)
+            .unwrap()
+            .unwrap(),
+        "the blocks before it stand"
+    );
+    assert!(chain.main_client.balance(address(PROVER)).await.unwrap() > before);
+
+    // The operator stakes again and commits its honest blocks: the watcher finds them all
+    // standing and proves nothing.
+    chain
+        .operator_on_main
+        .transact(
+            chain.manager,
+            &EvmChildChain::addStakeCall {},
+            U256::from(10 * ANKR),
+            100_000,
+        )
+        .await
+        .unwrap();
+    // 2. A forged block on the watcher's head: the operator stops making blocks, commits
+    //    every honest one, and shows the watcher one more whose state root lies.
+    chain.operator.take().unwrap().stop().await;
+    let head = chain.child.head();
+    eventually("the watcher has every honest block", || {
+        let w = watcher.node.chain.clone();
+        let target = head.hash();
+        async move { w.head().hash() == target }
+    })
+    .await;
+    chain.catch_up().await;
+    let mut forged = ankr_types::Block {
+        header: ankr_types::Header {
+            parent_hash: head.hash(),
+            number: head.number + 1,
+            base_fee_per_gas: ankr_chain::next_base_fee(&head),
+            gas_used: 0,
+            transactions_root: alloy_trie_empty(),
+            receipts_root: alloy_trie_empty(),
+            logs_bloom: Default::default(),
+            state_root: alloy_primitives::B256::repeat_byte(0x77),
+            ..head.clone()
+        },
+        transactions: vec![],
+    };
+    forged.header.seal = ankr_types::Seal::operator(
+        &key(OPERATOR),
+        CHILD_CHAIN_ID,
+        forged.header.template_hash(),
+    );
+    let refused = client
+        .submit_block(alloy_rlp_encode(&forged))
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("state root"), "{refused}");
+    let bad = ankr_rpc::api::DebugRpcClient::bad_blocks(&client)
+        .await
+        .unwrap();
+    assert_eq!(bad[0].hash, forged.header.hash());
+    assert!(bad[0].reason.contains("state root"), "{}", bad[0].reason);
+    chain.commit(&forged).await;
+    let proven = next_proof(&mut proofs).await;
+    assert_eq!(proven.wrong_hash, forged.header.hash());
+    let state = manager::state(&chain.main_client, chain.manager)
+        .await
+        .unwrap();
+    assert_eq!(
+        state.latest_number, head.number,
+        "the forged block is reverted"
+    );
+    assert_eq!(state.latest_hash, head.hash(), "every honest block stands");
+    watcher.stop().await;
     chain.stop().await;
 }

@@ -145,7 +145,7 @@ impl AnkrRpcServer for AnkrRpc {
     }
 }
 
-#[rpc(server, namespace = "debug")]
+#[rpc(server, client, namespace = "debug")]
 pub trait DebugRpc {
     /// rlp(header) of a block, so anyone can re-check its hash and seal.
     #[method(name = "getRawHeader")]
@@ -161,6 +161,20 @@ pub trait DebugRpc {
         &self,
         block: BlockId,
     ) -> RpcResult<ankr_execution::stateless::ExecutionWitness>;
+    /// The most recent blocks this node refused on execution although their seal held (geth's
+    /// `debug_getBadBlocks`), newest first: what a watcher proves wrong. `debug_getRawBlock`
+    /// and `debug_executionWitness` answer for them by hash.
+    #[method(name = "getBadBlocks")]
+    fn bad_blocks(&self) -> RpcResult<Vec<BadBlockView>>;
+}
+
+/// One bad block as `debug_getBadBlocks` shows it (geth's `hash` and `rlp`, and why).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct BadBlockView {
+    pub hash: B256,
+    pub number: alloy_primitives::U64,
+    pub rlp: Bytes,
+    pub reason: String,
 }
 
 pub struct DebugRpc {
@@ -173,6 +187,11 @@ impl DebugRpc {
     }
 
     fn block(&self, id: BlockId) -> RpcResult<Block> {
+        if let BlockId::Hash(hash) = id
+            && let Some(bad) = self.chain.bad_block(hash.block_hash)
+        {
+            return Ok((*bad.block).clone());
+        }
         let reader = self.chain.reader().map_err(internal)?;
         let header = header_at(&self.chain, id)?;
         let body = reader
@@ -225,5 +244,19 @@ impl DebugRpcServer for DebugRpc {
         let reader = self.chain.reader().map_err(internal)?;
         ankr_execution::stateless::make_witness(&reader, self.chain.execution_config(), &block)
             .map_err(internal)
+    }
+
+    fn bad_blocks(&self) -> RpcResult<Vec<BadBlockView>> {
+        Ok(self
+            .chain
+            .bad_blocks()
+            .into_iter()
+            .map(|bad| BadBlockView {
+                hash: bad.hash,
+                number: alloy_primitives::U64::from(bad.block.header.number),
+                rlp: alloy_rlp::encode(&*bad.block).into(),
+                reason: bad.reason,
+            })
+            .collect())
     }
 }

@@ -26,7 +26,8 @@ pub use errors::{codes, rpc_error};
 /// generated `*Client` traits (implemented for every jsonrpsee client) and their types.
 pub mod api {
     pub use crate::ankr::{
-        AnkrRpcClient, ChildChainBoundary, ChildChains, NodeInfo, SystemContract,
+        AnkrRpcClient, BadBlockView, ChildChainBoundary, ChildChains, DebugRpcClient, NodeInfo,
+        SystemContract,
     };
     pub use crate::pouw::{BlockTemplate, EnclaveInfo, LocalMining, PouwRpcClient, PouwStatus};
 }

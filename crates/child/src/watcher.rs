@@ -1,0 +1,256 @@
+//! The watcher (whitepaper §3.1, DESIGN §8): a follower of the child chain that also reads the
+//! manager's commitments on the main chain and proves every committed block it finds wrong, in
+//! one `proveInvalid` transaction, before the challenge window closes.
+//!
+//! Each committed block that is not final yet is checked in order. A block this node imported
+//! as canonical was re-executed on import and stands. Any other committed block is looked up
+//! where its body can be: the node's bad blocks (refused by execution on top of the head) or
+//! its store (kept as a side block, not executed yet); it is then executed from a witness made
+//! over the parent's state, exactly as EXECUTE will, and proven if it is wrong. A committed
+//! block whose body nobody has shown stays unchecked (and is reported) until it arrives:
+//! checking stops there, since every later block depends on it.
+
+use alloy_primitives::{Address, B256, Bytes, U256};
+use ankr_chain::Chain;
+use ankr_client::{ClientError, Sender};
+use ankr_contracts::EvmChildChain;
+use ankr_execution::stateless::{self, ExecutionWitness};
+use ankr_types::Block;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+/// How often the watcher reads the manager.
+const POLL: Duration = Duration::from_millis(500);
+
+/// A wrong block the watcher proved, and what the proof earned.
+#[derive(Clone, Debug)]
+pub struct Proven {
+    pub number: u64,
+    pub wrong_hash: B256,
+    pub reward: U256,
+    /// From first reading the commitment to the proof's receipt.
+    pub took: Duration,
+}
+
+/// Why a round of checking stopped short.
+#[derive(Debug, thiserror::Error)]
+pub enum WatchError {
+    #[error(transparent)]
+    Main(#[from] ClientError),
+    #[error("the child chain's own store: {0}")]
+    Store(String),
+}
+
+/// What the watcher found at one committed block.
+enum Finding {
+    /// This node's canonical block: executed on import, it stands.
+    Stands,
+    /// A block this node holds but did not adopt, found valid by execution: not provable.
+    ValidElsewhere,
+    /// Wrong, with the block and its witness to prove it.
+    Wrong(Box<Block>, ExecutionWitness),
+    /// No body for the committed hash yet.
+    Unseen,
+}
+
+/// A watcher of one manager; [`Watcher::check`] runs one round.
+pub struct Watcher {
+    chain: Arc<Chain>,
+    prover: Sender,
+    manager: Address,
+    /// The highest committed block checked (0 = start at the first block still open).
+    checked: u64,
+    /// A committed block whose body has not been seen, and since when.
+    unseen: Option<(u64, B256, Instant)>,
+    /// When each open commitment was first read, for the time a reversal took.
+    first_seen: std::collections::HashMap<B256, Instant>,
+}
+
+impl Watcher {
+    pub fn new(chain: Arc<Chain>, prover: Sender, manager: Address) -> Self {
+        Self {
+            chain,
+            prover,
+            manager,
+            checked: 0,
+            unseen: None,
+            first_seen: Default::default(),
+        }
+    }
+
+    /// Checks every commitment not checked yet; proves the first wrong one found.
+    pub async fn check(&mut self) -> Result<Option<Proven>, WatchError> {
+        let main = self.prover.chain();
+        let latest: u64 = main
+            .read(self.manager, EvmChildChain::latestNumberCall {})
+            .await?
+            .saturating_to();
+        if self.checked == 0 {
+            self.checked = self.first_open(latest).await?.saturating_sub(1);
+        }
+        // A reversal lowers the latest: what stands below it was checked.
+        self.checked = self.checked.min(latest);
+        while self.checked < latest {
+            let number = self.checked + 1;
+            let hash = main
+                .read(
+                    self.manager,
+                    EvmChildChain::blockHashCall(U256::from(number)),
+                )
+                .await?;
+            self.first_seen.entry(hash).or_insert_with(Instant::now);
+            match self.find(number, hash)? {
+                Finding::Stands => {}
+                Finding::ValidElsewhere => tracing::warn!(
+                    number,
+                    %hash,
+                    "the manager holds a valid block this node did not adopt (the operator signed two blocks at one height)"
+                ),
+                Finding::Wrong(block, witness) => return self.prove(number, &block, witness).await,
+                Finding::Unseen => {
+                    let since = match self.unseen {
+                        Some((n, h, since)) if n == number && h == hash => since,
+                        _ => Instant::now(),
+                    };
+                    self.unseen = Some((number, hash, since));
+                    tracing::warn!(
+                        number,
+                        %hash,
+                        waiting_s = since.elapsed().as_secs(),
+                        "no body seen for a committed child block: it cannot be checked"
+                    );
+                    return Ok(None);
+                }
+            }
+            self.first_seen.remove(&hash);
+            self.checked = number;
+        }
+        Ok(None)
+    }
+
+    /// The first committed block still open to proofs (commitment blocks only grow with the
+    /// number, so a binary search over `committedAt` finds it in O(log n) reads).
+    async fn first_open(&self, latest: u64) -> Result<u64, WatchError> {
+        let main = self.prover.chain();
+        let (window, head) = tokio::try_join!(
+            main.read(self.manager, EvmChildChain::challengeWindowCall {}),
+            main.head(),
+        )?;
+        let closed_before = head.saturating_sub(window.saturating_to());
+        let (mut low, mut high) = (1, latest + 1);
+        while low < high {
+            let middle = low + (high - low) / 2;
+            let at: u64 = main
+                .read(
+                    self.manager,
+                    EvmChildChain::committedAtCall(U256::from(middle)),
+                )
+                .await?
+                .saturating_to();
+            if at >= closed_before {
+                high = middle;
+            } else {
+                low = middle + 1;
+            }
+        }
+        Ok(low)
+    }
+
+    /// Where this node stands on committed block `number` with hash `hash`.
+    fn find(&self, number: u64, hash: B256) -> Result<Finding, WatchError> {
+        let store = |e: ankr_storage::StoreError| WatchError::Store(e.to_string());
+        let reader = self.chain.reader().map_err(store)?;
+        if reader.canonical_hash(number).map_err(store)? == Some(hash) {
+            return Ok(Finding::Stands);
+        }
+        let block = match self.chain.bad_block(hash) {
+            Some(bad) => (*bad.block).clone(),
+            None => match (reader.header(hash), reader.body(hash)) {
+                (Ok(Some(header)), Ok(Some(body))) => Block {
+                    header,
+                    transactions: body.transactions,
+                },
+                _ => return Ok(Finding::Unseen),
+            },
+        };
+        let config = self.chain.execution_config();
+        let witness = stateless::make_witness(&reader, config, &block)
+            .map_err(|e| WatchError::Store(format!("witness of block {number}: {e}")))?;
+        let misplaced = block.header.number != number;
+        match stateless::verify(config, &block, &witness) {
+            Ok(_) if !misplaced => Ok(Finding::ValidElsewhere),
+            _ => Ok(Finding::Wrong(Box::new(block), witness)),
+        }
+    }
+
+    /// Sends the proof that committed block `number` is wrong.
+    async fn prove(
+        &mut self,
+        number: u64,
+        block: &Block,
+        witness: ExecutionWitness,
+    ) -> Result<Option<Proven>, WatchError> {
+        let hash = block.header.hash();
+        let raw = Bytes::from(alloy_rlp::encode(block));
+        let size = raw.len() + witness.size();
+        let gas = 300_000 + stateless::execute_gas(block.header.gas_used, size) + 40 * size as u64;
+        tracing::warn!(number, %hash, "committed child block is wrong: proving it on the main chain");
+        let call = EvmChildChain::proveInvalidCall {
+            number: U256::from(number),
+            block_: raw,
+            state: witness.state,
+            codes: witness.codes,
+            headers: witness.headers,
+        };
+        let receipt = self
+            .prover
+            .transact(self.manager, &call, U256::ZERO, gas)
+            .await?;
+        let reward =
+            ankr_client::main_chain::receipt_events::<EvmChildChain::BlocksReverted>(&receipt)
+                .first()
+                .map(|event| event.reward)
+                .unwrap_or_default();
+        let took = self
+            .first_seen
+            .remove(&hash)
+            .map(|since| since.elapsed())
+            .unwrap_or_default();
+        tracing::warn!(number, %hash, %reward, took_ms = took.as_millis() as u64, "wrong child block reverted on the main chain");
+        self.checked = number - 1;
+        Ok(Some(Proven {
+            number,
+            wrong_hash: hash,
+            reward,
+            took,
+        }))
+    }
+}
+
+/// Runs `watcher` until `stop` turns true; each proof is also sent to `proven`.
+pub async fn run(
+    mut watcher: Watcher,
+    proven: Option<tokio::sync::mpsc::UnboundedSender<Proven>>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        match watcher.check().await {
+            Ok(Some(proof)) => {
+                if let Some(proven) = &proven {
+                    let _ = proven.send(proof);
+                }
+                continue;
+            }
+            Ok(None) => {}
+            Err(error) => tracing::warn!(%error, "watching the manager failed; retrying"),
+        }
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = tokio::time::sleep(POLL) => {}
+        }
+    }
+}
