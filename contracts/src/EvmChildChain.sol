@@ -5,6 +5,12 @@ interface IBoundaryRegistry {
     function recordBoundary(uint256 blknum, bytes32 root) external;
 }
 
+/// @dev How the manager reads the child chain's ChildBridge (EXECUTE's sibling precompile).
+address constant STORAGE_PROOF = 0x00000000000000000000000000000000000a0201;
+/// @dev ChildBridge's address in every EVM child chain's genesis, and its `withdrawals` slot.
+address constant CHILD_BRIDGE = 0x00000000000000000000000000000000000A0300;
+uint256 constant WITHDRAWALS_SLOT = 4;
+
 /// @title EvmChildChain
 /// @notice The main chain's manager of one EVM child chain (DESIGN §8): it holds the operator's
 /// stake and the hash of every child block, checks them with the EXECUTE precompile, and
@@ -24,7 +30,17 @@ interface IBoundaryRegistry {
 /// a proof racing the finalization loses at the window's last block. A copied proof pays the
 /// first to land (the prover is msg.sender); an operator copying a proof of its own wrong block
 /// still forfeits half its stake. The operator's stake comes back `exitDelay` blocks
-/// after it retires the chain; nothing else is held here.
+/// after it retires the chain.
+///
+/// The bridge. `deposit` escrows ANKR here and folds (recipient, amount) into a rolling
+/// `depositHash`; each child block's anchor (written into its ChildBridge before its
+/// transactions, and returned by EXECUTE) must be one of these hashes, and must include every
+/// deposit made `ANCHOR_DEADLINE` seconds or more before the block's timestamp: a block that
+/// anchors a hash this manager never gave (an invented deposit) or leaves an old deposit out
+/// (a skipped one) is wrong like a wrong state root — refused at submission, provable when
+/// optimistic. `withdraw` pays a withdrawal recorded in the child's ChildBridge, read with
+/// STORAGE_PROOF from a final child header, once: a header not final, not committed, or of a
+/// reverted block is refused, and so is a second payment.
 contract EvmChildChain {
     /// The ChildChainRegistry system contract (its genesis address on every ankr main chain).
     address public constant CHILD_CHAIN_REGISTRY = 0x00000000000000000000000000000000000a0004;
@@ -34,6 +50,8 @@ contract EvmChildChain {
     uint8 public constant OPTIMISTIC = 1;
     /// The most hashes one commitment may carry.
     uint256 public constant MAX_BATCH = 256;
+    /// A child block must anchor every deposit made this many seconds before its timestamp.
+    uint256 public constant ANCHOR_DEADLINE = 60;
 
     /// Who signs the child chain's blocks (its spec's `operator`) and commits them here.
     address public immutable owner;
@@ -64,10 +82,25 @@ contract EvmChildChain {
     /// Stake forfeited by proven wrong blocks: held here for good, withdrawable by nobody.
     uint256 public forfeited;
 
+    /// ANKR held for the child chain: its genesis supply outside the bridge, plus deposits,
+    /// minus paid withdrawals.
+    uint256 public escrow;
+    /// Deposits made, and their rolling hash (the anchor that covers them all).
+    uint256 public depositCount;
+    bytes32 public depositHash;
+    /// Rolling hash => how many deposits it covers (0 for hashes never given).
+    mapping(bytes32 => uint256) public depositIndex;
+    /// Deposit number (from 1) => the main-chain timestamp it was made at.
+    mapping(uint256 => uint256) public depositedAt;
+    /// Child withdrawal id => paid.
+    mapping(uint256 => bool) public withdrawn;
+
     event BlockCommitted(uint256 indexed number, bytes32 blockHash);
     event BlocksReverted(uint256 indexed fromNumber, uint256 toNumber, bytes32 wrongHash, address prover, uint256 reward);
     event Retired(uint256 atBlock, uint256 stakeReturnableAt);
     event StakeWithdrawn(address to, uint256 amount);
+    event Deposited(uint256 indexed index, address indexed to, uint256 amount, bytes32 depositHash);
+    event WithdrawalPaid(uint256 indexed id, address indexed to, uint256 amount, uint256 childBlock);
 
     constructor(
         uint256 childChainId_,
@@ -75,8 +108,10 @@ contract EvmChildChain {
         uint256 maxTxGas_,
         uint8 mode_,
         uint256 challengeWindow_,
-        uint256 exitDelay_
+        uint256 exitDelay_,
+        uint256 genesisSupply
     ) payable {
+        require(msg.value >= genesisSupply, "the value is the stake plus the genesis supply");
         require(childChainId_ != 0, "a child chain id is not zero");
         require(genesisHash != 0, "the child genesis hash is not zero");
         require(mode_ == EVERY_BLOCK || mode_ == OPTIMISTIC, "mode is EVERY_BLOCK (0) or OPTIMISTIC (1)");
@@ -87,8 +122,9 @@ contract EvmChildChain {
         mode = mode_;
         challengeWindow = challengeWindow_;
         exitDelay = exitDelay_;
-        requiredStake = msg.value;
-        stake = msg.value;
+        requiredStake = msg.value - genesisSupply;
+        stake = requiredStake;
+        escrow = genesisSupply;
         blockHash[0] = genesisHash;
         latestHash = genesisHash;
     }
@@ -111,10 +147,15 @@ contract EvmChildChain {
         operating
     {
         require(mode == EVERY_BLOCK, "an optimistic chain takes commitments, not blocks");
-        (bytes32 hash, bytes32 parent, uint256 number, bool valid) = _execute(_input(block_, state, codes, headers));
-        require(number == latestNumber + 1, "a block must follow the latest");
-        require(parent == latestHash, "a block must extend the latest");
-        require(valid, "EXECUTE: the block's header does not match its execution");
+        Executed memory run = _execute(_input(block_, state, codes, headers));
+        require(run.number == latestNumber + 1, "a block must follow the latest");
+        require(run.parent == latestHash, "a block must extend the latest");
+        require(run.valid, "EXECUTE: the block's header does not match its execution");
+        require(
+            _anchorHolds(run.anchor, run.timestamp),
+            "the block's anchor is not a deposit hash of this manager, or leaves out a deposit older than ANCHOR_DEADLINE"
+        );
+        (bytes32 hash, uint256 number) = (run.hash, run.number);
         _record(number, hash);
         _reportBoundary(number, hash);
     }
@@ -148,12 +189,61 @@ contract EvmChildChain {
     }
 
     /// Whether the block and witness show committed block `number` wrong: its execution does
-    /// not match its header, or it is not where the commitments put it (another number or
-    /// another parent).
+    /// not match its header, it is not where the commitments put it (another number or
+    /// another parent), or its anchor is not one this manager gave or skips a deposit.
     function _wrong(uint256 number, bytes memory input) internal view returns (bool) {
-        (bytes32 hash, bytes32 parent, uint256 claimed, bool valid) = _execute(input);
-        require(hash == blockHash[number], "the proof is not of the committed block");
-        return !valid || claimed != number || parent != blockHash[number - 1];
+        Executed memory run = _execute(input);
+        require(run.hash == blockHash[number], "the proof is not of the committed block");
+        return !run.valid || run.number != number || run.parent != blockHash[number - 1]
+            || !_anchorHolds(run.anchor, run.timestamp);
+    }
+
+    /// Whether `anchor` is a deposit hash this manager gave (zero: before any deposit) that
+    /// covers every deposit made ANCHOR_DEADLINE seconds or more before `timestamp`.
+    function _anchorHolds(bytes32 anchor, uint256 timestamp) internal view returns (bool) {
+        uint256 covered = depositIndex[anchor];
+        if (anchor != 0 && covered == 0) return false;
+        if (covered == depositCount) return true;
+        return depositedAt[covered + 1] + ANCHOR_DEADLINE > timestamp;
+    }
+
+    /// Escrows the value for `to` on the child chain: the next anchor that covers this deposit
+    /// lets anyone credit it there (the operator does so at once).
+    function deposit(address to) external payable {
+        require(retiredAt == 0, "the chain is retired");
+        require(msg.value > 0, "nothing to deposit");
+        require(to != address(0), "a recipient is needed");
+        uint256 index = ++depositCount;
+        bytes32 hash = keccak256(abi.encode(depositHash, to, msg.value));
+        depositHash = hash;
+        depositIndex[hash] = index;
+        depositedAt[index] = block.timestamp;
+        escrow += msg.value;
+        emit Deposited(index, to, msg.value, hash);
+    }
+
+    /// Pays child withdrawal `id` (recorded in ChildBridge as (to, amount)) from final child
+    /// block `number`, whose RLP header and `eth_getProof` proofs of ChildBridge's
+    /// `withdrawals[id]` are given. Anyone may send it; the ANKR goes to `to`.
+    function withdraw(
+        uint256 number,
+        bytes calldata header,
+        uint256 id,
+        address to,
+        uint256 amount,
+        bytes[] calldata accountProof,
+        bytes[] calldata storageProof
+    ) external {
+        require(isFinal(number), "the child block is not final");
+        require(!withdrawn[id], "the withdrawal is already paid");
+        (bytes32 hash, bytes32 record) = _withdrawalRecord(header, id, accountProof, storageProof);
+        require(hash == blockHash[number], "the header is not the committed child block");
+        require(record == keccak256(abi.encode(to, amount)), "the child block records no such withdrawal");
+        withdrawn[id] = true;
+        escrow -= amount;
+        emit WithdrawalPaid(id, to, amount, number);
+        (bool sent,) = to.call{value: amount}("");
+        require(sent, "paying the withdrawal failed");
     }
 
     /// Reverts block `number` and every later one; pays the stake to the prover. O(1): the
@@ -220,14 +310,35 @@ contract EvmChildChain {
         return abi.encode(childChainId, maxTxGas, uint256(0), block_, state, codes, headers);
     }
 
-    function _execute(bytes memory input)
-        internal
-        view
-        returns (bytes32 hash, bytes32 parent, uint256 number, bool valid)
-    {
+    /// The hash of `header` and what its ChildBridge holds at `withdrawals[id]`, by STORAGE_PROOF.
+    function _withdrawalRecord(
+        bytes calldata header,
+        uint256 id,
+        bytes[] calldata accountProof,
+        bytes[] calldata storageProof
+    ) internal view returns (bytes32 hash, bytes32 record) {
+        bytes32 slot = keccak256(abi.encode(id, WITHDRAWALS_SLOT));
+        (bool ok, bytes memory out) =
+            STORAGE_PROOF.staticcall(abi.encode(header, CHILD_BRIDGE, slot, accountProof, storageProof));
+        require(ok && out.length == 224, "STORAGE_PROOF refused the proof: malformed, or it does not reach the slot");
+        (hash,,,,,, record) = abi.decode(out, (bytes32, uint256, bytes32, uint256, uint256, bytes32, bytes32));
+    }
+
+    /// What EXECUTE says of a block.
+    struct Executed {
+        bytes32 hash;
+        bytes32 parent;
+        uint256 number;
+        bool valid;
+        bytes32 anchor;
+        uint256 timestamp;
+    }
+
+    function _execute(bytes memory input) internal view returns (Executed memory run) {
         (bool ok, bytes memory out) = EXECUTE.staticcall(input);
-        require(ok && out.length == 224, "EXECUTE refused the input: malformed, or the witness is incomplete");
-        (hash, parent, number, valid) = abi.decode(out, (bytes32, bytes32, uint256, bool));
+        require(ok && out.length == 288, "EXECUTE refused the input: malformed, or the witness is incomplete");
+        (run.hash, run.parent, run.number, run.valid,,,, run.anchor, run.timestamp) =
+            abi.decode(out, (bytes32, bytes32, uint256, bool, bytes32, bytes32, uint256, bytes32, uint256));
     }
 
     function _record(uint256 number, bytes32 hash) internal {

@@ -113,7 +113,7 @@ impl Chain {
     ) -> Result<(BlockContext, ExecutedBlock, B256), ChainError> {
         let reader = self.reader()?;
         let state = reader.state()?;
-        let context = BlockContext {
+        let mut context = BlockContext {
             number: parent.number + 1,
             timestamp: timestamp.max(self.earliest_timestamp(parent)),
             beneficiary,
@@ -121,13 +121,21 @@ impl Chain {
             base_fee: next_base_fee(parent),
             difficulty,
             prevrandao: parent.hash(),
+            anchor: B256::ZERO,
         };
         let candidates = self
             .pool
             .lock()
             .expect("pool lock")
             .best(context.base_fee, |sender| state_nonce(&state, sender));
-        let child_chains_root = self.commit_child_chains(&state, &context)?;
+        // A child chain's header carries its anchor where the main chain's commits to its
+        // children.
+        let child_chains_root = if self.config.anchored {
+            context.anchor = self.anchor();
+            context.anchor
+        } else {
+            self.commit_child_chains(&state, &context)?
+        };
         let executed = execute_block(&state, &self.config, &context, candidates, Mode::Build)?;
         if !executed.skipped.is_empty() {
             let mut pool = self.pool.lock().expect("pool lock");

@@ -80,6 +80,9 @@ pub struct Chain {
     /// Reorganisations that failed on an invalid branch block since start (for tests and
     /// status).
     failed_reorganisations: std::sync::atomic::AtomicU64,
+    /// On a child chain, the anchor the next block built here carries (its main-chain
+    /// manager's deposit hash, set by the operator's link to the main chain).
+    anchor: RwLock<B256>,
     /// What each recent block contributes to a defence window, by hash.
     window_cache: Mutex<std::collections::HashMap<B256, pouw::WindowEntry>>,
 }
@@ -113,6 +116,7 @@ impl Chain {
             writer: Mutex::new(()),
             invalid: Mutex::new(Default::default()),
             bad_blocks: Mutex::default(),
+            anchor: RwLock::default(),
             failed_reorganisations: Default::default(),
             window_cache: Default::default(),
             blocks: broadcast::channel(256).0,
@@ -121,10 +125,25 @@ impl Chain {
             arrivals: Mutex::default(),
             spec,
         };
+        if chain.config.anchored {
+            // A restarted operator goes on from the anchor it last built with.
+            chain.set_anchor(chain.head().child_chains_root);
+        }
         chain
             .resume_reorganisation()
             .map_err(|e| ChainError::Interrupted(Box::new(e)))?;
         Ok(chain)
+    }
+
+    /// The anchor the next block built on this child chain will carry.
+    pub fn anchor(&self) -> B256 {
+        *self.anchor.read().expect("anchor lock")
+    }
+
+    /// Sets the anchor of the blocks built from now on (the operator, as the main chain's
+    /// deposits are confirmed).
+    pub fn set_anchor(&self, anchor: B256) {
+        *self.anchor.write().expect("anchor lock") = anchor;
     }
 
     /// The spec this chain was opened with.

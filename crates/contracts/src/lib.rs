@@ -63,8 +63,14 @@ alloy_sol_types::sol!(
 );
 alloy_sol_types::sol!(
     #[derive(Debug, PartialEq, Eq)]
+    #[allow(clippy::too_many_arguments)]
     EvmChildChain,
     "artifacts/EvmChildChain.json"
+);
+alloy_sol_types::sol!(
+    #[derive(Debug, PartialEq, Eq)]
+    ChildBridge,
+    "artifacts/ChildBridge.json"
 );
 alloy_sol_types::sol!(
     #[derive(Debug, PartialEq, Eq)]
@@ -93,6 +99,7 @@ macro_rules! artifacts {
     };
 }
 artifacts!(
+    "ChildBridge",
     "ChildChainRegistry",
     "EnclaveRegistry",
     "EvmChildChain",

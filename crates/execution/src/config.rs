@@ -12,6 +12,13 @@ use revm::{
 /// ourselves (`ChainSpec::max_tx_gas`) instead of inheriting Osaka's EIP-7825 cap.
 pub const EVM_SPEC: SpecId = SpecId::PRAGUE;
 
+/// Where every EVM child chain keeps its bridge (`contracts/src/ChildBridge.sol`, in its
+/// genesis): each block's anchor is written there by a system call before the block's
+/// transactions run (EIP-8079's anchoring, after EIP-4788), and deposits are credited and
+/// withdrawals recorded there. ankr's child-chain predeploys live at 0x…0a03xx.
+pub const CHILD_BRIDGE_ADDRESS: Address =
+    alloy_primitives::address!("00000000000000000000000000000000000a0300");
+
 /// The precompiles every ankr EVM carries: Ethereum's and EXECUTE (`stateless::precompile`).
 /// Set on each EVM right after it is built, before any transaction warms them.
 pub(crate) fn ankr_precompiles() -> revm::handler::EthPrecompiles {
@@ -27,6 +34,9 @@ pub struct ChainConfig {
     pub chain_id: u64,
     pub max_tx_gas: u64,
     pub block_reward: U256,
+    /// A child chain (its spec names an operator): each block begins with the anchor system
+    /// call into [`CHILD_BRIDGE_ADDRESS`].
+    pub anchored: bool,
 }
 
 impl From<&ChainSpec> for ChainConfig {
@@ -35,6 +45,7 @@ impl From<&ChainSpec> for ChainConfig {
             chain_id: spec.chain_id,
             max_tx_gas: spec.max_tx_gas,
             block_reward: spec.block_reward,
+            anchored: spec.operator.is_some(),
         }
     }
 }
@@ -60,6 +71,9 @@ pub struct BlockContext {
     pub difficulty: U256,
     /// PREVRANDAO. ankr has no beacon randomness; the parent hash is what a contract gets.
     pub prevrandao: B256,
+    /// A child chain's anchor (its header's `child_chains_root`), written into its bridge
+    /// before the transactions run; unused on the main chain.
+    pub anchor: B256,
 }
 
 impl BlockContext {
@@ -73,6 +87,7 @@ impl BlockContext {
             base_fee: header.base_fee_per_gas,
             difficulty: header.difficulty,
             prevrandao: header.parent_hash,
+            anchor: header.child_chains_root,
         }
     }
 

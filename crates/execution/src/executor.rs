@@ -8,7 +8,7 @@ use alloy_primitives::{B256, Bloom};
 use ankr_storage::{StateChanges, StateReader};
 use ankr_types::RecoveredTx;
 use revm::{
-    Context, DatabaseRef, ExecuteCommitEvm, MainBuilder, MainContext,
+    Context, DatabaseRef, ExecuteCommitEvm, MainBuilder, MainContext, SystemCallCommitEvm,
     context::result::{EVMError, InvalidTransaction},
     handler::{MainnetContext, MainnetEvm},
     state::AccountInfo,
@@ -39,6 +39,8 @@ pub enum ExecutionError {
     },
     #[error("the block uses more than the {claimed} gas its header claims")]
     GasAboveClaim { claimed: u64 },
+    #[error("the anchor system call into the child chain's bridge failed: {0}")]
+    Anchor(String),
     #[error(transparent)]
     State(#[from] StateError),
 }
@@ -77,6 +79,7 @@ pub fn execute_block(
         .with_block(block.block_env())
         .build_mainnet();
     evm.precompiles = crate::config::ankr_precompiles();
+    write_anchor(&mut evm, chain, block)?;
     let mut out = ExecutedBlock::default();
     let chunks: Vec<&[RecoveredTx]> = txs.chunks(PREFETCH_CHUNK).collect();
     std::thread::scope(|scope| -> Result<(), ExecutionError> {
@@ -132,6 +135,7 @@ pub fn execute_block_on<D: DatabaseRef<Error = StateError>>(
         .with_block(block.block_env())
         .build_mainnet();
     evm.precompiles = crate::config::ankr_precompiles();
+    write_anchor(&mut evm, chain, block)?;
     let mut out = ExecutedBlock::default();
     for (index, tx) in txs.iter().enumerate() {
         run_transaction(&mut evm, &mut out, block, index, tx, mode)?;
@@ -145,6 +149,32 @@ pub fn execute_block_on<D: DatabaseRef<Error = StateError>>(
     db.credit(block.beneficiary, chain.block_reward)?;
     out.changes = db.into_changes();
     Ok(out)
+}
+
+/// On a child chain, the system call that writes the block's anchor into its bridge before
+/// any transaction runs (EIP-8079's anchoring; EIP-4788's form: the raw 32 bytes as calldata,
+/// from the system address, outside the block's gas). Nothing on the main chain.
+fn write_anchor<D: DatabaseRef<Error = StateError>>(
+    evm: &mut BlockEvm<D>,
+    chain: &ChainConfig,
+    block: &BlockContext,
+) -> Result<(), ExecutionError> {
+    if !chain.anchored {
+        return Ok(());
+    }
+    let result = evm
+        .system_call_commit(
+            crate::CHILD_BRIDGE_ADDRESS,
+            alloy_primitives::Bytes::copy_from_slice(block.anchor.as_slice()),
+        )
+        .map_err(|error| match error {
+            EVMError::Database(error) => ExecutionError::State(error),
+            other => ExecutionError::Anchor(other.to_string()),
+        })?;
+    if !result.is_success() {
+        return Err(ExecutionError::Anchor(format!("{result:?}")));
+    }
+    Ok(())
 }
 
 /// Reads the accounts the transactions name (senders and recipients) from the parent state.

@@ -23,7 +23,7 @@ pub use call::{
     CallError, CallOutcome, CallRequest, SYSTEM_ADDRESS, SYSTEM_CALL_GAS, call, call_with,
     estimate_gas, estimate_gas_with, system_call,
 };
-pub use config::{BlockContext, ChainConfig};
+pub use config::{BlockContext, CHILD_BRIDGE_ADDRESS, ChainConfig};
 pub use db::{BlockState, StateDb, StateError};
 pub use executor::{
     ExecutedBlock, ExecutionError, Mode, execute_block, execute_block_on, receipts_root,

@@ -428,6 +428,8 @@ type Answer = (
     alloy_primitives::B256,
     alloy_primitives::B256,
     U256,
+    alloy_primitives::B256,
+    U256,
 );
 
 #[test]
@@ -451,8 +453,9 @@ fn the_execute_precompile_checks_a_block_and_charges_for_its_gas_and_witness() {
     else {
         panic!("EXECUTE refused an honest block");
     };
-    let (hash, parent, number, valid, state_root, _receipts, gas) =
+    let (hash, parent, number, valid, state_root, _receipts, gas, anchor, _timestamp) =
         Answer::abi_decode_params(&output).unwrap();
+    assert_eq!(anchor, block.header.child_chains_root, "the block's anchor");
     assert!(valid);
     assert_eq!(hash, block.header.hash());
     assert_eq!(parent, block.header.parent_hash);

@@ -1,4 +1,4 @@
-//! EIP-1186 Merkle proofs (`eth_getProof`) of the head state: the trie is rebuilt by ordered
+//! EIP-1186 Merkle proofs (`eth_getProof`) of any kept state: the trie is rebuilt by ordered
 //! scan, as the state root is, keeping the nodes on the paths to the asked keys. Costs a scan
 //! of the state (and of the account's storage), so it serves tools and bridges, not load.
 
@@ -49,46 +49,53 @@ fn prove(
 }
 
 impl StateReader {
-    /// Proofs of `address` and its `slots` against the head state; `None` for an earlier
-    /// block's state (its trie is not kept).
-    pub fn proof(
-        &self,
-        address: Address,
-        slots: &[U256],
-    ) -> Result<Option<AccountProof>, StoreError> {
-        if !self.is_head() {
-            return Ok(None);
-        }
+    /// Proofs of `address` and its `slots` against this state's root: the head's from its
+    /// tables, an earlier block's from the head's with that block's later changes undone.
+    pub fn proof(&self, address: Address, slots: &[U256]) -> Result<AccountProof, StoreError> {
         let hashed = keccak256(address);
-        let accounts = self.accounts.iter()?.map(|entry| {
-            let (key, value) = entry?;
-            Ok((Nibbles::unpack(key.value()), value.value().to_vec()))
-        });
-        let (_, mut account_proof) = prove(accounts, &[Nibbles::unpack(hashed)])?;
-        let account = self.account(address)?;
         let targets: Vec<Nibbles> = slots
             .iter()
             .map(|slot| Nibbles::unpack(keccak256(slot.to_be_bytes::<32>())))
             .collect();
-        let range = self
-            .storage
-            .range((hashed.0, [0u8; 32])..=(hashed.0, [0xffu8; 32]))?;
-        let leaves = range.map(|entry| {
-            let (key, value) = entry?;
-            let mut encoded = Vec::with_capacity(33);
-            U256::from_be_bytes(value.value()).encode(&mut encoded);
-            Ok((Nibbles::unpack(key.value().1), encoded))
-        });
-        let (_, storage_proofs) = prove(leaves, &targets)?;
+        let account_target = [Nibbles::unpack(hashed)];
+        let (mut account_proof, storage_proofs) = if self.is_head() {
+            let accounts = self.accounts.iter()?.map(|entry| {
+                let (key, value) = entry?;
+                Ok((Nibbles::unpack(key.value()), value.value().to_vec()))
+            });
+            let (_, account_proof) = prove(accounts, &account_target)?;
+            let range = self
+                .storage
+                .range((hashed.0, [0u8; 32])..=(hashed.0, [0xffu8; 32]))?;
+            let leaves = range.map(|entry| {
+                let (key, value) = entry?;
+                let mut encoded = Vec::with_capacity(33);
+                U256::from_be_bytes(value.value()).encode(&mut encoded);
+                Ok((Nibbles::unpack(key.value().1), encoded))
+            });
+            (account_proof, prove(leaves, &targets)?.1)
+        } else {
+            let accounts = self
+                .hashed_accounts()?
+                .into_iter()
+                .map(|(key, account)| Ok((Nibbles::unpack(key), alloy_rlp::encode(account))));
+            let (_, account_proof) = prove(accounts, &account_target)?;
+            let leaves = self
+                .hashed_storage(address)?
+                .into_iter()
+                .map(|(key, value)| Ok((Nibbles::unpack(key), alloy_rlp::encode(value))));
+            (account_proof, prove(leaves, &targets)?.1)
+        };
+        let account = self.account(address)?;
         let storage = slots
             .iter()
             .zip(storage_proofs)
             .map(|(slot, proof)| Ok((*slot, self.storage(address, *slot)?, proof)))
             .collect::<Result<_, StoreError>>()?;
-        Ok(Some(AccountProof {
+        Ok(AccountProof {
             account,
             account_proof: account_proof.pop().unwrap_or_default(),
             storage,
-        }))
+        })
     }
 }

@@ -7,6 +7,8 @@
 //! - [`witness`]: the witness and how a node makes one from its storage.
 //! - [`trie`]: Merkle-Patricia tries over only the nodes a witness holds.
 //! - [`mod@execute`]: the stateless run and the check of a block against it.
+//! - [`precompile`]: EXECUTE, the check of a child block from the main chain.
+//! - [`proof`]: STORAGE_PROOF, another chain's state read from a header and `eth_getProof`.
 //!
 //! Trust: the parent header is the witness's first header and must hash to the block's
 //! `parent_hash`; every trie node is looked up by its keccak hash and every older header must
@@ -15,9 +17,11 @@
 
 pub mod execute;
 pub mod precompile;
+pub mod proof;
 pub mod trie;
 pub mod witness;
 
 pub use execute::{StatelessError, StatelessOutcome, execute, verify};
 pub use precompile::{EXECUTE_ADDRESS, execute_gas};
+pub use proof::{ProofError, ProvenSlot, STORAGE_PROOF_ADDRESS, prove_slot};
 pub use witness::{ExecutionWitness, WitnessError, make_witness};

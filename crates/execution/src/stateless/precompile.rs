@@ -5,7 +5,9 @@
 //! Input, `abi.encode(uint256 chainId, uint256 maxTxGas, uint256 blockReward, bytes block,
 //! bytes[] state, bytes[] codes, bytes[] headers)`: the child chain's execution settings, the
 //! RLP block and its witness. Output, `abi.encode(bytes32 blockHash, bytes32 parentHash,
-//! uint256 number, bool valid, bytes32 stateRoot, bytes32 receiptsRoot, uint256 gasUsed)`:
+//! uint256 number, bool valid, bytes32 stateRoot, bytes32 receiptsRoot, uint256 gasUsed,
+//! bytes32 anchor, uint256 timestamp)`, the anchor being what the block's first system call
+//! wrote into the child chain's bridge (the manager checks it is one it gave, and timely):
 //! `valid` says whether the block's header states what its execution computes (the roots,
 //! gas and bloom; every transaction valid), and the roots and gas are the computed ones (zero
 //! when a transaction cannot run). The call fails — never answers `valid = false` — when the
@@ -43,16 +45,19 @@ pub const EXECUTE_GAS_PER_BYTE: u64 = 8;
 
 type Input = (U256, U256, U256, Bytes, Vec<Bytes>, Vec<Bytes>, Vec<Bytes>);
 
-/// The precompiles of ankr's EVM: Ethereum's (Prague) and EXECUTE.
+/// The precompiles of ankr's EVM: Ethereum's (Prague), EXECUTE and STORAGE_PROOF.
 pub fn precompiles() -> &'static Precompiles {
     static ALL: std::sync::OnceLock<Precompiles> = std::sync::OnceLock::new();
     ALL.get_or_init(|| {
         let mut all = Precompiles::prague().clone();
-        all.extend([Precompile::new(
-            PrecompileId::Custom("EXECUTE".into()),
-            EXECUTE_ADDRESS,
-            run,
-        )]);
+        all.extend([
+            Precompile::new(PrecompileId::Custom("EXECUTE".into()), EXECUTE_ADDRESS, run),
+            Precompile::new(
+                PrecompileId::Custom("STORAGE_PROOF".into()),
+                super::proof::STORAGE_PROOF_ADDRESS,
+                super::proof::run,
+            ),
+        ]);
         all
     })
 }
@@ -87,6 +92,8 @@ fn run(input: &[u8], gas_limit: u64, reservoir: u64) -> PrecompileResult {
         chain_id: chain_id.saturating_to(),
         max_tx_gas: max_tx_gas.saturating_to(),
         block_reward,
+        // EXECUTE runs child-chain blocks, each of which begins with its anchor.
+        anchored: true,
     };
     let witness = ExecutionWitness {
         state,
@@ -116,6 +123,8 @@ struct Answer {
     state_root: B256,
     receipts_root: B256,
     gas_used: u64,
+    anchor: B256,
+    timestamp: u64,
 }
 
 impl Answer {
@@ -136,6 +145,8 @@ impl Answer {
             state_root: outcome.map_or(B256::ZERO, |o| o.state_root),
             receipts_root: outcome.map_or(B256::ZERO, |o| o.receipts_root),
             gas_used: outcome.map_or(0, |o| o.gas_used),
+            anchor: header.child_chains_root,
+            timestamp: header.timestamp,
         }
     }
 
@@ -148,6 +159,8 @@ impl Answer {
             self.state_root,
             self.receipts_root,
             U256::from(self.gas_used),
+            self.anchor,
+            U256::from(self.timestamp),
         )
             .abi_encode_params()
             .into()

@@ -86,12 +86,7 @@ impl EthStateApiServer for EthRpc {
         let reader = self.reader()?;
         let (_, state) = state_at(&reader, block)?;
         let slots: Vec<U256> = keys.iter().map(|k| k.as_b256().into()).collect();
-        let Some(proof) = state.proof(address, &slots).map_err(internal)? else {
-            return Err(rpc_error(
-                codes::SERVER,
-                "proofs are served for the head state only: its trie is the one this node keeps",
-            ));
-        };
+        let proof = state.proof(address, &slots).map_err(internal)?;
         let account = proof.account.unwrap_or_default();
         let (code_hash, storage_hash) = match proof.account {
             Some(account) => (account.code_hash, account.storage_root),
