@@ -34,11 +34,13 @@ uint256 constant WITHDRAWALS_SLOT = 4;
 ///
 /// The bridge. `deposit` escrows ANKR here and folds (recipient, amount) into a rolling
 /// `depositHash`; each child block's anchor (written into its ChildBridge before its
-/// transactions, and returned by EXECUTE) must be one of these hashes, and must include every
-/// deposit made `ANCHOR_DEADLINE` seconds or more before the block's timestamp: a block that
-/// anchors a hash this manager never gave (an invented deposit) or leaves an old deposit out
-/// (a skipped one) is wrong like a wrong state root — refused at submission, provable when
-/// optimistic. `withdraw` pays a withdrawal recorded in the child's ChildBridge, read with
+/// transactions, and returned by EXECUTE with its parent's) must be one of these hashes, never
+/// behind its parent's, and while deposits made `ANCHOR_DEADLINE` seconds or more before the
+/// block's timestamp wait, it must take `ANCHOR_STEP` of them (or all): a block that anchors a
+/// hash this manager never gave (an invented deposit) or holds old deposits back (skipped
+/// ones) is wrong like a wrong state root — refused at submission, provable when optimistic.
+/// The step bounds the work of crediting one anchor, so a flood of deposits delays deposits
+/// but can neither make an honest block wrong nor a credit too big for a transaction. `withdraw` pays a withdrawal recorded in the child's ChildBridge, read with
 /// STORAGE_PROOF from a final child header, once: a header not final, not committed, or of a
 /// reverted block is refused, and so is a second payment.
 contract EvmChildChain {
@@ -50,8 +52,10 @@ contract EvmChildChain {
     uint8 public constant OPTIMISTIC = 1;
     /// The most hashes one commitment may carry.
     uint256 public constant MAX_BATCH = 256;
-    /// A child block must anchor every deposit made this many seconds before its timestamp.
+    /// Deposits made this many seconds before a child block's timestamp are due in it.
     uint256 public constant ANCHOR_DEADLINE = 60;
+    /// While deposits are due, each block's anchor takes this many more (or all of them).
+    uint256 public constant ANCHOR_STEP = 64;
 
     /// Who signs the child chain's blocks (its spec's `operator`) and commits them here.
     address public immutable owner;
@@ -88,8 +92,9 @@ contract EvmChildChain {
     /// Deposits made, and their rolling hash (the anchor that covers them all).
     uint256 public depositCount;
     bytes32 public depositHash;
-    /// Rolling hash => how many deposits it covers (0 for hashes never given).
+    /// Rolling hash => how many deposits it covers (0 for hashes never given), and back.
     mapping(bytes32 => uint256) public depositIndex;
+    mapping(uint256 => bytes32) public depositHashAt;
     /// Deposit number (from 1) => the main-chain timestamp it was made at.
     mapping(uint256 => uint256) public depositedAt;
     /// Child withdrawal id => paid.
@@ -152,8 +157,8 @@ contract EvmChildChain {
         require(run.parent == latestHash, "a block must extend the latest");
         require(run.valid, "EXECUTE: the block's header does not match its execution");
         require(
-            _anchorHolds(run.anchor, run.timestamp),
-            "the block's anchor is not a deposit hash of this manager, or leaves out a deposit older than ANCHOR_DEADLINE"
+            anchorHolds(run.anchor, run.parentAnchor, run.timestamp),
+            "the block's anchor is not a deposit hash of this manager, goes back, or holds back due deposits"
         );
         (bytes32 hash, uint256 number) = (run.hash, run.number);
         _record(number, hash);
@@ -195,16 +200,34 @@ contract EvmChildChain {
         Executed memory run = _execute(input);
         require(run.hash == blockHash[number], "the proof is not of the committed block");
         return !run.valid || run.number != number || run.parent != blockHash[number - 1]
-            || !_anchorHolds(run.anchor, run.timestamp);
+            || !anchorHolds(run.anchor, run.parentAnchor, run.timestamp);
     }
 
-    /// Whether `anchor` is a deposit hash this manager gave (zero: before any deposit) that
-    /// covers every deposit made ANCHOR_DEADLINE seconds or more before `timestamp`.
-    function _anchorHolds(bytes32 anchor, uint256 timestamp) internal view returns (bool) {
-        uint256 covered = depositIndex[anchor];
-        if (anchor != 0 && covered == 0) return false;
-        if (covered == depositCount) return true;
-        return depositedAt[covered + 1] + ANCHOR_DEADLINE > timestamp;
+    /// Whether `anchor` (a block's, after its parent's `parentAnchor`; public for watchers) is
+    /// a deposit hash this manager gave (zero: before any deposit), not behind the parent's, and takes ANCHOR_STEP
+    /// more deposits (or all) while deposits are due at `timestamp`.
+    function anchorHolds(bytes32 anchor, bytes32 parentAnchor, uint256 timestamp) public view returns (bool) {
+        uint256 taken = depositIndex[anchor];
+        if (anchor != 0 && taken == 0) return false;
+        uint256 before = depositIndex[parentAnchor];
+        if (taken < before) return false;
+        uint256 due = _dueAt(timestamp);
+        if (due <= before) return true;
+        uint256 owed = due - before < ANCHOR_STEP ? due - before : ANCHOR_STEP;
+        return taken - before >= owed;
+    }
+
+    /// How many deposits were made ANCHOR_DEADLINE seconds or more before `timestamp` (deposit
+    /// times only grow, so a binary search finds it).
+    function _dueAt(uint256 timestamp) internal view returns (uint256 due) {
+        if (timestamp < ANCHOR_DEADLINE) return 0;
+        uint256 cutoff = timestamp - ANCHOR_DEADLINE;
+        uint256 high = depositCount;
+        while (due < high) {
+            uint256 middle = (due + high + 1) / 2;
+            if (depositedAt[middle] <= cutoff) due = middle;
+            else high = middle - 1;
+        }
     }
 
     /// Escrows the value for `to` on the child chain: the next anchor that covers this deposit
@@ -217,6 +240,7 @@ contract EvmChildChain {
         bytes32 hash = keccak256(abi.encode(depositHash, to, msg.value));
         depositHash = hash;
         depositIndex[hash] = index;
+        depositHashAt[index] = hash;
         depositedAt[index] = block.timestamp;
         escrow += msg.value;
         emit Deposited(index, to, msg.value, hash);
@@ -332,13 +356,15 @@ contract EvmChildChain {
         bool valid;
         bytes32 anchor;
         uint256 timestamp;
+        bytes32 parentAnchor;
     }
 
     function _execute(bytes memory input) internal view returns (Executed memory run) {
         (bool ok, bytes memory out) = EXECUTE.staticcall(input);
-        require(ok && out.length == 288, "EXECUTE refused the input: malformed, or the witness is incomplete");
-        (run.hash, run.parent, run.number, run.valid,,,, run.anchor, run.timestamp) =
-            abi.decode(out, (bytes32, bytes32, uint256, bool, bytes32, bytes32, uint256, bytes32, uint256));
+        require(ok && out.length == 320, "EXECUTE refused the input: malformed, or the witness is incomplete");
+        (run.hash, run.parent, run.number, run.valid,,,, run.anchor, run.timestamp, run.parentAnchor) = abi.decode(
+            out, (bytes32, bytes32, uint256, bool, bytes32, bytes32, uint256, bytes32, uint256, bytes32)
+        );
     }
 
     function _record(uint256 number, bytes32 hash) internal {

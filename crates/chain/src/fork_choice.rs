@@ -295,6 +295,34 @@ impl Chain {
         Ok(())
     }
 
+    /// Drops every canonical block above `number` because a higher authority found the first
+    /// of them wrong (a child chain's manager reverted it on the main chain): they are marked
+    /// invalid, so no peer can bring them back, and their transactions return to the pool to
+    /// be sequenced again. Returns the hashes dropped, oldest first. One write transaction:
+    /// a crash leaves the chain before or after, never between.
+    pub fn revert_above(&self, number: u64) -> Result<Vec<B256>, ImportError> {
+        let _writing = self.writer.lock().expect("writer lock");
+        if self.head().number <= number {
+            return Ok(Vec::new());
+        }
+        let ancestor = self
+            .reader()?
+            .header_by_number(number)?
+            .ok_or(StoreError::MissingBlock(B256::ZERO))?;
+        let unwound = self.unwind_to(&ancestor)?;
+        let dropped: Vec<B256> = unwound.iter().rev().map(|(h, _)| h.hash()).collect();
+        for hash in &dropped {
+            self.mark_invalid(*hash);
+        }
+        tracing::warn!(
+            kept = number,
+            dropped = dropped.len(),
+            "reverted blocks the main chain found wrong"
+        );
+        self.return_to_pool(unwound)?;
+        Ok(dropped)
+    }
+
     /// Unwinds canonical blocks down to `ancestor` in one write transaction; returns them,
     /// newest first.
     fn unwind_to(&self, ancestor: &Header) -> Result<Vec<(Header, StoredBody)>, ImportError> {

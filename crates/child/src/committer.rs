@@ -2,7 +2,8 @@
 //! `EvmChildChain` manager up to date. On an optimistic chain it commits the new blocks' hashes
 //! (up to `MAX_BATCH` per transaction: while one commitment waits to be mined, blocks pile up
 //! and the next carries them all). On an every-block chain it submits each block with its
-//! witness, which the manager executes with EXECUTE before taking it.
+//! witness, which the manager executes with EXECUTE before taking it. Before each step it
+//! follows the manager's reversals ([`crate::reversal`]).
 
 use crate::ValidityMode;
 use alloy_primitives::{Address, B256, Bytes, U256};
@@ -41,13 +42,20 @@ pub async fn run(
     mut stop: watch::Receiver<bool>,
 ) {
     let mut heads = chain.subscribe();
+    let mut reversals = crate::reversal::Reversals::default();
     loop {
         if *stop.borrow() {
             return;
         }
+        // A block of ours the main chain reverted is dropped before anything is committed, so
+        // that the operator never commits it again and sequences its transactions anew.
+        let step = async {
+            reversals.follow(&chain, sender.chain(), manager).await?;
+            catch_up(&chain, &sender, manager).await
+        };
         let outcome = tokio::select! {
             _ = stop.changed() => return,
-            outcome = catch_up(&chain, &sender, manager) => outcome,
+            outcome = step => outcome,
         };
         match outcome {
             // Something was committed: the head may have moved meanwhile; look again at once.

@@ -6,14 +6,18 @@
 //!
 //! - [`profile`]: the whitepaper's application profiles as presets of a chain spec.
 //! - [`manager`]: deploying and registering the manager on the main chain.
+//! - [`bridge`]: ANKR in (deposits, anchored and credited) and out (withdrawals, proven).
 //! - [`committer`]: the operator's loop that commits its blocks there.
+//! - [`reversal`]: a node dropping its blocks the main chain reverted.
 //! - [`watcher`]: a follower's check of every commitment, and the proof of a wrong one.
 //! - [`node`]: a child-chain node (operator, follower or watcher), started and stopped as one.
 
+pub mod bridge;
 pub mod committer;
 pub mod manager;
 pub mod node;
 pub mod profile;
+pub mod reversal;
 pub mod watcher;
 
 pub use node::{ChildConfig, ChildError, ChildNode, MainLink, Role};

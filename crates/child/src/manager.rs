@@ -28,6 +28,9 @@ pub struct ManagerSettings {
     pub stake: U256,
     /// Main-chain blocks between retiring the chain and taking the stake back.
     pub exit_delay: u64,
+    /// The ANKR the child's genesis gives accounts other than its bridge: escrowed with the
+    /// stake at deployment, so that every child ANKR is backed.
+    pub genesis_supply: U256,
 }
 
 impl ManagerSettings {
@@ -42,11 +45,13 @@ impl ManagerSettings {
             challenge_window: 40,
             stake,
             exit_delay: 40_320,
+            genesis_supply: crate::bridge::genesis_supply(spec),
         }
     }
 }
 
-/// Deploys an `EvmChildChain` owned by the sender's key and registers it; returns its address.
+/// Deploys an `EvmChildChain` owned by the sender's key (paying the stake and the genesis
+/// supply's escrow) and registers it; returns its address.
 pub async fn deploy(sender: &Sender, settings: &ManagerSettings) -> Result<Address, ClientError> {
     let main = sender.chain();
     let mut code = ankr_contracts::artifact("EvmChildChain")
@@ -61,10 +66,12 @@ pub async fn deploy(sender: &Sender, settings: &ManagerSettings) -> Result<Addre
             U256::from(settings.mode.code()),
             U256::from(settings.challenge_window),
             U256::from(settings.exit_delay),
+            settings.genesis_supply,
         )
             .abi_encode_params(),
     );
-    let sent = sender.send(None, code, settings.stake, 3_000_000).await?;
+    let value = settings.stake + settings.genesis_supply;
+    let sent = sender.send(None, code, value, 4_000_000).await?;
     let receipt = main.wait(sent.hash, Duration::from_secs(120)).await?;
     let manager = receipt.contract_address.ok_or_else(|| {
         ClientError::Decode("a contract creation's receipt without its address".into())
@@ -97,6 +104,9 @@ pub struct ManagerState {
     pub latest_number: u64,
     pub latest_hash: B256,
     pub retired_at: u64,
+    /// The ANKR held for the child chain, and the deposits taken so far.
+    pub escrow: U256,
+    pub deposits: u64,
 }
 
 /// Reads the manager at `manager`.
@@ -110,7 +120,11 @@ pub async fn state(main: &MainChain, manager: Address) -> Result<ManagerState, C
         main.read(manager, EvmChildChain::latestNumberCall {}),
         main.read(manager, EvmChildChain::latestHashCall {}),
     )?;
-    let retired_at = main.read(manager, EvmChildChain::retiredAtCall {}).await?;
+    let (retired_at, escrow, deposits) = tokio::try_join!(
+        main.read(manager, EvmChildChain::retiredAtCall {}),
+        main.read(manager, EvmChildChain::escrowCall {}),
+        main.read(manager, EvmChildChain::depositCountCall {}),
+    )?;
     Ok(ManagerState {
         operator,
         child_chain_id: child_chain_id.saturating_to(),
@@ -120,5 +134,7 @@ pub async fn state(main: &MainChain, manager: Address) -> Result<ManagerState, C
         latest_number: latest_number.saturating_to(),
         latest_hash,
         retired_at: retired_at.saturating_to(),
+        escrow,
+        deposits: deposits.saturating_to(),
     })
 }

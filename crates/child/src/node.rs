@@ -3,8 +3,8 @@
 //! block it receives from the operator and its peers, exactly as a main-chain node does; a
 //! watching follower also proves wrong commitments on the main chain ([`crate::watcher`]).
 
-use crate::committer;
 use crate::watcher::{self, Proven, Watcher};
+use crate::{bridge, committer};
 use alloy_primitives::Address;
 use ankr_client::{ClientError, MainChain, Sender};
 use ankr_node::{DevSealing, Node, NodeConfig, NodeError};
@@ -84,6 +84,8 @@ pub enum ChildError {
 pub struct ChildNode {
     pub node: Node,
     committer: Option<JoinHandle<()>>,
+    /// The operator's bridge relay: anchors and credits deposits.
+    relay: Option<JoinHandle<()>>,
     watcher: Option<JoinHandle<()>>,
     /// A watcher's proofs as they land (taken once by whoever reports them).
     proofs: Option<tokio::sync::mpsc::UnboundedReceiver<Proven>>,
@@ -128,14 +130,27 @@ impl ChildNode {
         })
         .await?;
         let (stop, stopped) = watch::channel(false);
-        let committer = match (sender, main) {
-            (Some(sender), Some(link)) => Some(tokio::spawn(committer::run(
-                node.chain.clone(),
-                sender,
-                link.manager,
-                stopped,
-            ))),
-            _ => None,
+        let (committer, relay) = match (sender, main, key) {
+            (Some(sender), Some(link), Some(key)) => {
+                // The relay credits deposits from the operator's child account, through the
+                // chain's own JSON-RPC like any client.
+                let child = Sender::new(MainChain::connect(&node.rpc_url()).await?, key);
+                let relay = tokio::spawn(bridge::run_relay(
+                    node.chain.clone(),
+                    sender.chain().clone(),
+                    link.manager,
+                    child,
+                    stop.subscribe(),
+                ));
+                let committer = tokio::spawn(committer::run(
+                    node.chain.clone(),
+                    sender,
+                    link.manager,
+                    stopped,
+                ));
+                (Some(committer), Some(relay))
+            }
+            _ => (None, None),
         };
         let (proofs_in, proofs) = tokio::sync::mpsc::unbounded_channel();
         let watcher = match (prover, watch) {
@@ -149,6 +164,7 @@ impl ChildNode {
         Ok(Self {
             node,
             committer,
+            relay,
             watcher,
             proofs: Some(proofs),
             stop,
@@ -168,7 +184,10 @@ impl ChildNode {
     /// Stops committing and watching, then the node. Every committed block is on disk.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
-        for task in [self.committer, self.watcher].into_iter().flatten() {
+        for task in [self.committer, self.relay, self.watcher]
+            .into_iter()
+            .flatten()
+        {
             let _ = task.await;
         }
         self.node.stop().await;

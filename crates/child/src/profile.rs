@@ -3,6 +3,7 @@
 //! a block may hold; everything else is the main chain's rules.
 
 use alloy_primitives::{Address, U256};
+use ankr_execution::CHILD_BRIDGE_ADDRESS;
 use ankr_types::{ChainSpec, GenesisAccount};
 use std::collections::BTreeMap;
 
@@ -58,14 +59,20 @@ impl Profile {
     }
 
     /// The chain spec of a child chain of this profile with chain id `chain_id`, sealed by
-    /// `operator`. `alloc` is the genesis balance sheet: ANKR there is not backed by the main
-    /// chain, so only a development chain should have any.
+    /// `operator`. Its genesis holds the bridge with the pre-mint, the operator's gas float
+    /// ([`OPERATOR_FLOAT`], unless `alloc` funds it) and `alloc`; the manager escrows every
+    /// genesis ANKR outside the bridge when it is deployed, so all of it is backed.
     pub fn spec(
         self,
         chain_id: u64,
         operator: Address,
-        alloc: BTreeMap<Address, GenesisAccount>,
+        mut alloc: BTreeMap<Address, GenesisAccount>,
     ) -> ChainSpec {
+        alloc.insert(CHILD_BRIDGE_ADDRESS, crate::bridge::genesis_bridge());
+        alloc.entry(operator).or_insert_with(|| GenesisAccount {
+            balance: U256::from(OPERATOR_FLOAT),
+            ..Default::default()
+        });
         ChainSpec {
             name: format!("ankr-child-{}-{chain_id}", self.name()),
             chain_id,
@@ -87,6 +94,11 @@ impl Profile {
         }
     }
 }
+
+/// The ANKR (in wei) the operator holds at genesis to pay for crediting deposits (1 ANKR:
+/// about a million credits at the profiles' base fee). The first deposits could not be
+/// credited without it.
+pub const OPERATOR_FLOAT: u128 = 1_000_000_000_000_000_000;
 
 /// How the main chain checks a child chain's blocks; fixed when its manager is deployed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -3,12 +3,15 @@
 //! one `proveInvalid` transaction, before the challenge window closes.
 //!
 //! Each committed block that is not final yet is checked in order. A block this node imported
-//! as canonical was re-executed on import and stands. Any other committed block is looked up
+//! as canonical was re-executed on import; its anchor, which only the main chain can judge, is
+//! asked of the manager (`anchorHolds`): an anchor it never gave (an invented deposit) or one
+//! that holds deposits back makes the block wrong. Any other committed block is looked up
 //! where its body can be: the node's bad blocks (refused by execution on top of the head) or
 //! its store (kept as a side block, not executed yet); it is then executed from a witness made
 //! over the parent's state, exactly as EXECUTE will, and proven if it is wrong. A committed
 //! block whose body nobody has shown stays unchecked (and is reported) until it arrives:
-//! checking stops there, since every later block depends on it.
+//! checking stops there, since every later block depends on it. After a reversal the watcher's
+//! own chain drops the reverted blocks ([`crate::reversal`]).
 
 use alloy_primitives::{Address, B256, Bytes, U256};
 use ankr_chain::Chain;
@@ -65,6 +68,8 @@ pub struct Watcher {
     unseen: Option<(u64, B256, Instant)>,
     /// When each open commitment was first read, for the time a reversal took.
     first_seen: std::collections::HashMap<B256, Instant>,
+    /// The manager's reversals this node has followed.
+    reversals: crate::reversal::Reversals,
 }
 
 impl Watcher {
@@ -76,12 +81,16 @@ impl Watcher {
             checked: 0,
             unseen: None,
             first_seen: Default::default(),
+            reversals: Default::default(),
         }
     }
 
     /// Checks every commitment not checked yet; proves the first wrong one found.
     pub async fn check(&mut self) -> Result<Option<Proven>, WatchError> {
         let main = self.prover.chain();
+        self.reversals
+            .follow(&self.chain, main, self.manager)
+            .await?;
         let latest: u64 = main
             .read(self.manager, EvmChildChain::latestNumberCall {})
             .await?
@@ -100,7 +109,7 @@ impl Watcher {
                 )
                 .await?;
             self.first_seen.entry(hash).or_insert_with(Instant::now);
-            match self.find(number, hash)? {
+            match self.find(number, hash).await? {
                 Finding::Stands => {}
                 Finding::ValidElsewhere => tracing::warn!(
                     number,
@@ -158,12 +167,10 @@ impl Watcher {
     }
 
     /// Where this node stands on committed block `number` with hash `hash`.
-    fn find(&self, number: u64, hash: B256) -> Result<Finding, WatchError> {
+    async fn find(&self, number: u64, hash: B256) -> Result<Finding, WatchError> {
         let store = |e: ankr_storage::StoreError| WatchError::Store(e.to_string());
         let reader = self.chain.reader().map_err(store)?;
-        if reader.canonical_hash(number).map_err(store)? == Some(hash) {
-            return Ok(Finding::Stands);
-        }
+        let canonical = reader.canonical_hash(number).map_err(store)? == Some(hash);
         let block = match self.chain.bad_block(hash) {
             Some(bad) => (*bad.block).clone(),
             None => match (reader.header(hash), reader.body(hash)) {
@@ -174,12 +181,41 @@ impl Watcher {
                 _ => return Ok(Finding::Unseen),
             },
         };
+        // Execution is checked on import (canonical) or here; the anchor, which only the main
+        // chain can judge, is asked of the manager for every block.
+        let parent = reader
+            .header(block.header.parent_hash)
+            .map_err(store)?
+            .ok_or_else(|| WatchError::Store(format!("parent of block {number}")))?;
+        let anchor_holds = self
+            .prover
+            .chain()
+            .read(
+                self.manager,
+                EvmChildChain::anchorHoldsCall {
+                    anchor: block.header.child_chains_root,
+                    parentAnchor: parent.child_chains_root,
+                    timestamp: U256::from(block.header.timestamp),
+                },
+            )
+            .await?;
         let config = self.chain.execution_config();
-        let witness = stateless::make_witness(&reader, config, &block)
-            .map_err(|e| WatchError::Store(format!("witness of block {number}: {e}")))?;
+        let witness = || {
+            stateless::make_witness(&reader, config, &block)
+                .map_err(|e| WatchError::Store(format!("witness of block {number}: {e}")))
+        };
+        if canonical {
+            return Ok(if anchor_holds {
+                Finding::Stands
+            } else {
+                let witness = witness()?;
+                Finding::Wrong(Box::new(block), witness)
+            });
+        }
+        let witness = witness()?;
         let misplaced = block.header.number != number;
         match stateless::verify(config, &block, &witness) {
-            Ok(_) if !misplaced => Ok(Finding::ValidElsewhere),
+            Ok(_) if !misplaced && anchor_holds => Ok(Finding::ValidElsewhere),
             _ => Ok(Finding::Wrong(Box::new(block), witness)),
         }
     }
@@ -219,6 +255,9 @@ impl Watcher {
             .unwrap_or_default();
         tracing::warn!(number, %hash, %reward, took_ms = took.as_millis() as u64, "wrong child block reverted on the main chain");
         self.checked = number - 1;
+        self.reversals
+            .follow(&self.chain, self.prover.chain(), self.manager)
+            .await?;
         Ok(Some(Proven {
             number,
             wrong_hash: hash,

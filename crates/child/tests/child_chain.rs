@@ -1067,3 +1067,169 @@ async fn attack_a_watcher_proves_forged_blocks_by_itself() {
     watcher.stop().await;
     chain.stop().await;
 }
+
+/// The ANKR the child chain's accounts hold outside its bridge, plus the base fees its blocks
+/// burnt, at the operator's head (one snapshot of its store).
+fn child_supply_outside_bridge(chain: &ankr_chain::Chain) -> (U256, U256) {
+    let reader = chain.reader().unwrap();
+    let state = reader.state().unwrap();
+    let bridge = state
+        .account(ankr_execution::CHILD_BRIDGE_ADDRESS)
+        .unwrap()
+        .unwrap()
+        .balance;
+    let head = reader.head().unwrap().unwrap().number;
+    let mut burnt = U256::ZERO;
+    for number in 1..=head {
+        let header = reader.header_by_number(number).unwrap().unwrap();
+        burnt += U256::from(header.base_fee_per_gas) * U256::from(header.gas_used);
+    }
+    let genesis = ankr_child::bridge::genesis_supply(chain.spec());
+    (
+        ankr_child::bridge::premint() + genesis - bridge - burnt,
+        burnt,
+    )
+}
+
+/// ANKR goes main → child → main through the bridge: a deposit escrowed by the manager is
+/// anchored and credited on the child chain by the operator's relay, a withdrawal recorded in
+/// the child's bridge is proven on the main chain with `eth_getProof` against a final child
+/// header and paid once; the escrow equals the ANKR outside the child's bridge (plus burnt
+/// fees and the withdrawal not paid yet). A withdrawal proven before its block is final, twice,
+/// or for another amount is refused by its rule.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ankr_goes_main_to_child_to_main_with_the_escrow_conserved() {
+    use ankr_child::bridge;
+    let (main, main_client, operator_on_main) = main_chain().await;
+    let mut spec = funded_spec(Profile::ECommerce);
+    spec.target_block_time_ms = 300;
+    let mut settings = ManagerSettings::for_spec(
+        &spec,
+        "shop",
+        ValidityMode::Optimistic,
+        U256::from(10 * ANKR),
+    );
+    settings.challenge_window = 4;
+    let genesis = settings.genesis_supply;
+    assert_eq!(
+        genesis,
+        U256::from(100 * ANKR) + U256::from(ankr_child::profile::OPERATOR_FLOAT),
+        "the user's genesis ANKR and the operator's float"
+    );
+    let manager = manager::deploy(&operator_on_main, &settings).await.unwrap();
+    let escrow = |main_client: MainChain| async move {
+        manager::state(&main_client, manager).await.unwrap().escrow
+    };
+    assert_eq!(escrow(main_client.clone()).await, genesis);
+    let dir = tempfile::tempdir().unwrap();
+    let operator = ChildNode::start(ChildConfig {
+        data_dir: dir.path().to_path_buf(),
+        spec,
+        rpc_addr: "127.0.0.1:0".parse().unwrap(),
+        role: Role::Operator {
+            key: key(OPERATOR),
+            main: Some(MainLink {
+                rpc_url: main.node.rpc_url(),
+                manager,
+                key: key(OPERATOR),
+            }),
+        },
+        network: None,
+    })
+    .await
+    .unwrap();
+    let child = MainChain::connect(&operator.rpc_url()).await.unwrap();
+
+    // In: account 6 has nothing on the child chain until its deposit is credited there.
+    let depositor = Sender::new(main_client.clone(), key(USER));
+    let deposit = bridge::deposit(&depositor, manager, address(6), U256::from(5 * ANKR))
+        .await
+        .unwrap();
+    assert_eq!(deposit.index, 1);
+    eventually("the deposit is credited on the child chain", || {
+        let child = child.clone();
+        async move { child.balance(address(6)).await.unwrap() == U256::from(5 * ANKR) }
+    })
+    .await;
+    assert_eq!(
+        escrow(main_client.clone()).await,
+        genesis + U256::from(5 * ANKR)
+    );
+
+    // Out: 2 ANKR to account 7 on the main chain, relayed by account 5.
+    let holder = Sender::new(child.clone(), key(6));
+    let withdrawal = bridge::start_withdrawal(&holder, address(7), U256::from(2 * ANKR))
+        .await
+        .unwrap();
+    let relayer = Sender::new(main_client.clone(), key(PROVER));
+    let early = bridge::withdrawal_proof(&child, &withdrawal, withdrawal.block)
+        .await
+        .unwrap();
+    let refused = relayer
+        .transact(manager, &early, U256::ZERO, 600_000)
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("not final"), "{refused}");
+    let before = main_client.balance(address(7)).await.unwrap();
+    let receipt = bridge::finish_withdrawal(
+        &relayer,
+        manager,
+        &child,
+        &withdrawal,
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
+    let paid = ankr_client::main_chain::receipt_events::<EvmChildChain::WithdrawalPaid>(&receipt);
+    assert_eq!(paid.len(), 1);
+    assert_eq!(
+        main_client.balance(address(7)).await.unwrap(),
+        before + U256::from(2 * ANKR),
+        "the withdrawal is paid on the main chain"
+    );
+    let proven_at: u64 = paid[0].childBlock.saturating_to();
+    let twice = bridge::withdrawal_proof(&child, &withdrawal, proven_at)
+        .await
+        .unwrap();
+    let refused = relayer
+        .transact(manager, &twice, U256::ZERO, 600_000)
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("already paid"), "{refused}");
+
+    // A second withdrawal, claimed for more than it holds.
+    let second = bridge::start_withdrawal(&holder, address(7), U256::from(ANKR))
+        .await
+        .unwrap();
+    let inflated = bridge::Withdrawal {
+        amount: U256::from(3 * ANKR),
+        ..second.clone()
+    };
+    let refused = bridge::finish_withdrawal(
+        &relayer,
+        manager,
+        &child,
+        &inflated,
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        refused.to_string().contains("records no such withdrawal"),
+        "{refused}"
+    );
+
+    // Conservation: escrow = ANKR outside the child's bridge + burnt fees + the withdrawal
+    // started but not paid.
+    let (outside, burnt) = child_supply_outside_bridge(&operator.node.chain);
+    let held = escrow(main_client.clone()).await;
+    assert_eq!(held, genesis + U256::from(3 * ANKR));
+    assert_eq!(
+        held,
+        outside + burnt + second.amount,
+        "escrow {held} = outside {outside} + burnt {burnt} + pending {}",
+        second.amount
+    );
+    operator.stop().await;
+    main.node.stop().await;
+}

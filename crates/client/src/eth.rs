@@ -42,4 +42,18 @@ pub trait EthApi {
     async fn transaction_receipt(&self, hash: B256) -> RpcResult<Option<TransactionReceipt>>;
     #[method(name = "getLogs")]
     async fn logs(&self, filter: Filter) -> RpcResult<Vec<Log>>;
+    #[method(name = "getProof")]
+    async fn proof(
+        &self,
+        address: Address,
+        keys: Vec<B256>,
+        block: BlockId,
+    ) -> RpcResult<alloy_rpc_types_eth::EIP1186AccountProofResponse>;
+}
+
+/// `debug_*` as a client sees it: the raw forms of blocks, which proofs on another chain need.
+#[rpc(client, namespace = "debug")]
+pub trait DebugApi {
+    #[method(name = "getRawHeader")]
+    async fn raw_header(&self, block: BlockId) -> RpcResult<Bytes>;
 }

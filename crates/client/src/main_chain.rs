@@ -214,6 +214,23 @@ impl MainChain {
         C::abi_decode_returns(&output).map_err(|e| ClientError::Decode(e.to_string()))
     }
 
+    /// `eth_call` of `call` on `to` at block `number`, decoded (a bridge reads the main chain
+    /// some blocks below the head, where a reorganisation is improbable).
+    pub async fn read_at<C: SolCall>(
+        &self,
+        to: Address,
+        call: C,
+        number: u64,
+    ) -> Result<C::Return, ClientError> {
+        let request = call_request(None, to, call.abi_encode(), U256::ZERO);
+        let output = self
+            .client
+            .call(request, BlockId::number(number))
+            .await
+            .map_err(rpc("eth_call"))?;
+        C::abi_decode_returns(&output).map_err(|e| ClientError::Decode(e.to_string()))
+    }
+
     /// Logs of `address` in blocks `from..=to`, with `topic0` if given.
     pub async fn logs(
         &self,

@@ -430,6 +430,7 @@ type Answer = (
     U256,
     alloy_primitives::B256,
     U256,
+    alloy_primitives::B256,
 );
 
 #[test]
@@ -453,8 +454,18 @@ fn the_execute_precompile_checks_a_block_and_charges_for_its_gas_and_witness() {
     else {
         panic!("EXECUTE refused an honest block");
     };
-    let (hash, parent, number, valid, state_root, _receipts, gas, anchor, _timestamp) =
-        Answer::abi_decode_params(&output).unwrap();
+    let (
+        hash,
+        parent,
+        number,
+        valid,
+        state_root,
+        _receipts,
+        gas,
+        anchor,
+        _timestamp,
+        _parent_anchor,
+    ) = Answer::abi_decode_params(&output).unwrap();
     assert_eq!(anchor, block.header.child_chains_root, "the block's anchor");
     assert!(valid);
     assert_eq!(hash, block.header.hash());

@@ -6,8 +6,9 @@
 //! bytes[] state, bytes[] codes, bytes[] headers)`: the child chain's execution settings, the
 //! RLP block and its witness. Output, `abi.encode(bytes32 blockHash, bytes32 parentHash,
 //! uint256 number, bool valid, bytes32 stateRoot, bytes32 receiptsRoot, uint256 gasUsed,
-//! bytes32 anchor, uint256 timestamp)`, the anchor being what the block's first system call
-//! wrote into the child chain's bridge (the manager checks it is one it gave, and timely):
+//! bytes32 anchor, uint256 timestamp, bytes32 parentAnchor)`, the anchors being what the block's
+//! and its parent's first system call wrote into the child chain's bridge (the manager checks
+//! the block's is one it gave, and timely):
 //! `valid` says whether the block's header states what its execution computes (the roots,
 //! gas and bloom; every transaction valid), and the roots and gas are the computed ones (zero
 //! when a transaction cannot run). The call fails — never answers `valid = false` — when the
@@ -100,6 +101,14 @@ fn run(input: &[u8], gas_limit: u64, reservoir: u64) -> PrecompileResult {
         codes,
         headers,
     };
+    // The parent's anchor, for the manager's rule that anchors never go back.
+    let Some(parent) = witness
+        .headers
+        .first()
+        .and_then(|raw| alloy_rlp::decode_exact::<ankr_types::Header>(raw).ok())
+    else {
+        return halt("EXECUTE: the witness's first header is not an RLP header".into());
+    };
     let answer = match execute(&config, &block, &witness) {
         Ok(outcome) => Answer::of(&block, Some(&outcome)),
         Err(
@@ -110,6 +119,10 @@ fn run(input: &[u8], gas_limit: u64, reservoir: u64) -> PrecompileResult {
         // A transaction that cannot run, a bad signature, a wrong number, more gas than the
         // header claims: the block is invalid.
         Err(_) => Answer::of(&block, None),
+    };
+    let answer = Answer {
+        parent_anchor: parent.child_chains_root,
+        ..answer
     };
     Ok(PrecompileOutput::new(gas, answer.encode(), reservoir))
 }
@@ -125,6 +138,7 @@ struct Answer {
     gas_used: u64,
     anchor: B256,
     timestamp: u64,
+    parent_anchor: B256,
 }
 
 impl Answer {
@@ -147,6 +161,7 @@ impl Answer {
             gas_used: outcome.map_or(0, |o| o.gas_used),
             anchor: header.child_chains_root,
             timestamp: header.timestamp,
+            parent_anchor: B256::ZERO,
         }
     }
 
@@ -161,6 +176,7 @@ impl Answer {
             U256::from(self.gas_used),
             self.anchor,
             U256::from(self.timestamp),
+            self.parent_anchor,
         )
             .abi_encode_params()
             .into()
