@@ -1233,3 +1233,189 @@ async fn ankr_goes_main_to_child_to_main_with_the_escrow_conserved() {
     operator.stop().await;
     main.node.stop().await;
 }
+
+/// Attack: the operator invents a deposit — it anchors a deposit hash the manager never gave
+/// and credits itself 1,000 ANKR against it. The chain's own nodes take the block (only the
+/// main chain can judge an anchor), but a watcher asks the manager, proves the block wrong in
+/// one transaction and the block is reverted; the operator's node and the watcher's follow the
+/// reversal (the blocks are dropped, their transactions sequenced again), so the invented ANKR
+/// is gone from the child chain's RPC, and the chain goes on with honest blocks once the
+/// operator stakes again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_an_invented_deposit_is_reverted_and_the_child_chain_follows() {
+    use alloy_sol_types::SolValue;
+    use ankr_child::bridge;
+    let (main, main_client, operator_on_main) = main_chain().await;
+    let mut spec = funded_spec(Profile::ECommerce);
+    spec.target_block_time_ms = 300;
+    let mut settings = ManagerSettings::for_spec(
+        &spec,
+        "shop",
+        ValidityMode::Optimistic,
+        U256::from(10 * ANKR),
+    );
+    settings.challenge_window = 40;
+    let manager = manager::deploy(&operator_on_main, &settings).await.unwrap();
+    let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let operator = ChildNode::start(ChildConfig {
+        data_dir: dirs.0.path().to_path_buf(),
+        spec: spec.clone(),
+        rpc_addr: "127.0.0.1:0".parse().unwrap(),
+        role: Role::Operator {
+            key: key(OPERATOR),
+            main: Some(MainLink {
+                rpc_url: main.node.rpc_url(),
+                manager,
+                key: key(OPERATOR),
+            }),
+        },
+        network: Some(network(dirs.0.path(), vec![])),
+    })
+    .await
+    .unwrap();
+    let peer = operator.node.network.as_ref().unwrap().listen_addr.clone();
+    let mut watcher = ChildNode::start(ChildConfig {
+        data_dir: dirs.1.path().to_path_buf(),
+        spec,
+        rpc_addr: "127.0.0.1:0".parse().unwrap(),
+        role: Role::Follower {
+            watch: Some(MainLink {
+                rpc_url: main.node.rpc_url(),
+                manager,
+                key: key(PROVER),
+            }),
+        },
+        network: Some(network(dirs.1.path(), vec![peer])),
+    })
+    .await
+    .unwrap();
+    let mut proofs = watcher.take_proofs().unwrap();
+    let child = MainChain::connect(&operator.rpc_url()).await.unwrap();
+
+    // An honest deposit, credited.
+    let depositor = Sender::new(main_client.clone(), key(USER));
+    let honest = bridge::deposit(&depositor, manager, address(6), U256::from(5 * ANKR))
+        .await
+        .unwrap();
+    eventually("the honest deposit is credited", || {
+        let child = child.clone();
+        async move { child.balance(address(6)).await.unwrap() == U256::from(5 * ANKR) }
+    })
+    .await;
+
+    // The invented deposit: 1,000 ANKR to the operator, folded onto the credited hash.
+    let invented = U256::from(1_000 * ANKR);
+    let fake = alloy_primitives::keccak256((honest.hash, address(OPERATOR), invented).abi_encode());
+    let chain = operator.node.chain.clone();
+    eventually("a block anchors the invented deposit hash", || {
+        let chain = chain.clone();
+        async move {
+            chain.set_anchor(fake); // the relay keeps restoring the true one
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            chain.head().child_chains_root == fake
+        }
+    })
+    .await;
+    let wrong = chain.head();
+    let cheat = Sender::new(child.clone(), key(OPERATOR));
+    let before = child.balance(address(OPERATOR)).await.unwrap();
+    cheat
+        .transact(
+            ankr_execution::CHILD_BRIDGE_ADDRESS,
+            &ankr_contracts::ChildBridge::creditCall {
+                deposits: vec![ankr_contracts::ChildBridge::Deposit {
+                    to: address(OPERATOR),
+                    amount: invented,
+                }],
+            },
+            U256::ZERO,
+            200_000,
+        )
+        .await
+        .unwrap();
+    assert!(
+        child.balance(address(OPERATOR)).await.unwrap() > before + U256::from(999 * ANKR),
+        "the child chain's nodes credited the invented ANKR"
+    );
+
+    // The watcher proves the block wrong by its anchor alone; the chain follows.
+    let proven = next_proof(&mut proofs).await;
+    assert_eq!(proven.number, wrong.number);
+    assert_eq!(proven.wrong_hash, wrong.hash());
+    eprintln!(
+        "figure: a block with an invented deposit reverted {} ms after the watcher first read its commitment",
+        proven.took.as_millis()
+    );
+    for (name, node) in [("operator", &operator), ("watcher", &watcher)] {
+        let node_chain = node.node.chain.clone();
+        eventually(&format!("the {name} drops the reverted block"), || {
+            let node_chain = node_chain.clone();
+            let number = wrong.number;
+            let hash = wrong.hash();
+            async move {
+                node_chain
+                    .reader()
+                    .unwrap()
+                    .canonical_hash(number)
+                    .unwrap()
+                    != Some(hash)
+            }
+        })
+        .await;
+    }
+    assert!(
+        child.balance(address(OPERATOR)).await.unwrap() < before + U256::from(ANKR),
+        "the invented ANKR is gone from the child chain"
+    );
+    assert_eq!(
+        child.balance(address(6)).await.unwrap(),
+        U256::from(5 * ANKR),
+        "the honest deposit stands"
+    );
+
+    // The operator stakes again; its new blocks are committed and stand.
+    operator_on_main
+        .transact(
+            manager,
+            &EvmChildChain::addStakeCall {},
+            U256::from(10 * ANKR),
+            100_000,
+        )
+        .await
+        .unwrap();
+    let resumed = wrong.number + 2;
+    eventually("the manager takes the operator's new blocks", || {
+        let main_client = main_client.clone();
+        async move {
+            manager::state(&main_client, manager)
+                .await
+                .unwrap()
+                .latest_number
+                >= resumed
+        }
+    })
+    .await;
+    let standing = ankr_child::committer::committed_hash(&operator_on_main, manager, wrong.number)
+        .await
+        .unwrap();
+    assert_ne!(standing, wrong.hash());
+    assert_eq!(
+        Some(standing),
+        operator
+            .node
+            .chain
+            .reader()
+            .unwrap()
+            .canonical_hash(wrong.number)
+            .unwrap()
+    );
+    assert!(
+        tokio::time::timeout(Duration::from_secs(3), proofs.recv())
+            .await
+            .is_err(),
+        "the watcher finds nothing wrong in the new blocks"
+    );
+    watcher.stop().await;
+    operator.stop().await;
+    main.node.stop().await;
+}
