@@ -91,22 +91,29 @@ async function spawnServing(args, url, what) {
  * `fund` (`ankr child spec`), and runs its operator (`ankr child`), which commits its blocks to
  * the manager. Returns { url, manager, stop }.
  */
-export async function startChild(devnet, { profile = "e-commerce", mode = "optimistic", chainId = 7001, operatorIndex = 1, fund = [] } = {}) {
+/** Runs `ankr ARGS…` to completion; resolves with its standard output. */
+export function ankrCli(args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(ankrBin, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RUST_LOG: "warn" } });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (err += d));
+    child.on("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(`ankr ${args.join(" ")}: ${out}${err}`))));
+  });
+}
+
+export async function startChild(
+  devnet,
+  { profile = "e-commerce", mode = "optimistic", chainId = 7001, operatorIndex = 1, fund = [], challengeWindow = 40 } = {},
+) {
   const key = DEV_KEYS[operatorIndex];
   const operator = DEV_ADDRESSES[operatorIndex];
-  const cli = (args) =>
-    new Promise((resolve, reject) => {
-      const child = spawn(ankrBin, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RUST_LOG: "warn" } });
-      let out = "";
-      let err = "";
-      child.stdout.on("data", (d) => (out += d));
-      child.stderr.on("data", (d) => (err += d));
-      child.on("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(`ankr ${args.join(" ")}: ${out}${err}`))));
-    });
+  const cli = ankrCli;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ankr-child-"));
   const spec = await cli(["child", "spec", "--profile", profile, "--chain-id", String(chainId), "--operator", operator, ...fund.flatMap((f) => ["--fund", f])]);
   fs.writeFileSync(path.join(dir, "spec.toml"), spec);
-  const registered = await cli(["child", "register", "--main-rpc", devnet.url, "--key", key, "--name", profile, "--spec", path.join(dir, "spec.toml"), "--mode", mode, "--stake", "10"]);
+  const registered = await cli(["child", "register", "--main-rpc", devnet.url, "--key", key, "--name", profile, "--spec", path.join(dir, "spec.toml"), "--mode", mode, "--stake", "10", "--challenge-window", String(challengeWindow)]);
   const manager = registered.match(/manager (0x[0-9a-fA-F]{40})/)[1];
   const port = await freePort();
   const node = await spawnServing(

@@ -35,7 +35,7 @@ uint256 constant WITHDRAWALS_SLOT = 4;
 /// The bridge. `deposit` escrows ANKR here and folds (recipient, amount) into a rolling
 /// `depositHash`; each child block's anchor (written into its ChildBridge before its
 /// transactions, and returned by EXECUTE with its parent's) must be one of these hashes, never
-/// behind its parent's, and while deposits made `ANCHOR_DEADLINE` seconds or more before the
+/// behind its parent's, and while deposits made `anchorDeadline` seconds or more before the
 /// block's timestamp wait, it must take `ANCHOR_STEP` of them (or all): a block that anchors a
 /// hash this manager never gave (an invented deposit) or holds old deposits back (skipped
 /// ones) is wrong like a wrong state root — refused at submission, provable when optimistic.
@@ -53,7 +53,7 @@ contract EvmChildChain {
     /// The most hashes one commitment may carry.
     uint256 public constant MAX_BATCH = 256;
     /// Deposits made this many seconds before a child block's timestamp are due in it.
-    uint256 public constant ANCHOR_DEADLINE = 60;
+    uint256 public immutable anchorDeadline;
     /// While deposits are due, each block's anchor takes this many more (or all of them).
     uint256 public constant ANCHOR_STEP = 64;
 
@@ -114,7 +114,8 @@ contract EvmChildChain {
         uint8 mode_,
         uint256 challengeWindow_,
         uint256 exitDelay_,
-        uint256 genesisSupply
+        uint256 genesisSupply,
+        uint256 anchorDeadline_
     ) payable {
         require(msg.value >= genesisSupply, "the value is the stake plus the genesis supply");
         require(childChainId_ != 0, "a child chain id is not zero");
@@ -127,6 +128,7 @@ contract EvmChildChain {
         mode = mode_;
         challengeWindow = challengeWindow_;
         exitDelay = exitDelay_;
+        anchorDeadline = anchorDeadline_;
         requiredStake = msg.value - genesisSupply;
         stake = requiredStake;
         escrow = genesisSupply;
@@ -217,11 +219,11 @@ contract EvmChildChain {
         return taken - before >= owed;
     }
 
-    /// How many deposits were made ANCHOR_DEADLINE seconds or more before `timestamp` (deposit
+    /// How many deposits were made anchorDeadline seconds or more before `timestamp` (deposit
     /// times only grow, so a binary search finds it).
     function _dueAt(uint256 timestamp) internal view returns (uint256 due) {
-        if (timestamp < ANCHOR_DEADLINE) return 0;
-        uint256 cutoff = timestamp - ANCHOR_DEADLINE;
+        if (timestamp < anchorDeadline) return 0;
+        uint256 cutoff = timestamp - anchorDeadline;
         uint256 high = depositCount;
         while (due < high) {
             uint256 middle = (due + high + 1) / 2;

@@ -7,7 +7,7 @@ import { execFile } from "node:child_process";
 import path from "node:path";
 import { promisify } from "node:util";
 import { ethers } from "ethers";
-import { DEV_ADDRESSES, DEV_KEYS, artifact, startChild, startDevnet } from "../lib/devnet.mjs";
+import { DEV_ADDRESSES, DEV_KEYS, ankrCli, artifact, startChild, startDevnet } from "../lib/devnet.mjs";
 
 const run = promisify(execFile);
 const here = path.dirname(new URL(import.meta.url).pathname);
@@ -19,7 +19,7 @@ describe("EVM child chains beside ankr devnet", { timeout: 180_000 }, () => {
   let estate;
   before(async () => {
     devnet = await startDevnet();
-    child = await startChild(devnet, { profile: "e-commerce", chainId: 7001, fund: [`${DEV_ADDRESSES[0]}=100`] });
+    child = await startChild(devnet, { profile: "e-commerce", chainId: 7001, fund: [`${DEV_ADDRESSES[0]}=100`], challengeWindow: 4 });
     estate = await startChild(devnet, { profile: "real-estate", mode: "every-block", chainId: 7002, operatorIndex: 2, fund: [`${DEV_ADDRESSES[0]}=100`] });
   });
   after(async () => {
@@ -64,9 +64,35 @@ describe("EVM child chains beside ankr devnet", { timeout: 180_000 }, () => {
     }
     assert.equal(boundary.kind, "evm");
 
-    // Any block's execution witness, for EXECUTE or a watcher to re-run it statelessly.
+    // Any block's execution witness, for EXECUTE or a watcher to re-run it statelessly: the
+    // codes are the greeter's and the bridge's (each block's anchor is written into it).
     const witness = await provider.send("debug_executionWitness", [ethers.toQuantity(receipt.blockNumber)]);
-    assert.ok(witness.state.length > 0 && witness.codes.length === 1 && witness.headers.length >= 1);
+    const greeterCode = await provider.getCode(address);
+    assert.ok(witness.state.length > 0 && witness.headers.length >= 1);
+    assert.equal(witness.codes.length, 2);
+    assert.ok(witness.codes.includes(greeterCode));
+  });
+
+  test("ANKR goes main → child → main with `ankr child deposit` and `ankr child withdraw`", async () => {
+    const provider = new ethers.JsonRpcProvider(child.url, undefined, { pollingInterval: 100, cacheTimeout: -1 });
+    const mainProvider = new ethers.JsonRpcProvider(devnet.url, undefined, { pollingInterval: 100, cacheTimeout: -1 });
+    const manager = new ethers.Contract(child.manager, artifact("EvmChildChain").abi, mainProvider);
+    const escrowBefore = await manager.escrow();
+    const onChildBefore = await provider.getBalance(DEV_ADDRESSES[0]);
+    await ankrCli(["child", "deposit", "--main-rpc", devnet.url, "--manager", child.manager, "--key", DEV_KEYS[0], "--amount", "3"]);
+    const deadline = Date.now() + 60_000;
+    while ((await provider.getBalance(DEV_ADDRESSES[0])) - onChildBefore < ethers.parseEther("2.99")) {
+      assert.ok(Date.now() < deadline, "the deposit is not credited on the child chain");
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const to = ethers.Wallet.createRandom().address;
+    const out = await ankrCli([
+      "child", "withdraw", "--main-rpc", devnet.url, "--child-rpc", child.url, "--manager", child.manager,
+      "--key", DEV_KEYS[0], "--to", to, "--amount", "1", "--timeout", "120",
+    ]);
+    assert.match(out, /paid on the main chain/);
+    assert.equal(await mainProvider.getBalance(to), ethers.parseEther("1"));
+    assert.equal(await manager.escrow(), escrowBefore + ethers.parseEther("2"), "3 in, 1 out");
   });
 
   test("on an every-block chain the main chain executes each block before taking it", async () => {

@@ -142,6 +142,47 @@ enum ChildCommand {
         #[command(flatten)]
         watch: WatchArgs,
     },
+    /// Move ANKR from the main chain onto a child chain: escrowed by its manager, anchored
+    /// and credited there by the operator within a few main blocks.
+    Deposit {
+        #[arg(long, default_value = "http://127.0.0.1:8545")]
+        main_rpc: String,
+        #[arg(long)]
+        manager: Address,
+        /// Hex secret key of the main-chain account that pays.
+        #[arg(long, env = "ANKR_KEY", hide_env_values = true)]
+        key: String,
+        /// The child-chain account credited (default: the key's own address).
+        #[arg(long)]
+        to: Option<Address>,
+        /// ANKR to move.
+        #[arg(long)]
+        amount: String,
+    },
+    /// Move ANKR from a child chain back to the main chain: sent into the child's bridge, then
+    /// proven on the main chain (eth_getProof against a final child header) and paid.
+    Withdraw {
+        #[arg(long, default_value = "http://127.0.0.1:8545")]
+        main_rpc: String,
+        /// The child chain's JSON-RPC URL.
+        #[arg(long, default_value = "http://127.0.0.1:8645")]
+        child_rpc: String,
+        #[arg(long)]
+        manager: Address,
+        /// Hex secret key of the account that pays on the child chain and sends the proof on
+        /// the main chain (it needs a little ANKR on both for gas).
+        #[arg(long, env = "ANKR_KEY", hide_env_values = true)]
+        key: String,
+        /// The main-chain account paid (default: the key's own address).
+        #[arg(long)]
+        to: Option<Address>,
+        /// ANKR to move.
+        #[arg(long)]
+        amount: String,
+        /// Seconds to wait for the child block to become final on the main chain.
+        #[arg(long, default_value_t = 3600)]
+        timeout: u64,
+    },
     /// What the main chain holds for a child chain: operator, stake, latest committed block.
     Status {
         #[arg(long, default_value = "http://127.0.0.1:8545")]
@@ -205,6 +246,58 @@ pub async fn run(args: ChildArgs) -> anyhow::Result<()> {
             Ok(())
         }
         Some(ChildCommand::Watch { watch }) => run_watcher(watch).await,
+        Some(ChildCommand::Deposit {
+            main_rpc,
+            manager,
+            key,
+            to,
+            amount,
+        }) => {
+            let key = parse_key(&key)?;
+            let sender = Sender::new(MainChain::connect(&main_rpc).await?, key);
+            let to = to.unwrap_or(sender.address());
+            let deposit =
+                ankr_child::bridge::deposit(&sender, manager, to, parse_ankr(&amount)?).await?;
+            println!(
+                "deposit {} of {} wei to {} escrowed (deposit hash {}); the operator credits it once a child block anchors it",
+                deposit.index, deposit.amount, deposit.to, deposit.hash
+            );
+            Ok(())
+        }
+        Some(ChildCommand::Withdraw {
+            main_rpc,
+            child_rpc,
+            manager,
+            key,
+            to,
+            amount,
+            timeout,
+        }) => {
+            let key = parse_key(&key)?;
+            let main = Sender::new(MainChain::connect(&main_rpc).await?, key);
+            let child = MainChain::connect(&child_rpc).await?;
+            let to = to.unwrap_or(main.address());
+            let holder = Sender::new(child.clone(), key);
+            let withdrawal =
+                ankr_child::bridge::start_withdrawal(&holder, to, parse_ankr(&amount)?).await?;
+            println!(
+                "withdrawal {} of {} wei to {} recorded in child block {}; waiting for it to be final on the main chain",
+                withdrawal.id, withdrawal.amount, withdrawal.to, withdrawal.block
+            );
+            let receipt = ankr_child::bridge::finish_withdrawal(
+                &main,
+                manager,
+                &child,
+                &withdrawal,
+                std::time::Duration::from_secs(timeout),
+            )
+            .await?;
+            println!(
+                "paid on the main chain in transaction {}",
+                receipt.transaction_hash
+            );
+            Ok(())
+        }
         Some(ChildCommand::Status { main_rpc, manager }) => {
             let main = MainChain::connect(&main_rpc).await?;
             let state = manager::state(&main, manager).await?;
@@ -226,6 +319,8 @@ pub async fn run(args: ChildArgs) -> anyhow::Result<()> {
                 "standing       block {} {}",
                 state.latest_number, state.latest_hash
             );
+            println!("escrow         {} wei", state.escrow);
+            println!("deposits       {}", state.deposits);
             if state.retired_at != 0 {
                 println!("retired at     main block {}", state.retired_at);
             }

@@ -31,6 +31,9 @@ pub struct ManagerSettings {
     /// The ANKR the child's genesis gives accounts other than its bridge: escrowed with the
     /// stake at deployment, so that every child ANKR is backed.
     pub genesis_supply: U256,
+    /// Seconds after which a deposit must be anchored by every child block (the relay anchors
+    /// within a few main blocks).
+    pub anchor_deadline: u64,
 }
 
 impl ManagerSettings {
@@ -46,6 +49,7 @@ impl ManagerSettings {
             stake,
             exit_delay: 40_320,
             genesis_supply: crate::bridge::genesis_supply(spec),
+            anchor_deadline: 60,
         }
     }
 }
@@ -67,6 +71,7 @@ pub async fn deploy(sender: &Sender, settings: &ManagerSettings) -> Result<Addre
             U256::from(settings.challenge_window),
             U256::from(settings.exit_delay),
             settings.genesis_supply,
+            U256::from(settings.anchor_deadline),
         )
             .abi_encode_params(),
     );

@@ -528,8 +528,9 @@ fn alloy_rlp_encode(block: &ankr_types::Block) -> alloy_primitives::Bytes {
 }
 
 /// A main chain (dev-sealed every 500 ms), a child chain's operator on it without a committer
-/// (the test commits by hand, so that it can slip forged blocks in between), and its manager
-/// deployed in `mode` with a challenge window of `window` main blocks.
+/// or bridge relay (the test commits by hand, so that it can slip forged blocks in between; its
+/// blocks anchor no deposit), and its manager deployed in `mode` with a challenge window of
+/// `window` main blocks.
 struct ManagedChild {
     main: DevChain,
     main_client: MainChain,
@@ -550,6 +551,8 @@ impl ManagedChild {
         spec.target_block_time_ms = 300;
         let mut settings = ManagerSettings::for_spec(&spec, "estate", mode, U256::from(10 * ANKR));
         settings.challenge_window = window;
+        // Deposits are due in child blocks 2 s after they are made: a test need not wait 60 s.
+        settings.anchor_deadline = 2;
         let manager = manager::deploy(&operator_on_main, &settings).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
         let operator = ChildNode::start(ChildConfig {
@@ -1418,4 +1421,49 @@ async fn attack_an_invented_deposit_is_reverted_and_the_child_chain_follows() {
     watcher.stop().await;
     operator.stop().await;
     main.node.stop().await;
+}
+
+/// Attack: the operator holds a deposit back — its blocks go on anchoring the old deposit hash
+/// after the deposit is due (here 2 s after it was made). The first such block committed is
+/// proven wrong by a watcher; the blocks before it stand.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_a_deposit_held_back_makes_the_block_provably_wrong() {
+    let chain = ManagedChild::start(ValidityMode::Optimistic, 40).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut watcher = chain.watcher(dir.path()).await;
+    let mut proofs = watcher.take_proofs().unwrap();
+    let depositor = Sender::new(chain.main_client.clone(), key(USER));
+    ankr_child::bridge::deposit(&depositor, chain.manager, address(6), U256::from(ANKR))
+        .await
+        .unwrap();
+    let made_at: u64 = chain
+        .main_client
+        .read(chain.manager, EvmChildChain::depositedAtCall(U256::from(1)))
+        .await
+        .unwrap()
+        .saturating_to();
+    eventually("child blocks are stamped after the deposit is due", || {
+        let child = chain.child.clone();
+        async move { child.head().timestamp >= made_at + 3 }
+    })
+    .await;
+    chain.catch_up().await;
+    let proven = next_proof(&mut proofs).await;
+    let reader = chain.child.reader().unwrap();
+    let wrong = reader.header_by_number(proven.number).unwrap().unwrap();
+    let before = reader.header_by_number(proven.number - 1).unwrap().unwrap();
+    assert_eq!(proven.wrong_hash, wrong.hash());
+    assert_eq!(
+        wrong.child_chains_root,
+        alloy_primitives::B256::ZERO,
+        "it anchors no deposit"
+    );
+    assert!(wrong.timestamp >= made_at + 2, "the deposit was due in it");
+    assert!(
+        before.timestamp < made_at + 2,
+        "but not in its parent, which stands"
+    );
+    assert_eq!(chain.latest().await, proven.number - 1);
+    watcher.stop().await;
+    chain.stop().await;
 }
