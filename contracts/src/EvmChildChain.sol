@@ -10,6 +10,10 @@ address constant STORAGE_PROOF = 0x00000000000000000000000000000000000a0201;
 /// @dev ChildBridge's address in every EVM child chain's genesis, and its `withdrawals` slot.
 address constant CHILD_BRIDGE = 0x00000000000000000000000000000000000A0300;
 uint256 constant WITHDRAWALS_SLOT = 4;
+/// @dev ChildBridge's `creditedCount` slot.
+uint256 constant CREDITED_COUNT_SLOT = 3;
+/// @dev Checks a published block's body against its header.
+address constant BLOCK_BODY = 0x00000000000000000000000000000000000A0202;
 
 /// @title EvmChildChain
 /// @notice The main chain's manager of one EVM child chain (DESIGN §8): it holds the operator's
@@ -43,6 +47,15 @@ uint256 constant WITHDRAWALS_SLOT = 4;
 /// but can neither make an honest block wrong nor a credit too big for a transaction. `withdraw` pays a withdrawal recorded in the child's ChildBridge, read with
 /// STORAGE_PROOF from a final child header, once: a header not final, not committed, or of a
 /// reverted block is refused, and so is a second payment.
+///
+/// Data availability. An optimistic chain's bodies are the operator's to serve. Anyone who
+/// cannot get a committed block's body challenges it with a bond; the operator answers by
+/// publishing the block here (checked by BLOCK_BODY, so it is in the main chain's calldata for
+/// all to see) and takes the bond. If it does not within `challengeWindow` blocks, anyone
+/// freezes the chain at the block before: the operator's stake goes as for a wrong block, no
+/// block is taken any more, and once the frozen chain's last block is final every account
+/// exits with its balance there, proven by an account proof, and every deposit the chain had
+/// not credited is paid back. While a challenge is open no block at or above it becomes final.
 contract EvmChildChain {
     /// The ChildChainRegistry system contract (its genesis address on every ankr main chain).
     address public constant CHILD_CHAIN_REGISTRY = 0x00000000000000000000000000000000000a0004;
@@ -100,12 +113,29 @@ contract EvmChildChain {
     /// Child withdrawal id => paid.
     mapping(uint256 => bool) public withdrawn;
 
+    /// The bond of an availability challenge (paid to the operator if it publishes the body).
+    uint256 public constant AVAILABILITY_BOND = 1 ether;
+    /// The child block whose body is challenged (0 = none), until when, and by whom.
+    uint256 public challengedBlock;
+    uint256 public challengeDeadline;
+    address public challenger;
+    /// Whether a withheld body froze the chain at `latestNumber`.
+    bool public frozen;
+    /// Frozen chain: accounts that exited, deposits paid back.
+    mapping(address => bool) public exited;
+    mapping(uint256 => bool) public reclaimed;
+
     event BlockCommitted(uint256 indexed number, bytes32 blockHash);
     event BlocksReverted(uint256 indexed fromNumber, uint256 toNumber, bytes32 wrongHash, address prover, uint256 reward);
     event Retired(uint256 atBlock, uint256 stakeReturnableAt);
     event StakeWithdrawn(address to, uint256 amount);
     event Deposited(uint256 indexed index, address indexed to, uint256 amount, bytes32 depositHash);
     event WithdrawalPaid(uint256 indexed id, address indexed to, uint256 amount, uint256 childBlock);
+    event AvailabilityChallenged(uint256 indexed number, address challenger, uint256 deadline);
+    event BlockPublished(uint256 indexed number, bytes32 blockHash, bytes block_);
+    event Frozen(uint256 lastNumber, bytes32 lastHash, uint256 withheld);
+    event Exited(address indexed account, uint256 amount);
+    event DepositReclaimed(uint256 indexed index, address indexed to, uint256 amount);
 
     constructor(
         uint256 childChainId_,
@@ -144,6 +174,7 @@ contract EvmChildChain {
     modifier operating() {
         require(msg.sender == owner, "only the operator commits blocks");
         require(retiredAt == 0, "the chain is retired");
+        require(!frozen, "the chain is frozen: a body was withheld");
         require(stake >= requiredStake, "the operator's stake is below what the chain requires");
         _;
     }
@@ -236,6 +267,7 @@ contract EvmChildChain {
     /// lets anyone credit it there (the operator does so at once).
     function deposit(address to) external payable {
         require(retiredAt == 0, "the chain is retired");
+        require(!frozen, "the chain is frozen: a body was withheld");
         require(msg.value > 0, "nothing to deposit");
         require(to != address(0), "a recipient is needed");
         uint256 index = ++depositCount;
@@ -262,7 +294,8 @@ contract EvmChildChain {
     ) external {
         require(isFinal(number), "the child block is not final");
         require(!withdrawn[id], "the withdrawal is already paid");
-        (bytes32 hash, bytes32 record) = _withdrawalRecord(header, id, accountProof, storageProof);
+        (bytes32 hash,, bytes32 record) =
+            _provenSlot(header, CHILD_BRIDGE, keccak256(abi.encode(id, WITHDRAWALS_SLOT)), accountProof, storageProof);
         require(hash == blockHash[number], "the header is not the committed child block");
         require(record == keccak256(abi.encode(to, amount)), "the child block records no such withdrawal");
         withdrawn[id] = true;
@@ -296,6 +329,7 @@ contract EvmChildChain {
         if (number == 0) return true;
         if (number > latestNumber) return false;
         if (mode == EVERY_BLOCK) return true;
+        if (challengedBlock != 0 && challengedBlock <= number) return false;
         return block.number >= committedAt[number] + challengeWindow;
     }
 
@@ -336,18 +370,112 @@ contract EvmChildChain {
         return abi.encode(childChainId, maxTxGas, uint256(0), block_, state, codes, headers);
     }
 
-    /// The hash of `header` and what its ChildBridge holds at `withdrawals[id]`, by STORAGE_PROOF.
-    function _withdrawalRecord(
+    /// The hash of `header` and what `account` holds at `slot` there, by STORAGE_PROOF (for an
+    /// account without storage, an empty storage proof reads zero).
+    function _provenSlot(
         bytes calldata header,
-        uint256 id,
+        address account,
+        bytes32 slot,
+        bytes[] calldata accountProof,
+        bytes[] memory storageProof
+    ) internal view returns (bytes32 hash, uint256 balance, bytes32 value) {
+        (bool ok, bytes memory out) =
+            STORAGE_PROOF.staticcall(abi.encode(header, account, slot, accountProof, storageProof));
+        require(ok && out.length == 224, "STORAGE_PROOF refused the proof: malformed, or it does not reach the slot");
+        (hash,,,, balance,, value) = abi.decode(out, (bytes32, uint256, bytes32, uint256, uint256, bytes32, bytes32));
+    }
+
+    /// OPTIMISTIC: challenges the availability of committed block `number`'s body (with
+    /// AVAILABILITY_BOND). One challenge at a time; it holds back the finality of `number` and
+    /// every later block until it is answered or the chain is frozen.
+    function challengeAvailability(uint256 number) external payable {
+        require(mode == OPTIMISTIC, "an every-block chain's bodies are all on the main chain");
+        require(!frozen, "the chain is frozen: a body was withheld");
+        require(challengedBlock == 0, "a challenge is open");
+        require(number >= 1 && number <= latestNumber && !isFinal(number), "no such open block");
+        require(msg.value == AVAILABILITY_BOND, "the bond is AVAILABILITY_BOND");
+        challengedBlock = number;
+        challengeDeadline = block.number + challengeWindow;
+        challenger = msg.sender;
+        emit AvailabilityChallenged(number, msg.sender, challengeDeadline);
+    }
+
+    /// Answers the open challenge with the challenged block (RLP header and transactions);
+    /// the bond pays whoever publishes it (the operator, normally).
+    function publishBlock(bytes calldata block_) external {
+        uint256 number = challengedBlock;
+        require(number != 0, "no challenge is open");
+        (bool ok, bytes memory out) = BLOCK_BODY.staticcall(block_);
+        require(ok && out.length == 96, "BLOCK_BODY refused the block: it is not an RLP block");
+        (bytes32 hash,, bool matches) = abi.decode(out, (bytes32, uint256, bool));
+        require(hash == blockHash[number], "not the challenged block");
+        require(matches, "the transactions are not those of the header's transactions root");
+        challengedBlock = 0;
+        emit BlockPublished(number, hash, block_);
+        (bool sent,) = msg.sender.call{value: AVAILABILITY_BOND}("");
+        require(sent, "paying the bond failed");
+    }
+
+    /// Freezes the chain once a challenge expired unanswered: the withheld block and every
+    /// later one are dropped, the stake pays the challenger as for a wrong block, and from now
+    /// on accounts exit (`exit`) and uncredited deposits are paid back (`reclaimDeposit`).
+    function freeze() external {
+        uint256 number = challengedBlock;
+        require(number != 0 && block.number > challengeDeadline, "no challenge has expired");
+        address paid = challenger;
+        challengedBlock = 0;
+        frozen = true;
+        latestNumber = number - 1;
+        latestHash = blockHash[number - 1];
+        uint256 reward = stake / 2;
+        forfeited += stake - reward;
+        stake = 0;
+        emit Frozen(latestNumber, latestHash, number);
+        _reportBoundary(latestNumber, latestHash);
+        (bool sent,) = paid.call{value: reward + AVAILABILITY_BOND}("");
+        require(sent, "paying the challenger failed");
+    }
+
+    /// Frozen chain: pays `msg.sender` its balance at the frozen chain's last block (RLP
+    /// `header`), proven by `accountProof` (`eth_getProof` there). Once per account.
+    function exit(bytes calldata header, bytes[] calldata accountProof) external {
+        require(frozen, "the chain is not frozen");
+        require(isFinal(latestNumber), "the frozen chain's last block is still open to proofs");
+        require(!exited[msg.sender], "already exited");
+        (bytes32 hash, uint256 balance,) = _provenSlot(header, msg.sender, 0, accountProof, new bytes[](0));
+        require(hash == latestHash, "the header is not the frozen chain's last block");
+        require(balance > 0, "nothing to exit");
+        exited[msg.sender] = true;
+        escrow -= balance;
+        emit Exited(msg.sender, balance);
+        (bool sent,) = msg.sender.call{value: balance}("");
+        require(sent, "paying the exit failed");
+    }
+
+    /// Frozen chain: pays deposit `index` (to `to`, `amount`) back on the main chain when the
+    /// frozen chain never credited it (its ChildBridge's `creditedCount` at the last block,
+    /// proven, is below `index`). Anyone may send it; the ANKR goes to `to`.
+    function reclaimDeposit(
+        uint256 index,
+        address to,
+        uint256 amount,
+        bytes calldata header,
         bytes[] calldata accountProof,
         bytes[] calldata storageProof
-    ) internal view returns (bytes32 hash, bytes32 record) {
-        bytes32 slot = keccak256(abi.encode(id, WITHDRAWALS_SLOT));
-        (bool ok, bytes memory out) =
-            STORAGE_PROOF.staticcall(abi.encode(header, CHILD_BRIDGE, slot, accountProof, storageProof));
-        require(ok && out.length == 224, "STORAGE_PROOF refused the proof: malformed, or it does not reach the slot");
-        (hash,,,,,, record) = abi.decode(out, (bytes32, uint256, bytes32, uint256, uint256, bytes32, bytes32));
+    ) external {
+        require(frozen, "the chain is not frozen");
+        require(isFinal(latestNumber), "the frozen chain's last block is still open to proofs");
+        require(index >= 1 && index <= depositCount && !reclaimed[index], "no such deposit to pay back");
+        require(depositHashAt[index] == keccak256(abi.encode(depositHashAt[index - 1], to, amount)), "not that deposit");
+        (bytes32 hash,, bytes32 credited) =
+            _provenSlot(header, CHILD_BRIDGE, bytes32(CREDITED_COUNT_SLOT), accountProof, storageProof);
+        require(hash == latestHash, "the header is not the frozen chain's last block");
+        require(index > uint256(credited), "the child chain credited the deposit");
+        reclaimed[index] = true;
+        escrow -= amount;
+        emit DepositReclaimed(index, to, amount);
+        (bool sent,) = to.call{value: amount}("");
+        require(sent, "paying the deposit back failed");
     }
 
     /// What EXECUTE says of a block.

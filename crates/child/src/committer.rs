@@ -3,7 +3,8 @@
 //! (up to `MAX_BATCH` per transaction: while one commitment waits to be mined, blocks pile up
 //! and the next carries them all). On an every-block chain it submits each block with its
 //! witness, which the manager executes with EXECUTE before taking it. Before each step it
-//! follows the manager's reversals ([`crate::reversal`]).
+//! follows the manager's reversals ([`crate::reversal`]) and answers an availability challenge
+//! of one of its blocks by publishing the block.
 
 use crate::ValidityMode;
 use alloy_primitives::{Address, B256, Bytes, U256};
@@ -51,6 +52,7 @@ pub async fn run(
         // that the operator never commits it again and sequences its transactions anew.
         let step = async {
             reversals.follow(&chain, sender.chain(), manager).await?;
+            answer_challenge(&chain, &sender, manager).await?;
             catch_up(&chain, &sender, manager).await
         };
         let outcome = tokio::select! {
@@ -142,6 +144,50 @@ pub async fn catch_up(
         }
     }
     Ok(true)
+}
+
+/// Publishes the body of a block of ours whose availability is challenged (the bond then pays
+/// the operator); a challenge of a block that is not ours is left to expire.
+pub async fn answer_challenge(
+    chain: &Chain,
+    sender: &Sender,
+    manager: Address,
+) -> Result<(), CommitError> {
+    let main = sender.chain();
+    let challenged: u64 = main
+        .read(manager, EvmChildChain::challengedBlockCall {})
+        .await?
+        .saturating_to();
+    if challenged == 0 {
+        return Ok(());
+    }
+    let committed = committed_hash(sender, manager, challenged).await?;
+    let reader = chain
+        .reader()
+        .map_err(|e| CommitError::Store(e.to_string()))?;
+    if reader
+        .canonical_hash(challenged)
+        .map_err(|e| CommitError::Store(e.to_string()))?
+        != Some(committed)
+    {
+        return Ok(());
+    }
+    let block = stored_block(&reader, challenged)?;
+    let raw = alloy_rlp::encode(&block);
+    let gas = 150_000 + 40 * raw.len() as u64;
+    sender
+        .transact(
+            manager,
+            &EvmChildChain::publishBlockCall { block_: raw.into() },
+            U256::ZERO,
+            gas,
+        )
+        .await?;
+    tracing::info!(
+        number = challenged,
+        "published a challenged block's body on the main chain"
+    );
+    Ok(())
 }
 
 /// The canonical child block `number` from the chain's store.

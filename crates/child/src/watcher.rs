@@ -12,8 +12,15 @@
 //! block whose body nobody has shown stays unchecked (and is reported) until it arrives:
 //! checking stops there, since every later block depends on it. After a reversal the watcher's
 //! own chain drops the reverted blocks ([`crate::reversal`]).
+//!
+//! Data availability: a body still unseen half a challenge window after its commitment is
+//! challenged on the main chain (with the manager's bond). A body the operator publishes in
+//! answer is taken from the main chain and checked like any other; if none comes before the
+//! challenge expires, the watcher freezes the chain and, once its last block is final, exits
+//! its own account with an account proof of its balance there.
 
 use alloy_primitives::{Address, B256, Bytes, U256};
+use alloy_sol_types::SolEvent;
 use ankr_chain::Chain;
 use ankr_client::{ClientError, Sender};
 use ankr_contracts::EvmChildChain;
@@ -70,6 +77,8 @@ pub struct Watcher {
     first_seen: std::collections::HashMap<B256, Instant>,
     /// The manager's reversals this node has followed.
     reversals: crate::reversal::Reversals,
+    /// Whether the watcher's account has left a frozen chain.
+    exited: bool,
 }
 
 impl Watcher {
@@ -82,6 +91,7 @@ impl Watcher {
             unseen: None,
             first_seen: Default::default(),
             reversals: Default::default(),
+            exited: false,
         }
     }
 
@@ -91,6 +101,17 @@ impl Watcher {
         self.reversals
             .follow(&self.chain, main, self.manager)
             .await?;
+        let (frozen, challenged) = tokio::try_join!(
+            main.read(self.manager, EvmChildChain::frozenCall {}),
+            main.read(self.manager, EvmChildChain::challengedBlockCall {}),
+        )?;
+        if frozen {
+            self.exit().await?;
+            return Ok(None);
+        }
+        if !challenged.is_zero() {
+            self.freeze_if_expired().await?;
+        }
         let latest: u64 = main
             .read(self.manager, EvmChildChain::latestNumberCall {})
             .await?
@@ -129,6 +150,12 @@ impl Watcher {
                         waiting_s = since.elapsed().as_secs(),
                         "no body seen for a committed child block: it cannot be checked"
                     );
+                    if self.take_published(number, hash).await? {
+                        continue;
+                    }
+                    if challenged.is_zero() {
+                        self.challenge_if_late(number).await?;
+                    }
                     return Ok(None);
                 }
             }
@@ -136,6 +163,148 @@ impl Watcher {
             self.checked = number;
         }
         Ok(None)
+    }
+
+    /// Imports committed block `number` if its body was published on the main chain (the
+    /// answer to an availability challenge); whether it was.
+    async fn take_published(&self, number: u64, hash: B256) -> Result<bool, WatchError> {
+        let main = self.prover.chain();
+        let logs = main
+            .logs(
+                self.manager,
+                Some(EvmChildChain::BlockPublished::SIGNATURE_HASH),
+                0,
+                main.head().await?,
+            )
+            .await?;
+        for log in logs {
+            let Some(log) = alloy_primitives::Log::new(self.manager, log.topics, log.data.into())
+            else {
+                continue;
+            };
+            let Ok(event) = EvmChildChain::BlockPublished::decode_log_data(&log.data) else {
+                continue;
+            };
+            if event.blockHash == hash {
+                // Valid, it becomes canonical; wrong, it is kept among the bad blocks: either
+                // way the next look finds it.
+                let outcome = self.chain.import_raw_block(&event.block_);
+                tracing::info!(number, %hash, ?outcome, "took a body published on the main chain");
+                let stored = self
+                    .chain
+                    .reader()
+                    .and_then(|reader| reader.header(hash))
+                    .map_err(|e| WatchError::Store(e.to_string()))?
+                    .is_some();
+                return Ok(stored || self.chain.bad_block(hash).is_some());
+            }
+        }
+        Ok(false)
+    }
+
+    /// Challenges the availability of committed block `number` once half its challenge window
+    /// has passed without its body: enough time for the operator to have shown it, and enough
+    /// left for the challenge to be open before the block would be final.
+    async fn challenge_if_late(&self, number: u64) -> Result<(), WatchError> {
+        let main = self.prover.chain();
+        let (committed_at, window, head) = tokio::try_join!(
+            main.read(
+                self.manager,
+                EvmChildChain::committedAtCall(U256::from(number))
+            ),
+            main.read(self.manager, EvmChildChain::challengeWindowCall {}),
+            main.head(),
+        )?;
+        let late_at: u64 = committed_at.saturating_to::<u64>() + window.saturating_to::<u64>() / 2;
+        if head < late_at {
+            return Ok(());
+        }
+        let bond = main
+            .read(self.manager, EvmChildChain::AVAILABILITY_BONDCall {})
+            .await?;
+        tracing::warn!(
+            number,
+            "challenging the availability of a committed child block nobody has shown"
+        );
+        self.prover
+            .transact(
+                self.manager,
+                &EvmChildChain::challengeAvailabilityCall {
+                    number: U256::from(number),
+                },
+                bond,
+                200_000,
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Freezes the chain if the open availability challenge expired unanswered.
+    async fn freeze_if_expired(&self) -> Result<(), WatchError> {
+        let main = self.prover.chain();
+        let (deadline, head) = tokio::try_join!(
+            main.read(self.manager, EvmChildChain::challengeDeadlineCall {}),
+            main.head(),
+        )?;
+        if U256::from(head) <= deadline {
+            return Ok(());
+        }
+        tracing::warn!("the challenged body was withheld: freezing the child chain");
+        self.prover
+            .transact(
+                self.manager,
+                &EvmChildChain::freezeCall {},
+                U256::ZERO,
+                300_000,
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// On a frozen chain, exits the watcher's own account with its balance at the frozen
+    /// chain's last block, once that block is final.
+    async fn exit(&mut self) -> Result<(), WatchError> {
+        if self.exited {
+            return Ok(());
+        }
+        let main = self.prover.chain();
+        let me = self.prover.address();
+        let (last, exited) = tokio::try_join!(
+            main.read(self.manager, EvmChildChain::latestNumberCall {}),
+            main.read(self.manager, EvmChildChain::exitedCall(me)),
+        )?;
+        let is_final = main
+            .read(self.manager, EvmChildChain::isFinalCall { number: last })
+            .await?;
+        if exited || !is_final {
+            self.exited = exited;
+            return Ok(());
+        }
+        let store = |e: ankr_storage::StoreError| WatchError::Store(e.to_string());
+        let last: u64 = last.saturating_to();
+        let reader = self.chain.reader().map_err(store)?;
+        let header = reader
+            .header_by_number(last)
+            .map_err(store)?
+            .ok_or_else(|| WatchError::Store(format!("the frozen chain's last block {last}")))?;
+        let proof = reader
+            .state_at(last)
+            .and_then(|state| state.proof(me, &[]))
+            .map_err(store)?;
+        let balance = proof.account.map(|a| a.balance).unwrap_or_default();
+        self.exited = true;
+        if balance.is_zero() {
+            return Ok(());
+        }
+        let call = EvmChildChain::exitCall {
+            header: alloy_rlp::encode(&header).into(),
+            accountProof: proof.account_proof,
+        };
+        self.prover
+            .transact(self.manager, &call, U256::ZERO, 400_000)
+            .await?;
+        tracing::warn!(%balance, "exited the frozen child chain with our balance at its last block");
+        Ok(())
     }
 
     /// The first committed block still open to proofs (commitment blocks only grow with the

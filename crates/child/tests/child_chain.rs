@@ -1467,3 +1467,167 @@ async fn attack_a_deposit_held_back_makes_the_block_provably_wrong() {
     watcher.stop().await;
     chain.stop().await;
 }
+
+/// Attack: the operator commits a block whose body it shows nobody. A watcher challenges its
+/// availability, the operator does not answer, the watcher freezes the chain and exits its own
+/// account with an account proof; every other account exits the same way and the deposit the
+/// frozen chain never credited is paid back, all from the escrow, and nothing is stuck. Before
+/// that, a challenge of a block the operator has is answered by publishing it, and the
+/// challenger's bond pays the operator.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_a_withheld_body_freezes_the_chain_and_every_account_exits() {
+    let chain = ManagedChild::start(ValidityMode::Optimistic, 6).await;
+    let dir = tempfile::tempdir().unwrap();
+    let watcher = chain.watcher(dir.path()).await;
+    // The watcher's account holds 3 ANKR on the child chain.
+    let child = MainChain::connect(&chain.child_rpc).await.unwrap();
+    let sent = Sender::new(child.clone(), key(USER))
+        .send(Some(address(PROVER)), vec![], U256::from(3 * ANKR), 21_000)
+        .await
+        .unwrap();
+    child
+        .wait(sent.hash, Duration::from_secs(30))
+        .await
+        .unwrap();
+    chain.catch_up().await;
+    let last = chain.latest().await;
+
+    // An honest challenge: the operator publishes the block and takes the bond.
+    let challenger = Sender::new(chain.main_client.clone(), key(USER));
+    challenger
+        .transact(
+            chain.manager,
+            &EvmChildChain::challengeAvailabilityCall {
+                number: U256::from(last),
+            },
+            U256::from(ANKR),
+            200_000,
+        )
+        .await
+        .unwrap();
+    ankr_child::committer::answer_challenge(&chain.child, &chain.operator_on_main, chain.manager)
+        .await
+        .unwrap();
+    let challenged = chain
+        .main_client
+        .read(chain.manager, EvmChildChain::challengedBlockCall {})
+        .await
+        .unwrap();
+    assert_eq!(
+        challenged,
+        U256::ZERO,
+        "the published body answers the challenge"
+    );
+
+    // A deposit the chain will never credit, then a block nobody is shown.
+    let depositor = Sender::new(chain.main_client.clone(), key(USER));
+    ankr_child::bridge::deposit(&depositor, chain.manager, address(6), U256::from(2 * ANKR))
+        .await
+        .unwrap();
+    let mut withheld = chain.forged(last + 1);
+    withheld.header.extra_data = alloy_primitives::Bytes::from_static(b"never shown");
+    chain.commit(&withheld).await;
+    let escrow_before = manager::state(&chain.main_client, chain.manager)
+        .await
+        .unwrap()
+        .escrow;
+
+    // The watcher challenges, freezes and exits by itself.
+    let main_client = chain.main_client.clone();
+    let manager_address = chain.manager;
+    eventually("the watcher freezes the chain and exits", || {
+        let main_client = main_client.clone();
+        async move {
+            main_client
+                .read(manager_address, EvmChildChain::exitedCall(address(PROVER)))
+                .await
+                .unwrap()
+        }
+    })
+    .await;
+    let state = manager::state(&chain.main_client, chain.manager)
+        .await
+        .unwrap();
+    assert_eq!(
+        state.latest_number, last,
+        "frozen at the block before the withheld one"
+    );
+    assert_eq!(state.stake, U256::ZERO, "the stake paid the challenger");
+
+    // Everyone else exits from the frozen chain's last block with an account proof.
+    let reader = chain.child.reader().unwrap();
+    let header: alloy_primitives::Bytes =
+        alloy_rlp::encode(reader.header_by_number(last).unwrap().unwrap()).into();
+    let state_at_last = reader.state_at(last).unwrap();
+    let balance_at = |who| {
+        state_at_last
+            .account(who)
+            .unwrap()
+            .map(|a| a.balance)
+            .unwrap_or_default()
+    };
+    let mut paid = balance_at(address(PROVER));
+    for who in [USER, OPERATOR] {
+        let proof = state_at_last.proof(address(who), &[]).unwrap();
+        let exit = EvmChildChain::exitCall {
+            header: header.clone(),
+            accountProof: proof.account_proof,
+        };
+        let account = Sender::new(chain.main_client.clone(), key(who));
+        let receipt = account
+            .transact(chain.manager, &exit, U256::ZERO, 400_000)
+            .await
+            .unwrap();
+        let exited = ankr_client::main_chain::receipt_events::<EvmChildChain::Exited>(&receipt);
+        assert_eq!(exited[0].amount, balance_at(address(who)));
+        paid += exited[0].amount;
+        let again = account
+            .transact(chain.manager, &exit, U256::ZERO, 400_000)
+            .await
+            .unwrap_err();
+        assert!(again.to_string().contains("already exited"), "{again}");
+    }
+    // The uncredited deposit is paid back on the main chain.
+    let slot = alloy_primitives::U256::from(3);
+    let bridge_proof = state_at_last
+        .proof(ankr_execution::CHILD_BRIDGE_ADDRESS, &[slot])
+        .unwrap();
+    let before = chain.main_client.balance(address(6)).await.unwrap();
+    chain
+        .operator_on_main
+        .transact(
+            chain.manager,
+            &EvmChildChain::reclaimDepositCall {
+                index: U256::from(1),
+                to: address(6),
+                amount: U256::from(2 * ANKR),
+                header: header.clone(),
+                accountProof: bridge_proof.account_proof,
+                storageProof: bridge_proof.storage[0].2.clone(),
+            },
+            U256::ZERO,
+            400_000,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        chain.main_client.balance(address(6)).await.unwrap(),
+        before + U256::from(2 * ANKR)
+    );
+    paid += U256::from(2 * ANKR);
+
+    // What is left in escrow is what the frozen chain's base fees burnt: nothing is stuck.
+    let mut burnt = U256::ZERO;
+    for number in 1..=last {
+        let header = reader.header_by_number(number).unwrap().unwrap();
+        burnt += U256::from(header.base_fee_per_gas) * U256::from(header.gas_used);
+    }
+    let left = manager::state(&chain.main_client, chain.manager)
+        .await
+        .unwrap()
+        .escrow;
+    assert_eq!(escrow_before, paid + burnt, "every ANKR held is paid out");
+    assert_eq!(left, burnt);
+    watcher.stop().await;
+    chain.stop().await;
+}

@@ -9,18 +9,21 @@
 //! - [`mod@execute`]: the stateless run and the check of a block against it.
 //! - [`precompile`]: EXECUTE, the check of a child block from the main chain.
 //! - [`proof`]: STORAGE_PROOF, another chain's state read from a header and `eth_getProof`.
+//! - [`body`]: BLOCK_BODY, a published block checked against its header.
 //!
 //! Trust: the parent header is the witness's first header and must hash to the block's
 //! `parent_hash`; every trie node is looked up by its keccak hash and every older header must
 //! link to its child, so a witness can leave something out (the run then stops, naming what
 //! is missing) but cannot lie about anything it holds.
 
+pub mod body;
 pub mod execute;
 pub mod precompile;
 pub mod proof;
 pub mod trie;
 pub mod witness;
 
+pub use body::BLOCK_BODY_ADDRESS;
 pub use execute::{StatelessError, StatelessOutcome, execute, verify};
 pub use precompile::{EXECUTE_ADDRESS, execute_gas};
 pub use proof::{ProofError, ProvenSlot, STORAGE_PROOF_ADDRESS, prove_slot};

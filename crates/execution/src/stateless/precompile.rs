@@ -46,7 +46,7 @@ pub const EXECUTE_GAS_PER_BYTE: u64 = 8;
 
 type Input = (U256, U256, U256, Bytes, Vec<Bytes>, Vec<Bytes>, Vec<Bytes>);
 
-/// The precompiles of ankr's EVM: Ethereum's (Prague), EXECUTE and STORAGE_PROOF.
+/// The precompiles of ankr's EVM: Ethereum's (Prague), EXECUTE, STORAGE_PROOF and BLOCK_BODY.
 pub fn precompiles() -> &'static Precompiles {
     static ALL: std::sync::OnceLock<Precompiles> = std::sync::OnceLock::new();
     ALL.get_or_init(|| {
@@ -57,6 +57,11 @@ pub fn precompiles() -> &'static Precompiles {
                 PrecompileId::Custom("STORAGE_PROOF".into()),
                 super::proof::STORAGE_PROOF_ADDRESS,
                 super::proof::run,
+            ),
+            Precompile::new(
+                PrecompileId::Custom("BLOCK_BODY".into()),
+                super::body::BLOCK_BODY_ADDRESS,
+                super::body::run,
             ),
         ]);
         all
