@@ -36,16 +36,30 @@ async function rpc(url, method, params = []) {
 }
 
 /** Starts a devnet mining by useful work; returns { url, stop }. `blockTime` in whole seconds. */
-export async function startDevnet({ blockTime = 1 } = {}) {
+/**
+ * Starts `ankr devnet` (one mining node) on a free port; with `childChains`, also its three EVM
+ * child chains on free ports (`childUrl(profile)` finds one in the banner), else none.
+ */
+export async function startDevnet({ blockTime = 1, childChains = false } = {}) {
   if (!fs.existsSync(ankrBin)) throw new Error(`ankr binary not found at ${ankrBin}: run cargo build`);
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ankr-e2e-"));
+  const children = childChains ? ["--child-port", "0"] : ["--no-child-chains"];
   const node = await spawnServing(
-    ["devnet", "--port", String(port), "--dir", dir, "--block-time", String(blockTime), "--nodes", "1", "--p2p-port", "0"],
+    ["devnet", "--port", String(port), "--dir", dir, "--block-time", String(blockTime), "--nodes", "1", "--p2p-port", "0", ...children],
     `http://127.0.0.1:${port}`,
     "devnet",
   );
-  return { ...node, dir, stop: async () => { await node.stop(); fs.rmSync(dir, { recursive: true, force: true }); } };
+  const childUrl = async (profile) => {
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const line = node.output().split("\n").find((l) => l.includes(`evm child chain: ${profile} `));
+      if (line) return line.match(/JSON-RPC (http:\/\/127\.0\.0\.1:\d+)/)[1];
+      if (Date.now() > deadline) throw new Error(`the devnet did not start its ${profile} child chain:\n${node.output()}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  };
+  return { ...node, dir, childUrl, stop: async () => { await node.stop(); fs.rmSync(dir, { recursive: true, force: true }); } };
 }
 
 /**

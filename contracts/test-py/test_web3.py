@@ -31,7 +31,7 @@ def w3():
         port = s.getsockname()[1]
     data = tempfile.mkdtemp(prefix="ankr-web3-")
     node = subprocess.Popen(
-        [ANKR, "devnet", "--port", str(port), "--dir", data, "--block-time", "1", "--nodes", "1", "--p2p-port", "0"],
+        [ANKR, "devnet", "--port", str(port), "--dir", data, "--block-time", "1", "--nodes", "1", "--p2p-port", "0", "--no-child-chains"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env={**os.environ, "RUST_LOG": "warn"},

@@ -18,7 +18,7 @@ describe("EVM child chains beside ankr devnet", { timeout: 180_000 }, () => {
   let child;
   let estate;
   before(async () => {
-    devnet = await startDevnet();
+    devnet = await startDevnet({ childChains: true });
     child = await startChild(devnet, { profile: "e-commerce", chainId: 7001, fund: [`${DEV_ADDRESSES[0]}=100`], challengeWindow: 4 });
     estate = await startChild(devnet, { profile: "real-estate", mode: "every-block", chainId: 7002, operatorIndex: 2, fund: [`${DEV_ADDRESSES[0]}=100`] });
   });
@@ -71,6 +71,22 @@ describe("EVM child chains beside ankr devnet", { timeout: 180_000 }, () => {
     assert.ok(witness.state.length > 0 && witness.headers.length >= 1);
     assert.equal(witness.codes.length, 2);
     assert.ok(witness.codes.includes(greeterCode));
+  });
+
+  test("the devnet's own child chains: dev accounts funded by deposits, a contract deployed with ethers", async () => {
+    for (const profile of ["real-estate", "e-commerce", "prediction-market"]) {
+      const provider = new ethers.JsonRpcProvider(await devnet.childUrl(profile), undefined, { pollingInterval: 100, cacheTimeout: -1 });
+      const deadline = Date.now() + 120_000;
+      while ((await provider.getBalance(DEV_ADDRESSES[2])) !== ethers.parseEther("100")) {
+        assert.ok(Date.now() < deadline, `dev account 2 is not funded on ${profile}`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+    const provider = new ethers.JsonRpcProvider(await devnet.childUrl("prediction-market"), undefined, { pollingInterval: 100, cacheTimeout: -1 });
+    const wallet = new ethers.Wallet(DEV_KEYS[2], provider);
+    const { abi, bytecode } = artifact("Greeter");
+    const greeter = await (await new ethers.ContractFactory(abi, bytecode, wallet).deploy("hello, market")).waitForDeployment();
+    assert.equal(await greeter.greeting(), "hello, market");
   });
 
   test("ANKR goes main → child → main with `ankr child deposit` and `ankr child withdraw`", async () => {

@@ -433,3 +433,116 @@ async fn run_watcher(args: WatchArgs) -> anyhow::Result<()> {
     node.stop().await;
     Ok(())
 }
+
+/// ANKR each dev account receives on each devnet EVM child chain, by a real deposit.
+const DEVNET_CHILD_FUNDING_ANKR: u64 = 100;
+
+/// One EVM child chain of the devnet.
+pub struct DevnetChild {
+    pub profile: Profile,
+    pub chain_id: u64,
+    pub manager: Address,
+    pub node: ChildNode,
+}
+
+/// The devnet's EVM child chains: one per profile (chain ids 7001…), each with its operator
+/// linked to the main chain and its manager deployed and registered on first start (the folder
+/// `evm-PROFILE` of the devnet's remembers it), and every dev account funded there by a
+/// deposit of [`DEVNET_CHILD_FUNDING_ANKR`] made by the operator's main-chain account before
+/// the operator starts (afterwards its commitments use that account's nonces).
+pub struct DevnetChildren {
+    pub chains: Vec<DevnetChild>,
+}
+
+impl DevnetChildren {
+    /// Starts them (all at once) against the main chain at `main_rpc`; chain i serves
+    /// JSON-RPC on 127.0.0.1:`first_port` + i (any free port when `first_port` is 0).
+    pub async fn start(
+        dir: &std::path::Path,
+        main_rpc: &str,
+        first_port: u16,
+    ) -> anyhow::Result<Self> {
+        let starting = Profile::ALL
+            .into_iter()
+            .enumerate()
+            .map(|(i, profile)| start_devnet_child(dir, main_rpc, first_port, i, profile));
+        let chains = futures::future::try_join_all(starting).await?;
+        Ok(Self { chains })
+    }
+
+    pub async fn stop(self) {
+        for chain in self.chains {
+            chain.node.stop().await;
+        }
+    }
+}
+
+/// Starts the devnet's EVM child chain `i` of `profile`, deploying its manager on first start.
+async fn start_devnet_child(
+    dir: &std::path::Path,
+    main_rpc: &str,
+    first_port: u16,
+    i: usize,
+    profile: Profile,
+) -> anyhow::Result<DevnetChild> {
+    let key = ankr_node::devnet::evm_child_operator_account(i as u32).secret;
+    let operator = ankr_types::recovery::address_of(&key);
+    let chain_id = 7001 + i as u64;
+    let spec = profile.spec(chain_id, operator, Default::default());
+    let home = dir.join(format!("evm-{}", profile.name()));
+    std::fs::create_dir_all(&home)?;
+    let remembered = home.join("manager");
+    let manager = match std::fs::read_to_string(&remembered) {
+        Ok(text) => text.trim().parse()?,
+        Err(_) => {
+            let main = Sender::new(MainChain::connect(main_rpc).await?, key);
+            let settings = ManagerSettings::for_spec(
+                &spec,
+                profile.name(),
+                profile.validity(),
+                parse_ankr("10")?,
+            );
+            let manager = manager::deploy(&main, &settings).await?;
+            std::fs::write(&remembered, manager.to_string())?;
+            manager
+        }
+    };
+    // Fund the dev accounts once, by deposits anyone could make.
+    let main = Sender::new(MainChain::connect(main_rpc).await?, key);
+    if manager::state(main.chain(), manager).await?.deposits == 0 {
+        let amount = parse_ankr(&DEVNET_CHILD_FUNDING_ANKR.to_string())?;
+        for account in ankr_node::devnet::accounts() {
+            ankr_child::bridge::deposit(&main, manager, account.address, amount).await?;
+        }
+    }
+    let port = if first_port == 0 {
+        0
+    } else {
+        first_port + i as u16
+    };
+    let node = ChildNode::start(ChildConfig {
+        data_dir: home.join("data"),
+        spec,
+        rpc_addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        role: Role::Operator {
+            key,
+            main: Some(MainLink {
+                rpc_url: main_rpc.into(),
+                manager,
+                key,
+            }),
+        },
+        network: Some(network_config(
+            "/ip4/127.0.0.1/tcp/0".parse()?,
+            Vec::new(),
+            &home,
+        )),
+    })
+    .await?;
+    Ok(DevnetChild {
+        profile,
+        chain_id,
+        manager,
+        node,
+    })
+}

@@ -4,8 +4,8 @@
 //! SIMULATED attestation service as its own process (`ankr attest`, which alone holds the root
 //! key), opens one simulated enclave per node, registers them in genesis, and runs the nodes
 //! as one libp2p network on loopback, each mining. Beside them run the Native Oracle (a local
-//! HTTPS source, a relay, an example consumer) and two Plasma child chains with their
-//! operators.
+//! HTTPS source, a relay, an example consumer), two Plasma child chains with their
+//! operators and three EVM child chains (one per application profile) with theirs.
 
 use ankr_client::attest::AttestationClient;
 use ankr_enclave::{Limits, SimulatedEnclave};
@@ -44,6 +44,14 @@ pub struct DevnetArgs {
     /// the second on the next (0: any free ports).
     #[arg(long, default_value_t = 9545)]
     plasma_port: u16,
+    /// The EVM child chains (real-estate, e-commerce, prediction-market) serve JSON-RPC on
+    /// this port of 127.0.0.1 and the next two (0: any free ports).
+    #[arg(long, default_value_t = 8645)]
+    child_port: u16,
+    /// Do not start the EVM child chains (they cost CPU: a prediction-market chain makes four
+    /// blocks a second).
+    #[arg(long)]
+    no_child_chains: bool,
 }
 
 /// Node `i`'s libp2p port.
@@ -296,6 +304,40 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
         }
     });
 
+    let children_dir = dir.clone();
+    let children_rpc = nodes[0].rpc_url();
+    let child_port = args.child_port;
+    let start_children = !args.no_child_chains;
+    let children = tokio::spawn(async move {
+        if !start_children {
+            return None;
+        }
+        match crate::child::DevnetChildren::start(&children_dir, &children_rpc, child_port).await {
+            Ok(children) => {
+                for chain in &children.chains {
+                    println!(
+                        "  evm child chain: {} · chain id {} · JSON-RPC {} · manager {} · {} · dev accounts hold 100 ANKR there (deposits)",
+                        chain.profile.name(),
+                        chain.chain_id,
+                        chain.node.rpc_url(),
+                        chain.manager,
+                        match chain.profile.validity() {
+                            ankr_child::ValidityMode::EveryBlock =>
+                                "every block executed on the main chain",
+                            ankr_child::ValidityMode::Optimistic =>
+                                "optimistic (watch with `ankr child watch`)",
+                        },
+                    );
+                }
+                Some(children)
+            }
+            Err(error) => {
+                println!("  evm child chains could not start: {error:#}");
+                None
+            }
+        }
+    });
+
     let demo_rpc = nodes[0].rpc_url();
     let demo = tokio::spawn(async move {
         let result = oracle.demonstrate(&demo_rpc).await;
@@ -318,6 +360,10 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
     match tokio::time::timeout(Duration::from_secs(1), plasma).await {
         Ok(Ok(Some(plasma))) => plasma.stop().await,
         _ => tracing::warn!("the child chains were still starting"),
+    }
+    match tokio::time::timeout(Duration::from_secs(1), children).await {
+        Ok(Ok(Some(children))) => children.stop().await,
+        _ => tracing::warn!("the EVM child chains were still starting"),
     }
     for node in nodes {
         node.stop().await;

@@ -177,10 +177,15 @@ pub async fn relay_once(
     // confirmed (the manager requires a step while deposits are due, and allows no more than
     // the bridge can credit at once).
     let confirmed_at = main.head().await?.saturating_sub(ANCHOR_CONFIRMATIONS);
-    let confirmed: u64 = main
+    let confirmed: u64 = match main
         .read_at(manager, EvmChildChain::depositCountCall {}, confirmed_at)
-        .await?
-        .saturating_to();
+        .await
+    {
+        Ok(count) => count.saturating_to(),
+        // An empty answer: the manager was deployed after that block.
+        Err(ClientError::Decode(_)) => 0,
+        Err(error) => return Err(error),
+    };
     let current = chain.anchor();
     let taken: u64 = main
         .read(manager, EvmChildChain::depositIndexCall(current))

@@ -68,6 +68,20 @@ pub fn plasma_operator_account(i: u32) -> DevAccount {
 /// Child chains `ankr devnet` runs.
 pub const DEVNET_CHILD_CHAINS: u32 = 2;
 
+/// EVM child chains `ankr devnet` runs: one per application profile.
+pub const DEVNET_EVM_CHILD_CHAINS: u32 = 3;
+
+/// The main-chain account of the devnet's EVM child chain `i`'s operator (owns its manager,
+/// pays its commitments and the deposits that fund the dev accounts there), funded.
+pub fn evm_child_operator_account(i: u32) -> DevAccount {
+    derive(
+        TEST_MNEMONIC,
+        DEV_ACCOUNTS + MAX_DEVNET_NODES + 3 + DEVNET_CHILD_CHAINS + i,
+    )
+    .pop()
+    .expect("derive returns the accounts asked for")
+}
+
 /// Where the devnet's example oracle consumer (`PriceConsumer.sol`) lives from genesis.
 pub const PRICE_CONSUMER_ADDRESS: Address =
     alloy_primitives::address!("00000000000000000000000000000000000a0100");
@@ -141,6 +155,7 @@ fn base_spec(registry: RegistryGenesis) -> ChainSpec {
         .chain((0..MAX_DEVNET_NODES).map(miner_account))
         .chain([relay_account(), oracle_demo_account()])
         .chain((0..DEVNET_CHILD_CHAINS).map(plasma_operator_account))
+        .chain((0..DEVNET_EVM_CHILD_CHAINS).map(evm_child_operator_account))
         .map(|a| {
             let balance = U256::from(DEV_BALANCE_ANKR * ANKR);
             (
