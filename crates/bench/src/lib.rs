@@ -4,6 +4,7 @@
 //! metering. A crate of its own, so that the `ankr` binary's own code links none of the
 //! baselines.
 
+mod child;
 mod execution;
 mod fixtures;
 mod measure;
@@ -32,6 +33,8 @@ pub enum Figures {
     Plasma,
     /// EXECUTE: stateless re-execution of a child block from its witness.
     Execute,
+    /// EVM child-chain throughput against the main chain's, end to end.
+    Child,
 }
 
 #[derive(clap::Args)]
@@ -48,6 +51,9 @@ pub struct BenchArgs {
     /// Transactions sent through JSON-RPC in the end-to-end run.
     #[arg(long, default_value_t = 4_000)]
     rpc_txs: usize,
+    /// Transfers sent to the main chain and to a child chain in the child run.
+    #[arg(long, default_value_t = 10_000)]
+    child_txs: usize,
     /// Accounts in the state-root run.
     #[arg(long, default_value_t = 100_000)]
     accounts: usize,
@@ -79,6 +85,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     if all || args.only == Figures::Rpc {
         rpc::end_to_end(args.rpc_txs).await?;
+    }
+    if all || args.only == Figures::Child {
+        child::run(args.child_txs).await?;
     }
     if all || args.only == Figures::StateRoot {
         let n = args.accounts;
