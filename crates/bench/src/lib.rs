@@ -51,8 +51,9 @@ pub struct BenchArgs {
     /// Transactions sent through JSON-RPC in the end-to-end run.
     #[arg(long, default_value_t = 4_000)]
     rpc_txs: usize,
-    /// Transfers sent to the main chain and to a child chain in the child run.
-    #[arg(long, default_value_t = 10_000)]
+    /// Transfers sent to the main chain and to a child chain in the child run (at most the
+    /// pool's 8,192: they are all sent before the first block drains any).
+    #[arg(long, default_value_t = 8_000)]
     child_txs: usize,
     /// Accounts in the state-root run.
     #[arg(long, default_value_t = 100_000)]
