@@ -64,11 +64,8 @@ pub(crate) async fn run(n: usize) -> anyhow::Result<()> {
         (*a, account)
     });
     // The transactions are signed for the bench's chain id: the child chain takes it as its own.
-    let child_spec = Profile::ECommerce.spec(
-        CHAIN_ID,
-        address_of(&operator_key()),
-        funded.collect(),
-    );
+    let child_spec =
+        Profile::ECommerce.spec(CHAIN_ID, address_of(&operator_key()), funded.collect());
     let child = ChildNode::start(ChildConfig {
         data_dir: child_dir.path().to_path_buf(),
         spec: child_spec,
