@@ -63,6 +63,22 @@ export async function startDevnet({ blockTime = 1, childChains = false } = {}) {
 }
 
 /**
+ * Every node this test process started and that still runs: killed when the process ends,
+ * even when the test runner ends it on a timeout, so that no devnet outlives its test.
+ */
+const serving = new Set();
+const killServing = () => {
+  for (const child of serving) child.kill("SIGKILL");
+};
+process.on("exit", killServing);
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, () => {
+    killServing();
+    process.exit(1);
+  });
+}
+
+/**
  * Spawns `ankr args…` and waits until its JSON-RPC at `url` answers; returns { url, output,
  * stop } (SIGINT, then SIGKILL after 5 s).
  */
@@ -71,6 +87,8 @@ async function spawnServing(args, url, what) {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG || "warn" },
   });
+  serving.add(child);
+  child.on("exit", () => serving.delete(child));
   let output = "";
   child.stdout.on("data", (d) => (output += d));
   child.stderr.on("data", (d) => (output += d));

@@ -192,13 +192,19 @@ pub async fn relay_once(
         .await?
         .saturating_to();
     let target = confirmed.min(taken + ANCHOR_STEP);
-    if target > taken {
-        let next = main
-            .read(
+    // An anchor the manager does not know (a deposit a main-chain reorganisation removed) is
+    // replaced at once: every block carrying it would be wrong.
+    let unknown = current != B256::ZERO && taken == 0;
+    if target > taken || unknown {
+        let next = if target == 0 {
+            B256::ZERO
+        } else {
+            main.read(
                 manager,
                 EvmChildChain::depositHashAtCall(U256::from(target)),
             )
-            .await?;
+            .await?
+        };
         tracing::info!(deposits = target, anchor = %next, "anchoring the main chain's deposits");
         chain.set_anchor(next);
     }

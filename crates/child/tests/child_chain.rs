@@ -1631,3 +1631,384 @@ async fn attack_a_withheld_body_freezes_the_chain_and_every_account_exits() {
     watcher.stop().await;
     chain.stop().await;
 }
+
+/// An operator restarting mid-reversal: its blocks (here one anchoring an invented deposit)
+/// are committed while it is not linked to the main chain, a watcher proves the block wrong and
+/// the manager reverts it while the operator is down; when it comes back linked, it reads the
+/// reversal before anything else, drops the block and what followed, and commits new blocks
+/// that stand.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_restarting_mid_reversal_follows_it_when_it_comes_back() {
+    let (main, main_client, operator_on_main) = main_chain().await;
+    let mut spec = funded_spec(Profile::ECommerce);
+    spec.target_block_time_ms = 300;
+    let mut settings = ManagerSettings::for_spec(
+        &spec,
+        "shop",
+        ValidityMode::Optimistic,
+        U256::from(10 * ANKR),
+    );
+    settings.challenge_window = 40;
+    let manager = manager::deploy(&operator_on_main, &settings).await.unwrap();
+    let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let operator_config = |main_link: Option<MainLink>| ChildConfig {
+        data_dir: dirs.0.path().to_path_buf(),
+        spec: spec.clone(),
+        rpc_addr: "127.0.0.1:0".parse().unwrap(),
+        role: Role::Operator {
+            key: key(OPERATOR),
+            main: main_link,
+        },
+        network: Some(network(dirs.0.path(), vec![])),
+    };
+    // Unlinked: the test commits its blocks by hand.
+    let operator = ChildNode::start(operator_config(None)).await.unwrap();
+    let peer = operator.node.network.as_ref().unwrap().listen_addr.clone();
+    let mut watcher = ChildNode::start(ChildConfig {
+        data_dir: dirs.1.path().to_path_buf(),
+        spec: spec.clone(),
+        rpc_addr: "127.0.0.1:0".parse().unwrap(),
+        role: Role::Follower {
+            watch: Some(MainLink {
+                rpc_url: main.node.rpc_url(),
+                manager,
+                key: key(PROVER),
+            }),
+        },
+        network: Some(network(dirs.1.path(), vec![peer])),
+    })
+    .await
+    .unwrap();
+    let mut proofs = watcher.take_proofs().unwrap();
+
+    // A block anchoring a deposit hash the manager never gave, then honest anchors again.
+    let fake = alloy_primitives::B256::repeat_byte(0xfa);
+    let chain = operator.node.chain.clone();
+    chain.set_anchor(fake);
+    eventually("a block anchors the invented hash", || {
+        let chain = chain.clone();
+        async move { chain.head().child_chains_root == fake }
+    })
+    .await;
+    chain.set_anchor(alloy_primitives::B256::ZERO);
+    let wrong = chain.head();
+    eventually("a later block builds on it", || {
+        let chain = chain.clone();
+        async move { chain.head().number > wrong.number + 1 }
+    })
+    .await;
+    let target = chain.head().number;
+    while manager::state(&main_client, manager)
+        .await
+        .unwrap()
+        .latest_number
+        < target
+    {
+        ankr_child::committer::catch_up(&chain, &operator_on_main, manager)
+            .await
+            .unwrap();
+    }
+    // The operator goes down; the watcher proves the block wrong meanwhile.
+    drop(chain);
+    operator.stop().await;
+    let proven = next_proof(&mut proofs).await;
+    assert_eq!(proven.wrong_hash, wrong.hash());
+    operator_on_main
+        .transact(
+            manager,
+            &EvmChildChain::addStakeCall {},
+            U256::from(10 * ANKR),
+            100_000,
+        )
+        .await
+        .unwrap();
+
+    // Back, linked: the reversal is followed first, then new blocks are committed and stand.
+    let operator = ChildNode::start(operator_config(Some(MainLink {
+        rpc_url: main.node.rpc_url(),
+        manager,
+        key: key(OPERATOR),
+    })))
+    .await
+    .unwrap();
+    let chain = operator.node.chain.clone();
+    let (wrong_number, wrong_hash) = (wrong.number, wrong.hash());
+    eventually("the restarted operator drops the reverted block", || {
+        let chain = chain.clone();
+        async move {
+            chain
+                .reader()
+                .unwrap()
+                .canonical_hash(wrong_number)
+                .unwrap()
+                != Some(wrong_hash)
+        }
+    })
+    .await;
+    assert!(chain.is_invalid(wrong.hash()), "no peer can bring it back");
+    eventually("the manager takes the new blocks", || {
+        let main_client = main_client.clone();
+        async move {
+            manager::state(&main_client, manager)
+                .await
+                .unwrap()
+                .latest_number
+                > wrong.number
+        }
+    })
+    .await;
+    let standing = ankr_child::committer::committed_hash(&operator_on_main, manager, wrong.number)
+        .await
+        .unwrap();
+    assert_eq!(
+        Some(standing),
+        chain
+            .reader()
+            .unwrap()
+            .canonical_hash(wrong.number)
+            .unwrap()
+    );
+    drop(chain);
+    watcher.stop().await;
+    operator.stop().await;
+    main.node.stop().await;
+}
+
+/// What a property-test step does to a chain with a linked operator and a watcher.
+#[derive(Clone, Debug)]
+enum BridgeStep {
+    /// The user deposits this many ANKR for account 6 on the child chain.
+    Deposit(u64),
+    /// Account 6 sends this many tenths of an ANKR to account 7 on the child chain.
+    Transfer(u64),
+    /// Account 6 withdraws this many tenths of an ANKR to the main chain (paid once final).
+    Withdraw(u64),
+    /// The operator anchors an invented deposit and credits it to itself; a watcher reverts it.
+    Invent,
+}
+
+fn bridge_step() -> impl proptest::strategy::Strategy<Value = BridgeStep> {
+    use proptest::prelude::*;
+    prop_oneof![
+        (1u64..4).prop_map(BridgeStep::Deposit),
+        (1u64..5).prop_map(BridgeStep::Transfer),
+        (1u64..5).prop_map(BridgeStep::Withdraw),
+        Just(BridgeStep::Invent),
+    ]
+}
+
+/// Escrow on the main chain against the child chain's ANKR outside its bridge, once the relay
+/// has credited every deposit: escrow = outside + burnt base fees (nothing pending).
+async fn assert_escrow_balances(
+    main_client: &MainChain,
+    manager: alloy_primitives::Address,
+    child: &MainChain,
+    chain: &ankr_chain::Chain,
+) {
+    let deposits = manager::state(main_client, manager).await.unwrap().deposits;
+    eventually("every deposit is credited", || {
+        let child = child.clone();
+        async move {
+            let credited: u64 = child
+                .read(
+                    ankr_execution::CHILD_BRIDGE_ADDRESS,
+                    ankr_contracts::ChildBridge::creditedCountCall {},
+                )
+                .await
+                .unwrap()
+                .saturating_to();
+            credited == deposits
+        }
+    })
+    .await;
+    let (outside, burnt) = child_supply_outside_bridge(chain);
+    let escrow = manager::state(main_client, manager).await.unwrap().escrow;
+    assert_eq!(
+        escrow,
+        outside + burnt,
+        "escrow {escrow} = outside {outside} + burnt {burnt}"
+    );
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 6, ..Default::default() })]
+
+    /// Property: whatever deposits, child transfers, withdrawals and reverted invented deposits
+    /// happen, in any order, the manager's escrow equals the ANKR outside the child's bridge
+    /// plus the base fees burnt there, after every step (reversals included).
+    #[test]
+    fn the_escrow_equals_the_child_chains_ankr_after_every_step(
+        steps in proptest::collection::vec(bridge_step(), 2..6)
+    ) {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(escrow_property(steps));
+    }
+}
+
+async fn escrow_property(steps: Vec<BridgeStep>) {
+    use alloy_sol_types::SolValue;
+    use ankr_child::bridge;
+    let (main, main_client, operator_on_main) = main_chain().await;
+    let mut spec = funded_spec(Profile::ECommerce);
+    spec.target_block_time_ms = 300;
+    let mut settings = ManagerSettings::for_spec(
+        &spec,
+        "shop",
+        ValidityMode::Optimistic,
+        U256::from(10 * ANKR),
+    );
+    settings.challenge_window = 4;
+    let manager = manager::deploy(&operator_on_main, &settings).await.unwrap();
+    let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let operator = ChildNode::start(ChildConfig {
+        data_dir: dirs.0.path().to_path_buf(),
+        spec: spec.clone(),
+        rpc_addr: "127.0.0.1:0".parse().unwrap(),
+        role: Role::Operator {
+            key: key(OPERATOR),
+            main: Some(MainLink {
+                rpc_url: main.node.rpc_url(),
+                manager,
+                key: key(OPERATOR),
+            }),
+        },
+        network: Some(network(dirs.0.path(), vec![])),
+    })
+    .await
+    .unwrap();
+    let peer = operator.node.network.as_ref().unwrap().listen_addr.clone();
+    let mut watcher = ChildNode::start(ChildConfig {
+        data_dir: dirs.1.path().to_path_buf(),
+        spec,
+        rpc_addr: "127.0.0.1:0".parse().unwrap(),
+        role: Role::Follower {
+            watch: Some(MainLink {
+                rpc_url: main.node.rpc_url(),
+                manager,
+                key: key(PROVER),
+            }),
+        },
+        network: Some(network(dirs.1.path(), vec![peer])),
+    })
+    .await
+    .unwrap();
+    let mut proofs = watcher.take_proofs().unwrap();
+    let child = MainChain::connect(&operator.rpc_url()).await.unwrap();
+    let chain = operator.node.chain.clone();
+    let depositor = Sender::new(main_client.clone(), key(USER));
+    let holder = Sender::new(child.clone(), key(6));
+    let relayer = Sender::new(main_client.clone(), key(PROVER));
+    let tenth = U256::from(ANKR / 10);
+    for step in steps {
+        let held = child.balance(address(6)).await.unwrap();
+        match step {
+            BridgeStep::Deposit(ankr) => {
+                bridge::deposit(
+                    &depositor,
+                    manager,
+                    address(6),
+                    U256::from(ankr as u128 * ANKR),
+                )
+                .await
+                .unwrap();
+            }
+            // Account 6 acts only with what it holds (and keeps a tenth for gas).
+            BridgeStep::Transfer(tenths) if held > U256::from(tenths + 1) * tenth => {
+                let sent = holder
+                    .send(Some(address(7)), vec![], U256::from(tenths) * tenth, 21_000)
+                    .await
+                    .unwrap();
+                child
+                    .wait(sent.hash, Duration::from_secs(30))
+                    .await
+                    .unwrap();
+            }
+            BridgeStep::Withdraw(tenths) if held > U256::from(tenths + 1) * tenth => {
+                let withdrawal =
+                    bridge::start_withdrawal(&holder, address(7), U256::from(tenths) * tenth)
+                        .await
+                        .unwrap();
+                bridge::finish_withdrawal(
+                    &relayer,
+                    manager,
+                    &child,
+                    &withdrawal,
+                    Duration::from_secs(60),
+                )
+                .await
+                .unwrap();
+            }
+            BridgeStep::Transfer(_) | BridgeStep::Withdraw(_) => {}
+            BridgeStep::Invent => {
+                let credited = child
+                    .read(
+                        ankr_execution::CHILD_BRIDGE_ADDRESS,
+                        ankr_contracts::ChildBridge::creditedHashCall {},
+                    )
+                    .await
+                    .unwrap();
+                let invented = U256::from(1_000 * ANKR);
+                let fake = alloy_primitives::keccak256(
+                    (credited, address(OPERATOR), invented).abi_encode(),
+                );
+                eventually("a block anchors the invented deposit hash", || {
+                    let chain = chain.clone();
+                    async move {
+                        chain.set_anchor(fake);
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        chain.head().child_chains_root == fake
+                    }
+                })
+                .await;
+                let wrong = chain.head();
+                Sender::new(child.clone(), key(OPERATOR))
+                    .transact(
+                        ankr_execution::CHILD_BRIDGE_ADDRESS,
+                        &ankr_contracts::ChildBridge::creditCall {
+                            deposits: vec![ankr_contracts::ChildBridge::Deposit {
+                                to: address(OPERATOR),
+                                amount: invented,
+                            }],
+                        },
+                        U256::ZERO,
+                        200_000,
+                    )
+                    .await
+                    .unwrap();
+                let proven = next_proof(&mut proofs).await;
+                assert_eq!(proven.wrong_hash, wrong.hash());
+                let (wrong_number, wrong_hash) = (wrong.number, wrong.hash());
+                eventually("the operator drops the reverted block", || {
+                    let chain = chain.clone();
+                    async move {
+                        chain
+                            .reader()
+                            .unwrap()
+                            .canonical_hash(wrong_number)
+                            .unwrap()
+                            != Some(wrong_hash)
+                    }
+                })
+                .await;
+                operator_on_main
+                    .transact(
+                        manager,
+                        &EvmChildChain::addStakeCall {},
+                        U256::from(10 * ANKR),
+                        100_000,
+                    )
+                    .await
+                    .unwrap();
+            }
+        }
+        assert_escrow_balances(&main_client, manager, &child, &chain).await;
+    }
+    drop(chain);
+    watcher.stop().await;
+    operator.stop().await;
+    main.node.stop().await;
+}
