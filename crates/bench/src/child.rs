@@ -4,15 +4,14 @@
 //! The child chain's advantage is its profile — blocks sized for its traffic, no useful work
 //! to wait for — not different code: both run the same storage, execution, pool and RPC.
 
-use alloy_eips::Encodable2718;
-use alloy_primitives::{Address, Bytes, TxKind, U256, hex};
+use alloy_primitives::{Address, U256};
 use ankr_child::{ChildConfig, ChildNode, Profile, Role};
-use ankr_types::{GenesisAccount, TxEnvelope, recovery::address_of};
+use ankr_types::{GenesisAccount, recovery::address_of};
 use std::time::Duration;
 
-use crate::fixtures::{CHAIN_ID, key, signed, spec};
+use crate::fixtures::{CHAIN_ID, key, spec};
 use crate::measure::rate;
-use crate::rpc::to_receipts;
+use crate::rpc::{rpc_forms, to_receipts, transfers};
 
 /// The child chain's operator key (not among the senders).
 fn operator_key() -> secp256k1::SecretKey {
@@ -23,22 +22,8 @@ pub(crate) async fn run(n: usize) -> anyhow::Result<()> {
     println!(
         "== child chain: {n} signed transfers through JSON-RPC until their receipts exist, main chain and e-commerce child chain, blocks every second"
     );
-    let senders: Vec<Address> = (0..n).map(|i| address_of(&key(i))).collect();
-    let txs: Vec<TxEnvelope> = (0..n)
-        .map(|i| {
-            signed(
-                i,
-                TxKind::Call(Address::repeat_byte(0x42)),
-                Bytes::new(),
-                21_000,
-            )
-        })
-        .collect();
-    let raws: Vec<String> = txs
-        .iter()
-        .map(|t| format!("0x{}", hex::encode(t.encoded_2718())))
-        .collect();
-    let hashes: Vec<String> = txs.iter().map(|t| format!("{:?}", t.tx_hash())).collect();
+    let (senders, txs) = transfers(n);
+    let (raws, hashes) = rpc_forms(&txs);
 
     let main_dir = tempfile::tempdir()?;
     let main = ankr_node::Node::start(ankr_node::NodeConfig {

@@ -21,18 +21,8 @@ pub(crate) async fn end_to_end(n: usize) -> anyhow::Result<()> {
     println!(
         "== end to end: signed transfers through JSON-RPC until their receipts exist, {n} transactions"
     );
-    let senders: Vec<Address> = (0..n).map(|i| address_of(&key(i))).collect();
+    let (senders, txs) = transfers(n);
     let spec = spec(&senders, 30_000_000);
-    let txs: Vec<TxEnvelope> = (0..n)
-        .map(|i| {
-            signed(
-                i,
-                TxKind::Call(Address::repeat_byte(0x42)),
-                Bytes::new(),
-                21_000,
-            )
-        })
-        .collect();
 
     let recovery = best_of(3, || {
         let senders = recover_senders(&txs);
@@ -52,11 +42,7 @@ pub(crate) async fn end_to_end(n: usize) -> anyhow::Result<()> {
         network: None,
     })
     .await?;
-    let raws: Vec<String> = txs
-        .iter()
-        .map(|t| format!("0x{}", hex::encode(t.encoded_2718())))
-        .collect();
-    let hashes: Vec<String> = txs.iter().map(|t| format!("{:?}", t.tx_hash())).collect();
+    let (raws, hashes) = rpc_forms(&txs);
     let (submitted, elapsed) = to_receipts(&node.rpc_url(), &raws, &hashes).await?;
     node.stop().await;
     let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
@@ -80,6 +66,33 @@ pub(crate) async fn end_to_end(n: usize) -> anyhow::Result<()> {
         recovery.as_secs_f64() / elapsed.as_secs_f64()
     );
     Ok(())
+}
+
+/// `n` one-wei transfers, each from its own sender (key `i`), and the senders.
+pub(crate) fn transfers(n: usize) -> (Vec<Address>, Vec<TxEnvelope>) {
+    let senders = (0..n).map(|i| address_of(&key(i))).collect();
+    let txs = (0..n)
+        .map(|i| {
+            signed(
+                i,
+                TxKind::Call(Address::repeat_byte(0x42)),
+                Bytes::new(),
+                21_000,
+            )
+        })
+        .collect();
+    (senders, txs)
+}
+
+/// The transactions as `eth_sendRawTransaction` takes them, and their hashes as receipts are
+/// asked for.
+pub(crate) fn rpc_forms(txs: &[TxEnvelope]) -> (Vec<String>, Vec<String>) {
+    let raws = txs
+        .iter()
+        .map(|t| format!("0x{}", hex::encode(t.encoded_2718())))
+        .collect();
+    let hashes = txs.iter().map(|t| format!("{:?}", t.tx_hash())).collect();
+    (raws, hashes)
 }
 
 /// Sends `raws` through the JSON-RPC at `url` from [`CLIENTS`] clients in batches, then polls

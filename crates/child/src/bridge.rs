@@ -16,7 +16,6 @@
 
 use alloy_primitives::{Address, B256, U256};
 use alloy_rpc_types_eth::BlockId;
-use alloy_sol_types::SolEvent;
 use ankr_chain::Chain;
 use ankr_client::eth::{DebugApiClient, EthApiClient};
 use ankr_client::{ClientError, MainChain, Sender};
@@ -109,19 +108,11 @@ pub async fn deposits(
         return Ok(Vec::new());
     }
     let head = main.head().await?;
-    let logs = main
-        .logs(
-            manager,
-            Some(EvmChildChain::Deposited::SIGNATURE_HASH),
-            0,
-            head,
-        )
-        .await?;
-    let mut found: Vec<Deposit> = logs
+    let mut found: Vec<Deposit> = main
+        .events::<EvmChildChain::Deposited>(manager, 0, head)
+        .await?
         .into_iter()
-        .filter_map(|log| {
-            let log = alloy_primitives::Log::new(manager, log.topics, log.data.into())?;
-            let event = EvmChildChain::Deposited::decode_log_data(&log.data).ok()?;
+        .filter_map(|event| {
             let index: u64 = event.index.saturating_to();
             (first..=last).contains(&index).then_some(Deposit {
                 index,

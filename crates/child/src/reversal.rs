@@ -7,7 +7,6 @@
 //! subscribers see the chain without them.
 
 use alloy_primitives::{Address, B256};
-use alloy_sol_types::SolEvent;
 use ankr_chain::Chain;
 use ankr_client::{ClientError, MainChain};
 use ankr_contracts::EvmChildChain;
@@ -33,22 +32,11 @@ impl Reversals {
         if from > head {
             return Ok(Vec::new());
         }
-        let logs = main
-            .logs(
-                manager,
-                Some(EvmChildChain::BlocksReverted::SIGNATURE_HASH),
-                from,
-                head,
-            )
+        let reverted = main
+            .events::<EvmChildChain::BlocksReverted>(manager, from, head)
             .await?;
         let mut dropped = Vec::new();
-        for log in logs {
-            let Some(log) = alloy_primitives::Log::new(manager, log.topics, log.data.into()) else {
-                continue;
-            };
-            let Ok(event) = EvmChildChain::BlocksReverted::decode_log_data(&log.data) else {
-                continue;
-            };
+        for event in reverted {
             let number: u64 = event.fromNumber.saturating_to();
             let ours = chain
                 .reader()

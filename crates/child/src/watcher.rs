@@ -20,7 +20,6 @@
 //! its own account with an account proof of its balance there.
 
 use alloy_primitives::{Address, B256, Bytes, U256};
-use alloy_sol_types::SolEvent;
 use ankr_chain::Chain;
 use ankr_client::{ClientError, Sender};
 use ankr_contracts::EvmChildChain;
@@ -169,22 +168,10 @@ impl Watcher {
     /// answer to an availability challenge); whether it was.
     async fn take_published(&self, number: u64, hash: B256) -> Result<bool, WatchError> {
         let main = self.prover.chain();
-        let logs = main
-            .logs(
-                self.manager,
-                Some(EvmChildChain::BlockPublished::SIGNATURE_HASH),
-                0,
-                main.head().await?,
-            )
+        let published = main
+            .events::<EvmChildChain::BlockPublished>(self.manager, 0, main.head().await?)
             .await?;
-        for log in logs {
-            let Some(log) = alloy_primitives::Log::new(self.manager, log.topics, log.data.into())
-            else {
-                continue;
-            };
-            let Ok(event) = EvmChildChain::BlockPublished::decode_log_data(&log.data) else {
-                continue;
-            };
+        for event in published {
             if event.blockHash == hash {
                 // Valid, it becomes canonical; wrong, it is kept among the bad blocks: either
                 // way the next look finds it.

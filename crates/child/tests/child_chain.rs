@@ -527,6 +527,109 @@ fn alloy_rlp_encode(block: &ankr_types::Block) -> alloy_primitives::Bytes {
     alloy_rlp::encode(block).into()
 }
 
+/// A dev-sealed main chain and an optimistic e-commerce child chain's manager on it (300 ms
+/// child blocks, the user funded, a challenge window of `window` main blocks): the main chain,
+/// a client of it, the operator's sender there, the child spec and the manager's address.
+async fn optimistic_shop(
+    window: u64,
+) -> (
+    DevChain,
+    MainChain,
+    Sender,
+    ankr_types::ChainSpec,
+    alloy_primitives::Address,
+) {
+    let (main, main_client, operator_on_main) = main_chain().await;
+    let mut spec = funded_spec(Profile::ECommerce);
+    spec.target_block_time_ms = 300;
+    let mut settings = ManagerSettings::for_spec(
+        &spec,
+        "shop",
+        ValidityMode::Optimistic,
+        U256::from(10 * ANKR),
+    );
+    settings.challenge_window = window;
+    let manager = manager::deploy(&operator_on_main, &settings).await.unwrap();
+    (main, main_client, operator_on_main, spec, manager)
+}
+
+/// The operator's configuration for `spec` in `dir`, on the network, linked to the main chain
+/// (committer and bridge relay) when `main` is given.
+fn operator_config(
+    spec: &ankr_types::ChainSpec,
+    dir: &std::path::Path,
+    main: Option<MainLink>,
+) -> ChildConfig {
+    ChildConfig {
+        data_dir: dir.to_path_buf(),
+        spec: spec.clone(),
+        rpc_addr: "127.0.0.1:0".parse().unwrap(),
+        role: Role::Operator {
+            key: key(OPERATOR),
+            main,
+        },
+        network: Some(network(dir, vec![])),
+    }
+}
+
+/// The operator's link to `manager` on the main chain at `main_rpc`.
+fn operator_link(main_rpc: String, manager: alloy_primitives::Address) -> MainLink {
+    MainLink {
+        rpc_url: main_rpc,
+        manager,
+        key: key(OPERATOR),
+    }
+}
+
+/// A follower of `operator` in `dir` that watches `manager`, proving with account PROVER.
+async fn watcher_of(
+    operator: &ChildNode,
+    main_rpc: String,
+    manager: alloy_primitives::Address,
+    dir: &std::path::Path,
+) -> ChildNode {
+    let peer = operator.node.network.as_ref().unwrap().listen_addr.clone();
+    ChildNode::start(ChildConfig {
+        data_dir: dir.to_path_buf(),
+        spec: operator.node.chain.spec().clone(),
+        rpc_addr: "127.0.0.1:0".parse().unwrap(),
+        role: Role::Follower {
+            watch: Some(MainLink {
+                rpc_url: main_rpc,
+                manager,
+                key: key(PROVER),
+            }),
+        },
+        network: Some(network(dir, vec![peer])),
+    })
+    .await
+    .unwrap()
+}
+
+/// Waits until `chain` no longer has block `hash` at `number` (it followed a reversal).
+async fn eventually_dropped(
+    what: &str,
+    chain: &std::sync::Arc<ankr_chain::Chain>,
+    number: u64,
+    hash: alloy_primitives::B256,
+) {
+    eventually(what, || {
+        let chain = chain.clone();
+        async move { chain.reader().unwrap().canonical_hash(number).unwrap() != Some(hash) }
+    })
+    .await;
+}
+
+/// The base fees child blocks 1..=`head` burnt.
+fn burnt_fees(reader: &ankr_storage::StoreReader, head: u64) -> U256 {
+    (1..=head)
+        .map(|number| {
+            let header = reader.header_by_number(number).unwrap().unwrap();
+            U256::from(header.base_fee_per_gas) * U256::from(header.gas_used)
+        })
+        .sum()
+}
+
 /// A main chain (dev-sealed every 500 ms), a child chain's operator on it without a committer
 /// or bridge relay (the test commits by hand, so that it can slip forged blocks in between; its
 /// blocks anchor no deposit), and its manager deployed in `mode` with a challenge window of
@@ -627,22 +730,7 @@ impl ManagedChild {
     /// A follower of the operator that watches the manager, proving with devnet account 5.
     async fn watcher(&self, dir: &std::path::Path) -> ChildNode {
         let operator = self.operator.as_ref().expect("the operator runs");
-        let peer = operator.node.network.as_ref().unwrap().listen_addr.clone();
-        ChildNode::start(ChildConfig {
-            data_dir: dir.to_path_buf(),
-            spec: self.child.spec().clone(),
-            rpc_addr: "127.0.0.1:0".parse().unwrap(),
-            role: Role::Follower {
-                watch: Some(MainLink {
-                    rpc_url: self.main.node.rpc_url(),
-                    manager: self.manager,
-                    key: key(PROVER),
-                }),
-            },
-            network: Some(network(dir, vec![peer])),
-        })
-        .await
-        .unwrap()
+        watcher_of(operator, self.main.node.rpc_url(), self.manager, dir).await
     }
 
     /// Commits `block`'s hash as the next child block, as a dishonest operator would.
@@ -1081,12 +1169,7 @@ fn child_supply_outside_bridge(chain: &ankr_chain::Chain) -> (U256, U256) {
         .unwrap()
         .unwrap()
         .balance;
-    let head = reader.head().unwrap().unwrap().number;
-    let mut burnt = U256::ZERO;
-    for number in 1..=head {
-        let header = reader.header_by_number(number).unwrap().unwrap();
-        burnt += U256::from(header.base_fee_per_gas) * U256::from(header.gas_used);
-    }
+    let burnt = burnt_fees(&reader, reader.head().unwrap().unwrap().number);
     let genesis = ankr_child::bridge::genesis_supply(chain.spec());
     (
         ankr_child::bridge::premint() + genesis - bridge - burnt,
@@ -1248,50 +1331,13 @@ async fn ankr_goes_main_to_child_to_main_with_the_escrow_conserved() {
 async fn attack_an_invented_deposit_is_reverted_and_the_child_chain_follows() {
     use alloy_sol_types::SolValue;
     use ankr_child::bridge;
-    let (main, main_client, operator_on_main) = main_chain().await;
-    let mut spec = funded_spec(Profile::ECommerce);
-    spec.target_block_time_ms = 300;
-    let mut settings = ManagerSettings::for_spec(
-        &spec,
-        "shop",
-        ValidityMode::Optimistic,
-        U256::from(10 * ANKR),
-    );
-    settings.challenge_window = 40;
-    let manager = manager::deploy(&operator_on_main, &settings).await.unwrap();
+    let (main, main_client, operator_on_main, spec, manager) = optimistic_shop(40).await;
     let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let operator = ChildNode::start(ChildConfig {
-        data_dir: dirs.0.path().to_path_buf(),
-        spec: spec.clone(),
-        rpc_addr: "127.0.0.1:0".parse().unwrap(),
-        role: Role::Operator {
-            key: key(OPERATOR),
-            main: Some(MainLink {
-                rpc_url: main.node.rpc_url(),
-                manager,
-                key: key(OPERATOR),
-            }),
-        },
-        network: Some(network(dirs.0.path(), vec![])),
-    })
-    .await
-    .unwrap();
-    let peer = operator.node.network.as_ref().unwrap().listen_addr.clone();
-    let mut watcher = ChildNode::start(ChildConfig {
-        data_dir: dirs.1.path().to_path_buf(),
-        spec,
-        rpc_addr: "127.0.0.1:0".parse().unwrap(),
-        role: Role::Follower {
-            watch: Some(MainLink {
-                rpc_url: main.node.rpc_url(),
-                manager,
-                key: key(PROVER),
-            }),
-        },
-        network: Some(network(dirs.1.path(), vec![peer])),
-    })
-    .await
-    .unwrap();
+    let link = operator_link(main.node.rpc_url(), manager);
+    let operator = ChildNode::start(operator_config(&spec, dirs.0.path(), Some(link)))
+        .await
+        .unwrap();
+    let mut watcher = watcher_of(&operator, main.node.rpc_url(), manager, dirs.1.path()).await;
     let mut proofs = watcher.take_proofs().unwrap();
     let child = MainChain::connect(&operator.rpc_url()).await.unwrap();
 
@@ -1350,21 +1396,8 @@ async fn attack_an_invented_deposit_is_reverted_and_the_child_chain_follows() {
         proven.took.as_millis()
     );
     for (name, node) in [("operator", &operator), ("watcher", &watcher)] {
-        let node_chain = node.node.chain.clone();
-        eventually(&format!("the {name} drops the reverted block"), || {
-            let node_chain = node_chain.clone();
-            let number = wrong.number;
-            let hash = wrong.hash();
-            async move {
-                node_chain
-                    .reader()
-                    .unwrap()
-                    .canonical_hash(number)
-                    .unwrap()
-                    != Some(hash)
-            }
-        })
-        .await;
+        let what = format!("the {name} drops the reverted block");
+        eventually_dropped(&what, &node.node.chain, wrong.number, wrong.hash()).await;
     }
     assert!(
         child.balance(address(OPERATOR)).await.unwrap() < before + U256::from(ANKR),
@@ -1617,11 +1650,7 @@ async fn attack_a_withheld_body_freezes_the_chain_and_every_account_exits() {
     paid += U256::from(2 * ANKR);
 
     // What is left in escrow is what the frozen chain's base fees burnt: nothing is stuck.
-    let mut burnt = U256::ZERO;
-    for number in 1..=last {
-        let header = reader.header_by_number(number).unwrap().unwrap();
-        burnt += U256::from(header.base_fee_per_gas) * U256::from(header.gas_used);
-    }
+    let burnt = burnt_fees(&reader, last);
     let left = manager::state(&chain.main_client, chain.manager)
         .await
         .unwrap()
@@ -1639,46 +1668,13 @@ async fn attack_a_withheld_body_freezes_the_chain_and_every_account_exits() {
 /// that stand.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_restarting_mid_reversal_follows_it_when_it_comes_back() {
-    let (main, main_client, operator_on_main) = main_chain().await;
-    let mut spec = funded_spec(Profile::ECommerce);
-    spec.target_block_time_ms = 300;
-    let mut settings = ManagerSettings::for_spec(
-        &spec,
-        "shop",
-        ValidityMode::Optimistic,
-        U256::from(10 * ANKR),
-    );
-    settings.challenge_window = 40;
-    let manager = manager::deploy(&operator_on_main, &settings).await.unwrap();
+    let (main, main_client, operator_on_main, spec, manager) = optimistic_shop(40).await;
     let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let operator_config = |main_link: Option<MainLink>| ChildConfig {
-        data_dir: dirs.0.path().to_path_buf(),
-        spec: spec.clone(),
-        rpc_addr: "127.0.0.1:0".parse().unwrap(),
-        role: Role::Operator {
-            key: key(OPERATOR),
-            main: main_link,
-        },
-        network: Some(network(dirs.0.path(), vec![])),
-    };
     // Unlinked: the test commits its blocks by hand.
-    let operator = ChildNode::start(operator_config(None)).await.unwrap();
-    let peer = operator.node.network.as_ref().unwrap().listen_addr.clone();
-    let mut watcher = ChildNode::start(ChildConfig {
-        data_dir: dirs.1.path().to_path_buf(),
-        spec: spec.clone(),
-        rpc_addr: "127.0.0.1:0".parse().unwrap(),
-        role: Role::Follower {
-            watch: Some(MainLink {
-                rpc_url: main.node.rpc_url(),
-                manager,
-                key: key(PROVER),
-            }),
-        },
-        network: Some(network(dirs.1.path(), vec![peer])),
-    })
-    .await
-    .unwrap();
+    let operator = ChildNode::start(operator_config(&spec, dirs.0.path(), None))
+        .await
+        .unwrap();
+    let mut watcher = watcher_of(&operator, main.node.rpc_url(), manager, dirs.1.path()).await;
     let mut proofs = watcher.take_proofs().unwrap();
 
     // A block anchoring a deposit hash the manager never gave, then honest anchors again.
@@ -1724,27 +1720,13 @@ async fn an_operator_restarting_mid_reversal_follows_it_when_it_comes_back() {
         .unwrap();
 
     // Back, linked: the reversal is followed first, then new blocks are committed and stand.
-    let operator = ChildNode::start(operator_config(Some(MainLink {
-        rpc_url: main.node.rpc_url(),
-        manager,
-        key: key(OPERATOR),
-    })))
-    .await
-    .unwrap();
+    let link = operator_link(main.node.rpc_url(), manager);
+    let operator = ChildNode::start(operator_config(&spec, dirs.0.path(), Some(link)))
+        .await
+        .unwrap();
     let chain = operator.node.chain.clone();
-    let (wrong_number, wrong_hash) = (wrong.number, wrong.hash());
-    eventually("the restarted operator drops the reverted block", || {
-        let chain = chain.clone();
-        async move {
-            chain
-                .reader()
-                .unwrap()
-                .canonical_hash(wrong_number)
-                .unwrap()
-                != Some(wrong_hash)
-        }
-    })
-    .await;
+    let what = "the restarted operator drops the reverted block";
+    eventually_dropped(what, &chain, wrong.number, wrong.hash()).await;
     assert!(chain.is_invalid(wrong.hash()), "no peer can bring it back");
     eventually("the manager takes the new blocks", || {
         let main_client = main_client.clone();
@@ -1852,50 +1834,13 @@ proptest::proptest! {
 async fn escrow_property(steps: Vec<BridgeStep>) {
     use alloy_sol_types::SolValue;
     use ankr_child::bridge;
-    let (main, main_client, operator_on_main) = main_chain().await;
-    let mut spec = funded_spec(Profile::ECommerce);
-    spec.target_block_time_ms = 300;
-    let mut settings = ManagerSettings::for_spec(
-        &spec,
-        "shop",
-        ValidityMode::Optimistic,
-        U256::from(10 * ANKR),
-    );
-    settings.challenge_window = 4;
-    let manager = manager::deploy(&operator_on_main, &settings).await.unwrap();
+    let (main, main_client, operator_on_main, spec, manager) = optimistic_shop(4).await;
     let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let operator = ChildNode::start(ChildConfig {
-        data_dir: dirs.0.path().to_path_buf(),
-        spec: spec.clone(),
-        rpc_addr: "127.0.0.1:0".parse().unwrap(),
-        role: Role::Operator {
-            key: key(OPERATOR),
-            main: Some(MainLink {
-                rpc_url: main.node.rpc_url(),
-                manager,
-                key: key(OPERATOR),
-            }),
-        },
-        network: Some(network(dirs.0.path(), vec![])),
-    })
-    .await
-    .unwrap();
-    let peer = operator.node.network.as_ref().unwrap().listen_addr.clone();
-    let mut watcher = ChildNode::start(ChildConfig {
-        data_dir: dirs.1.path().to_path_buf(),
-        spec,
-        rpc_addr: "127.0.0.1:0".parse().unwrap(),
-        role: Role::Follower {
-            watch: Some(MainLink {
-                rpc_url: main.node.rpc_url(),
-                manager,
-                key: key(PROVER),
-            }),
-        },
-        network: Some(network(dirs.1.path(), vec![peer])),
-    })
-    .await
-    .unwrap();
+    let link = operator_link(main.node.rpc_url(), manager);
+    let operator = ChildNode::start(operator_config(&spec, dirs.0.path(), Some(link)))
+        .await
+        .unwrap();
+    let mut watcher = watcher_of(&operator, main.node.rpc_url(), manager, dirs.1.path()).await;
     let mut proofs = watcher.take_proofs().unwrap();
     let child = MainChain::connect(&operator.rpc_url()).await.unwrap();
     let chain = operator.node.chain.clone();
@@ -1981,19 +1926,8 @@ async fn escrow_property(steps: Vec<BridgeStep>) {
                     .unwrap();
                 let proven = next_proof(&mut proofs).await;
                 assert_eq!(proven.wrong_hash, wrong.hash());
-                let (wrong_number, wrong_hash) = (wrong.number, wrong.hash());
-                eventually("the operator drops the reverted block", || {
-                    let chain = chain.clone();
-                    async move {
-                        chain
-                            .reader()
-                            .unwrap()
-                            .canonical_hash(wrong_number)
-                            .unwrap()
-                            != Some(wrong_hash)
-                    }
-                })
-                .await;
+                let what = "the operator drops the reverted block";
+                eventually_dropped(what, &chain, wrong.number, wrong.hash()).await;
                 operator_on_main
                     .transact(
                         manager,

@@ -231,6 +231,19 @@ impl MainChain {
         C::abi_decode_returns(&output).map_err(|e| ClientError::Decode(e.to_string()))
     }
 
+    /// The events `E` `address` emitted in blocks `from..=to`, in order.
+    pub async fn events<E: SolEvent>(
+        &self,
+        address: Address,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<E>, ClientError> {
+        let logs = self
+            .logs(address, Some(E::SIGNATURE_HASH), from, to)
+            .await?;
+        Ok(logs.iter().filter_map(Log::decode::<E>).collect())
+    }
+
     /// Logs of `address` in blocks `from..=to`, with `topic0` if given.
     pub async fn logs(
         &self,
