@@ -69,6 +69,14 @@ contract EvmChildChain {
     uint256 public immutable anchorDeadline;
     /// While deposits are due, each block's anchor takes this many more (or all of them).
     uint256 public constant ANCHOR_STEP = 64;
+    /// A child block's timestamp may be at most this much older than the main-chain time it
+    /// is committed at (OP Stack's sequencing window, shortened): an operator stamping its
+    /// blocks in the past could otherwise hold every deposit back by never letting one fall
+    /// due. An honest operator commits within seconds.
+    uint256 public constant MAX_COMMIT_DELAY = 12 hours;
+    /// …and at most this much newer (clocks disagree a little; a block from the future would
+    /// make deposits due early and lie to contracts reading `block.timestamp`).
+    uint256 public constant MAX_CLOCK_DRIFT = 60;
 
     /// Who signs the child chain's blocks (its spec's `operator`) and commits them here.
     address public immutable owner;
@@ -92,8 +100,9 @@ contract EvmChildChain {
     /// Every committed child block's hash by number (0 = the child genesis); only entries up
     /// to `latestNumber` stand (a reversal leaves dead ones above it until recommitted).
     mapping(uint256 => bytes32) public blockHash;
-    /// The main-chain block that committed each standing child block.
-    mapping(uint256 => uint256) public committedAt;
+    /// The main-chain block and time that committed each standing child block, in one slot
+    /// (block << 64 | timestamp): `committedAt` and `committedTime` read them.
+    mapping(uint256 => uint256) internal commitment;
     /// The main-chain block at which the operator retired the chain (0 = live).
     uint256 public retiredAt;
     /// Stake forfeited by proven wrong blocks: held here for good, withdrawable by nobody.
@@ -188,7 +197,9 @@ contract EvmChildChain {
         Executed memory run = _execute(_input(block_, state, codes, headers));
         require(run.number == latestNumber + 1, "a block must follow the latest");
         require(run.parent == latestHash, "a block must extend the latest");
-        require(run.valid, "EXECUTE: the block's header does not match its execution");
+        require(run.valid, "EXECUTE: the block's header breaks a rule or does not match its execution");
+        require(run.sealer == owner, "the block is not sealed by the operator");
+        require(_timely(run.timestamp, block.timestamp), "the block's timestamp is too far from the main chain's time");
         require(
             anchorHolds(run.anchor, run.parentAnchor, run.timestamp),
             "the block's anchor is not a deposit hash of this manager, goes back, or holds back due deposits"
@@ -226,14 +237,43 @@ contract EvmChildChain {
         _revertFrom(number);
     }
 
-    /// Whether the block and witness show committed block `number` wrong: its execution does
-    /// not match its header, it is not where the commitments put it (another number or
-    /// another parent), or its anchor is not one this manager gave or skips a deposit.
+    /// Whether the block and witness show committed block `number` wrong: its header breaks
+    /// a rule or its execution does not match it, it is not where the commitments put it
+    /// (another number or another parent), or it breaks a rule only the main chain can judge
+    /// (`headerHolds`).
     function _wrong(uint256 number, bytes memory input) internal view returns (bool) {
         Executed memory run = _execute(input);
         require(run.hash == blockHash[number], "the proof is not of the committed block");
         return !run.valid || run.number != number || run.parent != blockHash[number - 1]
-            || !anchorHolds(run.anchor, run.parentAnchor, run.timestamp);
+            || !headerHolds(number, run.anchor, run.parentAnchor, run.timestamp, run.sealer);
+    }
+
+    /// Whether committed block `number`'s header keeps the rules only the main chain can judge
+    /// (public, so that a watcher asks them of its own blocks): sealed by the operator, stamped
+    /// within MAX_COMMIT_DELAY before and MAX_CLOCK_DRIFT after its commitment's time, and its
+    /// anchor holds (`anchorHolds`).
+    function headerHolds(uint256 number, bytes32 anchor, bytes32 parentAnchor, uint256 timestamp, address sealer)
+        public
+        view
+        returns (bool)
+    {
+        return sealer == owner && _timely(timestamp, committedTime(number))
+            && anchorHolds(anchor, parentAnchor, timestamp);
+    }
+
+    /// Whether a child block stamped `timestamp` may be committed at main-chain time `at`.
+    function _timely(uint256 timestamp, uint256 at) internal pure returns (bool) {
+        return timestamp + MAX_COMMIT_DELAY >= at && timestamp <= at + MAX_CLOCK_DRIFT;
+    }
+
+    /// The main-chain block that committed child block `number`.
+    function committedAt(uint256 number) public view returns (uint256) {
+        return commitment[number] >> 64;
+    }
+
+    /// The main-chain time at which child block `number` was committed.
+    function committedTime(uint256 number) public view returns (uint256) {
+        return uint64(commitment[number]);
     }
 
     /// Whether `anchor` (a block's, after its parent's `parentAnchor`; public for watchers) is
@@ -330,7 +370,7 @@ contract EvmChildChain {
         if (number > latestNumber) return false;
         if (mode == EVERY_BLOCK) return true;
         if (challengedBlock != 0 && challengedBlock <= number) return false;
-        return block.number >= committedAt[number] + challengeWindow;
+        return block.number >= committedAt(number) + challengeWindow;
     }
 
     /// The operator tops its stake back up (after a proof took it) to go on.
@@ -478,30 +518,33 @@ contract EvmChildChain {
         require(sent, "paying the deposit back failed");
     }
 
-    /// What EXECUTE says of a block.
+    /// What EXECUTE says of a block, in its output's order (all static: the output decodes
+    /// as this struct).
     struct Executed {
         bytes32 hash;
         bytes32 parent;
         uint256 number;
         bool valid;
+        bytes32 stateRoot;
+        bytes32 receiptsRoot;
+        uint256 gasUsed;
         bytes32 anchor;
         uint256 timestamp;
         bytes32 parentAnchor;
+        address sealer;
     }
 
-    function _execute(bytes memory input) internal view returns (Executed memory run) {
+    function _execute(bytes memory input) internal view returns (Executed memory) {
         (bool ok, bytes memory out) = EXECUTE.staticcall(input);
-        require(ok && out.length == 320, "EXECUTE refused the input: malformed, or the witness is incomplete");
-        (run.hash, run.parent, run.number, run.valid,,,, run.anchor, run.timestamp, run.parentAnchor) = abi.decode(
-            out, (bytes32, bytes32, uint256, bool, bytes32, bytes32, uint256, bytes32, uint256, bytes32)
-        );
+        require(ok && out.length == 352, "EXECUTE refused the input: malformed, or the witness is incomplete");
+        return abi.decode(out, (Executed));
     }
 
     function _record(uint256 number, bytes32 hash) internal {
         latestNumber = number;
         latestHash = hash;
         blockHash[number] = hash;
-        committedAt[number] = block.number;
+        commitment[number] = block.number << 64 | block.timestamp;
         emit BlockCommitted(number, hash);
     }
 

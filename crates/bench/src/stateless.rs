@@ -35,7 +35,12 @@ pub(crate) fn run(n: usize) -> anyhow::Result<()> {
     let senders: Vec<Address> = (0..n).map(|i| address_of(&key(i))).collect();
     for workload in ["transfers", "ERC-20 transfers"] {
         let dir = tempfile::tempdir()?;
-        let chain = Chain::open(dir.path(), spec(&senders, 1 << 40))?;
+        // A child chain's block, as EXECUTE takes only those: operator-sealed.
+        let operator = key(usize::MAX >> 1);
+        let mut spec = spec(&senders, 1 << 40);
+        spec.operator = Some(address_of(&operator));
+        spec.allow_dev_seal = false;
+        let chain = Chain::open(dir.path(), spec)?;
         for i in 0..n {
             let to = Address::from_word(B256::from(U256::from(i + 1_000_000)));
             let tx = match workload {
@@ -55,7 +60,7 @@ pub(crate) fn run(n: usize) -> anyhow::Result<()> {
             .build_block(
                 Address::repeat_byte(0xbe),
                 parent.timestamp + 1,
-                &Sealer::Dev,
+                &Sealer::Operator(operator),
                 Contents::AnyNumber,
             )?
             .ok_or_else(|| anyhow::anyhow!("no block was built"))?;

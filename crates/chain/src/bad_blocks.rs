@@ -1,7 +1,9 @@
-//! Blocks whose seal held but whose execution did not: the blocks a watcher of a child chain
-//! proves wrong on the main chain, and what geth's `debug_getBadBlocks` shows. Only a block
-//! that passed its seal check is kept (on a child chain, only the operator can make one), and
-//! only the most recent [`BadBlocks::KEPT`], so nobody can fill a node's memory with them.
+//! Blocks whose seal held but which broke a rule EXECUTE checks (their execution, or on an
+//! operator's chain a header rule that follows from the parent): the blocks a watcher of a
+//! child chain proves wrong on the main chain, and what geth's `debug_getBadBlocks` shows.
+//! Only a block that passed its seal check is kept (on a child chain, only the operator can
+//! make one), and only the most recent [`BadBlocks::KEPT`], so nobody can fill a node's memory
+//! with them.
 
 use crate::{Chain, ImportError};
 use alloy_primitives::B256;
@@ -28,8 +30,8 @@ impl BadBlocks {
 }
 
 impl ImportError {
-    /// Whether executing the block found it wrong (its transactions, roots or gas), the only
-    /// faults an execution witness proves and so the only ones a bad block is kept for.
+    /// Whether executing the block found it wrong (its transactions, roots or gas): faults an
+    /// execution witness proves.
     pub fn found_by_execution(&self) -> bool {
         matches!(
             self,
@@ -46,6 +48,25 @@ impl ImportError {
 }
 
 impl Chain {
+    /// Whether a block refused with `error` is kept as a bad block: wrong by execution, or on
+    /// an operator's chain (whose seal is checked before any other rule, so it held) wrong by
+    /// a header rule EXECUTE also checks. A PoUW header is checked before its seal, so on the
+    /// main chain such a block could be anyone's and is not kept.
+    pub(crate) fn keeps_as_bad(&self, error: &ImportError) -> bool {
+        error.found_by_execution()
+            || (self.spec.operator.is_some() && matches!(error, ImportError::HeaderRule(_)))
+    }
+
+    /// Keeps `block`, refused with `error` though someone accountable vouched for it, among
+    /// the bad blocks and marks it invalid: a watcher does so for a block whose operator
+    /// committed it on the main chain but whose seal this chain refuses (signed by another
+    /// key), so that it can prove it wrong there. Import keeps the blocks it refuses after
+    /// their seal held by itself.
+    pub fn keep_vouched_bad_block(&self, block: Block, error: &ImportError) {
+        self.mark_invalid(block.header.hash());
+        self.keep_bad_block(block, error);
+    }
+
     /// Keeps `block`, found wrong by `error`, among the bad blocks.
     pub(crate) fn keep_bad_block(&self, block: Block, error: &ImportError) {
         let hash = block.header.hash();

@@ -85,23 +85,11 @@ pub enum ImportError {
         block: B256,
         source: Box<ImportError>,
     },
-    #[error("block number {got} does not follow parent {parent}")]
-    WrongNumber { parent: u64, got: u64 },
-    #[error("timestamp {got} is before the earliest the parent's {parent} allows")]
-    TimestampNotAfterParent { parent: u64, got: u64 },
+    /// A rule that follows from the parent header alone (shared with EXECUTE).
+    #[error(transparent)]
+    HeaderRule(#[from] ankr_types::HeaderRuleError),
     #[error("timestamp {got} is more than {allowed}s ahead of local time {now}")]
     TimestampInFuture { got: u64, now: u64, allowed: u64 },
-    #[error("gas limit {got} differs from the chain's {expected}")]
-    WrongGasLimit { expected: u64, got: u64 },
-    #[error("base fee {got} differs from the expected {expected}")]
-    WrongBaseFee { expected: u64, got: u64 },
-    #[error("difficulty {got} differs from the expected {expected}")]
-    WrongDifficulty {
-        expected: alloy_primitives::U256,
-        got: alloy_primitives::U256,
-    },
-    #[error("extra data is {0} bytes, at most 32 allowed")]
-    ExtraDataTooLong(usize),
     #[error("dev seal is not allowed on this chain")]
     DevSealNotAllowed,
     #[error("this chain is sealed by its operator {operator}, never by useful work")]

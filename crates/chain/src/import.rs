@@ -1,9 +1,9 @@
 //! Importing a block made elsewhere: every rule checked, nothing written unless all hold.
 
-use crate::{Chain, ImportError, next_base_fee, rules};
+use crate::{Chain, ImportError, rules};
 use alloy_primitives::B256;
 use ankr_execution::{BlockContext, Mode, execute_block, receipts_root, transactions_root};
-use ankr_types::{Block, Header, RecoveredTx, SealKind, recover_senders};
+use ankr_types::{Block, Header, RecoveredTx, SealKind, header_rules, recover_senders};
 
 impl Chain {
     /// Decodes and imports a raw RLP block.
@@ -33,7 +33,7 @@ impl Chain {
             // A copy to keep if execution refuses it: a memory copy, small beside executing.
             let copy = block.clone();
             return self.extend_head(&head, block).inspect_err(|error| {
-                if error.found_by_execution() {
+                if self.keeps_as_bad(error) {
                     self.mark_invalid(hash);
                     self.keep_bad_block(copy, error);
                 }
@@ -128,18 +128,20 @@ impl Chain {
         parent: &Header,
         header: &Header,
     ) -> Result<(), ImportError> {
-        if header.number != parent.number + 1 {
-            return Err(ImportError::WrongNumber {
-                parent: parent.number,
-                got: header.number,
-            });
-        }
-        if header.timestamp < self.earliest_timestamp(parent) {
-            return Err(ImportError::TimestampNotAfterParent {
-                parent: parent.timestamp,
-                got: header.timestamp,
-            });
-        }
+        let difficulty = match header.seal.kind {
+            // Without work, difficulty stays genesis's: fork choice counts blocks.
+            SealKind::Dev | SealKind::Operator => parent.difficulty,
+            SealKind::UsefulWork => self.next_difficulty(parent).map_err(ImportError::from)?,
+        };
+        header_rules::check_against_parent(
+            parent,
+            header,
+            header_rules::Expected {
+                earliest_timestamp: self.earliest_timestamp(parent),
+                gas_limit: self.spec.gas_limit,
+                difficulty,
+            },
+        )?;
         let now = rules::now_seconds();
         let allowed = match header.seal.kind {
             SealKind::Dev => rules::MAX_FUTURE_SECONDS_DEV,
@@ -150,33 +152,6 @@ impl Chain {
                 got: header.timestamp,
                 now,
                 allowed,
-            });
-        }
-        if header.gas_limit != self.spec.gas_limit {
-            return Err(ImportError::WrongGasLimit {
-                expected: self.spec.gas_limit,
-                got: header.gas_limit,
-            });
-        }
-        let base_fee = next_base_fee(parent);
-        if header.base_fee_per_gas != base_fee {
-            return Err(ImportError::WrongBaseFee {
-                expected: base_fee,
-                got: header.base_fee_per_gas,
-            });
-        }
-        if header.extra_data.len() > 32 {
-            return Err(ImportError::ExtraDataTooLong(header.extra_data.len()));
-        }
-        let expected = match header.seal.kind {
-            // Without work, difficulty stays genesis's: fork choice counts blocks.
-            SealKind::Dev | SealKind::Operator => parent.difficulty,
-            SealKind::UsefulWork => self.next_difficulty(parent).map_err(ImportError::from)?,
-        };
-        if header.difficulty != expected {
-            return Err(ImportError::WrongDifficulty {
-                expected,
-                got: header.difficulty,
             });
         }
         Ok(())

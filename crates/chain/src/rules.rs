@@ -1,18 +1,8 @@
-//! Header rules that follow from the parent alone.
+//! Header rules of time: how far ahead of the clock a block may be stamped (the rules that
+//! follow from the parent alone are `ankr_types::header_rules`).
 
-use alloy_eips::eip1559::BaseFeeParams;
 use ankr_types::Header;
-
-/// EIP-1559 base fee of the block after `parent` (Ethereum's parameters: target half full,
-/// at most ±12.5 % a block).
-pub fn next_base_fee(parent: &Header) -> u64 {
-    alloy_eips::calc_next_block_base_fee(
-        parent.gas_used,
-        parent.gas_limit,
-        parent.base_fee_per_gas,
-        BaseFeeParams::ethereum(),
-    )
-}
+pub use ankr_types::next_base_fee;
 
 /// How far ahead of local time a block's timestamp may be. Short, because each second a
 /// block is stamped ahead lowers the next difficulty (ASERT) and lengthens the interval the

@@ -6,7 +6,7 @@ use alloy_eips::Encodable2718;
 use alloy_primitives::{Address, B256, TxKind, U256};
 use ankr_chain::{Chain, Contents, ImportError, Sealer};
 use ankr_types::{
-    Block, ChainSpec, GenesisAccount,
+    Block, ChainSpec, GenesisAccount, HeaderRuleError,
     chain_spec::ANKR,
     recovery::{address_of, sign_transaction},
 };
@@ -156,11 +156,11 @@ fn tampered_blocks_are_refused_by_the_rule_they_break() {
     ));
     assert!(matches!(
         tamper(&|b| b.header.base_fee_per_gas += 1),
-        ImportError::WrongBaseFee { .. }
+        ImportError::HeaderRule(HeaderRuleError::WrongBaseFee { .. })
     ));
     assert!(matches!(
         tamper(&|b| b.header.number = 2),
-        ImportError::WrongNumber { .. }
+        ImportError::HeaderRule(HeaderRuleError::WrongNumber { .. })
     ));
     assert!(matches!(
         tamper(&|b| b.header.parent_hash = B256::repeat_byte(3)),

@@ -174,9 +174,16 @@ impl Watcher {
         for event in published {
             if event.blockHash == hash {
                 // Valid, it becomes canonical; wrong, it is kept among the bad blocks: either
-                // way the next look finds it.
+                // way the next look finds it. The operator committed it, so even a seal this
+                // chain refuses (signed by another key) is the operator's doing and is kept.
                 let outcome = self.chain.import_raw_block(&event.block_);
                 tracing::info!(number, %hash, ?outcome, "took a body published on the main chain");
+                if let (Err(error), Ok(block)) = (&outcome, Block::decode_exact(&event.block_))
+                    && error.is_peer_fault()
+                    && self.chain.bad_block(hash).is_none()
+                {
+                    self.chain.keep_vouched_bad_block(block, error);
+                }
                 let stored = self
                     .chain
                     .reader()
@@ -197,7 +204,9 @@ impl Watcher {
         let (committed_at, window, head) = tokio::try_join!(
             main.read(
                 self.manager,
-                EvmChildChain::committedAtCall(U256::from(number))
+                EvmChildChain::committedAtCall {
+                    number: U256::from(number),
+                }
             ),
             main.read(self.manager, EvmChildChain::challengeWindowCall {}),
             main.head(),
@@ -309,7 +318,9 @@ impl Watcher {
             let at: u64 = main
                 .read(
                     self.manager,
-                    EvmChildChain::committedAtCall(U256::from(middle)),
+                    EvmChildChain::committedAtCall {
+                        number: U256::from(middle),
+                    },
                 )
                 .await?
                 .saturating_to();
@@ -337,21 +348,29 @@ impl Watcher {
                 _ => return Ok(Finding::Unseen),
             },
         };
-        // Execution is checked on import (canonical) or here; the anchor, which only the main
-        // chain can judge, is asked of the manager for every block.
+        // Execution and header rules are checked on import (canonical) or here; the sealer,
+        // the time and the anchor, which only the main chain can judge, are asked of the
+        // manager for every block.
         let parent = reader
             .header(block.header.parent_hash)
             .map_err(store)?
             .ok_or_else(|| WatchError::Store(format!("parent of block {number}")))?;
-        let anchor_holds = self
+        let sealer = block
+            .header
+            .seal
+            .operator_signer(self.chain.spec().chain_id, block.header.template_hash())
+            .unwrap_or_default();
+        let header_holds = self
             .prover
             .chain()
             .read(
                 self.manager,
-                EvmChildChain::anchorHoldsCall {
+                EvmChildChain::headerHoldsCall {
+                    number: U256::from(number),
                     anchor: block.header.child_chains_root,
                     parentAnchor: parent.child_chains_root,
                     timestamp: U256::from(block.header.timestamp),
+                    sealer,
                 },
             )
             .await?;
@@ -361,7 +380,7 @@ impl Watcher {
                 .map_err(|e| WatchError::Store(format!("witness of block {number}: {e}")))
         };
         if canonical {
-            return Ok(if anchor_holds {
+            return Ok(if header_holds {
                 Finding::Stands
             } else {
                 let witness = witness()?;
@@ -371,7 +390,7 @@ impl Watcher {
         let witness = witness()?;
         let misplaced = block.header.number != number;
         match stateless::verify(config, &block, &witness) {
-            Ok(_) if !misplaced && anchor_holds => Ok(Finding::ValidElsewhere),
+            Ok(_) if !misplaced && header_holds => Ok(Finding::ValidElsewhere),
             _ => Ok(Finding::Wrong(Box::new(block), witness)),
         }
     }

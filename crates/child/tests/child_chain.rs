@@ -727,6 +727,51 @@ impl ManagedChild {
         block
     }
 
+    /// Commits the operator's blocks after the manager's latest up to `number`, honestly.
+    async fn commit_through(&self, number: u64) {
+        let first = self.latest().await + 1;
+        if number < first {
+            return;
+        }
+        let reader = self.child.reader().unwrap();
+        let hashes = (first..=number)
+            .map(|n| reader.canonical_hash(n).unwrap().unwrap())
+            .collect();
+        self.operator_on_main
+            .transact(
+                self.manager,
+                &EvmChildChain::commitBlocksCall {
+                    first: U256::from(first),
+                    hashes,
+                },
+                U256::ZERO,
+                3_000_000,
+            )
+            .await
+            .unwrap();
+    }
+
+    /// With the operator stopped, makes its next block on its own store (executed and sealed
+    /// honestly): the raw material of blocks a test then breaks in one rule.
+    fn build_next(&self) -> ankr_types::Block {
+        assert!(
+            self.operator.is_none(),
+            "the operator's node makes its own blocks"
+        );
+        let head = self.child.head();
+        let header = self
+            .child
+            .build_block(
+                address(OPERATOR),
+                ankr_chain::now_seconds().max(head.timestamp),
+                &ankr_chain::Sealer::Operator(key(OPERATOR)),
+                ankr_chain::Contents::AnyNumber,
+            )
+            .unwrap()
+            .expect("a block is built");
+        ankr_child::committer::stored_block(&self.child.reader().unwrap(), header.number).unwrap()
+    }
+
     /// A follower of the operator that watches the manager, proving with devnet account 5.
     async fn watcher(&self, dir: &std::path::Path) -> ChildNode {
         let operator = self.operator.as_ref().expect("the operator runs");
@@ -824,9 +869,7 @@ async fn attack_an_every_block_chain_refuses_a_wrong_block_at_submission() {
         .await
         .unwrap_err();
     assert!(
-        refused
-            .to_string()
-            .contains("the block's header does not match its execution"),
+        refused.to_string().contains("does not match its execution"),
         "{refused}"
     );
     assert_eq!(chain.latest().await, latest, "nothing was taken");
@@ -1155,6 +1198,166 @@ async fn attack_a_watcher_proves_forged_blocks_by_itself() {
         "the forged block is reverted"
     );
     assert_eq!(state.latest_hash, head.hash(), "every honest block stands");
+    watcher.stop().await;
+    chain.stop().await;
+}
+
+/// Attack: the operator commits blocks whose state root is right but which break another rule
+/// nodes check: (1) a transaction that failed, shown as succeeded (its receipt rewritten);
+/// (2) a block whose base fee it raised, every root right; (3) a block signed with another key,
+/// whose body it publishes only when challenged. A watcher proves each in one transaction by
+/// itself; none of them can become final.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_a_watcher_proves_a_failed_transaction_shown_as_succeeded_and_broken_header_rules() {
+    use ankr_rpc::api::PouwRpcClient;
+    let mut chain = ManagedChild::start(ValidityMode::Optimistic, 40).await;
+    let watcher_dir = tempfile::tempdir().unwrap();
+    let mut watcher = chain.watcher(watcher_dir.path()).await;
+    let mut proofs = watcher.take_proofs().unwrap();
+    let client = jsonrpsee::http_client::HttpClientBuilder::default()
+        .build(watcher.rpc_url())
+        .unwrap();
+    let restake = async |chain: &ManagedChild| {
+        chain
+            .operator_on_main
+            .transact(
+                chain.manager,
+                &EvmChildChain::addStakeCall {},
+                U256::from(10 * ANKR),
+                100_000,
+            )
+            .await
+            .unwrap();
+    };
+
+    // 1. A call that fails (only the node may write anchors into the bridge), mined honestly
+    //    with status 0; the operator commits a copy of its block whose receipt says 1.
+    let child = MainChain::connect(&chain.child_rpc).await.unwrap();
+    let sent = Sender::new(child.clone(), key(USER))
+        .send(
+            Some(ankr_execution::CHILD_BRIDGE_ADDRESS),
+            vec![0x11; 32],
+            U256::ZERO,
+            100_000,
+        )
+        .await
+        .unwrap();
+    eventually("the failing call is mined", || {
+        let child = child.clone();
+        async move { child.receipt(sent.hash).await.unwrap().is_some() }
+    })
+    .await;
+    let receipt = child.receipt(sent.hash).await.unwrap().unwrap();
+    assert!(!receipt.status(), "the call failed");
+    let number = receipt.block_number.unwrap();
+    let reader = chain.child.reader().unwrap();
+    let honest = ankr_child::committer::stored_block(&reader, number).unwrap();
+    let mut receipts = reader.receipts(honest.header.hash()).unwrap().unwrap();
+    let index = receipt.transaction_index.unwrap() as usize;
+    match &mut receipts[index] {
+        alloy_consensus::ReceiptEnvelope::Eip1559(r) => r.receipt.status = true.into(),
+        other => panic!("an EIP-1559 receipt, not {other:?}"),
+    }
+    let mut succeeded = honest.clone();
+    succeeded.header.receipts_root = ankr_execution::receipts_root(&receipts);
+    succeeded.header.seal = ankr_types::Seal::operator(
+        &key(OPERATOR),
+        CHILD_CHAIN_ID,
+        succeeded.header.template_hash(),
+    );
+    client
+        .submit_block(alloy_rlp_encode(&succeeded))
+        .await
+        .expect("kept as a side block beside the watcher's own");
+    chain.commit_through(number - 1).await;
+    chain.commit(&succeeded).await;
+    let proven = next_proof(&mut proofs).await;
+    assert_eq!(proven.wrong_hash, succeeded.header.hash());
+    assert_eq!(
+        chain.latest().await,
+        number - 1,
+        "the lying block is reverted"
+    );
+    restake(&chain).await;
+
+    // 2. The operator stops; every honest block is committed; then one more block, executed
+    //    honestly, whose base fee the operator raised after building it.
+    chain.operator.take().unwrap().stop().await;
+    let head = chain.child.head();
+    eventually("the watcher has every honest block", || {
+        let w = watcher.node.chain.clone();
+        let target = head.hash();
+        async move { w.head().hash() == target }
+    })
+    .await;
+    chain.catch_up().await;
+    let next = chain.build_next();
+    let mut dearer = next.clone();
+    dearer.header.base_fee_per_gas += 1;
+    dearer.header.seal = ankr_types::Seal::operator(
+        &key(OPERATOR),
+        CHILD_CHAIN_ID,
+        dearer.header.template_hash(),
+    );
+    let refused = client
+        .submit_block(alloy_rlp_encode(&dearer))
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("base fee"), "{refused}");
+    let bad = ankr_rpc::api::DebugRpcClient::bad_blocks(&client)
+        .await
+        .unwrap();
+    assert_eq!(
+        bad[0].hash,
+        dearer.header.hash(),
+        "kept: the operator's seal held"
+    );
+    chain.commit(&dearer).await;
+    let proven = next_proof(&mut proofs).await;
+    assert_eq!(proven.wrong_hash, dearer.header.hash());
+    assert_eq!(
+        chain.latest().await,
+        head.number,
+        "the dearer block is reverted"
+    );
+    restake(&chain).await;
+
+    // 3. The same honest block signed with another key: no node takes it, so nobody sees it
+    //    until the watcher challenges its availability and the operator publishes it.
+    let mut stranger = next.clone();
+    stranger.header.seal =
+        ankr_types::Seal::operator(&key(USER), CHILD_CHAIN_ID, stranger.header.template_hash());
+    chain.commit(&stranger).await;
+    eventually("the watcher challenges the unseen block", || {
+        let main = chain.main_client.clone();
+        let manager = chain.manager;
+        async move {
+            main.read(manager, EvmChildChain::challengedBlockCall {})
+                .await
+                .unwrap()
+                == U256::from(stranger.header.number)
+        }
+    })
+    .await;
+    chain
+        .operator_on_main
+        .transact(
+            chain.manager,
+            &EvmChildChain::publishBlockCall {
+                block_: alloy_rlp_encode(&stranger),
+            },
+            U256::ZERO,
+            1_000_000,
+        )
+        .await
+        .unwrap();
+    let proven = next_proof(&mut proofs).await;
+    assert_eq!(proven.wrong_hash, stranger.header.hash());
+    assert_eq!(
+        chain.latest().await,
+        head.number,
+        "the stranger's block is reverted"
+    );
     watcher.stop().await;
     chain.stop().await;
 }

@@ -22,6 +22,10 @@ fn key(i: u8) -> secp256k1::SecretKey {
     secp256k1::SecretKey::from_byte_array([i + 1; 32]).unwrap()
 }
 
+fn operator_key() -> secp256k1::SecretKey {
+    key(200)
+}
+
 fn spec() -> ChainSpec {
     let mut spec = ChainSpec {
         name: "stateless".into(),
@@ -33,8 +37,9 @@ fn spec() -> ChainSpec {
         initial_base_fee: 1_000_000_000,
         genesis_timestamp: 1_700_000_000,
         genesis_difficulty: U256::from(1),
-        allow_dev_seal: true,
-        operator: None,
+        // EXECUTE takes child-chain blocks: operator-sealed.
+        allow_dev_seal: false,
+        operator: Some(address_of(&operator_key())),
         pouw: Default::default(),
         system_contracts: Default::default(),
         alloc: Default::default(),
@@ -99,7 +104,7 @@ impl Bench {
             .build_block(
                 Address::repeat_byte(0xbe),
                 head.timestamp + 1,
-                &Sealer::Dev,
+                &Sealer::Operator(operator_key()),
                 Contents::AnyNumber,
             )
             .unwrap()
@@ -431,6 +436,7 @@ type Answer = (
     alloy_primitives::B256,
     U256,
     alloy_primitives::B256,
+    Address,
 );
 
 #[test]
@@ -465,7 +471,9 @@ fn the_execute_precompile_checks_a_block_and_charges_for_its_gas_and_witness() {
         anchor,
         _timestamp,
         _parent_anchor,
+        sealer,
     ) = Answer::abi_decode_params(&output).unwrap();
+    assert_eq!(sealer, address_of(&operator_key()), "the seal's signer");
     assert_eq!(anchor, block.header.child_chains_root, "the block's anchor");
     assert!(valid);
     assert_eq!(hash, block.header.hash());
@@ -506,9 +514,79 @@ fn the_execute_precompile_checks_a_block_and_charges_for_its_gas_and_witness() {
         ankr_execution::CallOutcome::Halt { .. }
     ));
     // Enough for the calldata (EIP-7623 floor) but not for EXECUTE's price: out of gas.
-    assert!(price > 100_000, "{price}");
+    assert!(price > 170_000, "{price}");
     assert!(matches!(
-        call_execute(&bench, input, 150_000),
+        call_execute(&bench, input, 170_000),
         ankr_execution::CallOutcome::Halt { .. }
     ));
+}
+
+/// A header that breaks a rule nodes check against its parent is answered not valid, even
+/// when its execution is right and the operator signed it: otherwise such a block, refused by
+/// every node, could be committed and become final without anyone able to prove it wrong.
+#[test]
+fn execute_finds_a_block_breaking_a_header_rule_invalid() {
+    let mut bench = Bench::new();
+    bench.seal();
+    bench.send(
+        0,
+        TxKind::Call(address_of(&key(3))),
+        Vec::new(),
+        U256::from(5),
+    );
+    let block = bench.seal();
+    let witness = bench.witness(&block);
+    let answer = |block: &Block| {
+        let ankr_execution::CallOutcome::Success { output, .. } =
+            call_execute(&bench, execute_input(block, &witness), 10_000_000)
+        else {
+            panic!("EXECUTE must answer a block with a complete witness");
+        };
+        Answer::abi_decode_params(&output).unwrap()
+    };
+    assert!(answer(&block).3, "the honest block is valid");
+
+    let parent_timestamp = bench
+        .chain
+        .reader()
+        .unwrap()
+        .header(block.header.parent_hash)
+        .unwrap()
+        .unwrap()
+        .timestamp;
+    type Break<'a> = (&'a str, &'a dyn Fn(&mut ankr_types::Header));
+    let breaks: [Break; 6] = [
+        ("base fee", &|h| h.base_fee_per_gas += 1),
+        ("gas limit", &|h| h.gas_limit += 1),
+        ("extra data", &|h| h.extra_data = vec![7; 33].into()),
+        ("timestamp", &|h| h.timestamp = parent_timestamp - 1),
+        ("difficulty", &|h| h.difficulty += U256::from(1)),
+        ("number", &|h| h.number += 1),
+    ];
+    for (rule, break_it) in breaks {
+        let mut wrong = block.clone();
+        break_it(&mut wrong.header);
+        wrong.header.seal =
+            ankr_types::Seal::operator(&operator_key(), CHAIN_ID, wrong.header.template_hash());
+        let answer = answer(&wrong);
+        assert!(!answer.3, "a block breaking the {rule} rule is not valid");
+        assert_eq!(answer.0, wrong.header.hash());
+        assert_eq!(
+            answer.10,
+            address_of(&operator_key()),
+            "still the operator's seal"
+        );
+    }
+
+    // Signed by someone else: valid by its rules, but the sealer is not the operator (the
+    // manager compares it with its owner); not operator-sealed at all: not valid.
+    let mut stranger = block.clone();
+    stranger.header.seal =
+        ankr_types::Seal::operator(&key(9), CHAIN_ID, stranger.header.template_hash());
+    assert_eq!(answer(&stranger).10, address_of(&key(9)));
+    let mut unsealed = block.clone();
+    unsealed.header.seal = ankr_types::Seal::dev();
+    let answer = answer(&unsealed);
+    assert!(!answer.3, "a dev seal is not valid on a child chain");
+    assert_eq!(answer.10, Address::ZERO);
 }

@@ -10,6 +10,7 @@ pub mod chain_spec;
 pub mod dev_accounts;
 pub mod fees;
 pub mod header;
+pub mod header_rules;
 pub mod recovery;
 
 pub use alloy_consensus::TxEnvelope;
@@ -17,4 +18,5 @@ pub use alloy_primitives::{Address, B256, Bloom, Bytes, U256};
 pub use block::{Block, RecoveredTx};
 pub use chain_spec::{ChainSpec, ChainSpecError, GenesisAccount, PouwParams};
 pub use header::{Header, Seal, SealKind, operator_seal_digest};
+pub use header_rules::{HeaderRuleError, next_base_fee};
 pub use recovery::{RecoveryError, recover_sender, recover_senders};

@@ -10,7 +10,10 @@ use crate::{
 use alloy_primitives::{Address, B256, Bloom, Bytes, U256, keccak256, map::HashMap};
 use alloy_trie::{EMPTY_ROOT_HASH, KECCAK_EMPTY, TrieAccount};
 use ankr_storage::StateChanges;
-use ankr_types::{Block, Header, RecoveredTx, RecoveryError, recover_senders};
+use ankr_types::{
+    Block, Header, HeaderRuleError, RecoveredTx, RecoveryError, SealKind, header_rules,
+    recover_senders,
+};
 use eth_trie::EthTrie;
 use revm::{
     DatabaseRef,
@@ -38,8 +41,11 @@ pub enum StatelessError {
     Malformed(String),
     #[error("the witness's first header {got} is not the block's parent {expected}")]
     NotTheParent { expected: B256, got: B256 },
-    #[error("block number {got} does not follow its parent's {parent}")]
-    WrongNumber { parent: u64, got: u64 },
+    /// A header rule that follows from the parent (the one nodes check on import).
+    #[error(transparent)]
+    HeaderRule(#[from] HeaderRuleError),
+    #[error("the block is not sealed by an operator")]
+    NotOperatorSealed,
     #[error("incomplete witness: it lacks {0}")]
     Incomplete(String),
     #[error("transaction {index}: {source}")]
@@ -76,13 +82,36 @@ impl From<ExecutionError> for StatelessError {
     }
 }
 
-/// Executes `block` from `witness` alone and returns what it computes.
+/// Checks `block`'s header against its parent's by the rules of an operator's (child) chain,
+/// exactly as its nodes do on import: operator-sealed, timestamp not before the parent's, the
+/// parent's gas limit and difficulty, the base fee EIP-1559 gives, at most 32 bytes of extra
+/// data. Who signed the seal, and whether the timestamp is timely, only the main chain can
+/// judge (the manager compares the signer with its owner, the time with its commitment's).
+pub fn check_child_header(parent: &Header, header: &Header) -> Result<(), StatelessError> {
+    if header.seal.kind != SealKind::Operator {
+        return Err(StatelessError::NotOperatorSealed);
+    }
+    header_rules::check_against_parent(
+        parent,
+        header,
+        header_rules::Expected {
+            earliest_timestamp: parent.timestamp,
+            gas_limit: parent.gas_limit,
+            difficulty: parent.difficulty,
+        },
+    )?;
+    Ok(())
+}
+
+/// Executes `block` from `witness` alone and returns what it computes; a header that breaks
+/// [`check_child_header`] is refused before anything runs.
 pub fn execute(
     config: &ChainConfig,
     block: &Block,
     witness: &ExecutionWitness,
 ) -> Result<StatelessOutcome, StatelessError> {
     let ancestry = Ancestry::of(&block.header, witness)?;
+    check_child_header(&ancestry.parent, &block.header)?;
     let codes = witness
         .codes
         .iter()
@@ -153,12 +182,6 @@ impl Ancestry {
             return Err(StatelessError::NotTheParent {
                 expected: header.parent_hash,
                 got: parent.hash(),
-            });
-        }
-        if header.number != parent.number + 1 {
-            return Err(StatelessError::WrongNumber {
-                parent: parent.number,
-                got: header.number,
             });
         }
         let mut hashes = HashMap::default();

@@ -6,12 +6,14 @@
 //! bytes[] state, bytes[] codes, bytes[] headers)`: the child chain's execution settings, the
 //! RLP block and its witness. Output, `abi.encode(bytes32 blockHash, bytes32 parentHash,
 //! uint256 number, bool valid, bytes32 stateRoot, bytes32 receiptsRoot, uint256 gasUsed,
-//! bytes32 anchor, uint256 timestamp, bytes32 parentAnchor)`, the anchors being what the block's
-//! and its parent's first system call wrote into the child chain's bridge (the manager checks
-//! the block's is one it gave, and timely):
-//! `valid` says whether the block's header states what its execution computes (the roots,
-//! gas and bloom; every transaction valid), and the roots and gas are the computed ones (zero
-//! when a transaction cannot run). The call fails — never answers `valid = false` — when the
+//! bytes32 anchor, uint256 timestamp, bytes32 parentAnchor, address sealer)`, the anchors being
+//! what the block's and its parent's first system call wrote into the child chain's bridge (the
+//! manager checks the block's is one it gave, and timely), the sealer who signed its operator
+//! seal (zero if nobody validly did; the manager compares it with its owner):
+//! `valid` says whether the block's header keeps the rules that follow from its parent (as
+//! nodes check them on import: `check_child_header`) and states what its execution computes
+//! (the roots, gas and bloom; every transaction valid), and the roots and gas are the computed
+//! ones (zero when a header rule is broken or a transaction cannot run). The call fails — never answers `valid = false` — when the
 //! input is malformed or the witness incomplete or not the block's: a proof that cannot be
 //! checked proves nothing against anyone.
 //!
@@ -121,12 +123,17 @@ fn run(input: &[u8], gas_limit: u64, reservoir: u64) -> PrecompileResult {
             | StatelessError::NotTheParent { .. }
             | StatelessError::Incomplete(_)),
         ) => return halt(format!("EXECUTE: {error}")),
-        // A transaction that cannot run, a bad signature, a wrong number, more gas than the
-        // header claims: the block is invalid.
+        // A header rule broken, a transaction that cannot run, a bad signature, more gas than
+        // the header claims: the block is invalid.
         Err(_) => Answer::of(&block, None),
     };
     let answer = Answer {
         parent_anchor: parent.child_chains_root,
+        sealer: block
+            .header
+            .seal
+            .operator_signer(config.chain_id, block.header.template_hash())
+            .unwrap_or_default(),
         ..answer
     };
     Ok(PrecompileOutput::new(gas, answer.encode(), reservoir))
@@ -144,6 +151,7 @@ struct Answer {
     anchor: B256,
     timestamp: u64,
     parent_anchor: B256,
+    sealer: Address,
 }
 
 impl Answer {
@@ -167,6 +175,7 @@ impl Answer {
             anchor: header.child_chains_root,
             timestamp: header.timestamp,
             parent_anchor: B256::ZERO,
+            sealer: Address::ZERO,
         }
     }
 
@@ -182,6 +191,7 @@ impl Answer {
             self.anchor,
             U256::from(self.timestamp),
             self.parent_anchor,
+            self.sealer,
         )
             .abi_encode_params()
             .into()
