@@ -1959,6 +1959,181 @@ async fn an_operator_restarting_mid_reversal_follows_it_when_it_comes_back() {
     main.node.stop().await;
 }
 
+/// Attack: a withdrawal recorded in a block that is later reversed. Its holder keeps the old
+/// block's header and proofs and presents them before the reversal (not final), and again once
+/// a new block at the same height is final (not the committed block): both refused. The
+/// withdrawal itself goes back to the operator's pool with the rest of the reversed blocks, is
+/// recorded again and paid once; a second payment is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_a_withdrawal_from_a_block_later_reversed_is_paid_once_from_its_new_block() {
+    use alloy_sol_types::SolValue;
+    use ankr_child::bridge;
+    use ankr_contracts::ChildBridge;
+    let (main, main_client, operator_on_main, spec, manager) = optimistic_shop(12).await;
+    let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let link = operator_link(main.node.rpc_url(), manager);
+    let operator = ChildNode::start(operator_config(&spec, dirs.0.path(), Some(link)))
+        .await
+        .unwrap();
+    let child = MainChain::connect(&operator.rpc_url()).await.unwrap();
+    let chain = operator.node.chain.clone();
+    let holder = Sender::new(child.clone(), key(6));
+    let relayer = Sender::new(main_client.clone(), key(PROVER));
+    bridge::deposit(
+        &Sender::new(main_client.clone(), key(USER)),
+        manager,
+        address(6),
+        U256::from(3 * ANKR),
+    )
+    .await
+    .unwrap();
+    eventually("the deposit is credited", || {
+        let child = child.clone();
+        async move { child.balance(address(6)).await.unwrap() > U256::ZERO }
+    })
+    .await;
+
+    // The operator anchors a deposit hash the manager never gave (a provably wrong block),
+    // and the holder's withdrawal is recorded after it, before any watcher looks.
+    let credited = child
+        .read(
+            ankr_execution::CHILD_BRIDGE_ADDRESS,
+            ChildBridge::creditedHashCall {},
+        )
+        .await
+        .unwrap();
+    let fake =
+        alloy_primitives::keccak256((credited, address(OPERATOR), U256::from(ANKR)).abi_encode());
+    eventually("a block anchors the invented deposit hash", || {
+        let chain = chain.clone();
+        async move {
+            chain.set_anchor(fake);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            chain.head().child_chains_root == fake
+        }
+    })
+    .await;
+    let wrong = chain.head();
+    let amount = U256::from(ANKR);
+    let recorded = holder
+        .transact(
+            ankr_execution::CHILD_BRIDGE_ADDRESS,
+            &ChildBridge::withdrawCall { to: address(7) },
+            amount,
+            150_000,
+        )
+        .await
+        .unwrap();
+    let withdrawal = |receipt: &alloy_rpc_types_eth::TransactionReceipt| {
+        let event =
+            ankr_client::main_chain::receipt_events::<ChildBridge::WithdrawalStarted>(receipt)[0]
+                .clone();
+        bridge::Withdrawal {
+            id: event.id.saturating_to(),
+            to: event.to,
+            amount: event.amount,
+            block: receipt.block_number.unwrap(),
+        }
+    };
+    let old = withdrawal(&recorded);
+    let old_hash = recorded.block_hash.unwrap();
+    assert!(
+        old.block > wrong.number,
+        "the withdrawal's block follows the wrong one"
+    );
+    let old_proof = bridge::withdrawal_proof(&child, &old, old.block)
+        .await
+        .unwrap();
+    let early = relayer
+        .transact(manager, &old_proof, U256::ZERO, 600_000)
+        .await
+        .unwrap_err();
+    assert!(early.to_string().contains("not final"), "{early}");
+
+    // A watcher proves the wrong block; the operator drops it and everything after it.
+    let mut watcher = watcher_of(&operator, main.node.rpc_url(), manager, dirs.1.path()).await;
+    let mut proofs = watcher.take_proofs().unwrap();
+    let proven = next_proof(&mut proofs).await;
+    assert!(
+        proven.number <= old.block,
+        "the reversal takes the withdrawal's block"
+    );
+    eventually_dropped(
+        "the operator drops the withdrawal's block",
+        &chain,
+        old.block,
+        old_hash,
+    )
+    .await;
+    operator_on_main
+        .transact(
+            manager,
+            &EvmChildChain::addStakeCall {},
+            U256::from(10 * ANKR),
+            100_000,
+        )
+        .await
+        .unwrap();
+
+    // The withdrawal is recorded again in a new block.
+    let mut again = None;
+    while again.is_none() {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        again = child
+            .receipt(recorded.transaction_hash)
+            .await
+            .unwrap()
+            .filter(|r| r.block_hash != Some(old_hash));
+    }
+    let new = withdrawal(&again.unwrap());
+    assert_eq!((new.to, new.amount), (address(7), amount));
+    // The old block's proof, once its height is final again with another block: refused.
+    eventually("the old height is final again", || {
+        let main_client = main_client.clone();
+        async move {
+            main_client
+                .read(
+                    manager,
+                    EvmChildChain::isFinalCall {
+                        number: U256::from(old.block),
+                    },
+                )
+                .await
+                .unwrap()
+        }
+    })
+    .await;
+    let stale = relayer
+        .transact(manager, &old_proof, U256::ZERO, 600_000)
+        .await
+        .unwrap_err();
+    assert!(
+        stale.to_string().contains("not the committed child block"),
+        "{stale}"
+    );
+    let before = main_client.balance(address(7)).await.unwrap();
+    bridge::finish_withdrawal(&relayer, manager, &child, &new, Duration::from_secs(90))
+        .await
+        .unwrap();
+    assert_eq!(
+        main_client.balance(address(7)).await.unwrap(),
+        before + amount,
+        "paid once"
+    );
+    let twice = bridge::finish_withdrawal(&relayer, manager, &child, &new, Duration::from_secs(30))
+        .await
+        .unwrap_err();
+    assert!(twice.to_string().contains("already paid"), "{twice}");
+    assert_eq!(
+        main_client.balance(address(7)).await.unwrap(),
+        before + amount
+    );
+    drop(chain);
+    watcher.stop().await;
+    operator.stop().await;
+    main.node.stop().await;
+}
+
 /// What a property-test step does to a chain with a linked operator and a watcher.
 #[derive(Clone, Debug)]
 enum BridgeStep {
