@@ -79,11 +79,23 @@ for (const signal of ["SIGINT", "SIGTERM"]) {
 }
 
 /**
- * Spawns `ankr args…` and waits until its JSON-RPC at `url` answers; returns { url, output,
- * stop } (SIGINT, then SIGKILL after 5 s).
+ * Starts Foundry's anvil (the npm package's binary) on a free loopback port with its default
+ * accounts (the same mnemonic as the devnet's): what users would pick instead, for tests that
+ * compare the two on the same transactions. Returns { url, output, stop }.
  */
-async function spawnServing(args, url, what) {
-  const child = spawn(ankrBin, args, {
+export async function startAnvil() {
+  const port = await freePort();
+  return spawnServing(["--port", String(port), "--host", "127.0.0.1", "--silent", "--steps-tracing"], `http://127.0.0.1:${port}`, "anvil", anvilBin);
+}
+
+export const anvilBin = path.join(here, "..", "node_modules", "@foundry-rs", "anvil-linux-amd64", "bin", "anvil");
+
+/**
+ * Spawns `bin args…` (ankr by default) and waits until its JSON-RPC at `url` answers;
+ * returns { url, output, stop } (SIGINT, then SIGKILL after 5 s).
+ */
+async function spawnServing(args, url, what, bin = ankrBin) {
+  const child = spawn(bin, args, {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG || "warn" },
   });

@@ -118,6 +118,22 @@ impl<D: DatabaseRef> BlockState<D> {
         Ok(())
     }
 
+    /// The account as the block has left it so far, its code not loaded.
+    fn info_without_code(&self, address: Address) -> Result<Option<AccountInfo>, D::Error> {
+        Ok(match self.changes.accounts.get(&address) {
+            Some(account) => account.map(|a| AccountInfo {
+                balance: a.balance,
+                nonce: a.nonce,
+                code_hash: a.code_hash,
+                ..Default::default()
+            }),
+            None => match self.warmed.get(&address) {
+                Some(warmed) => warmed.clone(),
+                None => self.base.basic_ref(address)?,
+            },
+        })
+    }
+
     fn commit_account(&mut self, address: Address, account: EvmAccount) {
         if !account.is_touched() {
             return;
@@ -174,19 +190,7 @@ impl<D: DatabaseRef> Database for BlockState<D> {
     /// Returns the account with its code: revm runs what `info.code` holds and does not look a
     /// missing one up by hash.
     fn basic(&mut self, address: Address) -> Result<Option<AccountInfo>, Self::Error> {
-        let info = match self.changes.accounts.get(&address) {
-            Some(account) => account.map(|a| AccountInfo {
-                balance: a.balance,
-                nonce: a.nonce,
-                code_hash: a.code_hash,
-                ..Default::default()
-            }),
-            None => match self.warmed.get(&address) {
-                Some(warmed) => warmed.clone(),
-                None => self.base.basic_ref(address)?,
-            },
-        };
-        let Some(mut info) = info else {
+        let Some(mut info) = self.info_without_code(address)? else {
             return Ok(None);
         };
         if info.code_hash != KECCAK_EMPTY {
@@ -209,6 +213,41 @@ impl<D: DatabaseRef> Database for BlockState<D> {
         address: Address,
         index: StorageKey,
     ) -> Result<StorageValue, Self::Error> {
+        self.storage_ref(address, index)
+    }
+
+    fn block_hash(&mut self, number: u64) -> Result<B256, Self::Error> {
+        self.base.block_hash_ref(number)
+    }
+}
+
+/// The block's state so far, read without caching: what a prestate or state-diff tracer reads
+/// the values a transaction replaced from.
+impl<D: DatabaseRef> DatabaseRef for BlockState<D> {
+    type Error = D::Error;
+
+    fn basic_ref(&self, address: Address) -> Result<Option<AccountInfo>, Self::Error> {
+        let Some(mut info) = self.info_without_code(address)? else {
+            return Ok(None);
+        };
+        if info.code_hash != KECCAK_EMPTY {
+            info.code = Some(self.code_by_hash_ref(info.code_hash)?);
+        }
+        Ok(Some(info))
+    }
+
+    fn code_by_hash_ref(&self, code_hash: B256) -> Result<Bytecode, Self::Error> {
+        match self.code_cache.get(&code_hash) {
+            Some(code) => Ok(code.clone()),
+            None => self.base.code_by_hash_ref(code_hash),
+        }
+    }
+
+    fn storage_ref(
+        &self,
+        address: Address,
+        index: StorageKey,
+    ) -> Result<StorageValue, Self::Error> {
         if let Some(storage) = self.changes.storage.get(&address) {
             if let Some(value) = storage.slots.get(&index) {
                 return Ok(*value);
@@ -220,7 +259,7 @@ impl<D: DatabaseRef> Database for BlockState<D> {
         self.base.storage_ref(address, index)
     }
 
-    fn block_hash(&mut self, number: u64) -> Result<B256, Self::Error> {
+    fn block_hash_ref(&self, number: u64) -> Result<B256, Self::Error> {
         self.base.block_hash_ref(number)
     }
 }

@@ -154,8 +154,8 @@ pub fn execute_block_on<D: DatabaseRef<Error = StateError>>(
 /// On a child chain, the system call that writes the block's anchor into its bridge before
 /// any transaction runs (EIP-8079's anchoring; EIP-4788's form: the raw 32 bytes as calldata,
 /// from the system address, outside the block's gas). Nothing on the main chain.
-fn write_anchor<D: DatabaseRef<Error = StateError>>(
-    evm: &mut BlockEvm<D>,
+pub(crate) fn write_anchor<D: DatabaseRef<Error = StateError>, I>(
+    evm: &mut MainnetEvm<MainnetContext<BlockState<D>>, I>,
     chain: &ChainConfig,
     block: &BlockContext,
 ) -> Result<(), ExecutionError> {

@@ -14,6 +14,7 @@ mod db;
 mod executor;
 mod genesis;
 mod overrides;
+pub mod trace;
 mod tx_env;
 
 pub use access_list::create_access_list;

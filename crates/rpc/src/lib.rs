@@ -13,6 +13,7 @@ mod eth;
 mod filters;
 mod overrides;
 mod pouw;
+mod trace;
 mod txpool;
 
 use ankr_chain::Chain;
@@ -166,6 +167,16 @@ pub async fn start(
         .expect("unique");
     module
         .merge(ankr::DebugRpcServer::into_rpc(ankr::DebugRpc::new(
+            chain.clone(),
+        )))
+        .expect("unique");
+    module
+        .merge(trace::DebugTraceApiServer::into_rpc(trace::TraceRpc::new(
+            chain.clone(),
+        )))
+        .expect("unique");
+    module
+        .merge(trace::ParityTraceApiServer::into_rpc(trace::TraceRpc::new(
             chain.clone(),
         )))
         .expect("unique");

@@ -14,6 +14,7 @@ pub use logs::EthLogsApiServer;
 pub use net::{EthNodeApiServer, NetRpc, NetRpcServer, Web3Rpc, Web3RpcServer};
 pub use pubsub::EthPubSubApiServer;
 pub use state::EthStateApiServer;
+pub(crate) use state::{Simulation, call_request};
 
 use crate::{
     block_cache::{BlockCache, CachedBlock},
@@ -79,7 +80,7 @@ impl EthRpc {
     }
 }
 
-pub(super) fn head_of(reader: &StoreReader) -> RpcResult<Header> {
+pub(crate) fn head_of(reader: &StoreReader) -> RpcResult<Header> {
     reader
         .head()
         .map_err(internal)?
@@ -102,7 +103,7 @@ pub(super) fn number_of(reader: &StoreReader, tag: BlockNumberOrTag) -> RpcResul
     })
 }
 
-pub(super) fn header_of(reader: &StoreReader, id: BlockId) -> RpcResult<Option<Header>> {
+pub(crate) fn header_of(reader: &StoreReader, id: BlockId) -> RpcResult<Option<Header>> {
     match id {
         BlockId::Hash(hash) => {
             let header = reader.header(hash.block_hash).map_err(internal)?;

@@ -193,7 +193,7 @@ const STATE_HISTORY: u64 = 1024;
 /// Where a simulation (`eth_call`, `eth_estimateGas`, `eth_createAccessList`) runs: the state
 /// of `block` (default latest) under the state overrides, and its context under the block
 /// overrides.
-pub(super) struct Simulation {
+pub(crate) struct Simulation {
     state: StateReader,
     overrides: ankr_execution::Overrides,
     context: BlockContext,
@@ -209,7 +209,7 @@ type Simulate<T> = fn(
 ) -> Result<T, ankr_execution::CallError>;
 
 impl Simulation {
-    pub(super) fn at(
+    pub(crate) fn at(
         reader: &StoreReader,
         block: Option<BlockId>,
         state_overrides: Option<serde_json::Value>,
@@ -224,6 +224,11 @@ impl Simulation {
             overrides,
             context,
         })
+    }
+
+    /// The state, overrides and block context the simulation runs on.
+    pub(crate) fn parts(&self) -> (&StateReader, &ankr_execution::Overrides, &BlockContext) {
+        (&self.state, &self.overrides, &self.context)
     }
 
     /// Runs `simulate` on `request` here, its errors in geth's words.
@@ -276,7 +281,7 @@ pub(super) fn state_at(
     Ok((header, state.map_err(internal)?))
 }
 
-pub(super) fn call_request(request: TransactionRequest) -> CallRequest {
+pub(crate) fn call_request(request: TransactionRequest) -> CallRequest {
     CallRequest {
         from: request.from,
         to: match request.to {

@@ -1,0 +1,161 @@
+// Tracing against anvil, same transactions: a Greeter deployed and called (one call succeeds,
+// one reverts) on a real `ankr devnet` and on Foundry's anvil by the same key, then every
+// tracer asked of both — geth's struct logger, callTracer, prestateTracer (diffMode),
+// 4byteTracer, debug_traceCall, debug_traceBlockBy*, and parity's trace_transaction,
+// trace_block, trace_replayBlockTransactions and trace_filter — and the answers compared after
+// naming the contract by role (its address depends on the deployer's nonce on each chain).
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { ethers } from "ethers";
+import { DEV_KEYS, artifact, startAnvil, startDevnet } from "../lib/devnet.mjs";
+
+async function rpc(url, method, params = []) {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+  });
+  const answer = await response.json();
+  if (answer.error) throw new Error(`${method}: ${answer.error.message}`);
+  return answer.result;
+}
+
+/** Deploys a Greeter and sends two calls to it (the second reverts); returns their hashes. */
+async function scenario(url) {
+  const provider = new ethers.JsonRpcProvider(url, undefined, { staticNetwork: true, pollingInterval: 100 });
+  const wallet = new ethers.NonceManager(new ethers.Wallet(DEV_KEYS[0], provider));
+  const greeter = artifact("Greeter");
+  const factory = new ethers.ContractFactory(greeter.abi, greeter.bytecode, wallet);
+  // Fixed gas limits: the struct logger's `gas` column starts from the limit.
+  const contract = await factory.deploy("hello", { gasLimit: 1_000_000 });
+  const deployed = await contract.deploymentTransaction().wait();
+  const set = await (await contract.setGreeting("hola", { gasLimit: 200_000 })).wait();
+  const failing = await contract.setGreeting("", { gasLimit: 200_000 });
+  // Polled by hand: ethers' wait throws on a revert, and its waitForTransaction waits for a
+  // new block, which an idle anvil never makes.
+  let failed;
+  while (!(failed = await provider.getTransactionReceipt(failing.hash))) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(failed.status, 0, "the empty greeting reverts");
+  return { provider, address: await contract.getAddress(), from: wallet.signer.address, deployed, set, failed };
+}
+
+/** `value` with the contract's address (any case) replaced by "0x<greeter>", recursively. */
+function byRole(value, address) {
+  const json = JSON.stringify(value).replaceAll(new RegExp(address.slice(2), "gi"), "<greeter>");
+  return JSON.parse(json);
+}
+
+describe("tracing: ankr devnet against anvil, same transactions", { timeout: 180_000 }, () => {
+  let devnet, anvil, ours, theirs;
+
+  before(async () => {
+    [devnet, anvil] = await Promise.all([startDevnet(), startAnvil()]);
+    [ours, theirs] = await Promise.all([scenario(devnet.url), scenario(anvil.url)]);
+  });
+  after(async () => {
+    await Promise.all([devnet?.stop(), anvil?.stop()]);
+  });
+
+  const both = async (method, params) =>
+    Promise.all([
+      rpc(devnet.url, method, params(ours)).then((r) => byRole(r, ours.address)),
+      rpc(anvil.url, method, params(theirs)).then((r) => byRole(r, theirs.address)),
+    ]);
+
+  test("callTracer: the same call frames, gas, output and revert reason", async () => {
+    for (const tx of ["set", "failed", "deployed"]) {
+      const [a, b] = await both("debug_traceTransaction", (s) => [s[tx].hash, { tracer: "callTracer" }]);
+      // The top frame's `gas` is the transaction's gas limit in geth's callTracer (and ours);
+      // anvil gives what is left after intrinsic gas. Everything else is the same.
+      const limit = await ours.provider.getTransaction(ours[tx].hash).then((t) => t.gasLimit);
+      assert.equal(BigInt(a.gas), limit, `${tx}: geth's top-frame gas`);
+      assert.deepEqual({ ...a, gas: undefined }, { ...b, gas: undefined }, `${tx}: ${JSON.stringify(a)}`);
+    }
+    const [failed] = await both("debug_traceTransaction", (s) => [s.failed.hash, { tracer: "callTracer" }]);
+    assert.equal(failed.revertReason, "Greeter: empty greeting");
+  });
+
+  test("the struct logger: the same opcodes, gas and stack, step by step", async () => {
+    const opts = { enableMemory: false, disableStorage: false, disableStack: false };
+    const [a, b] = await both("debug_traceTransaction", (s) => [s.set.hash, opts]);
+    assert.equal(a.failed, false);
+    assert.equal(a.gas, b.gas);
+    assert.equal(a.returnValue.replace(/^0x/, ""), b.returnValue.replace(/^0x/, ""));
+    const steps = (t) => t.structLogs.map(({ pc, op, gas, gasCost, depth, stack }) => ({ pc, op, gas, gasCost, depth, stack }));
+    assert.ok(a.structLogs.length > 100, `${a.structLogs.length} steps`);
+    assert.deepEqual(steps(a), steps(b));
+  });
+
+  test("prestateTracer in diffMode: the same accounts and slots change", async () => {
+    const [a, b] = await both("debug_traceTransaction", (s) => [
+      s.set.hash,
+      { tracer: "prestateTracer", tracerConfig: { diffMode: true } },
+    ]);
+    // Balances pay fees at each chain's own prices to its own coinbase: compare the greeter's
+    // storage and the sender's nonce, which the transaction alone decides.
+    assert.deepEqual(a.pre["0x<greeter>"].storage, b.pre["0x<greeter>"].storage);
+    assert.deepEqual(a.post["0x<greeter>"].storage, b.post["0x<greeter>"].storage);
+    const sender = ours.from.toLowerCase();
+    assert.equal(a.pre[sender].nonce + 1, a.post[sender].nonce);
+    const [plain] = await both("debug_traceTransaction", (s) => [s.set.hash, { tracer: "prestateTracer" }]);
+    assert.ok(plain["0x<greeter>"].code.length > 2, "prestate carries the greeter's code");
+  });
+
+  test("4byteTracer and debug_traceCall answer alike", async () => {
+    const [a, b] = await both("debug_traceTransaction", (s) => [s.set.hash, { tracer: "4byteTracer" }]);
+    assert.deepEqual(a, b);
+    assert.equal(Object.keys(a).length, 1);
+    const greeting = new ethers.Interface(artifact("Greeter").abi).encodeFunctionData("greeting");
+    const [c, d] = await both("debug_traceCall", (s) => [
+      { from: s.from, to: s.address, data: greeting, gas: "0x30000" },
+      "latest",
+      { tracer: "callTracer" },
+    ]);
+    assert.equal(c.gas, "0x30000", "geth's top-frame gas: the call's gas limit");
+    assert.deepEqual({ ...c, gas: undefined }, { ...d, gas: undefined });
+    assert.ok(c.output.length > 130, "the greeting comes back");
+  });
+
+  test("debug_traceBlockByNumber and ByHash trace every transaction of the block", async () => {
+    const number = ethers.toQuantity(ours.set.blockNumber);
+    const byNumber = await rpc(devnet.url, "debug_traceBlockByNumber", [number, { tracer: "callTracer" }]);
+    const byHash = await rpc(devnet.url, "debug_traceBlockByHash", [ours.set.blockHash, { tracer: "callTracer" }]);
+    assert.deepEqual(byNumber, byHash);
+    const block = await ours.provider.getBlock(ours.set.blockNumber);
+    assert.deepEqual(byNumber.map((t) => t.txHash), block.transactions);
+    assert.ok(byNumber.some((t) => t.txHash === ours.set.hash));
+  });
+
+  test("parity's trace_transaction, trace_block, replayBlockTransactions and trace_filter", async () => {
+    const strip = (traces) => traces.map(({ action, result, error, subtraces, traceAddress, type }) => ({ action, result, error, subtraces, traceAddress, type }));
+    for (const tx of ["set", "failed", "deployed"]) {
+      const [a, b] = await both("trace_transaction", (s) => [s[tx].hash]);
+      assert.deepEqual(strip(a), strip(b), tx);
+    }
+    const [failed] = await both("trace_transaction", (s) => [s.failed.hash]);
+    assert.equal(failed[0].error, "Reverted");
+
+    const block = await rpc(devnet.url, "trace_block", [ethers.toQuantity(ours.set.blockNumber)]);
+    assert.ok(block.some((t) => t.transactionHash === ours.set.hash));
+    const [replayed] = await both("trace_replayBlockTransactions", (s) => [ethers.toQuantity(s.set.blockNumber), ["trace", "stateDiff"]]);
+    const mine = replayed.find((r) => r.transactionHash === ours.set.hash);
+    assert.ok(mine.stateDiff["0x<greeter>"].storage, "the greeter's slot changes");
+    assert.equal(mine.trace[0].action.to, "0x<greeter>");
+
+    // toAddress matches a call's callee and a creation's new contract (parity's rule).
+    const [ourFilter, theirFilter] = await both("trace_filter", (s) => [
+      { fromBlock: ethers.toQuantity(s.deployed.blockNumber), toBlock: ethers.toQuantity(s.failed.blockNumber), toAddress: [s.address] },
+    ]);
+    assert.deepEqual(
+      ourFilter.map((t) => t.transactionHash).sort(),
+      [ours.deployed.hash, ours.set.hash, ours.failed.hash].sort(),
+    );
+    assert.deepEqual(strip(ourFilter).map((t) => t.type), strip(theirFilter).map((t) => t.type));
+  });
+
+  test("refusals name their rule", async () => {
+    await assert.rejects(rpc(devnet.url, "debug_traceTransaction", [ours.set.hash, { tracer: "noSuchTracer" }]), /tracer/i);
+    await assert.rejects(rpc(devnet.url, "debug_traceTransaction", [ethers.ZeroHash]), /not found/);
+    await assert.rejects(rpc(devnet.url, "trace_filter", [{ fromBlock: "0x5", toBlock: "0x1" }]), /after toBlock/);
+  });
+});
