@@ -20,6 +20,8 @@ async function rpc(url, method, params = []) {
   return answer.result;
 }
 
+const PAYEE = "0x000000000000000000000000000000000000dEaD";
+
 /** Deploys a Greeter and sends two calls to it (the second reverts); returns their hashes. */
 async function scenario(url) {
   const provider = new ethers.JsonRpcProvider(url, undefined, { staticNetwork: true, pollingInterval: 100 });
@@ -36,7 +38,15 @@ async function scenario(url) {
   let failed;
   while (!(failed = await provider.getTransactionReceipt(failing.hash))) await new Promise((r) => setTimeout(r, 100));
   assert.equal(failed.status, 0, "the empty greeting reverts");
-  return { provider, address: await contract.getAddress(), from: wallet.signer.address, deployed, set, failed };
+  // A Multicall3 of our own (anvil has none at the canonical address) pays 5 wei onwards:
+  // an internal transfer.
+  const multicall = artifact("Multicall3");
+  const batcher = await new ethers.ContractFactory(multicall.abi, multicall.bytecode, wallet).deploy({ gasLimit: 2_000_000 });
+  await batcher.deploymentTransaction().wait();
+  const paid = await (
+    await batcher.aggregate3Value([{ target: PAYEE, allowFailure: false, value: 5, callData: "0x" }], { value: 5, gasLimit: 200_000 })
+  ).wait();
+  return { provider, address: await contract.getAddress(), from: wallet.signer.address, deployed, set, failed, paid, batcher: await batcher.getAddress() };
 }
 
 /** `value` with the contract's address (any case) replaced by "0x<greeter>", recursively. */
@@ -151,6 +161,60 @@ describe("tracing: ankr devnet against anvil, same transactions", { timeout: 180
       [ours.deployed.hash, ours.set.hash, ours.failed.hash].sort(),
     );
     assert.deepEqual(strip(ourFilter).map((t) => t.type), strip(theirFilter).map((t) => t.type));
+  });
+
+  test("Otterscan's API answers as anvil's does", async () => {
+    const [level] = await both("ots_getApiLevel", () => []);
+    assert.equal(level, 8);
+    const [code, noCode] = await Promise.all([
+      rpc(devnet.url, "ots_hasCode", [ours.address, "latest"]),
+      rpc(devnet.url, "ots_hasCode", [PAYEE, "latest"]),
+    ]);
+    assert.deepEqual([code, noCode], [true, false]);
+    for (const [method, params] of [
+      ["ots_getTransactionError", (s) => [s.failed.hash]],
+      ["ots_getTransactionError", (s) => [s.set.hash]],
+      ["ots_traceTransaction", (s) => [s.paid.hash]],
+      ["ots_getContractCreator", (s) => [s.address]],
+      ["ots_getTransactionBySenderAndNonce", (s) => [s.from, 1]],
+    ]) {
+      const [a, b] = await both(method, params);
+      const role = (v) => JSON.stringify(v).replaceAll(new RegExp((method === "ots_getTransactionBySenderAndNonce" || method === "ots_getContractCreator") ? "0x[0-9a-f]{64}" : "^$", "g"), "<hash>");
+      assert.deepEqual(JSON.parse(role(byRole(a, ours.batcher))), JSON.parse(role(byRole(b, theirs.batcher))), `${method}: ${JSON.stringify(a)}`);
+    }
+    // Internal operations exclude the transaction's own transfer, as Erigon's (Otterscan's
+    // reference) and reth's do; anvil lists it too.
+    const [operations, theirOperations] = await both("ots_getInternalOperations", (s) => [s.paid.hash]);
+    const payee = PAYEE.toLowerCase();
+    assert.deepEqual(operations, [{ type: 0, from: ours.batcher.toLowerCase(), to: payee, value: "0x5" }]);
+    assert.deepEqual(
+      theirOperations.filter((o) => o.from !== theirs.from.toLowerCase()),
+      [{ type: 0, from: theirs.batcher.toLowerCase(), to: payee, value: "0x5" }],
+    );
+    assert.equal(await rpc(devnet.url, "ots_getTransactionBySenderAndNonce", [ours.from, 1]), ours.set.hash);
+    assert.deepEqual(await rpc(devnet.url, "ots_getContractCreator", [ours.address]), { hash: ours.deployed.hash, creator: ours.from.toLowerCase() });
+
+    // Blocks: details and a page of transactions, with Otterscan's shapes.
+    const number = ours.set.blockNumber;
+    const details = await rpc(devnet.url, "ots_getBlockDetails", [number]);
+    assert.equal(details.block.transactionCount, (await ours.provider.getBlock(number)).transactions.length);
+    assert.equal(details.block.transactions, undefined);
+    assert.ok(BigInt(details.totalFees) > 0n && "blockReward" in details.issuance);
+    assert.deepEqual(await rpc(devnet.url, "ots_getBlockDetailsByHash", [ours.set.blockHash]), details);
+    const page = await rpc(devnet.url, "ots_getBlockTransactions", [number, 0, 25]);
+    const mine = page.fullblock.transactions.findIndex((t) => t.hash === ours.set.hash);
+    assert.equal(page.fullblock.transactions[mine].input, "0xa4136862", "input cut to its selector");
+    assert.equal(page.receipts[mine].logs, null);
+    assert.equal(page.receipts[mine].status, "0x1");
+
+    // Searches: the sender's transactions, newest first, on both chains.
+    const [before, theirsBefore] = await both("ots_searchTransactionsBefore", (s) => [s.from, 0, 25]);
+    assert.deepEqual(before.txs.map((t) => t.nonce), theirsBefore.txs.map((t) => t.nonce));
+    assert.deepEqual(before.txs.map((t) => t.hash).slice(-3).reverse(), [ours.deployed.hash, ours.set.hash, ours.failed.hash]);
+    assert.equal(before.firstPage, true);
+    assert.equal(before.lastPage, true);
+    const after = await rpc(devnet.url, "ots_searchTransactionsAfter", [ours.from, 0, 25]);
+    assert.deepEqual(after.txs.map((t) => t.hash), before.txs.map((t) => t.hash));
   });
 
   test("refusals name their rule", async () => {

@@ -11,6 +11,7 @@ mod convert;
 mod errors;
 mod eth;
 mod filters;
+mod otterscan;
 mod overrides;
 mod pouw;
 mod trace;
@@ -174,6 +175,11 @@ pub async fn start(
         .merge(trace::DebugTraceApiServer::into_rpc(trace::TraceRpc::new(
             chain.clone(),
         )))
+        .expect("unique");
+    module
+        .merge(otterscan::OtterscanApiServer::into_rpc(
+            otterscan::OtterscanRpc::new(chain.clone()),
+        ))
         .expect("unique");
     module
         .merge(trace::ParityTraceApiServer::into_rpc(trace::TraceRpc::new(

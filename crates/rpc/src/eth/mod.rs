@@ -14,7 +14,7 @@ pub use logs::EthLogsApiServer;
 pub use net::{EthNodeApiServer, NetRpc, NetRpcServer, Web3Rpc, Web3RpcServer};
 pub use pubsub::EthPubSubApiServer;
 pub use state::EthStateApiServer;
-pub(crate) use state::{Simulation, call_request};
+pub(crate) use state::{Simulation, call_request, state_at};
 
 use crate::{
     block_cache::{BlockCache, CachedBlock},

@@ -251,7 +251,7 @@ impl Simulation {
 
 /// The state as of `block` (default latest) and that block's header. Blocks up to
 /// [`STATE_HISTORY`] behind the head are served by undoing later changesets; older state is not.
-pub(super) fn state_at(
+pub(crate) fn state_at(
     reader: &StoreReader,
     block: Option<BlockId>,
 ) -> RpcResult<(Header, StateReader)> {
