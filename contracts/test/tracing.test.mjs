@@ -1,9 +1,10 @@
-// Tracing against anvil, same transactions: a Greeter deployed and called (one call succeeds,
-// one reverts) on a real `ankr devnet` and on Foundry's anvil by the same key, then every
-// tracer asked of both — geth's struct logger, callTracer, prestateTracer (diffMode),
-// 4byteTracer, debug_traceCall, debug_traceBlockBy*, and parity's trace_transaction,
-// trace_block, trace_replayBlockTransactions and trace_filter — and the answers compared after
-// naming the contract by role (its address depends on the deployer's nonce on each chain).
+// Tracing, simulation and Otterscan against anvil, same transactions: a Greeter deployed and
+// called (one call succeeds, one reverts) and a Multicall3 paying onwards, on a real
+// `ankr devnet` and on Foundry's anvil by the same key; then every tracer asked of both —
+// geth's struct logger, callTracer, prestateTracer (diffMode), 4byteTracer, debug_traceCall,
+// debug_traceBlockBy*, parity's trace_*, Otterscan's ots_*, eth_simulateV1 and
+// eth_fillTransaction — and the answers compared after naming contracts by role. Where anvil
+// and geth differ, the test says so and ankr answers as geth.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { ethers } from "ethers";
@@ -55,7 +56,7 @@ function byRole(value, address) {
   return JSON.parse(json);
 }
 
-describe("tracing: ankr devnet against anvil, same transactions", { timeout: 180_000 }, () => {
+describe("tracing, simulation and Otterscan: ankr devnet against anvil, same transactions", { timeout: 180_000 }, () => {
   let devnet, anvil, ours, theirs;
 
   before(async () => {
@@ -215,6 +216,57 @@ describe("tracing: ankr devnet against anvil, same transactions", { timeout: 180
     assert.equal(before.lastPage, true);
     const after = await rpc(devnet.url, "ots_searchTransactionsAfter", [ours.from, 0, 25]);
     assert.deepEqual(after.txs.map((t) => t.hash), before.txs.map((t) => t.hash));
+  });
+
+  test("eth_simulateV1: blocks of calls carry state, report reverts and logs as anvil's", async () => {
+    const greeter = new ethers.Interface(artifact("Greeter").abi);
+    const stranger = "0x00000000000000000000000000000000000a11ce";
+    const payload = (s) => [
+      {
+        blockStateCalls: [
+          {
+            stateOverrides: { [stranger]: { balance: "0xde0b6b3a7640000" } },
+            calls: [
+              { from: stranger, to: s.address, data: greeter.encodeFunctionData("setGreeting", ["simulated"]) },
+              { from: stranger, to: s.address, data: greeter.encodeFunctionData("setGreeting", [""]) },
+            ],
+          },
+          { calls: [{ from: stranger, to: s.address, data: greeter.encodeFunctionData("greeting") }] },
+        ],
+      },
+      "latest",
+    ];
+    const [a, b] = await both("eth_simulateV1", payload);
+    assert.equal(a.length, 2);
+    const calls = (blocks) =>
+      blocks.map((block) => block.calls.map(({ status, returnData, gasUsed, logs, error }) => ({ status, returnData, gasUsed, logs: logs.length, error: !!error })));
+    assert.deepEqual(calls(a), calls(b));
+    assert.equal(a[0].calls[0].status, "0x1");
+    // The spec's and geth's code for a revert is 3 (anvil 1.7.1 answers -3200).
+    assert.equal(a[0].calls[1].error.code, 3, "a revert is the call's result");
+    assert.equal(greeter.decodeFunctionResult("greeting", a[1].calls[0].returnData)[0], "simulated", "state carries on");
+    assert.equal(Number(a[1].number), Number(a[0].number) + 1);
+    assert.equal(a[1].parentHash, a[0].hash);
+    // Nothing was kept.
+    assert.equal(await rpc(devnet.url, "eth_call", [{ to: ours.address, data: greeter.encodeFunctionData("greeting") }, "latest"]).then((r) => greeter.decodeFunctionResult("greeting", r)[0]), "hola");
+    await assert.rejects(rpc(devnet.url, "eth_simulateV1", [{ blockStateCalls: [], traceTransfers: true }, "latest"]), /traceTransfers/);
+  });
+
+  test("eth_fillTransaction completes a transaction a wallet then signs and sends", async () => {
+    const [filled, theirs_] = await both("eth_fillTransaction", (s) => [{ from: s.from, to: PAYEE, value: "0x1" }]);
+    assert.equal(filled.tx.gas, "0x5208");
+    assert.equal(filled.tx.type, "0x2");
+    assert.equal(BigInt(filled.tx.nonce), BigInt(await ours.provider.getTransactionCount(ours.from, "pending")));
+    assert.deepEqual([theirs_.tx.gas, theirs_.tx.type, theirs_.tx.to], [filled.tx.gas, filled.tx.type, filled.tx.to]);
+    assert.ok(filled.raw.startsWith("0x02"), "an EIP-1559 envelope");
+    const wallet = new ethers.Wallet(DEV_KEYS[0], ours.provider);
+    const { tx } = filled;
+    const sent = await wallet.sendTransaction({
+      type: 2, to: tx.to, value: tx.value, nonce: Number(tx.nonce), gasLimit: tx.gas, chainId: tx.chainId,
+      maxFeePerGas: tx.maxFeePerGas, maxPriorityFeePerGas: tx.maxPriorityFeePerGas, data: tx.input,
+    });
+    assert.equal((await sent.wait()).status, 1);
+    await assert.rejects(rpc(devnet.url, "eth_fillTransaction", [{ to: PAYEE }]), /from is required/);
   });
 
   test("refusals name their rule", async () => {

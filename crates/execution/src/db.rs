@@ -118,6 +118,50 @@ impl<D: DatabaseRef> BlockState<D> {
         Ok(())
     }
 
+    /// Writes `overrides` into the state as if a block had made them (what `eth_simulateV1`
+    /// does before each simulated block's calls).
+    pub fn apply(&mut self, overrides: &crate::Overrides) -> Result<(), D::Error> {
+        for (address, change) in &overrides.accounts {
+            let before = self.info_without_code(*address)?.unwrap_or_default();
+            let code_hash = match &change.code {
+                Some(code) if code.is_empty() => KECCAK_EMPTY,
+                Some(code) => {
+                    let hash = alloy_primitives::keccak256(code);
+                    self.changes.codes.insert(hash, code.clone());
+                    self.code_cache
+                        .insert(hash, Bytecode::new_raw(code.clone()));
+                    hash
+                }
+                None => before.code_hash,
+            };
+            self.changes.accounts.insert(
+                *address,
+                Some(Account {
+                    nonce: change.nonce.unwrap_or(before.nonce),
+                    balance: change.balance.unwrap_or(before.balance),
+                    code_hash,
+                }),
+            );
+            let slots = match &change.storage {
+                Some(crate::StorageOverride::Replace(slots)) => {
+                    let storage = self.changes.storage.entry(*address).or_default();
+                    storage.wiped = true;
+                    storage.slots.clear();
+                    slots
+                }
+                Some(crate::StorageOverride::Patch(slots)) => slots,
+                None => continue,
+            };
+            let storage = self.changes.storage.entry(*address).or_default();
+            storage.slots.extend(
+                slots
+                    .iter()
+                    .map(|(k, v)| (U256::from_be_bytes(k.0), U256::from_be_bytes(v.0))),
+            );
+        }
+        Ok(())
+    }
+
     /// The account as the block has left it so far, its code not loaded.
     fn info_without_code(&self, address: Address) -> Result<Option<AccountInfo>, D::Error> {
         Ok(match self.changes.accounts.get(&address) {

@@ -14,6 +14,7 @@ mod db;
 mod executor;
 mod genesis;
 mod overrides;
+pub mod simulate;
 pub mod trace;
 mod tx_env;
 

@@ -140,6 +140,7 @@ pub async fn start(
         eth::EthNodeApiServer::into_rpc(eth.clone()),
         eth::EthBlocksApiServer::into_rpc(eth.clone()),
         eth::EthStateApiServer::into_rpc(eth.clone()),
+        eth::EthSimulateApiServer::into_rpc(eth.clone()),
         eth::EthFeesApiServer::into_rpc(eth.clone()),
         eth::EthLogsApiServer::into_rpc(eth.clone()),
         eth::EthPubSubApiServer::into_rpc(eth),

@@ -129,3 +129,11 @@ pub fn block(
     }
     Ok(())
 }
+
+/// Typed overrides (tracing and simulation options carry them typed) as the JSON the parsers
+/// above take, so that every method applies them by the same rules.
+pub fn to_json(value: Option<impl serde::Serialize>) -> RpcResult<Option<Value>> {
+    value
+        .map(|v| serde_json::to_value(v).map_err(crate::errors::internal))
+        .transpose()
+}

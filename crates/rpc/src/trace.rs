@@ -221,13 +221,6 @@ impl TraceRpc {
     }
 }
 
-/// Overrides as the simulation takes them (the JSON `eth_call` takes).
-fn to_json(value: Option<impl serde::Serialize>) -> RpcResult<Option<serde_json::Value>> {
-    value
-        .map(|v| serde_json::to_value(v).map_err(internal))
-        .transpose()
-}
-
 /// geth's traces of the transactions `watch` selects in `block`.
 fn geth_traces(
     chain: &Chain,
@@ -307,8 +300,8 @@ impl DebugTraceApiServer for TraceRpc {
         let simulation = crate::eth::Simulation::at(
             &self.reader()?,
             block,
-            to_json(options.state_overrides)?,
-            to_json(options.block_overrides)?,
+            crate::overrides::to_json(options.state_overrides)?,
+            crate::overrides::to_json(options.block_overrides)?,
         )?;
         let inspector = DebugInspector::new(options.tracing_options)
             .map_err(|e| invalid_params(e.to_string()))?;

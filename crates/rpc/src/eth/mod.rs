@@ -6,6 +6,7 @@ mod fees;
 mod logs;
 mod net;
 mod pubsub;
+mod simulate;
 mod state;
 
 pub use blocks::EthBlocksApiServer;
@@ -13,6 +14,7 @@ pub use fees::EthFeesApiServer;
 pub use logs::EthLogsApiServer;
 pub use net::{EthNodeApiServer, NetRpc, NetRpcServer, Web3Rpc, Web3RpcServer};
 pub use pubsub::EthPubSubApiServer;
+pub use simulate::EthSimulateApiServer;
 pub use state::EthStateApiServer;
 pub(crate) use state::{Simulation, call_request, state_at};
 
