@@ -269,6 +269,20 @@ describe("tracing, simulation and Otterscan: ankr devnet against anvil, same tra
     await assert.rejects(rpc(devnet.url, "eth_fillTransaction", [{ to: PAYEE }]), /from is required/);
   });
 
+  test("/metrics: a mining devnet's useful work, head and peers in Prometheus text", async () => {
+    const response = await fetch(`${devnet.url}/metrics`);
+    assert.equal(response.status, 200);
+    assert.match(response.headers.get("content-type"), /^text\/plain; version=0\.0\.4/);
+    const text = await response.text();
+    const value = (name) => Number(text.match(new RegExp(`^${name} (\\S+)$`, "m"))?.[1]);
+    assert.ok(value("ankr_head_number") >= Number(await rpc(devnet.url, "eth_blockNumber")) - 1);
+    assert.ok(value("ankr_pouw_instructions_total") > 0, "useful work ran");
+    assert.ok(value("ankr_pouw_wins_total") >= 1, "and won blocks");
+    assert.ok(value("ankr_pouw_busy_seconds_total") > 0);
+    assert.equal(value("ankr_peers"), 0, "one node, no peers");
+    assert.equal(value("ankr_syncing"), 0);
+  });
+
   test("refusals name their rule", async () => {
     await assert.rejects(rpc(devnet.url, "debug_traceTransaction", [ours.set.hash, { tracer: "noSuchTracer" }]), /tracer/i);
     await assert.rejects(rpc(devnet.url, "debug_traceTransaction", [ethers.ZeroHash]), /not found/);

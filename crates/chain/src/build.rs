@@ -66,6 +66,7 @@ impl Chain {
                 ImportError::Execution(e) => ChainError::Execution(e),
                 other => unreachable!("building checks no header rule: {other}"),
             })?;
+        self.metrics.built();
         Ok(Some(header))
     }
 

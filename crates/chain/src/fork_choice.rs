@@ -193,6 +193,7 @@ impl Chain {
         self.record_reorganisation(Some((tip, previous)))?;
         let result = match self.switch_branch(tip) {
             Ok(unwound) => {
+                self.metrics.reorganised(unwound.len());
                 self.return_to_pool(unwound)?;
                 Ok(())
             }

@@ -18,6 +18,17 @@ impl Chain {
     /// the head's, the chain reorganises onto it (fork choice, DESIGN §4.6; ties keep the
     /// branch seen first).
     pub fn import_block(&self, block: Block) -> Result<B256, ImportError> {
+        let started = std::time::Instant::now();
+        let result = self.import_block_counted(block);
+        match &result {
+            Ok(_) => self.metrics.imported(started.elapsed()),
+            Err(error) if error.is_peer_fault() => self.metrics.refused(),
+            Err(_) => {}
+        }
+        result
+    }
+
+    fn import_block_counted(&self, block: Block) -> Result<B256, ImportError> {
         let _writing = self.writer.lock().expect("writer lock");
         let hash = block.header.hash();
         let reader = self.reader()?;

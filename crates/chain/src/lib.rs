@@ -11,6 +11,7 @@ pub mod child_chains;
 mod error;
 mod fork_choice;
 mod import;
+pub mod metrics;
 mod operator;
 mod pouw;
 mod rules;
@@ -80,6 +81,8 @@ pub struct Chain {
     /// Reorganisations that failed on an invalid branch block since start (for tests and
     /// status).
     failed_reorganisations: std::sync::atomic::AtomicU64,
+    /// What the chain counted of its work since start (`/metrics`).
+    metrics: metrics::ChainMetrics,
     /// On a child chain, the anchor the next block built here carries (its main-chain
     /// manager's deposit hash, set by the operator's link to the main chain).
     anchor: RwLock<B256>,
@@ -118,6 +121,7 @@ impl Chain {
             bad_blocks: Mutex::default(),
             anchor: RwLock::default(),
             failed_reorganisations: Default::default(),
+            metrics: Default::default(),
             window_cache: Default::default(),
             blocks: broadcast::channel(256).0,
             pending_tx: Notify::new(),
@@ -169,6 +173,11 @@ impl Chain {
     }
 
     /// Reorganisations that failed on an invalid branch block since start.
+    /// What the chain counted of its work since the node started.
+    pub fn metrics(&self) -> metrics::ChainCounts {
+        self.metrics.read()
+    }
+
     pub fn failed_reorganisations(&self) -> u64 {
         self.failed_reorganisations
             .load(std::sync::atomic::Ordering::Relaxed)

@@ -954,3 +954,66 @@ async fn create_access_list_answers_as_geths() {
     assert_eq!(answer["error"], "execution reverted");
     node.stop().await;
 }
+
+/// `GET /metrics` on the JSON-RPC port answers Prometheus text: every documented metric with
+/// its type, and the values the node's own JSON-RPC gives (head, pool, blocks built).
+#[tokio::test]
+async fn metrics_are_served_as_prometheus_text_beside_json_rpc() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (_dir, node, client) = start().await;
+    let key = devnet::accounts()[0].secret;
+    let tx = sign_transaction(&key, transfer(0, devnet::spec().chain_id, Bytes::new()));
+    let hash = call(&client, "eth_sendRawTransaction", json!([raw(&tx)]))
+        .await
+        .unwrap();
+    wait_for_receipt(&client, &hash).await;
+
+    let addr = node.rpc_url().trim_start_matches("http://").to_string();
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: text/plain; version=0.0.4"),
+        "{head}"
+    );
+    let value = |name: &str| -> f64 {
+        body.lines()
+            .find_map(|line| line.strip_prefix(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{name} missing from:\n{body}"))
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let number = quantity(&call(&client, "eth_blockNumber", json!([])).await.unwrap());
+    assert!(value("ankr_head_number") >= number as f64 && number >= 1);
+    assert!(value("ankr_blocks_built_total") >= 1.0);
+    assert_eq!(value("ankr_pool_transactions"), 0.0);
+    for name in [
+        "ankr_blocks_imported_total",
+        "ankr_block_import_seconds_sum",
+        "ankr_block_import_seconds_count",
+        "ankr_blocks_refused_total",
+        "ankr_reorganisations_total",
+        "ankr_reorganised_blocks_total",
+        "ankr_failed_reorganisations_total",
+        "ankr_bad_blocks",
+        "ankr_head_timestamp_seconds",
+    ] {
+        value(name);
+    }
+    assert!(body.contains("# TYPE ankr_blocks_imported_total counter"));
+    assert!(body.contains("ankr_node_info{chain=\""));
+    // JSON-RPC on the same port is untouched.
+    assert_eq!(
+        call(&client, "eth_chainId", json!([])).await.unwrap(),
+        json!(format!("0x{:x}", devnet::spec().chain_id))
+    );
+    node.stop().await;
+}

@@ -11,6 +11,7 @@ mod convert;
 mod errors;
 mod eth;
 mod filters;
+pub mod metrics;
 mod otterscan;
 mod overrides;
 mod pouw;
@@ -131,7 +132,16 @@ pub async fn start(
         .set_batch_request_config(BatchRequestConfig::Limit(MAX_BATCH))
         .set_id_provider(HexIdProvider::default())
         .build();
-    let server = Server::builder().set_config(config).build(addr).await?;
+    let metrics = metrics::MetricsLayer::new(metrics::MetricsSource {
+        chain: chain.clone(),
+        mining: mining.clone(),
+        network: network.clone(),
+    });
+    let server = Server::builder()
+        .set_config(config)
+        .set_http_middleware(tower::ServiceBuilder::new().layer(metrics))
+        .build(addr)
+        .await?;
     let local_addr = server.local_addr()?;
     let mut module = jsonrpsee::RpcModule::new(());
     let filters = Arc::new(filters::Filters::default());
