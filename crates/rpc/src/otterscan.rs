@@ -29,7 +29,7 @@ pub const API_LEVEL: u64 = 8;
 pub const MAX_SEARCH_BLOCKS: u64 = 10_000;
 /// Blocks back the binary searches (creator, sender and nonce) can read state: the node's
 /// historical state window.
-const STATE_WINDOW: u64 = 1024;
+const STATE_WINDOW: u64 = crate::eth::STATE_HISTORY;
 
 #[rpc(server, client, namespace = "ots")]
 pub trait OtterscanApi {

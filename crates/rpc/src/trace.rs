@@ -110,6 +110,18 @@ impl Replayable {
                 parent_state: reader.state().map_err(internal)?,
             }));
         }
+        let head = crate::eth::head_of(reader)?.number;
+        if head - (header.number - 1) > crate::eth::STATE_HISTORY {
+            return Err(rpc_error(
+                codes::SERVER,
+                format!(
+                    "block {} is too old to trace: this node keeps the state of the last {} \
+                     blocks (head {head})",
+                    header.number,
+                    crate::eth::STATE_HISTORY
+                ),
+            ));
+        }
         let parent_state = reader.state_at(header.number - 1).map_err(|e| {
             rpc_error(
                 codes::SERVER,

@@ -16,7 +16,7 @@ pub use net::{EthNodeApiServer, NetRpc, NetRpcServer, Web3Rpc, Web3RpcServer};
 pub use pubsub::EthPubSubApiServer;
 pub use simulate::EthSimulateApiServer;
 pub use state::EthStateApiServer;
-pub(crate) use state::{Simulation, call_request, state_at};
+pub(crate) use state::{STATE_HISTORY, Simulation, call_request, state_at};
 
 use crate::{
     block_cache::{BlockCache, CachedBlock},

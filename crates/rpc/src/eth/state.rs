@@ -188,7 +188,7 @@ impl EthStateApiServer for EthRpc {
 }
 
 /// How many blocks behind the head state queries may look.
-const STATE_HISTORY: u64 = 1024;
+pub(crate) const STATE_HISTORY: u64 = 1024;
 
 /// Where a simulation (`eth_call`, `eth_estimateGas`, `eth_createAccessList`) runs: the state
 /// of `block` (default latest) under the state overrides, and its context under the block
