@@ -523,6 +523,36 @@ fn alloy_trie_empty() -> alloy_primitives::B256 {
     alloy_primitives::b256!("56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421")
 }
 
+/// `block` sealed again by `signer` after a test changed it.
+fn resealed(mut block: ankr_types::Block, signer: usize) -> ankr_types::Block {
+    block.header.seal =
+        ankr_types::Seal::operator(&key(signer), CHILD_CHAIN_ID, block.header.template_hash());
+    block
+}
+
+/// Shows `block` to a node, which must refuse it by `rule` and keep it as its newest bad block.
+async fn shown_as_bad(
+    client: &jsonrpsee::http_client::HttpClient,
+    block: &ankr_types::Block,
+    rule: &str,
+) {
+    use ankr_rpc::api::PouwRpcClient;
+    let refused = client
+        .submit_block(alloy_rlp_encode(block))
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains(rule), "{refused}");
+    let bad = ankr_rpc::api::DebugRpcClient::bad_blocks(client)
+        .await
+        .unwrap();
+    assert_eq!(
+        bad[0].hash,
+        block.header.hash(),
+        "kept: the operator's seal held"
+    );
+    assert!(bad[0].reason.contains(rule), "{}", bad[0].reason);
+}
+
 fn alloy_rlp_encode(block: &ankr_types::Block) -> alloy_primitives::Bytes {
     alloy_rlp::encode(block).into()
 }
@@ -719,12 +749,25 @@ impl ManagedChild {
         let reader = self.child.reader().unwrap();
         let mut block = ankr_child::committer::stored_block(&reader, number).unwrap();
         block.header.state_root = alloy_primitives::B256::repeat_byte(0x66);
-        block.header.seal = ankr_types::Seal::operator(
-            &key(OPERATOR),
-            CHILD_CHAIN_ID,
-            block.header.template_hash(),
-        );
-        block
+        resealed(block, OPERATOR)
+    }
+
+    /// Stops the operator once `watcher` has its head, commits every honest block and
+    /// returns that head: the chain then moves only as the test makes it.
+    async fn stop_operator_with_all_committed(
+        &mut self,
+        watcher: &ChildNode,
+    ) -> ankr_types::Header {
+        self.operator.take().unwrap().stop().await;
+        let head = self.child.head();
+        eventually("the watcher has every honest block", || {
+            let w = watcher.node.chain.clone();
+            let target = head.hash();
+            async move { w.head().hash() == target }
+        })
+        .await;
+        self.catch_up().await;
+        head
     }
 
     /// Commits the operator's blocks after the manager's latest up to `number`, honestly.
@@ -1149,16 +1192,8 @@ async fn attack_a_watcher_proves_forged_blocks_by_itself() {
         .unwrap();
     // 2. A forged block on the watcher's head: the operator stops making blocks, commits
     //    every honest one, and shows the watcher one more whose state root lies.
-    chain.operator.take().unwrap().stop().await;
-    let head = chain.child.head();
-    eventually("the watcher has every honest block", || {
-        let w = watcher.node.chain.clone();
-        let target = head.hash();
-        async move { w.head().hash() == target }
-    })
-    .await;
-    chain.catch_up().await;
-    let mut forged = ankr_types::Block {
+    let head = chain.stop_operator_with_all_committed(&watcher).await;
+    let forged = ankr_types::Block {
         header: ankr_types::Header {
             parent_hash: head.hash(),
             number: head.number + 1,
@@ -1172,21 +1207,8 @@ async fn attack_a_watcher_proves_forged_blocks_by_itself() {
         },
         transactions: vec![],
     };
-    forged.header.seal = ankr_types::Seal::operator(
-        &key(OPERATOR),
-        CHILD_CHAIN_ID,
-        forged.header.template_hash(),
-    );
-    let refused = client
-        .submit_block(alloy_rlp_encode(&forged))
-        .await
-        .unwrap_err();
-    assert!(refused.to_string().contains("state root"), "{refused}");
-    let bad = ankr_rpc::api::DebugRpcClient::bad_blocks(&client)
-        .await
-        .unwrap();
-    assert_eq!(bad[0].hash, forged.header.hash());
-    assert!(bad[0].reason.contains("state root"), "{}", bad[0].reason);
+    let forged = resealed(forged, OPERATOR);
+    shown_as_bad(&client, &forged, "state root").await;
     chain.commit(&forged).await;
     let proven = next_proof(&mut proofs).await;
     assert_eq!(proven.wrong_hash, forged.header.hash());
@@ -1260,11 +1282,7 @@ async fn attack_a_watcher_proves_a_failed_transaction_shown_as_succeeded_and_bro
     }
     let mut succeeded = honest.clone();
     succeeded.header.receipts_root = ankr_execution::receipts_root(&receipts);
-    succeeded.header.seal = ankr_types::Seal::operator(
-        &key(OPERATOR),
-        CHILD_CHAIN_ID,
-        succeeded.header.template_hash(),
-    );
+    let succeeded = resealed(succeeded, OPERATOR);
     client
         .submit_block(alloy_rlp_encode(&succeeded))
         .await
@@ -1282,36 +1300,12 @@ async fn attack_a_watcher_proves_a_failed_transaction_shown_as_succeeded_and_bro
 
     // 2. The operator stops; every honest block is committed; then one more block, executed
     //    honestly, whose base fee the operator raised after building it.
-    chain.operator.take().unwrap().stop().await;
-    let head = chain.child.head();
-    eventually("the watcher has every honest block", || {
-        let w = watcher.node.chain.clone();
-        let target = head.hash();
-        async move { w.head().hash() == target }
-    })
-    .await;
-    chain.catch_up().await;
+    let head = chain.stop_operator_with_all_committed(&watcher).await;
     let next = chain.build_next();
     let mut dearer = next.clone();
     dearer.header.base_fee_per_gas += 1;
-    dearer.header.seal = ankr_types::Seal::operator(
-        &key(OPERATOR),
-        CHILD_CHAIN_ID,
-        dearer.header.template_hash(),
-    );
-    let refused = client
-        .submit_block(alloy_rlp_encode(&dearer))
-        .await
-        .unwrap_err();
-    assert!(refused.to_string().contains("base fee"), "{refused}");
-    let bad = ankr_rpc::api::DebugRpcClient::bad_blocks(&client)
-        .await
-        .unwrap();
-    assert_eq!(
-        bad[0].hash,
-        dearer.header.hash(),
-        "kept: the operator's seal held"
-    );
+    let dearer = resealed(dearer, OPERATOR);
+    shown_as_bad(&client, &dearer, "base fee").await;
     chain.commit(&dearer).await;
     let proven = next_proof(&mut proofs).await;
     assert_eq!(proven.wrong_hash, dearer.header.hash());
@@ -1324,9 +1318,7 @@ async fn attack_a_watcher_proves_a_failed_transaction_shown_as_succeeded_and_bro
 
     // 3. The same honest block signed with another key: no node takes it, so nobody sees it
     //    until the watcher challenges its availability and the operator publishes it.
-    let mut stranger = next.clone();
-    stranger.header.seal =
-        ankr_types::Seal::operator(&key(USER), CHILD_CHAIN_ID, stranger.header.template_hash());
+    let stranger = resealed(next.clone(), USER);
     chain.commit(&stranger).await;
     eventually("the watcher challenges the unseen block", || {
         let main = chain.main_client.clone();

@@ -77,14 +77,8 @@ impl OtterscanRpc {
         self.chain.reader().map_err(internal)
     }
 
-    /// The block holding transaction `hash` and its index, ready to replay.
     fn locate(&self, hash: B256) -> RpcResult<Option<(Replayable, usize)>> {
-        let reader = self.reader()?;
-        let Some(location) = reader.tx_location(hash).map_err(internal)? else {
-            return Ok(None);
-        };
-        let block = Replayable::load(&reader, location.block_hash)?.ok_or_else(header_not_found)?;
-        Ok(Some((block, location.index as usize)))
+        Replayable::locate(&self.reader()?, hash)
     }
 
     /// Canonical block `number`: header, body and receipts.

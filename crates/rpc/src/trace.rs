@@ -145,6 +145,15 @@ impl Replayable {
         }))
     }
 
+    /// The block transaction `hash` is in, ready to replay, and its index there.
+    pub(crate) fn locate(reader: &StoreReader, hash: B256) -> RpcResult<Option<(Self, usize)>> {
+        let Some(location) = reader.tx_location(hash).map_err(internal)? else {
+            return Ok(None);
+        };
+        let block = Self::load(reader, location.block_hash)?.ok_or_else(header_not_found)?;
+        Ok(Some((block, location.index as usize)))
+    }
+
     /// Replays the transactions `watch` selects (see [`replay_block`]).
     pub(crate) fn replay<'a, I, R>(
         &'a self,
@@ -186,14 +195,8 @@ impl TraceRpc {
         self.chain.reader().map_err(internal)
     }
 
-    /// The block a transaction is in, and its index there.
     fn locate(&self, hash: B256) -> RpcResult<Option<(Replayable, usize)>> {
-        let reader = self.reader()?;
-        let Some(location) = reader.tx_location(hash).map_err(internal)? else {
-            return Ok(None);
-        };
-        let block = Replayable::load(&reader, location.block_hash)?.ok_or_else(header_not_found)?;
-        Ok(Some((block, location.index as usize)))
+        Replayable::locate(&self.reader()?, hash)
     }
 
     fn block_hash(&self, block: BlockId) -> RpcResult<Option<B256>> {
