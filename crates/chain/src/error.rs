@@ -76,6 +76,10 @@ pub enum ImportError {
     UnknownParent(B256),
     #[error("block {0} descends from a block found invalid")]
     InvalidAncestor(B256),
+    /// A child chain's block built on one the main chain reverted: refused, but no fault of
+    /// the peer (the operator keeps building until it has seen the reversal, and gossips).
+    #[error("block {0} descends from a block the main chain reverted")]
+    RevertedAncestor(B256),
     #[error(
         "block forks {depth} blocks below the head, deeper than the {max} a reorganisation may undo"
     )]
@@ -144,7 +148,10 @@ impl ImportError {
     /// failures, so that a full disk cannot get honest peers banned.
     pub fn is_peer_fault(&self) -> bool {
         match self {
-            Self::AlreadyKnown(_) | Self::UnknownParent(_) | Self::Internal(_) => false,
+            Self::AlreadyKnown(_)
+            | Self::UnknownParent(_)
+            | Self::RevertedAncestor(_)
+            | Self::Internal(_) => false,
             Self::InvalidBranch { source, .. } => source.is_peer_fault(),
             _ => true,
         }

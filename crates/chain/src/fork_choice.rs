@@ -31,18 +31,20 @@ use ankr_types::{Block, Header, RecoveredTx, SealKind};
 /// many blocks of the head (at 2 s blocks, about two minutes).
 pub const MAX_REORG_DEPTH: u64 = 64;
 
-/// Hashes of blocks found invalid, the most recent [`InvalidBlocks::KEPT`].
+/// Hashes of blocks found invalid, the most recent [`InvalidBlocks::KEPT`], each with whether
+/// it was reverted by the main chain (a child chain's block proven wrong there) rather than
+/// found breaking a rule here.
 #[derive(Default)]
 pub(crate) struct InvalidBlocks {
-    set: std::collections::HashSet<B256>,
+    set: std::collections::HashMap<B256, bool>,
     order: std::collections::VecDeque<B256>,
 }
 
 impl InvalidBlocks {
     const KEPT: usize = 4096;
 
-    fn insert(&mut self, hash: B256) {
-        if self.set.insert(hash) {
+    fn insert(&mut self, hash: B256, reverted: bool) {
+        if self.set.insert(hash, reverted).is_none() {
             self.order.push_back(hash);
             if self.order.len() > Self::KEPT
                 && let Some(old) = self.order.pop_front()
@@ -60,11 +62,34 @@ impl Chain {
             .lock()
             .expect("invalid lock")
             .set
-            .contains(&hash)
+            .contains_key(&hash)
+    }
+
+    /// `Some(true)` if `hash` is invalid because the main chain reverted it (or an ancestor),
+    /// `Some(false)` if it broke a rule here, `None` if it is not known invalid.
+    pub(crate) fn invalidity(&self, hash: B256) -> Option<bool> {
+        self.invalid
+            .lock()
+            .expect("invalid lock")
+            .set
+            .get(&hash)
+            .copied()
     }
 
     pub(crate) fn mark_invalid(&self, hash: B256) {
-        self.invalid.lock().expect("invalid lock").insert(hash);
+        self.invalid
+            .lock()
+            .expect("invalid lock")
+            .insert(hash, false);
+    }
+
+    /// Marks `hash` invalid because the main chain reverted it: blocks built on it are refused
+    /// too, but sending one is no fault (its maker may not have seen the reversal yet).
+    pub(crate) fn mark_reverted(&self, hash: B256) {
+        self.invalid
+            .lock()
+            .expect("invalid lock")
+            .insert(hash, true);
     }
 
     /// Marks `bad` and every stored block from it up to `tip` invalid, so that blocks built on
@@ -313,7 +338,7 @@ impl Chain {
         let unwound = self.unwind_to(&ancestor)?;
         let dropped: Vec<B256> = unwound.iter().rev().map(|(h, _)| h.hash()).collect();
         for hash in &dropped {
-            self.mark_invalid(*hash);
+            self.mark_reverted(*hash);
         }
         tracing::warn!(
             kept = number,

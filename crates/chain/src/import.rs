@@ -35,9 +35,16 @@ impl Chain {
         if reader.header(hash)?.is_some() {
             return Err(ImportError::AlreadyKnown(hash));
         }
-        if self.is_invalid(block.header.parent_hash) {
-            self.mark_invalid(hash);
-            return Err(ImportError::InvalidAncestor(block.header.parent_hash));
+        match self.invalidity(block.header.parent_hash) {
+            Some(true) => {
+                self.mark_reverted(hash);
+                return Err(ImportError::RevertedAncestor(block.header.parent_hash));
+            }
+            Some(false) => {
+                self.mark_invalid(hash);
+                return Err(ImportError::InvalidAncestor(block.header.parent_hash));
+            }
+            None => {}
         }
         let head = self.head();
         if block.header.parent_hash == head.hash() {
