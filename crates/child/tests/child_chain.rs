@@ -611,6 +611,19 @@ fn operator_link(main_rpc: String, manager: alloy_primitives::Address) -> MainLi
     }
 }
 
+/// The operator of `spec` in `dir`, linked to `manager` on `main` (committer and relay).
+async fn linked_operator(
+    main: &DevChain,
+    spec: &ankr_types::ChainSpec,
+    manager: alloy_primitives::Address,
+    dir: &std::path::Path,
+) -> ChildNode {
+    let link = operator_link(main.node.rpc_url(), manager);
+    ChildNode::start(operator_config(spec, dir, Some(link)))
+        .await
+        .unwrap()
+}
+
 /// A follower of `operator` in `dir` that watches `manager`, proving with account PROVER.
 async fn watcher_of(
     operator: &ChildNode,
@@ -1527,10 +1540,7 @@ async fn attack_an_invented_deposit_is_reverted_and_the_child_chain_follows() {
     use ankr_child::bridge;
     let (main, main_client, operator_on_main, spec, manager) = optimistic_shop(40).await;
     let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let link = operator_link(main.node.rpc_url(), manager);
-    let operator = ChildNode::start(operator_config(&spec, dirs.0.path(), Some(link)))
-        .await
-        .unwrap();
+    let operator = linked_operator(&main, &spec, manager, dirs.0.path()).await;
     let mut watcher = watcher_of(&operator, main.node.rpc_url(), manager, dirs.1.path()).await;
     let mut proofs = watcher.take_proofs().unwrap();
     let child = MainChain::connect(&operator.rpc_url()).await.unwrap();
@@ -1904,10 +1914,7 @@ async fn an_operator_restarting_mid_reversal_follows_it_when_it_comes_back() {
         .unwrap();
 
     // Back, linked: the reversal is followed first, then new blocks are committed and stand.
-    let link = operator_link(main.node.rpc_url(), manager);
-    let operator = ChildNode::start(operator_config(&spec, dirs.0.path(), Some(link)))
-        .await
-        .unwrap();
+    let operator = linked_operator(&main, &spec, manager, dirs.0.path()).await;
     let chain = operator.node.chain.clone();
     let what = "the restarted operator drops the reverted block";
     eventually_dropped(what, &chain, wrong.number, wrong.hash()).await;
@@ -1951,10 +1958,7 @@ async fn attack_a_withdrawal_from_a_block_later_reversed_is_paid_once_from_its_n
     use ankr_contracts::ChildBridge;
     let (main, main_client, operator_on_main, spec, manager) = optimistic_shop(12).await;
     let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let link = operator_link(main.node.rpc_url(), manager);
-    let operator = ChildNode::start(operator_config(&spec, dirs.0.path(), Some(link)))
-        .await
-        .unwrap();
+    let operator = linked_operator(&main, &spec, manager, dirs.0.path()).await;
     let child = MainChain::connect(&operator.rpc_url()).await.unwrap();
     let chain = operator.node.chain.clone();
     let holder = Sender::new(child.clone(), key(6));
@@ -2205,10 +2209,7 @@ async fn escrow_property(steps: Vec<BridgeStep>) {
     // wrong block it cannot prove in time becomes final (the test's own rule, not a bug).
     let (main, main_client, operator_on_main, spec, manager) = optimistic_shop(12).await;
     let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let link = operator_link(main.node.rpc_url(), manager);
-    let operator = ChildNode::start(operator_config(&spec, dirs.0.path(), Some(link)))
-        .await
-        .unwrap();
+    let operator = linked_operator(&main, &spec, manager, dirs.0.path()).await;
     let mut watcher = watcher_of(&operator, main.node.rpc_url(), manager, dirs.1.path()).await;
     let mut proofs = watcher.take_proofs().unwrap();
     let child = MainChain::connect(&operator.rpc_url()).await.unwrap();

@@ -92,10 +92,7 @@ pub fn create_access_list(
             .addresses()
             .copied(),
     );
-    let gas = request
-        .gas
-        .unwrap_or(chain.max_tx_gas)
-        .min(chain.max_tx_gas);
+    let gas = request.gas_within(chain);
     let mut list = request.access_list.clone().unwrap_or_default();
     for _ in 0..8 {
         let mut request = request.clone();

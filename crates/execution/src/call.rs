@@ -29,6 +29,14 @@ pub struct CallRequest {
     pub authorization_list: Option<Vec<alloy_eips::eip7702::SignedAuthorization>>,
 }
 
+impl CallRequest {
+    /// The gas a simulation gives the request: its own, or the per-transaction cap, never
+    /// more than the cap.
+    pub(crate) fn gas_within(&self, chain: &ChainConfig) -> u64 {
+        self.gas.unwrap_or(chain.max_tx_gas).min(chain.max_tx_gas)
+    }
+}
+
 /// How a simulated message ended; a revert is an outcome, not an error, for `eth_call`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CallOutcome {
@@ -184,10 +192,7 @@ pub fn call_with(
     block: &BlockContext,
     request: &CallRequest,
 ) -> Result<CallOutcome, CallError> {
-    let gas = request
-        .gas
-        .unwrap_or(chain.max_tx_gas)
-        .min(chain.max_tx_gas);
+    let gas = request.gas_within(chain);
     let (result, _) = run(state, overrides, chain, block, request, gas)?;
     let gas_used = result.tx_gas_used();
     Ok(match result {
@@ -221,10 +226,7 @@ pub fn estimate_gas_with(
     block: &BlockContext,
     request: &CallRequest,
 ) -> Result<u64, CallError> {
-    let cap = request
-        .gas
-        .unwrap_or(chain.max_tx_gas)
-        .min(chain.max_tx_gas);
+    let cap = request.gas_within(chain);
     let (result, spent) = run(state, overrides, chain, block, request, cap)?;
     match result {
         ExecutionResult::Success { .. } => {}

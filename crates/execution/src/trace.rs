@@ -105,10 +105,7 @@ pub fn trace_call<'s, I>(
 where
     I: Inspector<MainnetContext<BlockState<crate::OverriddenDb<'s, StateDb<'s>>>>>,
 {
-    let gas = request
-        .gas
-        .unwrap_or(chain.max_tx_gas)
-        .min(chain.max_tx_gas);
+    let gas = request.gas_within(chain);
     let (cfg, tx) = message(chain, request, gas);
     let mut evm = Context::mainnet()
         .with_db(simulation_db(state, overrides))

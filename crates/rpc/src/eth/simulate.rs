@@ -111,40 +111,28 @@ impl EthRpc {
             )?;
             request.gas = Some(gas);
         }
-        let call = call_request(request.clone());
-        let kind = call.to.map_or(TxKind::Create, TxKind::Call);
-        let signature = Signature::new(U256::ZERO, U256::ZERO, false);
-        let envelope = if legacy {
-            TxEnvelope::Legacy(Signed::new_unhashed(
-                TxLegacy {
-                    chain_id: Some(chain_id),
-                    nonce: call.nonce.unwrap_or_default(),
-                    gas_price: call.gas_price.unwrap_or_default(),
-                    gas_limit: call.gas.unwrap_or_default(),
-                    to: kind,
-                    value: call.value.unwrap_or_default(),
-                    input: call.input,
-                },
-                signature,
-            ))
-        } else {
-            TxEnvelope::Eip1559(Signed::new_unhashed(
-                TxEip1559 {
-                    chain_id,
-                    nonce: call.nonce.unwrap_or_default(),
-                    gas_limit: call.gas.unwrap_or_default(),
-                    max_fee_per_gas: call.max_fee_per_gas.unwrap_or_default(),
-                    max_priority_fee_per_gas: call.max_priority_fee_per_gas.unwrap_or_default(),
-                    to: kind,
-                    value: call.value.unwrap_or_default(),
-                    access_list: call.access_list.unwrap_or_default(),
-                    input: call.input,
-                },
-                signature,
-            ))
-        };
-        let raw = Bytes::from(alloy_eips::Encodable2718::encoded_2718(&envelope));
-        let tx = convert::transaction(&RecoveredTx::new(envelope, from), None);
+        let call = call_request(request);
+        let filled = unsigned(&ankr_execution::revm::context::TxEnv {
+            tx_type: if legacy { 0 } else { 2 },
+            caller: from,
+            gas_limit: call.gas.unwrap_or_default(),
+            gas_price: if legacy {
+                call.gas_price
+            } else {
+                call.max_fee_per_gas
+            }
+            .unwrap_or_default(),
+            gas_priority_fee: call.max_priority_fee_per_gas,
+            kind: call.to.map_or(TxKind::Create, TxKind::Call),
+            value: call.value.unwrap_or_default(),
+            data: call.input,
+            nonce: call.nonce.unwrap_or_default(),
+            chain_id: Some(chain_id),
+            access_list: call.access_list.unwrap_or_default(),
+            ..Default::default()
+        });
+        let raw = Bytes::from(alloy_eips::Encodable2718::encoded_2718(&filled.tx));
+        let tx = convert::transaction(&filled, None);
         Ok(json!({ "raw": raw, "tx": tx }))
     }
 
