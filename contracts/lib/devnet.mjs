@@ -35,12 +35,15 @@ async function rpc(url, method, params = []) {
   return response.json();
 }
 
-/** Starts a devnet mining by useful work; returns { url, stop }. `blockTime` in whole seconds. */
 /**
  * Starts `ankr devnet` (one mining node) on a free port; with `childChains`, also its three EVM
  * child chains on free ports (`childUrl(profile)` finds one in the banner), else none.
+ * `blockTime` in whole seconds. With `E2E_NODE=anvil` it starts anvil in the devnet's place, with
+ * the devnet's chain id and block time, so that `npm run scoreboard` can score a tool's test file
+ * on both nodes.
  */
 export async function startDevnet({ blockTime = 1, childChains = false } = {}) {
+  if (process.env.E2E_NODE === "anvil") return startAnvilAsDevnet(blockTime, childChains);
   if (!fs.existsSync(ankrBin)) throw new Error(`ankr binary not found at ${ankrBin}: run cargo build`);
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ankr-e2e-"));
@@ -86,6 +89,15 @@ for (const signal of ["SIGINT", "SIGTERM"]) {
 export async function startAnvil() {
   const port = await freePort();
   return spawnServing(["--port", String(port), "--host", "127.0.0.1", "--silent", "--steps-tracing"], `http://127.0.0.1:${port}`, "anvil", anvilBin);
+}
+
+/** anvil standing in for the devnet: same chain id, mnemonic and block time; no child chains. */
+async function startAnvilAsDevnet(blockTime, childChains) {
+  if (childChains) throw new Error("anvil has no child chains");
+  const port = await freePort();
+  const args = ["--port", String(port), "--host", "127.0.0.1", "--silent", "--chain-id", "42424", "--block-time", String(blockTime)];
+  const anvil = await spawnServing(args, `http://127.0.0.1:${port}`, "anvil", anvilBin);
+  return { ...anvil, childUrl: async () => { throw new Error("anvil has no child chains"); } };
 }
 
 export const anvilBin = path.join(here, "..", "node_modules", "@foundry-rs", "anvil-linux-amd64", "bin", "anvil");
