@@ -215,6 +215,13 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
             mining.beneficiary
         );
     }
+    println!(
+        "  explorer    {}{} · metrics {}{}",
+        nodes[0].rpc_url(),
+        ankr_rpc::explorer::PATH,
+        nodes[0].rpc_url(),
+        ankr_rpc::metrics::METRICS_PATH
+    );
     println!();
     println!(
         "  Funded accounts ({} ANKR each), from the mnemonic",

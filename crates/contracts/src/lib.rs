@@ -88,6 +88,8 @@ pub struct Artifact {
     pub bytecode: Bytes,
     /// Runtime code: what genesis places at a system contract's address.
     pub deployed_bytecode: Bytes,
+    /// The contract's ABI as solc wrote it: the explorer decodes calls and logs with it.
+    pub abi: serde_json::Value,
 }
 
 macro_rules! artifacts {
@@ -120,12 +122,14 @@ fn parse(name: &'static str, json: &str) -> Artifact {
     struct Raw {
         bytecode: Bytes,
         deployed_bytecode: Bytes,
+        abi: serde_json::Value,
     }
     let raw: Raw = serde_json::from_str(json).expect("committed artifacts are valid JSON");
     Artifact {
         name,
         bytecode: raw.bytecode,
         deployed_bytecode: raw.deployed_bytecode,
+        abi: raw.abi,
     }
 }
 

@@ -2,10 +2,11 @@
 
 use crate::errors::{header_not_found, internal};
 use alloy_eips::{BlockId, BlockNumberOrTag};
-use alloy_primitives::{Address, B256, Bytes};
+use alloy_primitives::{Address, B256, Bytes, U256};
 use ankr_chain::Chain;
 use ankr_chain::child_chains::boundaries_tree;
-use ankr_types::{Block, Header};
+use ankr_pouw::seal::PouwSeal;
+use ankr_types::{Block, Header, SealKind};
 use jsonrpsee::{core::RpcResult, proc_macros::rpc};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -58,8 +59,45 @@ pub struct ChildChains {
     pub chains: Vec<ChildChainBoundary>,
 }
 
+/// A block's seal, decoded: who sealed it and, for useful work, the lottery draw anyone can
+/// re-check (the explorer shows it beside the block).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlockSeal {
+    pub number: u64,
+    pub hash: B256,
+    /// "dev", "usefulWork" or "operator".
+    pub kind: String,
+    /// Expected useful-work instructions per block at this block.
+    pub difficulty: U256,
+    /// The PoUW proof, when the block was sealed by useful work.
+    pub useful_work: Option<UsefulWorkSeal>,
+    /// Who signed an operator seal (child chains).
+    pub operator: Option<Address>,
+}
+
+/// One subtask's attested report that won a block, and its draw against the threshold.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsefulWorkSeal {
+    pub enclave: Address,
+    pub platform_id: B256,
+    pub task_id: B256,
+    pub subtask: u64,
+    /// Instructions the metered run executed: its lottery tickets.
+    pub instructions: u64,
+    pub result_hash: B256,
+    /// keccak of the enclave's signature: uniform in [0, 2^256).
+    pub draw: U256,
+    /// The draw wins below this: 2^256 × instructions / difficulty, capped.
+    pub threshold: U256,
+}
+
 #[rpc(server, client, namespace = "ankr")]
 pub trait AnkrRpc {
+    /// Block `block`'s seal, decoded.
+    #[method(name = "getBlockSeal")]
+    fn block_seal(&self, block: BlockId) -> RpcResult<BlockSeal>;
     /// Every child chain's boundary that block `block` (default latest) commits to, each with
     /// a Merkle proof against its `childChainsRoot`.
     #[method(name = "childChains", blocking)]
@@ -83,6 +121,41 @@ impl AnkrRpc {
 }
 
 impl AnkrRpcServer for AnkrRpc {
+    fn block_seal(&self, block: BlockId) -> RpcResult<BlockSeal> {
+        let header = header_at(&self.chain, block)?;
+        let seal = &header.seal;
+        let useful_work = match seal.kind {
+            SealKind::UsefulWork => {
+                let proof = PouwSeal::decode(&seal.proof).map_err(internal)?;
+                Some(UsefulWorkSeal {
+                    enclave: proof.enclave,
+                    platform_id: proof.platform_id,
+                    task_id: proof.task_id,
+                    subtask: proof.subtask,
+                    instructions: proof.instructions,
+                    result_hash: proof.result_hash,
+                    draw: proof.draw(),
+                    threshold: ankr_pouw::lottery::threshold(header.difficulty, proof.instructions),
+                })
+            }
+            _ => None,
+        };
+        let operator = seal.operator_signer(self.chain.spec().chain_id, header.template_hash());
+        Ok(BlockSeal {
+            number: header.number,
+            hash: header.hash(),
+            kind: match seal.kind {
+                SealKind::Dev => "dev",
+                SealKind::UsefulWork => "usefulWork",
+                SealKind::Operator => "operator",
+            }
+            .to_string(),
+            difficulty: header.difficulty,
+            useful_work,
+            operator,
+        })
+    }
+
     fn child_chains(&self, block: Option<BlockId>) -> RpcResult<ChildChains> {
         let header = header_at(&self.chain, block.unwrap_or(BlockId::latest()))?;
         let boundaries = self

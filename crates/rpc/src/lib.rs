@@ -10,7 +10,9 @@ mod block_cache;
 mod convert;
 mod errors;
 mod eth;
+pub mod explorer;
 mod filters;
+mod http_pages;
 pub mod metrics;
 mod otterscan;
 mod overrides;
@@ -29,8 +31,8 @@ pub use errors::{codes, rpc_error};
 /// generated `*Client` traits (implemented for every jsonrpsee client) and their types.
 pub mod api {
     pub use crate::ankr::{
-        AnkrRpcClient, BadBlockView, ChildChainBoundary, ChildChains, DebugRpcClient, NodeInfo,
-        SystemContract,
+        AnkrRpcClient, BadBlockView, BlockSeal, ChildChainBoundary, ChildChains, DebugRpcClient,
+        NodeInfo, SystemContract, UsefulWorkSeal,
     };
     pub use crate::pouw::{BlockTemplate, EnclaveInfo, LocalMining, PouwRpcClient, PouwStatus};
 }
@@ -132,14 +134,14 @@ pub async fn start(
         .set_batch_request_config(BatchRequestConfig::Limit(MAX_BATCH))
         .set_id_provider(HexIdProvider::default())
         .build();
-    let metrics = metrics::MetricsLayer::new(metrics::MetricsSource {
+    let pages = http_pages::HttpPagesLayer::new(metrics::MetricsSource {
         chain: chain.clone(),
         mining: mining.clone(),
         network: network.clone(),
     });
     let server = Server::builder()
         .set_config(config)
-        .set_http_middleware(tower::ServiceBuilder::new().layer(metrics))
+        .set_http_middleware(tower::ServiceBuilder::new().layer(pages))
         .build(addr)
         .await?;
     let local_addr = server.local_addr()?;

@@ -6,13 +6,9 @@
 use ankr_chain::Chain;
 use ankr_network::NetworkStatus;
 use ankr_pouw::stats::MiningStats;
-use jsonrpsee::server::{HttpBody, HttpRequest, HttpResponse};
 use std::fmt::Write as _;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
-use std::task::{Context, Poll};
 
 /// Where the metrics are served.
 pub const METRICS_PATH: &str = "/metrics";
@@ -199,63 +195,5 @@ impl MetricsSource {
             );
         }
         out
-    }
-}
-
-/// The HTTP layer that answers `GET /metrics` and passes everything else to JSON-RPC.
-#[derive(Clone)]
-pub struct MetricsLayer {
-    source: MetricsSource,
-}
-
-impl MetricsLayer {
-    pub fn new(source: MetricsSource) -> Self {
-        Self { source }
-    }
-}
-
-impl<S> tower::Layer<S> for MetricsLayer {
-    type Service = Metrics<S>;
-
-    fn layer(&self, inner: S) -> Metrics<S> {
-        Metrics {
-            inner,
-            source: self.source.clone(),
-        }
-    }
-}
-
-/// See [`MetricsLayer`].
-#[derive(Clone)]
-pub struct Metrics<S> {
-    inner: S,
-    source: MetricsSource,
-}
-
-impl<S, B> tower::Service<HttpRequest<B>> for Metrics<S>
-where
-    S: tower::Service<HttpRequest<B>, Response = HttpResponse>,
-    S::Future: Send + 'static,
-{
-    type Response = HttpResponse;
-    type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, S::Error>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: HttpRequest<B>) -> Self::Future {
-        if request.method() == http::Method::GET && request.uri().path() == METRICS_PATH {
-            let response = http::Response::builder()
-                .header(
-                    http::header::CONTENT_TYPE,
-                    "text/plain; version=0.0.4; charset=utf-8",
-                )
-                .body(HttpBody::from(self.source.render()))
-                .expect("a static header and a string body make a response");
-            return Box::pin(async move { Ok(response) });
-        }
-        Box::pin(self.inner.call(request))
     }
 }
