@@ -52,6 +52,10 @@ pub struct DevnetArgs {
     /// blocks a second).
     #[arg(long)]
     no_child_chains: bool,
+    /// Print every log line here; by default they go to `devnet.log` in the data folder and
+    /// the terminal shows one line per block and per child-chain, oracle and market event.
+    #[arg(short, long)]
+    verbose: bool,
 }
 
 /// Node `i`'s libp2p port.
@@ -132,6 +136,14 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
             temporary.path().to_path_buf()
         }
     };
+    std::fs::create_dir_all(&dir)?;
+    let log_file = dir.join("devnet.log");
+    crate::init_devnet_logging(&log_file, args.verbose)?;
+    println!(
+        "  ankr devnet starting in {} (logs: {})",
+        dir.display(),
+        log_file.display()
+    );
     let accounts = devnet::accounts();
     let attest = AttestProcess::start(&dir.join("attest"))?;
     let node_dir = |i: u32| dir.join(format!("node{i}"));
@@ -192,6 +204,63 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
     )
     .await?;
 
+    // The child chains need a few blocks (deploy, register): they come up in the background.
+    let plasma_dir = dir.clone();
+    let plasma_rpc = nodes[0].rpc_url();
+    let plasma_port = args.plasma_port;
+    let plasma = tokio::spawn(async move {
+        match crate::plasma::DevnetPlasma::start(&plasma_dir, &plasma_rpc, plasma_port).await {
+            Ok(plasma) => Some(plasma),
+            Err(error) => {
+                println!("  plasma: the child chains could not start: {error:#}");
+                None
+            }
+        }
+    });
+
+    let children_dir = dir.clone();
+    let children_rpc = nodes[0].rpc_url();
+    let child_port = args.child_port;
+    let start_children = !args.no_child_chains;
+    let children = tokio::spawn(async move {
+        if !start_children {
+            return None;
+        }
+        match crate::child::DevnetChildren::start(&children_dir, &children_rpc, child_port).await {
+            Ok(children) => Some(children),
+            Err(error) => {
+                println!("  evm child chains could not start: {error:#}");
+                None
+            }
+        }
+    });
+
+    let oracle_banner = format!(
+        "  Native Oracle {} · relay with enclave {} (SIMULATED) · example feeds {} and {} (CA {}) · PriceConsumer {}",
+        ankr_contracts::genesis::NATIVE_ORACLE_ADDRESS,
+        oracle.enclave,
+        oracle.source.url("/ankr-usd.json"),
+        oracle.source.url("/mls/listing-1001.xml"),
+        oracle.source.ca_file.display(),
+        devnet::PRICE_CONSUMER_ADDRESS,
+    );
+    let demo_rpc = nodes[0].rpc_url();
+    let demo = tokio::spawn(async move {
+        let result = oracle.demonstrate(&demo_rpc).await;
+        match &result {
+            Ok((value, blocks)) => println!(
+                "  oracle: PriceConsumer received ANKR/USD = {value} (×10^-6) over HTTPS, {blocks} blocks after its request"
+            ),
+            Err(error) => println!("  oracle: the example request failed: {error:#}"),
+        }
+        oracle
+    });
+
+    // The banner comes last, once everything runs, so that it stays on screen above the
+    // console's lines (the child chains need a few blocks to deploy and register).
+    println!("  starting the child chains (a few blocks)…");
+    let plasma = plasma.await?;
+    let children = children.await?;
     let head = nodes[0].chain.head();
     println!();
     println!("  ankr devnet");
@@ -237,19 +306,36 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
         );
     }
     println!();
-    println!(
-        "  Native Oracle {} · relay with enclave {} (SIMULATED) · example feeds {} and {} (CA {}) · PriceConsumer {}",
-        ankr_contracts::genesis::NATIVE_ORACLE_ADDRESS,
-        oracle.enclave,
-        oracle.source.url("/ankr-usd.json"),
-        oracle.source.url("/mls/listing-1001.xml"),
-        oracle.source.ca_file.display(),
-        devnet::PRICE_CONSUMER_ADDRESS,
-    );
+    println!("{oracle_banner}");
     println!(
         "  Miners have their own accounts (the mnemonic's indices {} and up).",
         devnet::DEV_ACCOUNTS
     );
+    if let Some(plasma) = &plasma {
+        for (name, root_chain, operator) in &plasma.operators {
+            println!(
+                "  plasma: child chain {name:?} · RootChain {root_chain} · operator JSON-RPC http://{} · gossip {}",
+                operator.rpc_addr, operator.p2p_addr
+            );
+        }
+    }
+    if let Some(children) = &children {
+        for chain in &children.chains {
+            println!(
+                "  evm child chain: {} · chain id {} · JSON-RPC {} · manager {} · {} · dev accounts hold 100 ANKR there (deposits)",
+                chain.profile.name(),
+                chain.chain_id,
+                chain.node.rpc_url(),
+                chain.manager,
+                match chain.profile.validity() {
+                    ankr_child::ValidityMode::EveryBlock =>
+                        "every block executed on the main chain",
+                    ankr_child::ValidityMode::Optimistic =>
+                        "optimistic (watch with `ankr child watch`)",
+                },
+            );
+        }
+    }
     println!(
         "  Ctrl-C stops; `ankr devnet --dir {} --nodes {}` resumes this chain.",
         dir.display(),
@@ -257,13 +343,15 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
     );
     println!();
 
+    let platforms = minings.iter().map(|m| m.enclave.platform_id()).collect();
+    let console = crate::console::spawn(nodes[0].chain.clone(), platforms);
     let watched: Vec<_> = nodes
         .iter()
         .zip(&minings)
         .map(|(node, mining)| (node.chain.clone(), mining.stats.clone()))
         .collect();
     let status = tokio::spawn(async move {
-        let mut every = tokio::time::interval(Duration::from_secs(10));
+        let mut every = tokio::time::interval(Duration::from_secs(30));
         every.tick().await;
         loop {
             every.tick().await;
@@ -289,74 +377,6 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
         }
     });
 
-    // The child chains need a few blocks (deploy, register): they come up in the background.
-    let plasma_dir = dir.clone();
-    let plasma_rpc = nodes[0].rpc_url();
-    let plasma_port = args.plasma_port;
-    let plasma = tokio::spawn(async move {
-        match crate::plasma::DevnetPlasma::start(&plasma_dir, &plasma_rpc, plasma_port).await {
-            Ok(plasma) => {
-                for (name, root_chain, operator) in &plasma.operators {
-                    println!(
-                        "  plasma: child chain {name:?} · RootChain {root_chain} · operator JSON-RPC http://{} · gossip {}",
-                        operator.rpc_addr, operator.p2p_addr
-                    );
-                }
-                Some(plasma)
-            }
-            Err(error) => {
-                println!("  plasma: the child chains could not start: {error:#}");
-                None
-            }
-        }
-    });
-
-    let children_dir = dir.clone();
-    let children_rpc = nodes[0].rpc_url();
-    let child_port = args.child_port;
-    let start_children = !args.no_child_chains;
-    let children = tokio::spawn(async move {
-        if !start_children {
-            return None;
-        }
-        match crate::child::DevnetChildren::start(&children_dir, &children_rpc, child_port).await {
-            Ok(children) => {
-                for chain in &children.chains {
-                    println!(
-                        "  evm child chain: {} · chain id {} · JSON-RPC {} · manager {} · {} · dev accounts hold 100 ANKR there (deposits)",
-                        chain.profile.name(),
-                        chain.chain_id,
-                        chain.node.rpc_url(),
-                        chain.manager,
-                        match chain.profile.validity() {
-                            ankr_child::ValidityMode::EveryBlock =>
-                                "every block executed on the main chain",
-                            ankr_child::ValidityMode::Optimistic =>
-                                "optimistic (watch with `ankr child watch`)",
-                        },
-                    );
-                }
-                Some(children)
-            }
-            Err(error) => {
-                println!("  evm child chains could not start: {error:#}");
-                None
-            }
-        }
-    });
-
-    let demo_rpc = nodes[0].rpc_url();
-    let demo = tokio::spawn(async move {
-        let result = oracle.demonstrate(&demo_rpc).await;
-        match &result {
-            Ok((value, blocks)) => println!(
-                "  oracle: PriceConsumer received ANKR/USD = {value} (×10^-6) over HTTPS, {blocks} blocks after its request"
-            ),
-            Err(error) => println!("  oracle: the example request failed: {error:#}"),
-        }
-        oracle
-    });
-
     tokio::signal::ctrl_c().await?;
     tracing::info!("stopping devnet");
     status.abort();
@@ -364,13 +384,12 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
         Ok(Ok(oracle)) => oracle.stop().await,
         _ => tracing::warn!("the oracle example was still waiting"),
     }
-    match tokio::time::timeout(Duration::from_secs(1), plasma).await {
-        Ok(Ok(Some(plasma))) => plasma.stop().await,
-        _ => tracing::warn!("the child chains were still starting"),
+    console.abort();
+    if let Some(plasma) = plasma {
+        plasma.stop().await;
     }
-    match tokio::time::timeout(Duration::from_secs(1), children).await {
-        Ok(Ok(Some(children))) => children.stop().await,
-        _ => tracing::warn!("the EVM child chains were still starting"),
+    if let Some(children) = children {
+        children.stop().await;
     }
     for node in nodes {
         node.stop().await;

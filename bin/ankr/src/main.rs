@@ -3,6 +3,7 @@
 
 mod attest;
 mod child;
+mod console;
 mod devnet;
 mod oracle;
 mod plasma;
@@ -148,25 +149,56 @@ enum SpecName {
     Pouw,
 }
 
-/// Logs at info by default; gossipsub warns on every block a node re-publishes after
-/// receiving it from the mesh (harmless duplicates), so only its errors are shown.
+/// Logs at info by default (`RUST_LOG` overrides); gossipsub warns on every block a node
+/// re-publishes after receiving it from the mesh (harmless duplicates), so only its errors
+/// are shown.
+fn log_filter() -> tracing_subscriber::EnvFilter {
+    tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,jsonrpsee=warn,libp2p_gossipsub=error".into())
+}
+
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| "info,jsonrpsee=warn,libp2p_gossipsub=error".into());
     tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .with_env_filter(log_filter())
         .with_target(false)
         .init();
+}
+
+/// The devnet's logs: all of them to `log_file`, and to the terminal only warnings and errors
+/// (the compact console says the rest) unless `verbose`.
+fn init_devnet_logging(log_file: &std::path::Path, verbose: bool) -> anyhow::Result<()> {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    use tracing_subscriber::{Layer as _, fmt};
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log_file)
+        .with_context(|| format!("opening {}", log_file.display()))?;
+    let to_file = fmt::layer()
+        .with_ansi(false)
+        .with_target(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .with_filter(log_filter());
+    let terminal_filter = if verbose {
+        log_filter()
+    } else {
+        // Kademlia warns that a one-node devnet has no peers to bootstrap from.
+        tracing_subscriber::EnvFilter::new("warn,libp2p_gossipsub=error,libp2p_kad=error")
+    };
+    let to_terminal = fmt::layer().with_target(false).with_filter(terminal_filter);
+    tracing_subscriber::registry()
+        .with(to_file)
+        .with(to_terminal)
+        .try_init()?;
+    Ok(())
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Devnet(args) => {
-            init_logging();
-            devnet::run(args).await
-        }
+        Command::Devnet(args) => devnet::run(args).await,
         Command::Node(args) => {
             init_logging();
             let spec = ankr_types::ChainSpec::load(&args.chain_spec)?;

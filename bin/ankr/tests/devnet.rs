@@ -90,3 +90,98 @@ async fn three_nodes_mine_one_chain() {
         .unwrap();
     assert_eq!(status["enclaves"].as_array().unwrap().len(), 3, "{status}");
 }
+
+/// The console a person sees: the banner once everything runs (child chains included), then
+/// one line per block naming its sealer, and under it the events of the tree (here the
+/// oracle demonstration's answer and the child chains' commitments); the full log goes to
+/// `devnet.log` in the data folder.
+#[test]
+fn the_console_shows_one_line_per_block_and_the_trees_events_after_the_banner() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let port = common::free_port();
+    let mut command = common::ankr();
+    command
+        .args([
+            "devnet",
+            "--nodes",
+            "1",
+            "--block-time",
+            "1",
+            "--p2p-port",
+            "0",
+        ])
+        .args([
+            "--plasma-port",
+            "0",
+            "--child-port",
+            "0",
+            "--port",
+            &port.to_string(),
+            "--dir",
+        ])
+        .arg(dir.path())
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = command.spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _devnet = Process(child);
+    let (lines_tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            if lines_tx.send(line.unwrap()).is_err() {
+                return;
+            }
+        }
+    });
+
+    let deadline = Instant::now() + Duration::from_secs(240);
+    let mut seen = Vec::new();
+    let mut banner_at = None;
+    let mut blocks_after_banner = 0;
+    let (mut oracle_answer, mut child_block) = (false, false);
+    while !(blocks_after_banner >= 3 && oracle_answer && child_block) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let Ok(line) = lines.recv_timeout(left) else {
+            panic!(
+                "the console did not show it all in time:\n{}",
+                seen.join("\n")
+            );
+        };
+        if line.contains("ankr devnet") && line.trim() == "ankr devnet" {
+            banner_at = Some(seen.len());
+        }
+        if banner_at.is_some() && line.trim_start().starts_with("block ") {
+            assert!(line.contains("sealed by node 0 (PoUW"), "{line}");
+            blocks_after_banner += 1;
+        }
+        // The demonstration's request is often answered before the banner: then its own line
+        // says so, and the console's (decoded from the block) is not shown.
+        oracle_answer |= line.contains("oracle: request 1 answered (code 0)")
+            || line.contains("oracle: PriceConsumer received ANKR/USD");
+        child_block |= line.contains(" committed") || line.contains(": Plasma block ");
+        seen.push(line);
+    }
+    // The banner lists every child chain: nothing of the start-up comes after it but blocks.
+    let banner = banner_at.unwrap();
+    assert!(
+        seen[banner..]
+            .iter()
+            .any(|l| l.contains("evm child chain: e-commerce"))
+    );
+    assert!(
+        seen[banner..]
+            .iter()
+            .any(|l| l.contains("plasma: child chain \"payments\""))
+    );
+    assert!(seen[banner..].iter().any(|l| l.contains("/explorer")));
+    // The logs went to the file, not here.
+    assert!(
+        !seen.iter().any(|l| l.contains(" INFO ")),
+        "{}",
+        seen.join("\n")
+    );
+    let log = std::fs::read_to_string(dir.path().join("devnet.log")).unwrap();
+    assert!(log.contains(" INFO "), "devnet.log holds the full log");
+}
