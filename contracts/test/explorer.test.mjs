@@ -8,7 +8,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import puppeteer from "puppeteer-core";
-import { DEV_KEYS, ankrCli, startDevnet } from "../lib/devnet.mjs";
+import { DEV_ADDRESSES, DEV_KEYS, ankrCli, startDevnet } from "../lib/devnet.mjs";
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 const root = path.join(here, "..", "..");
@@ -37,7 +37,7 @@ async function until(what, check, seconds = 90) {
 }
 
 describe("the explorer in headless chromium", { timeout: 300_000 }, () => {
-  let devnet, browser, page, taskId;
+  let devnet, browser, page, taskId, exitUtxo;
   const call = (method, ...params) => rpc(devnet.url, method, ...params);
 
   /** Opens `#/route`, waits until the view has rendered, keeps a screenshot; returns its text. */
@@ -60,6 +60,13 @@ describe("the explorer in headless chromium", { timeout: 300_000 }, () => {
     const posted = await ankrCli(["work", "submit", "--rpc", devnet.url, "--key", DEV_KEYS[2].slice(2),
       "--module", path.join(root, "workloads", "wasm", "sha256.wasm"), "--input", input, "--price", "10", "--max-instructions", "100000000"]);
     taskId = posted.match(/task (\d+) posted/)[1];
+    // An exit on the "payments" Plasma chain: a deposit, then its exit, as a user starts one.
+    const operator = await until("the payments chain's operator", async () =>
+      devnet.output().match(/plasma: child chain "payments" .* operator JSON-RPC (http:\/\/127\.0\.0\.1:\d+)/)?.[1], 180);
+    const plasma = (...args) => ankrCli(["plasma", "--rpc", devnet.url, "--operator", operator, "--key", DEV_KEYS[1].slice(2), ...args]);
+    const deposited = await plasma("deposit", "2");
+    exitUtxo = deposited.match(/output (\d+:\d+:\d+)/)[1];
+    await plasma("exit", exitUtxo);
     browser = await puppeteer.launch({ executablePath: chromium, args: ["--no-sandbox", "--headless=new"] });
     page = await browser.newPage();
     await page.setViewport({ width: 1280, height: 900 });
@@ -78,6 +85,12 @@ describe("the explorer in headless chromium", { timeout: 300_000 }, () => {
     const seal = await call("ankr_getBlockSeal", `0x${first.toString(16)}`);
     const cells = await page.$eval(`tr[data-block="${first}"]`, (row) => [...row.cells].map((c) => c.innerText));
     assert.equal(cells[3], Number(seal.usefulWork.instructions).toLocaleString("en"));
+    // The defences' verdict per platform: wins in the window against the rate cap.
+    const status = await call("ankr_pouwStatus");
+    const platform = await page.$eval(`tr[data-platform="${status.enclaves[0].platformId}"]`, (r) => [...r.cells].map((c) => c.innerText));
+    assert.ok(status.winCap > 0);
+    assert.ok(Number(platform[2]) >= 1 && Number(platform[3]) >= Number(platform[2]) - 1);
+    assert.match(platform[5], /rate cap|at the cap/);
     // Live: a new head re-renders the list without a reload.
     await page.waitForFunction((n) => Number(document.querySelector("tr[data-block]")?.dataset.block) > n, { timeout: 60_000 }, first);
     assert.match(await page.$eval("#status", (s) => s.textContent), /live/);
@@ -156,6 +169,14 @@ describe("the explorer in headless chromium", { timeout: 300_000 }, () => {
     assert.ok(kinds.has("evm") && kinds.has("plasma"), `both kinds on the devnet: ${[...kinds]}`);
     for (const name of ["payments", "games", "e-commerce", "real-estate", "prediction-market"]) assert.ok(text.includes(name), name);
     assert.match(text, /\+ 16 siblings against childChainsRoot/);
+    // The exit started before: in the payments chain's queue, first to settle, with its maturity.
+    const [blknum, txindex, oindex] = exitUtxo.split(":").map(BigInt);
+    const position = (blknum * 1_000_000_000n + txindex * 10_000n + oindex).toString();
+    const exit = await page.$eval(`tr[data-exit="${position}"]`, (r) => [...r.cells].map((c) => c.innerText));
+    assert.match(exit[0], /next/);
+    assert.equal(exit[1].toLowerCase(), DEV_ADDRESSES[1].slice(0, 8).toLowerCase() + "…" + DEV_ADDRESSES[1].slice(-6).toLowerCase());
+    assert.equal(exit[3], "in the queue");
+    assert.match(exit[4], /^\d{4}-\d\d-\d\dT/);
   });
 
   test("search finds blocks, transactions, addresses and a task by its id", async () => {

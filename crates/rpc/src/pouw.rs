@@ -5,6 +5,7 @@ use crate::errors::{codes, internal, invalid_params, rpc_error};
 use alloy_primitives::{Address, B256, Bytes, U256};
 use ankr_chain::{Chain, ImportError, now_seconds};
 use ankr_pouw::PouwSeal;
+use ankr_pouw::defences::DefenceParams;
 use ankr_pouw::stats::MiningStats;
 use ankr_types::SealKind;
 use jsonrpsee::{core::RpcResult, proc_macros::rpc};
@@ -70,6 +71,10 @@ pub struct PouwStatus {
     /// Expected instructions per second of the whole network: difficulty over block time.
     pub network_instruction_rate: U256,
     pub enclaves: Vec<EnclaveInfo>,
+    /// The most blocks one platform may seal over the defence window ending at the head (the
+    /// rate cap, DESIGN §4.5): a platform's `wins` against it is the defence's verdict.
+    #[serde(default)]
+    pub win_cap: Option<u64>,
     pub local_miner: Option<LocalMining>,
 }
 
@@ -185,8 +190,19 @@ impl PouwRpcServer for PouwRpc {
             Err(ImportError::NoEnclaveRegistry) => Vec::new(),
             Err(e) => return Err(internal(e)),
         };
+        let win_cap = match head.number {
+            0 => None,
+            _ => {
+                let (window_blocks, _) = self
+                    .chain
+                    .defence_window(B256::ZERO, &head)
+                    .map_err(internal)?;
+                Some(DefenceParams::from_spec(&spec.pouw).cap(&window_blocks))
+            }
+        };
         Ok(PouwStatus {
             enclaves_are: "simulated".into(),
+            win_cap,
             head_number: head.number,
             next_difficulty: self.chain.next_difficulty(&head).map_err(internal)?,
             target_block_time_ms: spec.target_block_time_ms,

@@ -109,6 +109,13 @@ function printable(hex) {
 }
 const showArgs = (args) => Object.entries(args).map(([k, v]) => `${esc(k)}=${showValue(v)}`).join(", ");
 
+/** Calls `signature` (e.g. "exits(uint256)") of one of ankr's contracts with uint arguments. */
+async function callView(to, signature, args, tag = "latest") {
+  const selector = Object.keys(abis.functions).find((s) => abis.functions[s].signature === signature);
+  const data = selector + args.map((a) => BigInt(a).toString(16).padStart(64, "0")).join("");
+  return tryRpc("eth_call", { to, data }, tag);
+}
+
 // ---------- live heads ----------
 
 const heads = []; // recent heads, newest first: { number, hash, parentHash, timestamp }
@@ -199,11 +206,20 @@ async function home() {
   }
   const miners = [...share].sort((a, b) => b[1] - a[1]).map(([platform, n]) =>
     `<tr><td class="hash">${esc(platform)}</td><td class="num">${n}</td><td><span class="bar"><span style="width:${((n / seals.length) * 100).toFixed(0)}%"></span></span> ${((n / seals.length) * 100).toFixed(0)} %</td></tr>`);
+  const status = await tryRpc("ankr_pouwStatus");
+  const cap = status?.winCap;
+  const defences = (status?.enclaves ?? []).map((e) => {
+    const verdict = !e.live ? "not live: its blocks are refused" : cap == null ? "—" : e.wins < cap ? `<span class="ok">within the rate cap</span>` : `<span class="bad">at the cap: its next block waits</span>`;
+    return `<tr data-platform="${e.platformId}"><td class="hash">${short(e.platformId)}</td><td>${addrLink(e.enclave)}</td><td class="num">${e.wins}</td><td class="num">${cap ?? "—"}</td><td class="num">${num(e.instructions).toLocaleString("en")}</td><td>${verdict}</td></tr>`;
+  });
   const reorgs = reorganisations.map((r) => `<tr><td>${blockLink(r.at)}</td><td class="num">${r.dropped}</td><td>${r.seen.toLocaleTimeString()}</td></tr>`);
   view.innerHTML = `<h1>Main chain</h1>
     <div class="charts">${chart("block interval", intervals, "s", "chart-interval")}${chart("difficulty (instructions per block)", difficulty, "", "chart-difficulty")}${chart("instructions in the winning subtask", instructions, "", "chart-instructions")}</div>
     <h2>Latest blocks</h2>${table(["block", "age", "seal", "#instructions", "#txs", "#gas used"], rows)}
     <h2>Platforms' share of the last ${seals.length} blocks</h2>${table(["platform", "#blocks", "share"], miners)}
+    <h2>Defences: each platform's wins over the last ${status?.window ?? "?"} blocks against the rate cap</h2>
+    <p class="note">A platform may seal at most the cap's blocks in the window (what the fastest honest platform could win, DESIGN §4.5); enclaves here are simulated.</p>
+    ${table(["platform", "enclave", "#wins", "#cap", "#instructions", "verdict"], defences, "no registered enclaves")}
     <h2>Reorganisations seen by this page</h2>${table(["new head", "#blocks replaced", "seen at"], reorgs, "none since the page opened")}`;
   onHead = () => route();
 }
@@ -379,6 +395,7 @@ async function chains(at) {
     const frauds = logs.filter(({ d }) => ["BlockInvalid", "BlocksReverted", "AvailabilityChallenged", "Frozen"].includes(d.name));
     const deposits = logs.filter(({ d }) => d.name === "Deposit" || d.name === "Deposited");
     const stake = await tryRpc("eth_getBalance", c.rootChain, tag);
+    const queue = c.kind === "plasma" ? await exitQueue(c.rootChain, logs) : "";
     const row = ({ log, d }) => `<tr><td>${blockLink(num(log.blockNumber))}</td><td>${esc(d.name)}</td><td>${showArgs(d.args)}</td></tr>`;
     sections.push(`<section data-chain="${c.id}"><h2>#${c.id} ${esc(reg?.args.name ?? "")} <span class="pill">${esc(c.kind ?? "?")}</span></h2>
       ${fields([
@@ -389,11 +406,45 @@ async function chains(at) {
         ["its proof", `leaf <code>${short(c.leaf)}</code> + ${c.proof.length} siblings against childChainsRoot <code>${short(tree.childChainsRoot)}</code> of block ${blockLink(tree.blockNumber)}`],
         ["deposits", deposits.length],
       ])}
-      <h3>Exits</h3>${table(["block", "event", "arguments"], exits.slice(-20).reverse().map(row), "no exits")}
+      ${queue}
+      <h3>Exit events</h3>${table(["block", "event", "arguments"], exits.slice(-20).reverse().map(row), "no exits")}
       <h3>Fraud proofs, challenges and reversals</h3>${table(["block", "event", "arguments"], frauds.slice(-20).reverse().map(row), "none")}</section>`);
   }
   view.innerHTML = `<h1>Tree of child chains</h1><p class="note">Every child chain the main chain supervises, as block ${blockLink(tree.blockNumber)} commits to them (childChainsRoot <code>${tree.childChainsRoot}</code>). Messages between chains are not built yet.</p>
     ${sections.join("") || `<p class="note">no child chains registered</p>`}`;
+}
+
+/** A Plasma chain's exits by priority (UTXO position, the earliest settles first) with their state. */
+async function exitQueue(rootChain, logs) {
+  const exits = new Map();
+  for (const { log, d } of logs) {
+    if (d.name === "ExitStarted") {
+      const position = d.args.plasmaBlockNum * 1_000_000_000n + d.args.txindex * 10_000n + d.args.oindex;
+      exits.set(position, { position, owner: d.args.exitor, block: num(log.blockNumber), state: "in the queue" });
+    }
+    const id = d.args.exitId;
+    if (id !== undefined && exits.has(id)) {
+      if (d.name === "ExitChallenged") exits.get(id).state = "challenged: output shown spent, exit cancelled";
+      if (d.name === "ExitDropped") exits.get(id).state = "dropped";
+      if (d.name === "ExitShortfall") exits.get(id).state = `paid short by ${ankr("0x" + d.args.shortfall.toString(16))}`;
+    }
+    if (d.name === "ExitFinalized") {
+      const position = d.args.plasmaBlockNum * 1_000_000_000n + d.args.txindex * 10_000n + d.args.oindex;
+      if (exits.has(position)) exits.get(position).state = "paid";
+    }
+  }
+  const next = await callView(rootChain, "nextExit()", []);
+  const nextPosition = next ? BigInt("0x" + next.slice(2, 66)) : 0n;
+  const rows = [];
+  for (const e of [...exits.values()].sort((a, b) => (a.position < b.position ? -1 : 1))) {
+    let matures = "—";
+    if (e.state === "in the queue") {
+      const record = await callView(rootChain, "exits(uint256)", [e.position]);
+      if (record && record.length >= 2 + 64 * 4) matures = new Date(Number(BigInt("0x" + record.slice(66, 130))) * 1000).toISOString();
+    }
+    rows.push(`<tr data-exit="${e.position}"><td>${e.position}${e.position === nextPosition ? ' <span class="pill">next</span>' : ""}</td><td>${addrLink(e.owner)}</td><td>${blockLink(e.block)}</td><td>${esc(e.state)}</td><td>${matures}</td></tr>`);
+  }
+  return `<h3>Exit queue</h3>${table(["exit (priority: UTXO position)", "owner", "started in", "state", "pays from"], rows, "no exits")}`;
 }
 
 async function search(query) {
