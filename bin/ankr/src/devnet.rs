@@ -236,9 +236,10 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
     });
 
     let oracle_banner = format!(
-        "  Native Oracle {} · relay with enclave {} (SIMULATED) · example feeds {} and {} (CA {}) · PriceConsumer {}",
+        "  Native Oracle {} · relay with enclave {} (SIMULATED), metrics {} · example feeds {} and {} (CA {}) · PriceConsumer {}",
         ankr_contracts::genesis::NATIVE_ORACLE_ADDRESS,
         oracle.enclave,
+        oracle.metrics_url,
         oracle.source.url("/ankr-usd.json"),
         oracle.source.url("/mls/listing-1001.xml"),
         oracle.source.ca_file.display(),

@@ -61,6 +61,9 @@ enum OracleCommand {
         /// default, so that a request cannot read this host's own services or network.
         #[arg(long)]
         allow_private_sources: bool,
+        /// Serve the relay's Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9101).
+        #[arg(long)]
+        metrics: Option<std::net::SocketAddr>,
     },
     /// Ask for a value (or a document) over HTTPS; prints the request id.
     Request {
@@ -97,6 +100,7 @@ pub async fn run(args: OracleArgs) -> anyhow::Result<()> {
             cas,
             confirmations,
             allow_private_sources,
+            metrics,
         } => {
             let key = args
                 .key
@@ -118,6 +122,15 @@ pub async fn run(args: OracleArgs) -> anyhow::Result<()> {
                 confirmations,
                 state_file: enclave_dir.join("relay.state"),
                 poll: Duration::from_millis(500),
+                stats: Default::default(),
+            };
+            let _metrics = match metrics {
+                Some(addr) => {
+                    let (url, server) = serve_relay_metrics(addr, config.stats.clone()).await?;
+                    println!("metrics {url}");
+                    Some(server)
+                }
+                None => None,
             };
             let (stop, stopped) = watch::channel(false);
             let relay = tokio::spawn(ankr_oracle::relay::run(config, stopped));
@@ -273,8 +286,24 @@ async fn delivered(wallet: &Wallet, id: u64) -> anyhow::Result<Option<(u16, Byte
 pub struct DevnetOracle {
     pub source: LocalSource,
     pub enclave: Address,
+    /// The relay's Prometheus metrics (`/metrics` on a free loopback port).
+    pub metrics_url: String,
     stop: watch::Sender<bool>,
     relay: tokio::task::JoinHandle<()>,
+    metrics: jsonrpsee::server::ServerHandle,
+}
+
+/// Serves `stats` as Prometheus text at `addr`'s `/metrics`; returns its URL and the server.
+pub async fn serve_relay_metrics(
+    addr: std::net::SocketAddr,
+    stats: Arc<ankr_oracle::relay::RelayStats>,
+) -> anyhow::Result<(String, jsonrpsee::server::ServerHandle)> {
+    let render = Arc::new(move || ankr_prometheus::render_samples(&stats.samples()));
+    let (local, handle) = ankr_prometheus::serve_metrics(addr, render).await?;
+    Ok((
+        format!("http://{local}{}", ankr_prometheus::METRICS_PATH),
+        handle,
+    ))
 }
 
 impl DevnetOracle {
@@ -304,14 +333,22 @@ impl DevnetOracle {
             confirmations: 1,
             state_file: dir.join("relay.state"),
             poll: Duration::from_millis(500),
+            stats: Default::default(),
         };
+        let (metrics_url, metrics) = serve_relay_metrics(
+            std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0)),
+            config.stats.clone(),
+        )
+        .await?;
         let (stop, stopped) = watch::channel(false);
         let relay = tokio::spawn(ankr_oracle::relay::run(config, stopped));
         Ok(Self {
             source,
             enclave: address,
+            metrics_url,
             stop,
             relay,
+            metrics,
         })
     }
 
@@ -361,6 +398,7 @@ impl DevnetOracle {
     pub async fn stop(self) {
         let _ = self.stop.send(true);
         let _ = self.relay.await;
+        let _ = self.metrics.stop();
     }
 }
 

@@ -176,6 +176,30 @@ fn the_console_shows_one_line_per_block_and_the_trees_events_after_the_banner() 
             .any(|l| l.contains("plasma: child chain \"payments\""))
     );
     assert!(seen[banner..].iter().any(|l| l.contains("/explorer")));
+    // The relay and each Plasma operator serve their own figures at /metrics.
+    let relay_metrics = url_after(&seen, "), metrics ");
+    let mut delivered = String::new();
+    common::wait_until(
+        "the relay's delivery in its metrics",
+        Duration::from_secs(60),
+        || {
+            delivered = http_get(&relay_metrics).unwrap_or_default();
+            sample(&delivered, "ankr_oracle_deliveries_total").is_some_and(|n| n >= 1.0)
+        },
+    );
+    assert!(sample(&delivered, "ankr_oracle_answers_total").unwrap() >= 1.0);
+    assert!(sample(&delivered, "ankr_oracle_delivery_blocks_sum").is_some());
+    let operator = url_after(&seen, "\"payments\" · RootChain");
+    let operator = operator[operator.find("http://").unwrap()..].to_string();
+    let plasma = http_get(&format!("{operator}/metrics")).expect("the operator serves /metrics");
+    assert!(
+        sample(&plasma, "ankr_plasma_next_block").unwrap() >= 1000.0,
+        "{plasma}"
+    );
+    assert!(
+        sample(&plasma, "ankr_plasma_blocks_submitted_total").is_some(),
+        "{plasma}"
+    );
     // The logs went to the file, not here.
     assert!(
         !seen.iter().any(|l| l.contains(" INFO ")),
@@ -184,4 +208,45 @@ fn the_console_shows_one_line_per_block_and_the_trees_events_after_the_banner() 
     );
     let log = std::fs::read_to_string(dir.path().join("devnet.log")).unwrap();
     assert!(log.contains(" INFO "), "devnet.log holds the full log");
+}
+
+/// The first URL after `marker` in the console's lines.
+fn url_after(lines: &[String], marker: &str) -> String {
+    let line = lines
+        .iter()
+        .find(|l| l.contains(marker))
+        .unwrap_or_else(|| panic!("no line with {marker:?}"));
+    let rest = &line[line.find(marker).unwrap() + marker.len()..];
+    let start = rest
+        .find("http://")
+        .map(|i| i + line.len() - rest.len())
+        .unwrap_or(0);
+    line[start..]
+        .split(|c: char| c.is_whitespace())
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// GET `url` (http://127.0.0.1:port/path); the body, or `None` if nothing answers.
+fn http_get(url: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://")?;
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut stream = std::net::TcpStream::connect(host).ok()?;
+    write!(
+        stream,
+        "GET {} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n",
+        if path.is_empty() { "/" } else { path }
+    )
+    .ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    Some(answer.split("\r\n\r\n").nth(1)?.to_string())
+}
+
+/// The value of Prometheus sample `name` in `text`.
+fn sample(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
 }

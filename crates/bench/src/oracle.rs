@@ -96,6 +96,7 @@ pub(crate) async fn run() -> anyhow::Result<()> {
             confirmations: 0,
             state_file: dir.path().join("relay.state"),
             poll: Duration::from_millis(20),
+            stats: Default::default(),
         },
         stopped,
     ));

@@ -18,7 +18,8 @@ use futures::StreamExt;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 /// Blocks a delivery may wait for a receipt before it is resent with a higher fee.
@@ -51,6 +52,86 @@ pub struct RelayConfig {
     /// Where the relay records the next block to scan.
     pub state_file: PathBuf,
     pub poll: Duration,
+    /// What the relay has done, for `/metrics`.
+    pub stats: Arc<RelayStats>,
+}
+
+/// What a relay has done since it started: the figures its `/metrics` shows (delivery
+/// latency, failures, resends), counted where they happen.
+#[derive(Debug, Default)]
+pub struct RelayStats {
+    answered: AtomicU64,
+    failed_answers: AtomicU64,
+    answer_millis: AtomicU64,
+    delivered: AtomicU64,
+    reverted: AtomicU64,
+    delivery_blocks: AtomicU64,
+    resent: AtomicU64,
+    expired: AtomicU64,
+    in_flight: AtomicU64,
+}
+
+impl RelayStats {
+    /// Each figure as (Prometheus name, type, help, value).
+    pub fn samples(&self) -> Vec<(&'static str, &'static str, &'static str, f64)> {
+        let get = |counter: &AtomicU64| counter.load(Relaxed) as f64;
+        vec![
+            (
+                "ankr_oracle_answers_total",
+                "counter",
+                "Requests the enclave answered (fetched and signed), any code.",
+                get(&self.answered),
+            ),
+            (
+                "ankr_oracle_failed_answers_total",
+                "counter",
+                "Answers with an error code (not OK): a bad request, or a source that failed.",
+                get(&self.failed_answers),
+            ),
+            (
+                "ankr_oracle_answer_seconds_sum",
+                "counter",
+                "Time the enclave took to fetch and sign, summed over answers.",
+                get(&self.answer_millis) / 1000.0,
+            ),
+            (
+                "ankr_oracle_deliveries_total",
+                "counter",
+                "Deliveries mined and successful.",
+                get(&self.delivered),
+            ),
+            (
+                "ankr_oracle_delivery_blocks_sum",
+                "counter",
+                "Blocks from each delivered request to its delivery, summed: over deliveries_total, the mean latency in blocks.",
+                get(&self.delivery_blocks),
+            ),
+            (
+                "ankr_oracle_reverted_deliveries_total",
+                "counter",
+                "Deliveries mined but reverted (the request is expired at its deadline).",
+                get(&self.reverted),
+            ),
+            (
+                "ankr_oracle_resent_total",
+                "counter",
+                "Stuck transactions resent with a higher fee.",
+                get(&self.resent),
+            ),
+            (
+                "ankr_oracle_expired_total",
+                "counter",
+                "Requests expired (refunded) because they could not be delivered.",
+                get(&self.expired),
+            ),
+            (
+                "ankr_oracle_in_flight",
+                "gauge",
+                "Transactions sent and not yet mined.",
+                get(&self.in_flight),
+            ),
+        ]
+    }
 }
 
 /// Why a relay step failed (it is retried on the next poll).
@@ -73,6 +154,8 @@ struct InFlight {
     account: usize,
     sent: Sent,
     sent_at: u64,
+    /// The block of the request a delivery answers (none for an expiry).
+    asked_at: Option<u64>,
 }
 
 struct Relay {
@@ -196,22 +279,31 @@ impl Relay {
             // The enclave signs the answer for the account that will send it: only that
             // account can deliver it (audit M-3).
             let account = self.next_account();
-            asked.push((info, request, account));
+            asked.push((info, request, account, log.block_number));
         }
         let enclave = self.config.enclave.clone();
         let senders: Vec<Address> = self.senders.iter().map(Sender::address).collect();
         let mut answers = futures::stream::iter(asked)
-            .map(|(info, request, account)| {
+            .map(|(info, request, account, asked_at)| {
                 let enclave = &enclave;
                 let relay = senders[account];
                 async move {
+                    let started = Instant::now();
                     let datagram = enclave.answer(&request, relay).await;
-                    (info, account, datagram)
+                    (info, account, datagram, asked_at, started.elapsed())
                 }
             })
             .buffer_unordered(CONCURRENT_ANSWERS);
-        while let Some((info, account, datagram)) = answers.next().await {
-            self.deliver(&info, account, datagram, head).await;
+        while let Some((info, account, datagram, asked_at, took)) = answers.next().await {
+            let stats = &self.config.stats;
+            stats.answered.fetch_add(1, Relaxed);
+            stats
+                .answer_millis
+                .fetch_add(took.as_millis() as u64, Relaxed);
+            if datagram.code != crate::datagram::code::OK {
+                stats.failed_answers.fetch_add(1, Relaxed);
+            }
+            self.deliver(&info, account, datagram, head, asked_at).await;
         }
         Ok(())
     }
@@ -225,6 +317,7 @@ impl Relay {
         account: usize,
         datagram: Datagram,
         head: u64,
+        asked_at: u64,
     ) {
         tracing::info!(
             id = info.id,
@@ -243,7 +336,15 @@ impl Relay {
         let gas = delivery_gas(info.callbackGas, &input);
         self.undelivered.insert(info.id, info.deadline);
         if let Err(error) = self
-            .send_from(account, info.id, NATIVE_ORACLE_ADDRESS, input, gas, head)
+            .send_from(
+                account,
+                info.id,
+                NATIVE_ORACLE_ADDRESS,
+                input,
+                gas,
+                head,
+                Some(asked_at),
+            )
             .await
         {
             tracing::warn!(id = info.id, %error, "the delivery was not sent; the request will be expired at its deadline");
@@ -274,7 +375,7 @@ impl Relay {
         head: u64,
     ) -> Result<(), RelayError> {
         let account = self.next_account();
-        self.send_from(account, id, to, input, gas_limit, head)
+        self.send_from(account, id, to, input, gas_limit, head, None)
             .await
     }
 
@@ -286,6 +387,7 @@ impl Relay {
         input: Vec<u8>,
         gas_limit: u64,
         head: u64,
+        asked_at: Option<u64>,
     ) -> Result<(), RelayError> {
         let sent = self.senders[account]
             .send(Some(to), input, U256::ZERO, gas_limit)
@@ -295,7 +397,9 @@ impl Relay {
             account,
             sent,
             sent_at: head,
+            asked_at,
         });
+        self.config.stats.in_flight.fetch_add(1, Relaxed);
         Ok(())
     }
 
@@ -304,9 +408,20 @@ impl Relay {
         let mut still = Vec::new();
         for mut flight in std::mem::take(&mut self.in_flight) {
             if let Some(receipt) = self.main.receipt(flight.sent.hash).await? {
+                let stats = &self.config.stats;
+                stats.in_flight.fetch_sub(1, Relaxed);
                 if receipt.status() {
                     self.undelivered.remove(&flight.id);
+                    if let (Some(asked_at), Some(mined_at)) =
+                        (flight.asked_at, receipt.block_number)
+                    {
+                        stats.delivered.fetch_add(1, Relaxed);
+                        stats
+                            .delivery_blocks
+                            .fetch_add(mined_at.saturating_sub(asked_at), Relaxed);
+                    }
                 } else {
+                    stats.reverted.fetch_add(1, Relaxed);
                     tracing::warn!(id = flight.id, hash = %flight.sent.hash, "delivery reverted; the request will be expired at its deadline");
                 }
                 continue;
@@ -316,6 +431,7 @@ impl Relay {
                     .resend_faster(&flight.sent)
                     .await?;
                 flight.sent_at = head;
+                self.config.stats.resent.fetch_add(1, Relaxed);
                 tracing::info!(id = flight.id, hash = %flight.sent.hash, "resent a stuck oracle transaction with a higher fee");
             }
             still.push(flight);
@@ -338,6 +454,7 @@ impl Relay {
             self.undelivered.remove(&id);
             if self.state(id).await? == PENDING {
                 tracing::info!(id, "expiring an oracle request that could not be delivered");
+                self.config.stats.expired.fetch_add(1, Relaxed);
                 let call = NativeOracle::expireCall { id }.abi_encode();
                 self.send(id, NATIVE_ORACLE_ADDRESS, call, 120_000, head)
                     .await?;

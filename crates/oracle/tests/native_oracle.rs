@@ -737,6 +737,7 @@ async fn the_relay_serves_requests_from_a_real_https_source_and_survives_a_resta
         confirmations: 0,
         state_file: h.chain.dir().join("relay.state"),
         poll: std::time::Duration::from_millis(50),
+        stats: Default::default(),
     };
     let params = ValueQuery {
         url: source.url("/price"),
@@ -882,6 +883,7 @@ async fn a_request_the_relay_cannot_deliver_is_expired_and_refunded() {
         confirmations: 0,
         state_file: h.chain.dir().join("relay.state"),
         poll: std::time::Duration::from_millis(50),
+        stats: Default::default(),
     };
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let relay = tokio::spawn(run(config, stopped));
@@ -989,6 +991,7 @@ async fn attack_16_slow_sources_do_not_hold_back_an_honest_request() {
         confirmations: 0,
         state_file: h.chain.dir().join("relay.state"),
         poll: std::time::Duration::from_millis(50),
+        stats: Default::default(),
     };
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let relay = tokio::spawn(run(config, stopped));

@@ -20,6 +20,7 @@ use jsonrpsee::types::ErrorObjectOwned;
 use libp2p::Multiaddr;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -78,12 +79,72 @@ pub enum OperatorError {
 
 /// The child chain shared by the RPC, the follower and the block maker.
 struct Shared {
+    stats: OperatorStats,
     ledger: Mutex<Ledger>,
     /// Deposit blocks whose root on the RootChain matches the ledger's (checked once each).
     verified_deposits: Mutex<std::collections::HashSet<u64>>,
     store: ChildStore,
     root_chain: Address,
     p2p: Multiaddr,
+}
+
+/// What the operator has done since it started, for its `/metrics`.
+#[derive(Default)]
+struct OperatorStats {
+    blocks_made: AtomicU64,
+    transactions_in_blocks: AtomicU64,
+    blocks_submitted: AtomicU64,
+    failed_submissions: AtomicU64,
+}
+
+impl Shared {
+    /// The operator's figures in Prometheus text: served at `/metrics` on its JSON-RPC port.
+    fn metrics(&self) -> String {
+        let (next_block, pooled) = {
+            let ledger = self.ledger.lock().expect("ledger lock");
+            (ledger.next_child_block(), ledger.pool_len())
+        };
+        let get = |counter: &AtomicU64| counter.load(Relaxed) as f64;
+        let stats = &self.stats;
+        ankr_prometheus::render_samples(&[
+            (
+                "ankr_plasma_next_block",
+                "gauge",
+                "Number the next child block will carry.",
+                next_block as f64,
+            ),
+            (
+                "ankr_plasma_pool_transactions",
+                "gauge",
+                "Payments waiting for a child block.",
+                pooled as f64,
+            ),
+            (
+                "ankr_plasma_blocks_made_total",
+                "counter",
+                "Child blocks made and announced.",
+                get(&stats.blocks_made),
+            ),
+            (
+                "ankr_plasma_block_transactions_total",
+                "counter",
+                "Payments those blocks carried.",
+                get(&stats.transactions_in_blocks),
+            ),
+            (
+                "ankr_plasma_blocks_submitted_total",
+                "counter",
+                "Child block roots submitted to the RootChain.",
+                get(&stats.blocks_submitted),
+            ),
+            (
+                "ankr_plasma_failed_submissions_total",
+                "counter",
+                "Submission rounds that failed (retried at the next block).",
+                get(&stats.failed_submissions),
+            ),
+        ])
+    }
 }
 
 /// A running operator; [`RunningOperator::stop`] ends it.
@@ -254,6 +315,7 @@ pub async fn start(config: OperatorConfig) -> Result<RunningOperator, OperatorEr
     .await
     .map_err(OperatorError::Gossip)?;
     let shared = Arc::new(Shared {
+        stats: OperatorStats::default(),
         ledger: Mutex::new(ledger),
         verified_deposits: Mutex::default(),
         store,
@@ -261,12 +323,15 @@ pub async fn start(config: OperatorConfig) -> Result<RunningOperator, OperatorEr
         p2p: gossip.listen_addr.clone(),
     });
 
+    let metrics_of = shared.clone();
+    let metrics = ankr_prometheus::HttpPagesLayer::metrics(Arc::new(move || metrics_of.metrics()));
     let server = Server::builder()
         .set_config(
             jsonrpsee::server::ServerConfig::builder()
                 .max_response_body_size(crate::MAX_BLOCK_MESSAGE_BYTES)
                 .build(),
         )
+        .set_http_middleware(tower::ServiceBuilder::new().layer(metrics))
         .build(config.rpc_addr)
         .await
         .map_err(|e| OperatorError::Rpc {
@@ -445,6 +510,11 @@ async fn make_blocks(
             block
         };
         tracing::info!(number = block.number, txs = block.transactions.len(), root = %block.root, "child block made");
+        shared.stats.blocks_made.fetch_add(1, Relaxed);
+        shared
+            .stats
+            .transactions_in_blocks
+            .fetch_add(block.transactions.len() as u64, Relaxed);
         let _ = publish.send(gossip::SignedBlock::of_block(
             shared.root_chain,
             &block,
@@ -455,6 +525,7 @@ async fn make_blocks(
             submitted = submit_missing(&sender, &shared) => submitted,
         };
         if let Err(error) = submitted {
+            shared.stats.failed_submissions.fetch_add(1, Relaxed);
             tracing::warn!(%error, "could not submit child block");
         }
     }
@@ -530,6 +601,7 @@ async fn submit_missing(sender: &Sender, shared: &Shared) -> Result<(), Operator
             )
             .await?;
         tracing::info!(number = on_chain, tx = %receipt.transaction_hash, "child block root submitted");
+        shared.stats.blocks_submitted.fetch_add(1, Relaxed);
     }
 }
 

@@ -12,7 +12,6 @@ mod errors;
 mod eth;
 pub mod explorer;
 mod filters;
-mod http_pages;
 pub mod metrics;
 mod otterscan;
 mod overrides;
@@ -134,11 +133,13 @@ pub async fn start(
         .set_batch_request_config(BatchRequestConfig::Limit(MAX_BATCH))
         .set_id_provider(HexIdProvider::default())
         .build();
-    let pages = http_pages::HttpPagesLayer::new(metrics::MetricsSource {
+    let source = metrics::MetricsSource {
         chain: chain.clone(),
         mining: mining.clone(),
         network: network.clone(),
-    });
+    };
+    let pages = ankr_prometheus::HttpPagesLayer::metrics(Arc::new(move || source.render()))
+        .with_pages(explorer::PATH, explorer::asset);
     let server = Server::builder()
         .set_config(config)
         .set_http_middleware(tower::ServiceBuilder::new().layer(pages))

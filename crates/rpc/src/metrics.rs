@@ -6,12 +6,12 @@
 use ankr_chain::Chain;
 use ankr_network::NetworkStatus;
 use ankr_pouw::stats::MiningStats;
+use ankr_prometheus::metric;
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 
-/// Where the metrics are served.
-pub const METRICS_PATH: &str = "/metrics";
+pub use ankr_prometheus::METRICS_PATH;
 
 /// What the metrics read: the chain, and the miner and network when the node has them.
 #[derive(Clone)]
@@ -19,13 +19,6 @@ pub struct MetricsSource {
     pub chain: Arc<Chain>,
     pub mining: Option<Arc<MiningStats>>,
     pub network: Option<NetworkStatus>,
-}
-
-/// One metric's lines: its help, its type and its one sample.
-fn metric(out: &mut String, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {
-    let _ = writeln!(out, "# HELP {name} {help}");
-    let _ = writeln!(out, "# TYPE {name} {kind}");
-    let _ = writeln!(out, "{name} {value}");
 }
 
 impl MetricsSource {
