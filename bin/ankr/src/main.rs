@@ -7,6 +7,7 @@ mod console;
 mod devnet;
 mod oracle;
 mod plasma;
+mod progress;
 mod wallet;
 mod work;
 

@@ -5,7 +5,7 @@ use alloy_primitives::{Address, U256};
 use ankr_client::main_chain::MainChain;
 use ankr_plasma::UtxoPos;
 use ankr_plasma_services::api::PlasmaApiClient;
-use ankr_plasma_services::client::{PlasmaClient, move_between};
+use ankr_plasma_services::client::{MoveProgress, PlasmaClient, move_between};
 use ankr_plasma_services::operator::{self, OperatorConfig, RootChainSettings, RunningOperator};
 use ankr_plasma_services::watcher::{self, WatcherConfig};
 use anyhow::{Context, bail};
@@ -352,11 +352,30 @@ pub async fn run(args: PlasmaArgs) -> anyhow::Result<()> {
         } => {
             let from = client().await?;
             let to = PlasmaClient::connect(&args.rpc, &to_operator).await?;
-            let deposit =
-                move_between(&from, &to, &key()?, parse_ankr(&amount)?, timeout, |step| {
-                    println!("{step}")
-                })
-                .await?;
+            let deposit = move_between(
+                &from,
+                &to,
+                &key()?,
+                parse_ankr(&amount)?,
+                timeout,
+                |progress| match progress {
+                    MoveProgress::Step(step) => {
+                        crate::progress::finish();
+                        println!("{step}")
+                    }
+                    MoveProgress::Maturing {
+                        now,
+                        since,
+                        matures_at,
+                    } => crate::progress::draw(
+                        "exit maturing",
+                        now.saturating_sub(since),
+                        matures_at.saturating_sub(since),
+                        "s of main-chain time",
+                    ),
+                },
+            )
+            .await?;
             println!(
                 "moved {amount} ANKR from {} to {}: output {deposit}",
                 from.root_chain, to.root_chain

@@ -147,6 +147,13 @@ pub enum RelayError {
     State(#[from] std::io::Error),
 }
 
+/// A transaction the relay sends: to whom, what, with how much gas.
+struct OracleCall {
+    to: Address,
+    input: Vec<u8>,
+    gas_limit: u64,
+}
+
 /// A delivery (or expiry) sent and not yet mined.
 struct InFlight {
     id: u64,
@@ -339,9 +346,11 @@ impl Relay {
             .send_from(
                 account,
                 info.id,
-                NATIVE_ORACLE_ADDRESS,
-                input,
-                gas,
+                OracleCall {
+                    to: NATIVE_ORACLE_ADDRESS,
+                    input,
+                    gas_limit: gas,
+                },
                 head,
                 Some(asked_at),
             )
@@ -375,22 +384,24 @@ impl Relay {
         head: u64,
     ) -> Result<(), RelayError> {
         let account = self.next_account();
-        self.send_from(account, id, to, input, gas_limit, head, None)
-            .await
+        let call = OracleCall {
+            to,
+            input,
+            gas_limit,
+        };
+        self.send_from(account, id, call, head, None).await
     }
 
     async fn send_from(
         &mut self,
         account: usize,
         id: u64,
-        to: Address,
-        input: Vec<u8>,
-        gas_limit: u64,
+        call: OracleCall,
         head: u64,
         asked_at: Option<u64>,
     ) -> Result<(), RelayError> {
         let sent = self.senders[account]
-            .send(Some(to), input, U256::ZERO, gas_limit)
+            .send(Some(call.to), call.input, U256::ZERO, call.gas_limit)
             .await?;
         self.in_flight.push(InFlight {
             id,

@@ -397,17 +397,31 @@ impl PlasmaClient {
     }
 }
 
+/// What [`move_between`] tells its caller as it goes.
+#[derive(Clone, Copy, Debug)]
+pub enum MoveProgress<'a> {
+    /// A step done, in words.
+    Step(&'a str),
+    /// Waiting for the exit to mature: main-chain time now, when the wait began, when it
+    /// matures (seconds): what a progress bar shows, about once a second.
+    Maturing {
+        now: u64,
+        since: u64,
+        matures_at: u64,
+    },
+}
+
 /// Moves `amount` wei of `key`'s coins from child chain `from` to child chain `to` through the
 /// main chain: a payment to itself on `from` makes an output of exactly `amount` (if needed),
 /// which exits; once the exit matures it is finalized and withdrawn, and `amount` is deposited
-/// on `to`. `progress` hears each step.
+/// on `to`. `progress` hears each step and, while the exit matures, the time left.
 pub async fn move_between(
     from: &PlasmaClient,
     to: &PlasmaClient,
     key: &secp256k1::SecretKey,
     amount: U256,
     timeout: Duration,
-    progress: impl Fn(&str),
+    progress: impl Fn(MoveProgress<'_>),
 ) -> Result<UtxoPos, ClientError> {
     let owner = ankr_types::recovery::address_of(key);
     let exact = from
@@ -419,9 +433,9 @@ pub async fn move_between(
         Some(u) => u.pos(),
         None => {
             let (blknum, txindex) = from.send(key, owner, amount, U256::ZERO, timeout).await?;
-            progress(&format!(
+            progress(MoveProgress::Step(&format!(
                 "made an output of exactly {amount} wei at {blknum}:{txindex}:0"
-            ));
+            )));
             UtxoPos {
                 blknum,
                 txindex,
@@ -431,16 +445,23 @@ pub async fn move_between(
     };
     from.exit(key, pos).await?;
     let exitable = from.exitable_at(pos).await?.unwrap_or_default();
-    progress(&format!(
+    progress(MoveProgress::Step(&format!(
         "exit of {pos} started on {}; it matures at main-chain time {exitable}",
         from.root_chain
-    ));
+    )));
     let deadline = tokio::time::Instant::now() + timeout;
+    let since = from.main.latest_timestamp().await?;
     loop {
         if from.exitable_at(pos).await?.is_none() {
             break; // finalized (by us or anyone)
         }
-        if from.main.latest_timestamp().await? >= exitable {
+        let now = from.main.latest_timestamp().await?;
+        progress(MoveProgress::Maturing {
+            now,
+            since,
+            matures_at: exitable,
+        });
+        if now >= exitable {
             from.finalize(key).await?;
             continue;
         }
@@ -452,13 +473,13 @@ pub async fn move_between(
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
     let withdrawn = from.withdraw(key).await?;
-    progress(&format!(
+    progress(MoveProgress::Step(&format!(
         "exit finalized; withdrew {withdrawn} wei (amount + bond) on the main chain"
-    ));
+    )));
     let deposit = to.deposit(key, amount, timeout).await?;
-    progress(&format!(
+    progress(MoveProgress::Step(&format!(
         "deposited {amount} wei on {}: output {deposit}",
         to.root_chain
-    ));
+    )));
     Ok(deposit)
 }

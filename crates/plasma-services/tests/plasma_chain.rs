@@ -696,19 +696,41 @@ async fn ankr_moves_between_child_chains_through_the_main_chain() {
         .await
         .unwrap();
 
+    use ankr_plasma_services::client::MoveProgress;
     let steps = std::sync::Mutex::new(Vec::new());
+    let waits = std::sync::Mutex::new(Vec::new());
     let landed = ankr_plasma_services::client::move_between(
         &a,
         &b,
         &key(ALICE),
         ankr(2 * ANKR),
         timeout,
-        |step| steps.lock().unwrap().push(step.to_string()),
+        |progress| match progress {
+            MoveProgress::Step(step) => steps.lock().unwrap().push(step.to_string()),
+            MoveProgress::Maturing {
+                now,
+                since,
+                matures_at,
+            } => waits.lock().unwrap().push((now, since, matures_at)),
+        },
     )
     .await
     .unwrap();
     let steps = steps.into_inner().unwrap();
     assert_eq!(steps.len(), 4, "{steps:?}");
+    // The wait for maturity is reported as it goes: time moves towards the exit's maturity.
+    let waits = waits.into_inner().unwrap();
+    assert!(!waits.is_empty());
+    assert!(
+        waits
+            .windows(2)
+            .all(|w| w[0].0 <= w[1].0 && w[0].2 == w[1].2),
+        "{waits:?}"
+    );
+    assert!(
+        waits.last().unwrap().0 >= waits.last().unwrap().2,
+        "{waits:?}"
+    );
     assert!(steps[2].contains("withdrew"), "{steps:?}");
     assert_eq!(a.balance(address(ALICE)).await.unwrap(), ankr(ANKR));
     assert_eq!(b.balance(address(ALICE)).await.unwrap(), ankr(2 * ANKR));
