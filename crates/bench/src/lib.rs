@@ -7,6 +7,7 @@
 mod child;
 mod execution;
 mod fixtures;
+mod load;
 mod measure;
 mod network;
 mod oracle;
@@ -37,8 +38,20 @@ pub enum Figures {
     Child,
 }
 
+pub use load::LoadArgs;
+
+/// `ankr bench`'s own commands.
+#[derive(clap::Subcommand)]
+pub enum BenchCommand {
+    /// Load any node over JSON-RPC (e.g. an `ankr devnet` and an anvil, in one run): mined
+    /// transfers and ERC-20 transfers per second with inclusion latency, and reads per second.
+    Load(LoadArgs),
+}
+
 #[derive(clap::Args)]
 pub struct BenchArgs {
+    #[command(subcommand)]
+    command: Option<BenchCommand>,
     /// Which figures to measure.
     #[arg(long, value_enum, default_value_t = Figures::All)]
     only: Figures,
@@ -70,6 +83,9 @@ pub struct BenchArgs {
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    if let Some(BenchCommand::Load(load)) = args.command {
+        return load::run(load).await;
+    }
     if cfg!(debug_assertions) {
         println!(
             "note: this is a debug build; run `cargo run --release --bin ankr -- bench` for real figures\n"
