@@ -59,7 +59,7 @@ pub(crate) async fn run() -> anyhow::Result<()> {
         &[source.ca_file.as_path()],
         limits,
     )?;
-    // Eight delivery accounts: a pool admits 64 pending transactions per sender.
+    // Eight delivery accounts: a full pool guarantees a sender only 16 pending transactions.
     let relay_accounts: Vec<secp256k1::SecretKey> = (0..8u8)
         .map(|i| secp256k1::SecretKey::from_byte_array(keccak256([i, 0x0e]).0))
         .collect::<Result<_, _>>()?;

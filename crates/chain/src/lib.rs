@@ -58,6 +58,9 @@ pub struct NewBlock {
     pub receipts: Vec<ReceiptEnvelope>,
 }
 
+/// Transaction senders remembered by hash (about 2 MB at most).
+const RECOVERED_SENDERS: usize = 32_768;
+
 /// The chain a node follows: storage, pool, head and event channel behind one writer.
 pub struct Chain {
     store: Store,
@@ -88,6 +91,9 @@ pub struct Chain {
     anchor: RwLock<B256>,
     /// What each recent block contributes to a defence window, by hash.
     window_cache: Mutex<std::collections::HashMap<B256, pouw::WindowEntry>>,
+    /// Senders recovered by transaction hash: a transaction sent again (a wallet retrying,
+    /// a refused send resent, gossip bringing it back) does not pay for recovery twice.
+    recovered_senders: Mutex<std::collections::HashMap<B256, Address>>,
 }
 
 /// The most recent pool arrivals, numbered from 1, at most [`Arrivals::KEPT`] of them.
@@ -123,6 +129,7 @@ impl Chain {
             failed_reorganisations: Default::default(),
             metrics: Default::default(),
             window_cache: Default::default(),
+            recovered_senders: Default::default(),
             blocks: broadcast::channel(256).0,
             pending_tx: Notify::new(),
             arrived: broadcast::channel(4096).0,
@@ -222,8 +229,32 @@ impl Chain {
             .lock()
             .expect("pool lock")
             .check_stateless(&tx, raw.len(), base_fee)?;
-        let sender = recover_sender(&tx).map_err(ankr_txpool::PoolError::from)?;
+        let sender = self.sender_of(&tx)?;
         self.add_to_pool(RecoveredTx::new(tx, sender), raw.len(), local)
+    }
+
+    /// The sender of `tx`, recovered once per transaction hash (kept for the last
+    /// [`RECOVERED_SENDERS`] or so transactions).
+    fn sender_of(&self, tx: &TxEnvelope) -> Result<Address, SubmitError> {
+        let hash = *tx.tx_hash();
+        if let Some(sender) = self
+            .recovered_senders
+            .lock()
+            .expect("recovered senders lock")
+            .get(&hash)
+        {
+            return Ok(*sender);
+        }
+        let sender = recover_sender(tx).map_err(ankr_txpool::PoolError::from)?;
+        let mut cache = self
+            .recovered_senders
+            .lock()
+            .expect("recovered senders lock");
+        if cache.len() >= RECOVERED_SENDERS {
+            cache.clear();
+        }
+        cache.insert(hash, sender);
+        Ok(sender)
     }
 
     /// Adds a checked, recovered transaction to the pool against the head state.

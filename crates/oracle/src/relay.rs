@@ -40,9 +40,9 @@ const CONCURRENT_ANSWERS: usize = 32;
 pub struct RelayConfig {
     /// JSON-RPC of a node, e.g. `http://127.0.0.1:8545`.
     pub rpc_url: String,
-    /// Pay for deliveries and receive their fees, taken in turn: a pool admits only so many
-    /// pending transactions per sender (64 here), so one account caps a relay at 64
-    /// deliveries a block.
+    /// Pay for deliveries and receive their fees, taken in turn: a full pool guarantees a
+    /// sender only 16 pending transactions (geth's account slots), so more accounts keep a
+    /// busy relay's deliveries flowing.
     pub accounts: Vec<secp256k1::SecretKey>,
     pub enclave: Arc<OracleEnclave>,
     /// Registers and renews the enclave; `None` if it is registered otherwise (genesis).

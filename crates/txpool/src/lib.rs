@@ -29,6 +29,11 @@ pub struct PoolConfig {
     pub max_tx_gas: u64,
     /// Largest encoded transaction accepted, in bytes.
     pub max_tx_bytes: usize,
+    /// Executable transactions every sender may hold whatever others hold (geth's
+    /// `AccountSlots`): a sender beyond them holds more only while the pool has room, and is
+    /// the first to lose its tail when it fills.
+    pub account_slots: usize,
+    /// Most transactions one sender may hold at all, and how far ahead of its state nonce.
     pub max_per_sender: usize,
     pub max_total: usize,
     /// Queued (non-executable) transactions kept per sender and in all.
@@ -41,14 +46,16 @@ pub struct PoolConfig {
 }
 
 impl PoolConfig {
-    /// Defaults like geth's: 64 per sender, 8192 in total, of which at most 16 per sender and
-    /// 1024 in all queued, for 10 minutes; 128 KiB per transaction, 10 % bump.
+    /// Defaults like geth's: 16 slots guaranteed per sender, up to 1024 per sender while the
+    /// pool has room, 8192 in total, of which at most 16 per sender and 1024 in all queued,
+    /// for 10 minutes; 128 KiB per transaction, 10 % bump.
     pub fn new(chain_id: u64, max_tx_gas: u64) -> Self {
         Self {
             chain_id,
             max_tx_gas,
             max_tx_bytes: 128 * 1024,
-            max_per_sender: 64,
+            account_slots: 16,
+            max_per_sender: 1024,
             max_total: 8192,
             max_queued_per_sender: 16,
             max_queued_total: 1024,
@@ -258,9 +265,11 @@ impl TxPool {
     }
 
     /// Makes room by dropping another sender's last transaction: a queued one first (among
-    /// queued ones only, with `queued_only`), the lowest tip among them. An executable or
-    /// local `incoming` transaction always displaces a queued one; otherwise it must tip
-    /// more. Local transactions are never dropped.
+    /// queued ones only, with `queued_only`), then one of a sender beyond its account slots,
+    /// the lowest tip among them. An executable or local `incoming` transaction always
+    /// displaces a queued one, and one within its sender's slots the tail of a sender beyond
+    /// its own (so one busy sender cannot lock others out); otherwise it must tip more.
+    /// Local transactions are never dropped.
     fn evict_for(
         &mut self,
         incoming: &PooledTx,
@@ -272,22 +281,40 @@ impl TxPool {
             let state_nonce = self.state_nonce.get(&sender).copied().unwrap_or(0);
             incoming.nonce() <= self.pending_nonce(sender, state_nonce)
         };
+        let slots = self.config.account_slots;
+        let incoming_within_slots = self
+            .by_sender
+            .get(&incoming.tx.sender)
+            .is_none_or(|q| q.len() < slots);
         let worst = self
             .by_sender
             .iter()
             .filter(|(sender, _)| **sender != incoming.tx.sender)
-            .filter_map(|(sender, queue)| queue.last_key_value().map(|(_, tx)| (*sender, tx)))
-            .filter(|(_, tx)| !tx.local)
-            .map(|(sender, tx)| (self.queued.contains_key(&sender), sender, tx))
-            .filter(|(queued, _, _)| *queued || !queued_only)
-            .min_by_key(|(queued, _, tx)| (!*queued, tx.tip_at(base_fee)))
-            .map(|(queued, sender, tx)| {
-                (queued, sender, tx.nonce(), tx.tip_at(base_fee), tx.tx.hash)
+            .filter_map(|(sender, queue)| {
+                let over_slots = queue.len() > slots;
+                queue
+                    .last_key_value()
+                    .map(|(_, tx)| (*sender, over_slots, tx))
+            })
+            .filter(|(_, _, tx)| !tx.local)
+            .map(|(sender, over, tx)| (self.queued.contains_key(&sender), over, sender, tx))
+            .filter(|(queued, _, _, _)| *queued || !queued_only)
+            .min_by_key(|(queued, over, _, tx)| (!*queued, !*over, tx.tip_at(base_fee)))
+            .map(|(queued, over, sender, tx)| {
+                (
+                    queued,
+                    over,
+                    sender,
+                    tx.nonce(),
+                    tx.tip_at(base_fee),
+                    tx.tx.hash,
+                )
             });
         match worst {
-            Some((queued, sender, nonce, tip, hash))
+            Some((queued, over_slots, sender, nonce, tip, hash))
                 if incoming.local
                     || (queued && incoming_executable)
+                    || (over_slots && incoming_executable && incoming_within_slots)
                     || tip < incoming.tip_at(base_fee) =>
             {
                 self.remove_entry(sender, nonce);

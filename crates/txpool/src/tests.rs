@@ -155,10 +155,42 @@ fn best_takes_runs_of_nonces_by_tip_and_skips_gaps() {
 }
 
 #[test]
+fn a_sender_holds_more_than_its_slots_while_there_is_room_and_loses_them_first() {
+    let mut config = PoolConfig::new(CHAIN, 16_000_000);
+    config.account_slots = 2;
+    config.max_per_sender = 6;
+    config.max_total = 6;
+    let mut p = TxPool::new(config);
+    // One busy sender fills the empty pool far beyond its two slots (geth's global slots).
+    for nonce in 0..6 {
+        add(&mut p, tx(1, nonce, 100, 9)).unwrap();
+    }
+    assert_eq!(p.len(), 6);
+    // Another sender, within its slots, takes room from the busy sender's tail even tipping
+    // less: a busy sender cannot lock others out.
+    add(&mut p, tx(2, 0, 100, 1)).unwrap();
+    add(&mut p, tx(2, 1, 100, 1)).unwrap();
+    assert_eq!(p.len(), 6);
+    assert_eq!(
+        p.pending_nonce(address_of(&key(1)), 0),
+        4,
+        "the busy sender lost its tail"
+    );
+    assert_eq!(p.pending_nonce(address_of(&key(2)), 0), 2);
+    // Beyond its own slots it must outbid, like everyone.
+    assert!(matches!(
+        add(&mut p, tx(2, 2, 100, 1)),
+        Err(PoolError::PoolFull { .. })
+    ));
+    add(&mut p, tx(2, 2, 100, 20)).unwrap();
+}
+
+#[test]
 fn full_pool_evicts_the_worst_tail_for_a_better_payer() {
     let mut config = PoolConfig::new(CHAIN, 16_000_000);
     config.max_total = 2;
     config.max_per_sender = 2;
+    config.account_slots = 2;
     let mut p = TxPool::new(config);
     add(&mut p, tx(1, 0, 100, 5)).unwrap();
     add(&mut p, tx(2, 0, 100, 3)).unwrap();
@@ -247,6 +279,7 @@ proptest! {
         let mut config = PoolConfig::new(CHAIN, 16_000_000);
         config.max_total = 8;
         config.max_per_sender = 3;
+        config.account_slots = 2;
         let mut p = TxPool::new(config);
         for (signer, nonce, fee, tip) in ops {
             let _ = add(&mut p, tx(signer, nonce, fee, tip.min(fee)));
