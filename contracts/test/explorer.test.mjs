@@ -187,7 +187,7 @@ describe("the explorer in headless chromium", { timeout: 300_000 }, () => {
       await page.$eval("#search input", (input) => (input.value = ""));
       await page.type("#search input", q);
       await page.click("#search button");
-      await page.waitForFunction(() => document.body.dataset.view && document.body.dataset.view !== "search", { timeout: 60_000 }).catch(() => {});
+      await page.waitForFunction(() => document.body.dataset.view, { timeout: 60_000 });
       return page.evaluate(() => [document.body.dataset.view, document.getElementById("view").innerText]);
     };
     assert.equal((await search("1"))[0], "block");
@@ -199,5 +199,10 @@ describe("the explorer in headless chromium", { timeout: 300_000 }, () => {
     assert.equal(viewName, "search");
     assert.match(text, /TaskPosted/);
     await page.screenshot({ path: path.join(screenshots, "search-task.png"), fullPage: true });
+    // An exit by its UTXO position (blknum × 10^9 + txindex × 10^4 + oindex), as the queue shows it.
+    const [blknum, txindex, oindex] = exitUtxo.split(":").map(BigInt);
+    const [exitView, exitText] = await search(`exit ${blknum * 1_000_000_000n + txindex * 10_000n + oindex}`);
+    assert.equal(exitView, "search");
+    assert.match(exitText, /ExitStarted/);
   });
 });

@@ -184,6 +184,13 @@ impl Chain {
         writer.commit()?;
         let head_td = reader.total_difficulty(head.hash())?.unwrap_or_default();
         tracing::info!(number = block.header.number, %hash, heavier = total > head_td, "side block");
+        self.record_fork(crate::ForkEvent::SideBlock {
+            number: block.header.number,
+            hash,
+            parent_hash: block.header.parent_hash,
+            heavier: total > head_td,
+            seen_at: crate::now_seconds(),
+        });
         if total > head_td {
             self.reorganise_to(hash)?;
         }
@@ -219,6 +226,13 @@ impl Chain {
         let result = match self.switch_branch(tip) {
             Ok(unwound) => {
                 self.metrics.reorganised(unwound.len());
+                self.record_fork(crate::ForkEvent::Reorganisation {
+                    from: previous,
+                    to: tip,
+                    number: self.head().number,
+                    unwound: unwound.len(),
+                    seen_at: crate::now_seconds(),
+                });
                 self.return_to_pool(unwound)?;
                 Ok(())
             }

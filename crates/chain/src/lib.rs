@@ -58,6 +58,31 @@ pub struct NewBlock {
     pub receipts: Vec<ReceiptEnvelope>,
 }
 
+/// A fork this node saw: a block that did not extend its head, or a move onto another branch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ForkEvent {
+    /// A valid block stored beside the canonical chain; `heavier` when its branch then
+    /// outweighed the head (a reorganisation follows).
+    SideBlock {
+        number: u64,
+        hash: B256,
+        parent_hash: B256,
+        heavier: bool,
+        seen_at: u64,
+    },
+    /// The head moved from `from` onto the branch ending at `to`, unwinding `unwound` blocks.
+    Reorganisation {
+        from: B256,
+        to: B256,
+        number: u64,
+        unwound: usize,
+        seen_at: u64,
+    },
+}
+
+/// Fork events remembered.
+const RECENT_FORKS: usize = 64;
+
 /// Transaction senders remembered by hash (about 2 MB at most).
 const RECOVERED_SENDERS: usize = 32_768;
 
@@ -91,6 +116,8 @@ pub struct Chain {
     anchor: RwLock<B256>,
     /// What each recent block contributes to a defence window, by hash.
     window_cache: Mutex<std::collections::HashMap<B256, pouw::WindowEntry>>,
+    /// The forks this node saw most recently (the explorer shows them), newest last.
+    recent_forks: Mutex<std::collections::VecDeque<ForkEvent>>,
     /// Senders recovered by transaction hash: a transaction sent again (a wallet retrying,
     /// a refused send resent, gossip bringing it back) does not pay for recovery twice.
     recovered_senders: Mutex<std::collections::HashMap<B256, Address>>,
@@ -130,6 +157,7 @@ impl Chain {
             metrics: Default::default(),
             window_cache: Default::default(),
             recovered_senders: Default::default(),
+            recent_forks: Default::default(),
             blocks: broadcast::channel(256).0,
             pending_tx: Notify::new(),
             arrived: broadcast::channel(4096).0,
@@ -208,6 +236,24 @@ impl Chain {
     /// Resolves when a transaction enters the pool (the instant sealer waits on it).
     pub async fn transaction_arrived(&self) {
         self.pending_tx.notified().await
+    }
+
+    /// The forks this node saw most recently, oldest first.
+    pub fn recent_forks(&self) -> Vec<ForkEvent> {
+        self.recent_forks
+            .lock()
+            .expect("forks lock")
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    fn record_fork(&self, event: ForkEvent) {
+        let mut forks = self.recent_forks.lock().expect("forks lock");
+        if forks.len() == RECENT_FORKS {
+            forks.pop_front();
+        }
+        forks.push_back(event);
     }
 
     /// Decodes, validates and pools a raw EIP-2718 transaction.

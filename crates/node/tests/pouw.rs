@@ -328,6 +328,21 @@ async fn the_branch_with_more_cumulative_difficulty_wins_and_nothing_is_lost() {
         .await
         .unwrap();
     assert_eq!(one["hash"].as_str().unwrap(), b1.header.hash().to_string());
+    // What A saw, as the explorer shows it: B's block 1 beside its own, then the move onto
+    // B's branch (the forged block 2 was a side block too; its reorganisation failed).
+    let forks = call(&node_a, "ankr_recentForks", json!([])).await.unwrap();
+    let forks = forks.as_array().unwrap();
+    let side = forks
+        .iter()
+        .find(|f| f["kind"] == "sideBlock" && f["hash"] == b1.header.hash().to_string())
+        .expect("B's block 1 was a side block on A");
+    assert_eq!(side["heavier"], false);
+    let reorganisation = forks.last().unwrap();
+    assert_eq!(reorganisation["kind"], "reorganisation");
+    assert_eq!(reorganisation["hash"], b2.header.hash().to_string());
+    assert_eq!(reorganisation["from"], a1.header.hash().to_string());
+    assert_eq!(reorganisation["unwound"], 1);
+    assert_eq!(reorganisation["number"], 2);
     // The transfer only A's old block had is pending again, and the next block includes it.
     let pending = call(&node_a, "eth_getTransactionReceipt", json!([tx_hash]))
         .await

@@ -3,8 +3,8 @@
 use crate::errors::{header_not_found, internal};
 use alloy_eips::{BlockId, BlockNumberOrTag};
 use alloy_primitives::{Address, B256, Bytes, U256};
-use ankr_chain::Chain;
 use ankr_chain::child_chains::boundaries_tree;
+use ankr_chain::{Chain, ForkEvent};
 use ankr_pouw::seal::PouwSeal;
 use ankr_types::{Block, Header, SealKind};
 use jsonrpsee::{core::RpcResult, proc_macros::rpc};
@@ -93,8 +93,32 @@ pub struct UsefulWorkSeal {
     pub threshold: U256,
 }
 
+/// A fork this node saw (`ankr_recentForks`): a side block, or a reorganisation.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ForkView {
+    /// "sideBlock" or "reorganisation".
+    pub kind: String,
+    /// The side block's number, or the new head's.
+    pub number: u64,
+    /// The side block, or the new head.
+    pub hash: B256,
+    /// The side block's parent, or the head the node left.
+    pub from: B256,
+    /// Whether the side block's branch outweighed the head.
+    pub heavier: bool,
+    /// Blocks a reorganisation unwound.
+    pub unwound: u64,
+    /// When this node saw it (seconds since the epoch).
+    pub seen_at: u64,
+}
+
 #[rpc(server, client, namespace = "ankr")]
 pub trait AnkrRpc {
+    /// The forks this node saw most recently (up to 64), oldest first: blocks stored beside
+    /// its canonical chain and reorganisations onto another branch.
+    #[method(name = "recentForks")]
+    fn recent_forks(&self) -> RpcResult<Vec<ForkView>>;
     /// Block `block`'s seal, decoded.
     #[method(name = "getBlockSeal")]
     fn block_seal(&self, block: BlockId) -> RpcResult<BlockSeal>;
@@ -121,6 +145,46 @@ impl AnkrRpc {
 }
 
 impl AnkrRpcServer for AnkrRpc {
+    fn recent_forks(&self) -> RpcResult<Vec<ForkView>> {
+        Ok(self
+            .chain
+            .recent_forks()
+            .into_iter()
+            .map(|event| match event {
+                ForkEvent::SideBlock {
+                    number,
+                    hash,
+                    parent_hash,
+                    heavier,
+                    seen_at,
+                } => ForkView {
+                    kind: "sideBlock".into(),
+                    number,
+                    hash,
+                    from: parent_hash,
+                    heavier,
+                    unwound: 0,
+                    seen_at,
+                },
+                ForkEvent::Reorganisation {
+                    from,
+                    to,
+                    number,
+                    unwound,
+                    seen_at,
+                } => ForkView {
+                    kind: "reorganisation".into(),
+                    number,
+                    hash: to,
+                    from,
+                    heavier: true,
+                    unwound: unwound as u64,
+                    seen_at,
+                },
+            })
+            .collect())
+    }
+
     fn block_seal(&self, block: BlockId) -> RpcResult<BlockSeal> {
         let header = header_at(&self.chain, block)?;
         let seal = &header.seal;

@@ -31,7 +31,7 @@ pub use errors::{codes, rpc_error};
 pub mod api {
     pub use crate::ankr::{
         AnkrRpcClient, BadBlockView, BlockSeal, ChildChainBoundary, ChildChains, DebugRpcClient,
-        NodeInfo, SystemContract, UsefulWorkSeal,
+        ForkView, NodeInfo, SystemContract, UsefulWorkSeal,
     };
     pub use crate::pouw::{BlockTemplate, EnclaveInfo, LocalMining, PouwRpcClient, PouwStatus};
 }

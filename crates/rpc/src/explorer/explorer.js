@@ -212,6 +212,10 @@ async function home() {
     const verdict = !e.live ? "not live: its blocks are refused" : cap == null ? "—" : e.wins < cap ? `<span class="ok">within the rate cap</span>` : `<span class="bad">at the cap: its next block waits</span>`;
     return `<tr data-platform="${e.platformId}"><td class="hash">${short(e.platformId)}</td><td>${addrLink(e.enclave)}</td><td class="num">${e.wins}</td><td class="num">${cap ?? "—"}</td><td class="num">${num(e.instructions).toLocaleString("en")}</td><td>${verdict}</td></tr>`;
   });
+  const forks = ((await tryRpc("ankr_recentForks")) ?? []).reverse().map((f) =>
+    f.kind === "sideBlock"
+      ? `<tr data-fork="${f.hash}"><td>side block</td><td>${blockLink(f.number)}</td><td><a class="hash" href="#/block/${f.hash}">${short(f.hash)}</a></td><td>on ${short(f.from)}${f.heavier ? " — heavier: the node moved to it" : ""}</td><td>${new Date(f.seenAt * 1000).toLocaleTimeString()}</td></tr>`
+      : `<tr data-fork="${f.hash}"><td>reorganisation</td><td>${blockLink(f.number)}</td><td><a class="hash" href="#/block/${f.hash}">${short(f.hash)}</a></td><td>left ${short(f.from)}, ${f.unwound} blocks unwound</td><td>${new Date(f.seenAt * 1000).toLocaleTimeString()}</td></tr>`);
   const reorgs = reorganisations.map((r) => `<tr><td>${blockLink(r.at)}</td><td class="num">${r.dropped}</td><td>${r.seen.toLocaleTimeString()}</td></tr>`);
   view.innerHTML = `<h1>Main chain</h1>
     <div class="charts">${chart("block interval", intervals, "s", "chart-interval")}${chart("difficulty (instructions per block)", difficulty, "", "chart-difficulty")}${chart("instructions in the winning subtask", instructions, "", "chart-instructions")}</div>
@@ -220,6 +224,7 @@ async function home() {
     <h2>Defences: each platform's wins over the last ${status?.window ?? "?"} blocks against the rate cap</h2>
     <p class="note">A platform may seal at most the cap's blocks in the window (what the fastest honest platform could win, DESIGN §4.5); enclaves here are simulated.</p>
     ${table(["platform", "enclave", "#wins", "#cap", "#instructions", "verdict"], defences, "no registered enclaves")}
+    <h2>Forks this node saw</h2>${table(["kind", "block", "hash", "what", "seen at"], forks, "no forks since the node started")}
     <h2>Reorganisations seen by this page</h2>${table(["new head", "#blocks replaced", "seen at"], reorgs, "none since the page opened")}`;
   onHead = () => route();
 }
@@ -449,11 +454,16 @@ async function exitQueue(rootChain, logs) {
 
 async function search(query) {
   const q = query.trim();
-  if (/^\d+$/.test(q)) return (location.hash = `#/block/${q}`);
-  if (/^0x[0-9a-f]{40}$/i.test(q)) return (location.hash = `#/address/${q}`);
+  // A search that names a block, transaction or address goes to its view (true: redirected).
+  const go = (hash) => {
+    location.hash = hash;
+    return true;
+  };
+  if (/^\d+$/.test(q)) return go(`#/block/${q}`);
+  if (/^0x[0-9a-f]{40}$/i.test(q)) return go(`#/address/${q}`);
   if (/^0x[0-9a-f]{64}$/i.test(q)) {
-    if (await tryRpc("eth_getTransactionByHash", q)) return (location.hash = `#/tx/${q}`);
-    if (await tryRpc("eth_getBlockByHash", q, false)) return (location.hash = `#/block/${q}`);
+    if (await tryRpc("eth_getTransactionByHash", q)) return go(`#/tx/${q}`);
+    if (await tryRpc("eth_getBlockByHash", q, false)) return go(`#/block/${q}`);
   }
   // "task 7", "request 3", "exit 1000000000" (a bare number is a block) or a 32-byte id: the
   // events that name it first, in ankr's own contracts.
@@ -466,6 +476,19 @@ async function search(query) {
     const tree = await tryRpc("ankr_childChains", "latest");
     const contracts = [systemAddress("WorkMarket"), systemAddress("NativeOracle"), ...(tree?.chains ?? []).map((c) => c.rootChain)].filter(Boolean);
     for (const contract of contracts) for (const log of await logsOf(contract, [null, id])) hits.push(log);
+    // A Plasma exit is named by its UTXO position, which ExitStarted and ExitFinalized carry
+    // unindexed: those are matched by reading the chains' exit events.
+    if (/^exit\s/i.test(q)) {
+      const position = BigInt(id);
+      for (const chain of (tree?.chains ?? []).filter((c) => c.kind === "plasma")) {
+        for (const log of await logsOf(chain.rootChain)) {
+          const d = decodeLog(log);
+          const at = d && d.args.plasmaBlockNum !== undefined ? d.args.plasmaBlockNum * 1_000_000_000n + d.args.txindex * 10_000n + d.args.oindex : null;
+          if (at === position && (d.name === "ExitStarted" || d.name === "ExitFinalized")) hits.push(log);
+        }
+      }
+      hits.sort((a, b) => num(a.blockNumber) - num(b.blockNumber));
+    }
   }
   const rows = hits.map((log) => {
     const d = decodeLog(log);
@@ -490,7 +513,9 @@ async function route() {
     else if (page === "market") await market();
     else if (page === "oracle") await oracle();
     else if (page === "chains") await chains(arg);
-    else if (page === "search") await search(decodeURIComponent(arg ?? ""));
+    else if (page === "search") {
+      if (await search(decodeURIComponent(arg ?? ""))) return; // the new fragment's view follows
+    }
     else await home();
     document.body.dataset.view = page || "home";
   } catch (error) {
