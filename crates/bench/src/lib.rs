@@ -92,37 +92,69 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         );
     }
     let all = args.only == Figures::All;
-    if all || args.only == Figures::Execution {
+    let wanted = |figures: &[Figures]| all || figures.contains(&args.only);
+    // The groups to run, in order, so that each says how far the run has come.
+    let groups: Vec<&str> = [
+        ("execution", wanted(&[Figures::Execution])),
+        ("execute", wanted(&[Figures::Execute])),
+        ("rpc", wanted(&[Figures::Rpc])),
+        ("child", wanted(&[Figures::Child])),
+        ("state-root", wanted(&[Figures::StateRoot])),
+        ("pouw", wanted(&[Figures::Pouw])),
+        ("network", wanted(&[Figures::Network])),
+        ("sync", wanted(&[Figures::Network, Figures::Sync])),
+        ("oracle", wanted(&[Figures::Oracle])),
+        ("plasma", wanted(&[Figures::Plasma])),
+    ]
+    .into_iter()
+    .filter_map(|(name, run)| run.then_some(name))
+    .collect();
+    let mut done = 0;
+    let mut next = |name: &str| {
+        done += 1;
+        println!("-- group {done} of {}: {name}", groups.len());
+    };
+    if wanted(&[Figures::Execution]) {
+        next("execution");
         let n = args.txs;
         tokio::task::spawn_blocking(move || execution::execution(n)).await??;
     }
-    if all || args.only == Figures::Execute {
+    if wanted(&[Figures::Execute]) {
+        next("execute");
         let n = args.execute_txs;
         tokio::task::spawn_blocking(move || stateless::run(n)).await??;
     }
-    if all || args.only == Figures::Rpc {
+    if wanted(&[Figures::Rpc]) {
+        next("rpc");
         rpc::end_to_end(args.rpc_txs).await?;
     }
-    if all || args.only == Figures::Child {
+    if wanted(&[Figures::Child]) {
+        next("child");
         child::run(args.child_txs).await?;
     }
-    if all || args.only == Figures::StateRoot {
+    if wanted(&[Figures::StateRoot]) {
+        next("state-root");
         let n = args.accounts;
         tokio::task::spawn_blocking(move || state_root::state_root(n)).await??;
     }
-    if all || args.only == Figures::Pouw {
+    if wanted(&[Figures::Pouw]) {
+        next("pouw");
         tokio::task::spawn_blocking(crate::pouw::run).await??;
     }
-    if all || args.only == Figures::Network {
+    if wanted(&[Figures::Network]) {
+        next("network");
         crate::network::run(args.network_blocks).await?;
     }
-    if all || matches!(args.only, Figures::Network | Figures::Sync) {
+    if wanted(&[Figures::Network, Figures::Sync]) {
+        next("sync");
         crate::network::sync(args.sync_blocks, args.sync_transfers).await?;
     }
-    if all || args.only == Figures::Oracle {
+    if wanted(&[Figures::Oracle]) {
+        next("oracle");
         crate::oracle::run().await?;
     }
-    if all || args.only == Figures::Plasma {
+    if wanted(&[Figures::Plasma]) {
+        next("plasma");
         tokio::task::spawn_blocking(crate::plasma::run).await?;
         tokio::task::spawn_blocking(|| crate::plasma::operator_throughput(20_000)).await?;
         crate::plasma::gas().await?;
