@@ -39,6 +39,8 @@ const addrLink = (a) => {
 };
 function ankr(wei) {
   const value = big(wei);
+  // Below a millionth of an ANKR (a work-market payment at 10 wei an instruction), in wei.
+  if (value > 0n && value < 10n ** 12n) return `${value.toLocaleString("en")} wei`;
   const whole = value / 10n ** 18n;
   const fraction = (value % 10n ** 18n).toString().padStart(18, "0").replace(/0+$/, "").slice(0, 6);
   return `${whole.toLocaleString("en")}${fraction ? "." + fraction : ""} ANKR`;
