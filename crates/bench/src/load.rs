@@ -66,7 +66,10 @@ struct Mined {
 }
 
 pub(crate) async fn run(args: LoadArgs) -> anyhow::Result<()> {
-    let nodes: Vec<Node> = futures_join(args.rpcs.iter().map(|url| Node::connect(url))).await?;
+    let mut nodes = Vec::new();
+    for url in &args.rpcs {
+        nodes.push(Node::connect(url).await?);
+    }
     for node in &nodes {
         println!(
             "== load: {} ({}, chain id {})",
@@ -116,17 +119,6 @@ pub(crate) async fn run(args: LoadArgs) -> anyhow::Result<()> {
     }
     report(&nodes, &figures);
     Ok(())
-}
-
-async fn futures_join<F, T>(futures: impl Iterator<Item = F>) -> anyhow::Result<Vec<T>>
-where
-    F: std::future::Future<Output = anyhow::Result<T>>,
-{
-    let mut out = Vec::new();
-    for future in futures {
-        out.push(future.await?);
-    }
-    Ok(out)
 }
 
 fn report(nodes: &[Node], figures: &[Figures]) {
