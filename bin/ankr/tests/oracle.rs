@@ -16,6 +16,9 @@ fn the_devnet_oracle_answers_its_consumer_and_the_cli() {
     let mut listing = None;
     let mut enclave = None;
     let deadline = Instant::now() + Duration::from_secs(120);
+    // The demonstration's answer may come before the banner (which waits for the child
+    // chains) or after it: read until both are seen.
+    let mut demo = None;
     let demo = loop {
         let line = received
             .recv_timeout(deadline.saturating_duration_since(Instant::now()))
@@ -29,8 +32,11 @@ fn the_devnet_oracle_answers_its_consumer_and_the_cli() {
         if let Some(rest) = line.split("relay with enclave ").nth(1) {
             enclave = rest.split_whitespace().next().map(str::to_string);
         }
-        if line.contains("oracle:") {
-            break line;
+        if line.contains("oracle: PriceConsumer") || line.contains("oracle: the example") {
+            demo = Some(line);
+        }
+        if let (Some(demo), Some(_), Some(_)) = (&demo, &listing, &enclave) {
+            break demo.clone();
         }
     };
     assert!(
