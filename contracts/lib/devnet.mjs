@@ -26,13 +26,16 @@ async function freePort() {
   });
 }
 
-async function rpc(url, method, params = []) {
+/** One JSON-RPC call to `url`: its result, or an error naming the method and the node's message. */
+export async function rpc(url, method, params = []) {
   const response = await fetch(url, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
   });
-  return response.json();
+  const answer = await response.json();
+  if (answer.error) throw new Error(`${method}: ${answer.error.message}`);
+  return answer.result;
 }
 
 /**
@@ -119,8 +122,7 @@ async function spawnServing(args, url, what, bin = ankrBin) {
   const deadline = Date.now() + 20_000;
   for (;;) {
     try {
-      const answer = await rpc(url, "eth_chainId");
-      if (answer.result) break;
+      if (await rpc(url, "eth_chainId")) break;
     } catch {}
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill("SIGKILL");

@@ -8,23 +8,12 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import puppeteer from "puppeteer-core";
-import { DEV_ADDRESSES, DEV_KEYS, ankrCli, startDevnet } from "../lib/devnet.mjs";
+import { DEV_ADDRESSES, DEV_KEYS, ankrCli, rpc, startDevnet } from "../lib/devnet.mjs";
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 const root = path.join(here, "..", "..");
 const screenshots = path.join(root, "target", "explorer-screenshots");
 const chromium = process.env.CHROMIUM || "/usr/bin/chromium";
-
-async function rpc(url, method, ...params) {
-  const response = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-  });
-  const answer = await response.json();
-  if (answer.error) throw new Error(`${method}: ${answer.error.message}`);
-  return answer.result;
-}
 
 async function until(what, check, seconds = 90) {
   const deadline = Date.now() + seconds * 1000;
@@ -38,7 +27,7 @@ async function until(what, check, seconds = 90) {
 
 describe("the explorer in headless chromium", { timeout: 300_000 }, () => {
   let devnet, browser, page, taskId, exitUtxo;
-  const call = (method, ...params) => rpc(devnet.url, method, ...params);
+  const call = (method, ...params) => rpc(devnet.url, method, params);
 
   /** Opens `#/route`, waits until the view has rendered, keeps a screenshot; returns its text. */
   async function open(route, name) {

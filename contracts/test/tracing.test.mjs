@@ -8,18 +8,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { ethers } from "ethers";
-import { DEV_KEYS, artifact, startAnvil, startDevnet } from "../lib/devnet.mjs";
-
-async function rpc(url, method, params = []) {
-  const response = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-  });
-  const answer = await response.json();
-  if (answer.error) throw new Error(`${method}: ${answer.error.message}`);
-  return answer.result;
-}
+import { DEV_KEYS, artifact, rpc, startAnvil, startDevnet } from "../lib/devnet.mjs";
 
 const PAYEE = "0x000000000000000000000000000000000000dEaD";
 

@@ -5,7 +5,8 @@
 //! console shows what the chain did, not what a service meant to do. Full logs go to a file
 //! (`devnet.log` in the data folder); `ankr devnet -v` prints them here instead.
 
-use alloy_primitives::{Address, B256, Log, U256};
+use crate::plasma::format_ankr;
+use alloy_primitives::{Address, B256, Log};
 use alloy_sol_types::SolEvent;
 use ankr_chain::{Chain, NewBlock};
 use ankr_contracts::{ChildChainRegistry, EvmChildChain, NativeOracle, RootChain, WorkMarket};
@@ -170,7 +171,7 @@ impl Console {
                 "{}: deposit {} of {} to {}",
                 chain(),
                 e.index,
-                ankr(e.amount),
+                format_ankr(e.amount),
                 e.to
             ));
         }
@@ -179,7 +180,7 @@ impl Console {
                 "{}: withdrawal {} of {} paid to {} (child block {})",
                 chain(),
                 e.id,
-                ankr(e.amount),
+                format_ankr(e.amount),
                 e.to,
                 e.childBlock
             ));
@@ -196,7 +197,7 @@ impl Console {
             return Some(format!(
                 "{}: deposit of {} by {} (block {})",
                 chain(),
-                ankr(e.amount),
+                format_ankr(e.amount),
                 e.depositor,
                 e.blknum
             ));
@@ -260,7 +261,7 @@ impl Console {
                 e.id,
                 e.miner,
                 thousands(e.instructions.saturating_to::<u128>()),
-                ankr(e.payment)
+                format_ankr(e.payment)
             ));
         }
         None
@@ -309,22 +310,10 @@ fn thousands(value: u128) -> String {
     out
 }
 
-/// Wei as ANKR with up to 6 decimals.
-fn ankr(wei: U256) -> String {
-    let unit = U256::from(10u64).pow(U256::from(18));
-    let whole = wei / unit;
-    let micro = (wei % unit) / U256::from(1_000_000_000_000u64);
-    if micro.is_zero() {
-        format!("{whole} ANKR")
-    } else {
-        let fraction = format!("{:06}", micro.to::<u64>());
-        format!("{whole}.{} ANKR", fraction.trim_end_matches('0'))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloy_primitives::U256;
 
     #[test]
     fn numbers_read_as_people_write_them() {
@@ -332,7 +321,10 @@ mod tests {
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(1_000), "1,000");
         assert_eq!(thousands(12_599_627), "12,599,627");
-        assert_eq!(ankr(U256::from(10u64).pow(U256::from(18))), "1 ANKR");
-        assert_eq!(ankr(U256::from(9_000_000_000_000_000u64)), "0.009 ANKR");
+        assert_eq!(format_ankr(U256::from(10u64).pow(U256::from(18))), "1 ANKR");
+        assert_eq!(
+            format_ankr(U256::from(9_000_000_000_000_000u64)),
+            "0.009 ANKR"
+        );
     }
 }
