@@ -52,11 +52,21 @@ pub struct DevnetArgs {
     /// blocks a second).
     #[arg(long)]
     no_child_chains: bool,
+    /// Share of one core the devnet's miners together give to built-in useful work, in
+    /// (0, 1]: the genesis difficulty is scaled to it so blocks still come every
+    /// `--block-time`. Providers' market tasks always run flat out. 1 mines as a real miner
+    /// does, every core busy.
+    #[arg(long, default_value_t = DEFAULT_MINING_DUTY, value_parser = crate::duty)]
+    mining_duty: f64,
     /// Print every log line here; by default they go to `devnet.log` in the data folder and
     /// the terminal shows one line per block and per child-chain, oracle and market event.
     #[arg(short, long)]
     verbose: bool,
 }
+
+/// The devnet's miners together keep a twentieth of a core busy with built-in work: enough
+/// for a block a second (a subtask is ~10 ms), little enough that an idle devnet idles.
+const DEFAULT_MINING_DUTY: f64 = 0.05;
 
 /// Node `i`'s libp2p port.
 fn p2p_port(first: u16, i: u32) -> u16 {
@@ -70,6 +80,7 @@ pub fn miner_config(
     attestation_url: &str,
     account: secp256k1::SecretKey,
     beneficiary: Option<alloy_primitives::Address>,
+    builtin_duty: f64,
 ) -> anyhow::Result<MinerConfig> {
     let enclave = SimulatedEnclave::open(enclave_dir, Limits::default())?;
     Ok(MinerConfig {
@@ -78,6 +89,7 @@ pub fn miner_config(
         beneficiary: beneficiary.unwrap_or_else(|| ankr_types::recovery::address_of(&account)),
         account,
         workloads: ankr_enclave::workloads::builtin(),
+        builtin_duty,
         stats: Default::default(),
     })
 }
@@ -159,6 +171,7 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
             &attest.url,
             miner.secret,
             Some(miner.address),
+            args.mining_duty / f64::from(args.nodes),
         )?);
     }
     let mut spec = devnet::pouw_spec(
@@ -169,6 +182,13 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
             .collect(),
     );
     spec.target_block_time_ms = args.block_time * 1000;
+    // The difficulty is instructions per block: the spec's assumes one core flat out.
+    spec.genesis_difficulty = (spec.genesis_difficulty
+        * alloy_primitives::U256::from((args.mining_duty * 1e6) as u64)
+        / alloy_primitives::U256::from(1_000_000u64))
+    .max(alloy_primitives::U256::from(
+        ankr_pouw::difficulty::MIN_DIFFICULTY,
+    ));
 
     let mut nodes: Vec<Node> = Vec::new();
     let mut boot_peers = Vec::new();

@@ -88,6 +88,10 @@ struct NodeArgs {
     /// Mine by Proof of Useful Work (in a SIMULATED enclave kept in DIR/enclave).
     #[arg(long)]
     mine: bool,
+    /// Share of one core the built-in useful work may take when no provider has posted a
+    /// task, in (0, 1]; providers' tasks always run flat out.
+    #[arg(long, default_value_t = 1.0, value_parser = duty)]
+    mining_duty: f64,
     /// URL of the attestation service (`ankr attest`), needed with --mine.
     #[arg(long)]
     attestation: Option<String>,
@@ -195,6 +199,14 @@ fn init_devnet_logging(log_file: &std::path::Path, verbose: bool) -> anyhow::Res
     Ok(())
 }
 
+/// A share of time: a number in (0, 1].
+pub(crate) fn duty(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(share) if share > 0.0 && share <= 1.0 => Ok(share),
+        _ => Err(format!("{text:?} is not a share of time in (0, 1]")),
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -219,6 +231,7 @@ async fn main() -> anyhow::Result<()> {
                     url,
                     key,
                     args.beneficiary,
+                    args.mining_duty,
                 )?)
             } else {
                 None

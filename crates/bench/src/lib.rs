@@ -68,9 +68,9 @@ pub struct BenchArgs {
     /// pool's 8,192: they are all sent before the first block drains any).
     #[arg(long, default_value_t = 8_000)]
     child_txs: usize,
-    /// Accounts in the state-root run.
-    #[arg(long, default_value_t = 100_000)]
-    accounts: usize,
+    /// State sizes (accounts, ascending) at which the state-root run measures a block's root.
+    #[arg(long, value_delimiter = ',', default_values_t = [100_000u64, 1_000_000])]
+    accounts: Vec<u64>,
     /// Blocks the network run mines to measure propagation.
     #[arg(long, default_value_t = 40)]
     network_blocks: u64,
@@ -80,12 +80,31 @@ pub struct BenchArgs {
     /// Transfers in each synced block.
     #[arg(long, default_value_t = 200)]
     sync_transfers: usize,
+    /// Every group at a size that takes seconds, not minutes: what CI runs so that no group
+    /// can stop working unnoticed. The figures mean little.
+    #[arg(long)]
+    short: bool,
+}
+
+impl BenchArgs {
+    fn shortened(mut self) -> Self {
+        self.txs = 300;
+        self.execute_txs = 100;
+        self.rpc_txs = 200;
+        self.child_txs = 200;
+        self.accounts = vec![5_000, 20_000];
+        self.network_blocks = 4;
+        self.sync_blocks = 20;
+        self.sync_transfers = 10;
+        self
+    }
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if let Some(BenchCommand::Load(load)) = args.command {
         return load::run(load).await;
     }
+    let args = if args.short { args.shortened() } else { args };
     if cfg!(debug_assertions) {
         println!(
             "note: this is a debug build; run `cargo run --release --bin ankr -- bench` for real figures\n"
@@ -134,8 +153,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     if wanted(&[Figures::StateRoot]) {
         next("state-root");
-        let n = args.accounts;
-        tokio::task::spawn_blocking(move || state_root::state_root(n)).await??;
+        let mut sizes = args.accounts.clone();
+        sizes.sort_unstable();
+        anyhow::ensure!(!sizes.is_empty(), "--accounts needs at least one size");
+        tokio::task::spawn_blocking(move || state_root::state_root(&sizes)).await??;
     }
     if wanted(&[Figures::Pouw]) {
         next("pouw");

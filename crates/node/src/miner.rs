@@ -48,7 +48,23 @@ pub struct MinerConfig {
     pub beneficiary: Address,
     /// Work run when no provider has posted any (not empty).
     pub workloads: Vec<Workload>,
+    /// Share of wall time the built-in work may take, in (0, 1]: after each built-in subtask
+    /// the miner rests so that it keeps to this share. Providers' tasks always run flat out.
+    /// 1.0 takes every block the core can win; the devnet takes a few percent so that an idle
+    /// laptop stays idle, with its genesis difficulty scaled to match (issue 16).
+    pub builtin_duty: f64,
     pub stats: Arc<MiningStats>,
+}
+
+/// The rest after built-in work that ran for `worked`, so that work takes `duty` of the time.
+/// Capped at two seconds so that a long subtask on a slow machine does not stall the miner.
+pub fn rest_after(worked: Duration, duty: f64) -> Duration {
+    if !(duty > 0.0 && duty < 1.0) {
+        return Duration::ZERO;
+    }
+    worked
+        .mul_f64((1.0 - duty) / duty)
+        .min(Duration::from_secs(2))
 }
 
 impl std::fmt::Debug for MinerConfig {
@@ -57,6 +73,7 @@ impl std::fmt::Debug for MinerConfig {
             .field("enclave", &self.enclave.address())
             .field("beneficiary", &self.beneficiary)
             .field("workloads", &self.workloads.len())
+            .field("builtin_duty", &self.builtin_duty)
             .finish_non_exhaustive()
     }
 }
@@ -88,6 +105,10 @@ struct Miner {
 /// Runs the mining loop until `stopped` changes.
 pub async fn run(chain: Arc<Chain>, config: MinerConfig, mut stopped: watch::Receiver<bool>) {
     assert!(!config.workloads.is_empty(), "a miner needs built-in work");
+    assert!(
+        config.builtin_duty > 0.0 && config.builtin_duty <= 1.0,
+        "the built-in work's duty is a share of time in (0, 1]"
+    );
     tracing::info!(
         enclave = %config.enclave.address(),
         platform = %config.enclave.platform_id(),
@@ -190,9 +211,14 @@ impl Miner {
                 (subtask, workload.name.to_string(), None)
             }
         };
+        let started = Instant::now();
         let report = self.run_in_enclave(template, subtask, &name).await?;
-        if let Some(task) = market_task {
-            self.deliver(&task, &report).await;
+        match market_task {
+            Some(task) => self.deliver(&task, &report).await,
+            None if !report.won => {
+                tokio::time::sleep(rest_after(started.elapsed(), self.config.builtin_duty)).await
+            }
+            None => {}
         }
         Some(report)
     }

@@ -185,6 +185,7 @@ async fn mining_node(
         account: account.secret,
         beneficiary: account.address,
         workloads: builtin(),
+        builtin_duty: 1.0,
         stats: Default::default(),
     };
     let (dir, node, client) = start(spec, Some(mining)).await;

@@ -130,6 +130,7 @@ async fn a_peer_on_another_chain_is_banned_and_the_node_carries_on() {
         account: devnet::accounts()[account].secret,
         beneficiary: devnet::accounts()[account].address,
         workloads: ankr_enclave::workloads::builtin(),
+        builtin_duty: 1.0,
         stats: Default::default(),
     };
     let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());

@@ -58,6 +58,7 @@ async fn the_miner_seals_by_useful_work_renews_its_registration_and_survives_fai
         account: account.secret,
         beneficiary: account.address,
         workloads,
+        builtin_duty: 1.0,
         stats: stats.clone(),
     };
     let (_dir, node, client) = start(spec, Some(mining)).await;

@@ -4,8 +4,8 @@ use crate::{
     StateChanges, StoreError,
     changes::{AccountBefore, Changeset, SlotBefore, account_after},
     reader::{StoredBody, decode},
-    state_root,
     tables::*,
+    trie_tables::{self, changed_keys},
 };
 use alloy_consensus::ReceiptEnvelope;
 use alloy_primitives::{B256, Bytes, U256, keccak256, map::HashSet};
@@ -17,11 +17,16 @@ use redb::{ReadableTable, WriteTransaction};
 /// everything, which is how a block that fails validation leaves no trace.
 pub struct BlockWriter {
     txn: WriteTransaction,
+    /// Hashed addresses changed since the state root was last brought up to date.
+    changed_accounts: Vec<B256>,
 }
 
 impl BlockWriter {
     pub(crate) fn new(txn: WriteTransaction) -> Result<Self, StoreError> {
-        Ok(Self { txn })
+        Ok(Self {
+            txn,
+            changed_accounts: Vec::new(),
+        })
     }
 
     /// Applies a block's state changes and records what they overwrote under `block_number`.
@@ -33,6 +38,7 @@ impl BlockWriter {
         let mut accounts = self.txn.open_table(ACCOUNTS)?;
         let mut storage = self.txn.open_table(STORAGE)?;
         let mut code = self.txn.open_table(CODE)?;
+        let mut storage_nodes = self.txn.open_table(STORAGE_TRIE)?;
         let mut changeset = Changeset::default();
 
         for (hash, bytes) in &changes.codes {
@@ -41,6 +47,7 @@ impl BlockWriter {
 
         for address in changes.touched() {
             let hashed = keccak256(address);
+            self.changed_accounts.push(hashed);
             let before: Option<TrieAccount> = accounts
                 .get(hashed.0)?
                 .map(|v| decode("accounts", v.value()))
@@ -57,6 +64,7 @@ impl BlockWriter {
             if let Some(slots) = changes.storage.get(&address) {
                 let mut recorded: HashSet<B256> = HashSet::default();
                 if slots.wiped {
+                    trie_tables::forget_storage_trie(&mut storage_nodes, hashed)?;
                     let range = (hashed.0, [0u8; 32])..=(hashed.0, [0xffu8; 32]);
                     for entry in storage.extract_from_if(range, |_, _| true)? {
                         let (key, value) = entry?;
@@ -86,16 +94,12 @@ impl BlockWriter {
                         });
                     }
                 }
-                let range = (hashed.0, [0u8; 32])..=(hashed.0, [0xffu8; 32]);
-                let mut leaves = Vec::new();
-                for entry in storage.range(range)? {
-                    let (key, value) = entry?;
-                    leaves.push((
-                        B256::from(key.value().1),
-                        U256::from_be_bytes(value.value()),
-                    ));
-                }
-                storage_root = state_root::storage_root(leaves);
+                storage_root = trie_tables::update_storage_trie(
+                    &mut storage_nodes,
+                    &storage,
+                    hashed,
+                    &changed_keys(recorded),
+                )?;
             }
 
             let after = account_after(before, changes.accounts.get(&address), storage_root);
@@ -115,7 +119,15 @@ impl BlockWriter {
     }
 
     /// The state root over everything written so far, this block's changes included.
-    pub fn state_root(&self) -> Result<B256, StoreError> {
+    /// Costs the paths of the accounts changed since the last call, not a scan of the state.
+    pub fn state_root(&mut self) -> Result<B256, StoreError> {
+        let changed = changed_keys(self.changed_accounts.drain(..));
+        trie_tables::update_account_trie(&self.txn, &changed)
+    }
+
+    /// The state root by a full scan of every account, ignoring the kept nodes: the baseline
+    /// the kept trie is measured and checked against.
+    pub fn state_root_by_scan(&self) -> Result<B256, StoreError> {
         let accounts = self.txn.open_table(ACCOUNTS)?;
         let mut builder = alloy_trie::HashBuilder::default();
         let mut any = false;
@@ -210,22 +222,65 @@ impl BlockWriter {
             })?;
             decode("changesets", value.value())?
         };
-        let mut accounts = self.txn.open_table(ACCOUNTS)?;
-        for account in &changeset.accounts {
-            if account.record.is_empty() {
-                accounts.remove(account.hashed_address.0)?;
-            } else {
-                accounts.insert(account.hashed_address.0, account.record.as_ref())?;
+        {
+            let mut accounts = self.txn.open_table(ACCOUNTS)?;
+            for account in &changeset.accounts {
+                if account.record.is_empty() {
+                    accounts.remove(account.hashed_address.0)?;
+                } else {
+                    accounts.insert(account.hashed_address.0, account.record.as_ref())?;
+                }
+            }
+            let mut storage = self.txn.open_table(STORAGE)?;
+            let mut slots_by_account: std::collections::BTreeMap<B256, Vec<B256>> =
+                Default::default();
+            for slot in &changeset.slots {
+                let key = (slot.hashed_address.0, slot.hashed_slot.0);
+                if slot.value.is_zero() {
+                    storage.remove(key)?;
+                } else {
+                    storage.insert(key, slot.value.to_be_bytes::<32>())?;
+                }
+                slots_by_account
+                    .entry(slot.hashed_address)
+                    .or_default()
+                    .push(slot.hashed_slot);
+            }
+            let mut storage_nodes = self.txn.open_table(STORAGE_TRIE)?;
+            for (account, slots) in slots_by_account {
+                trie_tables::update_storage_trie(
+                    &mut storage_nodes,
+                    &storage,
+                    account,
+                    &changed_keys(slots),
+                )?;
             }
         }
-        let mut storage = self.txn.open_table(STORAGE)?;
-        for slot in &changeset.slots {
-            let key = (slot.hashed_address.0, slot.hashed_slot.0);
-            if slot.value.is_zero() {
-                storage.remove(key)?;
-            } else {
-                storage.insert(key, slot.value.to_be_bytes::<32>())?;
-            }
+        // The kept nodes follow the state back; landing on the parent's root shows they did.
+        let pending = self.changed_accounts.drain(..);
+        let restored = changed_keys(
+            changeset
+                .accounts
+                .iter()
+                .map(|a| a.hashed_address)
+                .chain(pending),
+        );
+        let root = trie_tables::update_account_trie(&self.txn, &restored)?;
+        let parent: Header = {
+            let headers = self.txn.open_table(HEADERS)?;
+            let value = headers
+                .get(header.parent_hash.0)?
+                .ok_or(StoreError::MissingBlock(header.parent_hash))?;
+            decode("headers", value.value())?
+        };
+        if root != parent.state_root {
+            return Err(StoreError::corrupt(
+                "trie",
+                format!(
+                    "undoing block {} left state root {root}, not its parent's {}",
+                    header.number, parent.state_root
+                ),
+            ));
         }
         self.txn.open_table(CANONICAL)?.remove(header.number)?;
         let mut lookup = self.txn.open_table(TX_LOOKUP)?;

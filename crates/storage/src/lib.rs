@@ -5,16 +5,17 @@
 //! any instant leaves either the whole block or none of it (DESIGN §3 "Storage").
 //!
 //! State is flat and hashed: accounts keyed by keccak(address), slots by (keccak(address),
-//! keccak(slot)). That is the order of the Merkle-Patricia trie, so the state root is a single
-//! ordered scan into alloy-trie's `HashBuilder` ([`state_root`]).
+//! keccak(slot)). That is the order of the Merkle-Patricia trie. Beside it the trie's branch
+//! nodes are kept (`trie.rs`), so a block's root is rebuilt along the keys it changed only.
 
 mod block_writer;
 mod changes;
 mod error;
 mod proof;
 mod reader;
-pub mod state_root;
 mod tables;
+mod trie;
+mod trie_tables;
 
 pub use alloy_trie::TrieAccount;
 pub use block_writer::BlockWriter;
@@ -42,8 +43,18 @@ impl Store {
     }
 
     fn create_tables(&self) -> Result<(), StoreError> {
+        use redb::ReadableTable;
         let txn = self.db.begin_write().map_err(redb::Error::from)?;
         tables::create_all(&txn)?;
+        let nodes_kept = txn
+            .open_table(tables::META)?
+            .get(tables::META_TRIE)?
+            .is_some();
+        if !nodes_kept {
+            trie_tables::rebuild(&txn)?;
+            txn.open_table(tables::META)?
+                .insert(tables::META_TRIE, [1u8].as_slice())?;
+        }
         txn.commit().map_err(redb::Error::from)?;
         Ok(())
     }

@@ -20,6 +20,10 @@ pub const ACCOUNTS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("acc
 /// (keccak(address), keccak(slot)) → value (big-endian); zero values are absent.
 pub const STORAGE: TableDefinition<([u8; 32], [u8; 32]), [u8; 32]> =
     TableDefinition::new("storage");
+/// nibble path (a byte per nibble) → a kept branch node of the account trie (`trie.rs`).
+pub const ACCOUNT_TRIE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("account_trie");
+/// keccak(address) ++ nibble path → a kept branch node of that account's storage trie.
+pub const STORAGE_TRIE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("storage_trie");
 /// code hash → bytecode
 pub const CODE: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("code");
 /// block number → rlp(Changeset): the values its state changes overwrote.
@@ -36,6 +40,8 @@ pub const META_GENESIS: &str = "genesis";
 pub const META_CHAIN_SPEC: &str = "chain_spec";
 /// A reorganisation under way: the tip it goes to, then the head it left (64 bytes).
 pub const META_REORG: &str = "reorg";
+/// Present once the trie tables hold every kept node of the state (absent in older databases).
+pub const META_TRIE: &str = "trie";
 
 pub fn create_all(txn: &redb::WriteTransaction) -> Result<(), redb::TableError> {
     txn.open_table(HEADERS)?;
@@ -46,6 +52,8 @@ pub fn create_all(txn: &redb::WriteTransaction) -> Result<(), redb::TableError> 
     txn.open_table(TX_LOOKUP)?;
     txn.open_table(ACCOUNTS)?;
     txn.open_table(STORAGE)?;
+    txn.open_table(ACCOUNT_TRIE)?;
+    txn.open_table(STORAGE_TRIE)?;
     txn.open_table(CODE)?;
     txn.open_table(CHANGESETS)?;
     txn.open_table(META)?;

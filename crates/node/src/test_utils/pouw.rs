@@ -203,6 +203,7 @@ impl MiningCluster {
             account: account.secret,
             beneficiary: account.address,
             workloads: builtin(),
+            builtin_duty: 1.0,
             stats: Default::default(),
         }
     }
