@@ -80,6 +80,15 @@ pub struct BenchArgs {
     /// Transfers in each synced block.
     #[arg(long, default_value_t = 200)]
     sync_transfers: usize,
+    /// Oracle requests sent at once in the oracle throughput run.
+    #[arg(long, default_value_t = 400)]
+    oracle_requests: usize,
+    /// Simulated blocks per scenario in the PoUW defences run.
+    #[arg(long, default_value_t = 20_000)]
+    defence_blocks: u64,
+    /// Transactions through the Plasma operator in the plasma run.
+    #[arg(long, default_value_t = 20_000)]
+    plasma_txs: usize,
     /// Every group at a size that takes seconds, not minutes: what CI runs so that no group
     /// can stop working unnoticed. The figures mean little.
     #[arg(long)]
@@ -96,6 +105,9 @@ impl BenchArgs {
         self.network_blocks = 4;
         self.sync_blocks = 20;
         self.sync_transfers = 10;
+        self.oracle_requests = 40;
+        self.defence_blocks = 2_000;
+        self.plasma_txs = 2_000;
         self
     }
 }
@@ -160,7 +172,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     if wanted(&[Figures::Pouw]) {
         next("pouw");
-        tokio::task::spawn_blocking(crate::pouw::run).await??;
+        let blocks = args.defence_blocks;
+        tokio::task::spawn_blocking(move || crate::pouw::run(blocks)).await??;
     }
     if wanted(&[Figures::Network]) {
         next("network");
@@ -172,12 +185,13 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     if wanted(&[Figures::Oracle]) {
         next("oracle");
-        crate::oracle::run().await?;
+        crate::oracle::run(args.oracle_requests).await?;
     }
     if wanted(&[Figures::Plasma]) {
         next("plasma");
         tokio::task::spawn_blocking(crate::plasma::run).await?;
-        tokio::task::spawn_blocking(|| crate::plasma::operator_throughput(20_000)).await?;
+        let n = args.plasma_txs;
+        tokio::task::spawn_blocking(move || crate::plasma::operator_throughput(n)).await?;
         crate::plasma::gas().await?;
     }
     Ok(())

@@ -19,11 +19,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Requests sent in the throughput run.
-const REQUESTS: usize = 400;
 /// Sequential requests in the latency run.
 const LATENCY_SAMPLES: usize = 10;
 
-pub(crate) async fn run() -> anyhow::Result<()> {
+pub(crate) async fn run(requests: usize) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let source = LocalSource::start(
         &dir.path().join("source"),
@@ -187,11 +186,11 @@ pub(crate) async fn run() -> anyhow::Result<()> {
     );
 
     // Throughput: many requests at once; from the first request mined to the last delivered.
-    println!("oracle: {REQUESTS} requests at once …");
-    for i in 0..REQUESTS {
+    println!("oracle: {requests} requests at once …");
+    for i in 0..requests {
         submit(LATENCY_SAMPLES + i)?;
     }
-    let total = LATENCY_SAMPLES + REQUESTS;
+    let total = LATENCY_SAMPLES + requests;
     let mut first_mined = None;
     let deadline = Instant::now() + Duration::from_secs(300);
     while delivered(&node.chain)?.len() < total {
@@ -202,7 +201,7 @@ pub(crate) async fn run() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let elapsed = first_mined.map_or(Duration::ZERO, |t| t.elapsed());
-    let rate = REQUESTS as f64 / elapsed.as_secs_f64();
+    let rate = requests as f64 / elapsed.as_secs_f64();
     println!(
         "  throughput: {rate:.0} requests/s through one relay + enclave (raw HTTPS fetches by the same client: {fetch_rate:.0}/s → {:.2} of it; Town Crier reported 15–65/s → {:.0}× its best)",
         rate / fetch_rate,

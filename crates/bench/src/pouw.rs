@@ -22,12 +22,12 @@ fn median(runs: usize, mut f: impl FnMut()) -> Duration {
     times[runs / 2]
 }
 
-pub(crate) fn run() -> anyhow::Result<()> {
+pub(crate) fn run(defence_blocks: u64) -> anyhow::Result<()> {
     metering_overhead()?;
     ticket_rates()?;
     seal_verification();
     fairness();
-    defences();
+    defences(defence_blocks);
     Ok(())
 }
 
@@ -269,10 +269,10 @@ fn ticket_rates() -> anyhow::Result<()> {
 /// the rules let it. Prints its share of blocks against the share a platform at the fastest
 /// honest rate would get, the honest false-rejection rate against α, the longest gap between
 /// blocks, and what PoET's z-test (the old rule) would have refused.
-fn defences() {
+fn defences(blocks: u64) {
     let params = DefenceParams::default();
     println!(
-        "pouw: defences (rate cap over {} blocks at α {:e}; max_platform_rate = the fastest honest platform; 10 s blocks; 20,000 blocks each)",
+        "pouw: defences (rate cap over {} blocks at α {:e}; max_platform_rate = the fastest honest platform; 10 s blocks; {blocks} blocks each)",
         params.window, params.alpha
     );
     println!(
@@ -298,7 +298,7 @@ fn defences() {
             idle_platforms: idle,
             compromised,
             block_time: 10,
-            blocks: 20_000,
+            blocks,
             seed: 7,
         };
         let attacked = simulate(&params, &scenario(true));
