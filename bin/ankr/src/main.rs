@@ -92,6 +92,14 @@ struct NodeArgs {
     /// task, in (0, 1]; providers' tasks always run flat out.
     #[arg(long, default_value_t = 1.0, value_parser = duty)]
     mining_duty: f64,
+    /// Blocks of past state kept for JSON-RPC and reorganisations (at least 128; default
+    /// 1,024); older changesets are pruned. Kept in the data folder.
+    #[arg(long, conflicts_with = "archive")]
+    state_history: Option<u64>,
+    /// Keep the state of every block (an archive node): nothing is pruned and JSON-RPC serves
+    /// any block's state. Kept in the data folder; history pruned before stays gone.
+    #[arg(long)]
+    archive: bool,
     /// URL of the attestation service (`ankr attest`), needed with --mine.
     #[arg(long)]
     attestation: Option<String>,
@@ -244,6 +252,14 @@ async fn main() -> anyhow::Result<()> {
                     anyhow::bail!("a sealing node needs --beneficiary ADDRESS for its rewards")
                 }
             };
+            if args.archive || args.state_history.is_some() {
+                let history = if args.archive {
+                    None
+                } else {
+                    args.state_history
+                };
+                ankr_storage::Store::open(&args.dir)?.set_state_history(history)?;
+            }
             let network = args.p2p.map(|listen| ankr_network::NetworkConfig {
                 listen,
                 boot_peers: args.boot_peers.clone(),

@@ -1017,3 +1017,59 @@ async fn metrics_are_served_as_prometheus_text_beside_json_rpc() {
     );
     node.stop().await;
 }
+
+/// Issue 16: a node keeps a window of state history and prunes the changesets behind it, so
+/// its store stops growing with every block's undo record; asking for pruned state gets a
+/// clear error, the window is served, and an archive node (`ankr node --archive`) serves all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn state_behind_the_kept_history_is_refused_clearly_and_an_archive_serves_it() {
+    for archive in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let history = (!archive).then_some(ankr_storage::MIN_STATE_HISTORY);
+        ankr_storage::Store::open(dir.path())
+            .unwrap()
+            .set_state_history(history)
+            .unwrap();
+        let node = Node::start(ankr_node::NodeConfig {
+            operator: None,
+            data_dir: dir.path().to_path_buf(),
+            spec: devnet::spec(),
+            rpc_addr: "127.0.0.1:0".parse().unwrap(),
+            sealing: DevSealing::Interval(Duration::from_millis(5)),
+            beneficiary: Address::repeat_byte(0xbe),
+            mining: None,
+            network: None,
+        })
+        .await
+        .unwrap();
+        let client = jsonrpsee::http_client::HttpClientBuilder::default()
+            .build(node.rpc_url())
+            .unwrap();
+        let target = ankr_storage::MIN_STATE_HISTORY + 20;
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        let head = loop {
+            let head = quantity(&call(&client, "eth_blockNumber", json!([])).await.unwrap());
+            if head >= target {
+                break head;
+            }
+            assert!(std::time::Instant::now() < deadline, "only {head} blocks");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        let account = devnet::accounts()[0].address;
+        let early = call(&client, "eth_getBalance", json!([account, "0x1"])).await;
+        let recent = format!("{:#x}", head - 100);
+        let within = call(&client, "eth_getBalance", json!([account, recent])).await;
+        assert!(within.is_ok(), "{within:?}");
+        match archive {
+            true => assert!(early.is_ok(), "an archive serves block 1: {early:?}"),
+            false => {
+                let (_, message) = early.expect_err("block 1's state is pruned");
+                assert!(
+                    message.contains("historical state is not available"),
+                    "{message}"
+                );
+            }
+        }
+        node.stop().await;
+    }
+}

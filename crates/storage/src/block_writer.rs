@@ -163,7 +163,34 @@ impl BlockWriter {
         self.txn
             .open_table(META)?
             .insert(META_HEAD, hash.as_slice())?;
+        self.prune_history(header.number)?;
         Ok(hash)
+    }
+
+    /// Drops the changesets only state older than the kept history needs, once `head` is the
+    /// head: those of blocks up to `head - history`. One or none a block, in steady state.
+    fn prune_history(&self, head: u64) -> Result<(), StoreError> {
+        let mut meta = self.txn.open_table(META)?;
+        let number = |value: Option<redb::AccessGuard<'_, &[u8]>>| -> u64 {
+            value
+                .and_then(|v| <[u8; 8]>::try_from(v.value()).ok())
+                .map_or(0, u64::from_be_bytes)
+        };
+        let history = match meta.get(META_STATE_HISTORY)? {
+            None => crate::DEFAULT_STATE_HISTORY,
+            value => number(value),
+        };
+        let keep_from = head.saturating_sub(history).saturating_add(1);
+        let from = number(meta.get(META_HISTORY_FROM)?);
+        if history == u64::MAX || keep_from <= from {
+            return Ok(());
+        }
+        let mut changesets = self.txn.open_table(CHANGESETS)?;
+        for entry in changesets.extract_from_if(from..keep_from, |_, _| true)? {
+            entry?;
+        }
+        meta.insert(META_HISTORY_FROM, keep_from.to_be_bytes().as_slice())?;
+        Ok(())
     }
 
     /// Stores a block without making it canonical (a side branch, kept for fork choice):

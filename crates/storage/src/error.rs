@@ -10,6 +10,12 @@ pub enum StoreError {
     Corrupt { table: &'static str, reason: String },
     #[error("block {0} is not stored")]
     MissingBlock(alloy_primitives::B256),
+    /// State older than the kept history was asked for (an archive node keeps it all).
+    #[error(
+        "the state of block {block} is pruned: this node keeps state from block {oldest} on \
+         (an archive node keeps all)"
+    )]
+    Pruned { block: u64, oldest: u64 },
 }
 
 macro_rules! from_redb {

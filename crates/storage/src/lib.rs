@@ -27,6 +27,13 @@ pub use reader::{StateReader, StoreReader, StoredBody, TxLocation};
 use redb::ReadableDatabase;
 use std::path::Path;
 
+/// Blocks of state history a node keeps unless told otherwise: what JSON-RPC serves of past
+/// state (geth keeps 128, reth 10,064 in full mode), far beyond the deepest reorganisation.
+pub const DEFAULT_STATE_HISTORY: u64 = 1024;
+/// The least history a node may keep: a reorganisation (at most 64 blocks deep) undoes blocks
+/// by their changesets, so those must outlive it.
+pub const MIN_STATE_HISTORY: u64 = 128;
+
 /// The node's database: one redb file.
 pub struct Store {
     db: redb::Database,
@@ -55,6 +62,17 @@ impl Store {
             txn.open_table(tables::META)?
                 .insert(tables::META_TRIE, [1u8].as_slice())?;
         }
+        txn.commit().map_err(redb::Error::from)?;
+        Ok(())
+    }
+
+    /// Keeps `blocks` of state history from now on (`None`: all of it, an archive node), at
+    /// least [`MIN_STATE_HISTORY`]. Stored in the database; history already pruned stays gone.
+    pub fn set_state_history(&self, blocks: Option<u64>) -> Result<(), StoreError> {
+        let value = blocks.map_or(u64::MAX, |b| b.max(MIN_STATE_HISTORY));
+        let txn = self.db.begin_write().map_err(redb::Error::from)?;
+        txn.open_table(tables::META)?
+            .insert(tables::META_STATE_HISTORY, value.to_be_bytes().as_slice())?;
         txn.commit().map_err(redb::Error::from)?;
         Ok(())
     }

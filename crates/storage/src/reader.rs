@@ -51,6 +51,26 @@ impl StoreReader {
         }
     }
 
+    /// Blocks of state history this node keeps (`None`: all, an archive node).
+    pub fn state_history(&self) -> Result<Option<u64>, StoreError> {
+        Ok(match self.meta(META_STATE_HISTORY)? {
+            Some(bytes) => match u64_of(&bytes)? {
+                u64::MAX => None,
+                blocks => Some(blocks),
+            },
+            None => Some(crate::DEFAULT_STATE_HISTORY),
+        })
+    }
+
+    /// The lowest block whose state [`state_at`](Self::state_at) can still rebuild.
+    pub fn oldest_state(&self) -> Result<u64, StoreError> {
+        let from = match self.meta(META_HISTORY_FROM)? {
+            Some(bytes) => u64_of(&bytes)?,
+            None => 0,
+        };
+        Ok(from.saturating_sub(1))
+    }
+
     /// A reorganisation that began and did not finish (the node stopped midway): the tip it
     /// was going to, and the head it left.
     pub fn reorg_target(&self) -> Result<Option<(B256, B256)>, StoreError> {
@@ -149,6 +169,13 @@ impl StoreReader {
     /// how far back they go.
     pub fn state_at(&self, number: u64) -> Result<StateReader, StoreError> {
         let head = self.head()?.map_or(0, |h| h.number);
+        let oldest = self.oldest_state()?;
+        if number < oldest && number < head {
+            return Err(StoreError::Pruned {
+                block: number,
+                oldest,
+            });
+        }
         let mut state = self.state()?;
         let changesets = self.txn.open_table(CHANGESETS)?;
         for later in number.saturating_add(1)..=head {
@@ -282,4 +309,11 @@ impl StateReader {
     pub fn canonical_hash(&self, number: u64) -> Result<Option<B256>, StoreError> {
         Ok(self.canonical.get(number)?.map(|v| B256::from(v.value())))
     }
+}
+
+fn u64_of(bytes: &[u8]) -> Result<u64, StoreError> {
+    let array: [u8; 8] = bytes
+        .try_into()
+        .map_err(|_| StoreError::corrupt("meta", "a number is not 8 bytes"))?;
+    Ok(u64::from_be_bytes(array))
 }

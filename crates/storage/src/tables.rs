@@ -40,6 +40,11 @@ pub const META_GENESIS: &str = "genesis";
 pub const META_CHAIN_SPEC: &str = "chain_spec";
 /// A reorganisation under way: the tip it goes to, then the head it left (64 bytes).
 pub const META_REORG: &str = "reorg";
+/// Blocks of state history kept (u64 big-endian; `u64::MAX` keeps all: archive). Absent:
+/// [`crate::DEFAULT_STATE_HISTORY`].
+pub const META_STATE_HISTORY: &str = "state_history";
+/// The lowest block number whose changeset is still kept (u64 big-endian; absent: 0).
+pub const META_HISTORY_FROM: &str = "history_from";
 /// Present once the trie tables hold every kept node of the state (absent in older databases).
 pub const META_TRIE: &str = "trie";
 

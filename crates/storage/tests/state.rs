@@ -174,3 +174,86 @@ proptest! {
         }
     }
 }
+
+/// Writes blocks 1..=n, each setting account 1's balance to its number, chained by hash.
+fn write_chain(store: &Store, n: u64) {
+    let mut parent = B256::ZERO;
+    for number in 1..=n {
+        let mut writer = store.begin_block().unwrap();
+        writer
+            .apply_state(number, &changes(&[(1, number)], &[]))
+            .unwrap();
+        let mut block = header(number);
+        block.parent_hash = parent;
+        block.state_root = writer.state_root().unwrap();
+        parent = writer
+            .insert_canonical_block(&block, &Default::default(), &[], U256::ZERO)
+            .unwrap();
+        writer.commit().unwrap();
+    }
+}
+
+#[test]
+fn history_beyond_the_kept_window_is_pruned_with_a_clear_error_and_reorgs_still_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(
+        store.reader().unwrap().state_history().unwrap(),
+        Some(ankr_storage::DEFAULT_STATE_HISTORY)
+    );
+    store.set_state_history(Some(10)).unwrap();
+    let kept = ankr_storage::MIN_STATE_HISTORY; // 10 is raised to the minimum
+    let head = kept + 72;
+    write_chain(&store, head);
+    let reader = store.reader().unwrap();
+    assert_eq!(reader.state_history().unwrap(), Some(kept));
+    let oldest = reader.oldest_state().unwrap();
+    assert_eq!(oldest, head - kept);
+    let balance = |number: u64| {
+        reader
+            .state_at(number)
+            .map(|s| s.account(Address::repeat_byte(1)).unwrap().unwrap().balance)
+    };
+    assert_eq!(balance(oldest).unwrap(), U256::from(oldest));
+    match balance(oldest - 1) {
+        Err(ankr_storage::StoreError::Pruned { block, oldest: o }) => {
+            assert_eq!((block, o), (oldest - 1, oldest));
+        }
+        other => panic!("expected a pruned error, got {other:?}"),
+    }
+    drop(reader);
+
+    // A reorganisation as deep as the chain allows (64) still has the changesets it undoes.
+    let mut writer = store.begin_block().unwrap();
+    for _ in 0..64 {
+        writer.unwind_head().unwrap();
+    }
+    writer.commit().unwrap();
+    let reader = store.reader().unwrap();
+    assert_eq!(reader.head().unwrap().unwrap().number, head - 64);
+    let state = reader.state().unwrap();
+    let balance = state
+        .account(Address::repeat_byte(1))
+        .unwrap()
+        .unwrap()
+        .balance;
+    assert_eq!(balance, U256::from(head - 64));
+}
+
+#[test]
+fn an_archive_node_keeps_every_block_of_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store.set_state_history(None).unwrap();
+    write_chain(&store, 300);
+    let reader = store.reader().unwrap();
+    assert_eq!(reader.state_history().unwrap(), None);
+    assert_eq!(reader.oldest_state().unwrap(), 0);
+    let state = reader.state_at(1).unwrap();
+    let balance = state
+        .account(Address::repeat_byte(1))
+        .unwrap()
+        .unwrap()
+        .balance;
+    assert_eq!(balance, U256::from(1));
+}

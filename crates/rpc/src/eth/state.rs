@@ -263,12 +263,16 @@ pub(crate) fn state_at(
             "state of a non-canonical block is not available",
         ));
     }
-    if head.number - header.number > STATE_HISTORY {
+    // Within the kept history, or beyond it on an archive node (`ankr node --archive`).
+    let oldest = reader.oldest_state().map_err(internal)?;
+    let archive = reader.state_history().map_err(internal)?.is_none();
+    if header.number < oldest || (!archive && head.number - header.number > STATE_HISTORY) {
         return Err(rpc_error(
             codes::SERVER,
             format!(
                 "historical state is not available: this node serves the state of the last \
-                 {STATE_HISTORY} blocks (head {}), block {} was asked for",
+                 {STATE_HISTORY} blocks (head {}; an archive node serves all), block {} was \
+                 asked for",
                 head.number, header.number
             ),
         ));
