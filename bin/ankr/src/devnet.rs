@@ -54,8 +54,8 @@ pub struct DevnetArgs {
     no_child_chains: bool,
     /// Share of one core the devnet's miners together give to built-in useful work, in
     /// (0, 1]: the genesis difficulty is scaled to it so blocks still come every
-    /// `--block-time`. Providers' market tasks always run flat out. 1 mines as a real miner
-    /// does, every core busy.
+    /// `--block-time`. Providers' market tasks always run flat out. 1 gives the miners one
+    /// whole core between them.
     #[arg(long, default_value_t = DEFAULT_MINING_DUTY, value_parser = crate::duty)]
     mining_duty: f64,
     /// Print every log line here; by default they go to `devnet.log` in the data folder and

@@ -404,3 +404,23 @@ impl Miner {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::rest_after;
+    use std::time::Duration;
+
+    #[test]
+    fn the_rest_keeps_built_in_work_to_its_share_of_the_time() {
+        let worked = Duration::from_millis(10);
+        assert_eq!(rest_after(worked, 1.0), Duration::ZERO);
+        assert_eq!(rest_after(worked, 0.5), worked);
+        let rest = rest_after(worked, 0.05);
+        let share = worked.as_secs_f64() / (worked + rest).as_secs_f64();
+        assert!((share - 0.05).abs() < 1e-9, "{share}");
+        assert_eq!(
+            rest_after(Duration::from_secs(1), 0.01),
+            Duration::from_secs(2)
+        );
+    }
+}

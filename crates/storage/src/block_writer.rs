@@ -3,7 +3,7 @@
 use crate::{
     StateChanges, StoreError,
     changes::{AccountBefore, Changeset, SlotBefore, account_after},
-    reader::{StoredBody, decode},
+    reader::{StoredBody, decode, u64_of},
     tables::*,
     trie_tables::{self, changed_keys},
 };
@@ -171,17 +171,15 @@ impl BlockWriter {
     /// head: those of blocks up to `head - history`. One or none a block, in steady state.
     fn prune_history(&self, head: u64) -> Result<(), StoreError> {
         let mut meta = self.txn.open_table(META)?;
-        let number = |value: Option<redb::AccessGuard<'_, &[u8]>>| -> u64 {
-            value
-                .and_then(|v| <[u8; 8]>::try_from(v.value()).ok())
-                .map_or(0, u64::from_be_bytes)
-        };
         let history = match meta.get(META_STATE_HISTORY)? {
             None => crate::DEFAULT_STATE_HISTORY,
-            value => number(value),
+            Some(value) => u64_of(value.value())?,
         };
         let keep_from = head.saturating_sub(history).saturating_add(1);
-        let from = number(meta.get(META_HISTORY_FROM)?);
+        let from = match meta.get(META_HISTORY_FROM)? {
+            None => 0,
+            Some(value) => u64_of(value.value())?,
+        };
         if history == u64::MAX || keep_from <= from {
             return Ok(());
         }

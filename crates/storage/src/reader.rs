@@ -311,7 +311,8 @@ impl StateReader {
     }
 }
 
-fn u64_of(bytes: &[u8]) -> Result<u64, StoreError> {
+/// A number kept in `META` (8 bytes, big-endian).
+pub(crate) fn u64_of(bytes: &[u8]) -> Result<u64, StoreError> {
     let array: [u8; 8] = bytes
         .try_into()
         .map_err(|_| StoreError::corrupt("meta", "a number is not 8 bytes"))?;
