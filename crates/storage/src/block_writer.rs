@@ -147,7 +147,10 @@ impl BlockWriter {
         receipts: &[ReceiptEnvelope],
         total_difficulty: U256,
     ) -> Result<B256, StoreError> {
-        let hash = self.insert_side_block(header, body, total_difficulty)?;
+        let hash = self.store_block(header, body, total_difficulty)?;
+        self.txn
+            .open_table(SIDE_BLOCKS)?
+            .remove((header.number, hash.0))?;
         let mut encoded_receipts = Vec::new();
         alloy_rlp::encode_list(receipts, &mut encoded_receipts);
         self.txn
@@ -167,8 +170,9 @@ impl BlockWriter {
         Ok(hash)
     }
 
-    /// Drops the changesets only state older than the kept history needs, once `head` is the
-    /// head: those of blocks up to `head - history`. One or none a block, in steady state.
+    /// Drops what only state older than the kept history needs, once `head` is the head: the
+    /// changesets of blocks up to `head - history` and the side blocks that old. One changeset
+    /// or none a block, in steady state.
     fn prune_history(&self, head: u64) -> Result<(), StoreError> {
         let mut meta = self.txn.open_table(META)?;
         let history = match meta.get(META_STATE_HISTORY)? {
@@ -187,13 +191,42 @@ impl BlockWriter {
         for entry in changesets.extract_from_if(from..keep_from, |_, _| true)? {
             entry?;
         }
+        // Side blocks that far back can never become canonical (a reorganisation reaches 64
+        // blocks at most): their header, body, difficulty and any receipts go too.
+        let mut side = self.txn.open_table(SIDE_BLOCKS)?;
+        let mut headers = self.txn.open_table(HEADERS)?;
+        let mut bodies = self.txn.open_table(BODIES)?;
+        let mut receipts = self.txn.open_table(RECEIPTS)?;
+        let mut difficulties = self.txn.open_table(TOTAL_DIFFICULTY)?;
+        let behind = (0, [0u8; 32])..(keep_from, [0u8; 32]);
+        for entry in side.extract_from_if(behind, |_, _| true)? {
+            let hash = entry?.0.value().1;
+            headers.remove(hash)?;
+            bodies.remove(hash)?;
+            receipts.remove(hash)?;
+            difficulties.remove(hash)?;
+        }
         meta.insert(META_HISTORY_FROM, keep_from.to_be_bytes().as_slice())?;
         Ok(())
     }
 
     /// Stores a block without making it canonical (a side branch, kept for fork choice):
-    /// header, body and total difficulty, no state, no index. The canonical insert starts here.
+    /// header, body and total difficulty, no state, no index but [`SIDE_BLOCKS`].
     pub fn insert_side_block(
+        &mut self,
+        header: &Header,
+        body: &StoredBody,
+        total_difficulty: U256,
+    ) -> Result<B256, StoreError> {
+        let hash = self.store_block(header, body, total_difficulty)?;
+        self.txn
+            .open_table(SIDE_BLOCKS)?
+            .insert((header.number, hash.0), ())?;
+        Ok(hash)
+    }
+
+    /// Header, body and total difficulty under the block's hash: what every stored block has.
+    fn store_block(
         &mut self,
         header: &Header,
         body: &StoredBody,
@@ -308,6 +341,9 @@ impl BlockWriter {
             ));
         }
         self.txn.open_table(CANONICAL)?.remove(header.number)?;
+        self.txn
+            .open_table(SIDE_BLOCKS)?
+            .insert((header.number, head_hash.0), ())?;
         let mut lookup = self.txn.open_table(TX_LOOKUP)?;
         for tx in &body.transactions {
             lookup.remove(tx.tx_hash().0)?;

@@ -26,6 +26,9 @@ pub const ACCOUNT_TRIE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("ac
 pub const STORAGE_TRIE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("storage_trie");
 /// code hash → bytecode
 pub const CODE: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("code");
+/// (number, hash) of every stored block that is not canonical: side blocks and unwound ones,
+/// so that those behind the kept history can be pruned without a scan of every header.
+pub const SIDE_BLOCKS: TableDefinition<(u64, [u8; 32]), ()> = TableDefinition::new("side_blocks");
 /// block number → rlp(Changeset): the values its state changes overwrote.
 pub const CHANGESETS: TableDefinition<u64, &[u8]> = TableDefinition::new("changesets");
 /// named singletons: head hash, genesis hash, chain spec.
@@ -61,6 +64,7 @@ pub fn create_all(txn: &redb::WriteTransaction) -> Result<(), redb::TableError> 
     txn.open_table(STORAGE_TRIE)?;
     txn.open_table(CODE)?;
     txn.open_table(CHANGESETS)?;
+    txn.open_table(SIDE_BLOCKS)?;
     txn.open_table(META)?;
     txn.open_table(BLOBS)?;
     txn.open_table(CHILD_CHAINS)?;

@@ -177,8 +177,27 @@ proptest! {
 
 /// Writes blocks 1..=n, each setting account 1's balance to its number, chained by hash.
 fn write_chain(store: &Store, n: u64) {
+    write_chain_with_side_blocks(store, n, &[]);
+}
+
+/// [`write_chain`], storing a side block beside each block numbered in `side_at`; returns
+/// their hashes.
+fn write_chain_with_side_blocks(store: &Store, n: u64, side_at: &[u64]) -> Vec<B256> {
+    let mut sides = Vec::new();
     let mut parent = B256::ZERO;
     for number in 1..=n {
+        if side_at.contains(&number) {
+            let mut side = header(number);
+            side.parent_hash = parent;
+            side.timestamp += 1_000;
+            let mut writer = store.begin_block().unwrap();
+            sides.push(
+                writer
+                    .insert_side_block(&side, &Default::default(), U256::ZERO)
+                    .unwrap(),
+            );
+            writer.commit().unwrap();
+        }
         let mut writer = store.begin_block().unwrap();
         writer
             .apply_state(number, &changes(&[(1, number)], &[]))
@@ -191,6 +210,7 @@ fn write_chain(store: &Store, n: u64) {
             .unwrap();
         writer.commit().unwrap();
     }
+    sides
 }
 
 #[test]
@@ -204,7 +224,7 @@ fn history_beyond_the_kept_window_is_pruned_with_a_clear_error_and_reorgs_still_
     store.set_state_history(Some(10)).unwrap();
     let kept = ankr_storage::MIN_STATE_HISTORY; // 10 is raised to the minimum
     let head = kept + 72;
-    write_chain(&store, head);
+    let sides = write_chain_with_side_blocks(&store, head, &[5, head - 10]);
     let reader = store.reader().unwrap();
     assert_eq!(reader.state_history().unwrap(), Some(kept));
     let oldest = reader.oldest_state().unwrap();
@@ -215,6 +235,14 @@ fn history_beyond_the_kept_window_is_pruned_with_a_clear_error_and_reorgs_still_
             .map(|s| s.account(Address::repeat_byte(1)).unwrap().unwrap().balance)
     };
     assert_eq!(balance(oldest).unwrap(), U256::from(oldest));
+    assert!(
+        reader.header(sides[0]).unwrap().is_none(),
+        "an old side block is pruned"
+    );
+    assert!(
+        reader.header(sides[1]).unwrap().is_some(),
+        "a recent one stays"
+    );
     match balance(oldest - 1) {
         Err(ankr_storage::StoreError::Pruned { block, oldest: o }) => {
             assert_eq!((block, o), (oldest - 1, oldest));
