@@ -211,7 +211,7 @@ impl BlockWriter {
     }
 
     /// Stores a block without making it canonical (a side branch, kept for fork choice):
-    /// header, body and total difficulty, no state, no index but [`SIDE_BLOCKS`].
+    /// header, body and total difficulty, no state, no index but `side_blocks` (by number, for pruning).
     pub fn insert_side_block(
         &mut self,
         header: &Header,
