@@ -102,7 +102,12 @@ impl TrieSource for StorageTrie<'_, '_> {
 
 fn keep(nodes: &mut NodeTable<'_>, prefix: &[u8], update: TrieUpdate) -> Result<B256, StoreError> {
     let key = |path: &Nibbles| [prefix, &path.to_vec()].concat();
-    for path in &update.removed {
+    // A rebuilt node is overwritten below; only those that ceased to exist are removed.
+    for path in update
+        .removed
+        .iter()
+        .filter(|p| !update.updated.contains_key(*p))
+    {
         nodes.remove(key(path).as_slice())?;
     }
     for (path, node) in &update.updated {

@@ -187,8 +187,9 @@ impl EthStateApiServer for EthRpc {
     }
 }
 
-/// How many blocks behind the head state queries may look.
-pub(crate) const STATE_HISTORY: u64 = 1024;
+/// How many blocks behind the head traces and Otterscan's searches may look (state queries
+/// look as far as the store keeps: [`ankr_storage::DEFAULT_STATE_HISTORY`] unless configured).
+pub(crate) const STATE_HISTORY: u64 = ankr_storage::DEFAULT_STATE_HISTORY;
 
 /// Where a simulation (`eth_call`, `eth_estimateGas`, `eth_createAccessList`) runs: the state
 /// of `block` (default latest) under the state overrides, and its context under the block
@@ -249,8 +250,8 @@ impl Simulation {
     }
 }
 
-/// The state as of `block` (default latest) and that block's header. Blocks up to
-/// [`STATE_HISTORY`] behind the head are served by undoing later changesets; older state is not.
+/// The state as of `block` (default latest) and that block's header. Blocks within the store's
+/// kept history are served by undoing later changesets; older state is not.
 pub(crate) fn state_at(
     reader: &StoreReader,
     block: Option<BlockId>,
@@ -263,17 +264,19 @@ pub(crate) fn state_at(
             "state of a non-canonical block is not available",
         ));
     }
-    // Within the kept history, or beyond it on an archive node (`ankr node --archive`).
+    // The window is what the store keeps (`ankr node --state-history N`; all with `--archive`).
+    let window = reader.state_history().map_err(internal)?;
     let oldest = reader.oldest_state().map_err(internal)?;
-    let archive = reader.state_history().map_err(internal)?.is_none();
-    if header.number < oldest || (!archive && head.number - header.number > STATE_HISTORY) {
+    let beyond_window = window.is_some_and(|blocks| head.number - header.number > blocks);
+    if header.number < oldest || beyond_window {
         return Err(rpc_error(
             codes::SERVER,
             format!(
                 "historical state is not available: this node serves the state of the last \
-                 {STATE_HISTORY} blocks (head {}; an archive node serves all), block {} was \
-                 asked for",
-                head.number, header.number
+                 {} blocks (head {}; an archive node serves all), block {} was asked for",
+                window.unwrap_or(head.number),
+                head.number,
+                header.number
             ),
         ));
     }
