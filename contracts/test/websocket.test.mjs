@@ -15,6 +15,11 @@ describe("eth_subscribe over WebSocket", { timeout: 60_000 }, () => {
     wallet = new ethers.Wallet(DEV_KEYS[0], http);
   });
   after(async () => {
+    // ethers sends eth_unsubscribe without awaiting it when a `once` listener has fired;
+    // destroying the provider with that request in flight rejects it unhandled. A round trip
+    // queued behind it (after a turn of the event loop, so that it is queued) lets it finish first.
+    await new Promise((r) => setTimeout(r, 0));
+    await ws?.send("eth_chainId", []);
     await ws?.destroy();
     http?.destroy();
     await devnet?.stop();
