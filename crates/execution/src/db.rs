@@ -74,25 +74,24 @@ pub struct BlockState<D> {
     base: D,
     changes: StateChanges,
     code_cache: HashMap<B256, Bytecode>,
-    /// Parent-state accounts read ahead of execution (see [`BlockState::warm`]).
-    warmed: HashMap<Address, Option<AccountInfo>>,
 }
 
 impl<D: DatabaseRef> BlockState<D> {
     /// An empty overlay over `base`, the parent block's state.
     pub fn new(base: D) -> Self {
-        Self {
-            base,
-            changes: StateChanges::default(),
-            code_cache: HashMap::default(),
-            warmed: HashMap::default(),
-        }
+        Self::with_capacity(base, 0)
     }
 
-    /// Adds parent-state accounts read ahead (on another thread) so that execution does not
-    /// wait for storage. Changes made by the block always take precedence over them.
-    pub fn warm(&mut self, accounts: impl IntoIterator<Item = (Address, Option<AccountInfo>)>) {
-        self.warmed.extend(accounts);
+    /// [`BlockState::new`] with room for the accounts `txs` transactions touch (a sender and
+    /// a recipient each), so a big block does not rehash as it runs.
+    pub fn with_capacity(base: D, txs: usize) -> Self {
+        let mut changes = StateChanges::default();
+        changes.accounts.reserve(txs.saturating_mul(2));
+        Self {
+            base,
+            changes,
+            code_cache: HashMap::default(),
+        }
     }
 
     /// What the block changed, for storage to write.
@@ -171,10 +170,7 @@ impl<D: DatabaseRef> BlockState<D> {
                 code_hash: a.code_hash,
                 ..Default::default()
             }),
-            None => match self.warmed.get(&address) {
-                Some(warmed) => warmed.clone(),
-                None => self.base.basic_ref(address)?,
-            },
+            None => self.base.basic_ref(address)?,
         })
     }
 
@@ -211,13 +207,13 @@ impl<D: DatabaseRef> BlockState<D> {
                 code_hash: account.info.code_hash,
             }),
         );
-        let changed: Vec<_> = account
+        let mut changed = account
             .storage
             .iter()
             .filter(|(_, slot)| slot.is_changed())
             .map(|(key, slot)| (*key, slot.present_value))
-            .collect();
-        if !changed.is_empty() {
+            .peekable();
+        if changed.peek().is_some() {
             self.changes
                 .storage
                 .entry(address)

@@ -3,7 +3,6 @@
 use crate::{BlockContext, BlockState, ChainConfig, StateDb, StateError, tx_env};
 use alloy_consensus::{Eip658Value, Receipt, ReceiptEnvelope, ReceiptWithBloom, TxType};
 use alloy_eips::Typed2718;
-use alloy_primitives::Address;
 use alloy_primitives::{B256, Bloom};
 use ankr_storage::{StateChanges, StateReader};
 use ankr_types::RecoveredTx;
@@ -11,7 +10,6 @@ use revm::{
     Context, DatabaseRef, ExecuteCommitEvm, MainBuilder, MainContext, SystemCallCommitEvm,
     context::result::{EVMError, InvalidTransaction},
     handler::{MainnetContext, MainnetEvm},
-    state::AccountInfo,
 };
 
 /// Whether a transaction that cannot run is skipped (building) or fails the block (importing).
@@ -61,9 +59,18 @@ pub struct ExecutedBlock {
 /// The EVM a block runs in, over parent state `D`.
 type BlockEvm<D> = MainnetEvm<MainnetContext<BlockState<D>>>;
 
-/// Transactions per prefetch chunk: the accounts of chunk k+1 are read on another thread while
-/// chunk k executes. Blocks smaller than one chunk are not worth a thread.
-const PREFETCH_CHUNK: usize = 256;
+/// Transactions per chunk: while chunk k executes, a helper thread reads the accounts of chunk
+/// k+1 (into the store's hot-state cache) and computes the log blooms of chunk k-1. Blocks
+/// smaller than one chunk are not worth a thread.
+const CHUNK: usize = 256;
+
+/// What the helper thread does beside execution.
+enum HelperJob<'a> {
+    /// Read these transactions' senders and recipients, so execution finds them cached.
+    Prefetch(&'a [RecoveredTx]),
+    /// Seal these receipts with their blooms (a keccak per log address and topic).
+    Blooms(Vec<(TxType, Receipt)>),
+}
 
 /// Executes `txs` on top of `state` (the parent's state) and pays the block reward.
 pub fn execute_block(
@@ -74,42 +81,80 @@ pub fn execute_block(
     mode: Mode,
 ) -> Result<ExecutedBlock, ExecutionError> {
     let mut evm = Context::mainnet()
-        .with_db(BlockState::new(StateDb { reader: state }))
+        .with_db(BlockState::with_capacity(
+            StateDb { reader: state },
+            txs.len(),
+        ))
         .with_cfg(chain.cfg_env())
         .with_block(block.block_env())
         .build_mainnet();
     evm.precompiles = crate::config::ankr_precompiles();
     write_anchor(&mut evm, chain, block)?;
     let mut out = ExecutedBlock::default();
-    let chunks: Vec<&[RecoveredTx]> = txs.chunks(PREFETCH_CHUNK).collect();
-    std::thread::scope(|scope| -> Result<(), ExecutionError> {
-        let mut ahead = match chunks.as_slice() {
-            [first, _, ..] => Some(scope.spawn(move || read_accounts(state, first))),
-            _ => None,
-        };
-        for (number, chunk) in chunks.iter().enumerate() {
-            if let Some(handle) = ahead.take() {
-                let accounts = handle.join().expect("prefetch does not panic")?;
-                evm.ctx.journaled_state.database.warm(accounts);
-            }
-            if chunks.len() > 1 {
-                ahead = chunks
-                    .get(number + 1)
-                    .map(|&next| scope.spawn(move || read_accounts(state, next)));
-            }
-            for (offset, tx) in chunk.iter().enumerate() {
-                run_transaction(
-                    &mut evm,
-                    &mut out,
-                    block,
-                    number * PREFETCH_CHUNK + offset,
-                    tx,
-                    mode,
-                )?;
+    let mut ran = vec![false; txs.len()];
+    if txs.len() <= CHUNK {
+        let mut receipts = Vec::with_capacity(txs.len());
+        for (index, tx) in txs.iter().enumerate() {
+            if let Some(receipt) = run_transaction(&mut evm, &mut out, block, index, tx, mode)? {
+                receipts.push((tx_type(tx), receipt));
+                ran[index] = true;
             }
         }
-        Ok(())
-    })?;
+        out.receipts = with_blooms(receipts);
+    } else {
+        std::thread::scope(|scope| -> Result<(), ExecutionError> {
+            let (jobs, inbox) = std::sync::mpsc::channel::<HelperJob>();
+            let helper = scope.spawn(move || {
+                let mut sealed = Vec::new();
+                for job in inbox {
+                    match job {
+                        // A failed read fails again, and is reported, when execution makes it.
+                        HelperJob::Prefetch(txs) => {
+                            for tx in txs {
+                                let to = alloy_consensus::Transaction::to(&tx.tx);
+                                for address in std::iter::once(tx.sender).chain(to) {
+                                    let _ = state.account(address);
+                                }
+                            }
+                        }
+                        HelperJob::Blooms(receipts) => sealed.extend(with_blooms(receipts)),
+                    }
+                }
+                sealed
+            });
+            let chunks: Vec<&[RecoveredTx]> = txs.chunks(CHUNK).collect();
+            let _ = jobs.send(HelperJob::Prefetch(chunks[0]));
+            for (number, chunk) in chunks.iter().enumerate() {
+                if let Some(next) = chunks.get(number + 1) {
+                    let _ = jobs.send(HelperJob::Prefetch(next));
+                }
+                let mut receipts = Vec::with_capacity(chunk.len());
+                for (offset, tx) in chunk.iter().enumerate() {
+                    let index = number * CHUNK + offset;
+                    if let Some(receipt) =
+                        run_transaction(&mut evm, &mut out, block, index, tx, mode)?
+                    {
+                        receipts.push((tx_type(tx), receipt));
+                        ran[index] = true;
+                    }
+                }
+                let _ = jobs.send(HelperJob::Blooms(receipts));
+            }
+            drop(jobs);
+            out.receipts = helper
+                .join()
+                .expect("the block's helper thread does not panic");
+            Ok(())
+        })?;
+    }
+    for receipt in &out.receipts {
+        out.logs_bloom.accrue_bloom(receipt.logs_bloom());
+    }
+    out.transactions = txs
+        .into_iter()
+        .zip(ran)
+        .filter_map(|(tx, ran)| ran.then_some(tx))
+        .collect();
 
     let mut db = evm.ctx.journaled_state.database;
     db.credit(block.beneficiary, chain.block_reward)?;
@@ -118,7 +163,7 @@ pub fn execute_block(
 }
 
 /// Executes `txs` over any parent state revm can read — a stateless witness (DESIGN §8's
-/// EXECUTE) — with exactly the rules of [`execute_block`], minus its read-ahead of accounts.
+/// EXECUTE) — with exactly the rules of [`execute_block`], minus its helper thread.
 /// Stops as soon as the block has used more than `claimed_gas` (what its header says), so a
 /// prover pays for all the work a claim makes it do.
 pub fn execute_block_on<D: DatabaseRef<Error = StateError>>(
@@ -130,20 +175,28 @@ pub fn execute_block_on<D: DatabaseRef<Error = StateError>>(
     claimed_gas: u64,
 ) -> Result<ExecutedBlock, ExecutionError> {
     let mut evm = Context::mainnet()
-        .with_db(BlockState::new(parent_state))
+        .with_db(BlockState::with_capacity(parent_state, txs.len()))
         .with_cfg(chain.cfg_env())
         .with_block(block.block_env())
         .build_mainnet();
     evm.precompiles = crate::config::ankr_precompiles();
     write_anchor(&mut evm, chain, block)?;
     let mut out = ExecutedBlock::default();
+    let mut receipts = Vec::with_capacity(txs.len());
     for (index, tx) in txs.iter().enumerate() {
-        run_transaction(&mut evm, &mut out, block, index, tx, mode)?;
+        if let Some(receipt) = run_transaction(&mut evm, &mut out, block, index, tx, mode)? {
+            receipts.push((tx_type(tx), receipt));
+            out.transactions.push(tx.clone());
+        }
         if out.gas_used > claimed_gas {
             return Err(ExecutionError::GasAboveClaim {
                 claimed: claimed_gas,
             });
         }
+    }
+    out.receipts = with_blooms(receipts);
+    for receipt in &out.receipts {
+        out.logs_bloom.accrue_bloom(receipt.logs_bloom());
     }
     let mut db = evm.ctx.journaled_state.database;
     db.credit(block.beneficiary, chain.block_reward)?;
@@ -177,23 +230,20 @@ pub(crate) fn write_anchor<D: DatabaseRef<Error = StateError>, I>(
     Ok(())
 }
 
-/// Reads the accounts the transactions name (senders and recipients) from the parent state.
-fn read_accounts(
-    state: &StateReader,
-    txs: &[RecoveredTx],
-) -> Result<Vec<(Address, Option<AccountInfo>)>, StateError> {
-    let db = StateDb { reader: state };
-    let mut accounts = Vec::with_capacity(txs.len() * 2);
-    for tx in txs {
-        let to = alloy_consensus::Transaction::to(&tx.tx);
-        for address in std::iter::once(tx.sender).chain(to) {
-            accounts.push((address, db.basic_ref(address)?));
-        }
-    }
-    Ok(accounts)
+fn tx_type(tx: &RecoveredTx) -> TxType {
+    TxType::try_from(tx.tx.ty()).expect("recovered transactions have known types")
 }
 
-/// Runs one transaction, recording its receipt, or skips or rejects it by `mode`.
+/// Receipts with their log blooms, as blocks store them.
+fn with_blooms(receipts: Vec<(TxType, Receipt)>) -> Vec<ReceiptEnvelope> {
+    receipts
+        .into_iter()
+        .map(|(ty, receipt)| ReceiptEnvelope::from_typed(ty, ReceiptWithBloom::from(receipt)))
+        .collect()
+}
+
+/// Runs one transaction and returns its receipt (without bloom), or skips it (`None`) or
+/// rejects the block by `mode`.
 fn run_transaction<D: DatabaseRef<Error = StateError>>(
     evm: &mut BlockEvm<D>,
     out: &mut ExecutedBlock,
@@ -201,12 +251,12 @@ fn run_transaction<D: DatabaseRef<Error = StateError>>(
     index: usize,
     tx: &RecoveredTx,
     mode: Mode,
-) -> Result<(), ExecutionError> {
+) -> Result<Option<Receipt>, ExecutionError> {
     let left = block.gas_limit - out.gas_used;
     let gas = alloy_consensus::Transaction::gas_limit(&tx.tx);
     if gas > left {
         return match mode {
-            Mode::Build => Ok(()),
+            Mode::Build => Ok(None),
             Mode::Import => Err(ExecutionError::BlockGasExceeded {
                 index,
                 hash: tx.hash,
@@ -223,7 +273,7 @@ fn run_transaction<D: DatabaseRef<Error = StateError>>(
             return match mode {
                 Mode::Build => {
                     out.skipped.push((tx.hash, reason));
-                    Ok(())
+                    Ok(None)
                 }
                 Mode::Import => Err(ExecutionError::InvalidTransaction {
                     index,
@@ -234,17 +284,11 @@ fn run_transaction<D: DatabaseRef<Error = StateError>>(
         }
     };
     out.gas_used += result.tx_gas_used();
-    let receipt = Receipt {
+    Ok(Some(Receipt {
         status: Eip658Value::Eip658(result.is_success()),
         cumulative_gas_used: out.gas_used,
         logs: result.into_logs(),
-    };
-    let receipt = ReceiptWithBloom::from(receipt);
-    out.logs_bloom.accrue_bloom(&receipt.logs_bloom);
-    let ty = TxType::try_from(tx.tx.ty()).expect("recovered transactions have known types");
-    out.receipts.push(ReceiptEnvelope::from_typed(ty, receipt));
-    out.transactions.push(tx.clone());
-    Ok(())
+    }))
 }
 
 /// A transaction error as a user should read it.

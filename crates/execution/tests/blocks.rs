@@ -394,6 +394,86 @@ fn prefetched_accounts_never_shadow_changes_made_earlier_in_the_block() {
     }
 }
 
+/// A block of several chunks runs with a helper thread beside execution (reading ahead,
+/// sealing receipts with their blooms); it must come out exactly as the same block run on one
+/// thread: receipts, blooms, the transactions kept, what was skipped and every state change.
+#[test]
+fn a_block_run_with_its_helper_thread_equals_one_run_on_one_thread() {
+    let (_dir, store) = setup();
+    let token_owner = 1u8;
+    commit_block(
+        &store,
+        vec![deploy_token(token_owner, 1_000_000)],
+        Mode::Import,
+    );
+    let token = address_of(&key(token_owner)).create(0);
+    let mut txs = Vec::new();
+    for i in 0..700u64 {
+        let to = Address::from_word(U256::from(i + 1_000).into());
+        txs.push(match i % 3 {
+            // Token transfers log a Transfer event: their receipts carry blooms.
+            0 | 1 => {
+                let call = ExampleToken::transferCall {
+                    to,
+                    value: U256::from(1),
+                };
+                tx(
+                    token_owner,
+                    i + 1,
+                    TxKind::Call(token),
+                    U256::ZERO,
+                    call.abi_encode().into(),
+                    100_000,
+                )
+            }
+            _ => tx(
+                token_owner,
+                i + 1,
+                TxKind::Call(to),
+                U256::from(5),
+                Bytes::new(),
+                21_000,
+            ),
+        });
+        // A transaction a builder must skip, in the middle of a chunk: a reused nonce.
+        if i == 300 {
+            txs.push(tx(
+                2,
+                7,
+                TxKind::Call(to),
+                U256::from(1),
+                Bytes::new(),
+                21_000,
+            ));
+        }
+    }
+    let chain = ChainConfig::from(&spec());
+    let reader = store.reader().unwrap();
+    let state = reader.state().unwrap();
+    let mut header = reader.head().unwrap().unwrap();
+    header.number += 1;
+    let context = BlockContext::of(&header);
+    let helped = execute_block(&state, &chain, &context, txs.clone(), Mode::Build).unwrap();
+    let alone = ankr_execution::execute_block_on(
+        ankr_execution::StateDb { reader: &state },
+        &chain,
+        &context,
+        txs,
+        Mode::Build,
+        u64::MAX,
+    )
+    .unwrap();
+    assert_eq!(helped.transactions.len(), 700);
+    assert_eq!(helped.skipped.len(), 1);
+    assert_eq!(helped.transactions, alone.transactions);
+    assert_eq!(helped.skipped, alone.skipped);
+    assert_eq!(helped.receipts, alone.receipts);
+    assert_ne!(helped.logs_bloom, alloy_primitives::Bloom::ZERO);
+    assert_eq!(helped.logs_bloom, alone.logs_bloom);
+    assert_eq!(helped.gas_used, alone.gas_used);
+    assert_eq!(helped.changes, alone.changes);
+}
+
 /// Genesis places a contract at a fixed address with its storage; consensus code reads it with
 /// a system call against that state.
 #[test]

@@ -3,6 +3,7 @@
 use crate::{
     StateChanges, StoreError,
     changes::{AccountBefore, Changeset, SlotBefore, account_after},
+    hot_state::{HotState, PendingHot},
     reader::{StoredBody, decode, u64_of},
     tables::*,
     trie_tables::{self, changed_keys},
@@ -12,6 +13,7 @@ use alloy_primitives::{B256, Bytes, U256, keccak256, map::HashSet};
 use alloy_trie::{EMPTY_ROOT_HASH, TrieAccount};
 use ankr_types::Header;
 use redb::{ReadableTable, WriteTransaction};
+use std::sync::Arc;
 
 /// One open write transaction. Dropping it without [`commit`](Self::commit) discards
 /// everything, which is how a block that fails validation leaves no trace.
@@ -19,13 +21,18 @@ pub struct BlockWriter {
     txn: WriteTransaction,
     /// Hashed addresses changed since the state root was last brought up to date.
     changed_accounts: Vec<B256>,
+    hot: Arc<HotState>,
+    /// What the hot-state cache learns when (and only if) this commits.
+    pending_hot: PendingHot,
 }
 
 impl BlockWriter {
-    pub(crate) fn new(txn: WriteTransaction) -> Result<Self, StoreError> {
+    pub(crate) fn new(txn: WriteTransaction, hot: Arc<HotState>) -> Result<Self, StoreError> {
         Ok(Self {
             txn,
             changed_accounts: Vec::new(),
+            hot,
+            pending_hot: PendingHot::default(),
         })
     }
 
@@ -64,11 +71,13 @@ impl BlockWriter {
             if let Some(slots) = changes.storage.get(&address) {
                 let mut recorded: HashSet<B256> = HashSet::default();
                 if slots.wiped {
+                    let mut held_slots = false;
                     trie_tables::forget_storage_trie(&mut storage_nodes, hashed)?;
                     let range = (hashed.0, [0u8; 32])..=(hashed.0, [0xffu8; 32]);
                     for entry in storage.extract_from_if(range, |_, _| true)? {
                         let (key, value) = entry?;
                         let slot = B256::from(key.value().1);
+                        held_slots = true;
                         recorded.insert(slot);
                         changeset.slots.push(SlotBefore {
                             hashed_address: hashed,
@@ -76,8 +85,12 @@ impl BlockWriter {
                             value: U256::from_be_bytes(value.value()),
                         });
                     }
+                    if held_slots {
+                        self.pending_hot.wiped(address);
+                    }
                 }
                 for (slot, value) in &slots.slots {
+                    self.pending_hot.slot(address, *slot, *value);
                     let hashed_slot = keccak256(slot.to_be_bytes::<32>());
                     let key = (hashed.0, hashed_slot.0);
                     let previous = match value.is_zero() {
@@ -103,6 +116,7 @@ impl BlockWriter {
             }
 
             let after = account_after(before, changes.accounts.get(&address), storage_root);
+            self.pending_hot.account(address, after);
             match after {
                 Some(account) => {
                     accounts.insert(hashed.0, alloy_rlp::encode(account).as_slice())?;
@@ -351,6 +365,7 @@ impl BlockWriter {
         self.txn
             .open_table(META)?
             .insert(META_HEAD, header.parent_hash.as_slice())?;
+        self.pending_hot.unwound();
         Ok((header, body))
     }
 
@@ -379,7 +394,22 @@ impl BlockWriter {
 
     /// Makes the block durable: after this returns, a crash cannot lose it.
     pub fn commit(self) -> Result<(), StoreError> {
-        self.txn.commit()?;
-        Ok(())
+        if self.pending_hot.is_empty() {
+            // No state changed: snapshots taken before and after agree with the cache.
+            self.txn.commit()?;
+            return Ok(());
+        }
+        let change = self.hot.change();
+        match self.txn.commit() {
+            Ok(()) => {
+                self.pending_hot.apply(&change);
+                Ok(())
+            }
+            Err(error) => {
+                // Whether any of it reached the file is unknown: trust nothing cached.
+                change.clear();
+                Err(error.into())
+            }
+        }
     }
 }

@@ -11,6 +11,7 @@
 mod block_writer;
 mod changes;
 mod error;
+mod hot_state;
 mod proof;
 mod reader;
 mod tables;
@@ -24,8 +25,9 @@ pub use error::StoreError;
 pub use proof::AccountProof;
 pub use reader::{StateReader, StoreReader, StoredBody, TxLocation};
 
+use hot_state::{HotState, HotView};
 use redb::ReadableDatabase;
-use std::path::Path;
+use std::{path::Path, sync::Arc};
 
 /// Blocks of state history a node keeps unless told otherwise: what JSON-RPC serves of past
 /// state (geth keeps 128, reth 10,064 in full mode), far beyond the deepest reorganisation.
@@ -34,9 +36,10 @@ pub const DEFAULT_STATE_HISTORY: u64 = 1024;
 /// by their changesets, so those must outlive it.
 pub const MIN_STATE_HISTORY: u64 = 128;
 
-/// The node's database: one redb file.
+/// The node's database: one redb file, and the head state's hot accounts and slots in memory.
 pub struct Store {
     db: redb::Database,
+    hot: Arc<HotState>,
 }
 
 impl Store {
@@ -44,7 +47,10 @@ impl Store {
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Io(dir.display().to_string(), e))?;
         let db = redb::Database::create(dir.join("chain.redb")).map_err(redb::Error::from)?;
-        let store = Self { db };
+        let store = Self {
+            db,
+            hot: Arc::new(HotState::new()),
+        };
         store.create_tables()?;
         Ok(store)
     }
@@ -79,7 +85,13 @@ impl Store {
 
     /// A consistent snapshot of the last committed block and its state.
     pub fn reader(&self) -> Result<StoreReader, StoreError> {
-        StoreReader::new(self.db.begin_read().map_err(redb::Error::from)?)
+        // The cache serves this snapshot only if no commit ran while it was taken.
+        let before = self.hot.stable_epoch();
+        let txn = self.db.begin_read().map_err(redb::Error::from)?;
+        let hot = before
+            .filter(|&epoch| self.hot.stable_epoch() == Some(epoch))
+            .map(|epoch| HotView::new(self.hot.clone(), epoch));
+        StoreReader::new(txn, hot)
     }
 
     /// Stores a content-addressed blob (a work module, input or result) under its keccak hash,
@@ -159,6 +171,9 @@ impl Store {
 
     /// Starts writing one block; nothing is visible until [`BlockWriter::commit`].
     pub fn begin_block(&self) -> Result<BlockWriter, StoreError> {
-        BlockWriter::new(self.db.begin_write().map_err(redb::Error::from)?)
+        BlockWriter::new(
+            self.db.begin_write().map_err(redb::Error::from)?,
+            self.hot.clone(),
+        )
     }
 }

@@ -1,7 +1,7 @@
 //! Reads from one consistent snapshot.
 
 use crate::changes::Changeset;
-use crate::{StoreError, tables::*};
+use crate::{StoreError, hot_state::HotView, tables::*};
 use alloy_consensus::{ReceiptEnvelope, TxEnvelope};
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256, map::HashMap};
 use alloy_rlp::{Decodable, RlpDecodable, RlpEncodable};
@@ -31,11 +31,13 @@ pub(crate) fn decode<T: Decodable>(table: &'static str, bytes: &[u8]) -> Result<
 /// A snapshot of the chain as of the last commit.
 pub struct StoreReader {
     txn: ReadTransaction,
+    /// The hot-state cache, if it held this snapshot's head state when the snapshot was taken.
+    hot: Option<HotView>,
 }
 
 impl StoreReader {
-    pub(crate) fn new(txn: ReadTransaction) -> Result<Self, StoreError> {
-        Ok(Self { txn })
+    pub(crate) fn new(txn: ReadTransaction, hot: Option<HotView>) -> Result<Self, StoreError> {
+        Ok(Self { txn, hot })
     }
 
     fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
@@ -161,6 +163,7 @@ impl StoreReader {
             code: self.txn.open_table(CODE)?,
             canonical: self.txn.open_table(CANONICAL)?,
             rewind: Rewind::default(),
+            hot: self.hot.clone(),
         })
     }
 
@@ -217,6 +220,8 @@ pub struct StateReader {
     code: ReadOnlyTable<[u8; 32], &'static [u8]>,
     canonical: ReadOnlyTable<u64, [u8; 32]>,
     rewind: Rewind,
+    /// Head state's hot accounts and slots; what `rewind` holds comes first.
+    hot: Option<HotView>,
 }
 
 /// What the blocks after some block N overwrote, keyed as the state tables are: the first
@@ -235,27 +240,51 @@ impl StateReader {
 
     /// An account as the trie holds it, `None` if it does not exist.
     pub fn account(&self, address: Address) -> Result<Option<TrieAccount>, StoreError> {
-        let hashed = keccak256(address);
-        if let Some(past) = self.rewind.accounts.get(&hashed) {
-            return Ok(*past);
+        let mut hashed = None;
+        if !self.rewind.accounts.is_empty() {
+            let key = *hashed.insert(keccak256(address));
+            if let Some(past) = self.rewind.accounts.get(&key) {
+                return Ok(*past);
+            }
         }
-        self.accounts
+        if let Some(hit) = self.hot.as_ref().and_then(|hot| hot.account(address)) {
+            return Ok(hit);
+        }
+        let hashed = hashed.unwrap_or_else(|| keccak256(address));
+        let account = self
+            .accounts
             .get(hashed.0)?
             .map(|v| decode("accounts", v.value()))
-            .transpose()
+            .transpose()?;
+        if let Some(hot) = &self.hot {
+            hot.fill_account(address, account);
+        }
+        Ok(account)
     }
 
     /// A storage slot; absent slots read as zero, as in the EVM.
     pub fn storage(&self, address: Address, slot: U256) -> Result<U256, StoreError> {
-        let key = (keccak256(address), keccak256(slot.to_be_bytes::<32>()));
-        if let Some(past) = self.rewind.slots.get(&key) {
-            return Ok(*past);
+        let mut hashed = None;
+        if !self.rewind.slots.is_empty() {
+            let key = *hashed.insert((keccak256(address), keccak256(slot.to_be_bytes::<32>())));
+            if let Some(past) = self.rewind.slots.get(&key) {
+                return Ok(*past);
+            }
         }
-        Ok(self
+        if let Some(hit) = self.hot.as_ref().and_then(|hot| hot.slot(address, slot)) {
+            return Ok(hit);
+        }
+        let (owner, key) =
+            hashed.unwrap_or_else(|| (keccak256(address), keccak256(slot.to_be_bytes::<32>())));
+        let value = self
             .storage
-            .get((key.0.0, key.1.0))?
+            .get((owner.0, key.0))?
             .map(|v| U256::from_be_bytes(v.value()))
-            .unwrap_or_default())
+            .unwrap_or_default();
+        if let Some(hot) = &self.hot {
+            hot.fill_slot(address, slot, value);
+        }
+        Ok(value)
     }
 
     /// Contract code by its hash (code is content-addressed and never deleted).

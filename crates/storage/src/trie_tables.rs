@@ -361,7 +361,7 @@ mod tests {
             let root = rebuild(&txn).unwrap();
             prop_assert_eq!(incremental, dump(&txn), "kept nodes differ from a rebuild");
             {
-                let mut writer = crate::BlockWriter::new(txn).unwrap();
+                let mut writer = crate::BlockWriter::new(txn, store.hot.clone()).unwrap();
                 prop_assert_eq!(root, writer.state_root_by_scan().unwrap());
                 prop_assert_eq!(root, writer.state_root().unwrap());
             }

@@ -285,3 +285,143 @@ fn an_archive_node_keeps_every_block_of_state() {
         .balance;
     assert_eq!(balance, U256::from(1));
 }
+
+/// The model of state the hot-state test checks reads against: balances (`None`: no account)
+/// and slot values, for accounts 1..8 and slots 0..3.
+#[derive(Clone, Default)]
+struct Model {
+    accounts: HashMap<u8, u64>,
+    slots: HashMap<(u8, u64), u64>,
+}
+
+impl Model {
+    /// Applies one block's changes to the model and returns them as the store takes them.
+    fn apply(&mut self, block: &[(u8, Option<u64>, u64, u64)]) -> StateChanges {
+        let mut changes = StateChanges::default();
+        for (who, balance, slot, value) in block {
+            let address = Address::repeat_byte(*who);
+            match balance {
+                Some(b) => {
+                    changes.accounts.insert(
+                        address,
+                        Some(Account {
+                            nonce: 1,
+                            balance: U256::from(*b),
+                            code_hash: KECCAK_EMPTY,
+                        }),
+                    );
+                    changes
+                        .storage
+                        .entry(address)
+                        .or_default()
+                        .slots
+                        .insert(U256::from(*slot), U256::from(*value));
+                    self.accounts.insert(*who, *b);
+                    self.slots.insert((*who, *slot), *value);
+                }
+                None => {
+                    changes.accounts.insert(address, None);
+                    let wiped = changes.storage.entry(address).or_default();
+                    wiped.wiped = true;
+                    wiped.slots.clear();
+                    self.accounts.remove(who);
+                    self.slots.retain(|(w, _), _| w != who);
+                }
+            }
+        }
+        changes
+    }
+
+    /// Reads every account and slot through `state` (filling the cache as it goes) and
+    /// compares them with the model.
+    fn check(&self, state: &ankr_storage::StateReader, what: &str) -> Result<(), TestCaseError> {
+        for who in 1u8..8 {
+            let address = Address::repeat_byte(who);
+            let balance = state
+                .account(address)
+                .unwrap()
+                .map(|a| a.balance.to::<u64>());
+            prop_assert_eq!(
+                balance,
+                self.accounts.get(&who).copied(),
+                "{} account {}",
+                what,
+                who
+            );
+            for slot in 0u64..3 {
+                let value = state.storage(address, U256::from(slot)).unwrap();
+                let expected = self.slots.get(&(who, slot)).copied().unwrap_or(0);
+                prop_assert_eq!(
+                    value,
+                    U256::from(expected),
+                    "{} slot {}/{}",
+                    what,
+                    who,
+                    slot
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+    /// The head's accounts and slots cached in memory across blocks never answer for a state
+    /// they were not: a reader opened before a commit keeps its snapshot's values while later
+    /// blocks change them, deletion wipes cached slots, and undone blocks leave nothing stale.
+    #[test]
+    fn cached_head_state_answers_only_for_its_own_snapshot(
+        steps in prop::collection::vec(
+            (
+                prop::collection::vec((1u8..8, prop::option::of(0u64..5), 0u64..3, 0u64..3), 1..6),
+                0usize..3,
+            ),
+            1..8,
+        ),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        // The canonical chain: each block's hash and the model of the state it left.
+        let mut chain: Vec<(B256, Model)> = vec![(B256::ZERO, Model::default())];
+        // Readers opened along the way, each with the model of its snapshot.
+        let mut readers = Vec::new();
+        for (block, undo) in &steps {
+            let (parent, before) = chain.last().unwrap().clone();
+            let mut after = before.clone();
+            let changes = after.apply(block);
+            let number = chain.len() as u64;
+            let mut writer = store.begin_block().unwrap();
+            writer.apply_state(number, &changes).unwrap();
+            let mut header = header(number);
+            header.parent_hash = parent;
+            header.state_root = writer.state_root().unwrap();
+            let hash = writer.insert_canonical_block(&header, &Default::default(), &[], U256::ZERO).unwrap();
+            // A reader of the parent, filling the cache while the block is being written.
+            let reader = store.reader().unwrap();
+            before.check(&reader.state().unwrap(), "parent while the block is written")?;
+            writer.commit().unwrap();
+            chain.push((hash, after));
+            readers.push((reader, before));
+            // Undo up to `undo` blocks (never block 1: its parent is no stored block).
+            let undo = (*undo).min(chain.len() - 2);
+            if undo > 0 {
+                let reader = store.reader().unwrap();
+                chain.last().unwrap().1.check(&reader.state().unwrap(), "head before an undo")?;
+                readers.push((reader, chain.last().unwrap().1.clone()));
+                let mut writer = store.begin_block().unwrap();
+                for _ in 0..undo {
+                    writer.unwind_head().unwrap();
+                    chain.pop();
+                }
+                writer.commit().unwrap();
+            }
+            let reader = store.reader().unwrap();
+            chain.last().unwrap().1.check(&reader.state().unwrap(), "head")?;
+            readers.push((reader, chain.last().unwrap().1.clone()));
+            for (reader, model) in &readers {
+                model.check(&reader.state().unwrap(), "an older snapshot")?;
+            }
+        }
+    }
+}
