@@ -86,6 +86,7 @@ pub(crate) async fn run(requests: usize) -> anyhow::Result<()> {
     })
     .await?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    let stats = Arc::new(ankr_oracle::relay::RelayStats::default());
     let relay = tokio::spawn(ankr_oracle::relay::run(
         RelayConfig {
             rpc_url: node.rpc_url(),
@@ -95,7 +96,7 @@ pub(crate) async fn run(requests: usize) -> anyhow::Result<()> {
             confirmations: 0,
             state_file: dir.path().join("relay.state"),
             poll: Duration::from_millis(20),
-            stats: Default::default(),
+            stats: stats.clone(),
         },
         stopped,
     ));
@@ -192,9 +193,25 @@ pub(crate) async fn run(requests: usize) -> anyhow::Result<()> {
     }
     let total = LATENCY_SAMPLES + requests;
     let mut first_mined = None;
-    let deadline = Instant::now() + Duration::from_secs(300);
+    let deadline = Instant::now()
+        + Duration::from_secs(
+            std::env::var("ANKR_BENCH_ORACLE_DEADLINE").map_or(300, |s| s.parse().unwrap_or(300)),
+        );
     while delivered(&node.chain)?.len() < total {
-        anyhow::ensure!(Instant::now() < deadline, "deliveries stalled");
+        if Instant::now() >= deadline {
+            let relay: Vec<String> = stats
+                .samples()
+                .iter()
+                .map(|(name, _, _, value)| format!("{name} {value}"))
+                .collect();
+            anyhow::bail!(
+                "deliveries stalled: {} of {total} delivered by block {}, {} transactions pooled; relay: {}",
+                delivered(&node.chain)?.len(),
+                node.chain.head().number,
+                node.chain.pool_size(),
+                relay.join(", ")
+            );
+        }
         if first_mined.is_none() && request_block(&node.chain, LATENCY_SAMPLES as u64 + 1).is_ok() {
             first_mined = Some(Instant::now());
         }

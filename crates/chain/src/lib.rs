@@ -375,11 +375,20 @@ impl Chain {
     }
 
     /// The nonce a sender's next transaction should use, counting its pooled ones.
-    pub fn pending_nonce(&self, sender: Address, state_nonce: u64) -> u64 {
-        self.pool
-            .lock()
-            .expect("pool lock")
-            .pending_nonce(sender, state_nonce)
+    ///
+    /// The head's nonce is read while the pool is locked: a block commits before its
+    /// transactions leave the pool, so the two agree. (Read before the lock, a block landing in
+    /// between left the nonce of a transaction it had just mined and pruned: clients signing
+    /// with it were refused "nonce too low".)
+    pub fn pending_nonce(&self, sender: Address) -> Result<u64, ankr_storage::StoreError> {
+        let pool = self.pool.lock().expect("pool lock");
+        let state_nonce = self
+            .store
+            .reader()?
+            .state()?
+            .account(sender)?
+            .map_or(0, |a| a.nonce);
+        Ok(pool.pending_nonce(sender, state_nonce))
     }
 
     /// A pooled (not yet mined) transaction.

@@ -357,3 +357,49 @@ fn an_operator_chain_takes_only_its_operators_signature() {
         Err(ImportError::OperatorSealNotAllowed)
     ));
 }
+
+/// A client asks for its pending nonce, signs with it and sends, while blocks land in
+/// between (a busy relay on an instant-sealing node). Every answer must be usable: the head's
+/// nonce and the pool are read together, so a block that mined and pruned a transaction
+/// between the two reads cannot hand out that transaction's nonce again.
+#[test]
+fn the_pending_nonce_is_never_one_a_landed_block_just_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = std::sync::Arc::new(Chain::open(dir.path(), spec()).unwrap());
+    let sender = address_of(&key());
+    let building = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let builder = {
+        let (chain, building) = (chain.clone(), building.clone());
+        std::thread::spawn(move || {
+            let mut time = 1_700_000_000;
+            while building.load(std::sync::atomic::Ordering::Relaxed) {
+                time += 1;
+                chain
+                    .build_block(Address::ZERO, time, &Sealer::Dev, Contents::NonEmpty)
+                    .unwrap();
+            }
+        })
+    };
+    for _ in 0..400 {
+        let nonce = chain.pending_nonce(sender).unwrap();
+        let tx = sign_transaction(
+            &key(),
+            TxEip1559 {
+                chain_id: 42424,
+                nonce,
+                gas_limit: 21_000,
+                max_fee_per_gas: 10_000_000_000,
+                max_priority_fee_per_gas: 1_000_000_000,
+                to: TxKind::Call(Address::repeat_byte(1)),
+                value: U256::from(1),
+                ..Default::default()
+            },
+        );
+        if let Err(error) = chain.submit_raw_transaction(&tx.encoded_2718()) {
+            building.store(false, std::sync::atomic::Ordering::Relaxed);
+            panic!("nonce {nonce} from pending_nonce was refused: {error}");
+        }
+    }
+    building.store(false, std::sync::atomic::Ordering::Relaxed);
+    builder.join().unwrap();
+}

@@ -311,15 +311,14 @@ impl Miner {
         gas_limit: u64,
     ) -> Result<alloy_primitives::B256, RegistrationError> {
         let sender = ankr_types::recovery::address_of(&self.config.account);
-        let state = self.chain.reader()?.state()?;
-        let state_nonce = state.account(sender)?.map_or(0, |a| a.nonce);
+        let nonce = self.chain.pending_nonce(sender)?;
         let fees = Fees::following(
             ankr_chain::next_base_fee(&self.chain.head()).into(),
             ankr_types::fees::DEFAULT_TIP,
         );
         let tx = TxEip1559 {
             chain_id: self.chain.spec().chain_id,
-            nonce: self.chain.pending_nonce(sender, state_nonce),
+            nonce,
             gas_limit,
             max_fee_per_gas: fees.max_fee_per_gas,
             max_priority_fee_per_gas: fees.max_priority_fee_per_gas,

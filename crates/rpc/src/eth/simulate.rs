@@ -79,13 +79,7 @@ impl EthRpc {
         let reader = self.reader()?;
         let head = head_of(&reader)?;
         if request.nonce.is_none() {
-            let state = reader.state().map_err(internal)?;
-            let nonce = state
-                .account(from)
-                .map_err(internal)?
-                .map(|a| a.nonce)
-                .unwrap_or_default();
-            request.nonce = Some(self.chain.pending_nonce(from, nonce));
+            request.nonce = Some(self.chain.pending_nonce(from).map_err(internal)?);
         }
         let chain_id = self.chain.spec().chain_id;
         if request.chain_id.is_some_and(|id| id != chain_id) {

@@ -53,16 +53,15 @@ impl EthStateApiServer for EthRpc {
     }
 
     fn transaction_count(&self, address: Address, block: Option<BlockId>) -> RpcResult<U64> {
+        if block == Some(BlockId::Number(BlockNumberOrTag::Pending)) {
+            return Ok(U64::from(
+                self.chain.pending_nonce(address).map_err(internal)?,
+            ));
+        }
         let reader = self.reader()?;
-        let pending = block == Some(BlockId::Number(BlockNumberOrTag::Pending));
         let (_, state) = state_at(&reader, block)?;
         let account = state.account(address).map_err(internal)?;
-        let nonce = account.map(|a| a.nonce).unwrap_or_default();
-        Ok(U64::from(if pending {
-            self.chain.pending_nonce(address, nonce)
-        } else {
-            nonce
-        }))
+        Ok(U64::from(account.map(|a| a.nonce).unwrap_or_default()))
     }
 
     fn code(&self, address: Address, block: Option<BlockId>) -> RpcResult<Bytes> {
