@@ -193,10 +193,7 @@ pub(crate) async fn run(requests: usize) -> anyhow::Result<()> {
     }
     let total = LATENCY_SAMPLES + requests;
     let mut first_mined = None;
-    let deadline = Instant::now()
-        + Duration::from_secs(
-            std::env::var("ANKR_BENCH_ORACLE_DEADLINE").map_or(300, |s| s.parse().unwrap_or(300)),
-        );
+    let deadline = Instant::now() + Duration::from_secs(300);
     while delivered(&node.chain)?.len() < total {
         if Instant::now() >= deadline {
             let relay: Vec<String> = stats
