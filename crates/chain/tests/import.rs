@@ -43,7 +43,14 @@ fn spec() -> ChainSpec {
 }
 
 fn send(chain: &Chain, nonce: u64) -> B256 {
-    let tx = sign_transaction(
+    chain
+        .submit_raw_transaction(&transfer(nonce).encoded_2718())
+        .unwrap()
+}
+
+/// A signed transfer of 1000 wei from `key()` at `nonce`.
+fn transfer(nonce: u64) -> ankr_types::TxEnvelope {
+    sign_transaction(
         &key(),
         TxEip1559 {
             chain_id: 42424,
@@ -55,8 +62,7 @@ fn send(chain: &Chain, nonce: u64) -> B256 {
             value: U256::from(1000),
             ..Default::default()
         },
-    );
-    chain.submit_raw_transaction(&tx.encoded_2718()).unwrap()
+    )
 }
 
 fn block_at(chain: &Chain, number: u64) -> Block {
@@ -382,20 +388,7 @@ fn the_pending_nonce_is_never_one_a_landed_block_just_used() {
     };
     for _ in 0..400 {
         let nonce = chain.pending_nonce(sender).unwrap();
-        let tx = sign_transaction(
-            &key(),
-            TxEip1559 {
-                chain_id: 42424,
-                nonce,
-                gas_limit: 21_000,
-                max_fee_per_gas: 10_000_000_000,
-                max_priority_fee_per_gas: 1_000_000_000,
-                to: TxKind::Call(Address::repeat_byte(1)),
-                value: U256::from(1),
-                ..Default::default()
-            },
-        );
-        if let Err(error) = chain.submit_raw_transaction(&tx.encoded_2718()) {
+        if let Err(error) = chain.submit_raw_transaction(&transfer(nonce).encoded_2718()) {
             building.store(false, std::sync::atomic::Ordering::Relaxed);
             panic!("nonce {nonce} from pending_nonce was refused: {error}");
         }
