@@ -147,19 +147,12 @@ pub fn execute_block(
             Ok(())
         })?;
     }
-    for receipt in &out.receipts {
-        out.logs_bloom.accrue_bloom(receipt.logs_bloom());
-    }
     out.transactions = txs
         .into_iter()
         .zip(ran)
         .filter_map(|(tx, ran)| ran.then_some(tx))
         .collect();
-
-    let mut db = evm.ctx.journaled_state.database;
-    db.credit(block.beneficiary, chain.block_reward)?;
-    out.changes = db.into_changes();
-    Ok(out)
+    close_block(out, evm.ctx.journaled_state.database, chain, block)
 }
 
 /// Executes `txs` over any parent state revm can read — a stateless witness (DESIGN §8's
@@ -195,10 +188,19 @@ pub fn execute_block_on<D: DatabaseRef<Error = StateError>>(
         }
     }
     out.receipts = with_blooms(receipts);
+    close_block(out, evm.ctx.journaled_state.database, chain, block)
+}
+
+/// Ends a block whose receipts are sealed: the block's bloom, the reward, what changed.
+fn close_block<D: DatabaseRef<Error = StateError>>(
+    mut out: ExecutedBlock,
+    mut db: BlockState<D>,
+    chain: &ChainConfig,
+    block: &BlockContext,
+) -> Result<ExecutedBlock, ExecutionError> {
     for receipt in &out.receipts {
         out.logs_bloom.accrue_bloom(receipt.logs_bloom());
     }
-    let mut db = evm.ctx.journaled_state.database;
     db.credit(block.beneficiary, chain.block_reward)?;
     out.changes = db.into_changes();
     Ok(out)

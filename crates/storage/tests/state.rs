@@ -126,51 +126,20 @@ proptest! {
     ) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        // Model: per block, balances (None = deleted) and slot values.
-        let mut accounts: HashMap<u8, Option<u64>> = HashMap::default();
-        let mut slots: HashMap<(u8, u64), u64> = HashMap::default();
+        let mut model = Model::default();
         let mut snapshots = Vec::new();
         for (i, changes_in_block) in blocks.iter().enumerate() {
             let number = i as u64 + 1;
-            let mut changes = StateChanges::default();
-            for (who, balance, slot, value) in changes_in_block {
-                let address = Address::repeat_byte(*who);
-                match balance {
-                    Some(b) => {
-                        changes.accounts.insert(address, Some(Account { nonce: 1, balance: U256::from(*b), code_hash: KECCAK_EMPTY }));
-                        changes.storage.entry(address).or_default().slots.insert(U256::from(*slot), U256::from(*value));
-                        accounts.insert(*who, Some(*b));
-                        slots.insert((*who, *slot), *value);
-                    }
-                    None => {
-                        changes.accounts.insert(address, None);
-                        let wiped = changes.storage.entry(address).or_default();
-                        wiped.wiped = true;
-                        wiped.slots.clear();
-                        accounts.insert(*who, None);
-                        slots.retain(|(w, _), _| w != who);
-                    }
-                }
-            }
+            let changes = model.apply(changes_in_block);
             let mut writer = store.begin_block().unwrap();
             writer.apply_state(number, &changes).unwrap();
             writer.insert_canonical_block(&header(number), &Default::default(), &[], U256::ZERO).unwrap();
             writer.commit().unwrap();
-            snapshots.push((accounts.clone(), slots.clone()));
+            snapshots.push(model.clone());
         }
         let reader = store.reader().unwrap();
-        for (i, (accounts, slots)) in snapshots.iter().enumerate() {
-            let state = reader.state_at(i as u64 + 1).unwrap();
-            for who in 1u8..8 {
-                let address = Address::repeat_byte(who);
-                let balance = state.account(address).unwrap().map(|a| a.balance.to::<u64>());
-                prop_assert_eq!(balance, accounts.get(&who).copied().flatten(), "block {} account {}", i + 1, who);
-                for slot in 0u64..3 {
-                    let value = state.storage(address, U256::from(slot)).unwrap();
-                    let expected = slots.get(&(who, slot)).copied().unwrap_or(0);
-                    prop_assert_eq!(value, U256::from(expected), "block {} slot {}/{}", i + 1, who, slot);
-                }
-            }
+        for (i, model) in snapshots.iter().enumerate() {
+            model.check(&reader.state_at(i as u64 + 1).unwrap(), &format!("block {}", i + 1))?;
         }
     }
 }
@@ -286,7 +255,7 @@ fn an_archive_node_keeps_every_block_of_state() {
     assert_eq!(balance, U256::from(1));
 }
 
-/// The model of state the hot-state test checks reads against: balances (`None`: no account)
+/// The model of state the property tests check reads against: balances (absent: no account)
 /// and slot values, for accounts 1..8 and slots 0..3.
 #[derive(Clone, Default)]
 struct Model {
