@@ -219,7 +219,7 @@ async function home() {
       ? `<tr data-fork="${f.hash}"><td>side block</td><td>${blockLink(f.number)}</td><td><a class="hash" href="#/block/${f.hash}">${short(f.hash)}</a></td><td>on ${short(f.from)}${f.heavier ? " — heavier: the node moved to it" : ""}</td><td>${new Date(f.seenAt * 1000).toLocaleTimeString()}</td></tr>`
       : `<tr data-fork="${f.hash}"><td>reorganisation</td><td>${blockLink(f.number)}</td><td><a class="hash" href="#/block/${f.hash}">${short(f.hash)}</a></td><td>left ${short(f.from)}, ${f.unwound} blocks unwound</td><td>${new Date(f.seenAt * 1000).toLocaleTimeString()}</td></tr>`);
   const reorgs = reorganisations.map((r) => `<tr><td>${blockLink(r.at)}</td><td class="num">${r.dropped}</td><td>${r.seen.toLocaleTimeString()}</td></tr>`);
-  view.innerHTML = `<h1>Main chain</h1>
+  return `<h1>Main chain</h1>
     <div class="charts">${chart("block interval", intervals, "s", "chart-interval")}${chart("difficulty (instructions per block)", difficulty, "", "chart-difficulty")}${chart("instructions in the winning subtask", instructions, "", "chart-instructions")}</div>
     <h2>Latest blocks</h2>${table(["block", "age", "seal", "#instructions", "#txs", "#gas used"], rows)}
     <h2>Platforms' share of the last ${seals.length} blocks</h2>${table(["platform", "#blocks", "share"], miners)}
@@ -253,7 +253,7 @@ async function block(id) {
     const call = decodeCall(t.input);
     return `<tr><td>${txLink(t.hash)}</td><td>${addrLink(t.from)}</td><td>${t.to ? addrLink(t.to) : "<i>create</i>"}</td><td>${call ? esc(call.name) : t.input === "0x" ? "transfer" : `<code>${t.input.slice(0, 10)}</code>`}</td><td class="num">${ankr(t.value)}</td></tr>`;
   });
-  view.innerHTML = `<h1>Block ${num(b.number)}</h1>
+  return `<h1>Block ${num(b.number)}</h1>
     ${fields([
       ["hash", `<code id="block-hash">${b.hash}</code>`],
       ["parent", `<a class="hash" href="#/block/${b.parentHash}">${b.parentHash}</a>`],
@@ -285,7 +285,7 @@ async function transaction(hash) {
     const decoded = decodeLog(log);
     return `<tr><td>${addrLink(log.address)}</td><td>${decoded ? `${esc(decoded.contract)}.${esc(decoded.name)}` : `<code>${short(log.topics[0])}</code>`}</td><td>${decoded ? showArgs(decoded.args) : `<code>${esc(log.data)}</code>`}</td></tr>`;
   });
-  view.innerHTML = `<h1>Transaction</h1>
+  return `<h1>Transaction</h1>
     ${fields([
       ["hash", `<code>${t.hash}</code>`],
       ["status", `<span id="tx-status">${status}</span>`],
@@ -315,7 +315,7 @@ async function address(a) {
     return `<tr><td>${blockLink(num(log.blockNumber))}</td><td>${txLink(log.transactionHash)}</td><td>${d ? esc(d.name) : `<code>${short(log.topics[0])}</code>`}</td><td>${d ? showArgs(d.args) : ""}</td></tr>`;
   });
   const name = systemNames.get(a.toLowerCase());
-  view.innerHTML = `<h1>${name ? esc(name) : code.length > 2 ? "Contract" : "Account"} <code>${esc(a)}</code></h1>
+  return `<h1>${name ? esc(name) : code.length > 2 ? "Contract" : "Account"} <code>${esc(a)}</code></h1>
     ${fields([["balance", `<span id="balance">${ankr(balance)}</span>`], ["nonce", num(nonce)], ["code", code.length > 2 ? `${(code.length - 2) / 2} bytes` : "none"]])}
     ${code.length > 2 ? `<h2>Latest events</h2>${table(["block", "transaction", "event", "arguments"], rows, "no events in the last 10,000 blocks")}` : ""}`;
 }
@@ -345,7 +345,7 @@ async function market() {
       <td>${t.deliveries.map((d) => outcomes[Number(d.outcome)] ?? d.outcome).join(", ") || "—"}</td>
       <td class="num">${ankr("0x" + paid.toString(16))}</td><td class="num">${t.refund !== undefined ? ankr("0x" + t.refund.toString(16)) : "—"}</td></tr>`;
   });
-  view.innerHTML = `<h1>Work market</h1><p class="note">Tasks posted to ${addrLink(at)} in the last 10,000 blocks: miners run them inside enclaves and their instructions are the lottery's tickets.</p>
+  return `<h1>Work market</h1><p class="note">Tasks posted to ${addrLink(at)} in the last 10,000 blocks: miners run them inside enclaves and their instructions are the lottery's tickets.</p>
     ${table(["task", "posted in", "provider", "state", "#instructions used / max", "outcome", "#paid", "#refund"], rows, "no tasks posted")}`;
 }
 
@@ -384,7 +384,7 @@ async function oracle() {
     const params = r.info ? (isPrivate ? `<span class="pill">ciphertext</span> <code>${esc(short(r.info.params))}</code>` : `<code>${esc(printable(r.info.params))}</code>`) : "?";
     rows.push(`<tr data-request="${r.id}"><td>${r.id}</td><td>${r.block !== undefined ? blockLink(r.block) : "?"}</td><td>${r.info ? addrLink(r.info.requester) : "?"}</td><td>${kindName}${isPrivate ? " (private)" : ""}</td><td>${params}</td><td>${esc(r.state ?? "?")}</td><td class="num">${r.info ? ankr("0x" + r.info.fee.toString(16)) : "?"}</td><td class="num">${latency}</td></tr>`);
   }
-  view.innerHTML = `<h1>Oracle</h1><p class="note">Requests to ${addrLink(at)} in the last 10,000 blocks. A private request's parameters are sealed to an oracle enclave's key: only its ciphertext is public.</p>
+  return `<h1>Oracle</h1><p class="note">Requests to ${addrLink(at)} in the last 10,000 blocks. A private request's parameters are sealed to an oracle enclave's key: only its ciphertext is public.</p>
     <div class="charts">${chart("delivery latency", latencies.reverse(), "s", "chart-oracle")}</div>
     ${table(["request", "asked in", "requester", "kind", "parameters", "state", "#fee", "#latency"], rows, "no requests")}`;
 }
@@ -417,7 +417,7 @@ async function chains(at) {
       <h3>Exit events</h3>${table(["block", "event", "arguments"], exits.slice(-20).reverse().map(row), "no exits")}
       <h3>Fraud proofs, challenges and reversals</h3>${table(["block", "event", "arguments"], frauds.slice(-20).reverse().map(row), "none")}</section>`);
   }
-  view.innerHTML = `<h1>Tree of child chains</h1><p class="note">Every child chain the main chain supervises, as block ${blockLink(tree.blockNumber)} commits to them (childChainsRoot <code>${tree.childChainsRoot}</code>). Messages between chains are not built yet.</p>
+  return `<h1>Tree of child chains</h1><p class="note">Every child chain the main chain supervises, as block ${blockLink(tree.blockNumber)} commits to them (childChainsRoot <code>${tree.childChainsRoot}</code>). Messages between chains are not built yet.</p>
     ${sections.join("") || `<p class="note">no child chains registered</p>`}`;
 }
 
@@ -456,11 +456,8 @@ async function exitQueue(rootChain, logs) {
 
 async function search(query) {
   const q = query.trim();
-  // A search that names a block, transaction or address goes to its view (true: redirected).
-  const go = (hash) => {
-    location.hash = hash;
-    return true;
-  };
+  // A search that names a block, transaction or address goes to that view's address.
+  const go = (hash) => ({ redirect: hash });
   if (/^\d+$/.test(q)) return go(`#/block/${q}`);
   if (/^0x[0-9a-f]{40}$/i.test(q)) return go(`#/address/${q}`);
   if (/^0x[0-9a-f]{64}$/i.test(q)) {
@@ -496,34 +493,47 @@ async function search(query) {
     const d = decodeLog(log);
     return `<tr><td>${blockLink(num(log.blockNumber))}</td><td>${addrLink(log.address)}</td><td>${d ? esc(d.name) : "?"}</td><td>${d ? showArgs(d.args) : ""}</td></tr>`;
   });
-  view.innerHTML = `<h1>Search: <code>${esc(q)}</code></h1>${table(["block", "contract", "event", "arguments"], rows, "nothing found: a block number or hash, a transaction hash, an address, or task N, request N, exit N")}`;
+  return `<h1>Search: <code>${esc(q)}</code></h1>${table(["block", "contract", "event", "arguments"], rows, "nothing found: a block number or hash, a transaction hash, an address, or task N, request N, exit N")}`;
 }
 
 function notFound(what) {
-  view.innerHTML = `<h1>Not found</h1><p class="note">${esc(what)} is not known to this node.</p>`;
+  return `<h1>Not found</h1><p class="note">${esc(what)} is not known to this node.</p>`;
 }
 
 // ---------- routing ----------
 
+// Views render while new heads arrive and the reader clicks on: a route that a later one has
+// overtaken (the home page redrawn on a head while a search runs) must not draw over it.
+let latestRoute = 0;
+
 async function route() {
+  const mine = ++latestRoute;
   onHead = null;
   const [, page, arg] = location.hash.split("/");
+  let html;
   try {
-    if (page === "block") await block(decodeURIComponent(arg));
-    else if (page === "tx") await transaction(arg);
-    else if (page === "address") await address(arg);
-    else if (page === "market") await market();
-    else if (page === "oracle") await oracle();
-    else if (page === "chains") await chains(arg);
-    else if (page === "search") {
-      if (await search(decodeURIComponent(arg ?? ""))) return; // the new fragment's view follows
-    }
-    else await home();
-    document.body.dataset.view = page || "home";
+    if (page === "block") html = await block(decodeURIComponent(arg));
+    else if (page === "tx") html = await transaction(arg);
+    else if (page === "address") html = await address(arg);
+    else if (page === "market") html = await market();
+    else if (page === "oracle") html = await oracle();
+    else if (page === "chains") html = await chains(arg);
+    else if (page === "search") html = await search(decodeURIComponent(arg ?? ""));
+    else html = await home();
   } catch (error) {
+    if (mine !== latestRoute) return;
     view.innerHTML = `<h1>Error</h1><p class="bad">${esc(error.message)}</p>`;
     document.body.dataset.view = "error";
+    return;
   }
+  if (mine !== latestRoute) return;
+  if (html.redirect) {
+    location.hash = html.redirect; // the new fragment's route draws its view
+    return;
+  }
+  view.innerHTML = html;
+  document.body.dataset.view = page || "home";
+  if (!page) onHead = () => route(); // the home page follows the chain
 }
 
 document.getElementById("search").addEventListener("submit", (event) => {
