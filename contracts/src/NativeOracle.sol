@@ -93,6 +93,8 @@ contract NativeOracle {
     );
     event Delivered(uint64 indexed id, uint16 code, address relay);
     event CallbackFailed(uint64 indexed id);
+    /// A `deliverBatch` entry for a request that was no longer pending.
+    event DeliverySkipped(uint64 indexed id);
     event CancelRequested(uint64 indexed id, uint64 effectiveFrom);
     event Cancelled(uint64 indexed id, uint256 refund);
     event Expired(uint64 indexed id, uint256 refund);
@@ -149,19 +151,69 @@ contract NativeOracle {
         emit RequestInfo(id, msg.sender, kind, params, paramsHash, callbackGas, deadline, needed);
     }
 
+    /// One datagram of a `deliverBatch`: `deliver`'s arguments.
+    struct Delivery {
+        uint64 id;
+        bytes32 paramsHash;
+        uint16 code;
+        bytes data;
+        bytes enclaveSig;
+    }
+
+    /// Each request's state, so that a relay learns which of many requests still wait in one
+    /// call rather than one per request.
+    function statesOf(uint64[] calldata ids) external view returns (State[] memory states) {
+        states = new State[](ids.length);
+        for (uint256 i = 0; i < ids.length; i++) {
+            states[i] = requests[ids[i]].state;
+        }
+    }
+
     /// Delivers a datagram a live oracle enclave signed for the caller; pays the caller (or, for
     /// an oracle fault, refunds the requester), then calls back. The state changes before the
     /// call.
     function deliver(uint64 id, bytes32 paramsHash, uint16 code, bytes calldata data, bytes calldata enclaveSig)
         external
     {
+        require(requests[id].state == State.Pending, "NativeOracle: request is not pending");
+        _deliver(id, paramsHash, code, data, enclaveSig, address(0));
+    }
+
+    /// `deliver` for many datagrams in one transaction, as a busy relay sends them: one
+    /// transaction's intrinsic cost and one registry lookup per enclave instead of one per
+    /// datagram. A request that is no longer pending (delivered by an earlier transaction of the
+    /// same relay, cancelled, expired) is skipped with `DeliverySkipped`, so that one stale
+    /// entry does not throw away the others; any other failed check reverts the whole batch,
+    /// as it would `deliver`. Each callback still gets exactly its `callbackGas`.
+    function deliverBatch(Delivery[] calldata deliveries) external {
+        address live;
+        for (uint256 i = 0; i < deliveries.length; i++) {
+            Delivery calldata d = deliveries[i];
+            if (requests[d.id].state != State.Pending) {
+                emit DeliverySkipped(d.id);
+                continue;
+            }
+            live = _deliver(d.id, d.paramsHash, d.code, d.data, d.enclaveSig, live);
+        }
+    }
+
+    /// Checks and settles one pending request's datagram and calls back. `knownLive` is an
+    /// enclave already found live in this transaction (its liveness cannot change within one);
+    /// returns the signer, found live.
+    function _deliver(
+        uint64 id,
+        bytes32 paramsHash,
+        uint16 code,
+        bytes calldata data,
+        bytes calldata enclaveSig,
+        address knownLive
+    ) private returns (address signer) {
         Request storage r = requests[id];
-        require(r.state == State.Pending, "NativeOracle: request is not pending");
         require(paramsHash == r.paramsHash, "NativeOracle: params hash mismatch");
         require(data.length <= MAX_DATA_BYTES, "NativeOracle: data too large");
-        address signer = Signatures.recover(datagramDigest(id, paramsHash, code, data, msg.sender), enclaveSig);
+        signer = Signatures.recover(datagramDigest(id, paramsHash, code, data, msg.sender), enclaveSig);
         require(
-            signer != address(0) && REGISTRY.isLiveOracle(signer),
+            signer != address(0) && (signer == knownLive || REGISTRY.isLiveOracle(signer)),
             "NativeOracle: not signed by a live oracle enclave for this relay"
         );
         r.state = State.Delivered;

@@ -1,7 +1,7 @@
 //! The Native Oracle relay (the whitepaper's "Relay"): follows `RequestInfo` logs of the
 //! `NativeOracle` contract over JSON-RPC once they have enough confirmations, hands each
-//! request to the oracle enclave (which fetches over HTTPS and signs), and sends
-//! `deliver` from its own accounts, which the fees pay back. It keeps the enclave registered
+//! request to the oracle enclave (which fetches over HTTPS and signs), and sends the answers
+//! in `deliverBatch` transactions from its own accounts, which the fees pay back. It keeps the enclave registered
 //! (a certificate from the attestation service) and its encryption key published for private
 //! requests, resubmits a delivery stuck in the pool with a higher fee, expires what it could
 //! not deliver once the deadline passes, and records the last block it scanned, so a restart
@@ -34,6 +34,22 @@ const UPKEEP_BLOCKS: u64 = 10;
 const PENDING: u8 = 1;
 /// Requests answered at once (each may wait up to the fetch timeout on its source).
 const CONCURRENT_ANSWERS: usize = 32;
+/// Most datagrams in one `deliverBatch`: one transaction's intrinsic cost, nonce and receipt
+/// shared by many deliveries is what lets a relay keep up with its sources.
+const BATCH_DELIVERIES: usize = 64;
+/// Most calldata in one `deliverBatch` (the pool refuses transactions above 128 KiB).
+const BATCH_BYTES: usize = 96 * 1024;
+/// A batch that is not full is sent once its first answer has waited this long, so that a
+/// slow source delays only its own answer, never its batch's (audit item 16).
+const FLUSH_AFTER: Duration = Duration::from_millis(25);
+/// Most request ids in one `statesOf` read.
+const STATE_READS: usize = 1024;
+/// Gas a `deliverBatch` spends per datagram besides its callback and calldata: the signature
+/// recovery, the hashing, the state and balance writes and the event (about 40,000 measured;
+/// the rest is margin, returned unused).
+const GAS_PER_DELIVERY: u64 = 60_000;
+/// Gas of a batch's first registry lookup (later datagrams of the same enclave skip it).
+const GAS_PER_BATCH: u64 = 30_000;
 
 /// What a relay needs.
 #[derive(Clone)]
@@ -154,15 +170,36 @@ struct OracleCall {
     gas_limit: u64,
 }
 
-/// A delivery (or expiry) sent and not yet mined.
+/// A transaction the relay sent and has not seen mined.
 struct InFlight {
-    id: u64,
+    /// The requests it answers (with the block each was asked in) or expires (no block);
+    /// empty for the enclave's upkeep.
+    requests: Vec<(u64, Option<u64>)>,
     /// Index of the sending account.
     account: usize,
     sent: Sent,
     sent_at: u64,
-    /// The block of the request a delivery answers (none for an expiry).
-    asked_at: Option<u64>,
+}
+
+/// A request the relay will answer, and the account its answer is signed for.
+struct Asked {
+    info: NativeOracle::RequestInfo,
+    request: OracleRequest,
+    account: usize,
+    asked_at: u64,
+}
+
+/// An answered request waiting to be sent in its account's next batch.
+struct Answered {
+    info: NativeOracle::RequestInfo,
+    datagram: Datagram,
+    asked_at: u64,
+}
+
+/// The answers one account has gathered for its next `deliverBatch`.
+struct OpenBatch {
+    opened: Instant,
+    answers: Vec<Answered>,
 }
 
 struct Relay {
@@ -261,12 +298,12 @@ impl Relay {
         Ok(())
     }
 
-    /// Answers the requests of `logs` (`RequestInfo`) that are still pending, all at once: a
+    /// Answers the requests of `logs` (`RequestInfo`) that are still pending, many at once: a
     /// slow source delays only its own answer, never the others' (audit item 16: six slow
-    /// sources used to hold an honest request back 56 s). Each delivery is sent as soon as
-    /// its answer is ready.
+    /// sources used to hold an honest request back 56 s). Answers are signed for one account
+    /// per [`BATCH_DELIVERIES`] requests and sent in batches from it as they become ready.
     async fn serve(&mut self, logs: &[Log], head: u64) -> Result<(), RelayError> {
-        let mut asked = Vec::new();
+        let mut candidates = Vec::new();
         for log in logs {
             let info = log
                 .decode::<NativeOracle::RequestInfo>()
@@ -280,92 +317,157 @@ impl Relay {
                 params: info.params.to_vec(),
             };
             // A private request sealed to another oracle enclave is that enclave's to answer.
-            if !self.config.enclave.serves(&request) || self.state(info.id).await? != PENDING {
+            if self.config.enclave.serves(&request) {
+                candidates.push((info, request, log.block_number));
+            }
+        }
+        let ids: Vec<u64> = candidates.iter().map(|(info, _, _)| info.id).collect();
+        let states = self.states(&ids).await?;
+        let mut asked = Vec::new();
+        let mut account = 0;
+        for ((info, request, asked_at), state) in candidates.into_iter().zip(states) {
+            if state != PENDING {
                 continue;
             }
             // The enclave signs the answer for the account that will send it: only that
             // account can deliver it (audit M-3).
-            let account = self.next_account();
-            asked.push((info, request, account, log.block_number));
+            if asked.len() % BATCH_DELIVERIES == 0 {
+                account = self.next_account();
+            }
+            asked.push(Asked {
+                info,
+                request,
+                account,
+                asked_at,
+            });
         }
         let enclave = self.config.enclave.clone();
         let senders: Vec<Address> = self.senders.iter().map(Sender::address).collect();
+        let stats = self.config.stats.clone();
         let mut answers = futures::stream::iter(asked)
-            .map(|(info, request, account, asked_at)| {
+            .map(|asked| {
                 let enclave = &enclave;
-                let relay = senders[account];
+                let stats = &stats;
+                let relay = senders[asked.account];
                 async move {
                     let started = Instant::now();
-                    let datagram = enclave.answer(&request, relay).await;
-                    (info, account, datagram, asked_at, started.elapsed())
+                    let datagram = enclave.answer(&asked.request, relay).await;
+                    stats.answered.fetch_add(1, Relaxed);
+                    stats
+                        .answer_millis
+                        .fetch_add(started.elapsed().as_millis() as u64, Relaxed);
+                    if datagram.code != crate::datagram::code::OK {
+                        stats.failed_answers.fetch_add(1, Relaxed);
+                    }
+                    tracing::debug!(id = asked.info.id, code = datagram.code, bytes = datagram.data.len(), "oracle request answered");
+                    (
+                        asked.account,
+                        Answered {
+                            info: asked.info,
+                            datagram,
+                            asked_at: asked.asked_at,
+                        },
+                    )
                 }
             })
             .buffer_unordered(CONCURRENT_ANSWERS);
-        while let Some((info, account, datagram, asked_at, took)) = answers.next().await {
-            let stats = &self.config.stats;
-            stats.answered.fetch_add(1, Relaxed);
-            stats
-                .answer_millis
-                .fetch_add(took.as_millis() as u64, Relaxed);
-            if datagram.code != crate::datagram::code::OK {
-                stats.failed_answers.fetch_add(1, Relaxed);
+        let mut open: HashMap<usize, OpenBatch> = HashMap::new();
+        loop {
+            let next = tokio::time::timeout(FLUSH_AFTER, answers.next()).await;
+            let finished = matches!(next, Ok(None));
+            if let Ok(Some((account, answer))) = next {
+                let batch = open.entry(account).or_insert_with(|| OpenBatch {
+                    opened: Instant::now(),
+                    answers: Vec::new(),
+                });
+                batch.answers.push(answer);
+                if batch.answers.len() >= BATCH_DELIVERIES
+                    && let Some(full) = open.remove(&account)
+                {
+                    self.deliver(account, full.answers, head).await;
+                }
             }
-            self.deliver(&info, account, datagram, head, asked_at).await;
-        }
-        Ok(())
-    }
-
-    /// Sends `datagram` from `account`. A delivery the node refuses is recorded, not retried
-    /// at every poll: the scan moves on, and the request is expired (refunded) at its deadline
-    /// (audit M-5: a refused delivery made the relay fetch the same range again and again).
-    async fn deliver(
-        &mut self,
-        info: &NativeOracle::RequestInfo,
-        account: usize,
-        datagram: Datagram,
-        head: u64,
-        asked_at: u64,
-    ) {
-        tracing::info!(
-            id = info.id,
-            code = datagram.code,
-            bytes = datagram.data.len(),
-            "oracle request answered"
-        );
-        let call = NativeOracle::deliverCall {
-            id: datagram.id,
-            paramsHash: datagram.params_hash,
-            code: datagram.code,
-            data: datagram.data.into(),
-            enclaveSig: datagram.signature.to_vec().into(),
-        };
-        let input = call.abi_encode();
-        let gas = delivery_gas(info.callbackGas, &input);
-        self.undelivered.insert(info.id, info.deadline);
-        if let Err(error) = self
-            .send_from(
-                account,
-                info.id,
-                OracleCall {
-                    to: NATIVE_ORACLE_ADDRESS,
-                    input,
-                    gas_limit: gas,
-                },
-                head,
-                Some(asked_at),
-            )
-            .await
-        {
-            tracing::warn!(id = info.id, %error, "the delivery was not sent; the request will be expired at its deadline");
+            let due: Vec<usize> = open
+                .iter()
+                .filter(|(_, batch)| finished || batch.opened.elapsed() >= FLUSH_AFTER)
+                .map(|(account, _)| *account)
+                .collect();
+            for account in due {
+                if let Some(batch) = open.remove(&account) {
+                    self.deliver(account, batch.answers, head).await;
+                }
+            }
+            if finished {
+                return Ok(());
+            }
         }
     }
 
-    async fn state(&self, id: u64) -> Result<u8, RelayError> {
-        Ok(self
-            .main
-            .read(NATIVE_ORACLE_ADDRESS, NativeOracle::requestsCall(id))
-            .await?
-            .state)
+    /// Sends `answers` from `account` in as few `deliverBatch` transactions as their size
+    /// allows. A batch the node refuses is recorded, not retried at every poll: the scan moves
+    /// on, and its requests are expired (refunded) at their deadlines (audit M-5: a refused
+    /// delivery made the relay fetch the same range again and again).
+    async fn deliver(&mut self, account: usize, answers: Vec<Answered>, head: u64) {
+        let mut rest = answers.into_iter().peekable();
+        while rest.peek().is_some() {
+            let mut deliveries = Vec::new();
+            let mut requests = Vec::new();
+            let mut callback_gas = Vec::new();
+            let mut bytes = 0;
+            while let Some(answer) = rest.next_if(|answer| {
+                deliveries.is_empty() || bytes + delivery_bytes(&answer.datagram) <= BATCH_BYTES
+            }) {
+                bytes += delivery_bytes(&answer.datagram);
+                self.undelivered.insert(answer.info.id, answer.info.deadline);
+                requests.push((answer.info.id, Some(answer.asked_at)));
+                callback_gas.push(answer.info.callbackGas);
+                let datagram = answer.datagram;
+                deliveries.push(NativeOracle::Delivery {
+                    id: datagram.id,
+                    paramsHash: datagram.params_hash,
+                    code: datagram.code,
+                    data: datagram.data.into(),
+                    enclaveSig: datagram.signature.to_vec().into(),
+                });
+            }
+            let input = NativeOracle::deliverBatchCall { deliveries }.abi_encode();
+            let call = OracleCall {
+                to: NATIVE_ORACLE_ADDRESS,
+                gas_limit: batch_gas(&callback_gas, &input),
+                input,
+            };
+            let first = requests[0].0;
+            let count = requests.len();
+            match self.send_from(account, requests, call, head).await {
+                Ok(()) => tracing::info!(first, count, "oracle answers sent"),
+                Err(error) => tracing::warn!(first, count, %error, "a batch of deliveries was not sent; its requests will be expired at their deadlines"),
+            }
+        }
+    }
+
+    /// The state of each request of `ids`, read in a few calls.
+    async fn states(&self, ids: &[u64]) -> Result<Vec<u8>, RelayError> {
+        let mut states = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(STATE_READS) {
+            let read = self
+                .main
+                .read(
+                    NATIVE_ORACLE_ADDRESS,
+                    NativeOracle::statesOfCall {
+                        ids: chunk.to_vec(),
+                    },
+                )
+                .await?;
+            if read.len() != chunk.len() {
+                return Err(RelayError::Decode(format!(
+                    "statesOf answered {} states for {} ids",
+                    read.len(),
+                    chunk.len()
+                )));
+            }
+            states.extend(read);
+        }
+        Ok(states)
     }
 
     /// The account whose turn it is to send.
@@ -389,26 +491,25 @@ impl Relay {
             input,
             gas_limit,
         };
-        self.send_from(account, id, call, head, None).await
+        let requests = if id == 0 { Vec::new() } else { vec![(id, None)] };
+        self.send_from(account, requests, call, head).await
     }
 
     async fn send_from(
         &mut self,
         account: usize,
-        id: u64,
+        requests: Vec<(u64, Option<u64>)>,
         call: OracleCall,
         head: u64,
-        asked_at: Option<u64>,
     ) -> Result<(), RelayError> {
         let sent = self.senders[account]
             .send(Some(call.to), call.input, U256::ZERO, call.gas_limit)
             .await?;
         self.in_flight.push(InFlight {
-            id,
+            requests,
             account,
             sent,
             sent_at: head,
-            asked_at,
         });
         self.config.stats.in_flight.fetch_add(1, Relaxed);
         Ok(())
@@ -416,24 +517,47 @@ impl Relay {
 
     /// Settles mined deliveries and resends the stuck ones with higher fees.
     async fn watch_in_flight(&mut self, head: u64) -> Result<(), RelayError> {
+        let receipts = futures::future::try_join_all(
+            self.in_flight
+                .iter()
+                .map(|flight| self.main.receipt(flight.sent.hash)),
+        )
+        .await?;
         let mut still = Vec::new();
-        for mut flight in std::mem::take(&mut self.in_flight) {
-            if let Some(receipt) = self.main.receipt(flight.sent.hash).await? {
+        for (mut flight, receipt) in std::mem::take(&mut self.in_flight).into_iter().zip(receipts) {
+            if let Some(receipt) = receipt {
                 let stats = &self.config.stats;
                 stats.in_flight.fetch_sub(1, Relaxed);
                 if receipt.status() {
-                    self.undelivered.remove(&flight.id);
-                    if let (Some(asked_at), Some(mined_at)) =
-                        (flight.asked_at, receipt.block_number)
-                    {
-                        stats.delivered.fetch_add(1, Relaxed);
-                        stats
-                            .delivery_blocks
-                            .fetch_add(mined_at.saturating_sub(asked_at), Relaxed);
+                    // A batch skips a request someone settled first: only its Delivered logs
+                    // count as this relay's deliveries.
+                    let delivered: Vec<u64> = receipt
+                        .inner
+                        .logs()
+                        .iter()
+                        .filter(|log| {
+                            log.address() == NATIVE_ORACLE_ADDRESS
+                                && log.topics().first() == Some(&NativeOracle::Delivered::SIGNATURE_HASH)
+                        })
+                        .filter_map(|log| log.topics().get(1))
+                        .map(|id| U256::from_be_bytes(id.0).saturating_to::<u64>())
+                        .collect();
+                    for (id, asked_at) in &flight.requests {
+                        self.undelivered.remove(id);
+                        if let (Some(asked_at), Some(mined_at)) = (asked_at, receipt.block_number)
+                            && delivered.contains(id)
+                        {
+                            stats.delivered.fetch_add(1, Relaxed);
+                            stats
+                                .delivery_blocks
+                                .fetch_add(mined_at.saturating_sub(*asked_at), Relaxed);
+                        }
                     }
                 } else {
-                    stats.reverted.fetch_add(1, Relaxed);
-                    tracing::warn!(id = flight.id, hash = %flight.sent.hash, "delivery reverted; the request will be expired at its deadline");
+                    stats
+                        .reverted
+                        .fetch_add(flight.requests.len().max(1) as u64, Relaxed);
+                    tracing::warn!(requests = flight.requests.len(), hash = %flight.sent.hash, "oracle transaction reverted; its requests will be expired at their deadlines");
                 }
                 continue;
             }
@@ -443,7 +567,7 @@ impl Relay {
                     .await?;
                 flight.sent_at = head;
                 self.config.stats.resent.fetch_add(1, Relaxed);
-                tracing::info!(id = flight.id, hash = %flight.sent.hash, "resent a stuck oracle transaction with a higher fee");
+                tracing::info!(requests = flight.requests.len(), hash = %flight.sent.hash, "resent a stuck oracle transaction with a higher fee");
             }
             still.push(flight);
         }
@@ -457,13 +581,17 @@ impl Relay {
             .undelivered
             .iter()
             .filter(|(id, deadline)| {
-                head > **deadline && !self.in_flight.iter().any(|f| f.id == **id)
+                head > **deadline
+                    && !self
+                        .in_flight
+                        .iter()
+                        .any(|f| f.requests.iter().any(|(r, _)| r == *id))
             })
             .map(|(id, _)| *id)
             .collect();
         for id in overdue {
             self.undelivered.remove(&id);
-            if self.state(id).await? == PENDING {
+            if self.states(&[id]).await?.first() == Some(&PENDING) {
                 tracing::info!(id, "expiring an oracle request that could not be delivered");
                 self.config.stats.expired.fetch_add(1, Relaxed);
                 let call = NativeOracle::expireCall { id }.abi_encode();
@@ -584,29 +712,46 @@ impl Relay {
     }
 }
 
-/// Gas for a delivery whose calldata is `input`: the callback's gas (EIP-150 keeps 1/64
-/// back), the contract's own work (signature, hashing and copying the data), and the calldata
-/// at the standard rate — or the EIP-7623 floor, 10 gas per token, if that is higher, as it is
-/// for documents of a few KB (a limit without it was refused as "intrinsic gas too low").
-pub fn delivery_gas(callback_gas: u32, input: &[u8]) -> u64 {
+/// Gas for a `deliverBatch` whose calldata is `input` and whose datagrams' callbacks ask for
+/// `callback_gas`: each callback's gas (EIP-150 keeps 1/64 back), the contract's own work per
+/// datagram and for copying the data, and the calldata at the standard rate — or the EIP-7623
+/// floor, 10 gas per token, if that is higher, as it is for documents of a few KB (a limit
+/// without it was refused as "intrinsic gas too low").
+pub fn batch_gas(callback_gas: &[u32], input: &[u8]) -> u64 {
     let tokens = ankr_txpool::calldata_tokens(input);
-    let execution = u64::from(callback_gas) * 64 / 63 + 150_000 + 8 * input.len() as u64;
+    let callbacks: u64 = callback_gas
+        .iter()
+        .map(|gas| u64::from(*gas) * 64 / 63 + GAS_PER_DELIVERY)
+        .sum();
+    let execution = GAS_PER_BATCH + callbacks + 8 * input.len() as u64;
     let standard = 21_000 + 4 * tokens + execution;
     let floor = 21_000 + 10 * tokens;
     standard.max(floor)
 }
 
+/// About what a datagram adds to a batch's calldata (its data, signature and ABI words).
+fn delivery_bytes(datagram: &Datagram) -> usize {
+    datagram.data.len() + datagram.signature.len() + 10 * 32
+}
+
 #[cfg(test)]
 mod tests {
-    use super::delivery_gas;
+    use super::batch_gas;
 
     #[test]
     fn a_large_document_gets_at_least_the_calldata_floor() {
         let document = vec![0x61u8; 9 * 1024];
-        let gas = delivery_gas(20_000, &document);
+        let gas = batch_gas(&[20_000], &document);
         let floor = 21_000 + 10 * 4 * document.len() as u64;
         assert!(gas >= floor, "{gas} < floor {floor}");
         // The old rule (callback + 150,000 + 16 per byte of data) fell below the floor.
         assert!(20_000 * 64 / 63 + 150_000 + 16 * (document.len() as u64) < floor);
+    }
+
+    #[test]
+    fn every_callback_of_a_batch_gets_its_whole_gas() {
+        let one = batch_gas(&[0], &[]);
+        let batch = batch_gas(&[100_000, 0, 300_000], &[]);
+        assert!(batch >= one + (100_000 + 300_000) * 64 / 63 + 2 * 40_000);
     }
 }

@@ -683,6 +683,172 @@ async fn attack_m3_a_copied_delivery_or_a_sniping_cancel_takes_nothing_from_the_
     h.chain.node.stop().await;
 }
 
+/// `deliverBatch`, the relay's way of sending: many datagrams in one transaction. A request
+/// settled before the batch lands (delivered by the relay's earlier transaction, or by anyone)
+/// is skipped, not paid twice, and does not cost the others their delivery; a forged datagram
+/// (signed by an enclave that is not registered) or a copied batch (signed for another relay)
+/// reverts the whole batch; each callback, hostile ones included, gets exactly its gas within
+/// the gas the relay computes for the batch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_a_batch_cannot_pay_a_request_twice_nor_carry_a_forged_datagram() {
+    use ankr_oracle::relay::batch_gas;
+    const THIEF: usize = 6;
+    let h = Harness::start().await;
+    let consumer = h.deploy("PriceConsumer").await;
+    let hostile = h.deploy("HostileConsumer").await;
+    let params = price_params();
+    let relay = address(RELAY);
+    let batch = |datagrams: &[&Datagram]| {
+        NativeOracle::deliverBatchCall {
+            deliveries: datagrams
+                .iter()
+                .map(|d| NativeOracle::Delivery {
+                    id: d.id,
+                    paramsHash: d.params_hash,
+                    code: d.code,
+                    data: d.data.clone().into(),
+                    enclaveSig: d.signature.to_vec().into(),
+                })
+                .collect(),
+        }
+        .abi_encode()
+    };
+    // Two price requests (150,000-gas callbacks that store the value) and two hostile ones
+    // (20,000-gas callbacks: one reverts, one burns all its gas).
+    let mut asked = Vec::new();
+    for _ in 0..2 {
+        let ask = PriceConsumer::askCall {
+            kind: kind::JSON,
+            params: params.clone().into(),
+            callbackGas: 150_000,
+        };
+        h.ok(REQUESTER, consumer, ask.abi_encode(), wei(30_000 + 150_000))
+            .await;
+        asked.push((h.last_id().await, consumer, 150_000u32));
+    }
+    for mode in [0u8, 1] {
+        let ask = HostileConsumer::askCall {
+            kind: kind::JSON,
+            params: params.clone().into(),
+            callbackGas: 20_000,
+            mode_: mode,
+        };
+        h.ok(REQUESTER, hostile, ask.abi_encode(), wei(30_000 + 20_000))
+            .await;
+        asked.push((h.last_id().await, hostile, 20_000u32));
+    }
+    let datagrams: Vec<Datagram> = asked
+        .iter()
+        .map(|(id, requester, _)| {
+            h.sign(
+                &h.request(*id, *requester, &params),
+                code::OK,
+                U256::from(100 + id).abi_encode(),
+            )
+        })
+        .collect();
+    let harness = &h;
+    let states = move |ids: Vec<u64>| async move {
+        let out = harness
+            .read(
+                NATIVE_ORACLE_ADDRESS,
+                NativeOracle::statesOfCall { ids }.abi_encode(),
+            )
+            .await;
+        NativeOracle::statesOfCall::abi_decode_returns(&out).unwrap()
+    };
+    let ids: Vec<u64> = asked.iter().map(|(id, _, _)| *id).collect();
+    assert_eq!(states(ids.clone()).await, vec![PENDING; 4]);
+
+    // A forged datagram in the middle of an honest batch: the whole batch reverts.
+    let forger = oracle_enclave("an enclave nobody registered");
+    let forged = forger.sign(
+        &h.request(ids[1], consumer, &params),
+        relay,
+        code::OK,
+        U256::from(1).abi_encode(),
+    );
+    let all: Vec<&Datagram> = datagrams.iter().collect();
+    let input = batch(&[all[0], &forged, all[2], all[3]]);
+    let gas = batch_gas(&[150_000, 150_000, 20_000, 20_000], &input);
+    let receipt = h
+        .send(RELAY, Some(NATIVE_ORACLE_ADDRESS), input, U256::ZERO, gas)
+        .await;
+    assert_eq!(receipt["status"], "0x0", "a forged datagram reverts its batch");
+    assert_eq!(states(ids.clone()).await, vec![PENDING; 4]);
+
+    // The relay's batch copied by a thief: signed for the relay, so it reverts.
+    let input = batch(&all);
+    let gas = batch_gas(&[150_000, 150_000, 20_000, 20_000], &input);
+    let copied = h
+        .send(THIEF, Some(NATIVE_ORACLE_ADDRESS), input.clone(), U256::ZERO, gas)
+        .await;
+    assert_eq!(copied["status"], "0x0", "a copied batch reverts");
+    assert_eq!(h.balance_in_oracle(address(THIEF)).await, U256::ZERO);
+
+    // The first request is delivered on its own first (a resend that landed, say); then the
+    // whole batch: the first is skipped, the three others are delivered and paid once.
+    h.ok(
+        RELAY,
+        NATIVE_ORACLE_ADDRESS,
+        deliver_call(&datagrams[0]),
+        U256::ZERO,
+    )
+    .await;
+    let before = h.balance_in_oracle(relay).await;
+    let receipt = h
+        .send(RELAY, Some(NATIVE_ORACLE_ADDRESS), input, U256::ZERO, gas)
+        .await;
+    assert_eq!(receipt["status"], "0x1", "{receipt}");
+    let used = u64::from_str_radix(
+        receipt["gasUsed"].as_str().unwrap().trim_start_matches("0x"),
+        16,
+    )
+    .unwrap();
+    assert!(used <= gas, "gas used {used} within the relay's {gas}");
+    let topics: Vec<(String, String)> = receipt["logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|log| {
+            log["address"]
+                .as_str()
+                .unwrap()
+                .eq_ignore_ascii_case(&NATIVE_ORACLE_ADDRESS.to_string())
+        })
+        .map(|log| {
+            (
+                log["topics"][0].as_str().unwrap().to_string(),
+                log["topics"][1].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let event = |signature: &str| keccak256(signature).to_string();
+    let id_topic = |id: u64| B256::from(U256::from(id)).to_string();
+    assert_eq!(
+        topics,
+        vec![
+            (event("DeliverySkipped(uint64)"), id_topic(ids[0])),
+            (event("Delivered(uint64,uint16,address)"), id_topic(ids[1])),
+            (event("Delivered(uint64,uint16,address)"), id_topic(ids[2])),
+            (event("CallbackFailed(uint64)"), id_topic(ids[2])),
+            (event("Delivered(uint64,uint16,address)"), id_topic(ids[3])),
+            (event("CallbackFailed(uint64)"), id_topic(ids[3])),
+        ]
+    );
+    assert_eq!(states(ids.clone()).await, vec![DELIVERED; 4]);
+    assert_eq!(
+        h.balance_in_oracle(relay).await - before,
+        wei(30_000 + 150_000) + wei(2 * (30_000 + 20_000)),
+        "paid for the three it delivered, not again for the first"
+    );
+    let value = h
+        .read(consumer, PriceConsumer::lastValueCall {}.abi_encode())
+        .await;
+    assert_eq!(U256::abi_decode(&value).unwrap(), U256::from(100 + ids[1]));
+    h.chain.node.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_relay_serves_requests_from_a_real_https_source_and_survives_a_restart() {
     use ankr_oracle::relay::{RelayConfig, run};
