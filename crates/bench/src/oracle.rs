@@ -15,6 +15,7 @@ use ankr_oracle::extract::ValueQuery;
 use ankr_oracle::relay::RelayConfig;
 use ankr_oracle::source::{LocalSource, Route};
 use ankr_oracle::{FetchLimits, Fetcher, OracleEnclave};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -85,21 +86,24 @@ pub(crate) async fn run(requests: usize) -> anyhow::Result<()> {
         network: None,
     })
     .await?;
-    let (stop, stopped) = tokio::sync::watch::channel(false);
     let stats = Arc::new(ankr_oracle::relay::RelayStats::default());
-    let relay = tokio::spawn(ankr_oracle::relay::run(
-        RelayConfig {
-            rpc_url: node.rpc_url(),
-            accounts: relay_accounts.clone(),
-            enclave: Arc::new(enclave),
-            attestation: None,
-            confirmations: 0,
-            state_file: dir.path().join("relay.state"),
-            poll: Duration::from_millis(20),
-            stats: stats.clone(),
-        },
-        stopped,
-    ));
+    let config = RelayConfig {
+        rpc_url: node.rpc_url(),
+        accounts: relay_accounts.clone(),
+        enclave: Arc::new(enclave),
+        attestation: None,
+        confirmations: 0,
+        state_file: dir.path().join("relay.state"),
+        poll: Duration::from_millis(20),
+        stats: stats.clone(),
+    };
+    // A relay that runs until its sender is dropped or sent to; a new one carries on from
+    // the last block the previous one scanned (the state file).
+    let start_relay = || {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        (stop, tokio::spawn(ankr_oracle::relay::run(config.clone(), stopped)))
+    };
+    let (stop, relay) = start_relay();
     let params = ValueQuery {
         url: source.url("/price"),
         path: "$.ankr.usd".into(),
@@ -136,25 +140,9 @@ pub(crate) async fn run(requests: usize) -> anyhow::Result<()> {
         node.chain.submit_raw_transaction(&signed.encoded_2718())?;
         Ok(())
     };
-    let delivered = |chain: &ankr_chain::Chain| -> anyhow::Result<Vec<(u64, u64)>> {
-        // (request id, block) of every Delivered log so far.
-        let reader = chain.reader()?;
-        let mut found = Vec::new();
-        for n in 1..=chain.head().number {
-            let header = reader.header_by_number(n)?.expect("canonical");
-            for receipt in reader.receipts(header.hash())?.unwrap_or_default() {
-                for log in receipt.logs() {
-                    if log.address == NATIVE_ORACLE_ADDRESS
-                        && log.topics().first() == Some(&NativeOracle::Delivered::SIGNATURE_HASH)
-                    {
-                        found.push((U256::from_be_bytes(log.topics()[1].0).to::<u64>(), n));
-                    }
-                }
-            }
-        }
-        Ok(found)
-    };
-
+    // What the chain shows so far, read block by block as blocks come (a rescan of every
+    // block at every poll took a core from the node it measures).
+    let mut seen = OracleLogs::default();
     // Latency: one request at a time, from its block to its delivery's block.
     println!(
         "oracle: {LATENCY_SAMPLES} requests one at a time (a block as soon as a transaction waits) …"
@@ -168,13 +156,14 @@ pub(crate) async fn run(requests: usize) -> anyhow::Result<()> {
         let deadline = Instant::now() + Duration::from_secs(60);
         let delivered_in = loop {
             anyhow::ensure!(Instant::now() < deadline, "request {id} was not delivered");
-            if let Some((_, block)) = delivered(&node.chain)?.into_iter().find(|(d, _)| *d == id) {
-                break block;
+            seen.update(&node.chain)?;
+            if let Some(block) = seen.delivered.get(&id) {
+                break *block;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         };
         seconds.push(asked.elapsed().as_secs_f64());
-        let requested_in = request_block(&node.chain, id)?;
+        let requested_in = seen.requested[&id];
         blocks.push(delivered_in - requested_in);
     }
     blocks.sort();
@@ -186,39 +175,76 @@ pub(crate) async fn run(requests: usize) -> anyhow::Result<()> {
         seconds[seconds.len() / 2],
     );
 
-    // Throughput: many requests at once; from the first request mined to the last delivered.
+    // Throughput, end to end: many requests at once, from the first request mined to the last
+    // delivered; the node mines the requests while the relay answers them.
     println!("oracle: {requests} requests at once …");
     for i in 0..requests {
         submit(LATENCY_SAMPLES + i)?;
     }
-    let total = LATENCY_SAMPLES + requests;
+    let mut total = LATENCY_SAMPLES + requests;
     let mut first_mined = None;
+    let mut all_mined = None;
+    let stalled = |seen: &OracleLogs, total: usize| {
+        let relay: Vec<String> = stats
+            .samples()
+            .iter()
+            .map(|(name, _, _, value)| format!("{name} {value}"))
+            .collect();
+        anyhow::anyhow!(
+            "deliveries stalled: {} of {total} delivered by block {}, {} transactions pooled; relay: {}",
+            seen.delivered.len(),
+            node.chain.head().number,
+            node.chain.pool_size(),
+            relay.join(", ")
+        )
+    };
     let deadline = Instant::now() + Duration::from_secs(300);
-    while delivered(&node.chain)?.len() < total {
-        if Instant::now() >= deadline {
-            let relay: Vec<String> = stats
-                .samples()
-                .iter()
-                .map(|(name, _, _, value)| format!("{name} {value}"))
-                .collect();
-            anyhow::bail!(
-                "deliveries stalled: {} of {total} delivered by block {}, {} transactions pooled; relay: {}",
-                delivered(&node.chain)?.len(),
-                node.chain.head().number,
-                node.chain.pool_size(),
-                relay.join(", ")
-            );
-        }
-        if first_mined.is_none() && request_block(&node.chain, LATENCY_SAMPLES as u64 + 1).is_ok() {
+    while seen.update(&node.chain)?.delivered.len() < total {
+        anyhow::ensure!(Instant::now() < deadline, stalled(&seen, total));
+        if first_mined.is_none() && seen.requested.contains_key(&(LATENCY_SAMPLES as u64 + 1)) {
             first_mined = Some(Instant::now());
+        }
+        if all_mined.is_none() && seen.requested.len() == total {
+            all_mined = Some(Instant::now());
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let elapsed = first_mined.map_or(Duration::ZERO, |t| t.elapsed());
-    let rate = requests as f64 / elapsed.as_secs_f64();
+    let mining = match (first_mined, all_mined) {
+        (Some(first), Some(all)) => all.duration_since(first),
+        _ => Duration::ZERO,
+    };
+    let end_to_end = requests as f64 / elapsed.as_secs_f64();
+    let _ = stop.send(true);
+    relay.await?;
+
+    // Throughput, the relay alone: the same number of requests already mined, then a relay
+    // started to answer them, from its start to the last delivered.
+    for i in 0..requests {
+        submit(total + i)?;
+    }
+    total += requests;
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while seen.update(&node.chain)?.requested.len() < total {
+        anyhow::ensure!(Instant::now() < deadline, "the requests were not mined");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let started = Instant::now();
+    let (stop, relay) = start_relay();
+    while seen.update(&node.chain)?.delivered.len() < total {
+        anyhow::ensure!(Instant::now() < deadline, stalled(&seen, total));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let alone = requests as f64 / started.elapsed().as_secs_f64();
     println!(
-        "  throughput: {rate:.0} requests/s through one relay + enclave (raw HTTPS fetches by the same client: {fetch_rate:.0}/s → {:.2} of it)",
-        rate / fetch_rate,
+        "  throughput: {alone:.0} requests/s through one relay + enclave, requests already mined (raw HTTPS fetches by the same client: {fetch_rate:.0}/s → {:.2} of it)",
+        alone / fetch_rate,
+    );
+    println!(
+        "  end to end: {end_to_end:.0} requests/s while the node mines the requests too (→ {:.2}; {:.2} s of its {:.2} s went to mining the requests)",
+        end_to_end / fetch_rate,
+        mining.as_secs_f64(),
+        elapsed.as_secs_f64(),
     );
     let _ = stop.send(true);
     relay.await?;
@@ -226,20 +252,40 @@ pub(crate) async fn run(requests: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The block whose `RequestInfo` log carries request `id`.
-fn request_block(chain: &ankr_chain::Chain, id: u64) -> anyhow::Result<u64> {
-    let reader = chain.reader()?;
-    for n in 1..=chain.head().number {
-        let header = reader.header_by_number(n)?.expect("canonical");
-        for receipt in reader.receipts(header.hash())?.unwrap_or_default() {
-            for log in receipt.logs() {
-                if log.topics().first() == Some(&NativeOracle::RequestInfo::SIGNATURE_HASH)
-                    && U256::from_be_bytes(log.topics()[1].0) == U256::from(id)
-                {
-                    return Ok(n);
+/// The block of each request's `RequestInfo` and of its `Delivered` log, by request id.
+#[derive(Default)]
+struct OracleLogs {
+    requested: HashMap<u64, u64>,
+    delivered: HashMap<u64, u64>,
+    /// Blocks read so far.
+    scanned: u64,
+}
+
+impl OracleLogs {
+    /// Reads the blocks mined since the last call.
+    fn update(&mut self, chain: &ankr_chain::Chain) -> anyhow::Result<&Self> {
+        let reader = chain.reader()?;
+        for n in self.scanned + 1..=chain.head().number {
+            let header = reader.header_by_number(n)?.expect("canonical");
+            for receipt in reader.receipts(header.hash())?.unwrap_or_default() {
+                for log in receipt.logs() {
+                    let (Some(event), Some(id)) = (log.topics().first(), log.topics().get(1))
+                    else {
+                        continue;
+                    };
+                    // Only the two events read here carry a request id in their first topic.
+                    let id = U256::from_be_bytes(id.0).saturating_to::<u64>();
+                    if log.address != NATIVE_ORACLE_ADDRESS {
+                        continue;
+                    } else if *event == NativeOracle::RequestInfo::SIGNATURE_HASH {
+                        self.requested.insert(id, n);
+                    } else if *event == NativeOracle::Delivered::SIGNATURE_HASH {
+                        self.delivered.insert(id, n);
+                    }
                 }
             }
+            self.scanned = n;
         }
+        Ok(self)
     }
-    anyhow::bail!("request {id} not mined yet")
 }

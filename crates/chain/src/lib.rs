@@ -308,6 +308,10 @@ impl Chain {
         // Kept only while someone subscribes: a copy per transaction otherwise costs for nothing.
         let announced = (self.arrived.receiver_count() > 0).then(|| Arc::new(tx.clone()));
         let base_fee = next_base_fee(&self.head());
+        // The head's state is read while the pool is locked (as in `pending_nonce`): read
+        // before, a block that landed in between would leave the sender's nonce below the
+        // transactions it just pruned, and the next one would look queued behind a gap.
+        let mut pool = self.pool.lock().expect("pool lock");
         let state = self.reader()?.state()?;
         let mut lookup_error = None;
         let lookup = |sender| match state.account(sender) {
@@ -322,14 +326,12 @@ impl Chain {
                 SenderState::default()
             }
         };
-        let hash = {
-            let mut pool = self.pool.lock().expect("pool lock");
-            if local {
-                pool.add_local(tx, size, base_fee, lookup)
-            } else {
-                pool.add(tx, size, base_fee, lookup)
-            }
+        let hash = if local {
+            pool.add_local(tx, size, base_fee, lookup)
+        } else {
+            pool.add(tx, size, base_fee, lookup)
         };
+        drop(pool);
         if let Some(e) = lookup_error {
             return Err(SubmitError::Chain(e.into()));
         }

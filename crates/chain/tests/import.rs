@@ -396,3 +396,41 @@ fn the_pending_nonce_is_never_one_a_landed_block_just_used() {
     building.store(false, std::sync::atomic::Ordering::Relaxed);
     builder.join().unwrap();
 }
+
+/// A client that counts its own nonces sends them one after another while blocks land in
+/// between. Each must enter the pool as pending: the pool judges a transaction against the
+/// head's nonce read under its lock, so a block that mined and pruned the sender's earlier
+/// transactions between the two cannot make the next one look like it is behind a gap (the
+/// oracle bench's 4,000 requests were refused after 16 such "queued" ones).
+#[test]
+fn a_transaction_sent_while_blocks_land_is_never_queued_behind_a_gap() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = std::sync::Arc::new(Chain::open(dir.path(), spec()).unwrap());
+    let sender = address_of(&key());
+    let building = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let builder = {
+        let (chain, building) = (chain.clone(), building.clone());
+        std::thread::spawn(move || {
+            let mut time = 1_700_000_000;
+            while building.load(std::sync::atomic::Ordering::Relaxed) {
+                time += 1;
+                chain
+                    .build_block(Address::ZERO, time, &Sealer::Dev, Contents::NonEmpty)
+                    .unwrap();
+            }
+        })
+    };
+    let mut queued = Vec::new();
+    for nonce in 0..400 {
+        if let Err(error) = chain.submit_raw_transaction(&transfer(nonce).encoded_2718()) {
+            building.store(false, std::sync::atomic::Ordering::Relaxed);
+            panic!("nonce {nonce} was refused: {error}");
+        }
+        if chain.pool_content().queued.contains_key(&sender) {
+            queued.push(nonce);
+        }
+    }
+    building.store(false, std::sync::atomic::Ordering::Relaxed);
+    builder.join().unwrap();
+    assert!(queued.is_empty(), "queued behind a gap that was not there: {queued:?}");
+}
