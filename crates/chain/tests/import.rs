@@ -432,5 +432,8 @@ fn a_transaction_sent_while_blocks_land_is_never_queued_behind_a_gap() {
     }
     building.store(false, std::sync::atomic::Ordering::Relaxed);
     builder.join().unwrap();
-    assert!(queued.is_empty(), "queued behind a gap that was not there: {queued:?}");
+    assert!(
+        queued.is_empty(),
+        "queued behind a gap that was not there: {queued:?}"
+    );
 }

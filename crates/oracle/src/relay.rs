@@ -341,39 +341,53 @@ impl Relay {
                 asked_at,
             });
         }
+        // The answers are fetched on a task of their own, so that sending a batch (a few round
+        // trips to the node) never pauses the fetches in flight.
         let enclave = self.config.enclave.clone();
         let senders: Vec<Address> = self.senders.iter().map(Sender::address).collect();
         let stats = self.config.stats.clone();
-        let mut answers = futures::stream::iter(asked)
-            .map(|asked| {
-                let enclave = &enclave;
-                let stats = &stats;
-                let relay = senders[asked.account];
-                async move {
-                    let started = Instant::now();
-                    let datagram = enclave.answer(&asked.request, relay).await;
-                    stats.answered.fetch_add(1, Relaxed);
-                    stats
-                        .answer_millis
-                        .fetch_add(started.elapsed().as_millis() as u64, Relaxed);
-                    if datagram.code != crate::datagram::code::OK {
-                        stats.failed_answers.fetch_add(1, Relaxed);
+        let (answered, mut answers) = tokio::sync::mpsc::unbounded_channel();
+        let answering = tokio::spawn(
+            futures::stream::iter(asked)
+                .map(move |asked| {
+                    let enclave = enclave.clone();
+                    let stats = stats.clone();
+                    let relay = senders[asked.account];
+                    async move {
+                        let started = Instant::now();
+                        let datagram = enclave.answer(&asked.request, relay).await;
+                        stats.answered.fetch_add(1, Relaxed);
+                        stats
+                            .answer_millis
+                            .fetch_add(started.elapsed().as_millis() as u64, Relaxed);
+                        if datagram.code != crate::datagram::code::OK {
+                            stats.failed_answers.fetch_add(1, Relaxed);
+                        }
+                        tracing::debug!(
+                            id = asked.info.id,
+                            code = datagram.code,
+                            bytes = datagram.data.len(),
+                            "oracle request answered"
+                        );
+                        (
+                            asked.account,
+                            Answered {
+                                info: asked.info,
+                                datagram,
+                                asked_at: asked.asked_at,
+                            },
+                        )
                     }
-                    tracing::debug!(id = asked.info.id, code = datagram.code, bytes = datagram.data.len(), "oracle request answered");
-                    (
-                        asked.account,
-                        Answered {
-                            info: asked.info,
-                            datagram,
-                            asked_at: asked.asked_at,
-                        },
-                    )
-                }
-            })
-            .buffer_unordered(CONCURRENT_ANSWERS);
+                })
+                .buffer_unordered(CONCURRENT_ANSWERS)
+                .for_each(move |answer| {
+                    let _ = answered.send(answer);
+                    async {}
+                }),
+        );
         let mut open: HashMap<usize, OpenBatch> = HashMap::new();
         loop {
-            let next = tokio::time::timeout(FLUSH_AFTER, answers.next()).await;
+            let next = tokio::time::timeout(FLUSH_AFTER, answers.recv()).await;
             let finished = matches!(next, Ok(None));
             if let Ok(Some((account, answer))) = next {
                 let batch = open.entry(account).or_insert_with(|| OpenBatch {
@@ -398,6 +412,9 @@ impl Relay {
                 }
             }
             if finished {
+                answering
+                    .await
+                    .map_err(|e| RelayError::Decode(format!("answering task: {e}")))?;
                 return Ok(());
             }
         }
@@ -418,7 +435,8 @@ impl Relay {
                 deliveries.is_empty() || bytes + delivery_bytes(&answer.datagram) <= BATCH_BYTES
             }) {
                 bytes += delivery_bytes(&answer.datagram);
-                self.undelivered.insert(answer.info.id, answer.info.deadline);
+                self.undelivered
+                    .insert(answer.info.id, answer.info.deadline);
                 requests.push((answer.info.id, Some(answer.asked_at)));
                 callback_gas.push(answer.info.callbackGas);
                 let datagram = answer.datagram;
@@ -440,7 +458,9 @@ impl Relay {
             let count = requests.len();
             match self.send_from(account, requests, call, head).await {
                 Ok(()) => tracing::info!(first, count, "oracle answers sent"),
-                Err(error) => tracing::warn!(first, count, %error, "a batch of deliveries was not sent; its requests will be expired at their deadlines"),
+                Err(error) => {
+                    tracing::warn!(first, count, %error, "a batch of deliveries was not sent; its requests will be expired at their deadlines")
+                }
             }
         }
     }
@@ -491,7 +511,11 @@ impl Relay {
             input,
             gas_limit,
         };
-        let requests = if id == 0 { Vec::new() } else { vec![(id, None)] };
+        let requests = if id == 0 {
+            Vec::new()
+        } else {
+            vec![(id, None)]
+        };
         self.send_from(account, requests, call, head).await
     }
 
@@ -524,7 +548,10 @@ impl Relay {
         )
         .await?;
         let mut still = Vec::new();
-        for (mut flight, receipt) in std::mem::take(&mut self.in_flight).into_iter().zip(receipts) {
+        for (mut flight, receipt) in std::mem::take(&mut self.in_flight)
+            .into_iter()
+            .zip(receipts)
+        {
             if let Some(receipt) = receipt {
                 let stats = &self.config.stats;
                 stats.in_flight.fetch_sub(1, Relaxed);
@@ -537,7 +564,8 @@ impl Relay {
                         .iter()
                         .filter(|log| {
                             log.address() == NATIVE_ORACLE_ADDRESS
-                                && log.topics().first() == Some(&NativeOracle::Delivered::SIGNATURE_HASH)
+                                && log.topics().first()
+                                    == Some(&NativeOracle::Delivered::SIGNATURE_HASH)
                         })
                         .filter_map(|log| log.topics().get(1))
                         .map(|id| U256::from_be_bytes(id.0).saturating_to::<u64>())

@@ -774,14 +774,23 @@ async fn attack_a_batch_cannot_pay_a_request_twice_nor_carry_a_forged_datagram()
     let receipt = h
         .send(RELAY, Some(NATIVE_ORACLE_ADDRESS), input, U256::ZERO, gas)
         .await;
-    assert_eq!(receipt["status"], "0x0", "a forged datagram reverts its batch");
+    assert_eq!(
+        receipt["status"], "0x0",
+        "a forged datagram reverts its batch"
+    );
     assert_eq!(states(ids.clone()).await, vec![PENDING; 4]);
 
     // The relay's batch copied by a thief: signed for the relay, so it reverts.
     let input = batch(&all);
     let gas = batch_gas(&[150_000, 150_000, 20_000, 20_000], &input);
     let copied = h
-        .send(THIEF, Some(NATIVE_ORACLE_ADDRESS), input.clone(), U256::ZERO, gas)
+        .send(
+            THIEF,
+            Some(NATIVE_ORACLE_ADDRESS),
+            input.clone(),
+            U256::ZERO,
+            gas,
+        )
         .await;
     assert_eq!(copied["status"], "0x0", "a copied batch reverts");
     assert_eq!(h.balance_in_oracle(address(THIEF)).await, U256::ZERO);
@@ -801,7 +810,10 @@ async fn attack_a_batch_cannot_pay_a_request_twice_nor_carry_a_forged_datagram()
         .await;
     assert_eq!(receipt["status"], "0x1", "{receipt}");
     let used = u64::from_str_radix(
-        receipt["gasUsed"].as_str().unwrap().trim_start_matches("0x"),
+        receipt["gasUsed"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("0x"),
         16,
     )
     .unwrap();
