@@ -341,83 +341,82 @@ impl Relay {
                 asked_at,
             });
         }
-        // The answers are fetched on a task of their own, so that sending a batch (a few round
-        // trips to the node) never pauses the fetches in flight.
+        // The answers are fetched beside the batching below, not inside it, so that sending a
+        // batch (a few round trips to the node) never pauses the fetches in flight.
         let enclave = self.config.enclave.clone();
         let senders: Vec<Address> = self.senders.iter().map(Sender::address).collect();
         let stats = self.config.stats.clone();
         let (answered, mut answers) = tokio::sync::mpsc::unbounded_channel();
-        let answering = tokio::spawn(
-            futures::stream::iter(asked)
-                .map(move |asked| {
-                    let enclave = enclave.clone();
-                    let stats = stats.clone();
-                    let relay = senders[asked.account];
-                    async move {
-                        let started = Instant::now();
-                        let datagram = enclave.answer(&asked.request, relay).await;
-                        stats.answered.fetch_add(1, Relaxed);
-                        stats
-                            .answer_millis
-                            .fetch_add(started.elapsed().as_millis() as u64, Relaxed);
-                        if datagram.code != crate::datagram::code::OK {
-                            stats.failed_answers.fetch_add(1, Relaxed);
-                        }
-                        tracing::debug!(
-                            id = asked.info.id,
-                            code = datagram.code,
-                            bytes = datagram.data.len(),
-                            "oracle request answered"
-                        );
-                        (
-                            asked.account,
-                            Answered {
-                                info: asked.info,
-                                datagram,
-                                asked_at: asked.asked_at,
-                            },
-                        )
+        let answering = futures::stream::iter(asked)
+            .map(move |asked| {
+                let enclave = enclave.clone();
+                let stats = stats.clone();
+                let relay = senders[asked.account];
+                async move {
+                    let started = Instant::now();
+                    let datagram = enclave.answer(&asked.request, relay).await;
+                    stats.answered.fetch_add(1, Relaxed);
+                    stats
+                        .answer_millis
+                        .fetch_add(started.elapsed().as_millis() as u64, Relaxed);
+                    if datagram.code != crate::datagram::code::OK {
+                        stats.failed_answers.fetch_add(1, Relaxed);
                     }
-                })
-                .buffer_unordered(CONCURRENT_ANSWERS)
-                .for_each(move |answer| {
-                    let _ = answered.send(answer);
-                    async {}
-                }),
-        );
-        let mut open: HashMap<usize, OpenBatch> = HashMap::new();
-        loop {
-            let next = tokio::time::timeout(FLUSH_AFTER, answers.recv()).await;
-            let finished = matches!(next, Ok(None));
-            if let Ok(Some((account, answer))) = next {
-                let batch = open.entry(account).or_insert_with(|| OpenBatch {
-                    opened: Instant::now(),
-                    answers: Vec::new(),
-                });
-                batch.answers.push(answer);
-                if batch.answers.len() >= BATCH_DELIVERIES
-                    && let Some(full) = open.remove(&account)
-                {
-                    self.deliver(account, full.answers, head).await;
+                    tracing::debug!(
+                        id = asked.info.id,
+                        code = datagram.code,
+                        bytes = datagram.data.len(),
+                        "oracle request answered"
+                    );
+                    (
+                        asked.account,
+                        Answered {
+                            info: asked.info,
+                            datagram,
+                            asked_at: asked.asked_at,
+                        },
+                    )
+                }
+            })
+            .buffer_unordered(CONCURRENT_ANSWERS)
+            .for_each(move |answer| {
+                let _ = answered.send(answer);
+                async {}
+            });
+        let batching = async {
+            let mut open: HashMap<usize, OpenBatch> = HashMap::new();
+            loop {
+                let next = tokio::time::timeout(FLUSH_AFTER, answers.recv()).await;
+                let finished = matches!(next, Ok(None));
+                if let Ok(Some((account, answer))) = next {
+                    let batch = open.entry(account).or_insert_with(|| OpenBatch {
+                        opened: Instant::now(),
+                        answers: Vec::new(),
+                    });
+                    batch.answers.push(answer);
+                    if batch.answers.len() >= BATCH_DELIVERIES
+                        && let Some(full) = open.remove(&account)
+                    {
+                        self.deliver(account, full.answers, head).await;
+                    }
+                }
+                let due: Vec<usize> = open
+                    .iter()
+                    .filter(|(_, batch)| finished || batch.opened.elapsed() >= FLUSH_AFTER)
+                    .map(|(account, _)| *account)
+                    .collect();
+                for account in due {
+                    if let Some(batch) = open.remove(&account) {
+                        self.deliver(account, batch.answers, head).await;
+                    }
+                }
+                if finished {
+                    return;
                 }
             }
-            let due: Vec<usize> = open
-                .iter()
-                .filter(|(_, batch)| finished || batch.opened.elapsed() >= FLUSH_AFTER)
-                .map(|(account, _)| *account)
-                .collect();
-            for account in due {
-                if let Some(batch) = open.remove(&account) {
-                    self.deliver(account, batch.answers, head).await;
-                }
-            }
-            if finished {
-                answering
-                    .await
-                    .map_err(|e| RelayError::Decode(format!("answering task: {e}")))?;
-                return Ok(());
-            }
-        }
+        };
+        tokio::join!(answering, batching);
+        Ok(())
     }
 
     /// Sends `answers` from `account` in as few `deliverBatch` transactions as their size
