@@ -258,6 +258,12 @@ pub(crate) async fn run(requests: usize) -> anyhow::Result<()> {
         mining.as_secs_f64(),
         elapsed.as_secs_f64(),
     );
+    println!(
+        "  {} answers delivered in {} transactions, {:.0} gas each",
+        seen.delivered.len(),
+        seen.delivery_txs,
+        seen.delivery_gas as f64 / seen.delivered.len() as f64,
+    );
     node.stop().await;
     Ok(())
 }
@@ -267,6 +273,9 @@ pub(crate) async fn run(requests: usize) -> anyhow::Result<()> {
 struct OracleLogs {
     requested: HashMap<u64, u64>,
     delivered: HashMap<u64, u64>,
+    /// Transactions that delivered at least one answer, and the gas they used.
+    delivery_txs: u64,
+    delivery_gas: u64,
     /// Blocks read so far.
     scanned: u64,
 }
@@ -277,7 +286,11 @@ impl OracleLogs {
         let reader = chain.reader()?;
         for n in self.scanned + 1..=chain.head().number {
             let header = reader.header_by_number(n)?.expect("canonical");
+            let mut gas_before = 0;
             for receipt in reader.receipts(header.hash())?.unwrap_or_default() {
+                let gas = receipt.cumulative_gas_used() - gas_before;
+                gas_before = receipt.cumulative_gas_used();
+                let delivered_before = self.delivered.len();
                 for log in receipt.logs() {
                     let (Some(event), Some(id)) = (log.topics().first(), log.topics().get(1))
                     else {
@@ -292,6 +305,10 @@ impl OracleLogs {
                     } else if *event == NativeOracle::Delivered::SIGNATURE_HASH {
                         self.delivered.insert(id, n);
                     }
+                }
+                if self.delivered.len() > delivered_before {
+                    self.delivery_txs += 1;
+                    self.delivery_gas += gas;
                 }
             }
             self.scanned = n;
