@@ -238,6 +238,7 @@ pub(crate) async fn run(requests: usize) -> anyhow::Result<()> {
         anyhow::ensure!(Instant::now() < deadline, "the requests were not mined");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    println!("oracle: {requests} requests already mined, then a relay started …");
     let started = Instant::now();
     let (stop, relay) = start_relay();
     while seen.update(&node.chain)?.delivered.len() < total {
