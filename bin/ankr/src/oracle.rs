@@ -260,7 +260,8 @@ fn request_id(receipt: &TransactionReceipt) -> anyhow::Result<u64> {
         .context("no RequestInfo in the receipt")
 }
 
-/// The code and data a request was delivered with: from the `Delivered` log's transaction.
+/// The code and data a request was delivered with: from the `Delivered` log's transaction,
+/// a `deliver` or a relay's `deliverBatch`.
 async fn delivered(wallet: &Wallet, id: u64) -> anyhow::Result<Option<(u16, Bytes)>> {
     let filter = Filter::new()
         .address(NATIVE_ORACLE_ADDRESS)
@@ -278,8 +279,17 @@ async fn delivered(wallet: &Wallet, id: u64) -> anyhow::Result<Option<(u16, Byte
         .await?
         .context("the delivery's transaction is gone")?;
     use alloy_consensus::Transaction;
-    let call = NativeOracle::deliverCall::abi_decode(tx.input())?;
-    Ok(Some((call.code, call.data)))
+    if let Ok(call) = NativeOracle::deliverCall::abi_decode(tx.input()) {
+        return Ok(Some((call.code, call.data)));
+    }
+    let batch = NativeOracle::deliverBatchCall::abi_decode(tx.input())
+        .context("the delivery's transaction is neither deliver nor deliverBatch")?;
+    let delivery = batch
+        .deliveries
+        .into_iter()
+        .find(|delivery| delivery.id == id)
+        .context("the delivery's batch does not carry the request")?;
+    Ok(Some((delivery.code, delivery.data)))
 }
 
 /// The oracle side of `ankr devnet`.

@@ -73,6 +73,12 @@ function decodeValue(type, data, index) {
   if (/^uint\d*$/.test(type)) return BigInt("0x" + w);
   if (/^int\d*$/.test(type)) return BigInt.asIntN(256, BigInt("0x" + w));
   if (/^bytes\d+$/.test(type)) return "0x" + w.slice(0, 2 * Number(type.slice(5)));
+  if (type.endsWith("[]")) {
+    // A dynamic array (a relay's batch of deliveries): its length and element type.
+    const offset = Number(BigInt("0x" + w)) * 2;
+    const length = Number(BigInt("0x" + (data.slice(2 + offset, 2 + offset + 64) || "0")));
+    return `${length} × ${type.slice(0, -2)}`;
+  }
   if (type === "bytes" || type === "string") {
     const offset = Number(BigInt("0x" + w)) * 2;
     const length = Number(BigInt("0x" + data.slice(2 + offset, 2 + offset + 64)));
