@@ -323,7 +323,13 @@ async fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Bench(args) => ankr_bench::run(args).await,
+        Command::Bench(args) => {
+            // The figures go to stdout; the nodes' logs only when asked for (`RUST_LOG`).
+            if std::env::var_os("RUST_LOG").is_some() {
+                init_logging();
+            }
+            ankr_bench::run(args).await
+        }
         Command::Work(args) => work::run(args).await,
         Command::Oracle(args) => {
             init_logging();

@@ -589,12 +589,26 @@ impl Relay {
                 continue;
             }
             if head >= flight.sent_at + STUCK_BLOCKS {
-                flight.sent = self.senders[flight.account]
+                match self.senders[flight.account]
                     .resend_faster(&flight.sent)
-                    .await?;
-                flight.sent_at = head;
-                self.config.stats.resent.fetch_add(1, Relaxed);
-                tracing::info!(requests = flight.requests.len(), hash = %flight.sent.hash, "resent a stuck oracle transaction with a higher fee");
+                    .await
+                {
+                    Ok(sent) => {
+                        flight.sent = sent;
+                        flight.sent_at = head;
+                        self.config.stats.resent.fetch_add(1, Relaxed);
+                        tracing::info!(requests = flight.requests.len(), hash = %flight.sent.hash, "resent a stuck oracle transaction with a higher fee");
+                    }
+                    Err(error) => {
+                        // Its nonce is taken: an earlier version of it was mined (a block took
+                        // the first while the pool swapped in the resend), or the node refuses
+                        // it. Either way it is no longer watched; its requests that are still
+                        // pending are expired at their deadlines. The others stay watched.
+                        self.config.stats.in_flight.fetch_sub(1, Relaxed);
+                        tracing::warn!(requests = flight.requests.len(), hash = %flight.sent.hash, %error, "a stuck oracle transaction could not be resent");
+                        continue;
+                    }
+                }
             }
             still.push(flight);
         }
