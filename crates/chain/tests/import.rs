@@ -437,3 +437,68 @@ fn a_transaction_sent_while_blocks_land_is_never_queued_behind_a_gap() {
         "queued behind a gap that was not there: {queued:?}"
     );
 }
+
+/// A builder passes over a transaction that does not fit in the gas a block has left, and with
+/// it its sender's later transactions: they wait in the pool for the next block. (Run, the
+/// later one failed "nonce too high" and was dropped from the pool as invalid, so a relay whose
+/// first big batch did not fit lost its second one.)
+#[test]
+fn a_sender_passed_over_in_a_full_block_keeps_its_later_transactions() {
+    let other = secp256k1::SecretKey::from_byte_array([8; 32]).unwrap();
+    let mut spec = spec();
+    spec.gas_limit = 50_000;
+    spec.max_tx_gas = 50_000;
+    spec.alloc.insert(
+        address_of(&other),
+        GenesisAccount {
+            balance: U256::from(10 * ANKR),
+            ..Default::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let chain = Chain::open(dir.path(), spec).unwrap();
+    let tx = |key: &secp256k1::SecretKey, nonce: u64, gas_limit: u64, tip: u128| {
+        let signed = sign_transaction(
+            key,
+            TxEip1559 {
+                chain_id: 42424,
+                nonce,
+                gas_limit,
+                max_fee_per_gas: 10_000_000_000,
+                max_priority_fee_per_gas: tip,
+                to: TxKind::Call(Address::repeat_byte(1)),
+                value: U256::from(1000),
+                ..Default::default()
+            },
+        );
+        chain
+            .submit_raw_transaction(&signed.encoded_2718())
+            .unwrap()
+    };
+    // The other sender pays the higher tip and goes first: 21,000 of the 50,000 gas are used,
+    // so the first of ours (a 30,000 limit) does not fit, and our second must wait behind it.
+    let first_in = tx(&other, 0, 21_000, 5_000_000_000);
+    let ours = [
+        tx(&key(), 0, 30_000, 1_000_000_000),
+        tx(&key(), 1, 21_000, 1_000_000_000),
+    ];
+    let mut time = 1_700_000_000;
+    let mut build = || {
+        time += 2;
+        chain
+            .build_block(Address::ZERO, time, &Sealer::Dev, Contents::NonEmpty)
+            .unwrap();
+        let head = chain.head();
+        block_at(&chain, head.number)
+            .transactions
+            .iter()
+            .map(|tx| *tx.tx_hash())
+            .collect::<Vec<B256>>()
+    };
+    assert_eq!(build(), vec![first_in]);
+    let pooled = chain.pool_content();
+    let waiting = pooled.pending.get(&address_of(&key())).map_or(0, Vec::len)
+        + pooled.queued.get(&address_of(&key())).map_or(0, Vec::len);
+    assert_eq!(waiting, 2, "both of ours wait for the next block");
+    assert_eq!(build(), ours.to_vec());
+}

@@ -3,7 +3,7 @@
 use crate::{BlockContext, BlockState, ChainConfig, StateDb, StateError, tx_env};
 use alloy_consensus::{Eip658Value, Receipt, ReceiptEnvelope, ReceiptWithBloom, TxType};
 use alloy_eips::Typed2718;
-use alloy_primitives::{B256, Bloom};
+use alloy_primitives::{Address, B256, Bloom};
 use ankr_storage::{StateChanges, StateReader};
 use ankr_types::RecoveredTx;
 use revm::{
@@ -91,11 +91,14 @@ pub fn execute_block(
     evm.precompiles = crate::config::ankr_precompiles();
     write_anchor(&mut evm, chain, block)?;
     let mut out = ExecutedBlock::default();
+    let mut passed_over = PassedOver::default();
     let mut ran = vec![false; txs.len()];
     if txs.len() <= CHUNK {
         let mut receipts = Vec::with_capacity(txs.len());
         for (index, tx) in txs.iter().enumerate() {
-            if let Some(receipt) = run_transaction(&mut evm, &mut out, block, index, tx, mode)? {
+            if let Some(receipt) =
+                run_transaction(&mut evm, &mut out, &mut passed_over, block, index, tx, mode)?
+            {
                 receipts.push((tx_type(tx), receipt));
                 ran[index] = true;
             }
@@ -131,9 +134,15 @@ pub fn execute_block(
                 let mut receipts = Vec::with_capacity(chunk.len());
                 for (offset, tx) in chunk.iter().enumerate() {
                     let index = number * CHUNK + offset;
-                    if let Some(receipt) =
-                        run_transaction(&mut evm, &mut out, block, index, tx, mode)?
-                    {
+                    if let Some(receipt) = run_transaction(
+                        &mut evm,
+                        &mut out,
+                        &mut passed_over,
+                        block,
+                        index,
+                        tx,
+                        mode,
+                    )? {
                         receipts.push((tx_type(tx), receipt));
                         ran[index] = true;
                     }
@@ -175,9 +184,12 @@ pub fn execute_block_on<D: DatabaseRef<Error = StateError>>(
     evm.precompiles = crate::config::ankr_precompiles();
     write_anchor(&mut evm, chain, block)?;
     let mut out = ExecutedBlock::default();
+    let mut passed_over = PassedOver::default();
     let mut receipts = Vec::with_capacity(txs.len());
     for (index, tx) in txs.iter().enumerate() {
-        if let Some(receipt) = run_transaction(&mut evm, &mut out, block, index, tx, mode)? {
+        if let Some(receipt) =
+            run_transaction(&mut evm, &mut out, &mut passed_over, block, index, tx, mode)?
+        {
             receipts.push((tx_type(tx), receipt));
             out.transactions.push(tx.clone());
         }
@@ -244,21 +256,35 @@ fn with_blooms(receipts: Vec<(TxType, Receipt)>) -> Vec<ReceiptEnvelope> {
         .collect()
 }
 
+/// Senders a builder passed over in this block: a transaction that did not fit or could not
+/// run leaves its sender's nonce where it was, so that sender's later transactions cannot run
+/// in this block either. They are passed over too, not run: run, they would fail "nonce too
+/// high" and be dropped from the pool, though they are valid in the next block (a relay's
+/// second big batch was lost so whenever its first did not fit).
+type PassedOver = std::collections::HashSet<Address>;
+
 /// Runs one transaction and returns its receipt (without bloom), or skips it (`None`) or
 /// rejects the block by `mode`.
 fn run_transaction<D: DatabaseRef<Error = StateError>>(
     evm: &mut BlockEvm<D>,
     out: &mut ExecutedBlock,
+    passed_over: &mut PassedOver,
     block: &BlockContext,
     index: usize,
     tx: &RecoveredTx,
     mode: Mode,
 ) -> Result<Option<Receipt>, ExecutionError> {
+    if mode == Mode::Build && passed_over.contains(&tx.sender) {
+        return Ok(None);
+    }
     let left = block.gas_limit - out.gas_used;
     let gas = alloy_consensus::Transaction::gas_limit(&tx.tx);
     if gas > left {
         return match mode {
-            Mode::Build => Ok(None),
+            Mode::Build => {
+                passed_over.insert(tx.sender);
+                Ok(None)
+            }
             Mode::Import => Err(ExecutionError::BlockGasExceeded {
                 index,
                 hash: tx.hash,
@@ -275,6 +301,7 @@ fn run_transaction<D: DatabaseRef<Error = StateError>>(
             return match mode {
                 Mode::Build => {
                     out.skipped.push((tx.hash, reason));
+                    passed_over.insert(tx.sender);
                     Ok(None)
                 }
                 Mode::Import => Err(ExecutionError::InvalidTransaction {
