@@ -364,6 +364,35 @@ fn an_operator_chain_takes_only_its_operators_signature() {
     ));
 }
 
+/// A thread that builds blocks one after another (a busy instant-sealing node) until stopped.
+struct NonStopBuilder {
+    building: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl NonStopBuilder {
+    fn start(chain: &std::sync::Arc<Chain>) -> Self {
+        let building = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let (chain, flag) = (chain.clone(), building.clone());
+        let thread = std::thread::spawn(move || {
+            let mut time = 1_700_000_000;
+            while flag.load(std::sync::atomic::Ordering::Relaxed) {
+                time += 1;
+                chain
+                    .build_block(Address::ZERO, time, &Sealer::Dev, Contents::NonEmpty)
+                    .unwrap();
+            }
+        });
+        Self { building, thread }
+    }
+
+    fn stop(self) {
+        self.building
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+        self.thread.join().unwrap();
+    }
+}
+
 /// A client asks for its pending nonce, signs with it and sends, while blocks land in
 /// between (a busy relay on an instant-sealing node). Every answer must be usable: the head's
 /// nonce and the pool are read together, so a block that mined and pruned a transaction
@@ -373,28 +402,15 @@ fn the_pending_nonce_is_never_one_a_landed_block_just_used() {
     let dir = tempfile::tempdir().unwrap();
     let chain = std::sync::Arc::new(Chain::open(dir.path(), spec()).unwrap());
     let sender = address_of(&key());
-    let building = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let builder = {
-        let (chain, building) = (chain.clone(), building.clone());
-        std::thread::spawn(move || {
-            let mut time = 1_700_000_000;
-            while building.load(std::sync::atomic::Ordering::Relaxed) {
-                time += 1;
-                chain
-                    .build_block(Address::ZERO, time, &Sealer::Dev, Contents::NonEmpty)
-                    .unwrap();
-            }
-        })
-    };
+    let builder = NonStopBuilder::start(&chain);
     for _ in 0..400 {
         let nonce = chain.pending_nonce(sender).unwrap();
         if let Err(error) = chain.submit_raw_transaction(&transfer(nonce).encoded_2718()) {
-            building.store(false, std::sync::atomic::Ordering::Relaxed);
+            builder.stop();
             panic!("nonce {nonce} from pending_nonce was refused: {error}");
         }
     }
-    building.store(false, std::sync::atomic::Ordering::Relaxed);
-    builder.join().unwrap();
+    builder.stop();
 }
 
 /// A client that counts its own nonces sends them one after another while blocks land in
@@ -407,31 +423,18 @@ fn a_transaction_sent_while_blocks_land_is_never_queued_behind_a_gap() {
     let dir = tempfile::tempdir().unwrap();
     let chain = std::sync::Arc::new(Chain::open(dir.path(), spec()).unwrap());
     let sender = address_of(&key());
-    let building = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let builder = {
-        let (chain, building) = (chain.clone(), building.clone());
-        std::thread::spawn(move || {
-            let mut time = 1_700_000_000;
-            while building.load(std::sync::atomic::Ordering::Relaxed) {
-                time += 1;
-                chain
-                    .build_block(Address::ZERO, time, &Sealer::Dev, Contents::NonEmpty)
-                    .unwrap();
-            }
-        })
-    };
+    let builder = NonStopBuilder::start(&chain);
     let mut queued = Vec::new();
     for nonce in 0..400 {
         if let Err(error) = chain.submit_raw_transaction(&transfer(nonce).encoded_2718()) {
-            building.store(false, std::sync::atomic::Ordering::Relaxed);
+            builder.stop();
             panic!("nonce {nonce} was refused: {error}");
         }
         if chain.pool_content().queued.contains_key(&sender) {
             queued.push(nonce);
         }
     }
-    building.store(false, std::sync::atomic::Ordering::Relaxed);
-    builder.join().unwrap();
+    builder.stop();
     assert!(
         queued.is_empty(),
         "queued behind a gap that was not there: {queued:?}"

@@ -181,6 +181,18 @@ fn deliver_call(datagram: &Datagram) -> Vec<u8> {
     .abi_encode()
 }
 
+/// A JSON-RPC receipt's `gasUsed`.
+fn gas_used(receipt: &Value) -> u64 {
+    u64::from_str_radix(
+        receipt["gasUsed"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("0x"),
+        16,
+    )
+    .unwrap()
+}
+
 fn price_params() -> Vec<u8> {
     ValueQuery {
         url: "https://127.0.0.1:1/price".into(),
@@ -528,14 +540,7 @@ async fn a_misbehaving_callback_never_undoes_a_delivery() {
         );
         // The burning callback used its 20,000 gas and no more.
         if mode == 1 {
-            let used = u64::from_str_radix(
-                receipt["gasUsed"]
-                    .as_str()
-                    .unwrap()
-                    .trim_start_matches("0x"),
-                16,
-            )
-            .unwrap();
+            let used = gas_used(&receipt);
             assert!(used < 200_000, "gas used {used}");
         }
     }
@@ -809,14 +814,7 @@ async fn attack_a_batch_cannot_pay_a_request_twice_nor_carry_a_forged_datagram()
         .send(RELAY, Some(NATIVE_ORACLE_ADDRESS), input, U256::ZERO, gas)
         .await;
     assert_eq!(receipt["status"], "0x1", "{receipt}");
-    let used = u64::from_str_radix(
-        receipt["gasUsed"]
-            .as_str()
-            .unwrap()
-            .trim_start_matches("0x"),
-        16,
-    )
-    .unwrap();
+    let used = gas_used(&receipt);
     assert!(used <= gas, "gas used {used} within the relay's {gas}");
     let topics: Vec<(String, String)> = receipt["logs"]
         .as_array()
