@@ -22,8 +22,11 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
-/// Blocks a delivery may wait for a receipt before it is resent with a higher fee.
+/// Blocks a delivery may wait for a receipt before it is resent with a higher fee...
 const STUCK_BLOCKS: u64 = 5;
+/// ...and how long, so that a node sealing a block whenever transactions wait (blocks every few
+/// milliseconds under load) does not have every batch still queued behind others resent.
+const STUCK_TIME: Duration = Duration::from_secs(3);
 /// Renew the enclave's registration when it ends within this many blocks.
 const RENEW_MARGIN: u64 = 20;
 /// Most blocks one `eth_getLogs` asks for.
@@ -179,6 +182,14 @@ struct InFlight {
     account: usize,
     sent: Sent,
     sent_at: u64,
+    sent_when: Instant,
+}
+
+/// Whether a transaction sent at block `sent_at`, `waited` ago, is stuck at block `head`: both
+/// bounds must pass, the blocks (a congested chain) and the time (a chain whose blocks come
+/// every few milliseconds mines a queued batch soon without a higher fee).
+fn stuck(sent_at: u64, waited: Duration, head: u64) -> bool {
+    head >= sent_at + STUCK_BLOCKS && waited >= STUCK_TIME
 }
 
 /// A request the relay will answer, and the account its answer is signed for.
@@ -533,6 +544,7 @@ impl Relay {
             account,
             sent,
             sent_at: head,
+            sent_when: Instant::now(),
         });
         self.config.stats.in_flight.fetch_add(1, Relaxed);
         Ok(())
@@ -588,7 +600,7 @@ impl Relay {
                 }
                 continue;
             }
-            if head >= flight.sent_at + STUCK_BLOCKS {
+            if stuck(flight.sent_at, flight.sent_when.elapsed(), head) {
                 match self.senders[flight.account]
                     .resend_faster(&flight.sent)
                     .await
@@ -596,6 +608,7 @@ impl Relay {
                     Ok(sent) => {
                         flight.sent = sent;
                         flight.sent_at = head;
+                        flight.sent_when = Instant::now();
                         self.config.stats.resent.fetch_add(1, Relaxed);
                         tracing::info!(requests = flight.requests.len(), hash = %flight.sent.hash, "resent a stuck oracle transaction with a higher fee");
                     }
@@ -777,7 +790,19 @@ fn delivery_bytes(datagram: &Datagram) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::batch_gas;
+    use super::{STUCK_BLOCKS, STUCK_TIME, batch_gas, stuck};
+    use std::time::Duration;
+
+    #[test]
+    fn a_transaction_is_stuck_only_after_enough_blocks_and_enough_time() {
+        let long = STUCK_TIME + Duration::from_millis(1);
+        // An instant-sealing node under load: many blocks within milliseconds.
+        assert!(!stuck(100, Duration::from_millis(40), 100 + 50));
+        // A slow chain: the time has passed but not the blocks.
+        assert!(!stuck(100, long, 100 + STUCK_BLOCKS - 1));
+        assert!(stuck(100, long, 100 + STUCK_BLOCKS));
+        assert!(stuck(100, STUCK_TIME, 100 + STUCK_BLOCKS));
+    }
 
     #[test]
     fn a_large_document_gets_at_least_the_calldata_floor() {
