@@ -253,13 +253,7 @@ pub(crate) async fn run(requests: usize) -> anyhow::Result<()> {
         "  throughput: {alone:.0} requests/s through one relay + enclave, requests already mined (raw HTTPS fetches by the same client, best of three: {fetch_rate:.0}/s → {:.2} of it)",
         alone / fetch_rate,
     );
-    // Every resend is a transaction and a fee spent twice: a relay that resends what a busy
-    // node was about to mine wastes both.
-    let resent = stats
-        .samples()
-        .into_iter()
-        .find(|(name, ..)| *name == "ankr_oracle_resent_total")
-        .map_or(0.0, |(.., value)| value);
+    let resent = stats.resent();
     println!(
         "  end to end: {end_to_end:.0} requests/s while the node mines the requests too (→ {:.2}; {:.2} s of its {:.2} s went to mining the requests); {resent} stuck transactions resent in both runs",
         end_to_end / fetch_rate,

@@ -50,14 +50,24 @@ fn send(chain: &Chain, nonce: u64) -> B256 {
 
 /// A signed transfer of 1000 wei from `key()` at `nonce`.
 fn transfer(nonce: u64) -> ankr_types::TxEnvelope {
+    transfer_from(&key(), nonce, 21_000, 1_000_000_000)
+}
+
+/// A transfer from `key` with its own gas limit and priority fee (`tip`).
+fn transfer_from(
+    key: &secp256k1::SecretKey,
+    nonce: u64,
+    gas_limit: u64,
+    tip: u128,
+) -> ankr_types::TxEnvelope {
     sign_transaction(
-        &key(),
+        key,
         TxEip1559 {
             chain_id: 42424,
             nonce,
-            gas_limit: 21_000,
+            gas_limit,
             max_fee_per_gas: 10_000_000_000,
-            max_priority_fee_per_gas: 1_000_000_000,
+            max_priority_fee_per_gas: tip,
             to: TxKind::Call(Address::repeat_byte(1)),
             value: U256::from(1000),
             ..Default::default()
@@ -461,21 +471,8 @@ fn a_sender_passed_over_in_a_full_block_keeps_its_later_transactions() {
     let dir = tempfile::tempdir().unwrap();
     let chain = Chain::open(dir.path(), spec).unwrap();
     let tx = |key: &secp256k1::SecretKey, nonce: u64, gas_limit: u64, tip: u128| {
-        let signed = sign_transaction(
-            key,
-            TxEip1559 {
-                chain_id: 42424,
-                nonce,
-                gas_limit,
-                max_fee_per_gas: 10_000_000_000,
-                max_priority_fee_per_gas: tip,
-                to: TxKind::Call(Address::repeat_byte(1)),
-                value: U256::from(1000),
-                ..Default::default()
-            },
-        );
         chain
-            .submit_raw_transaction(&signed.encoded_2718())
+            .submit_raw_transaction(&transfer_from(key, nonce, gas_limit, tip).encoded_2718())
             .unwrap()
     };
     // The other sender pays the higher tip and goes first: 21,000 of the 50,000 gas are used,

@@ -91,6 +91,11 @@ pub struct RelayStats {
 }
 
 impl RelayStats {
+    /// Stuck transactions resent with a higher fee: each one a transaction and a fee spent twice.
+    pub fn resent(&self) -> u64 {
+        self.resent.load(Relaxed)
+    }
+
     /// Each figure as (Prometheus name, type, help, value).
     pub fn samples(&self) -> Vec<(&'static str, &'static str, &'static str, f64)> {
         let get = |counter: &AtomicU64| counter.load(Relaxed) as f64;
