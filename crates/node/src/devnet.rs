@@ -88,6 +88,10 @@ pub const PRICE_CONSUMER_ADDRESS: Address =
 
 /// Blocks an enclave registration lasts on the devnet (about 20 minutes at 2 s blocks).
 pub const DEVNET_REGISTRATION_PERIOD: u64 = 600;
+/// The main chain's block gas limit: 60M, the default EIP-7935 gave Ethereum's clients at
+/// Fusaka. With EIP-7623's calldata floor (10 gas a byte) a full block stays under 6 MB,
+/// inside the network's 8 MiB gossip limit.
+pub const DEVNET_GAS_LIMIT: u64 = 60_000_000;
 /// Genesis difficulty of the PoUW devnet: about a second of one core's useful work (the
 /// built-in workloads run near 10^10 wasm instructions per second here), so the first blocks
 /// come quickly and ASERT settles the block time within a few minutes.
@@ -197,7 +201,7 @@ fn base_spec(registry: RegistryGenesis) -> ChainSpec {
     ChainSpec {
         name: "ankr-devnet".into(),
         chain_id: DEVNET_CHAIN_ID,
-        gas_limit: 30_000_000,
+        gas_limit: DEVNET_GAS_LIMIT,
         max_tx_gas: 16_777_216,
         block_reward: U256::from(2 * ANKR),
         target_block_time_ms: 2_000,

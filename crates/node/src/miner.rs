@@ -56,6 +56,24 @@ pub struct MinerConfig {
     pub stats: Arc<MiningStats>,
 }
 
+/// How long a template with room left keeps being mined while transactions arrive: under load
+/// the pool outgrows it within a block interval, and a block sealed from a template built
+/// near its start would carry a fraction of what waits (issue 16).
+const ROOMY_TEMPLATE_AGE: Duration = Duration::from_millis(250);
+/// The same for a full template, which only better-paying arrivals could improve.
+const FULL_TEMPLATE_AGE: Duration = Duration::from_secs(1);
+
+/// How old a template using `gas_used` of `gas_limit` may grow before new arrivals make the
+/// miner rebuild it: rebuilding costs a block's execution, so a template that cannot take
+/// another transfer waits longer.
+fn rebuild_after(gas_used: u64, gas_limit: u64) -> Duration {
+    if gas_used + 21_000 > gas_limit {
+        FULL_TEMPLATE_AGE
+    } else {
+        ROOMY_TEMPLATE_AGE
+    }
+}
+
 /// The rest after built-in work that ran for `worked`, so that work takes `duty` of the time.
 /// Capped at two seconds so that a long subtask on a slow machine does not stall the miner.
 pub fn rest_after(worked: Duration, duty: f64) -> Duration {
@@ -180,7 +198,8 @@ impl Miner {
                 return;
             }
             let stale = self.chain.head().hash() != block.header.parent_hash
-                || (started.elapsed() > Duration::from_secs(1)
+                || (started.elapsed()
+                    > rebuild_after(block.header.gas_used, block.header.gas_limit)
                     && self.chain.latest_arrival() != arrivals);
             if stale {
                 return;
@@ -406,8 +425,16 @@ impl Miner {
 
 #[cfg(test)]
 mod tests {
-    use super::rest_after;
+    use super::{FULL_TEMPLATE_AGE, ROOMY_TEMPLATE_AGE, rebuild_after, rest_after};
     use std::time::Duration;
+
+    #[test]
+    fn a_template_with_room_for_a_transfer_is_rebuilt_sooner_than_a_full_one() {
+        assert_eq!(rebuild_after(0, 60_000_000), ROOMY_TEMPLATE_AGE);
+        assert_eq!(rebuild_after(59_979_000, 60_000_000), ROOMY_TEMPLATE_AGE);
+        assert_eq!(rebuild_after(59_979_001, 60_000_000), FULL_TEMPLATE_AGE);
+        assert!(ROOMY_TEMPLATE_AGE < FULL_TEMPLATE_AGE);
+    }
 
     #[test]
     fn the_rest_keeps_built_in_work_to_its_share_of_the_time() {
