@@ -102,9 +102,13 @@ impl<S: TrieSource> Walk<'_, S> {
     }
 
     /// Feeds the builder the children of the kept node at `path`: untouched ones by hash.
+    /// Untouched children that are plain leaves are read by one range scan per run of them,
+    /// not one per child: near the bottom of a large trie most of a node's children are
+    /// leaves, and a scan each had been half of a block's root (issue 16).
     fn open(&mut self, path: Nibbles, node: &BranchNodeCompact) -> Result<(), StoreError> {
         self.removed.push(path);
         let mut hashes = node.hashes.iter();
+        let mut leaf_run = LeafRun::default();
         for nibble in 0..16u8 {
             let mut child = path;
             child.push(nibble);
@@ -113,21 +117,32 @@ impl<S: TrieSource> Walk<'_, S> {
                 .is_bit_set(nibble)
                 .then(|| hashes.next().copied())
                 .flatten();
-            if self.touched(&child) {
-                self.subtree(child)?;
-            } else if node.state_mask.is_bit_set(nibble) {
-                let kept_below = node.tree_mask.is_bit_set(nibble);
-                match hash {
-                    Some(hash) => self.builder.add_branch(child, hash, kept_below),
-                    None if kept_below => self.subtree(child)?,
-                    None => {
-                        let (low, high) = key_bounds(&child);
-                        self.leaves(Bound::Included(low), Bound::Included(high))?;
-                    }
-                }
+            let touched = self.touched(&child);
+            if !touched && !node.state_mask.is_bit_set(nibble) {
+                continue; // nothing there
+            }
+            let kept_below = node.tree_mask.is_bit_set(nibble);
+            if !touched && hash.is_none() && !kept_below {
+                leaf_run.take(child);
+                continue;
+            }
+            self.scan(leaf_run.end())?;
+            match hash {
+                Some(hash) if !touched => self.builder.add_branch(child, hash, kept_below),
+                _ => self.subtree(child)?,
             }
         }
-        Ok(())
+        self.scan(leaf_run.end())
+    }
+
+    /// Feeds the builder the leaves of a finished run, if any.
+    fn scan(&mut self, run: Option<(Nibbles, Nibbles)>) -> Result<(), StoreError> {
+        let Some((first, last)) = run else {
+            return Ok(());
+        };
+        let (low, _) = key_bounds(&first);
+        let (_, high) = key_bounds(&last);
+        self.leaves(Bound::Included(low), Bound::Included(high))
     }
 
     fn leaves(&mut self, from: Bound<B256>, to: Bound<B256>) -> Result<(), StoreError> {
@@ -135,6 +150,22 @@ impl<S: TrieSource> Walk<'_, S> {
         self.source.leaves(from, to, &mut |key, value| {
             builder.add_leaf(Nibbles::unpack(key), value)
         })
+    }
+}
+
+/// Consecutive children of one node that are plain leaves: the first and the last so far.
+#[derive(Default)]
+struct LeafRun(Option<(Nibbles, Nibbles)>);
+
+impl LeafRun {
+    fn take(&mut self, child: Nibbles) {
+        let first = self.0.map_or(child, |(first, _)| first);
+        self.0 = Some((first, child));
+    }
+
+    /// The run so far, leaving it empty.
+    fn end(&mut self) -> Option<(Nibbles, Nibbles)> {
+        self.0.take()
     }
 }
 
