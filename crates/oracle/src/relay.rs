@@ -186,8 +186,26 @@ struct InFlight {
     /// Index of the sending account.
     account: usize,
     sent: Sent,
-    sent_at: u64,
-    sent_when: Instant,
+    sent_at: SentAt,
+}
+
+/// When a delivery was last sent: the head then, and the instant.
+struct SentAt {
+    block: u64,
+    when: Instant,
+}
+
+impl SentAt {
+    fn now(head: u64) -> Self {
+        Self {
+            block: head,
+            when: Instant::now(),
+        }
+    }
+
+    fn stuck(&self, head: u64) -> bool {
+        stuck(self.block, self.when.elapsed(), head)
+    }
 }
 
 /// Whether a transaction sent at block `sent_at`, `waited` ago, is stuck at block `head`: both
@@ -548,8 +566,7 @@ impl Relay {
             requests,
             account,
             sent,
-            sent_at: head,
-            sent_when: Instant::now(),
+            sent_at: SentAt::now(head),
         });
         self.config.stats.in_flight.fetch_add(1, Relaxed);
         Ok(())
@@ -605,15 +622,14 @@ impl Relay {
                 }
                 continue;
             }
-            if stuck(flight.sent_at, flight.sent_when.elapsed(), head) {
+            if flight.sent_at.stuck(head) {
                 match self.senders[flight.account]
                     .resend_faster(&flight.sent)
                     .await
                 {
                     Ok(sent) => {
                         flight.sent = sent;
-                        flight.sent_at = head;
-                        flight.sent_when = Instant::now();
+                        flight.sent_at = SentAt::now(head);
                         self.config.stats.resent.fetch_add(1, Relaxed);
                         tracing::info!(requests = flight.requests.len(), hash = %flight.sent.hash, "resent a stuck oracle transaction with a higher fee");
                     }

@@ -108,7 +108,8 @@ impl<S: TrieSource> Walk<'_, S> {
     fn open(&mut self, path: Nibbles, node: &BranchNodeCompact) -> Result<(), StoreError> {
         self.removed.push(path);
         let mut hashes = node.hashes.iter();
-        let mut leaf_run = LeafRun::default();
+        // The untouched plain-leaf children since the last other child: (first, last).
+        let mut leaf_run: Option<(Nibbles, Nibbles)> = None;
         for nibble in 0..16u8 {
             let mut child = path;
             child.push(nibble);
@@ -123,16 +124,16 @@ impl<S: TrieSource> Walk<'_, S> {
             }
             let kept_below = node.tree_mask.is_bit_set(nibble);
             if !touched && hash.is_none() && !kept_below {
-                leaf_run.take(child);
+                leaf_run.get_or_insert((child, child)).1 = child;
                 continue;
             }
-            self.scan(leaf_run.end())?;
+            self.scan(leaf_run.take())?;
             match hash {
                 Some(hash) if !touched => self.builder.add_branch(child, hash, kept_below),
                 _ => self.subtree(child)?,
             }
         }
-        self.scan(leaf_run.end())
+        self.scan(leaf_run.take())
     }
 
     /// Feeds the builder the leaves of a finished run, if any.
@@ -150,22 +151,6 @@ impl<S: TrieSource> Walk<'_, S> {
         self.source.leaves(from, to, &mut |key, value| {
             builder.add_leaf(Nibbles::unpack(key), value)
         })
-    }
-}
-
-/// Consecutive children of one node that are plain leaves: the first and the last so far.
-#[derive(Default)]
-struct LeafRun(Option<(Nibbles, Nibbles)>);
-
-impl LeafRun {
-    fn take(&mut self, child: Nibbles) {
-        let first = self.0.map_or(child, |(first, _)| first);
-        self.0 = Some((first, child));
-    }
-
-    /// The run so far, leaving it empty.
-    fn end(&mut self) -> Option<(Nibbles, Nibbles)> {
-        self.0.take()
     }
 }
 
