@@ -7,14 +7,17 @@
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256};
 use alloy_sol_types::SolCall;
 use ankr_contracts::ExampleToken;
-use ankr_execution::{BlockContext, ChainConfig, Mode, execute_block, tx_env, write_genesis};
+use ankr_execution::{
+    BlockContext, ChainConfig, Mode, StateError, execute_block, execute_block_on, tx_env,
+    write_genesis,
+};
 use ankr_storage::Store;
 use ankr_types::{
     ChainSpec, RecoveredTx, TxEnvelope, recover_senders,
     recovery::{address_of, sign_transaction},
 };
 use revm::{
-    Context, ExecuteCommitEvm, MainBuilder, MainContext,
+    Context, DatabaseRef, ExecuteCommitEvm, MainBuilder, MainContext,
     bytecode::Bytecode,
     database::{CacheDB, EmptyDB},
     state::AccountInfo,
@@ -24,14 +27,8 @@ use std::time::{Duration, Instant};
 use crate::fixtures::{TOKEN, key, signed, spec};
 use crate::measure::{best_of, rate};
 
-/// Raw revm on an in-memory `CacheDB` holding the genesis accounts: the time of the
-/// transactions alone (building the database is not timed).
-pub(crate) fn raw_revm(
-    spec: &ChainSpec,
-    config: &ChainConfig,
-    context: &BlockContext,
-    txs: &[RecoveredTx],
-) -> anyhow::Result<Duration> {
+/// The genesis accounts in revm's in-memory `CacheDB`: the state raw revm runs on.
+fn genesis_db(spec: &ChainSpec) -> anyhow::Result<CacheDB<EmptyDB>> {
     let mut db = CacheDB::new(EmptyDB::default());
     for (address, account) in &spec.alloc {
         let code = (!account.code.is_empty()).then(|| Bytecode::new_raw(account.code.clone()));
@@ -53,6 +50,47 @@ pub(crate) fn raw_revm(
             )?;
         }
     }
+    Ok(db)
+}
+
+/// The node's executor over the same in-memory state raw revm runs on: what the executor
+/// itself (the block's overlay of changes, receipts, the block's rules) costs, apart from
+/// reading storage.
+struct InMemory(CacheDB<EmptyDB>);
+
+impl DatabaseRef for &InMemory {
+    type Error = StateError;
+
+    fn basic_ref(&self, address: Address) -> Result<Option<AccountInfo>, StateError> {
+        let Ok(info) = self.0.basic_ref(address);
+        Ok(info)
+    }
+
+    fn code_by_hash_ref(&self, code_hash: B256) -> Result<Bytecode, StateError> {
+        let Ok(code) = self.0.code_by_hash_ref(code_hash);
+        Ok(code)
+    }
+
+    fn storage_ref(&self, address: Address, index: U256) -> Result<U256, StateError> {
+        let Ok(value) = self.0.storage_ref(address, index);
+        Ok(value)
+    }
+
+    fn block_hash_ref(&self, number: u64) -> Result<B256, StateError> {
+        let Ok(hash) = self.0.block_hash_ref(number);
+        Ok(hash)
+    }
+}
+
+/// Raw revm on an in-memory `CacheDB` holding the genesis accounts: the time of the
+/// transactions alone (building the database is not timed).
+pub(crate) fn raw_revm(
+    spec: &ChainSpec,
+    config: &ChainConfig,
+    context: &BlockContext,
+    txs: &[RecoveredTx],
+) -> anyhow::Result<Duration> {
+    let db = genesis_db(spec)?;
     let mut evm = Context::mainnet()
         .with_db(db)
         .with_cfg(config.cfg_env())
@@ -111,8 +149,16 @@ pub(crate) fn execution(n: usize) -> anyhow::Result<()> {
         .collect();
 
     println!(
-        "  {:<16} {:>14} {:>14} {:>8} {:>14} {:>8} {:>16}",
-        "workload", "raw revm tx/s", "node tx/s", "ratio", "cold tx/s", "ratio", "full import tx/s"
+        "  {:<16} {:>14} {:>14} {:>8} {:>14} {:>8} {:>14} {:>8} {:>16}",
+        "workload",
+        "raw revm tx/s",
+        "node tx/s",
+        "ratio",
+        "cold tx/s",
+        "ratio",
+        "in-memory tx/s",
+        "ratio",
+        "full import tx/s"
     );
     for (name, txs) in [("transfers", &transfers), ("ERC-20 transfers", &erc20)] {
         let recovered: Vec<RecoveredTx> = txs
@@ -140,11 +186,22 @@ pub(crate) fn execution(n: usize) -> anyhow::Result<()> {
             );
             Ok(took)
         };
+        let in_memory = InMemory(genesis_db(&spec)?);
+        let run_in_memory = || -> anyhow::Result<Duration> {
+            let txs = recovered.clone();
+            let start = Instant::now();
+            let executed =
+                execute_block_on(&in_memory, &config, &context, txs, Mode::Import, u64::MAX)?;
+            let took = start.elapsed();
+            drop(executed);
+            Ok(took)
+        };
         let cold = run()?;
-        let (mut raw, mut node) = (Duration::MAX, Duration::MAX);
+        let (mut raw, mut node, mut memory) = (Duration::MAX, Duration::MAX, Duration::MAX);
         for _ in 0..ROUNDS {
             raw = raw.min(raw_revm(&spec, &config, &context, &recovered)?);
             node = node.min(run()?);
+            memory = memory.min(run_in_memory()?);
         }
         // The whole import after recovery: execute, write state, root, durable commit.
         let full = best_of(1, || {
@@ -157,19 +214,22 @@ pub(crate) fn execution(n: usize) -> anyhow::Result<()> {
             Ok(())
         })?;
         println!(
-            "  {:<16} {:>14.0} {:>14.0} {:>8.2} {:>14.0} {:>8.2} {:>16.0}",
+            "  {:<16} {:>14.0} {:>14.0} {:>8.2} {:>14.0} {:>8.2} {:>14.0} {:>8.2} {:>16.0}",
             name,
             rate(n, raw),
             rate(n, node),
             raw.as_secs_f64() / node.as_secs_f64(),
             rate(n, cold),
             raw.as_secs_f64() / cold.as_secs_f64(),
+            rate(n, memory),
+            raw.as_secs_f64() / memory.as_secs_f64(),
             rate(n, full),
         );
     }
     println!(
         "  ratio = raw revm time / node time on the same transactions (goal >= 0.90); node: its \
-         accounts read before, as under load (hot-state cache); cold: first read from storage\n"
+         accounts read before, as under load (hot-state cache); cold: first read from storage; \
+         in-memory: the node's executor (one thread) over raw revm's in-memory state\n"
     );
     Ok(())
 }

@@ -191,8 +191,12 @@ impl<D: DatabaseRef> BlockState<D> {
             storage.wiped = true;
             storage.slots.clear();
         }
+        // Code the block has already seen (read from the parent, or written by an earlier
+        // transaction) is not new: a contract touched by every transaction of a block is not
+        // re-recorded every time.
         if let Some(code) = &account.info.code
             && account.info.code_hash != KECCAK_EMPTY
+            && !self.code_cache.contains_key(&account.info.code_hash)
         {
             self.changes
                 .codes

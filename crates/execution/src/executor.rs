@@ -186,12 +186,19 @@ pub fn execute_block_on<D: DatabaseRef<Error = StateError>>(
     let mut out = ExecutedBlock::default();
     let mut passed_over = PassedOver::default();
     let mut receipts = Vec::with_capacity(txs.len());
-    for (index, tx) in txs.iter().enumerate() {
-        if let Some(receipt) =
-            run_transaction(&mut evm, &mut out, &mut passed_over, block, index, tx, mode)?
-        {
-            receipts.push((tx_type(tx), receipt));
-            out.transactions.push(tx.clone());
+    out.transactions.reserve(txs.len());
+    for (index, tx) in txs.into_iter().enumerate() {
+        if let Some(receipt) = run_transaction(
+            &mut evm,
+            &mut out,
+            &mut passed_over,
+            block,
+            index,
+            &tx,
+            mode,
+        )? {
+            receipts.push((tx_type(&tx), receipt));
+            out.transactions.push(tx);
         }
         if out.gas_used > claimed_gas {
             return Err(ExecutionError::GasAboveClaim {

@@ -264,6 +264,53 @@ fn erc20_deploy_transfer_logs_and_custom_error_revert() {
 }
 
 #[test]
+fn a_block_records_new_code_and_not_code_it_only_called() {
+    let (_dir, store) = setup();
+    let token = address_of(&key(1)).create(0);
+    let transfer = |nonce| {
+        let input = ExampleToken::transferCall {
+            to: Address::repeat_byte(9),
+            value: U256::from(1),
+        }
+        .abi_encode();
+        tx(
+            1,
+            nonce,
+            TxKind::Call(token),
+            U256::ZERO,
+            input.into(),
+            100_000,
+        )
+    };
+    // Deployed and called in one block: its code is recorded once.
+    let deployed = commit_block(
+        &store,
+        vec![deploy_token(1, 1000), transfer(1), transfer(2)],
+        Mode::Import,
+    );
+    let reader = store.reader().unwrap();
+    let code_hash = reader
+        .state()
+        .unwrap()
+        .account(token)
+        .unwrap()
+        .unwrap()
+        .code_hash;
+    assert_eq!(
+        deployed.changes.codes.keys().collect::<Vec<_>>(),
+        vec![&code_hash]
+    );
+    // Only called: the contract is touched by every transaction, its code is already stored.
+    let called = commit_block(&store, vec![transfer(3), transfer(4)], Mode::Import);
+    assert!(called.receipts.iter().all(|r| r.status()));
+    assert!(
+        called.changes.codes.is_empty(),
+        "{:?}",
+        called.changes.codes
+    );
+}
+
+#[test]
 fn import_rejects_what_build_skips() {
     let (_dir, store) = setup();
     let reader = store.reader().unwrap();
