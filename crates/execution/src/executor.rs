@@ -156,11 +156,7 @@ pub fn execute_block(
             Ok(())
         })?;
     }
-    out.transactions = txs
-        .into_iter()
-        .zip(ran)
-        .filter_map(|(tx, ran)| ran.then_some(tx))
-        .collect();
+    out.transactions = the_ones_that_ran(txs, &ran);
     close_block(out, evm.ctx.journaled_state.database, chain, block)
 }
 
@@ -186,19 +182,13 @@ pub fn execute_block_on<D: DatabaseRef<Error = StateError>>(
     let mut out = ExecutedBlock::default();
     let mut passed_over = PassedOver::default();
     let mut receipts = Vec::with_capacity(txs.len());
-    out.transactions.reserve(txs.len());
-    for (index, tx) in txs.into_iter().enumerate() {
-        if let Some(receipt) = run_transaction(
-            &mut evm,
-            &mut out,
-            &mut passed_over,
-            block,
-            index,
-            &tx,
-            mode,
-        )? {
-            receipts.push((tx_type(&tx), receipt));
-            out.transactions.push(tx);
+    let mut ran = vec![false; txs.len()];
+    for (index, tx) in txs.iter().enumerate() {
+        if let Some(receipt) =
+            run_transaction(&mut evm, &mut out, &mut passed_over, block, index, tx, mode)?
+        {
+            receipts.push((tx_type(tx), receipt));
+            ran[index] = true;
         }
         if out.gas_used > claimed_gas {
             return Err(ExecutionError::GasAboveClaim {
@@ -207,7 +197,20 @@ pub fn execute_block_on<D: DatabaseRef<Error = StateError>>(
         }
     }
     out.receipts = with_blooms(receipts);
+    out.transactions = the_ones_that_ran(txs, &ran);
     close_block(out, evm.ctx.journaled_state.database, chain, block)
+}
+
+/// The transactions that ran, in order. Usually all of them: then the vector is handed over
+/// whole, since moving each transaction (hundreds of bytes) was a visible share of a block.
+fn the_ones_that_ran(txs: Vec<RecoveredTx>, ran: &[bool]) -> Vec<RecoveredTx> {
+    if ran.iter().all(|ran| *ran) {
+        return txs;
+    }
+    txs.into_iter()
+        .zip(ran)
+        .filter_map(|(tx, ran)| ran.then_some(tx))
+        .collect()
 }
 
 /// Ends a block whose receipts are sealed: the block's bloom, the reward, what changed.
