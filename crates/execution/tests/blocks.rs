@@ -77,6 +77,25 @@ fn deploy_token(secret: u8, supply: u64) -> RecoveredTx {
     tx(secret, 0, TxKind::Create, U256::ZERO, input, 2_000_000)
 }
 
+/// Account `secret`'s transaction `nonce`: `amount` of the token deployed by [`deploy_token`]
+/// to address 0x0909…09.
+fn transfer_token(secret: u8, nonce: u64, amount: u64) -> RecoveredTx {
+    let token = address_of(&key(secret)).create(0);
+    let input = ExampleToken::transferCall {
+        to: Address::repeat_byte(9),
+        value: U256::from(amount),
+    }
+    .abi_encode();
+    tx(
+        secret,
+        nonce,
+        TxKind::Call(token),
+        U256::ZERO,
+        input.into(),
+        100_000,
+    )
+}
+
 /// Executes and commits one block on the head, returning what ran.
 fn commit_block(store: &Store, txs: Vec<RecoveredTx>, mode: Mode) -> ankr_execution::ExecutedBlock {
     let chain = ChainConfig::from(&spec());
@@ -158,21 +177,7 @@ fn erc20_deploy_transfer_logs_and_custom_error_revert() {
     let (_dir, store) = setup();
     let deploy = deploy_token(1, 1000);
     let token = address_of(&key(1)).create(0);
-    let transfer = |nonce, amount| {
-        let input = ExampleToken::transferCall {
-            to: Address::repeat_byte(9),
-            value: U256::from(amount),
-        }
-        .abi_encode();
-        tx(
-            1,
-            nonce,
-            TxKind::Call(token),
-            U256::ZERO,
-            input.into(),
-            100_000,
-        )
-    };
+    let transfer = |nonce, amount| transfer_token(1, nonce, amount);
     let executed = commit_block(
         &store,
         vec![deploy, transfer(1, 400), transfer(2, 700)],
@@ -267,21 +272,7 @@ fn erc20_deploy_transfer_logs_and_custom_error_revert() {
 fn a_block_records_new_code_and_not_code_it_only_called() {
     let (_dir, store) = setup();
     let token = address_of(&key(1)).create(0);
-    let transfer = |nonce| {
-        let input = ExampleToken::transferCall {
-            to: Address::repeat_byte(9),
-            value: U256::from(1),
-        }
-        .abi_encode();
-        tx(
-            1,
-            nonce,
-            TxKind::Call(token),
-            U256::ZERO,
-            input.into(),
-            100_000,
-        )
-    };
+    let transfer = |nonce| transfer_token(1, nonce, 1);
     // Deployed and called in one block: its code is recorded once.
     let deployed = commit_block(
         &store,
