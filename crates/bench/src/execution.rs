@@ -8,8 +8,8 @@ use alloy_primitives::{Address, B256, Bytes, TxKind, U256};
 use alloy_sol_types::SolCall;
 use ankr_contracts::ExampleToken;
 use ankr_execution::{
-    BlockContext, ChainConfig, Mode, StateError, execute_block, execute_block_on, tx_env,
-    write_genesis,
+    BlockContext, ChainConfig, ExecutedBlock, ExecutionError, Mode, StateError, execute_block,
+    execute_block_on, tx_env, write_genesis,
 };
 use ankr_storage::Store;
 use ankr_types::{
@@ -106,6 +106,23 @@ pub(crate) fn raw_revm(
     Ok(start.elapsed())
 }
 
+/// The time `execute` takes over its own copy of `txs` (made outside the timing: raw revm runs
+/// over borrowed ones), checking that every transaction succeeded.
+fn timed(
+    txs: &[RecoveredTx],
+    execute: impl FnOnce(Vec<RecoveredTx>) -> Result<ExecutedBlock, ExecutionError>,
+) -> anyhow::Result<Duration> {
+    let txs = txs.to_vec();
+    let start = Instant::now();
+    let executed = execute(txs)?;
+    let took = start.elapsed();
+    anyhow::ensure!(
+        executed.receipts.iter().all(|r| r.status()),
+        "node: a transaction failed"
+    );
+    Ok(took)
+}
+
 /// Rounds of (raw revm, node) runs, interleaved so that a noisy spell of the machine hits
 /// both; the best of each counts.
 const ROUNDS: usize = 5;
@@ -173,28 +190,16 @@ pub(crate) fn execution(n: usize) -> anyhow::Result<()> {
         write_genesis(&store, &spec)?;
         let reader = store.reader()?;
         let state = reader.state()?;
-        // Each run gets its own copy of the transactions, made outside the timing (raw revm
-        // runs over borrowed ones).
-        let run = || -> anyhow::Result<Duration> {
-            let txs = recovered.clone();
-            let start = Instant::now();
-            let executed = execute_block(&state, &config, &context, txs, Mode::Import)?;
-            let took = start.elapsed();
-            anyhow::ensure!(
-                executed.receipts.iter().all(|r| r.status()),
-                "node: a transaction failed"
-            );
-            Ok(took)
+        let run = || {
+            timed(&recovered, |txs| {
+                execute_block(&state, &config, &context, txs, Mode::Import)
+            })
         };
         let in_memory = InMemory(genesis_db(&spec)?);
-        let run_in_memory = || -> anyhow::Result<Duration> {
-            let txs = recovered.clone();
-            let start = Instant::now();
-            let executed =
-                execute_block_on(&in_memory, &config, &context, txs, Mode::Import, u64::MAX)?;
-            let took = start.elapsed();
-            drop(executed);
-            Ok(took)
+        let run_in_memory = || {
+            timed(&recovered, |txs| {
+                execute_block_on(&in_memory, &config, &context, txs, Mode::Import, u64::MAX)
+            })
         };
         let cold = run()?;
         let (mut raw, mut node, mut memory) = (Duration::MAX, Duration::MAX, Duration::MAX);
