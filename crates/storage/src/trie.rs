@@ -102,13 +102,14 @@ impl<S: TrieSource> Walk<'_, S> {
     }
 
     /// Feeds the builder the children of the kept node at `path`: untouched ones by hash.
-    /// Untouched children that are plain leaves are read by one range scan per run of them,
-    /// not one per child: near the bottom of a large trie most of a node's children are
-    /// leaves, and a B-tree descent each cost a tenth of a block's root (issue 16).
+    /// Children with nothing kept below them (untouched plain leaves, touched children outside
+    /// the tree mask) are read by one range scan per run of them, not one lookup and one scan
+    /// per child: near the bottom of a large trie most of a node's children are leaves, and a
+    /// B-tree descent each cost a tenth of a block's root (issue 16).
     fn open(&mut self, path: Nibbles, node: &BranchNodeCompact) -> Result<(), StoreError> {
         self.removed.push(path);
         let mut hashes = node.hashes.iter();
-        // The untouched plain-leaf children since the last other child: (first, last).
+        // The children to read leaf by leaf since the last other child: (first, last).
         let mut leaf_run: Option<(Nibbles, Nibbles)> = None;
         for nibble in 0..16u8 {
             let mut child = path;
@@ -123,14 +124,18 @@ impl<S: TrieSource> Walk<'_, S> {
                 continue; // nothing there
             }
             let kept_below = node.tree_mask.is_bit_set(nibble);
-            if !touched && hash.is_none() && !kept_below {
-                leaf_run.get_or_insert((child, child)).1 = child;
-                continue;
-            }
-            self.scan(leaf_run.take())?;
             match hash {
-                Some(hash) if !touched => self.builder.add_branch(child, hash, kept_below),
-                _ => self.subtree(child)?,
+                Some(hash) if !touched => {
+                    self.scan(leaf_run.take())?;
+                    self.builder.add_branch(child, hash, kept_below);
+                }
+                // Nothing is kept below a child the tree mask leaves out (a kept node's parents
+                // are all kept): its leaves are all there is, read with its neighbours'.
+                _ if !kept_below => leaf_run.get_or_insert((child, child)).1 = child,
+                _ => {
+                    self.scan(leaf_run.take())?;
+                    self.subtree(child)?;
+                }
             }
         }
         self.scan(leaf_run.take())

@@ -15,11 +15,20 @@ use std::ops::Bound;
 
 type NodeTable<'t> = Table<'t, &'static [u8], &'static [u8]>;
 
+/// The kept node with the shortest path starting with `key`. Usually it is at `key` itself,
+/// found by one lookup; only below an extension does it take a range scan (two B-tree cursors).
 fn node_at(
     table: &impl ReadableTable<&'static [u8], &'static [u8]>,
     key: &[u8],
     path_from: usize,
 ) -> Result<Option<(Nibbles, BranchNodeCompact)>, StoreError> {
+    let decode = |bytes: &[u8]| {
+        decode_node(bytes).ok_or_else(|| StoreError::corrupt("trie", "undecodable branch node"))
+    };
+    if let Some(bytes) = table.get(key)? {
+        let path = Nibbles::from_nibbles_unchecked(&key[path_from..]);
+        return Ok(Some((path, decode(bytes.value())?)));
+    }
     let Some(entry) = table.range::<&[u8]>(key..)?.next() else {
         return Ok(None);
     };
@@ -27,10 +36,8 @@ fn node_at(
     if !found.value().starts_with(key) {
         return Ok(None);
     }
-    let node = decode_node(bytes.value())
-        .ok_or_else(|| StoreError::corrupt("trie", "undecodable branch node"))?;
     let path = Nibbles::from_nibbles_unchecked(&found.value()[path_from..]);
-    Ok(Some((path, node)))
+    Ok(Some((path, decode(bytes.value())?)))
 }
 
 /// The account trie: kept nodes and `ACCOUNTS`, whose values are already trie leaves.
