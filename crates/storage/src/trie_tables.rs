@@ -377,7 +377,8 @@ mod tests {
 
     /// A leaf whose siblings all go moves up into its parent's place and hashes differently, so
     /// nothing kept for it below may stand in for it. Deleting accounts one by one collapses
-    /// branch after branch (keeping leaves' hashes without this rule fails here).
+    /// branch after branch (an attempt to keep leaves' hashes failed here until it read such a
+    /// leaf instead; docs/benchmarks.md).
     #[test]
     fn deleting_siblings_moves_a_leaf_up_and_the_root_follows() {
         let dir = tempfile::tempdir().unwrap();
@@ -387,8 +388,8 @@ mod tests {
         writer.apply_state(1, &apply(&everyone)).unwrap();
         writer.state_root().unwrap();
         writer.commit().unwrap();
-        // Every third one first, then the rest from the far end, one a block, a balance
-        // change beside each so that untouched leaves are fed by their kept hashes.
+        // Every third one first, then the rest from the far end, one a block, with a balance
+        // change beside each so that every block also rebuilds paths that do not collapse.
         let order = (0..60)
             .step_by(3)
             .chain((0..60).rev().filter(|i| i % 3 != 0));
