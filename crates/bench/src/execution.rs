@@ -123,8 +123,8 @@ fn timed(
     Ok(took)
 }
 
-/// Rounds of (raw revm, node) runs, interleaved so that a noisy spell of the machine hits
-/// both; the best of each counts.
+/// Rounds of (raw revm, node, in-memory executor) runs, interleaved so that a noisy spell of
+/// the machine hits them all; the best of each counts.
 const ROUNDS: usize = 5;
 
 pub(crate) fn execution(n: usize) -> anyhow::Result<()> {
