@@ -1,6 +1,6 @@
 //! revm's view of state: head state from storage under a per-block overlay of changes.
 
-use alloy_primitives::{Address, B256, U256, map::HashMap};
+use alloy_primitives::{Address, B256, U256, map::B256Map};
 use alloy_trie::KECCAK_EMPTY;
 use ankr_storage::{Account, StateChanges, StateReader, StoreError};
 use revm::{
@@ -73,7 +73,11 @@ impl DatabaseRef for StateDb<'_> {
 pub struct BlockState<D> {
     base: D,
     changes: StateChanges,
-    code_cache: HashMap<B256, Bytecode>,
+    code_cache: B256Map<Bytecode>,
+    /// Parent-state accounts read ahead for the transactions about to run (by a helper
+    /// thread, see `execute_block`), found here by a plain map lookup instead of a read of
+    /// `base`. Below `changes`: only accounts the block has not changed yet are read here.
+    read_ahead: AddressMap<Option<AccountInfo>>,
 }
 
 impl<D: DatabaseRef> BlockState<D> {
@@ -90,8 +94,18 @@ impl<D: DatabaseRef> BlockState<D> {
         Self {
             base,
             changes,
-            code_cache: HashMap::default(),
+            code_cache: B256Map::default(),
+            read_ahead: AddressMap::default(),
         }
+    }
+
+    /// Puts `accounts`, read from the parent state, in front of `base` for the next
+    /// transactions, and returns the ones put there before (for the caller to reuse).
+    pub fn read_ahead(
+        &mut self,
+        accounts: AddressMap<Option<AccountInfo>>,
+    ) -> AddressMap<Option<AccountInfo>> {
+        std::mem::replace(&mut self.read_ahead, accounts)
     }
 
     /// What the block changed, for storage to write.
@@ -170,7 +184,10 @@ impl<D: DatabaseRef> BlockState<D> {
                 code_hash: a.code_hash,
                 ..Default::default()
             }),
-            None => self.base.basic_ref(address)?,
+            None => match self.read_ahead.get(&address) {
+                Some(info) => info.clone(),
+                None => self.base.basic_ref(address)?,
+            },
         })
     }
 

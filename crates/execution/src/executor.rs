@@ -11,6 +11,7 @@ use revm::{
     context::result::{EVMError, InvalidTransaction},
     handler::{MainnetContext, MainnetEvm},
 };
+use revm::{primitives::AddressMap, state::AccountInfo};
 
 /// Whether a transaction that cannot run is skipped (building) or fails the block (importing).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,14 +61,19 @@ pub struct ExecutedBlock {
 type BlockEvm<D> = MainnetEvm<MainnetContext<BlockState<D>>>;
 
 /// Transactions per chunk: while chunk k executes, a helper thread reads the accounts of chunk
-/// k+1 (into the store's hot-state cache) and computes the log blooms of chunk k-1. Blocks
-/// smaller than one chunk are not worth a thread.
+/// k+1 and computes the log blooms of chunk k-1. Blocks smaller than one chunk are not worth a
+/// thread.
 const CHUNK: usize = 256;
+
+/// Parent-state accounts read ahead, by address.
+type ReadAhead = AddressMap<Option<AccountInfo>>;
 
 /// What the helper thread does beside execution.
 enum HelperJob<'a> {
-    /// Read these transactions' senders and recipients, so execution finds them cached.
-    Prefetch(&'a [RecoveredTx]),
+    /// Read chunk `.0`'s senders and recipients into the map `.2` (emptied, to reuse its
+    /// room) and send it back: execution then finds them with one plain lookup, where a read
+    /// of the store, even from its hot-state cache, costs locks and atomics.
+    ReadAhead(usize, &'a [RecoveredTx], ReadAhead),
     /// Seal these receipts with their blooms (a keccak per log address and topic).
     Blooms(Vec<(TxType, Receipt)>),
 }
@@ -107,18 +113,24 @@ pub fn execute_block(
     } else {
         std::thread::scope(|scope| -> Result<(), ExecutionError> {
             let (jobs, inbox) = std::sync::mpsc::channel::<HelperJob>();
+            let (read_back, read) = std::sync::mpsc::channel::<(usize, ReadAhead)>();
             let helper = scope.spawn(move || {
+                let parent = StateDb { reader: state };
                 let mut sealed = Vec::new();
                 for job in inbox {
                     match job {
-                        // A failed read fails again, and is reported, when execution makes it.
-                        HelperJob::Prefetch(txs) => {
+                        HelperJob::ReadAhead(number, txs, mut accounts) => {
+                            accounts.clear();
                             for tx in txs {
                                 let to = alloy_consensus::Transaction::to(&tx.tx);
                                 for address in std::iter::once(tx.sender).chain(to) {
-                                    let _ = state.account(address);
+                                    // A failed read is left to execution, which reports it.
+                                    if let Ok(info) = parent.basic_ref(address) {
+                                        accounts.insert(address, info);
+                                    }
                                 }
                             }
+                            let _ = read_back.send((number, accounts));
                         }
                         HelperJob::Blooms(receipts) => sealed.extend(with_blooms(receipts)),
                     }
@@ -126,11 +138,22 @@ pub fn execute_block(
                 sealed
             });
             let chunks: Vec<&[RecoveredTx]> = txs.chunks(CHUNK).collect();
-            let _ = jobs.send(HelperJob::Prefetch(chunks[0]));
+            let room = || ReadAhead::with_capacity_and_hasher(2 * CHUNK, Default::default());
+            let _ = jobs.send(HelperJob::ReadAhead(0, chunks[0], room()));
+            let mut spare = room();
             for (number, chunk) in chunks.iter().enumerate() {
                 if let Some(next) = chunks.get(number + 1) {
-                    let _ = jobs.send(HelperJob::Prefetch(next));
+                    let _ = jobs.send(HelperJob::ReadAhead(number + 1, next, spare));
                 }
+                // Ready or not, execution goes on: what is not read ahead yet it reads itself.
+                let mut ahead = ReadAhead::default();
+                while let Ok((ready, accounts)) = read.try_recv() {
+                    if ready == number {
+                        ahead = accounts;
+                        break;
+                    }
+                }
+                spare = evm.ctx.journaled_state.database.read_ahead(ahead);
                 let mut receipts = Vec::with_capacity(chunk.len());
                 for (offset, tx) in chunk.iter().enumerate() {
                     let index = number * CHUNK + offset;

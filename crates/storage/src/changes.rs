@@ -1,6 +1,9 @@
 //! What executing a block changes, and the reverse changeset kept to undo it.
 
-use alloy_primitives::{Address, B256, Bytes, U256, map::HashMap};
+use alloy_primitives::{
+    Address, B256, Bytes, U256,
+    map::{AddressMap, B256Map, U256Map},
+};
 use alloy_rlp::{RlpDecodable, RlpEncodable};
 
 /// An account as the EVM sees it (the storage root is storage's business).
@@ -16,7 +19,7 @@ pub struct Account {
 pub struct StorageChanges {
     /// All earlier slots are gone (contract created or self-destructed) before `slots` apply.
     pub wiped: bool,
-    pub slots: HashMap<U256, U256>,
+    pub slots: U256Map<U256>,
 }
 
 /// An account as the trie holds it after a block: the new values with `storage_root`, deleted,
@@ -39,14 +42,15 @@ pub fn account_after(
     }
 }
 
-/// Everything a block changed in state.
+/// Everything a block changed in state. Written once per transaction while a block runs, so
+/// its maps hash their fixed-size keys with alloy's cheap fixed-bytes hasher.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StateChanges {
     /// New account values; `None` deletes the account.
-    pub accounts: HashMap<Address, Option<Account>>,
-    pub storage: HashMap<Address, StorageChanges>,
+    pub accounts: AddressMap<Option<Account>>,
+    pub storage: AddressMap<StorageChanges>,
     /// New contract code by hash.
-    pub codes: HashMap<B256, Bytes>,
+    pub codes: B256Map<Bytes>,
 }
 
 impl StateChanges {
