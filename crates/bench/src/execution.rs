@@ -124,8 +124,10 @@ fn timed(
 }
 
 /// Rounds of (raw revm, node, in-memory executor) runs, interleaved so that a noisy spell of
-/// the machine hits them all; the best of each counts.
-const ROUNDS: usize = 5;
+/// the machine hits them all; the best of each counts. Five rounds left the ratios swinging
+/// by ±0.1 from one run of the bench to the next; twenty hold them within a few hundredths,
+/// for about four seconds more.
+const ROUNDS: usize = 20;
 
 pub(crate) fn execution(n: usize) -> anyhow::Result<()> {
     println!(

@@ -366,8 +366,9 @@ fn legacy_eip155_transaction_runs() {
     assert!(executed.receipts[0].status());
 }
 
-/// Blocks larger than a prefetch chunk read accounts ahead on another thread; those parent-state
-/// reads must never shadow what earlier transactions of the same block changed.
+/// Blocks larger than a chunk read accounts ahead on another thread and execution reads them
+/// from there; those parent-state reads must never shadow what earlier transactions of the same
+/// block changed (put the read-ahead map above the block's changes and this fails).
 #[test]
 fn prefetched_accounts_never_shadow_changes_made_earlier_in_the_block() {
     let dir = tempfile::tempdir().unwrap();
