@@ -97,10 +97,15 @@ impl Chain {
         };
         let mut header = header_for(&context, state_root, &executed, seal);
         header.child_chains_root = child_chains_root;
-        Ok(Block {
+        let block = Block {
             header,
-            transactions: executed.transactions.into_iter().map(|t| t.tx).collect(),
-        })
+            transactions: executed.transactions.iter().map(|t| t.tx.clone()).collect(),
+        };
+        self.built
+            .lock()
+            .expect("built templates lock")
+            .keep(block.header.template_hash(), executed);
+        Ok(block)
     }
 
     /// Executes the best pooled transactions on `parent` (the head), dropping from the pool

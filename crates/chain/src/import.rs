@@ -68,6 +68,20 @@ impl Chain {
     pub(crate) fn extend_head(&self, parent: &Header, block: Block) -> Result<B256, ImportError> {
         let hash = block.header.hash();
         self.check_header(parent, &block.header)?;
+        let built_here = self
+            .built
+            .lock()
+            .expect("built templates lock")
+            .take(&block);
+        if let Some(executed) = built_here {
+            // Its transactions, gas, receipts and bloom are the template's, built on this
+            // parent; the state root is still computed from what is written.
+            self.metrics.template_reused();
+            self.write_block(parent, executed, |state_root, _| {
+                check_state_root(state_root, block.header)
+            })?;
+            return Ok(hash);
+        }
 
         let senders = recover_senders(&block.transactions);
         let mut txs = Vec::with_capacity(block.transactions.len());
@@ -115,13 +129,7 @@ impl Chain {
             return Err(ImportError::WrongLogsBloom);
         }
         self.write_block(parent, executed, |state_root, _| {
-            if state_root != header.state_root {
-                return Err(ImportError::WrongStateRoot {
-                    expected: state_root,
-                    got: header.state_root,
-                });
-            }
-            Ok(header)
+            check_state_root(state_root, header)
         })?;
         Ok(hash)
     }
@@ -174,4 +182,15 @@ impl Chain {
         }
         Ok(())
     }
+}
+
+/// `header` if it carries `state_root`, the root of the state its block wrote.
+fn check_state_root(state_root: B256, header: Header) -> Result<Header, ImportError> {
+    if state_root != header.state_root {
+        return Err(ImportError::WrongStateRoot {
+            expected: state_root,
+            got: header.state_root,
+        });
+    }
+    Ok(header)
 }

@@ -7,6 +7,7 @@
 mod bad_blocks;
 mod blobs;
 mod build;
+mod built;
 pub mod child_chains;
 mod error;
 mod fork_choice;
@@ -121,6 +122,9 @@ pub struct Chain {
     /// Senders recovered by transaction hash: a transaction sent again (a wallet retrying,
     /// a refused send resent, gossip bringing it back) does not pay for recovery twice.
     recovered_senders: Mutex<std::collections::HashMap<B256, Address>>,
+    /// Templates built here with their execution, for import to take when they come back
+    /// sealed instead of running them again.
+    built: Mutex<built::BuiltTemplates>,
 }
 
 /// The most recent pool arrivals, numbered from 1, at most [`Arrivals::KEPT`] of them.
@@ -157,6 +161,7 @@ impl Chain {
             metrics: Default::default(),
             window_cache: Default::default(),
             recovered_senders: Default::default(),
+            built: Default::default(),
             recent_forks: Default::default(),
             blocks: broadcast::channel(256).0,
             pending_tx: Notify::new(),

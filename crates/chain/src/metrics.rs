@@ -11,6 +11,7 @@ pub struct ChainMetrics {
     blocks_imported: AtomicU64,
     import_nanos: AtomicU64,
     blocks_built: AtomicU64,
+    templates_reused: AtomicU64,
     blocks_refused: AtomicU64,
     reorganisations: AtomicU64,
     reorganised_blocks: AtomicU64,
@@ -23,6 +24,8 @@ pub struct ChainCounts {
     /// Total time spent importing them (a summary's sum, with `blocks_imported` its count).
     pub import_time: Duration,
     pub blocks_built: u64,
+    /// Sealed templates of this node imported from the execution kept when they were built.
+    pub templates_reused: u64,
     /// Blocks refused for breaking a rule (not those already known or awaiting a parent).
     pub blocks_refused: u64,
     pub reorganisations: u64,
@@ -41,6 +44,10 @@ impl ChainMetrics {
         self.blocks_built.fetch_add(1, Relaxed);
     }
 
+    pub(crate) fn template_reused(&self) {
+        self.templates_reused.fetch_add(1, Relaxed);
+    }
+
     pub(crate) fn refused(&self) {
         self.blocks_refused.fetch_add(1, Relaxed);
     }
@@ -56,6 +63,7 @@ impl ChainMetrics {
             blocks_imported: self.blocks_imported.load(Relaxed),
             import_time: Duration::from_nanos(self.import_nanos.load(Relaxed)),
             blocks_built: self.blocks_built.load(Relaxed),
+            templates_reused: self.templates_reused.load(Relaxed),
             blocks_refused: self.blocks_refused.load(Relaxed),
             reorganisations: self.reorganisations.load(Relaxed),
             reorganised_blocks: self.reorganised_blocks.load(Relaxed),

@@ -96,6 +96,8 @@ async fn the_miner_seals_by_useful_work_renews_its_registration_and_survives_fai
     assert!(local["failedSubtasks"].as_u64().unwrap() > 0, "{status}");
     assert!(local["lastFailure"].as_str().unwrap().contains("traps"));
     assert!(stats.wins.load(Relaxed) >= 14);
+    // Its own sealed templates were imported from the execution done when it built them.
+    assert!(node.chain.metrics().templates_reused >= 14);
 
     // The beneficiary earned block rewards; registrations were paid by the same account.
     let balance = call(
@@ -136,6 +138,8 @@ async fn an_external_miner_submits_and_every_broken_rule_is_named() {
     let hash = submit(&client, &block).await.unwrap();
     assert_eq!(hash.as_str().unwrap(), block.header.hash().to_string());
     assert_eq!(node.chain.head().number, 1);
+    // Built here: imported from the execution kept when the template was built.
+    assert_eq!(node.chain.metrics().templates_reused, 1);
 
     let rejected = |result: Result<Value, (i32, String)>| match result {
         Err((_, message)) => message,
@@ -179,6 +183,25 @@ async fn an_external_miner_submits_and_every_broken_rule_is_named() {
     let message = rejected(submit(&client, &bad).await);
     assert!(message.contains("state root"), "{message}");
 
+    // The template's header and seal with other transactions: not the template built here,
+    // so it is executed like any block, and its header does not commit to them.
+    let mut bad = base.clone();
+    seal(&miner, &mut bad, next());
+    let stranger_key = key(9);
+    bad.transactions
+        .push(ankr_types::recovery::sign_transaction(
+            &stranger_key,
+            alloy_consensus::TxEip1559 {
+                chain_id: devnet::spec().chain_id,
+                gas_limit: 21_000,
+                max_fee_per_gas: 1 << 40,
+                to: alloy_primitives::TxKind::Call(Address::repeat_byte(9)),
+                ..Default::default()
+            },
+        ));
+    let message = rejected(submit(&client, &bad).await);
+    assert!(message.contains("transactions root"), "{message}");
+
     let mut bad = base.clone();
     bad.header.timestamp = ankr_chain::now_seconds() + 3_600;
     seal(&miner, &mut bad, next());
@@ -210,6 +233,7 @@ async fn an_external_miner_submits_and_every_broken_rule_is_named() {
     assert!(seal(&miner, &mut good, next()));
     submit(&client, &good).await.unwrap();
     assert_eq!(node.chain.head().number, 2);
+    assert_eq!(node.chain.metrics().templates_reused, 2);
     node.stop().await;
 }
 

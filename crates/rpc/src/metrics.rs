@@ -89,6 +89,13 @@ impl MetricsSource {
         );
         metric(
             &mut out,
+            "ankr_templates_reused_total",
+            "counter",
+            "Sealed templates of this node imported without running them again since start.",
+            counts.templates_reused,
+        );
+        metric(
+            &mut out,
             "ankr_blocks_refused_total",
             "counter",
             "Blocks refused for breaking a rule since start.",
