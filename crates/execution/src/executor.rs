@@ -10,8 +10,9 @@ use revm::{
     Context, DatabaseRef, ExecuteCommitEvm, MainBuilder, MainContext, SystemCallCommitEvm,
     context::result::{EVMError, InvalidTransaction},
     handler::{MainnetContext, MainnetEvm},
+    primitives::AddressMap,
+    state::AccountInfo,
 };
-use revm::{primitives::AddressMap, state::AccountInfo};
 
 /// Whether a transaction that cannot run is skipped (building) or fails the block (importing).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
