@@ -7,17 +7,21 @@ use crate::{
     reader::{StoredBody, decode, u64_of},
     tables::*,
     trie_tables::{self, changed_keys},
+    trie_top::{TopChange, TopNodes},
 };
 use alloy_consensus::ReceiptEnvelope;
 use alloy_primitives::{B256, Bytes, U256, keccak256, map::HashSet};
 use alloy_trie::{EMPTY_ROOT_HASH, TrieAccount};
 use ankr_types::Header;
 use redb::{ReadableTable, WriteTransaction};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// One open write transaction. Dropping it without [`commit`](Self::commit) discards
 /// everything, which is how a block that fails validation leaves no trace.
 pub struct BlockWriter {
+    /// Before `txn`, so that an uncommitted writer puts the top nodes back before its
+    /// transaction (and with it the write lock) goes.
+    top: TopChange,
     txn: WriteTransaction,
     /// Hashed addresses changed since the state root was last brought up to date.
     changed_accounts: Vec<B256>,
@@ -27,8 +31,13 @@ pub struct BlockWriter {
 }
 
 impl BlockWriter {
-    pub(crate) fn new(txn: WriteTransaction, hot: Arc<HotState>) -> Result<Self, StoreError> {
+    pub(crate) fn new(
+        txn: WriteTransaction,
+        hot: Arc<HotState>,
+        top: Arc<Mutex<Option<TopNodes>>>,
+    ) -> Result<Self, StoreError> {
         Ok(Self {
+            top: TopChange::new(top, &txn)?,
             txn,
             changed_accounts: Vec::new(),
             hot,
@@ -135,8 +144,8 @@ impl BlockWriter {
     /// The state root over everything written so far, this block's changes included.
     /// Costs the paths of the accounts changed since the last call, not a scan of the state.
     pub fn state_root(&mut self) -> Result<B256, StoreError> {
-        let changed = changed_keys(self.changed_accounts.drain(..));
-        trie_tables::update_account_trie(&self.txn, &changed)
+        self.top
+            .update_root(&self.txn, self.changed_accounts.drain(..))
     }
 
     /// The state root by a full scan of every account, ignoring the kept nodes: the baseline
@@ -330,14 +339,12 @@ impl BlockWriter {
         }
         // The kept nodes follow the state back; landing on the parent's root shows they did.
         let pending = self.changed_accounts.drain(..);
-        let restored = changed_keys(
-            changeset
-                .accounts
-                .iter()
-                .map(|a| a.hashed_address)
-                .chain(pending),
-        );
-        let root = trie_tables::update_account_trie(&self.txn, &restored)?;
+        let restored = changeset
+            .accounts
+            .iter()
+            .map(|a| a.hashed_address)
+            .chain(pending);
+        let root = self.top.update_root(&self.txn, restored)?;
         let parent: Header = {
             let headers = self.txn.open_table(HEADERS)?;
             let value = headers
@@ -394,19 +401,23 @@ impl BlockWriter {
 
     /// Makes the block durable: after this returns, a crash cannot lose it.
     pub fn commit(self) -> Result<(), StoreError> {
+        let wrote_back = self.top.before_commit(&self.txn)?;
         if self.pending_hot.is_empty() {
             // No state changed: snapshots taken before and after agree with the cache.
-            self.txn.commit()?;
-            return Ok(());
+            let committed = self.txn.commit();
+            self.top.after_commit(committed.is_ok(), wrote_back);
+            return Ok(committed?);
         }
         let change = self.hot.change();
         match self.txn.commit() {
             Ok(()) => {
+                self.top.after_commit(true, wrote_back);
                 self.pending_hot.apply(&change);
                 Ok(())
             }
             Err(error) => {
                 // Whether any of it reached the file is unknown: trust nothing cached.
+                self.top.after_commit(false, wrote_back);
                 change.clear();
                 Err(error.into())
             }

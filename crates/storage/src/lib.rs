@@ -6,7 +6,8 @@
 //!
 //! State is flat and hashed: accounts keyed by keccak(address), slots by (keccak(address),
 //! keccak(slot)). That is the order of the Merkle-Patricia trie. Beside it the trie's branch
-//! nodes are kept (`trie.rs`), so a block's root is rebuilt along the keys it changed only.
+//! nodes are kept (`trie.rs`), so a block's root is rebuilt along the keys it changed only; the
+//! account trie's top levels stay in memory between blocks (`trie_top.rs`).
 
 mod block_writer;
 mod changes;
@@ -17,6 +18,7 @@ mod reader;
 mod tables;
 mod trie;
 mod trie_tables;
+mod trie_top;
 
 pub use alloy_trie::TrieAccount;
 pub use block_writer::BlockWriter;
@@ -27,7 +29,11 @@ pub use reader::{StateReader, StoreReader, StoredBody, TxLocation};
 
 use hot_state::{HotState, HotView};
 use redb::ReadableDatabase;
-use std::{path::Path, sync::Arc};
+use std::{
+    path::Path,
+    sync::{Arc, Mutex},
+};
+use trie_top::TopNodes;
 
 /// Blocks of state history a node keeps unless told otherwise: what JSON-RPC serves of past
 /// state (geth keeps 128, reth 10,064 in full mode), far beyond the deepest reorganisation.
@@ -36,10 +42,13 @@ pub const DEFAULT_STATE_HISTORY: u64 = 1024;
 /// by their changesets, so those must outlive it.
 pub const MIN_STATE_HISTORY: u64 = 128;
 
-/// The node's database: one redb file, and the head state's hot accounts and slots in memory.
+/// The node's database: one redb file, and in memory the head state's hot accounts and slots
+/// and the account trie's top levels.
 pub struct Store {
     db: redb::Database,
     hot: Arc<HotState>,
+    /// Loaded by the first writer (`None` again after a commit failed: reloaded by the next).
+    top: Arc<Mutex<Option<TopNodes>>>,
 }
 
 impl Store {
@@ -50,6 +59,7 @@ impl Store {
         let store = Self {
             db,
             hot: Arc::new(HotState::new()),
+            top: Arc::default(),
         };
         store.create_tables()?;
         Ok(store)
@@ -59,14 +69,14 @@ impl Store {
         use redb::ReadableTable;
         let txn = self.db.begin_write().map_err(redb::Error::from)?;
         tables::create_all(&txn)?;
-        let nodes_kept = txn
+        let layout = txn
             .open_table(tables::META)?
             .get(tables::META_TRIE)?
-            .is_some();
-        if !nodes_kept {
+            .map(|v| v.value().to_vec());
+        if layout.as_deref() != Some(&[tables::TRIE_LAYOUT]) {
             trie_tables::rebuild(&txn)?;
             txn.open_table(tables::META)?
-                .insert(tables::META_TRIE, [1u8].as_slice())?;
+                .insert(tables::META_TRIE, [tables::TRIE_LAYOUT].as_slice())?;
         }
         txn.commit().map_err(redb::Error::from)?;
         Ok(())
@@ -174,6 +184,7 @@ impl Store {
         BlockWriter::new(
             self.db.begin_write().map_err(redb::Error::from)?,
             self.hot.clone(),
+            self.top.clone(),
         )
     }
 }

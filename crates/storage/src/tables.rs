@@ -22,6 +22,13 @@ pub const STORAGE: TableDefinition<([u8; 32], [u8; 32]), [u8; 32]> =
     TableDefinition::new("storage");
 /// nibble path (a byte per nibble) → a kept branch node of the account trie (`trie.rs`).
 pub const ACCOUNT_TRIE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("account_trie");
+/// nibble path → a kept node of the account trie's top levels as of the last checkpoint; the
+/// current ones are in memory and `ACCOUNT_TRIE` holds only the deeper ones (`trie_top.rs`).
+pub const ACCOUNT_TRIE_TOP: TableDefinition<&[u8], &[u8]> =
+    TableDefinition::new("account_trie_top");
+/// commit sequence → the hashed accounts (32 bytes each) whose trie paths that commit rebuilt
+/// since the last checkpoint of the top levels, replayed on open to bring them up to date.
+pub const ACCOUNT_TRIE_LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("account_trie_log");
 /// keccak(address) ++ nibble path → a kept branch node of that account's storage trie.
 pub const STORAGE_TRIE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("storage_trie");
 /// code hash → bytecode
@@ -48,8 +55,12 @@ pub const META_REORG: &str = "reorg";
 pub const META_STATE_HISTORY: &str = "state_history";
 /// The lowest block number whose changeset is still kept (u64 big-endian; absent: 0).
 pub const META_HISTORY_FROM: &str = "history_from";
-/// Present once the trie tables hold every kept node of the state (absent in older databases).
+/// The layout of the kept trie nodes, [`TRIE_LAYOUT`] once the trie tables hold every kept
+/// node of the state (absent in databases from before nodes were kept; 1 before the top
+/// levels had their own table). Any other value has them rebuilt on open.
 pub const META_TRIE: &str = "trie";
+/// See [`META_TRIE`].
+pub const TRIE_LAYOUT: u8 = 2;
 
 pub fn create_all(txn: &redb::WriteTransaction) -> Result<(), redb::TableError> {
     txn.open_table(HEADERS)?;
@@ -61,6 +72,8 @@ pub fn create_all(txn: &redb::WriteTransaction) -> Result<(), redb::TableError> 
     txn.open_table(ACCOUNTS)?;
     txn.open_table(STORAGE)?;
     txn.open_table(ACCOUNT_TRIE)?;
+    txn.open_table(ACCOUNT_TRIE_TOP)?;
+    txn.open_table(ACCOUNT_TRIE_LOG)?;
     txn.open_table(STORAGE_TRIE)?;
     txn.open_table(CODE)?;
     txn.open_table(CHANGESETS)?;

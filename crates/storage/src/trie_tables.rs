@@ -1,12 +1,14 @@
-//! The kept trie nodes in redb: the account trie's under their nibble paths, each account's
-//! storage trie's under its hashed address followed by the path. A nibble is one byte, so the
-//! tables order paths as the trie does, a node before the nodes below it.
+//! The kept trie nodes in redb: the account trie's under their nibble paths (its top levels in
+//! memory, `trie_top.rs`), each account's storage trie's under its hashed address followed by
+//! the path. A nibble is one byte, so the tables order paths as the trie does, a node before
+//! the nodes below it.
 
 use crate::{
     StoreError,
     reader::decode,
-    tables::{ACCOUNT_TRIE, ACCOUNTS, STORAGE, STORAGE_TRIE},
+    tables::{ACCOUNT_TRIE, ACCOUNT_TRIE_LOG, ACCOUNT_TRIE_TOP, ACCOUNTS, STORAGE, STORAGE_TRIE},
     trie::{TrieSource, TrieUpdate, decode_node, encode_node, update_root},
+    trie_top::{TopNodes, TopUndo, is_top},
 };
 use alloy_primitives::{B256, U256};
 use alloy_trie::{BranchNodeCompact, Nibbles};
@@ -40,8 +42,10 @@ fn node_at(
     Ok(Some((path, decode(bytes.value())?)))
 }
 
-/// The account trie: kept nodes and `ACCOUNTS`, whose values are already trie leaves.
+/// The account trie: its top nodes in memory, the deeper ones kept in redb, and `ACCOUNTS`,
+/// whose values are already trie leaves.
 struct AccountTrie<'a, 't> {
+    top: &'a TopNodes,
     nodes: &'a NodeTable<'t>,
     accounts: &'a Table<'t, [u8; 32], &'static [u8]>,
 }
@@ -51,6 +55,12 @@ impl TrieSource for AccountTrie<'_, '_> {
         &self,
         prefix: &Nibbles,
     ) -> Result<Option<(Nibbles, BranchNodeCompact)>, StoreError> {
+        // A top node under the prefix is above any deeper one there (they share its path).
+        if is_top(prefix)
+            && let Some(found) = self.top.first_under(prefix)
+        {
+            return Ok(Some(found));
+        }
         node_at(self.nodes, &prefix.to_vec(), 0)
     }
 
@@ -131,21 +141,43 @@ pub(crate) fn changed_keys(keys: impl IntoIterator<Item = B256>) -> Vec<Nibbles>
     keys.into_iter().map(Nibbles::unpack).collect()
 }
 
-/// The state root after the accounts under `changed` (hashed) changed; keeps the new nodes.
+/// The state root after the accounts under `changed` (hashed) changed; keeps the new nodes,
+/// the top ones in `top` (recording what they replaced in `undo`), the rest in `txn`.
 pub(crate) fn update_account_trie(
     txn: &WriteTransaction,
+    top: &mut TopNodes,
+    undo: &mut TopUndo,
     changed: &[Nibbles],
 ) -> Result<B256, StoreError> {
     let mut nodes = txn.open_table(ACCOUNT_TRIE)?;
     let accounts = txn.open_table(ACCOUNTS)?;
     let update = update_root(
         &AccountTrie {
+            top,
             nodes: &nodes,
             accounts: &accounts,
         },
         changed,
     )?;
-    keep(&mut nodes, &[], update)
+    for path in &update.removed {
+        if !update.updated.contains_key(path) {
+            match is_top(path) {
+                true => top.set(*path, None, undo),
+                false => {
+                    nodes.remove(path.to_vec().as_slice())?;
+                }
+            }
+        }
+    }
+    for (path, node) in update.updated {
+        match is_top(&path) {
+            true => top.set(path, Some(node), undo),
+            false => {
+                nodes.insert(path.to_vec().as_slice(), encode_node(&node).as_slice())?;
+            }
+        }
+    }
+    Ok(update.root)
 }
 
 /// `account`'s storage root after its slots under `changed` (hashed) changed; keeps the nodes.
@@ -187,6 +219,14 @@ pub(crate) fn rebuild(txn: &WriteTransaction) -> Result<B256, StoreError> {
         for entry in nodes.extract_from_if::<&[u8], _>(.., |_, _| true)? {
             entry?;
         }
+        let mut top_nodes = txn.open_table(ACCOUNT_TRIE_TOP)?;
+        for entry in top_nodes.extract_from_if::<&[u8], _>(.., |_, _| true)? {
+            entry?;
+        }
+        let mut log = txn.open_table(ACCOUNT_TRIE_LOG)?;
+        for entry in log.extract_from_if::<u64, _>(.., |_, _| true)? {
+            entry?;
+        }
         let mut storage_nodes = txn.open_table(STORAGE_TRIE)?;
         for entry in storage_nodes.extract_from_if::<&[u8], _>(.., |_, _| true)? {
             entry?;
@@ -209,7 +249,10 @@ pub(crate) fn rebuild(txn: &WriteTransaction) -> Result<B256, StoreError> {
             }
         }
     }
-    update_account_trie(txn, &[])
+    let mut top = TopNodes::default();
+    let root = update_account_trie(txn, &mut top, &mut TopUndo::new(), &[])?;
+    top.write_back(txn)?;
+    Ok(root)
 }
 
 #[cfg(test)]
@@ -225,7 +268,7 @@ mod tests {
 
     type Dump = Vec<(Vec<u8>, Vec<u8>)>;
 
-    fn dump(txn: &WriteTransaction) -> (Dump, Dump) {
+    fn dump(txn: &WriteTransaction) -> (Dump, Dump, Dump) {
         let all = |table: NodeTable<'_>| -> Dump {
             table
                 .iter()
@@ -237,6 +280,7 @@ mod tests {
                 .collect()
         };
         (
+            all(txn.open_table(ACCOUNT_TRIE_TOP).unwrap()),
             all(txn.open_table(ACCOUNT_TRIE).unwrap()),
             all(txn.open_table(STORAGE_TRIE).unwrap()),
         )
@@ -322,9 +366,10 @@ mod tests {
 
     fn change() -> impl Strategy<Value = Change> {
         // Few accounts holding many slots and many accounts holding few, so that both kinds of
-        // trie grow kept nodes two and three levels down.
+        // trie grow kept nodes two and three levels down (the account trie's then lie on both
+        // sides of its top levels, two in tests).
         (
-            prop_oneof![0u16..6, 0u16..600],
+            prop_oneof![0u16..6, 0u16..600, 0u16..4000],
             prop_oneof![9 => (0u64..1000).prop_map(Some), 1 => Just(None)],
             prop_oneof![0u16..4, 0u16..400],
             prop_oneof![Just(0u64), 1u64..50],
@@ -332,19 +377,25 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(12))]
+        #![proptest_config(ProptestConfig::with_cases(24))]
         #[test]
         fn kept_trie_roots_and_nodes_match_a_full_rebuild(
             blocks in prop::collection::vec(
-                (prop::collection::vec(change(), 1..300), 0usize..3),
+                (prop::collection::vec(change(), 1..300), 0usize..3, any::<bool>(), any::<bool>()),
                 1..7,
             ),
         ) {
             let dir = tempfile::tempdir().unwrap();
-            let store = Store::open(dir.path()).unwrap();
+            let mut store = Store::open(dir.path()).unwrap();
             let mut heads = vec![B256::ZERO];
             let mut number = 0u64;
-            for (changes, undo) in &blocks {
+            for (changes, undo, dropped_first, reopen) in &blocks {
+                if *dropped_first {
+                    // A template's writer: it changes the top nodes and is never committed.
+                    let mut writer = store.begin_block().unwrap();
+                    writer.apply_state(number + 1, &apply(&changes[..changes.len() / 2])).unwrap();
+                    writer.state_root().unwrap();
+                }
                 number += 1;
                 let mut writer = store.begin_block().unwrap();
                 writer.apply_state(number, &apply(changes)).unwrap();
@@ -359,8 +410,15 @@ mod tests {
                     number -= 1;
                 }
                 writer.commit().unwrap();
+                if *reopen {
+                    // As after a crash: the top nodes come from the checkpoint and the log.
+                    drop(store);
+                    store = Store::open(dir.path()).unwrap();
+                }
             }
+            drop(store.begin_block().unwrap()); // loads the top nodes if reopened last
             let txn = store.db.begin_write().unwrap();
+            store.top.lock().unwrap().as_ref().unwrap().write_back(&txn).unwrap();
             for (account, kept, scanned) in storage_roots_by_scan(&txn) {
                 prop_assert_eq!(kept, scanned, "storage root of {}", account);
             }
@@ -368,7 +426,8 @@ mod tests {
             let root = rebuild(&txn).unwrap();
             prop_assert_eq!(incremental, dump(&txn), "kept nodes differ from a rebuild");
             {
-                let mut writer = crate::BlockWriter::new(txn, store.hot.clone()).unwrap();
+                let mut writer =
+                    crate::BlockWriter::new(txn, store.hot.clone(), Default::default()).unwrap();
                 prop_assert_eq!(root, writer.state_root_by_scan().unwrap());
                 prop_assert_eq!(root, writer.state_root().unwrap());
             }
@@ -425,6 +484,8 @@ mod tests {
             // What an older binary left: state, no nodes, no marker.
             let txn = store.db.begin_write().unwrap();
             txn.delete_table(ACCOUNT_TRIE).unwrap();
+            txn.delete_table(ACCOUNT_TRIE_TOP).unwrap();
+            txn.delete_table(ACCOUNT_TRIE_LOG).unwrap();
             txn.delete_table(STORAGE_TRIE).unwrap();
             txn.open_table(META)
                 .unwrap()
@@ -437,7 +498,7 @@ mod tests {
         let mut writer = store.begin_block().unwrap();
         let read = store.db.begin_read().unwrap();
         assert!(
-            read.open_table(ACCOUNT_TRIE).unwrap().len().unwrap() > 0,
+            read.open_table(ACCOUNT_TRIE_TOP).unwrap().len().unwrap() > 0,
             "nodes rebuilt"
         );
         drop(read);
