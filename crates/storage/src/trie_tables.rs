@@ -262,7 +262,7 @@ mod tests {
     use super::*;
     use crate::{Account, StateChanges, StorageChanges, Store, tables::META};
     use alloy_primitives::{Address, U256};
-    use alloy_trie::{EMPTY_ROOT_HASH, HashBuilder, KECCAK_EMPTY};
+    use alloy_trie::{EMPTY_ROOT_HASH, HashBuilder, KECCAK_EMPTY, TrieMask};
     use proptest::prelude::*;
     use redb::{ReadableDatabase, ReadableTableMetadata};
 
@@ -391,9 +391,14 @@ mod tests {
             let mut number = 0u64;
             for (changes, undo, dropped_first, reopen) in &blocks {
                 if *dropped_first {
-                    // A template's writer: it changes the top nodes and is never committed.
+                    // A template's writer: it changes the top nodes, on paths the block that
+                    // follows may leave alone, and is never committed.
+                    let elsewhere: Vec<Change> = changes
+                        .iter()
+                        .map(|(who, _, slot, value)| (who.wrapping_add(7), Some(12_345), *slot, *value))
+                        .collect();
                     let mut writer = store.begin_block().unwrap();
-                    writer.apply_state(number + 1, &apply(&changes[..changes.len() / 2])).unwrap();
+                    writer.apply_state(number + 1, &apply(&elsewhere)).unwrap();
                     writer.state_root().unwrap();
                 }
                 number += 1;
@@ -469,6 +474,58 @@ mod tests {
             );
             writer.commit().unwrap();
         }
+    }
+
+    /// The layout before the top levels moved to their own table kept them in `ACCOUNT_TRIE`,
+    /// where they would now stand in for deeper nodes: such a database is rebuilt on open.
+    #[test]
+    fn a_database_with_the_top_levels_among_the_deeper_nodes_is_rebuilt_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let changes: Vec<Change> = (0..500).map(|i| (i, Some(7), 0, 0)).collect();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            let mut writer = store.begin_block().unwrap();
+            writer.apply_state(1, &apply(&changes)).unwrap();
+            writer.state_root().unwrap();
+            writer.commit().unwrap();
+            // What the previous layout left: a top node in the deeper nodes' table.
+            let txn = store.db.begin_write().unwrap();
+            let stale = BranchNodeCompact::new(
+                TrieMask::new(1),
+                TrieMask::new(0),
+                TrieMask::new(1),
+                vec![B256::repeat_byte(0xee)],
+                None,
+            );
+            txn.open_table(ACCOUNT_TRIE)
+                .unwrap()
+                .insert([0u8].as_slice(), encode_node(&stale).as_slice())
+                .unwrap();
+            txn.open_table(META)
+                .unwrap()
+                .insert(crate::tables::META_TRIE, [1u8].as_slice())
+                .unwrap();
+            txn.commit().unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        let read = store.db.begin_read().unwrap();
+        let deeper = read.open_table(ACCOUNT_TRIE).unwrap();
+        for entry in deeper.iter().unwrap() {
+            let path = entry.unwrap().0.value().len();
+            assert!(
+                path >= crate::trie_top::TOP_LEVELS,
+                "a top node at depth {path} left"
+            );
+        }
+        drop((deeper, read));
+        let mut writer = store.begin_block().unwrap();
+        writer
+            .apply_state(2, &apply(&[(3, Some(1), 0, 0)]))
+            .unwrap();
+        assert_eq!(
+            writer.state_root().unwrap(),
+            writer.state_root_by_scan().unwrap()
+        );
     }
 
     #[test]
