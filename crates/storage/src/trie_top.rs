@@ -30,7 +30,7 @@ use std::{
     sync::{Arc, Mutex, MutexGuard},
 };
 
-/// Levels of the account trie kept in memory: at most 69,905 nodes (~40 MiB, reached near
+/// Levels of the account trie kept in memory: at most 69,905 nodes (tens of MiB, reached near
 /// 10^7 accounts); the levels below stay in redb.
 #[cfg(not(test))]
 pub(crate) const TOP_LEVELS: usize = 5;
