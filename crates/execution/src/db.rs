@@ -30,6 +30,20 @@ impl From<StoreError> for StateError {
 }
 impl DBErrorMarker for StateError {}
 
+/// A stored account as revm reads it, its code left to load (`None`). Not
+/// `AccountInfo::default()`'s `Some(Bytecode::default())`: that clones one process-wide `Arc`,
+/// and the helper thread reading accounts ahead and the executing thread then fight over its
+/// counter's cache line for every account.
+fn info_of(account: Account) -> AccountInfo {
+    AccountInfo {
+        balance: account.balance,
+        nonce: account.nonce,
+        code_hash: account.code_hash,
+        account_id: None,
+        code: None,
+    }
+}
+
 /// Head state as revm reads it.
 #[derive(Clone, Copy)]
 pub struct StateDb<'a> {
@@ -40,11 +54,12 @@ impl DatabaseRef for StateDb<'_> {
     type Error = StateError;
 
     fn basic_ref(&self, address: Address) -> Result<Option<AccountInfo>, StateError> {
-        Ok(self.reader.account(address)?.map(|a| AccountInfo {
-            balance: a.balance,
-            nonce: a.nonce,
-            code_hash: a.code_hash,
-            ..Default::default()
+        Ok(self.reader.account(address)?.map(|a| {
+            info_of(Account {
+                nonce: a.nonce,
+                balance: a.balance,
+                code_hash: a.code_hash,
+            })
         }))
     }
 
@@ -178,12 +193,7 @@ impl<D: DatabaseRef> BlockState<D> {
     /// The account as the block has left it so far, its code not loaded.
     fn info_without_code(&self, address: Address) -> Result<Option<AccountInfo>, D::Error> {
         Ok(match self.changes.accounts.get(&address) {
-            Some(account) => account.map(|a| AccountInfo {
-                balance: a.balance,
-                nonce: a.nonce,
-                code_hash: a.code_hash,
-                ..Default::default()
-            }),
+            Some(account) => account.map(info_of),
             None => match self.read_ahead.get(&address) {
                 Some(info) => info.clone(),
                 None => self.base.basic_ref(address)?,

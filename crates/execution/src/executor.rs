@@ -1,7 +1,8 @@
 //! Runs a block's transactions.
 
+use crate::bloom::LogBlooms;
 use crate::{BlockContext, BlockState, ChainConfig, StateDb, StateError, tx_env};
-use alloy_consensus::{Eip658Value, Receipt, ReceiptEnvelope, ReceiptWithBloom, TxType};
+use alloy_consensus::{Eip658Value, Receipt, ReceiptEnvelope, TxType};
 use alloy_eips::Typed2718;
 use alloy_primitives::{Address, B256, Bloom};
 use ankr_storage::{StateChanges, StateReader};
@@ -110,13 +111,14 @@ pub fn execute_block(
                 ran[index] = true;
             }
         }
-        out.receipts = with_blooms(receipts);
+        out.receipts = LogBlooms::default().seal(receipts);
     } else {
         std::thread::scope(|scope| -> Result<(), ExecutionError> {
             let (jobs, inbox) = std::sync::mpsc::channel::<HelperJob>();
             let (read_back, read) = std::sync::mpsc::channel::<(usize, ReadAhead)>();
             let helper = scope.spawn(move || {
                 let parent = StateDb { reader: state };
+                let mut blooms = LogBlooms::default();
                 let mut sealed = Vec::new();
                 for job in inbox {
                     match job {
@@ -133,7 +135,7 @@ pub fn execute_block(
                             }
                             let _ = read_back.send((number, accounts));
                         }
-                        HelperJob::Blooms(receipts) => sealed.extend(with_blooms(receipts)),
+                        HelperJob::Blooms(receipts) => sealed.extend(blooms.seal(receipts)),
                     }
                 }
                 sealed
@@ -220,7 +222,7 @@ pub fn execute_block_on<D: DatabaseRef<Error = StateError>>(
             });
         }
     }
-    out.receipts = with_blooms(receipts);
+    out.receipts = LogBlooms::default().seal(receipts);
     out.transactions = the_ones_that_ran(txs, &ran);
     close_block(out, evm.ctx.journaled_state.database, chain, block)
 }
@@ -280,14 +282,6 @@ pub(crate) fn write_anchor<D: DatabaseRef<Error = StateError>, I>(
 
 fn tx_type(tx: &RecoveredTx) -> TxType {
     TxType::try_from(tx.tx.ty()).expect("recovered transactions have known types")
-}
-
-/// Receipts with their log blooms, as blocks store them.
-fn with_blooms(receipts: Vec<(TxType, Receipt)>) -> Vec<ReceiptEnvelope> {
-    receipts
-        .into_iter()
-        .map(|(ty, receipt)| ReceiptEnvelope::from_typed(ty, ReceiptWithBloom::from(receipt)))
-        .collect()
 }
 
 /// Senders a builder passed over in this block: a transaction that did not fit or could not
