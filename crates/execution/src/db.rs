@@ -2,7 +2,7 @@
 
 use alloy_primitives::{Address, B256, U256, map::B256Map};
 use alloy_trie::KECCAK_EMPTY;
-use ankr_storage::{Account, StateChanges, StateReader, StoreError};
+use ankr_storage::{Account, AccountChanges, StateChanges, StateReader, StoreError};
 use revm::{
     Database, DatabaseCommit, DatabaseRef,
     bytecode::Bytecode,
@@ -104,8 +104,10 @@ impl<D: DatabaseRef> BlockState<D> {
     /// [`BlockState::new`] with room for the accounts `txs` transactions touch (a sender and
     /// a recipient each), so a big block does not rehash as it runs.
     pub fn with_capacity(base: D, txs: usize) -> Self {
-        let mut changes = StateChanges::default();
-        changes.accounts.reserve(txs.saturating_mul(2));
+        let changes = StateChanges {
+            accounts: AccountChanges::with_capacity(txs.saturating_mul(2)),
+            ..StateChanges::default()
+        };
         Self {
             base,
             changes,

@@ -22,7 +22,7 @@ mod trie_top;
 
 pub use alloy_trie::TrieAccount;
 pub use block_writer::BlockWriter;
-pub use changes::{Account, StateChanges, StorageChanges, account_after};
+pub use changes::{Account, AccountChanges, StateChanges, StorageChanges, account_after};
 pub use error::StoreError;
 pub use proof::AccountProof;
 pub use reader::{StateReader, StoreReader, StoredBody, TxLocation};
