@@ -180,9 +180,6 @@ pub(crate) fn execution(n: usize) -> anyhow::Result<()> {
         "full import tx/s"
     );
     for (name, txs) in [("transfers", &transfers), ("ERC-20 transfers", &erc20)] {
-        if std::env::var("ONLY").is_ok_and(|o| !name.starts_with(&o)) {
-            continue;
-        }
         let recovered: Vec<RecoveredTx> = txs
             .iter()
             .zip(recover_senders(txs))
