@@ -30,10 +30,10 @@ impl From<StoreError> for StateError {
 }
 impl DBErrorMarker for StateError {}
 
-/// A stored account as revm reads it, its code left to load (`None`). Not
-/// `AccountInfo::default()`'s `Some(Bytecode::default())`: that clones one process-wide `Arc`,
-/// and the helper thread reading accounts ahead and the executing thread then fight over its
-/// counter's cache line for every account.
+/// A stored account as revm reads it, its code left for revm to load (`None`) when it needs
+/// it. Not `AccountInfo::default()`'s `Some(Bytecode::default())`: that clones revm's one
+/// process-wide empty-code `Arc`, an atomic operation on a shared counter for every account
+/// read, the helper thread's reads ahead included.
 fn info_of(account: Account) -> AccountInfo {
     AccountInfo {
         balance: account.balance,

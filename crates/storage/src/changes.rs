@@ -106,14 +106,17 @@ impl AccountChanges {
         }
     }
 
+    /// Whether the block changed the account (deleting it included).
     pub fn contains_key(&self, address: &Address) -> bool {
         self.index.contains_key(address)
     }
 
+    /// Accounts changed.
     pub fn len(&self) -> usize {
         self.values.len()
     }
 
+    /// Whether the block changed no account.
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
     }
@@ -125,6 +128,7 @@ impl AccountChanges {
             .map(|(address, account)| (address, account))
     }
 
+    /// The changed accounts' addresses, in the order first changed.
     pub fn keys(&self) -> impl ExactSizeIterator<Item = &Address> {
         self.values.iter().map(|(address, _)| address)
     }
