@@ -105,7 +105,10 @@ impl<D: DatabaseRef> BlockState<D> {
     /// a recipient each), so a big block does not rehash as it runs.
     pub fn with_capacity(base: D, txs: usize) -> Self {
         let changes = StateChanges {
-            accounts: AccountChanges::with_capacity(txs.saturating_mul(2)),
+            accounts: AccountChanges::with_capacity_and_hasher(
+                txs.saturating_mul(2),
+                Default::default(),
+            ),
             ..StateChanges::default()
         };
         Self {

@@ -2,7 +2,7 @@
 
 use alloy_primitives::{
     Address, B256, Bytes, U256,
-    map::{AddressMap, B256Map, U256Map},
+    map::{AddressIndexMap, AddressMap, B256Map, U256Map},
 };
 use alloy_rlp::{RlpDecodable, RlpEncodable};
 
@@ -65,126 +65,12 @@ impl StateChanges {
     }
 }
 
-/// The accounts a block changed, in the order it first changed them: a small index (address
-/// to position, 24 bytes an entry) over the values. The executor writes here once per account
-/// per transaction; a map of whole accounts (over 100 bytes an entry) had each write land in
-/// memory the block had not touched yet, and those cache misses held up revm's next atomic
-/// operation — a sixth of a block of transfers.
-#[derive(Clone, Debug, Default)]
-pub struct AccountChanges {
-    index: AddressMap<u32>,
-    values: Vec<(Address, Option<Account>)>,
-}
-
-impl AccountChanges {
-    /// Room for `accounts` changed accounts, so a big block does not regrow as it runs.
-    pub fn with_capacity(accounts: usize) -> Self {
-        Self {
-            index: AddressMap::with_capacity_and_hasher(accounts, Default::default()),
-            values: Vec::with_capacity(accounts),
-        }
-    }
-
-    /// The account's new value (`Some(None)`: deleted), if the block changed it.
-    pub fn get(&self, address: &Address) -> Option<&Option<Account>> {
-        let position = *self.index.get(address)?;
-        Some(&self.values[position as usize].1)
-    }
-
-    /// Records the account's new value (`None` deletes it), replacing an earlier one.
-    pub fn insert(&mut self, address: Address, account: Option<Account>) {
-        match self.index.entry(address) {
-            std::collections::hash_map::Entry::Occupied(entry) => {
-                self.values[*entry.get() as usize].1 = account;
-            }
-            std::collections::hash_map::Entry::Vacant(entry) => {
-                let position = u32::try_from(self.values.len())
-                    .expect("a block changes fewer than 2^32 accounts");
-                entry.insert(position);
-                self.values.push((address, account));
-            }
-        }
-    }
-
-    /// Whether the block changed the account (deleting it included).
-    pub fn contains_key(&self, address: &Address) -> bool {
-        self.index.contains_key(address)
-    }
-
-    /// Accounts changed.
-    pub fn len(&self) -> usize {
-        self.values.len()
-    }
-
-    /// Whether the block changed no account.
-    pub fn is_empty(&self) -> bool {
-        self.values.is_empty()
-    }
-
-    /// The changed accounts, in the order first changed.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&Address, &Option<Account>)> {
-        self.values
-            .iter()
-            .map(|(address, account)| (address, account))
-    }
-
-    /// The changed accounts' addresses, in the order first changed.
-    pub fn keys(&self) -> impl ExactSizeIterator<Item = &Address> {
-        self.values.iter().map(|(address, _)| address)
-    }
-}
-
-/// Equal when they change the same accounts to the same values, in whatever order.
-impl PartialEq for AccountChanges {
-    fn eq(&self, other: &Self) -> bool {
-        self.len() == other.len()
-            && self
-                .iter()
-                .all(|(address, account)| other.get(address) == Some(account))
-    }
-}
-impl Eq for AccountChanges {}
-
-impl std::ops::Index<&Address> for AccountChanges {
-    type Output = Option<Account>;
-
-    fn index(&self, address: &Address) -> &Option<Account> {
-        self.get(address).expect("the block changed this account")
-    }
-}
-
-impl FromIterator<(Address, Option<Account>)> for AccountChanges {
-    fn from_iter<I: IntoIterator<Item = (Address, Option<Account>)>>(iter: I) -> Self {
-        let mut changes = Self::default();
-        for (address, account) in iter {
-            changes.insert(address, account);
-        }
-        changes
-    }
-}
-
-impl IntoIterator for AccountChanges {
-    type Item = (Address, Option<Account>);
-    type IntoIter = std::vec::IntoIter<(Address, Option<Account>)>;
-
-    fn into_iter(self) -> Self::IntoIter {
-        self.values.into_iter()
-    }
-}
-
-impl<'a> IntoIterator for &'a AccountChanges {
-    type Item = (&'a Address, &'a Option<Account>);
-    type IntoIter = std::iter::Map<
-        std::slice::Iter<'a, (Address, Option<Account>)>,
-        fn(&'a (Address, Option<Account>)) -> (&'a Address, &'a Option<Account>),
-    >;
-
-    fn into_iter(self) -> Self::IntoIter {
-        self.values
-            .iter()
-            .map(|(address, account)| (address, account))
-    }
-}
+/// The accounts a block changed, in the order it first changed them: a small hash index over
+/// the entries, which are appended (alloy's `IndexMap` keyed by address). The executor writes
+/// here once per account per transaction; a map of whole accounts (over 100 bytes an entry) had
+/// each write land in memory the block had not touched yet, and those cache misses held up
+/// revm's next atomic operation — a sixth of a block of transfers. Equality ignores the order.
+pub type AccountChanges = AddressIndexMap<Option<Account>>;
 
 /// The values a block overwrote, written beside it so the block can be undone on a reorg.
 #[derive(Clone, Debug, Default, PartialEq, Eq, RlpEncodable, RlpDecodable)]
@@ -219,7 +105,7 @@ mod tests {
         fn account_changes_read_like_a_map_of_the_last_writes(
             writes in proptest::collection::vec((0u8..12, proptest::option::of(any::<u64>())), 0..40)
         ) {
-            let mut changes = AccountChanges::with_capacity(4);
+            let mut changes = AccountChanges::with_capacity_and_hasher(4, Default::default());
             let mut model = std::collections::HashMap::new();
             for (who, nonce) in &writes {
                 let address = Address::with_last_byte(*who);
