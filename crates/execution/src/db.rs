@@ -2,7 +2,7 @@
 
 use alloy_primitives::{Address, B256, U256, map::B256Map};
 use alloy_trie::KECCAK_EMPTY;
-use ankr_storage::{Account, AccountChanges, StateChanges, StateReader, StoreError};
+use ankr_storage::{Account, AccountChanges, PinnedState, StateChanges, StateReader, StoreError};
 use revm::{
     Database, DatabaseCommit, DatabaseRef,
     bytecode::Bytecode,
@@ -80,6 +80,48 @@ impl DatabaseRef for StateDb<'_> {
 
     fn block_hash_ref(&self, number: u64) -> Result<B256, StateError> {
         Ok(self.reader.canonical_hash(number)?.unwrap_or_default())
+    }
+}
+
+/// Head state as a block's executing thread reads it: through the hot-state cache held for
+/// that thread ([`PinnedState`]), a plain map lookup a read.
+#[derive(Clone, Copy)]
+pub struct PinnedStateDb<'p, 'a> {
+    pub state: &'p PinnedState<'a>,
+}
+
+impl DatabaseRef for PinnedStateDb<'_, '_> {
+    type Error = StateError;
+
+    fn basic_ref(&self, address: Address) -> Result<Option<AccountInfo>, StateError> {
+        Ok(self.state.account(address)?.map(|a| {
+            info_of(Account {
+                nonce: a.nonce,
+                balance: a.balance,
+                code_hash: a.code_hash,
+            })
+        }))
+    }
+
+    fn code_by_hash_ref(&self, code_hash: B256) -> Result<Bytecode, StateError> {
+        self.unpinned().code_by_hash_ref(code_hash)
+    }
+
+    fn storage_ref(&self, address: Address, index: StorageKey) -> Result<StorageValue, StateError> {
+        Ok(self.state.storage(address, index)?)
+    }
+
+    fn block_hash_ref(&self, number: u64) -> Result<B256, StateError> {
+        self.unpinned().block_hash_ref(number)
+    }
+}
+
+impl PinnedStateDb<'_, '_> {
+    /// For what the cache does not hold: code and block hashes.
+    fn unpinned(&self) -> StateDb<'_> {
+        StateDb {
+            reader: self.state.reader(),
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! Runs a block's transactions.
 
 use crate::bloom::LogBlooms;
-use crate::{BlockContext, BlockState, ChainConfig, StateDb, StateError, tx_env};
+use crate::{BlockContext, BlockState, ChainConfig, PinnedStateDb, StateDb, StateError, tx_env};
 use alloy_consensus::{Eip658Value, Receipt, ReceiptEnvelope, TxType};
 use alloy_eips::Typed2718;
 use alloy_primitives::{Address, B256, Bloom};
@@ -88,9 +88,12 @@ pub fn execute_block(
     txs: Vec<RecoveredTx>,
     mode: Mode,
 ) -> Result<ExecutedBlock, ExecutionError> {
+    // This thread reads the parent state with the hot-state cache held for it, let go
+    // between chunks (so a commit elsewhere waits at most a chunk) and when the block ends.
+    let pinned = state.pinned();
     let mut evm = Context::mainnet()
         .with_db(BlockState::with_capacity(
-            StateDb { reader: state },
+            PinnedStateDb { state: &pinned },
             txs.len(),
         ))
         .with_cfg(chain.cfg_env())
@@ -145,6 +148,9 @@ pub fn execute_block(
             let _ = jobs.send(HelperJob::ReadAhead(0, chunks[0], room()));
             let mut spare = room();
             for (number, chunk) in chunks.iter().enumerate() {
+                if number > 0 {
+                    pinned.repin();
+                }
                 if let Some(next) = chunks.get(number + 1) {
                     let _ = jobs.send(HelperJob::ReadAhead(number + 1, next, spare));
                 }

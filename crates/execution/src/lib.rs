@@ -27,7 +27,7 @@ pub use call::{
     estimate_gas, estimate_gas_with, system_call,
 };
 pub use config::{BlockContext, CHILD_BRIDGE_ADDRESS, ChainConfig};
-pub use db::{BlockState, StateDb, StateError};
+pub use db::{BlockState, PinnedStateDb, StateDb, StateError};
 pub use executor::{
     ExecutedBlock, ExecutionError, Mode, execute_block, execute_block_on, receipts_root,
     transactions_root,

@@ -1,13 +1,18 @@
 //! Reads from one consistent snapshot.
 
 use crate::changes::Changeset;
-use crate::{StoreError, hot_state::HotView, tables::*};
+use crate::{
+    StoreError,
+    hot_state::{HotGuards, HotView},
+    tables::*,
+};
 use alloy_consensus::{ReceiptEnvelope, TxEnvelope};
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256, map::HashMap};
 use alloy_rlp::{Decodable, RlpDecodable, RlpEncodable};
 use alloy_trie::TrieAccount;
 use ankr_types::Header;
 use redb::{ReadOnlyTable, ReadTransaction, ReadableTable};
+use std::cell::RefCell;
 
 /// A block's transactions with their senders, recovered once at import.
 #[derive(Clone, Debug, Default, PartialEq, Eq, RlpEncodable, RlpDecodable)]
@@ -240,33 +245,25 @@ impl StateReader {
 
     /// An account as the trie holds it, `None` if it does not exist.
     pub fn account(&self, address: Address) -> Result<Option<TrieAccount>, StoreError> {
-        let mut hashed = None;
-        if !self.rewind.accounts.is_empty() {
-            let key = *hashed.insert(keccak256(address));
-            if let Some(past) = self.rewind.accounts.get(&key) {
+        if !self.is_head() {
+            if let Some(past) = self.rewind.accounts.get(&keccak256(address)) {
                 return Ok(*past);
             }
         }
         if let Some(hit) = self.hot.as_ref().and_then(|hot| hot.account(address)) {
             return Ok(hit);
         }
-        let hashed = hashed.unwrap_or_else(|| keccak256(address));
-        let account = self
-            .accounts
-            .get(hashed.0)?
-            .map(|v| decode("accounts", v.value()))
-            .transpose()?;
+        let account = self.stored_account(address)?;
         if let Some(hot) = &self.hot {
-            hot.fill_account(address, account);
+            hot.fill(vec![(address, account)], Vec::new());
         }
         Ok(account)
     }
 
     /// A storage slot; absent slots read as zero, as in the EVM.
     pub fn storage(&self, address: Address, slot: U256) -> Result<U256, StoreError> {
-        let mut hashed = None;
-        if !self.rewind.slots.is_empty() {
-            let key = *hashed.insert((keccak256(address), keccak256(slot.to_be_bytes::<32>())));
+        if !self.is_head() {
+            let key = (keccak256(address), keccak256(slot.to_be_bytes::<32>()));
             if let Some(past) = self.rewind.slots.get(&key) {
                 return Ok(*past);
             }
@@ -274,17 +271,42 @@ impl StateReader {
         if let Some(hit) = self.hot.as_ref().and_then(|hot| hot.slot(address, slot)) {
             return Ok(hit);
         }
-        let (owner, key) =
-            hashed.unwrap_or_else(|| (keccak256(address), keccak256(slot.to_be_bytes::<32>())));
-        let value = self
-            .storage
-            .get((owner.0, key.0))?
-            .map(|v| U256::from_be_bytes(v.value()))
-            .unwrap_or_default();
+        let value = self.stored_slot(address, slot)?;
         if let Some(hot) = &self.hot {
-            hot.fill_slot(address, slot, value);
+            hot.fill(Vec::new(), vec![((address, slot), value)]);
         }
         Ok(value)
+    }
+
+    /// The head state's account in the table, past the caches.
+    fn stored_account(&self, address: Address) -> Result<Option<TrieAccount>, StoreError> {
+        self.accounts
+            .get(keccak256(address).0)?
+            .map(|v| decode("accounts", v.value()))
+            .transpose()
+    }
+
+    /// The head state's slot in the table, past the caches.
+    fn stored_slot(&self, address: Address, slot: U256) -> Result<U256, StoreError> {
+        let key = (keccak256(address).0, keccak256(slot.to_be_bytes::<32>()).0);
+        Ok(self
+            .storage
+            .get(key)?
+            .map(|v| U256::from_be_bytes(v.value()))
+            .unwrap_or_default())
+    }
+
+    /// This head state read by one thread with the hot-state cache held for it (see
+    /// [`PinnedState`]); any other state reads as through `self`.
+    pub fn pinned(&self) -> PinnedState<'_> {
+        let pinned = PinnedState {
+            reader: self,
+            guards: RefCell::new(None),
+            missed_accounts: RefCell::default(),
+            missed_slots: RefCell::default(),
+        };
+        pinned.repin();
+        pinned
     }
 
     /// Contract code by its hash (code is content-addressed and never deleted).
@@ -346,4 +368,82 @@ pub(crate) fn u64_of(bytes: &[u8]) -> Result<u64, StoreError> {
         .try_into()
         .map_err(|_| StoreError::corrupt("meta", "a number is not 8 bytes"))?;
     Ok(u64::from_be_bytes(array))
+}
+
+/// A head-state reader that holds the read side of the hot-state cache for one thread, so
+/// that its reads are plain map lookups with no atomic operation each: what a block's
+/// executing thread reads through. What it misses it reads from the table and fills in
+/// when it lets go. It lets go at [`PinnedState::repin`] (between chunks of a block, so a
+/// commit waits at most that long) and when dropped; a thread holding it must not commit.
+pub struct PinnedState<'a> {
+    reader: &'a StateReader,
+    guards: RefCell<Option<HotGuards<'a>>>,
+    missed_accounts: RefCell<Vec<(Address, Option<TrieAccount>)>>,
+    missed_slots: RefCell<Vec<((Address, U256), U256)>>,
+}
+
+impl<'a> PinnedState<'a> {
+    /// The state read: for what the cache does not hold (code, block hashes).
+    pub fn reader(&self) -> &'a StateReader {
+        self.reader
+    }
+
+    /// As [`StateReader::account`].
+    pub fn account(&self, address: Address) -> Result<Option<TrieAccount>, StoreError> {
+        let guards = self.guards.borrow();
+        let Some(guards) = guards.as_ref() else {
+            return self.reader.account(address);
+        };
+        if let Some(hit) = guards.account(address) {
+            return Ok(hit);
+        }
+        let account = self.reader.stored_account(address)?;
+        self.missed_accounts.borrow_mut().push((address, account));
+        Ok(account)
+    }
+
+    /// As [`StateReader::storage`].
+    pub fn storage(&self, address: Address, slot: U256) -> Result<U256, StoreError> {
+        let guards = self.guards.borrow();
+        let Some(guards) = guards.as_ref() else {
+            return self.reader.storage(address, slot);
+        };
+        if let Some(hit) = guards.slot(address, slot) {
+            return Ok(hit);
+        }
+        let value = self.reader.stored_slot(address, slot)?;
+        self.missed_slots
+            .borrow_mut()
+            .push(((address, slot), value));
+        Ok(value)
+    }
+
+    /// Lets go of the cache (a waiting commit goes ahead), fills in what was missed, and holds
+    /// it again if it still holds this reader's head; if not, reads go through the reader.
+    pub fn repin(&self) {
+        self.release();
+        let Some(hot) = self.reader.hot.as_ref().filter(|_| self.reader.is_head()) else {
+            return;
+        };
+        *self.guards.borrow_mut() = hot.pin();
+    }
+
+    fn release(&self) {
+        if self.guards.borrow_mut().take().is_none() {
+            return;
+        }
+        let accounts = std::mem::take(&mut *self.missed_accounts.borrow_mut());
+        let slots = std::mem::take(&mut *self.missed_slots.borrow_mut());
+        if let Some(hot) = &self.reader.hot
+            && !(accounts.is_empty() && slots.is_empty())
+        {
+            hot.fill(accounts, slots);
+        }
+    }
+}
+
+impl Drop for PinnedState<'_> {
+    fn drop(&mut self) {
+        self.release();
+    }
 }

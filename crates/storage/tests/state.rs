@@ -301,15 +301,32 @@ impl Model {
         changes
     }
 
-    /// Reads every account and slot through `state` (filling the cache as it goes) and
-    /// compares them with the model.
+    /// Reads every account and slot through `state` (filling the cache as it goes), then
+    /// again through the cache held for this thread (which fills what it missed when let go),
+    /// and compares both with the model.
     fn check(&self, state: &ankr_storage::StateReader, what: &str) -> Result<(), TestCaseError> {
+        self.check_reads(
+            |address| state.account(address).unwrap(),
+            |address, slot| state.storage(address, slot).unwrap(),
+            what,
+        )?;
+        let pinned = state.pinned();
+        self.check_reads(
+            |address| pinned.account(address).unwrap(),
+            |address, slot| pinned.storage(address, slot).unwrap(),
+            &format!("{what}, pinned"),
+        )
+    }
+
+    fn check_reads(
+        &self,
+        account: impl Fn(Address) -> Option<TrieAccount>,
+        storage: impl Fn(Address, U256) -> U256,
+        what: &str,
+    ) -> Result<(), TestCaseError> {
         for who in 1u8..8 {
             let address = Address::repeat_byte(who);
-            let balance = state
-                .account(address)
-                .unwrap()
-                .map(|a| a.balance.to::<u64>());
+            let balance = account(address).map(|a| a.balance.to::<u64>());
             prop_assert_eq!(
                 balance,
                 self.accounts.get(&who).copied(),
@@ -318,7 +335,7 @@ impl Model {
                 who
             );
             for slot in 0u64..3 {
-                let value = state.storage(address, U256::from(slot)).unwrap();
+                let value = storage(address, U256::from(slot));
                 let expected = self.slots.get(&(who, slot)).copied().unwrap_or(0);
                 prop_assert_eq!(
                     value,
@@ -393,4 +410,79 @@ proptest! {
             }
         }
     }
+}
+
+/// A block executing on one thread holds the hot-state cache while a commit on another
+/// waits: the executing thread keeps reading its own snapshot's values, a reader opened
+/// meanwhile reads the committed block from the table, and the commit finishes as soon as the
+/// cache is let go, after which the cache serves the new head.
+#[test]
+fn a_commit_waits_for_a_pinned_reader_and_neither_reads_the_other_s_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let mut model = Model::default();
+    let block = |model: &mut Model, balance: u64| {
+        model.apply(&[
+            (1, Some(balance), 0, balance),
+            (2, Some(balance + 1), 1, balance),
+        ])
+    };
+    let mut writer = store.begin_block().unwrap();
+    writer.apply_state(1, &block(&mut model, 10)).unwrap();
+    writer.commit().unwrap();
+    let first = model.clone();
+
+    let reader = store.reader().unwrap();
+    let state = reader.state().unwrap();
+    first.check(&state, "block 1").unwrap();
+    let pinned = state.pinned();
+    let second_changes = block(&mut model, 20);
+    std::thread::scope(|scope| {
+        let commit = scope.spawn(|| {
+            let mut writer = store.begin_block().unwrap();
+            writer.apply_state(2, &second_changes).unwrap();
+            writer.commit().unwrap();
+        });
+        // The commit is durable in the table but cannot change the cache the reader holds.
+        while !store
+            .reader()
+            .unwrap()
+            .state()
+            .unwrap()
+            .account(Address::repeat_byte(1))
+            .unwrap()
+            .is_some_and(|a| a.balance == U256::from(20))
+        {
+            std::thread::yield_now();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(
+            !commit.is_finished(),
+            "the commit waits for the pinned reader"
+        );
+        first
+            .check_reads(
+                |address| pinned.account(address).unwrap(),
+                |address, slot| pinned.storage(address, slot).unwrap(),
+                "pinned while a commit waits",
+            )
+            .unwrap();
+        model
+            .check(
+                &store.reader().unwrap().state().unwrap(),
+                "opened while the commit waits",
+            )
+            .unwrap();
+        drop(pinned);
+        commit.join().unwrap();
+    });
+    model
+        .check(
+            &store.reader().unwrap().state().unwrap(),
+            "after the commit",
+        )
+        .unwrap();
+    first
+        .check(&state, "the first snapshot, after the commit")
+        .unwrap();
 }
