@@ -245,10 +245,10 @@ impl StateReader {
 
     /// An account as the trie holds it, `None` if it does not exist.
     pub fn account(&self, address: Address) -> Result<Option<TrieAccount>, StoreError> {
-        if !self.is_head() {
-            if let Some(past) = self.rewind.accounts.get(&keccak256(address)) {
-                return Ok(*past);
-            }
+        if !self.is_head()
+            && let Some(past) = self.rewind.accounts.get(&keccak256(address))
+        {
+            return Ok(*past);
         }
         if let Some(hit) = self.hot.as_ref().and_then(|hot| hot.account(address)) {
             return Ok(hit);
@@ -262,11 +262,13 @@ impl StateReader {
 
     /// A storage slot; absent slots read as zero, as in the EVM.
     pub fn storage(&self, address: Address, slot: U256) -> Result<U256, StoreError> {
-        if !self.is_head() {
-            let key = (keccak256(address), keccak256(slot.to_be_bytes::<32>()));
-            if let Some(past) = self.rewind.slots.get(&key) {
-                return Ok(*past);
-            }
+        if !self.is_head()
+            && let Some(past) = self
+                .rewind
+                .slots
+                .get(&(keccak256(address), keccak256(slot.to_be_bytes::<32>())))
+        {
+            return Ok(*past);
         }
         if let Some(hit) = self.hot.as_ref().and_then(|hot| hot.slot(address, slot)) {
             return Ok(hit);
