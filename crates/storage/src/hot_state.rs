@@ -11,11 +11,11 @@
 //!
 //! The entries sit in plain hash maps, a few shards of them behind reader-writer locks. A
 //! block's executing thread holds the read side of every shard for a chunk of transactions
-//! ([`HotGuards`]): its reads are then plain lookups with no atomic operation each, which is
-//! what raw revm's in-memory state costs and what a lock per read did not (an ERC-20 transfer
-//! reads two slots; a locked lookup in a sharded LRU cache cost ~240 ns each). Only a commit
-//! waits for a lock; every other reader and every fill tries once and treats a busy shard as
-//! a miss, so no reader can end up waiting for a commit that waits for a reader.
+//! ([`HotGuards`]): its reads are then plain lookups with no atomic operation each, the cost
+//! of raw revm's in-memory state (an atomic waits for every store before it, and execution
+//! stores a lot). Only a commit waits for a lock; every other reader, every fill and every
+//! pin tries once and treats a busy shard as a miss, so no reader can end up waiting for a
+//! commit that waits for a reader.
 
 use alloy_primitives::{Address, U256, map::HashMap};
 use alloy_trie::TrieAccount;
