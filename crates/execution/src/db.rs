@@ -1,7 +1,7 @@
 //! revm's view of state: head state from storage under a per-block overlay of changes.
 
 use alloy_primitives::{Address, B256, U256, map::B256Map};
-use alloy_trie::KECCAK_EMPTY;
+use alloy_trie::{KECCAK_EMPTY, TrieAccount};
 use ankr_storage::{Account, AccountChanges, PinnedState, StateChanges, StateReader, StoreError};
 use revm::{
     Database, DatabaseCommit, DatabaseRef,
@@ -44,6 +44,15 @@ fn info_of(account: Account) -> AccountInfo {
     }
 }
 
+/// [`info_of`] for an account as the state trie holds it.
+fn info_of_stored(account: TrieAccount) -> AccountInfo {
+    info_of(Account {
+        nonce: account.nonce,
+        balance: account.balance,
+        code_hash: account.code_hash,
+    })
+}
+
 /// Head state as revm reads it.
 #[derive(Clone, Copy)]
 pub struct StateDb<'a> {
@@ -54,13 +63,7 @@ impl DatabaseRef for StateDb<'_> {
     type Error = StateError;
 
     fn basic_ref(&self, address: Address) -> Result<Option<AccountInfo>, StateError> {
-        Ok(self.reader.account(address)?.map(|a| {
-            info_of(Account {
-                nonce: a.nonce,
-                balance: a.balance,
-                code_hash: a.code_hash,
-            })
-        }))
+        Ok(self.reader.account(address)?.map(info_of_stored))
     }
 
     fn code_by_hash_ref(&self, code_hash: B256) -> Result<Bytecode, StateError> {
@@ -94,13 +97,7 @@ impl DatabaseRef for PinnedStateDb<'_, '_> {
     type Error = StateError;
 
     fn basic_ref(&self, address: Address) -> Result<Option<AccountInfo>, StateError> {
-        Ok(self.state.account(address)?.map(|a| {
-            info_of(Account {
-                nonce: a.nonce,
-                balance: a.balance,
-                code_hash: a.code_hash,
-            })
-        }))
+        Ok(self.state.account(address)?.map(info_of_stored))
     }
 
     fn code_by_hash_ref(&self, code_hash: B256) -> Result<Bytecode, StateError> {
