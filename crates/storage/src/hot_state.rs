@@ -108,15 +108,20 @@ impl<K: ShardKey, V: Clone> Sharded<K, V> {
         }
     }
 
-    /// Writes `entries`, each shard locked once. `wait`: a commit, which must not lose a
-    /// value (the one before it would stay); otherwise a fill, which skips a busy shard.
-    fn insert_all(&self, entries: Vec<(K, V)>, wait: bool) {
-        let mut by_shard: Vec<Vec<(K, V)>> = (0..SHARDS).map(|_| Vec::new()).collect();
-        for (key, value) in entries {
-            by_shard[key.shard()].push((key, value));
-        }
-        for (shard, entries) in self.shards.iter().zip(by_shard) {
-            if entries.is_empty() {
+    /// Writes `entries`, each shard locked once and in their order within it (a key written
+    /// twice keeps its last value). `wait`: a commit, which must not lose a value (the one
+    /// before it would stay); otherwise a fill, which skips a busy shard.
+    fn insert_all(&self, entries: &[(K, V)], wait: bool)
+    where
+        K: Copy,
+        V: Copy,
+    {
+        for (index, shard) in self.shards.iter().enumerate() {
+            let mut mine = entries
+                .iter()
+                .filter(|(key, _)| key.shard() == index)
+                .peekable();
+            if mine.peek().is_none() {
                 continue;
             }
             let mut shard = match shard.try_write() {
@@ -127,7 +132,7 @@ impl<K: ShardKey, V: Clone> Sharded<K, V> {
                     .unwrap_or_else(|poisoned| poisoned.into_inner()),
                 Err(TryLockError::WouldBlock) => continue,
             };
-            for (key, value) in entries {
+            for &(key, value) in mine {
                 shard.insert(key, value);
             }
         }
@@ -224,8 +229,8 @@ impl HotView {
     /// or is under way (then they are dropped: a fill never waits).
     pub(crate) fn fill(
         &self,
-        accounts: Vec<(Address, Option<TrieAccount>)>,
-        slots: Vec<((Address, U256), U256)>,
+        accounts: &[(Address, Option<TrieAccount>)],
+        slots: &[((Address, U256), U256)],
     ) {
         let _fill = match self.hot.fill.try_lock() {
             Ok(fill) => fill,
@@ -336,8 +341,7 @@ impl PendingHot {
         } else if self.clear_slots {
             change.clear_slots();
         }
-        // In recorded order within a shard, so a key written twice keeps its last value.
-        change.hot.accounts.insert_all(self.accounts, true);
-        change.hot.slots.insert_all(self.slots, true);
+        change.hot.accounts.insert_all(&self.accounts, true);
+        change.hot.slots.insert_all(&self.slots, true);
     }
 }

@@ -255,7 +255,7 @@ impl StateReader {
         }
         let account = self.stored_account(address)?;
         if let Some(hot) = &self.hot {
-            hot.fill(vec![(address, account)], Vec::new());
+            hot.fill(&[(address, account)], &[]);
         }
         Ok(account)
     }
@@ -275,7 +275,7 @@ impl StateReader {
         }
         let value = self.stored_slot(address, slot)?;
         if let Some(hot) = &self.hot {
-            hot.fill(Vec::new(), vec![((address, slot), value)]);
+            hot.fill(&[], &[((address, slot), value)]);
         }
         Ok(value)
     }
@@ -439,7 +439,7 @@ impl<'a> PinnedState<'a> {
         if let Some(hot) = &self.reader.hot
             && !(accounts.is_empty() && slots.is_empty())
         {
-            hot.fill(accounts, slots);
+            hot.fill(&accounts, &slots);
         }
     }
 }
