@@ -5,6 +5,7 @@ use crate::{
     changes::{AccountBefore, Changeset, SlotBefore, account_after},
     hot_state::{HotState, PendingHot},
     reader::{StoredBody, decode, u64_of},
+    snapshot::Latest,
     tables::*,
     trie_tables::{self, changed_keys},
     trie_top::{TopChange, TopNodes},
@@ -28,6 +29,8 @@ pub struct BlockWriter {
     hot: Arc<HotState>,
     /// What the hot-state cache learns when (and only if) this commits.
     pending_hot: PendingHot,
+    /// Told of the commit, so that readers stop sharing the snapshot before it.
+    latest: Arc<Latest>,
 }
 
 impl BlockWriter {
@@ -35,6 +38,7 @@ impl BlockWriter {
         txn: WriteTransaction,
         hot: Arc<HotState>,
         top: Arc<Mutex<Option<TopNodes>>>,
+        latest: Arc<Latest>,
     ) -> Result<Self, StoreError> {
         Ok(Self {
             top: TopChange::new(top, &txn)?,
@@ -42,6 +46,7 @@ impl BlockWriter {
             changed_accounts: Vec::new(),
             hot,
             pending_hot: PendingHot::default(),
+            latest,
         })
     }
 
@@ -405,11 +410,14 @@ impl BlockWriter {
         if self.pending_hot.is_empty() {
             // No state changed: snapshots taken before and after agree with the cache.
             let committed = self.txn.commit();
+            self.latest.committed();
             self.top.after_commit(committed.is_ok(), wrote_back);
             return Ok(committed?);
         }
         let change = self.hot.change();
-        match self.txn.commit() {
+        let committed = self.txn.commit();
+        self.latest.committed();
+        match committed {
             Ok(()) => {
                 self.top.after_commit(true, wrote_back);
                 self.pending_hot.apply(&change);

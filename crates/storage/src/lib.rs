@@ -15,6 +15,7 @@ mod error;
 mod hot_state;
 mod proof;
 mod reader;
+mod snapshot;
 mod tables;
 mod trie;
 mod trie_tables;
@@ -29,6 +30,7 @@ pub use reader::{PinnedState, StateReader, StoreReader, StoredBody, TxLocation};
 
 use hot_state::{HotState, HotView};
 use redb::ReadableDatabase;
+use snapshot::{Latest, Snapshot};
 use std::{
     path::Path,
     sync::{Arc, Mutex},
@@ -49,6 +51,8 @@ pub struct Store {
     hot: Arc<HotState>,
     /// Loaded by the first writer (`None` again after a commit failed: reloaded by the next).
     top: Arc<Mutex<Option<TopNodes>>>,
+    /// The last commit's snapshot, shared by its readers.
+    latest: Arc<Latest>,
 }
 
 impl Store {
@@ -60,6 +64,7 @@ impl Store {
             db,
             hot: Arc::new(HotState::new()),
             top: Arc::default(),
+            latest: Arc::default(),
         };
         store.create_tables()?;
         Ok(store)
@@ -78,7 +83,7 @@ impl Store {
             txn.open_table(tables::META)?
                 .insert(tables::META_TRIE, [tables::TRIE_LAYOUT].as_slice())?;
         }
-        txn.commit().map_err(redb::Error::from)?;
+        self.commit(txn)?;
         Ok(())
     }
 
@@ -89,19 +94,29 @@ impl Store {
         let txn = self.db.begin_write().map_err(redb::Error::from)?;
         txn.open_table(tables::META)?
             .insert(tables::META_STATE_HISTORY, value.to_be_bytes().as_slice())?;
-        txn.commit().map_err(redb::Error::from)?;
+        self.commit(txn)?;
         Ok(())
     }
 
     /// A consistent snapshot of the last committed block and its state.
     pub fn reader(&self) -> Result<StoreReader, StoreError> {
-        // The cache serves this snapshot only if no commit ran while it was taken.
-        let before = self.hot.stable_epoch();
-        let txn = self.db.begin_read().map_err(redb::Error::from)?;
-        let hot = before
-            .filter(|&epoch| self.hot.stable_epoch() == Some(epoch))
-            .map(|epoch| HotView::new(self.hot.clone(), epoch));
-        StoreReader::new(txn, hot)
+        let snapshot = self.latest.get(|| {
+            // The cache serves this snapshot only if no commit ran while it was taken.
+            let before = self.hot.stable_epoch();
+            let txn = self.db.begin_read().map_err(redb::Error::from)?;
+            let hot = before
+                .filter(|&epoch| self.hot.stable_epoch() == Some(epoch))
+                .map(|epoch| HotView::new(self.hot.clone(), epoch));
+            Ok(Snapshot::new(txn, hot))
+        })?;
+        Ok(StoreReader::new(snapshot))
+    }
+
+    /// Commits a write transaction other than a block's; readers see it from then on.
+    fn commit(&self, txn: redb::WriteTransaction) -> Result<(), StoreError> {
+        let committed = txn.commit();
+        self.latest.committed();
+        Ok(committed.map_err(redb::Error::from)?)
     }
 
     /// Stores a content-addressed blob (a work module, input or result) under its keccak hash,
@@ -113,7 +128,7 @@ impl Store {
         }
         let txn = self.db.begin_write().map_err(redb::Error::from)?;
         txn.open_table(tables::BLOBS)?.insert(hash.0, bytes)?;
-        txn.commit().map_err(redb::Error::from)?;
+        self.commit(txn)?;
         Ok(hash)
     }
 
@@ -149,7 +164,7 @@ impl Store {
                 table.remove(hash.0)?;
             }
         }
-        txn.commit().map_err(redb::Error::from)?;
+        self.commit(txn)?;
         Ok(())
     }
 
@@ -165,7 +180,7 @@ impl Store {
         let txn = self.db.begin_write().map_err(redb::Error::from)?;
         txn.open_table(tables::CHILD_CHAINS)?
             .insert(root.0, encoded)?;
-        txn.commit().map_err(redb::Error::from)?;
+        self.commit(txn)?;
         Ok(())
     }
 
@@ -185,6 +200,7 @@ impl Store {
             self.db.begin_write().map_err(redb::Error::from)?,
             self.hot.clone(),
             self.top.clone(),
+            self.latest.clone(),
         )
     }
 }

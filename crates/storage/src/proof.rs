@@ -59,13 +59,14 @@ impl StateReader {
             .collect();
         let account_target = [Nibbles::unpack(hashed)];
         let (mut account_proof, storage_proofs) = if self.is_head() {
-            let accounts = self.accounts.iter()?.map(|entry| {
+            let accounts = self.snapshot.accounts()?.iter()?.map(|entry| {
                 let (key, value) = entry?;
                 Ok((Nibbles::unpack(key.value()), value.value().to_vec()))
             });
             let (_, account_proof) = prove(accounts, &account_target)?;
             let range = self
-                .storage
+                .snapshot
+                .storage()?
                 .range((hashed.0, [0u8; 32])..=(hashed.0, [0xffu8; 32]))?;
             let leaves = range.map(|entry| {
                 let (key, value) = entry?;

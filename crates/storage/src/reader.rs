@@ -4,6 +4,7 @@ use crate::changes::Changeset;
 use crate::{
     StoreError,
     hot_state::{HotGuards, HotView},
+    snapshot::Snapshot,
     tables::*,
 };
 use alloy_consensus::{ReceiptEnvelope, TxEnvelope};
@@ -11,8 +12,8 @@ use alloy_primitives::{Address, B256, Bytes, U256, keccak256, map::HashMap};
 use alloy_rlp::{Decodable, RlpDecodable, RlpEncodable};
 use alloy_trie::TrieAccount;
 use ankr_types::Header;
-use redb::{ReadOnlyTable, ReadTransaction, ReadableTable};
-use std::cell::RefCell;
+use redb::ReadableTable;
+use std::{cell::RefCell, sync::Arc};
 
 /// A block's transactions with their senders, recovered once at import.
 #[derive(Clone, Debug, Default, PartialEq, Eq, RlpEncodable, RlpDecodable)]
@@ -33,20 +34,19 @@ pub(crate) fn decode<T: Decodable>(table: &'static str, bytes: &[u8]) -> Result<
     T::decode(&mut &bytes[..]).map_err(|e| StoreError::corrupt(table, e))
 }
 
-/// A snapshot of the chain as of the last commit.
+/// A snapshot of the chain as of the last commit (shared with the other readers of that
+/// commit, see `snapshot.rs`).
 pub struct StoreReader {
-    txn: ReadTransaction,
-    /// The hot-state cache, if it held this snapshot's head state when the snapshot was taken.
-    hot: Option<HotView>,
+    snapshot: Arc<Snapshot>,
 }
 
 impl StoreReader {
-    pub(crate) fn new(txn: ReadTransaction, hot: Option<HotView>) -> Result<Self, StoreError> {
-        Ok(Self { txn, hot })
+    pub(crate) fn new(snapshot: Arc<Snapshot>) -> Self {
+        Self { snapshot }
     }
 
     fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let table = self.txn.open_table(META)?;
+        let table = self.snapshot.meta()?;
         Ok(table.get(key)?.map(|v| v.value().to_vec()))
     }
 
@@ -99,7 +99,7 @@ impl StoreReader {
 
     /// A header by hash, canonical or not.
     pub fn header(&self, hash: B256) -> Result<Option<Header>, StoreError> {
-        let table = self.txn.open_table(HEADERS)?;
+        let table = self.snapshot.headers()?;
         table
             .get(hash.0)?
             .map(|v| decode("headers", v.value()))
@@ -108,7 +108,7 @@ impl StoreReader {
 
     /// The hash of the canonical block at `number`.
     pub fn canonical_hash(&self, number: u64) -> Result<Option<B256>, StoreError> {
-        let table = self.txn.open_table(CANONICAL)?;
+        let table = self.snapshot.canonical()?;
         Ok(table.get(number)?.map(|v| B256::from(v.value())))
     }
 
@@ -122,7 +122,7 @@ impl StoreReader {
 
     /// A block's transactions and their recovered senders.
     pub fn body(&self, hash: B256) -> Result<Option<StoredBody>, StoreError> {
-        let table = self.txn.open_table(BODIES)?;
+        let table = self.snapshot.bodies()?;
         table
             .get(hash.0)?
             .map(|v| decode("bodies", v.value()))
@@ -131,7 +131,7 @@ impl StoreReader {
 
     /// A block's receipts, in transaction order.
     pub fn receipts(&self, hash: B256) -> Result<Option<Vec<ReceiptEnvelope>>, StoreError> {
-        let table = self.txn.open_table(RECEIPTS)?;
+        let table = self.snapshot.receipts()?;
         table
             .get(hash.0)?
             .map(|v| decode("receipts", v.value()))
@@ -140,13 +140,13 @@ impl StoreReader {
 
     /// Cumulative difficulty up to and including this block: what fork choice compares.
     pub fn total_difficulty(&self, hash: B256) -> Result<Option<U256>, StoreError> {
-        let table = self.txn.open_table(TOTAL_DIFFICULTY)?;
+        let table = self.snapshot.total_difficulty()?;
         Ok(table.get(hash.0)?.map(|v| U256::from_be_bytes(v.value())))
     }
 
     /// Where a mined transaction sits on the canonical chain.
     pub fn tx_location(&self, tx_hash: B256) -> Result<Option<TxLocation>, StoreError> {
-        let table = self.txn.open_table(TX_LOOKUP)?;
+        let table = self.snapshot.tx_lookup()?;
         let Some((block_number, index)) = table.get(tx_hash.0)?.map(|v| v.value()) else {
             return Ok(None);
         };
@@ -160,15 +160,12 @@ impl StoreReader {
         }))
     }
 
-    /// State as of the head, with its tables opened once for the many reads execution makes.
+    /// State as of the head.
     pub fn state(&self) -> Result<StateReader, StoreError> {
         Ok(StateReader {
-            accounts: self.txn.open_table(ACCOUNTS)?,
-            storage: self.txn.open_table(STORAGE)?,
-            code: self.txn.open_table(CODE)?,
-            canonical: self.txn.open_table(CANONICAL)?,
+            snapshot: self.snapshot.clone(),
             rewind: Rewind::default(),
-            hot: self.hot.clone(),
+            hot: self.snapshot.hot.clone(),
         })
     }
 
@@ -185,7 +182,7 @@ impl StoreReader {
             });
         }
         let mut state = self.state()?;
-        let changesets = self.txn.open_table(CHANGESETS)?;
+        let changesets = self.snapshot.changesets()?;
         for later in number.saturating_add(1)..=head {
             let Some(bytes) = changesets.get(later)? else {
                 return Err(StoreError::corrupt(
@@ -220,10 +217,7 @@ impl StoreReader {
 /// Reads of state: the head's, or an earlier block's (head state under a `Rewind`).
 /// `Send + Sync`, so execution can share it across threads.
 pub struct StateReader {
-    pub(crate) accounts: ReadOnlyTable<[u8; 32], &'static [u8]>,
-    pub(crate) storage: ReadOnlyTable<([u8; 32], [u8; 32]), [u8; 32]>,
-    code: ReadOnlyTable<[u8; 32], &'static [u8]>,
-    canonical: ReadOnlyTable<u64, [u8; 32]>,
+    pub(crate) snapshot: Arc<Snapshot>,
     rewind: Rewind,
     /// Head state's hot accounts and slots; what `rewind` holds comes first.
     hot: Option<HotView>,
@@ -282,7 +276,8 @@ impl StateReader {
 
     /// The head state's account in the table, past the caches.
     fn stored_account(&self, address: Address) -> Result<Option<TrieAccount>, StoreError> {
-        self.accounts
+        self.snapshot
+            .accounts()?
             .get(keccak256(address).0)?
             .map(|v| decode("accounts", v.value()))
             .transpose()
@@ -292,7 +287,8 @@ impl StateReader {
     fn stored_slot(&self, address: Address, slot: U256) -> Result<U256, StoreError> {
         let key = (keccak256(address).0, keccak256(slot.to_be_bytes::<32>()).0);
         Ok(self
-            .storage
+            .snapshot
+            .storage()?
             .get(key)?
             .map(|v| U256::from_be_bytes(v.value()))
             .unwrap_or_default())
@@ -314,7 +310,8 @@ impl StateReader {
     /// Contract code by its hash (code is content-addressed and never deleted).
     pub fn code(&self, code_hash: B256) -> Result<Option<Bytes>, StoreError> {
         Ok(self
-            .code
+            .snapshot
+            .code()?
             .get(code_hash.0)?
             .map(|v| Bytes::copy_from_slice(v.value())))
     }
@@ -323,7 +320,7 @@ impl StateReader {
     /// from (a scan of the whole state: for witnesses and tools, not for load).
     pub fn hashed_accounts(&self) -> Result<Vec<(B256, TrieAccount)>, StoreError> {
         let mut all = std::collections::BTreeMap::new();
-        for entry in self.accounts.iter()? {
+        for entry in self.snapshot.accounts()?.iter()? {
             let (key, value) = entry?;
             all.insert(B256::from(key.value()), decode("accounts", value.value())?);
         }
@@ -341,7 +338,8 @@ impl StateReader {
         let hashed = keccak256(address);
         let mut all = std::collections::BTreeMap::new();
         for entry in self
-            .storage
+            .snapshot
+            .storage()?
             .range((hashed.0, [0u8; 32])..=(hashed.0, [0xffu8; 32]))?
         {
             let (key, value) = entry?;
@@ -360,7 +358,11 @@ impl StateReader {
 
     /// The hash of canonical block `number`: what `BLOCKHASH` reads.
     pub fn canonical_hash(&self, number: u64) -> Result<Option<B256>, StoreError> {
-        Ok(self.canonical.get(number)?.map(|v| B256::from(v.value())))
+        Ok(self
+            .snapshot
+            .canonical()?
+            .get(number)?
+            .map(|v| B256::from(v.value())))
     }
 }
 

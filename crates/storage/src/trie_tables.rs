@@ -432,7 +432,13 @@ mod tests {
             prop_assert_eq!(incremental, dump(&txn), "kept nodes differ from a rebuild");
             {
                 let mut writer =
-                    crate::BlockWriter::new(txn, store.hot.clone(), Default::default()).unwrap();
+                    crate::BlockWriter::new(
+                        txn,
+                        store.hot.clone(),
+                        Default::default(),
+                        Default::default(),
+                    )
+                    .unwrap();
                 prop_assert_eq!(root, writer.state_root_by_scan().unwrap());
                 prop_assert_eq!(root, writer.state_root().unwrap());
             }

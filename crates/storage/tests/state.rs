@@ -486,3 +486,53 @@ fn a_commit_waits_for_a_pinned_reader_and_neither_reads_the_other_s_state() {
         .check(&state, "the first snapshot, after the commit")
         .unwrap();
 }
+
+/// Readers between two commits share one snapshot (`snapshot.rs`); every kind of commit ends
+/// the sharing, and a reader taken before a commit keeps what it saw.
+#[test]
+fn a_reader_sees_every_commit_before_it_and_none_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    write_chain(&store, 3);
+    let before = store.reader().unwrap();
+    let shared = store.reader().unwrap();
+    assert_eq!(shared.head().unwrap().unwrap().number, 3);
+
+    // A commit that is not a block's.
+    store.set_state_history(Some(500)).unwrap();
+    let after_setting = store.reader().unwrap();
+    assert_eq!(after_setting.state_history().unwrap(), Some(500));
+    assert_eq!(
+        before.state_history().unwrap(),
+        Some(ankr_storage::DEFAULT_STATE_HISTORY)
+    );
+
+    // A block's commit (the head and the state move).
+    let mut writer = store.begin_block().unwrap();
+    writer.apply_state(4, &changes(&[(1, 40)], &[])).unwrap();
+    let mut block = header(4);
+    block.parent_hash = after_setting.head().unwrap().unwrap().hash();
+    writer
+        .insert_canonical_block(&block, &Default::default(), &[], U256::ZERO)
+        .unwrap();
+    writer.commit().unwrap();
+    let latest = store.reader().unwrap();
+    assert_eq!(latest.head().unwrap().unwrap().number, 4);
+    let balance = |reader: &ankr_storage::StoreReader| {
+        let state = reader.state().unwrap();
+        state
+            .account(Address::repeat_byte(1))
+            .unwrap()
+            .unwrap()
+            .balance
+    };
+    assert_eq!(balance(&latest), U256::from(40));
+    assert_eq!(balance(&after_setting), U256::from(3));
+    assert_eq!(after_setting.head().unwrap().unwrap().number, 3);
+
+    // A writer dropped uncommitted changes nothing a reader sees.
+    let mut writer = store.begin_block().unwrap();
+    writer.apply_state(5, &changes(&[(1, 50)], &[])).unwrap();
+    drop(writer);
+    assert_eq!(balance(&store.reader().unwrap()), U256::from(40));
+}

@@ -256,7 +256,15 @@ pub(crate) fn state_at(
     block: Option<BlockId>,
 ) -> RpcResult<(Header, StateReader)> {
     let head = head_of(reader)?;
-    let header = header_of(reader, block.unwrap_or_default())?.ok_or_else(header_not_found)?;
+    let block = block.unwrap_or_default();
+    if matches!(
+        block,
+        BlockId::Number(BlockNumberOrTag::Latest | BlockNumberOrTag::Pending)
+    ) {
+        // What nearly every call asks for: the head, canonical and within any window.
+        return Ok((head, reader.state().map_err(internal)?));
+    }
+    let header = header_of(reader, block)?.ok_or_else(header_not_found)?;
     if reader.canonical_hash(header.number).map_err(internal)? != Some(header.hash()) {
         return Err(rpc_error(
             codes::SERVER,
