@@ -70,11 +70,10 @@ impl DatabaseRef for StateDb<'_> {
         if code_hash == KECCAK_EMPTY {
             return Ok(Bytecode::default());
         }
-        Ok(self
-            .reader
-            .code(code_hash)?
-            .map(Bytecode::new_raw)
-            .unwrap_or_default())
+        Ok(
+            crate::analysed_code::analysed(code_hash, || self.reader.code(code_hash))?
+                .unwrap_or_default(),
+        )
     }
 
     fn storage_ref(&self, address: Address, index: StorageKey) -> Result<StorageValue, StateError> {

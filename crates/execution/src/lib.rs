@@ -8,6 +8,7 @@
 //! [`StateChanges`]: ankr_storage::StateChanges
 
 mod access_list;
+mod analysed_code;
 mod bloom;
 mod call;
 mod config;
