@@ -13,6 +13,9 @@ use std::sync::{
     atomic::{AtomicU64, Ordering},
 };
 
+/// The storage slots table: (keccak(address), keccak(slot)) to value.
+type SlotTable = ReadOnlyTable<([u8; 32], [u8; 32]), [u8; 32]>;
+
 /// A read transaction and its tables, each opened when first asked for and then kept.
 pub(crate) struct Snapshot {
     txn: ReadTransaction,
@@ -27,7 +30,7 @@ pub(crate) struct Snapshot {
     tx_lookup: OnceLock<ReadOnlyTable<[u8; 32], (u64, u32)>>,
     changesets: OnceLock<ReadOnlyTable<u64, &'static [u8]>>,
     accounts: OnceLock<ReadOnlyTable<[u8; 32], &'static [u8]>>,
-    storage: OnceLock<ReadOnlyTable<([u8; 32], [u8; 32]), [u8; 32]>>,
+    storage: OnceLock<SlotTable>,
     code: OnceLock<ReadOnlyTable<[u8; 32], &'static [u8]>>,
 }
 
@@ -102,9 +105,7 @@ impl Snapshot {
         opened(&self.txn, &self.accounts, ACCOUNTS)
     }
 
-    pub(crate) fn storage(
-        &self,
-    ) -> Result<&ReadOnlyTable<([u8; 32], [u8; 32]), [u8; 32]>, StoreError> {
+    pub(crate) fn storage(&self) -> Result<&SlotTable, StoreError> {
         opened(&self.txn, &self.storage, STORAGE)
     }
 
