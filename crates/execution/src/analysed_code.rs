@@ -1,7 +1,7 @@
 //! Contract code analysed once for every EVM this process builds.
 //!
 //! revm analyses legacy code (its jump table) each time code is loaded; an `eth_call` loads
-//! its contract afresh and spent a sixth of its time there. Code is content-addressed (stored
+//! its contract afresh and spent 12 % of its time there. Code is content-addressed (stored
 //! under its keccak hash and never changed), so an analysed copy is never stale, whichever
 //! node or snapshot asks for it.
 
