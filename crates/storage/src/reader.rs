@@ -1,12 +1,7 @@
 //! Reads from one consistent snapshot.
 
 use crate::changes::Changeset;
-use crate::{
-    StoreError,
-    hot_state::{HotGuards, HotView},
-    snapshot::Snapshot,
-    tables::*,
-};
+use crate::{StoreError, hot_state::HotGuards, snapshot::Snapshot, tables::*};
 use alloy_consensus::{ReceiptEnvelope, TxEnvelope};
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256, map::HashMap};
 use alloy_rlp::{Decodable, RlpDecodable, RlpEncodable};
@@ -165,7 +160,6 @@ impl StoreReader {
         Ok(StateReader {
             snapshot: self.snapshot.clone(),
             rewind: Rewind::default(),
-            hot: self.snapshot.hot.clone(),
         })
     }
 
@@ -217,10 +211,9 @@ impl StoreReader {
 /// Reads of state: the head's, or an earlier block's (head state under a `Rewind`).
 /// `Send + Sync`, so execution can share it across threads.
 pub struct StateReader {
+    /// Head state: its tables and hot accounts and slots; what `rewind` holds comes first.
     pub(crate) snapshot: Arc<Snapshot>,
     rewind: Rewind,
-    /// Head state's hot accounts and slots; what `rewind` holds comes first.
-    hot: Option<HotView>,
 }
 
 /// What the blocks after some block N overwrote, keyed as the state tables are: the first
@@ -244,11 +237,16 @@ impl StateReader {
         {
             return Ok(*past);
         }
-        if let Some(hit) = self.hot.as_ref().and_then(|hot| hot.account(address)) {
+        if let Some(hit) = self
+            .snapshot
+            .hot
+            .as_ref()
+            .and_then(|hot| hot.account(address))
+        {
             return Ok(hit);
         }
         let account = self.stored_account(address)?;
-        if let Some(hot) = &self.hot {
+        if let Some(hot) = &self.snapshot.hot {
             hot.fill(&[(address, account)], &[]);
         }
         Ok(account)
@@ -264,11 +262,16 @@ impl StateReader {
         {
             return Ok(*past);
         }
-        if let Some(hit) = self.hot.as_ref().and_then(|hot| hot.slot(address, slot)) {
+        if let Some(hit) = self
+            .snapshot
+            .hot
+            .as_ref()
+            .and_then(|hot| hot.slot(address, slot))
+        {
             return Ok(hit);
         }
         let value = self.stored_slot(address, slot)?;
-        if let Some(hot) = &self.hot {
+        if let Some(hot) = &self.snapshot.hot {
             hot.fill(&[], &[((address, slot), value)]);
         }
         Ok(value)
@@ -426,7 +429,13 @@ impl<'a> PinnedState<'a> {
     /// it again if it still holds this reader's head; if not, reads go through the reader.
     pub fn repin(&self) {
         self.release();
-        let Some(hot) = self.reader.hot.as_ref().filter(|_| self.reader.is_head()) else {
+        let Some(hot) = self
+            .reader
+            .snapshot
+            .hot
+            .as_ref()
+            .filter(|_| self.reader.is_head())
+        else {
             return;
         };
         *self.guards.borrow_mut() = hot.pin();
@@ -438,7 +447,7 @@ impl<'a> PinnedState<'a> {
         }
         let accounts = std::mem::take(&mut *self.missed_accounts.borrow_mut());
         let slots = std::mem::take(&mut *self.missed_slots.borrow_mut());
-        if let Some(hot) = &self.reader.hot
+        if let Some(hot) = &self.reader.snapshot.hot
             && !(accounts.is_empty() && slots.is_empty())
         {
             hot.fill(&accounts, &slots);

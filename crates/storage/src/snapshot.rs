@@ -119,22 +119,21 @@ impl Snapshot {
 /// (redb cannot reuse the pages a later commit freed while one does).
 #[derive(Default)]
 pub(crate) struct Latest {
-    /// Commits finished; a snapshot is shared only while this has not moved since it was taken.
+    /// Commits finished: a snapshot is stored for sharing only if this has not moved since
+    /// before it was taken (a commit clears the stored one after moving it).
     commits: AtomicU64,
-    shared: Mutex<Option<(u64, Arc<Snapshot>)>>,
+    shared: Mutex<Option<Arc<Snapshot>>>,
 }
 
 impl Latest {
-    /// The shared snapshot if no commit finished since it was taken, else one from `take`
-    /// (shared from then on if still no commit finished meanwhile).
+    /// The shared snapshot if there is one, else one from `take` (shared from then on if no
+    /// commit finished meanwhile).
     pub(crate) fn get(
         &self,
         take: impl FnOnce() -> Result<Snapshot, StoreError>,
     ) -> Result<Arc<Snapshot>, StoreError> {
         let commits = self.commits.load(Ordering::Acquire);
-        if let Some((at, snapshot)) = &*self.lock()
-            && *at == commits
-        {
+        if let Some(snapshot) = &*self.lock() {
             return Ok(snapshot.clone());
         }
         // Taken after `commits` was read, so it holds at least every commit counted there.
@@ -143,7 +142,7 @@ impl Latest {
         // One taken while a commit was changing the hot-state cache reads past the cache; it
         // is not kept, so that the snapshot readers share is served by the cache.
         if snapshot.hot.is_some() && self.commits.load(Ordering::Acquire) == commits {
-            *shared = Some((commits, snapshot.clone()));
+            *shared = Some(snapshot.clone());
         }
         Ok(snapshot)
     }
@@ -155,7 +154,7 @@ impl Latest {
         *self.lock() = None;
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<(u64, Arc<Snapshot>)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Arc<Snapshot>>> {
         self.shared
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
