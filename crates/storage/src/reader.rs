@@ -1,7 +1,12 @@
 //! Reads from one consistent snapshot.
 
 use crate::changes::Changeset;
-use crate::{StoreError, hot_state::HotGuards, snapshot::Snapshot, tables::*};
+use crate::{
+    StoreError,
+    hot_state::{HotGuards, HotView},
+    snapshot::Snapshot,
+    tables::*,
+};
 use alloy_consensus::{ReceiptEnvelope, TxEnvelope};
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256, map::HashMap};
 use alloy_rlp::{Decodable, RlpDecodable, RlpEncodable};
@@ -225,6 +230,11 @@ struct Rewind {
 }
 
 impl StateReader {
+    /// The head state's hot accounts and slots, if this reader's snapshot is served by them.
+    fn hot(&self) -> Option<&HotView> {
+        self.snapshot.hot.as_ref()
+    }
+
     /// Whether this is the head's state (no later blocks undone).
     pub fn is_head(&self) -> bool {
         self.rewind.accounts.is_empty() && self.rewind.slots.is_empty()
@@ -237,16 +247,11 @@ impl StateReader {
         {
             return Ok(*past);
         }
-        if let Some(hit) = self
-            .snapshot
-            .hot
-            .as_ref()
-            .and_then(|hot| hot.account(address))
-        {
+        if let Some(hit) = self.hot().and_then(|hot| hot.account(address)) {
             return Ok(hit);
         }
         let account = self.stored_account(address)?;
-        if let Some(hot) = &self.snapshot.hot {
+        if let Some(hot) = self.hot() {
             hot.fill(&[(address, account)], &[]);
         }
         Ok(account)
@@ -262,16 +267,11 @@ impl StateReader {
         {
             return Ok(*past);
         }
-        if let Some(hit) = self
-            .snapshot
-            .hot
-            .as_ref()
-            .and_then(|hot| hot.slot(address, slot))
-        {
+        if let Some(hit) = self.hot().and_then(|hot| hot.slot(address, slot)) {
             return Ok(hit);
         }
         let value = self.stored_slot(address, slot)?;
-        if let Some(hot) = &self.snapshot.hot {
+        if let Some(hot) = self.hot() {
             hot.fill(&[], &[((address, slot), value)]);
         }
         Ok(value)
@@ -429,13 +429,7 @@ impl<'a> PinnedState<'a> {
     /// it again if it still holds this reader's head; if not, reads go through the reader.
     pub fn repin(&self) {
         self.release();
-        let Some(hot) = self
-            .reader
-            .snapshot
-            .hot
-            .as_ref()
-            .filter(|_| self.reader.is_head())
-        else {
+        let Some(hot) = self.reader.hot().filter(|_| self.reader.is_head()) else {
             return;
         };
         *self.guards.borrow_mut() = hot.pin();
@@ -447,7 +441,7 @@ impl<'a> PinnedState<'a> {
         }
         let accounts = std::mem::take(&mut *self.missed_accounts.borrow_mut());
         let slots = std::mem::take(&mut *self.missed_slots.borrow_mut());
-        if let Some(hot) = &self.reader.snapshot.hot
+        if let Some(hot) = self.reader.hot()
             && !(accounts.is_empty() && slots.is_empty())
         {
             hot.fill(&accounts, &slots);
