@@ -48,7 +48,7 @@ pub struct MinerConfig {
     pub beneficiary: Address,
     /// Work run when no provider has posted any (not empty).
     pub workloads: Vec<Workload>,
-    /// Share of wall time the built-in work may take, in (0, 1]: after each built-in subtask
+    /// Share of a core the built-in work may take, in (0, 1]: after each built-in subtask
     /// the miner rests so that it keeps to this share. Providers' tasks always run flat out.
     /// 1.0 takes every block the core can win; the devnet takes a few percent so that an idle
     /// laptop stays idle, with its genesis difficulty scaled to match (issue 16).
@@ -74,7 +74,10 @@ fn rebuild_after(gas_used: u64, gas_limit: u64) -> Duration {
     }
 }
 
-/// The rest after built-in work that ran for `worked`, so that work takes `duty` of the time.
+/// The rest after built-in work that ran for `worked` of CPU time, so that work takes `duty`
+/// of a core. CPU time, not wall time: when import and RPC keep the cores busy a subtask takes
+/// longer on the clock, and resting in proportion to that would shrink the miner's share
+/// (and lengthen the chain's block intervals) exactly when the node has blocks to fill.
 /// Capped at two seconds so that a long subtask on a slow machine does not stall the miner.
 pub fn rest_after(worked: Duration, duty: f64) -> Duration {
     if !(duty > 0.0 && duty < 1.0) {
@@ -83,6 +86,15 @@ pub fn rest_after(worked: Duration, duty: f64) -> Duration {
     worked
         .mul_f64((1.0 - duty) / duty)
         .min(Duration::from_secs(2))
+}
+
+/// CPU time the calling thread has run: what a subtask costs whatever else wants the cores.
+fn thread_cpu_time() -> Duration {
+    let time = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    Duration::new(
+        u64::try_from(time.tv_sec).unwrap_or(0),
+        u32::try_from(time.tv_nsec).unwrap_or(0),
+    )
 }
 
 impl std::fmt::Debug for MinerConfig {
@@ -230,12 +242,11 @@ impl Miner {
                 (subtask, workload.name.to_string(), None)
             }
         };
-        let started = Instant::now();
-        let report = self.run_in_enclave(template, subtask, &name).await?;
+        let (report, worked) = self.run_in_enclave(template, subtask, &name).await?;
         match market_task {
             Some(task) => self.deliver(&task, &report).await,
             None if !report.won => {
-                tokio::time::sleep(rest_after(started.elapsed(), self.config.builtin_duty)).await
+                tokio::time::sleep(rest_after(worked, self.config.builtin_duty)).await
             }
             None => {}
         }
@@ -247,14 +258,18 @@ impl Miner {
         template: Template,
         subtask: Subtask,
         name: &str,
-    ) -> Option<ankr_enclave::SubtaskReport> {
+    ) -> Option<(ankr_enclave::SubtaskReport, Duration)> {
         let enclave = self.config.enclave.clone();
         let started = Instant::now();
-        let result =
-            tokio::task::spawn_blocking(move || enclave.run_subtask(&template, &subtask)).await;
-        let report = match result {
-            Ok(Ok(report)) => report,
-            Ok(Err(error)) => {
+        let result = tokio::task::spawn_blocking(move || {
+            let before = thread_cpu_time();
+            let report = enclave.run_subtask(&template, &subtask);
+            (report, thread_cpu_time().saturating_sub(before))
+        })
+        .await;
+        let (report, worked) = match result {
+            Ok((Ok(report), worked)) => (report, worked),
+            Ok((Err(error), _)) => {
                 tracing::warn!(%error, "enclave refused a subtask");
                 return None;
             }
@@ -276,7 +291,7 @@ impl Miner {
             report.won,
             failure,
         );
-        Some(report)
+        Some((report, worked))
     }
 
     /// Stores the result blob, has the enclave sign the result for this miner's account and
