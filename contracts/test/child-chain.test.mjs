@@ -52,9 +52,12 @@ describe("EVM child chains beside ankr devnet", { timeout: 180_000 }, () => {
       assert.ok(Date.now() < deadline, "no commitment reached the main chain");
       await new Promise((r) => setTimeout(r, 250));
     }
-    const number = await manager.latestNumber();
+    // Number and hash read at one main-chain block: read at "latest" one after the other, a
+    // commitment landing between the two calls pairs a number with the next block's hash.
+    const at = { blockTag: await main.getBlockNumber() };
+    const number = await manager.latestNumber(at);
     const committed = await provider.getBlock(Number(number));
-    assert.equal(await manager.latestHash(), committed.hash);
+    assert.equal(await manager.latestHash(at), committed.hash);
     let boundary;
     while (!boundary || BigInt(boundary.blknum) < BigInt(receipt.blockNumber)) {
       assert.ok(Date.now() < deadline, "no main header covers the child chain");
