@@ -22,8 +22,8 @@ pub(crate) fn resident_kib(field: &str) -> u64 {
 /// Accounts changed by each measured block, as a full block of transfers touches about.
 const TOUCHED_PER_BLOCK: u64 = 1_000;
 /// Blocks measured at each size: the root's median is reported, and the mean and the slowest
-/// with the commit, over enough blocks that they include one write-back of the trie's kept
-/// nodes (a commit does one per 65,536 changed accounts).
+/// with the commit, over enough blocks that they include one write-back of the trie's top
+/// levels (a commit does one per 65,536 changed accounts).
 const BLOCKS: u64 = 70;
 /// Accounts written per block while the state is grown.
 const GROWTH_BATCH: u64 = 250_000;
