@@ -224,13 +224,15 @@ impl Node {
     }
 
     async fn nonce(&self, account: Address) -> anyhow::Result<u64> {
-        self.number("eth_getTransactionCount", rpc_params![account, "pending"])
-            .await
+        nonce_at(&self.client, account, "pending").await
     }
 
-    /// Fees that get a transaction in while the base fee rises under load: twice the current
-    /// base fee plus the node's suggested tip.
-    async fn fees(&self) -> anyhow::Result<(u128, u128)> {
+    /// Fees every sender of a run signs with: a tip the node suggests and a fee cap the base
+    /// fee does not reach while the run keeps blocks full (it rises by 1/8 a full block, so
+    /// 4× the current base fee is crossed after 12 such blocks and the rest of the run would
+    /// wait for it to fall: a figure of EIP-1559, not of the node). One pair for all senders:
+    /// with caps a block apart, a full pool evicts the lower-paying sender's tail.
+    async fn fees(&self) -> anyhow::Result<Fees> {
         let block: Value = self
             .client
             .request("eth_getBlockByNumber", rpc_params!["latest", false])
@@ -246,7 +248,10 @@ impl Node {
             .number("eth_maxPriorityFeePerGas", rpc_params![])
             .await
             .unwrap_or(1_000_000_000) as u128;
-        Ok((4 * base + tip, tip))
+        Ok(Fees {
+            max_fee: (4 * base).max(FEE_CAP) + tip,
+            tip,
+        })
     }
 
     /// `count` transactions from `account` with consecutive nonces, made by `make(i)`.
@@ -254,21 +259,21 @@ impl Node {
         &self,
         account: &DevAccount,
         count: usize,
+        fees: Fees,
         make: impl Fn(usize) -> (TxKind, Bytes, U256, u64),
-    ) -> anyhow::Result<Vec<(String, String)>> {
-        let (max_fee, tip) = self.fees().await?;
-        let first = self.nonce(account.address).await?;
-        Ok((0..count)
+    ) -> anyhow::Result<Signed> {
+        let first_nonce = self.nonce(account.address).await?;
+        let transactions = (0..count)
             .map(|i| {
                 let (to, input, value, gas_limit) = make(i);
                 let tx = sign_transaction(
                     &account.secret,
                     TxEip1559 {
                         chain_id: self.chain_id,
-                        nonce: first + i as u64,
+                        nonce: first_nonce + i as u64,
                         gas_limit,
-                        max_fee_per_gas: max_fee,
-                        max_priority_fee_per_gas: tip,
+                        max_fee_per_gas: fees.max_fee,
+                        max_priority_fee_per_gas: fees.tip,
                         to,
                         value,
                         input,
@@ -280,7 +285,12 @@ impl Node {
                     format!("{:?}", tx.tx_hash()),
                 )
             })
-            .collect())
+            .collect();
+        Ok(Signed {
+            sender: account.address,
+            first_nonce,
+            transactions,
+        })
     }
 
     /// Sends `n` transactions (value transfers, or transfers of `token`) from the ten senders
@@ -302,18 +312,19 @@ impl Node {
                 )
             }
         };
+        let fees = self.fees().await?;
         let mut signed = Vec::new();
         for (s, account) in self.accounts.iter().enumerate() {
             let count = n / self.accounts.len() + usize::from(s < n % self.accounts.len());
-            signed.push(self.sign_from(account, count, make).await?);
+            signed.push(self.sign_from(account, count, fees, make).await?);
         }
         let start = Instant::now();
         let watched = Arc::new(std::sync::Mutex::new(Vec::new()));
         let mut senders = tokio::task::JoinSet::new();
-        for transactions in signed {
+        for one_sender in signed {
             let (client, watched) = (self.client.clone(), watched.clone());
             senders.spawn(async move {
-                send_in_order(&client, transactions, start, |index, last, hash, at| {
+                send_in_order(&client, one_sender, start, |index, last, hash, at| {
                     if index % 10 == 0 || last {
                         watched
                             .lock()
@@ -419,8 +430,9 @@ impl Node {
         let deploy: Bytes = [code.to_vec(), constructor.abi_encode()].concat().into();
         let token = owner.address.create(self.nonce(owner.address).await?);
         let share = supply / U256::from(2 * SENDERS);
+        let fees = self.fees().await?;
         let transactions = self
-            .sign_from(owner, 1 + SENDERS as usize, |i| match i {
+            .sign_from(owner, 1 + SENDERS as usize, fees, |i| match i {
                 0 => (TxKind::Create, deploy.clone(), U256::ZERO, 3_000_000),
                 _ => {
                     let to = self.accounts[i - 1].address;
@@ -455,7 +467,9 @@ impl Node {
             let (url, params) = (self.url.clone(), params.clone());
             tasks.spawn(async move {
                 // One connection per client, as separate users have.
-                let client = HttpClientBuilder::default().build(&url)?;
+                let client = HttpClientBuilder::default()
+                    .max_response_size(64 << 20)
+                    .build(&url)?;
                 let mut answered = 0u64;
                 while start.elapsed() < duration {
                     let mut array = jsonrpsee::core::params::ArrayParams::new();
@@ -482,38 +496,98 @@ impl Node {
     }
 }
 
-/// Sends one sender's transactions in nonce order, each retried while the node refuses it for
-/// a full pool (as a wallet resends); tells `accepted(index, is_last, hash, when)` of each and
-/// returns the hashes.
+/// Sends one sender's transactions in nonce order as a wallet that rebroadcasts would, and
+/// returns once the last is mined. A refused send (a full pool) is retried every 10 ms; a
+/// transaction the node accepted and later dropped (a full pool evicts the tail of a sender
+/// beyond its guaranteed slots, as geth's does, and the sender's next ones then wait behind
+/// the gap) is sent again from the first nonce missing. Tells `accepted(index, is_last, hash,
+/// when)` of each transaction's first acceptance; returns the hashes.
 async fn send_in_order(
     client: &HttpClient,
-    transactions: Vec<(String, String)>,
+    signed: Signed,
     start: Instant,
     accepted: impl Fn(usize, bool, &str, Duration),
 ) -> anyhow::Result<Vec<String>> {
+    let Signed {
+        sender,
+        first_nonce,
+        transactions,
+    } = signed;
     let count = transactions.len();
-    let mut hashes = Vec::with_capacity(count);
-    for (index, (raw, hash)) in transactions.into_iter().enumerate() {
-        let mut tries = 0;
-        loop {
-            match client
-                .request::<Value, _>("eth_sendRawTransaction", rpc_params![&raw])
-                .await
-            {
-                Ok(_) => break,
-                Err(error) => {
-                    let text = error.to_string();
-                    if text.contains("already known") {
-                        break;
-                    }
-                    tries += 1;
-                    anyhow::ensure!(tries < 6_000, "{hash} refused for 60 s: {text}");
-                    tokio::time::sleep(Duration::from_millis(10)).await;
+    let end = first_nonce + count as u64;
+    // The first index from which the pool is missing a transaction, by its pending nonce.
+    let missing = |pending: u64| (pending.clamp(first_nonce, end) - first_nonce) as usize;
+    let (mut next, mut told) = (0, 0);
+    let mut refused_since: Option<Instant> = None;
+    let mut checked = Instant::now();
+    loop {
+        if next == count {
+            if nonce_at(client, sender, "latest").await? >= end {
+                break;
+            }
+            next = missing(nonce_at(client, sender, "pending").await?);
+            anyhow::ensure!(
+                start.elapsed() < Duration::from_secs(600),
+                "{sender}'s transactions not mined in 600 s"
+            );
+            if next == count {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            continue;
+        }
+        let (raw, hash) = &transactions[next];
+        if let Err(error) = client
+            .request::<Value, _>("eth_sendRawTransaction", rpc_params![raw])
+            .await
+        {
+            let text = error.to_string();
+            if !text.contains("already known") {
+                let since = *refused_since.get_or_insert_with(Instant::now);
+                anyhow::ensure!(
+                    since.elapsed() < Duration::from_secs(60),
+                    "{hash} refused for 60 s: {text}"
+                );
+                if checked.elapsed() >= Duration::from_secs(1) {
+                    checked = Instant::now();
+                    next = next.min(missing(nonce_at(client, sender, "pending").await?));
                 }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
             }
         }
-        accepted(index, index + 1 == count, &hash, start.elapsed());
-        hashes.push(hash);
+        refused_since = None;
+        if next == told {
+            accepted(next, next + 1 == count, hash, start.elapsed());
+            told += 1;
+        }
+        next += 1;
     }
-    Ok(hashes)
+    Ok(transactions.into_iter().map(|(_, hash)| hash).collect())
 }
+
+/// `sender`'s nonce at `block` ("latest": mined; "pending": with the pool's run after it).
+async fn nonce_at(client: &HttpClient, sender: Address, block: &str) -> anyhow::Result<u64> {
+    let hex: String = client
+        .request("eth_getTransactionCount", rpc_params![sender, block])
+        .await?;
+    Ok(u64::from_str_radix(hex.trim_start_matches("0x"), 16)?)
+}
+
+/// One sender's signed transactions, consecutive nonces from `first_nonce`.
+struct Signed {
+    sender: Address,
+    first_nonce: u64,
+    /// Raw transaction and hash, both as hex.
+    transactions: Vec<(String, String)>,
+}
+
+/// What every sender of a run pays (see [`Node::fees`]).
+#[derive(Clone, Copy)]
+struct Fees {
+    max_fee: u128,
+    tip: u128,
+}
+
+/// The lowest fee cap a run signs with, 1,000 gwei: from the 0.2–1 gwei of a fresh devnet or
+/// anvil, about 60 full blocks in a row to reach.
+const FEE_CAP: u128 = 1_000_000_000_000;

@@ -17,6 +17,7 @@ pub use validation::{PoolError, calldata_tokens, intrinsic_gas};
 use alloy_consensus::Transaction;
 use alloy_primitives::{Address, B256, U256, map::HashMap};
 use ankr_types::{RecoveredTx, TxEnvelope};
+use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -81,6 +82,8 @@ pub struct PooledTx {
     pub local: bool,
     /// When it entered the pool (queued transactions expire).
     pub added: Instant,
+    /// Its place in the order of arrival: among equal tips a block takes the earlier first.
+    pub arrival: u64,
 }
 
 impl PooledTx {
@@ -103,6 +106,8 @@ pub struct TxPool {
     /// Each sender's queued transactions (behind a gap), and their sum.
     queued: HashMap<Address, usize>,
     queued_total: usize,
+    /// Transactions admitted so far (the next one's `arrival`).
+    arrivals: u64,
 }
 
 impl TxPool {
@@ -115,6 +120,7 @@ impl TxPool {
             state_nonce: HashMap::default(),
             queued: HashMap::default(),
             queued_total: 0,
+            arrivals: 0,
         }
     }
 
@@ -197,6 +203,7 @@ impl TxPool {
             encoded_len,
             local,
             added: Instant::now(),
+            arrival: self.arrivals,
         });
         self.recount(sender, account.nonce);
         let existing = self.by_sender.get(&sender);
@@ -235,6 +242,7 @@ impl TxPool {
             self.by_hash.remove(&replaced.tx.hash);
         }
         self.by_hash.insert(hash, pooled);
+        self.arrivals += 1;
         self.recount(sender, account.nonce);
         Ok(hash)
     }
@@ -362,11 +370,14 @@ impl TxPool {
         next
     }
 
-    /// Transactions ready for a block, best tip first, each sender's in nonce order.
+    /// Transactions ready for a block, best tip first and, among equal tips, first come first
+    /// (as geth orders them): each sender's in nonce order. Ordered by address instead, a load
+    /// of equal tips starves the lowest addresses while the others keep sending.
     pub fn best(&self, base_fee: u64, nonce_of: impl Fn(Address) -> u64) -> Vec<RecoveredTx> {
         #[derive(PartialEq, Eq, PartialOrd, Ord)]
         struct Head {
             tip: u128,
+            earlier: Reverse<u64>,
             sender: Address,
             nonce: u64,
         }
@@ -376,6 +387,7 @@ impl TxPool {
             if let Some(tx) = queue.get(&nonce) {
                 heap.push(Head {
                     tip: tx.tip_at(base_fee),
+                    earlier: Reverse(tx.arrival),
                     sender: *sender,
                     nonce,
                 });
@@ -390,6 +402,7 @@ impl TxPool {
                 if let Some(next) = queue.get(&(nonce + 1)) {
                     heap.push(Head {
                         tip: next.tip_at(base_fee),
+                        earlier: Reverse(next.arrival),
                         sender,
                         nonce: nonce + 1,
                     });

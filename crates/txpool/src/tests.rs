@@ -155,6 +155,32 @@ fn best_takes_runs_of_nonces_by_tip_and_skips_gaps() {
 }
 
 #[test]
+fn equal_tips_go_into_a_block_in_the_order_they_came() {
+    // Three senders at the same tip, the lowest address first to send; each sends twice,
+    // interleaved with the others. A block takes them as they came, not by address.
+    let mut p = pool();
+    let mut signers = [1u8, 2, 3];
+    signers.sort_by_key(|&s| address_of(&key(s)));
+    for nonce in 0..2 {
+        for &signer in &signers {
+            add(&mut p, tx(signer, nonce, 100, 5)).unwrap();
+        }
+    }
+    let order: Vec<_> = p
+        .best(10, |_| 0)
+        .iter()
+        .map(|t| (t.sender, t.tx.nonce()))
+        .collect();
+    let came: Vec<_> = (0..2)
+        .flat_map(|nonce| signers.map(|s| (address_of(&key(s)), nonce)))
+        .collect();
+    assert_eq!(order, came);
+    // A better tip still goes first, whenever it came.
+    add(&mut p, tx(4, 0, 100, 6)).unwrap();
+    assert_eq!(p.best(10, |_| 0)[0].sender, address_of(&key(4)));
+}
+
+#[test]
 fn a_sender_holds_more_than_its_slots_while_there_is_room_and_loses_them_first() {
     let mut config = PoolConfig::new(CHAIN, 16_000_000);
     config.account_slots = 2;
