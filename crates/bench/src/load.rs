@@ -2,7 +2,8 @@
 //! one command measures ankr and what users would pick instead (anvil) in the same run, each
 //! scenario on each node in turn. Signed locally with the standard test mnemonic's first ten
 //! accounts (funded on `ankr devnet` and on anvil alike), sent over JSON-RPC as any client
-//! sends them; a refused send (a full pool) is retried as a wallet would.
+//! sends them; a refused send (a full pool) is retried and one the node accepted and then
+//! dropped is sent again, as a wallet that rebroadcasts would.
 //!
 //! Figures: mined transfers and ERC-20 transfers per second (first send to last inclusion)
 //! with inclusion latency p50/p99, and `eth_call`, `eth_blockNumber` and `eth_getLogs` answered
@@ -339,9 +340,10 @@ impl Node {
         // and each one's last transaction (hence all of its transactions) is in.
         let mut latencies = Vec::new();
         let mut finished = false;
+        let mut sent_again = 0;
         loop {
             while let Some(done) = senders.try_join_next() {
-                done??;
+                sent_again += done??.sent_again;
             }
             finished |= senders.is_empty();
             let waiting: Vec<(String, Duration)> = watched.lock().expect("watch list").clone();
@@ -385,7 +387,8 @@ impl Node {
             p99: at(0.99),
         };
         println!(
-            "  {:<22} {what}: {n} in {:.1} s, {:.0} tx/s, inclusion p50 {:.2} s p99 {:.2} s",
+            "  {:<22} {what}: {n} in {:.1} s, {:.0} tx/s, inclusion p50 {:.2} s p99 {:.2} s, \
+             {sent_again} sent again after the node dropped them",
             short_url(&self.url),
             elapsed.as_secs_f64(),
             mined.per_second,
@@ -448,7 +451,8 @@ impl Node {
             .await?;
         let sent =
             send_in_order(&self.client, transactions, Instant::now(), |_, _, _, _| {}).await?;
-        self.mined_at(sent.last().expect("eleven sent")).await?;
+        self.mined_at(sent.hashes.last().expect("eleven sent"))
+            .await?;
         Ok(token)
     }
 
@@ -501,13 +505,13 @@ impl Node {
 /// transaction the node accepted and later dropped (a full pool evicts the tail of a sender
 /// beyond its guaranteed slots, as geth's does, and the sender's next ones then wait behind
 /// the gap) is sent again from the first nonce missing. Tells `accepted(index, is_last, hash,
-/// when)` of each transaction's first acceptance; returns the hashes.
+/// when)` of each transaction's first acceptance.
 async fn send_in_order(
     client: &HttpClient,
     signed: Signed,
     start: Instant,
     accepted: impl Fn(usize, bool, &str, Duration),
-) -> anyhow::Result<Vec<String>> {
+) -> anyhow::Result<Sent> {
     let Signed {
         sender,
         first_nonce,
@@ -517,7 +521,7 @@ async fn send_in_order(
     let end = first_nonce + count as u64;
     // The first index from which the pool is missing a transaction, by its pending nonce.
     let missing = |pending: u64| (pending.clamp(first_nonce, end) - first_nonce) as usize;
-    let (mut next, mut told) = (0, 0);
+    let (mut next, mut told, mut sent_again) = (0, 0, 0);
     let mut refused_since: Option<Instant> = None;
     let mut checked = Instant::now();
     loop {
@@ -536,12 +540,14 @@ async fn send_in_order(
             continue;
         }
         let (raw, hash) = &transactions[next];
+        let mut already_known = false;
         if let Err(error) = client
             .request::<Value, _>("eth_sendRawTransaction", rpc_params![raw])
             .await
         {
             let text = error.to_string();
-            if !text.contains("already known") {
+            already_known = text.contains("already known");
+            if !already_known {
                 let since = *refused_since.get_or_insert_with(Instant::now);
                 anyhow::ensure!(
                     since.elapsed() < Duration::from_secs(60),
@@ -559,10 +565,22 @@ async fn send_in_order(
         if next == told {
             accepted(next, next + 1 == count, hash, start.elapsed());
             told += 1;
+        } else if !already_known {
+            sent_again += 1;
         }
         next += 1;
     }
-    Ok(transactions.into_iter().map(|(_, hash)| hash).collect())
+    Ok(Sent {
+        hashes: transactions.into_iter().map(|(_, hash)| hash).collect(),
+        sent_again,
+    })
+}
+
+/// What [`send_in_order`] sent.
+struct Sent {
+    hashes: Vec<String>,
+    /// Transactions accepted, dropped by the node and accepted again.
+    sent_again: usize,
 }
 
 /// `sender`'s nonce at `block` ("latest": mined; "pending": with the pool's run after it).
