@@ -607,5 +607,5 @@ struct Fees {
 }
 
 /// The lowest fee cap a run signs with, 1,000 gwei: from the 0.2–1 gwei of a fresh devnet or
-/// anvil, about 60 full blocks in a row to reach.
+/// anvil, 59 to 72 full blocks in a row to reach.
 const FEE_CAP: u128 = 1_000_000_000_000;
