@@ -220,8 +220,7 @@ impl Node {
         method: &str,
         params: jsonrpsee::core::params::ArrayParams,
     ) -> anyhow::Result<u64> {
-        let hex: String = self.client.request(method, params).await?;
-        Ok(u64::from_str_radix(hex.trim_start_matches("0x"), 16)?)
+        number(&self.client, method, params).await
     }
 
     async fn nonce(&self, account: Address) -> anyhow::Result<u64> {
@@ -585,9 +584,21 @@ struct Sent {
 
 /// `sender`'s nonce at `block` ("latest": mined; "pending": with the pool's run after it).
 async fn nonce_at(client: &HttpClient, sender: Address, block: &str) -> anyhow::Result<u64> {
-    let hex: String = client
-        .request("eth_getTransactionCount", rpc_params![sender, block])
-        .await?;
+    number(
+        client,
+        "eth_getTransactionCount",
+        rpc_params![sender, block],
+    )
+    .await
+}
+
+/// A JSON-RPC answer that is a hex quantity, as a number.
+async fn number(
+    client: &HttpClient,
+    method: &str,
+    params: jsonrpsee::core::params::ArrayParams,
+) -> anyhow::Result<u64> {
+    let hex: String = client.request(method, params).await?;
     Ok(u64::from_str_radix(hex.trim_start_matches("0x"), 16)?)
 }
 
