@@ -10,22 +10,6 @@ use std::time::{Duration, Instant};
 mod common;
 use common::{Process, devnet};
 
-/// A port p such that p, p + 1 and p + 2 are free.
-fn three_free_ports() -> u16 {
-    loop {
-        let first = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        if first < 60_000
-            && (1..3).all(|i| std::net::TcpListener::bind(("127.0.0.1", first + i)).is_ok())
-        {
-            return first;
-        }
-    }
-}
-
 async fn rpc(client: &HttpClient, method: &str, params: Value) -> Option<Value> {
     let mut array = ArrayParams::new();
     for p in params.as_array().unwrap() {
@@ -41,7 +25,7 @@ fn number(v: &Value) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_nodes_mine_one_chain() {
     let dir = tempfile::tempdir().unwrap();
-    let port = three_free_ports();
+    let port = common::free_ports(3);
     let _devnet = Process(
         devnet(dir.path(), port, 3)
             .stdout(Stdio::null())

@@ -9,7 +9,7 @@ use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{Process, devnet, free_port};
+use common::{Process, devnet, free_ports};
 
 /// Runs `ankr args…` to completion.
 fn ankr(args: &[&str]) -> Output {
@@ -30,7 +30,7 @@ fn workload(name: &str) -> String {
 #[test]
 fn a_provider_buys_work_and_a_miner_is_paid_for_it() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
+    let port = free_ports(3);
     let url = format!("http://127.0.0.1:{port}");
     // SIGKILLed on drop: the attestation child notices its closed stdin and exits too.
     let _devnet = Process(

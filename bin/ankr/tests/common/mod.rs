@@ -38,9 +38,10 @@ pub fn ankr() -> Command {
     Command::new(env!("CARGO_BIN_EXE_ankr"))
 }
 
-/// `ankr devnet` with `nodes` nodes, 1 s blocks, JSON-RPC from `port`, free p2p and child-chain
-/// operator ports, data in
-/// `dir`, warnings only; the caller picks stdout and spawns it (into a [`Process`]).
+/// `ankr devnet` with `nodes` nodes, 1 s blocks, JSON-RPC from `port` (see [`free_ports`]),
+/// free p2p and Plasma operator ports, no EVM child chains (their fixed default ports could be
+/// taken, and the tests using this do not need them: `devnet.rs` runs them), data in `dir`,
+/// warnings only; the caller picks stdout and spawns it (into a [`Process`]).
 pub fn devnet(dir: &Path, port: u16, nodes: u32) -> Command {
     let mut command = ankr();
     command
@@ -50,6 +51,7 @@ pub fn devnet(dir: &Path, port: u16, nodes: u32) -> Command {
             "0",
             "--plasma-port",
             "0",
+            "--no-child-chains",
             "--port",
             &port.to_string(),
             "--dir",
@@ -60,12 +62,34 @@ pub fn devnet(dir: &Path, port: u16, nodes: u32) -> Command {
     command
 }
 
+/// A free port on 127.0.0.1 for one node's JSON-RPC.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
+    free_ports(1)
+}
+
+/// A port p such that p … p + `count` − 1 are free on 127.0.0.1, for a devnet whose node i
+/// serves JSON-RPC on p + i. Drawn below Linux's ephemeral range (32768–60999): a port the
+/// kernel handed out for `bind(0)` has neighbours that the devnet's own port-0 listeners and
+/// outgoing connections may take before its later nodes bind them, which made a three-node
+/// devnet exit a second after its first node answered.
+pub fn free_ports(count: u16) -> u16 {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
         .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+        .subsec_nanos();
+    let mut state = (u64::from(std::process::id()) << 32) | u64::from(nanos);
+    loop {
+        // A linear congruential step (Knuth's MMIX constants): tests started together in one
+        // process, or in two, draw different ports without a random-number crate.
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let first = 20_000 + ((state >> 33) % 12_000) as u16;
+        if (0..count).all(|i| std::net::TcpListener::bind(("127.0.0.1", first + i)).is_ok()) {
+            return first;
+        }
+    }
 }
 
 /// One JSON-RPC call to 127.0.0.1:`port`; `None` if the node is not answering (yet).
