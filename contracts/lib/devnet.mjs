@@ -41,18 +41,18 @@ export async function rpc(url, method, params = []) {
 /**
  * Starts `ankr devnet` (one mining node) on a free port; with `childChains`, also its three EVM
  * child chains on free ports (`childUrl(profile)` finds one in the banner), else none.
- * `blockTime` in whole seconds. With `E2E_NODE=anvil` it starts anvil in the devnet's place, with
+ * `blockTime` in whole seconds; `extraArgs` go to `ankr devnet` as they are. With `E2E_NODE=anvil` it starts anvil in the devnet's place, with
  * the devnet's chain id and block time, so that `npm run scoreboard` can score a tool's test file
  * on both nodes.
  */
-export async function startDevnet({ blockTime = 1, childChains = false } = {}) {
+export async function startDevnet({ blockTime = 1, childChains = false, extraArgs = [] } = {}) {
   if (process.env.E2E_NODE === "anvil") return startAnvilAsDevnet(blockTime, childChains);
   if (!fs.existsSync(ankrBin)) throw new Error(`ankr binary not found at ${ankrBin}: run cargo build`);
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ankr-e2e-"));
   const children = childChains ? ["--child-port", "0"] : ["--no-child-chains"];
   const node = await spawnServing(
-    ["devnet", "--port", String(port), "--dir", dir, "--block-time", String(blockTime), "--nodes", "1", "--p2p-port", "0", ...children],
+    ["devnet", "--port", String(port), "--dir", dir, "--block-time", String(blockTime), "--nodes", "1", "--p2p-port", "0", ...children, ...extraArgs],
     `http://127.0.0.1:${port}`,
     "devnet",
   );

@@ -62,6 +62,8 @@ pub struct DevnetArgs {
     /// the terminal shows one line per block and per child-chain, oracle and market event.
     #[arg(short, long)]
     verbose: bool,
+    #[command(flatten)]
+    pool: crate::pool::PoolArgs,
 }
 
 /// The devnet's miners together keep a twentieth of a core busy with built-in work: enough
@@ -144,6 +146,7 @@ impl Drop for AttestProcess {
 }
 
 pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
+    let pool = args.pool.limits()?;
     let temporary;
     let dir = match args.dir {
         Some(dir) => dir,
@@ -211,6 +214,7 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
                 key_file: node_dir(i).join("network.key"),
                 discovery: true,
             }),
+            pool: pool.clone(),
         })
         .await?;
         if let Some(network) = &node.network {

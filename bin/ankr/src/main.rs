@@ -7,6 +7,7 @@ mod console;
 mod devnet;
 mod oracle;
 mod plasma;
+mod pool;
 mod progress;
 mod wallet;
 mod work;
@@ -122,6 +123,8 @@ struct NodeArgs {
     /// Dial only the boot peers; do not look for others (Kademlia discovery is on by default).
     #[arg(long)]
     no_discovery: bool,
+    #[command(flatten)]
+    pool: pool::PoolArgs,
 }
 
 fn read_secret_key(path: &std::path::Path) -> anyhow::Result<secp256k1::SecretKey> {
@@ -281,6 +284,7 @@ async fn main() -> anyhow::Result<()> {
                 beneficiary,
                 mining,
                 network,
+                pool: args.pool.limits()?,
             })
             .await?;
             if let Some(network) = &node.network {

@@ -35,6 +35,7 @@ pub(crate) async fn run(n: usize) -> anyhow::Result<()> {
         beneficiary: Address::repeat_byte(0xbe),
         mining: None,
         network: None,
+        pool: Default::default(),
     })
     .await?;
     let (_, on_main) = to_receipts(&main.rpc_url(), &raws, &hashes).await?;

@@ -89,6 +89,7 @@ pub(crate) async fn run(requests: usize) -> anyhow::Result<()> {
         beneficiary: Address::ZERO,
         mining: None,
         network: None,
+        pool: Default::default(),
     })
     .await?;
     let stats = Arc::new(ankr_oracle::relay::RelayStats::default());

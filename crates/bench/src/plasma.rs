@@ -177,6 +177,7 @@ pub(crate) async fn gas() -> anyhow::Result<()> {
         beneficiary: Address::repeat_byte(0xbe),
         mining: None,
         network: None,
+        pool: Default::default(),
     })
     .await?;
     let main = MainChain::connect(&node.rpc_url()).await?;

@@ -40,6 +40,7 @@ pub(crate) async fn end_to_end(n: usize) -> anyhow::Result<()> {
         beneficiary: Address::repeat_byte(0xbe),
         mining: None,
         network: None,
+        pool: Default::default(),
     })
     .await?;
     let (raws, hashes) = rpc_forms(&txs);

@@ -30,7 +30,7 @@ use alloy_eips::Decodable2718;
 use alloy_primitives::{Address, B256};
 use ankr_execution::{ChainConfig, write_genesis};
 use ankr_storage::{Store, StoreReader};
-use ankr_txpool::{PoolConfig, SenderState, TxPool};
+use ankr_txpool::{PoolConfig, PoolLimits, SenderState, TxPool};
 use ankr_types::{ChainSpec, Header, RecoveredTx, TxEnvelope, recover_sender};
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
@@ -142,12 +142,25 @@ impl Chain {
     /// Opens the chain in `dir`, writing genesis on first start and resuming from the last
     /// committed block after that.
     pub fn open(dir: &Path, spec: ChainSpec) -> Result<Self, ChainError> {
+        Self::open_with_pool(dir, spec, &PoolLimits::default())
+    }
+
+    /// [`Chain::open`] with a pool held to an operator's `limits`.
+    pub fn open_with_pool(
+        dir: &Path,
+        spec: ChainSpec,
+        limits: &PoolLimits,
+    ) -> Result<Self, ChainError> {
         spec.validate()?;
         let store = Store::open(dir)?;
         write_genesis(&store, &spec)?;
         let head = store.reader()?.head()?.expect("genesis was just written");
         let config = ChainConfig::from(&spec);
-        let pool = TxPool::new(PoolConfig::new(spec.chain_id, spec.max_tx_gas));
+        let pool = TxPool::new(PoolConfig::with_limits(
+            spec.chain_id,
+            spec.max_tx_gas,
+            limits,
+        ));
         let chain = Self {
             store,
             config,

@@ -127,6 +127,7 @@ impl ChildNode {
             beneficiary: operator,
             mining: None,
             network: config.network,
+            pool: Default::default(),
         })
         .await?;
         let (stop, stopped) = watch::channel(false);

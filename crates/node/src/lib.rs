@@ -1,6 +1,7 @@
 //! A main-chain node: the chain, its JSON-RPC server and its block sealer, started and stopped
 //! together. Library crates know nothing of processes; this is where they meet.
 
+pub use ankr_txpool::PoolLimits;
 pub mod devnet;
 pub mod history;
 pub mod miner;
@@ -44,6 +45,8 @@ pub struct NodeConfig {
     pub mining: Option<miner::MinerConfig>,
     /// Join the peer-to-peer network.
     pub network: Option<ankr_network::NetworkConfig>,
+    /// The transaction pool's limits (geth's by default).
+    pub pool: PoolLimits,
 }
 
 /// Why a node could not start.
@@ -101,7 +104,8 @@ impl Node {
         }
         let dir = config.data_dir.clone();
         let spec = config.spec.clone();
-        let chain = tokio::task::spawn_blocking(move || Chain::open(&dir, spec))
+        let limits = config.pool.clone();
+        let chain = tokio::task::spawn_blocking(move || Chain::open_with_pool(&dir, spec, &limits))
             .await
             .expect("opening the chain does not panic")?;
         let chain = Arc::new(chain);

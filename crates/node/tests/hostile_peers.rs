@@ -26,6 +26,7 @@ async fn start(dir: &std::path::Path, sealing: DevSealing, boot_peers: Vec<Multi
             key_file: dir.join("network.key"),
             discovery: true,
         }),
+        pool: Default::default(),
     })
     .await
     .unwrap()

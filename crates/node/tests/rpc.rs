@@ -1040,6 +1040,7 @@ async fn state_behind_the_kept_history_is_refused_clearly_and_an_archive_serves_
             beneficiary: Address::repeat_byte(0xbe),
             mining: None,
             network: None,
+            pool: Default::default(),
         })
         .await
         .unwrap();

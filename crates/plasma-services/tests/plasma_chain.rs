@@ -65,6 +65,7 @@ impl World {
             beneficiary: Address::repeat_byte(0xbe),
             mining: None,
             network: None,
+            pool: Default::default(),
         })
         .await
         .unwrap();

@@ -47,22 +47,83 @@ pub struct PoolConfig {
 }
 
 impl PoolConfig {
-    /// Defaults like geth's: 16 slots guaranteed per sender, up to 1024 per sender while the
-    /// pool has room, 8192 in total, of which at most 16 per sender and 1024 in all queued,
-    /// for 10 minutes; 128 KiB per transaction, 10 % bump.
+    /// The pool of a chain with `chain_id` and `max_tx_gas`, with [`PoolLimits`]' defaults
+    /// (geth's); 128 KiB per transaction, up to 1024 per sender while the pool has room.
     pub fn new(chain_id: u64, max_tx_gas: u64) -> Self {
+        Self::with_limits(chain_id, max_tx_gas, &PoolLimits::default())
+    }
+
+    /// The pool of a chain with `chain_id` and `max_tx_gas`, with an operator's `limits`.
+    pub fn with_limits(chain_id: u64, max_tx_gas: u64, limits: &PoolLimits) -> Self {
         Self {
             chain_id,
             max_tx_gas,
             max_tx_bytes: 128 * 1024,
+            account_slots: limits.account_slots,
+            max_per_sender: 1024.min(limits.global_slots),
+            max_total: limits.global_slots,
+            max_queued_per_sender: limits.account_queue,
+            max_queued_total: limits.global_queue,
+            queued_lifetime: limits.lifetime,
+            price_bump_percent: limits.price_bump_percent,
+        }
+    }
+}
+
+/// The limits a node's operator may set, as geth's `--txpool.*` flags set them: how much of
+/// the machine's memory the pool may take, and how fairly it shares it among senders. The
+/// rest of a [`PoolConfig`] follows from the chain spec.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PoolLimits {
+    /// Executable transactions every sender may hold whatever others hold (`accountslots`).
+    pub account_slots: usize,
+    /// Transactions the pool holds in all (`globalslots`).
+    pub global_slots: usize,
+    /// Queued (non-executable) transactions kept per sender (`accountqueue`).
+    pub account_queue: usize,
+    /// Queued transactions kept in all (`globalqueue`).
+    pub global_queue: usize,
+    /// How long a queued transaction may wait for its gap to close (`lifetime`).
+    pub lifetime: Duration,
+    /// How much (percent) a replacement must raise both fee fields (`pricebump`).
+    pub price_bump_percent: u128,
+}
+
+impl Default for PoolLimits {
+    /// geth's: 16 slots guaranteed per sender, 8192 in total, at most 16 per sender and 1024
+    /// in all queued, for 10 minutes (geth keeps them 3 hours), 10 % bump.
+    fn default() -> Self {
+        Self {
             account_slots: 16,
-            max_per_sender: 1024,
-            max_total: 8192,
-            max_queued_per_sender: 16,
-            max_queued_total: 1024,
-            queued_lifetime: Duration::from_secs(600),
+            global_slots: 8192,
+            account_queue: 16,
+            global_queue: 1024,
+            lifetime: Duration::from_secs(600),
             price_bump_percent: 10,
         }
+    }
+}
+
+impl PoolLimits {
+    /// Refuses limits under which the pool could not work as its rules say: a sender's
+    /// guaranteed slots must fit in the pool, and so must its queue.
+    pub fn check(&self) -> Result<(), String> {
+        if self.account_slots == 0 || self.global_slots < self.account_slots {
+            return Err(format!(
+                "txpool: accountslots ({}) must be at least 1 and at most globalslots ({})",
+                self.account_slots, self.global_slots
+            ));
+        }
+        if self.global_queue < self.account_queue {
+            return Err(format!(
+                "txpool: accountqueue ({}) must be at most globalqueue ({})",
+                self.account_queue, self.global_queue
+            ));
+        }
+        if self.lifetime.is_zero() {
+            return Err("txpool: lifetime must be at least 1 second".into());
+        }
+        Ok(())
     }
 }
 

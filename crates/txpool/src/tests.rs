@@ -212,6 +212,60 @@ fn a_sender_holds_more_than_its_slots_while_there_is_room_and_loses_them_first()
 }
 
 #[test]
+fn an_operator_s_limits_shape_the_pool_and_unworkable_ones_are_refused() {
+    let limits = PoolLimits {
+        account_slots: 2,
+        global_slots: 6,
+        account_queue: 3,
+        global_queue: 4,
+        lifetime: std::time::Duration::from_secs(5),
+        price_bump_percent: 25,
+    };
+    limits.check().unwrap();
+    let config = PoolConfig::with_limits(CHAIN, 16_000_000, &limits);
+    assert_eq!(
+        (
+            config.account_slots,
+            config.max_total,
+            config.max_per_sender
+        ),
+        (2, 6, 6),
+        "a sender may not hold more than the whole pool"
+    );
+    assert_eq!(
+        (config.max_queued_per_sender, config.max_queued_total),
+        (3, 4)
+    );
+    assert_eq!(config.price_bump_percent, 25);
+    assert_eq!(
+        PoolConfig::new(CHAIN, 1).account_slots,
+        PoolLimits::default().account_slots
+    );
+
+    let refused = [
+        PoolLimits {
+            account_slots: 0,
+            ..limits.clone()
+        },
+        PoolLimits {
+            global_slots: 1,
+            ..limits.clone()
+        },
+        PoolLimits {
+            account_queue: 5,
+            ..limits.clone()
+        },
+        PoolLimits {
+            lifetime: std::time::Duration::ZERO,
+            ..limits.clone()
+        },
+    ];
+    for limits in refused {
+        assert!(limits.check().is_err(), "{limits:?}");
+    }
+}
+
+#[test]
 fn full_pool_evicts_the_worst_tail_for_a_better_payer() {
     let mut config = PoolConfig::new(CHAIN, 16_000_000);
     config.max_total = 2;

@@ -46,6 +46,7 @@ pub async fn start_node(
         beneficiary: Address::repeat_byte(0xbe),
         mining,
         network: None,
+        pool: Default::default(),
     })
     .await
     .unwrap();

@@ -131,6 +131,7 @@ pub async fn start_on_network(
             key_file: dir.join("network.key"),
             discovery: true,
         }),
+        pool: Default::default(),
     })
     .await
 }
