@@ -231,6 +231,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Devnet(args) => devnet::run(args).await,
         Command::Node(args) => {
             init_logging();
+            let pool = args.pool.limits()?;
             let spec = ankr_types::ChainSpec::load(&args.chain_spec)?;
             let sealing = args.dev_seal;
             let mining = if args.mine {
@@ -284,7 +285,7 @@ async fn main() -> anyhow::Result<()> {
                 beneficiary,
                 mining,
                 network,
-                pool: args.pool.limits()?,
+                pool,
             })
             .await?;
             if let Some(network) = &node.network {

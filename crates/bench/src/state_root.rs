@@ -1,9 +1,11 @@
 //! The state root with the kept trie against the full recompute it replaced, at growing state
-//! sizes: a block's root should cost the same at 10^5 and 10^7 accounts while a full scan
-//! grows with the state. The in-memory HashBuilder over the same leaves is the baseline.
+//! sizes: a block's root should cost the same at 10^5 and 10^7 accounts, per trie level its
+//! changed keys cross (those grow with log16 of the state), while a full scan grows with the
+//! state. The in-memory HashBuilder over the same leaves is the baseline.
 
 use alloy_primitives::{Address, B256, U256, keccak256};
 use ankr_storage::{Account, StateChanges, Store};
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use crate::measure::best_of;
@@ -30,6 +32,43 @@ const GROWTH_BATCH: u64 = 250_000;
 
 fn address(i: u64) -> Address {
     Address::from_word(keccak256(i.to_be_bytes()))
+}
+
+/// The first 16 nibbles of an account's trie key: enough to tell where it parts from its
+/// neighbours (among 10^7 random keys the longest shared prefix is about 12 nibbles), in a
+/// quarter of the memory of whole keys.
+fn key_head(i: u64) -> u64 {
+    u64::from_be_bytes(keccak256(address(i))[..8].try_into().expect("8 bytes"))
+}
+
+/// The trie levels a block's changed keys cross: for each key, its prefixes that another
+/// account shares (lengths 0 up to its longest common prefix with a neighbour in the sorted
+/// `heads`), counted once however many keys pass through them. A Merkle-Patricia root rehashes
+/// a node at each, so this is a block's irreducible work, and it grows with the trie's depth
+/// (log16 of the state): the yardstick for "the same cost at 10^5 and 10^7 accounts".
+fn levels_crossed(heads: &[u64], changed: &[u64]) -> usize {
+    let mut prefixes = HashSet::new();
+    for &head in changed {
+        let at = heads
+            .binary_search(&head)
+            .expect("a changed account exists");
+        let shared = [at.checked_sub(1), Some(at + 1)]
+            .into_iter()
+            .flatten()
+            .filter_map(|i| heads.get(i))
+            .map(|other| ((head ^ other).leading_zeros() / 4).min(15))
+            .max()
+            .unwrap_or(0);
+        for nibbles in 0..=shared {
+            let prefix = if nibbles == 0 {
+                0
+            } else {
+                head >> (64 - 4 * nibbles)
+            };
+            prefixes.insert((nibbles, prefix));
+        }
+    }
+    prefixes.len()
 }
 
 fn account(balance: u64) -> Option<Account> {
@@ -61,13 +100,15 @@ pub(crate) fn state_root(sizes: &[u64]) -> anyhow::Result<()> {
     let store = Store::open(dir.path())?;
     let mut accounts = 0u64;
     let mut number = 0u64;
-    let mut first_block: Option<Duration> = None;
+    let mut first: Option<(Duration, f64)> = None;
+    let mut heads: Vec<u64> = Vec::new();
     for &size in sizes {
         while accounts < size {
             let batch = (size - accounts).min(GROWTH_BATCH);
             let mut changes = StateChanges::default();
             for i in accounts..accounts + batch {
                 changes.accounts.insert(address(i), account(i));
+                heads.push(key_head(i));
             }
             number += 1;
             let mut writer = store.begin_block()?;
@@ -76,19 +117,24 @@ pub(crate) fn state_root(sizes: &[u64]) -> anyhow::Result<()> {
             writer.commit()?;
             accounts += batch;
         }
+        heads.sort_unstable();
         let mut blocks = Vec::new();
         let mut with_commits = Duration::ZERO;
         let mut slowest = Duration::ZERO;
+        let mut levels = 0;
         for b in 0..BLOCKS {
-            // Most changes hit existing accounts spread over the whole state, a few create.
+            // Changes hit existing accounts spread over the whole state.
             let mut changes = StateChanges::default();
+            let mut touched = Vec::new();
             for j in 0..TOUCHED_PER_BLOCK {
                 let i = keccak256([b.to_be_bytes(), j.to_be_bytes()].concat());
                 let existing = u64::from_be_bytes(i[..8].try_into()?) % accounts;
                 changes
                     .accounts
                     .insert(address(existing), account(number + j));
+                touched.push(key_head(existing));
             }
+            levels += levels_crossed(&heads, &touched);
             number += 1;
             let mut writer = store.begin_block()?;
             writer.apply_state(number, &changes)?;
@@ -124,10 +170,17 @@ pub(crate) fn state_root(sizes: &[u64]) -> anyhow::Result<()> {
             file >> 20,
             resident_kib("VmRSS:") / 1024
         );
-        let first = *first_block.get_or_insert(per_block);
+        // The bench's own list of key heads is not the store's memory.
+        let heads_mib = (heads.capacity() * 8) >> 20;
+        let levels = levels as f64 / BLOCKS as f64;
+        let (first_root, first_levels) = *first.get_or_insert((per_block, levels));
+        let root_growth = per_block.as_secs_f64() / first_root.as_secs_f64();
+        let levels_growth = levels / first_levels;
         println!(
-            "    per-block root {:.2}× the smallest size's",
-            per_block.as_secs_f64() / first.as_secs_f64()
+            "    per-block root {root_growth:.2}× the smallest size's; its changed keys cross \
+             {levels:.0} trie levels ({levels_growth:.2}×), so {:.2}× per level \
+             (RSS includes the bench's own {heads_mib} MiB of key heads)",
+            root_growth / levels_growth
         );
     }
     in_memory_baseline(sizes[0])
@@ -161,4 +214,20 @@ fn in_memory_baseline(n: u64) -> anyhow::Result<()> {
         memory.as_secs_f64() * 1e6 / n as f64
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::levels_crossed;
+
+    #[test]
+    fn a_level_counts_once_for_the_keys_that_share_it() {
+        let heads = [0x12 << 56, 0x13 << 56, 0x45 << 56];
+        // 0x12… parts from 0x13… at its second nibble: the root and the node at "1".
+        assert_eq!(levels_crossed(&heads, &[heads[0]]), 2);
+        assert_eq!(levels_crossed(&heads, &[heads[0], heads[1]]), 2);
+        // 0x45… shares nothing but the root.
+        assert_eq!(levels_crossed(&heads, &[heads[2]]), 1);
+        assert_eq!(levels_crossed(&heads, &heads), 2);
+    }
 }
