@@ -18,6 +18,7 @@ mod overrides;
 mod pouw;
 mod trace;
 mod txpool;
+mod unsubscribe;
 
 use ankr_chain::Chain;
 use jsonrpsee::server::{BatchRequestConfig, Server, ServerConfig, ServerHandle};
@@ -143,6 +144,10 @@ pub async fn start(
     let server = Server::builder()
         .set_config(config)
         .set_http_middleware(tower::ServiceBuilder::new().layer(pages))
+        .set_rpc_middleware(
+            jsonrpsee::server::middleware::rpc::RpcServiceBuilder::new()
+                .layer_fn(unsubscribe::UnsubscribeAfterAccept),
+        )
         .build(addr)
         .await?;
     let local_addr = server.local_addr()?;
