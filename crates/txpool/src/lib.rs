@@ -30,20 +30,11 @@ pub struct PoolConfig {
     pub max_tx_gas: u64,
     /// Largest encoded transaction accepted, in bytes.
     pub max_tx_bytes: usize,
-    /// Executable transactions every sender may hold whatever others hold (geth's
-    /// `AccountSlots`): a sender beyond them holds more only while the pool has room, and is
-    /// the first to lose its tail when it fills.
-    pub account_slots: usize,
-    /// Most transactions one sender may hold at all, and how far ahead of its state nonce.
+    /// Most transactions one sender may hold at all, and how far ahead of its state nonce
+    /// (1024, or the whole pool if smaller).
     pub max_per_sender: usize,
-    pub max_total: usize,
-    /// Queued (non-executable) transactions kept per sender and in all.
-    pub max_queued_per_sender: usize,
-    pub max_queued_total: usize,
-    /// How long a queued transaction may wait for its gap to close.
-    pub queued_lifetime: Duration,
-    /// How much (percent) a replacement must raise both fee fields.
-    pub price_bump_percent: u128,
+    /// What the operator sets: slots, queues, lifetime and bump.
+    pub limits: PoolLimits,
 }
 
 impl PoolConfig {
@@ -59,13 +50,8 @@ impl PoolConfig {
             chain_id,
             max_tx_gas,
             max_tx_bytes: 128 * 1024,
-            account_slots: limits.account_slots,
             max_per_sender: 1024.min(limits.global_slots),
-            max_total: limits.global_slots,
-            max_queued_per_sender: limits.account_queue,
-            max_queued_total: limits.global_queue,
-            queued_lifetime: limits.lifetime,
-            price_bump_percent: limits.price_bump_percent,
+            limits: limits.clone(),
         }
     }
 }
@@ -285,16 +271,16 @@ impl TxPool {
             let gapped = nonce > self.pending_nonce(sender, account.nonce);
             if gapped {
                 let own = self.queued.get(&sender).copied().unwrap_or(0);
-                if own >= self.config.max_queued_per_sender {
+                if own >= self.config.limits.account_queue {
                     return Err(PoolError::SenderQueueFull {
-                        limit: self.config.max_queued_per_sender,
+                        limit: self.config.limits.account_queue,
                     });
                 }
-                if self.queued_total >= self.config.max_queued_total {
+                if self.queued_total >= self.config.limits.global_queue {
                     self.evict_for(&pooled, base_fee, true)?;
                 }
             }
-            if self.by_hash.len() >= self.config.max_total {
+            if self.by_hash.len() >= self.config.limits.global_slots {
                 self.evict_for(&pooled, base_fee, false)?;
             }
         }
@@ -350,7 +336,7 @@ impl TxPool {
             let state_nonce = self.state_nonce.get(&sender).copied().unwrap_or(0);
             incoming.nonce() <= self.pending_nonce(sender, state_nonce)
         };
-        let slots = self.config.account_slots;
+        let slots = self.config.limits.account_slots;
         let incoming_within_slots = self
             .by_sender
             .get(&incoming.tx.sender)
@@ -392,10 +378,10 @@ impl TxPool {
                 Ok(())
             }
             _ if queued_only => Err(PoolError::QueueFull {
-                limit: self.config.max_queued_total,
+                limit: self.config.limits.global_queue,
             }),
             _ => Err(PoolError::PoolFull {
-                limit: self.config.max_total,
+                limit: self.config.limits.global_slots,
             }),
         }
     }
@@ -480,7 +466,7 @@ impl TxPool {
         for sender in senders {
             let nonce = nonce_of(sender);
             let run_end = self.pending_nonce(sender, nonce);
-            let lifetime = self.config.queued_lifetime;
+            let lifetime = self.config.limits.lifetime;
             let stale: Vec<u64> = self.by_sender[&sender]
                 .iter()
                 .filter(|(n, tx)| **n < nonce || (**n > run_end && tx.added.elapsed() > lifetime))

@@ -183,9 +183,9 @@ fn equal_tips_go_into_a_block_in_the_order_they_came() {
 #[test]
 fn a_sender_holds_more_than_its_slots_while_there_is_room_and_loses_them_first() {
     let mut config = PoolConfig::new(CHAIN, 16_000_000);
-    config.account_slots = 2;
+    config.limits.account_slots = 2;
     config.max_per_sender = 6;
-    config.max_total = 6;
+    config.limits.global_slots = 6;
     let mut p = TxPool::new(config);
     // One busy sender fills the empty pool far beyond its two slots (geth's global slots).
     for nonce in 0..6 {
@@ -225,20 +225,20 @@ fn an_operator_s_limits_shape_the_pool_and_unworkable_ones_are_refused() {
     let config = PoolConfig::with_limits(CHAIN, 16_000_000, &limits);
     assert_eq!(
         (
-            config.account_slots,
-            config.max_total,
+            config.limits.account_slots,
+            config.limits.global_slots,
             config.max_per_sender
         ),
         (2, 6, 6),
         "a sender may not hold more than the whole pool"
     );
     assert_eq!(
-        (config.max_queued_per_sender, config.max_queued_total),
+        (config.limits.account_queue, config.limits.global_queue),
         (3, 4)
     );
-    assert_eq!(config.price_bump_percent, 25);
+    assert_eq!(config.limits.price_bump_percent, 25);
     assert_eq!(
-        PoolConfig::new(CHAIN, 1).account_slots,
+        PoolConfig::new(CHAIN, 1).limits.account_slots,
         PoolLimits::default().account_slots
     );
 
@@ -268,9 +268,9 @@ fn an_operator_s_limits_shape_the_pool_and_unworkable_ones_are_refused() {
 #[test]
 fn full_pool_evicts_the_worst_tail_for_a_better_payer() {
     let mut config = PoolConfig::new(CHAIN, 16_000_000);
-    config.max_total = 2;
+    config.limits.global_slots = 2;
     config.max_per_sender = 2;
-    config.account_slots = 2;
+    config.limits.account_slots = 2;
     let mut p = TxPool::new(config);
     add(&mut p, tx(1, 0, 100, 5)).unwrap();
     add(&mut p, tx(2, 0, 100, 3)).unwrap();
@@ -294,10 +294,10 @@ fn full_pool_evicts_the_worst_tail_for_a_better_payer() {
 #[test]
 fn gapped_transactions_are_bounded_apart_evicted_first_and_expire() {
     let mut config = PoolConfig::new(CHAIN, 16_000_000);
-    config.max_total = 6;
-    config.max_queued_per_sender = 2;
-    config.max_queued_total = 3;
-    config.queued_lifetime = std::time::Duration::from_millis(50);
+    config.limits.global_slots = 6;
+    config.limits.account_queue = 2;
+    config.limits.global_queue = 3;
+    config.limits.lifetime = std::time::Duration::from_millis(50);
     let mut p = TxPool::new(config);
     // Gapped (nonce 5+ with state nonce 0) at a high tip: two per sender, three in all.
     add(&mut p, tx(1, 5, 1_000, 900)).unwrap();
@@ -330,7 +330,7 @@ fn gapped_transactions_are_bounded_apart_evicted_first_and_expire() {
 #[test]
 fn the_nodes_own_transactions_are_never_refused_for_room() {
     let mut config = PoolConfig::new(CHAIN, 16_000_000);
-    config.max_total = 2;
+    config.limits.global_slots = 2;
     let mut p = TxPool::new(config);
     add(&mut p, tx(1, 0, 1_000, 900)).unwrap();
     add(&mut p, tx(2, 0, 1_000, 900)).unwrap();
@@ -357,9 +357,9 @@ proptest! {
     #[test]
     fn bounds_and_indices_hold(ops in prop::collection::vec((1u8..6, 0u64..6, 10u128..200, 0u128..10), 1..60)) {
         let mut config = PoolConfig::new(CHAIN, 16_000_000);
-        config.max_total = 8;
+        config.limits.global_slots = 8;
         config.max_per_sender = 3;
-        config.account_slots = 2;
+        config.limits.account_slots = 2;
         let mut p = TxPool::new(config);
         for (signer, nonce, fee, tip) in ops {
             let _ = add(&mut p, tx(signer, nonce, fee, tip.min(fee)));

@@ -148,7 +148,7 @@ pub(crate) fn check_replacement(
     old: &TxEnvelope,
     new: &TxEnvelope,
 ) -> Result<(), PoolError> {
-    let bumped = |old: u128| old + old * config.price_bump_percent / 100;
+    let bumped = |old: u128| old + old * config.limits.price_bump_percent / 100;
     let old_tip = old
         .max_priority_fee_per_gas()
         .unwrap_or(old.max_fee_per_gas());
@@ -157,7 +157,7 @@ pub(crate) fn check_replacement(
         .unwrap_or(new.max_fee_per_gas());
     if new.max_fee_per_gas() < bumped(old.max_fee_per_gas()) || new_tip < bumped(old_tip) {
         return Err(PoolError::ReplacementUnderpriced {
-            bump: config.price_bump_percent,
+            bump: config.limits.price_bump_percent,
         });
     }
     Ok(())
