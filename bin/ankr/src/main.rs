@@ -9,6 +9,7 @@ mod oracle;
 mod plasma;
 mod pool;
 mod progress;
+mod report;
 mod wallet;
 mod work;
 
@@ -225,8 +226,17 @@ pub(crate) fn duty(text: &str) -> Result<f64, String> {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+async fn main() -> std::process::ExitCode {
+    match run(Cli::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("{}", report::describe(&error));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Devnet(args) => devnet::run(args).await,
         Command::Node(args) => {
