@@ -8,6 +8,7 @@ use alloy_primitives::{Address, U256};
 use ankr_child::manager::{self, ManagerSettings};
 use ankr_child::{ChildConfig, ChildNode, MainLink, Profile, Role, ValidityMode};
 use ankr_client::{MainChain, Sender};
+use ankr_node::PoolLimits;
 use ankr_types::{ChainSpec, GenesisAccount};
 use anyhow::Context;
 use std::net::SocketAddr;
@@ -58,6 +59,8 @@ struct RunArgs {
     /// A peer to dial at start (repeatable).
     #[arg(long = "boot-peer")]
     boot_peers: Vec<ankr_network::Multiaddr>,
+    #[command(flatten)]
+    pool: crate::pool::PoolArgs,
 }
 
 /// `ankr child watch …`.
@@ -87,6 +90,8 @@ struct WatchArgs {
     /// A peer to dial at start (repeatable; the operator, or any follower).
     #[arg(long = "boot-peer")]
     boot_peers: Vec<ankr_network::Multiaddr>,
+    #[command(flatten)]
+    pool: crate::pool::PoolArgs,
 }
 
 #[derive(clap::Subcommand)]
@@ -330,6 +335,7 @@ pub async fn run(args: ChildArgs) -> anyhow::Result<()> {
 }
 
 async fn run_node(args: RunArgs) -> anyhow::Result<()> {
+    let pool = args.pool.limits()?;
     let spec_path = args.spec.context("--spec FILE")?;
     let dir = args.dir.context("--dir DIR")?;
     let spec = ChainSpec::load(&spec_path)?;
@@ -365,6 +371,7 @@ async fn run_node(args: RunArgs) -> anyhow::Result<()> {
         rpc_addr: args.rpc,
         role,
         network,
+        pool,
     })
     .await?;
     println!("rpc {}", node.rpc_url());
@@ -391,6 +398,7 @@ fn network_config(
 }
 
 async fn run_watcher(args: WatchArgs) -> anyhow::Result<()> {
+    let pool = args.pool.limits()?;
     let spec = ChainSpec::load(&args.spec)?;
     let key = parse_key(&args.key).context("--key")?;
     let network = network_config(args.p2p, args.boot_peers, &args.dir);
@@ -406,6 +414,7 @@ async fn run_watcher(args: WatchArgs) -> anyhow::Result<()> {
             }),
         },
         network: Some(network),
+        pool,
     })
     .await?;
     println!("rpc {}", node.rpc_url());
@@ -456,16 +465,17 @@ pub struct DevnetChildren {
 
 impl DevnetChildren {
     /// Starts them (all at once) against the main chain at `main_rpc`; chain i serves
-    /// JSON-RPC on 127.0.0.1:`first_port` + i (any free port when `first_port` is 0).
+    /// JSON-RPC on 127.0.0.1:`first_port` + i (any free port when `first_port` is 0). Their
+    /// pools take the devnet's limits.
     pub async fn start(
         dir: &std::path::Path,
         main_rpc: &str,
         first_port: u16,
+        pool: &PoolLimits,
     ) -> anyhow::Result<Self> {
-        let starting = Profile::ALL
-            .into_iter()
-            .enumerate()
-            .map(|(i, profile)| start_devnet_child(dir, main_rpc, first_port, i, profile));
+        let starting = Profile::ALL.into_iter().enumerate().map(|(i, profile)| {
+            start_devnet_child(dir, main_rpc, first_port, i, profile, pool.clone())
+        });
         let chains = futures::future::try_join_all(starting).await?;
         Ok(Self { chains })
     }
@@ -484,6 +494,7 @@ async fn start_devnet_child(
     first_port: u16,
     i: usize,
     profile: Profile,
+    pool: PoolLimits,
 ) -> anyhow::Result<DevnetChild> {
     let key = ankr_node::devnet::evm_child_operator_account(i as u32).secret;
     let operator = ankr_types::recovery::address_of(&key);
@@ -537,6 +548,7 @@ async fn start_devnet_child(
             Vec::new(),
             &home,
         )),
+        pool,
     })
     .await?;
     Ok(DevnetChild {

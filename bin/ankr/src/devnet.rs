@@ -249,11 +249,18 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
     let children_rpc = nodes[0].rpc_url();
     let child_port = args.child_port;
     let start_children = !args.no_child_chains;
+    let children_pool = pool.clone();
     let children = tokio::spawn(async move {
         if !start_children {
             return None;
         }
-        match crate::child::DevnetChildren::start(&children_dir, &children_rpc, child_port).await {
+        let starting = crate::child::DevnetChildren::start(
+            &children_dir,
+            &children_rpc,
+            child_port,
+            &children_pool,
+        );
+        match starting.await {
             Ok(children) => Some(children),
             Err(error) => {
                 println!("  evm child chains could not start: {error:#}");

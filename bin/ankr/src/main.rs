@@ -49,7 +49,7 @@ enum Command {
     Plasma(plasma::PlasmaArgs),
     /// EVM child chains: run an operator or a follower; print a profile's spec; register a
     /// chain's manager on the main chain; read its status there.
-    Child(child::ChildArgs),
+    Child(Box<child::ChildArgs>),
     /// Run the SIMULATED attestation service that certifies enclaves (holds the root key).
     Attest(attest::AttestArgs),
     /// Print a chain spec (TOML) to start from.
@@ -362,7 +362,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Child(args) => {
             init_logging();
-            child::run(args).await
+            child::run(*args).await
         }
         Command::Attest(args) => {
             init_logging();

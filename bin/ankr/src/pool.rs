@@ -1,5 +1,6 @@
-//! `--txpool.*`: the transaction pool's limits on `ankr node` and `ankr devnet`, named as
-//! geth names them so that an operator's habits carry over.
+//! `--txpool.*`: the transaction pool's limits on `ankr node`, `ankr devnet` (its EVM child
+//! chains too) and `ankr child`, named as geth names them so that an operator's habits carry
+//! over.
 
 use ankr_node::PoolLimits;
 

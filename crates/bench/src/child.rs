@@ -61,6 +61,7 @@ pub(crate) async fn run(n: usize) -> anyhow::Result<()> {
             main: None,
         },
         network: None,
+        pool: Default::default(),
     })
     .await?;
     let (_, on_child) = to_receipts(&child.rpc_url(), &raws, &hashes).await?;

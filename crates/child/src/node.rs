@@ -7,7 +7,7 @@ use crate::watcher::{self, Proven, Watcher};
 use crate::{bridge, committer};
 use alloy_primitives::Address;
 use ankr_client::{ClientError, MainChain, Sender};
-use ankr_node::{DevSealing, Node, NodeConfig, NodeError};
+use ankr_node::{DevSealing, Node, NodeConfig, NodeError, PoolLimits};
 use ankr_types::ChainSpec;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -47,6 +47,9 @@ pub struct ChildConfig {
     pub rpc_addr: SocketAddr,
     pub role: Role,
     pub network: Option<ankr_network::NetworkConfig>,
+    /// The transaction pool's limits: a child chain's traffic is an operator's to size, as on
+    /// the main chain.
+    pub pool: PoolLimits,
 }
 
 /// Why a child-chain node could not start.
@@ -127,7 +130,7 @@ impl ChildNode {
             beneficiary: operator,
             mining: None,
             network: config.network,
-            pool: Default::default(),
+            pool: config.pool,
         })
         .await?;
         let (stop, stopped) = watch::channel(false);

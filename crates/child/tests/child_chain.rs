@@ -108,6 +108,7 @@ async fn contracts_run_on_a_child_chain_that_the_main_chain_commits_to() {
             }),
         },
         network: Some(network(op_dir.path(), vec![])),
+        pool: Default::default(),
     })
     .await
     .unwrap();
@@ -118,6 +119,7 @@ async fn contracts_run_on_a_child_chain_that_the_main_chain_commits_to() {
         rpc_addr: "127.0.0.1:0".parse().unwrap(),
         role: Role::Follower { watch: None },
         network: Some(network(follower_dir.path(), vec![operator_peer])),
+        pool: Default::default(),
     })
     .await
     .unwrap();
@@ -323,6 +325,7 @@ async fn a_child_node_refuses_a_key_that_is_not_its_operator_or_a_spec_without_o
             main: None,
         },
         network: None,
+        pool: Default::default(),
     };
     let error = ChildNode::start(config.clone()).await.err().unwrap();
     assert!(
@@ -350,6 +353,55 @@ async fn a_child_node_refuses_a_key_that_is_not_its_operator_or_a_spec_without_o
     assert!(matches!(error, ankr_child::ChildError::NoOperator(_)));
 }
 
+/// The operator's pool keeps the limits it was started with: a sender's second transaction
+/// behind a nonce gap is refused when `account_queue` is 1 (geth's default keeps 16).
+#[tokio::test]
+async fn a_child_chain_s_pool_keeps_the_operator_s_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = ankr_node::PoolLimits {
+        account_queue: 1,
+        global_queue: 2,
+        ..Default::default()
+    };
+    let operator = ChildNode::start(ChildConfig {
+        data_dir: dir.path().to_path_buf(),
+        spec: funded_spec(Profile::RealEstate),
+        rpc_addr: "127.0.0.1:0".parse().unwrap(),
+        role: Role::Operator {
+            key: key(OPERATOR),
+            main: None,
+        },
+        network: None,
+        pool: limits,
+    })
+    .await
+    .unwrap();
+    let child = MainChain::connect(&operator.rpc_url()).await.unwrap();
+    let gapped = |nonce| {
+        let tx = alloy_consensus::TxEip1559 {
+            chain_id: CHILD_CHAIN_ID,
+            nonce,
+            gas_limit: 21_000,
+            max_fee_per_gas: 100_000_000_000,
+            max_priority_fee_per_gas: 1,
+            to: alloy_primitives::TxKind::Call(address(7)),
+            value: U256::from(1),
+            ..Default::default()
+        };
+        let signed = ankr_types::recovery::sign_transaction(&key(USER), tx);
+        alloy_eips::Encodable2718::encoded_2718(&signed)
+    };
+    child.send_raw(gapped(5)).await.unwrap();
+    let refused = child.send_raw(gapped(6)).await.unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("1 queued transactions behind a nonce gap"),
+        "{refused}"
+    );
+    operator.stop().await;
+}
+
 /// An operator on loopback without a main-chain link, and a follower of it; the follower's
 /// JSON-RPC client.
 async fn operator_and_follower(
@@ -366,6 +418,7 @@ async fn operator_and_follower(
             main: None,
         },
         network: Some(network(dirs.0.path(), vec![])),
+        pool: Default::default(),
     })
     .await
     .unwrap();
@@ -376,6 +429,7 @@ async fn operator_and_follower(
         rpc_addr: "127.0.0.1:0".parse().unwrap(),
         role: Role::Follower { watch: None },
         network: Some(network(dirs.1.path(), vec![peer])),
+        pool: Default::default(),
     })
     .await
     .unwrap();
@@ -599,6 +653,7 @@ fn operator_config(
             main,
         },
         network: Some(network(dir, vec![])),
+        pool: Default::default(),
     }
 }
 
@@ -644,6 +699,7 @@ async fn watcher_of(
             }),
         },
         network: Some(network(dir, vec![peer])),
+        pool: Default::default(),
     })
     .await
     .unwrap()
@@ -710,6 +766,7 @@ impl ManagedChild {
                 main: None,
             },
             network: Some(network(dir.path(), vec![])),
+            pool: Default::default(),
         })
         .await
         .unwrap();
@@ -1429,6 +1486,7 @@ async fn ankr_goes_main_to_child_to_main_with_the_escrow_conserved() {
             }),
         },
         network: None,
+        pool: Default::default(),
     })
     .await
     .unwrap();
