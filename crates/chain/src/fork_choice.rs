@@ -31,6 +31,12 @@ use ankr_types::{Block, Header, RecoveredTx, SealKind};
 /// many blocks of the head (at 2 s blocks, about two minutes).
 pub const MAX_REORG_DEPTH: u64 = 64;
 
+/// Blocks a reorganisation may drop and still be logged as routine (info) rather than warned
+/// of: miners who seal at nearly the same moment fork a block or two deep (a three-node devnet
+/// does so within its first minute), while dropping more than 6 replaces a block JSON-RPC has
+/// called `safe`. geth too warns only of a "large chain reorg".
+const ROUTINE_REORG_DEPTH: usize = 6;
+
 /// Hashes of blocks found invalid, the most recent [`InvalidBlocks::KEPT`], each with whether
 /// it was reverted by the main chain (a child chain's block proven wrong there) rather than
 /// found breaking a rule here.
@@ -298,12 +304,21 @@ impl Chain {
 
         let unwound = self.unwind_to(&ancestor).map_err(fail)?;
         if !branch.is_empty() {
-            tracing::warn!(
-                ancestor = ancestor.number,
-                dropped = unwound.len(),
-                adopted = branch.len(),
-                "reorganising onto a heavier branch"
-            );
+            if unwound.len() > ROUTINE_REORG_DEPTH {
+                tracing::warn!(
+                    ancestor = ancestor.number,
+                    dropped = unwound.len(),
+                    adopted = branch.len(),
+                    "deep reorganisation onto a heavier branch"
+                );
+            } else {
+                tracing::info!(
+                    ancestor = ancestor.number,
+                    dropped = unwound.len(),
+                    adopted = branch.len(),
+                    "reorganising onto a heavier branch"
+                );
+            }
         }
         for hash in branch {
             let (header, body) = load_block(self, hash).map_err(|e| failed_at(hash, e.into()))?;
