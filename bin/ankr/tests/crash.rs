@@ -2,6 +2,8 @@
 //! folder (same attestation root, same enclave, same chain): every block and receipt it had
 //! answered for is still there, state matches the blocks, and mining goes on.
 
+mod common;
+
 use alloy_consensus::TxEip1559;
 use alloy_eips::Encodable2718;
 use alloy_primitives::{Address, TxKind, U256, hex};
@@ -12,14 +14,6 @@ use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use serde_json::{Value, json};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 struct Devnet {
     child: Child,
@@ -82,7 +76,7 @@ fn quantity(v: &Value) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_while_mining_loses_nothing_committed() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
+    let port = common::free_port();
     let key = devnet::accounts()[0].secret;
     let to = Address::repeat_byte(0x42);
 
