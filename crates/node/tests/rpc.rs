@@ -265,7 +265,9 @@ async fn bad_input_gets_clear_errors_and_the_node_stays_up() {
 /// An `eth_unsubscribe` sent the moment the subscription's id arrives takes it back, as geth's
 /// does: jsonrpsee 0.26 writes the id before it records the subscription, and about one such
 /// unsubscribe in a hundred answered `false` and left the subscription running (a CI run of
-/// `websocket.test.mjs` failed on it). An unknown id still answers `false`.
+/// `websocket.test.mjs` failed on it). Three rounds in four send it inside a batch, which
+/// jsonrpsee answers by another path (rarer there: about one in a thousand; with the batch
+/// path left to jsonrpsee this failed two runs of three). An unknown id still answers `false`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unsubscribe_sent_as_soon_as_the_id_arrives_takes_the_subscription_back() {
     use jsonrpsee::core::client::ClientT;
@@ -274,15 +276,34 @@ async fn an_unsubscribe_sent_as_soon_as_the_id_arrives_takes_the_subscription_ba
         .build(node.rpc_url().replace("http", "ws"))
         .await
         .unwrap();
-    for round in 0..500 {
+    for round in 0..4000 {
         let id: String = ws
             .request("eth_subscribe", jsonrpsee::rpc_params!["newHeads"])
             .await
             .unwrap();
-        let taken: bool = ws
-            .request("eth_unsubscribe", jsonrpsee::rpc_params![&id])
-            .await
-            .unwrap();
+        let taken = if round % 4 == 0 {
+            ws.request("eth_unsubscribe", jsonrpsee::rpc_params![&id])
+                .await
+                .unwrap()
+        } else {
+            // Inside a batch too, beside a call that must still be answered.
+            let mut batch = jsonrpsee::core::params::BatchRequestBuilder::new();
+            batch
+                .insert("eth_unsubscribe", jsonrpsee::rpc_params![&id])
+                .unwrap();
+            batch
+                .insert("eth_chainId", jsonrpsee::rpc_params![])
+                .unwrap();
+            let answers: Vec<Value> = ws
+                .batch_request::<Value>(batch)
+                .await
+                .unwrap()
+                .into_ok()
+                .unwrap()
+                .collect();
+            assert_eq!(answers[1], json!("0xa5b8"), "round {round}");
+            answers[0] == json!(true)
+        };
         assert!(taken, "round {round}: {id} was not taken back");
     }
     let unknown: bool = ws

@@ -40,6 +40,10 @@ pub mod api {
 /// Most calls one JSON-RPC batch may hold.
 pub const MAX_BATCH: u32 = 1000;
 
+/// The largest response, in bytes: a wide `eth_getLogs` answers megabytes (24,000 token
+/// transfers' logs are ~12 MB), above jsonrpsee's 10 MB default.
+const MAX_RESPONSE: usize = 64 * 1024 * 1024;
+
 /// What the node identifies itself as (`web3_clientVersion`).
 pub fn client_version() -> String {
     format!(
@@ -128,7 +132,7 @@ pub async fn start(
 ) -> std::io::Result<RpcServer> {
     let config = ServerConfig::builder()
         .max_request_body_size(16 * 1024 * 1024)
-        .max_response_body_size(64 * 1024 * 1024)
+        .max_response_body_size(MAX_RESPONSE as u32)
         .max_connections(256)
         // geth's default: bounds the work one request can queue.
         .set_batch_request_config(BatchRequestConfig::Limit(MAX_BATCH))
@@ -145,8 +149,12 @@ pub async fn start(
         .set_config(config)
         .set_http_middleware(tower::ServiceBuilder::new().layer(pages))
         .set_rpc_middleware(
-            jsonrpsee::server::middleware::rpc::RpcServiceBuilder::new()
-                .layer_fn(unsubscribe::UnsubscribeAfterAccept),
+            jsonrpsee::server::middleware::rpc::RpcServiceBuilder::new().layer_fn(|service| {
+                unsubscribe::UnsubscribeAfterAccept {
+                    service,
+                    max_response: MAX_RESPONSE,
+                }
+            }),
         )
         .build(addr)
         .await?;
