@@ -3,18 +3,17 @@
 //! report then printed it twice ("cannot serve JSON-RPC on …: Address already in use",
 //! then "Caused by: Address already in use").
 
-/// The error and those of its causes that its messages have not said already, in anyhow's
-/// layout (`Error: …`, then `Caused by:`).
+/// The error and those of its causes that its messages have not said already (a message
+/// that ends with the cause's text), in anyhow's layout (`Error: …`, then `Caused by:`).
 pub fn describe(error: &anyhow::Error) -> String {
-    let mut said = error.to_string();
+    let mut said = vec![error.to_string()];
     let mut causes = Vec::new();
     for cause in error.chain().skip(1) {
         let text = cause.to_string();
-        if !said.contains(&text) {
-            said.push('\n');
-            said.push_str(&text);
-            causes.push(text);
+        if !said.iter().any(|message| message.ends_with(&text)) {
+            causes.push(text.clone());
         }
+        said.push(text);
     }
     let mut report = format!("Error: {error}");
     match causes.as_slice() {
@@ -65,6 +64,14 @@ mod tests {
             "Error: starting the devnet\n\nCaused by:\n    0: opening the node\n    1: Address already in use"
         );
         let named_below_context = anyhow::Error::new(Serve { source: in_use() }).context("node 1");
+        let inside_a_message = Err::<(), _>(std::io::Error::other("in use"))
+            .context("the port in use was 8545")
+            .unwrap_err();
+        assert_eq!(
+            describe(&inside_a_message),
+            "Error: the port in use was 8545\n\nCaused by:\n    in use",
+            "only a message's tail counts as naming its cause"
+        );
         assert_eq!(
             describe(&named_below_context),
             "Error: node 1\n\nCaused by:\n    cannot serve JSON-RPC on 127.0.0.1:8545: Address already in use"
