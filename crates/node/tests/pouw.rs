@@ -323,10 +323,7 @@ async fn the_branch_with_more_cumulative_difficulty_wins_and_nothing_is_lost() {
 
     // B's real block 2 makes its branch heavier: A reorganises onto it, and a WebSocket
     // `newHeads` subscriber is told of each block of the new branch.
-    let ws = jsonrpsee::ws_client::WsClientBuilder::default()
-        .build(format!("ws://{}", a.rpc_addr()))
-        .await
-        .unwrap();
+    let ws = ankr_node::test_utils::websocket(&a).await;
     let mut heads: jsonrpsee::core::client::Subscription<Value> =
         jsonrpsee::core::client::SubscriptionClientT::subscribe(
             &ws,

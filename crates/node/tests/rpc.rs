@@ -272,10 +272,7 @@ async fn bad_input_gets_clear_errors_and_the_node_stays_up() {
 async fn an_unsubscribe_sent_as_soon_as_the_id_arrives_takes_the_subscription_back() {
     use jsonrpsee::core::client::ClientT;
     let (_dir, node, _client) = start().await;
-    let ws = jsonrpsee::ws_client::WsClientBuilder::default()
-        .build(node.rpc_url().replace("http", "ws"))
-        .await
-        .unwrap();
+    let ws = ankr_node::test_utils::websocket(&node).await;
     for round in 0..4000 {
         let id: String = ws
             .request("eth_subscribe", jsonrpsee::rpc_params!["newHeads"])
@@ -325,10 +322,7 @@ async fn an_unsubscribe_sent_as_soon_as_the_id_arrives_takes_the_subscription_ba
 async fn websocket_subscriptions_have_hex_ids_and_push_pending_transactions() {
     use jsonrpsee::core::client::{Subscription, SubscriptionClientT};
     let (_dir, node, client) = start().await;
-    let ws = jsonrpsee::ws_client::WsClientBuilder::default()
-        .build(node.rpc_url().replace("http", "ws"))
-        .await
-        .unwrap();
+    let ws = ankr_node::test_utils::websocket(&node).await;
     let heads: Subscription<Value> = ws
         .subscribe(
             "eth_subscribe",

@@ -54,6 +54,15 @@ pub async fn start_node(
     (dir, node, client)
 }
 
+/// A WebSocket JSON-RPC client of `node` (subscriptions need one; the node serves both on one
+/// port).
+pub async fn websocket(node: &Node) -> jsonrpsee::ws_client::WsClient {
+    jsonrpsee::ws_client::WsClientBuilder::default()
+        .build(format!("ws://{}", node.rpc_addr()))
+        .await
+        .unwrap()
+}
+
 /// A dev node on loopback with its own folder, and JSON-RPC clients of it.
 pub struct DevChain {
     _dir: tempfile::TempDir,
