@@ -545,7 +545,7 @@ async fn send_in_order(
             .await
         {
             let text = error.to_string();
-            already_known = text.contains("already known");
+            already_known = holds_it_already(&text);
             if !already_known {
                 let since = *refused_since.get_or_insert_with(Instant::now);
                 anyhow::ensure!(
@@ -620,3 +620,28 @@ struct Fees {
 /// The lowest fee cap a run signs with, 1,000 gwei: from the 0.2–1 gwei of a fresh devnet or
 /// anvil, 59 to 72 full blocks in a row to reach.
 const FEE_CAP: u128 = 1_000_000_000_000;
+
+/// Whether a node's refusal of a transaction says it holds that transaction already: geth's and
+/// reth's "already known", anvil's "transaction already imported". Such a send is not refused:
+/// retried as refused, a transaction anvil already held (or had mined) was sent for 60 s until
+/// the bench gave up (a CI run failed so).
+fn holds_it_already(error: &str) -> bool {
+    error.contains("already known") || error.contains("already imported")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::holds_it_already;
+
+    #[test]
+    fn each_client_s_way_of_saying_it_holds_a_transaction_counts() {
+        for said in [
+            "ErrorObject { code: ServerError(-32000), message: \"already known\", data: None }",
+            "ErrorObject { code: ServerError(-32003), message: \"transaction already imported\", data: None }",
+        ] {
+            assert!(holds_it_already(said), "{said}");
+        }
+        assert!(!holds_it_already("nonce too low"));
+        assert!(!holds_it_already("replacement transaction underpriced"));
+    }
+}
