@@ -5,7 +5,7 @@
 
 use alloy_primitives::{Address, B256, U256, keccak256};
 use ankr_storage::{Account, StateChanges, Store};
-use std::collections::HashSet;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::{Duration, Instant};
 
 use crate::measure::best_of;
@@ -170,6 +170,28 @@ pub(crate) fn state_root(sizes: &[u64]) -> anyhow::Result<()> {
             file >> 20,
             resident_kib("VmRSS:") / 1024
         );
+        // What reads the kept trie along a few keys instead of scanning the state: an
+        // `eth_getProof` of one account, and the trie nodes of a witness touching 100.
+        let state = store.reader()?.state()?;
+        let proof = best_of(3, || {
+            state.proof(address(accounts / 2), &[])?;
+            Ok(())
+        })?;
+        let touched: BTreeMap<Address, BTreeSet<U256>> = (0..100)
+            .map(|j| (address(j * (accounts / 100)), BTreeSet::new()))
+            .collect();
+        let nodes = best_of(3, || {
+            state.trie_nodes(&touched)?;
+            Ok(())
+        })?;
+        println!(
+            "    eth_getProof of one account {:.2} ms; a witness's trie nodes for 100 accounts \
+             {:.2} ms (both read along the kept trie; a full scan is {:.0} ms)",
+            proof.as_secs_f64() * 1e3,
+            nodes.as_secs_f64() * 1e3,
+            full.as_secs_f64() * 1e3,
+        );
+        drop(state);
         // The bench's own list of key heads is not the store's memory.
         let heads_mib = (heads.capacity() * 8) >> 20;
         let levels = levels as f64 / BLOCKS as f64;

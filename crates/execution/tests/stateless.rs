@@ -7,7 +7,9 @@ use alloy_primitives::{Address, Bytes, TxKind, U256};
 use alloy_sol_types::{SolCall, SolValue};
 use ankr_chain::{Chain, Contents, Sealer};
 use ankr_contracts::ExampleToken;
-use ankr_execution::stateless::{ExecutionWitness, StatelessError, make_witness, verify};
+use ankr_execution::stateless::{
+    ExecutionWitness, StatelessError, Tries, make_witness_from, verify,
+};
 use ankr_types::{
     Block, ChainSpec, GenesisAccount,
     chain_spec::ANKR,
@@ -122,13 +124,18 @@ impl Bench {
         }
     }
 
+    /// The block's witness from the kept tries, checked to be exactly the one the whole tries
+    /// give (so no fallback hides a node the kept tries failed to give).
     fn witness(&self, block: &Block) -> ExecutionWitness {
-        make_witness(
-            &self.chain.reader().unwrap(),
-            self.chain.execution_config(),
-            block,
-        )
-        .unwrap()
+        let reader = self.chain.reader().unwrap();
+        let config = self.chain.execution_config();
+        let along = make_witness_from(&reader, config, block, Tries::AlongTouched).unwrap();
+        let whole = make_witness_from(&reader, config, block, Tries::Whole).unwrap();
+        assert_eq!(
+            along, whole,
+            "the kept tries' witness differs from the whole tries'"
+        );
+        along
     }
 
     fn verify(&self, block: &Block, witness: &ExecutionWitness) -> Result<(), StatelessError> {

@@ -1,12 +1,31 @@
-//! EIP-1186 Merkle proofs (`eth_getProof`) of any kept state: the trie is rebuilt by ordered
-//! scan, as the state root is, keeping the nodes on the paths to the asked keys. Costs a scan
-//! of the state (and of the account's storage), so it serves tools and bridges, not load.
+//! Merkle proofs of kept state (EIP-1186 `eth_getProof`) and the trie nodes a stateless run of
+//! a block needs (its execution witness), both read along the asked keys from the kept branch
+//! nodes (`trie.rs`): O(k log n) for k keys among n, never a scan of the state (issue 16).
+//!
+//! A reader sees the account trie's top levels only as last checkpointed (`trie_top.rs`; the
+//! current ones live in the writer's memory), so the walk rebuilds the top nodes on the paths
+//! of the keys logged since, and trusts the deeper nodes, which every commit keeps current. An
+//! earlier block's state is the head's with later blocks' changes undone: those keys are
+//! walked as changed, their leaves read from the undone values.
 
-use crate::{StateReader, StoreError};
+use crate::{
+    StateReader, StoreError,
+    snapshot::Snapshot,
+    tables::{ACCOUNT_TRIE, ACCOUNT_TRIE_TOP, STORAGE_TRIE},
+    trie::{Stale, TrieSource, decode_node, prove},
+    trie_tables::node_at,
+    trie_top::{TOP_LEVELS, first_under, is_top},
+};
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
-use alloy_rlp::Encodable;
-use alloy_trie::{EMPTY_ROOT_HASH, HashBuilder, Nibbles, TrieAccount, proof::ProofRetainer};
-use redb::ReadableTable;
+use alloy_rlp::Decodable;
+use alloy_trie::{
+    BranchNodeCompact, EMPTY_ROOT_HASH, Nibbles, TrieAccount, nodes::TrieNode, proof::ProofNodes,
+};
+use redb::{ReadOnlyTable, ReadableTable};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    ops::Bound,
+};
 
 /// An account and some of its slots with the trie nodes that prove them against the state
 /// root (and the account's storage root).
@@ -20,22 +39,147 @@ pub struct AccountProof {
     pub storage: Vec<(U256, U256, Vec<Bytes>)>,
 }
 
-/// Nodes on the path to `target` from `leaves` in key order, root first.
-fn prove(
-    leaves: impl Iterator<Item = Result<(Nibbles, Vec<u8>), StoreError>>,
-    targets: &[Nibbles],
-) -> Result<(B256, Vec<Vec<Bytes>>), StoreError> {
-    let mut builder =
-        HashBuilder::default().with_proof_retainer(ProofRetainer::new(targets.to_vec()));
-    let mut any = false;
-    for leaf in leaves {
-        let (key, value) = leaf?;
-        builder.add_leaf(key, &value);
-        any = true;
+/// What a stateless run over some accounts and slots of a state reads of its tries, and more:
+/// every node on their paths and every child of a branch on them (what a deletion collapses
+/// into). A superset; the run itself picks what it reads.
+#[derive(Clone, Debug, Default)]
+pub struct TrieNodes {
+    /// The state root the nodes hang from, as the walk computed it.
+    pub state_root: B256,
+    /// Each asked account that has storage, with the storage root its nodes hang from.
+    pub storage_roots: Vec<(Address, B256)>,
+    /// RLP trie nodes, account trie and storage tries together.
+    pub nodes: Vec<Bytes>,
+}
+
+/// The kept account trie as one snapshot sees it.
+struct AccountsAt<'a> {
+    snapshot: &'a Snapshot,
+    /// The top nodes as last checkpointed.
+    top: BTreeMap<Nibbles, BranchNodeCompact>,
+    /// Keys whose top-level paths changed since that checkpoint.
+    stale: Vec<Nibbles>,
+    nodes: ReadOnlyTable<&'static [u8], &'static [u8]>,
+    /// Accounts as this state holds them where they differ from the head's (trie leaves; `None`
+    /// absent).
+    past: BTreeMap<B256, Option<Vec<u8>>>,
+}
+
+impl TrieSource for AccountsAt<'_> {
+    fn first_node_under(
+        &self,
+        prefix: &Nibbles,
+    ) -> Result<Option<(Nibbles, BranchNodeCompact)>, StoreError> {
+        if is_top(prefix)
+            && let Some(found) = first_under(&self.top, prefix)
+        {
+            return Ok(Some(found));
+        }
+        node_at(&self.nodes, &prefix.to_vec(), 0)
     }
-    let root = if any { builder.root() } else { EMPTY_ROOT_HASH };
-    let nodes = builder.take_proof_nodes();
-    let proofs = targets
+
+    fn leaves(
+        &self,
+        from: Bound<B256>,
+        to: Bound<B256>,
+        each: &mut dyn FnMut(B256, &[u8]),
+    ) -> Result<(), StoreError> {
+        let stored = self
+            .snapshot
+            .accounts()?
+            .range::<[u8; 32]>((from.map(|k| k.0), to.map(|k| k.0)))?
+            .map(|entry| {
+                let (key, value) = entry?;
+                Ok((B256::from(key.value()), value.value().to_vec()))
+            });
+        let past = self.past.range((from, to)).map(|(k, v)| (*k, v.clone()));
+        merge(stored, past, each)
+    }
+}
+
+/// One account's kept storage trie as one snapshot sees it.
+struct StorageAt<'a> {
+    snapshot: &'a Snapshot,
+    nodes: &'a ReadOnlyTable<&'static [u8], &'static [u8]>,
+    account: B256,
+    /// Slots as this state holds them where they differ from the head's (zero: absent).
+    past: BTreeMap<B256, U256>,
+}
+
+impl TrieSource for StorageAt<'_> {
+    fn first_node_under(
+        &self,
+        prefix: &Nibbles,
+    ) -> Result<Option<(Nibbles, BranchNodeCompact)>, StoreError> {
+        let mut key = self.account.to_vec();
+        key.extend(prefix.to_vec());
+        node_at(self.nodes, &key, 32)
+    }
+
+    fn leaves(
+        &self,
+        from: Bound<B256>,
+        to: Bound<B256>,
+        each: &mut dyn FnMut(B256, &[u8]),
+    ) -> Result<(), StoreError> {
+        let account = self.account.0;
+        let range = (from.map(|k| (account, k.0)), to.map(|k| (account, k.0)));
+        let stored = self
+            .snapshot
+            .storage()?
+            .range::<([u8; 32], [u8; 32])>(range)?
+            .map(|entry| {
+                let (key, value) = entry?;
+                Ok((
+                    B256::from(key.value().1),
+                    slot_leaf(U256::from_be_bytes(value.value())),
+                ))
+            });
+        let past = self
+            .past
+            .range((from, to))
+            .map(|(k, v)| (*k, (!v.is_zero()).then(|| slot_leaf(*v))));
+        merge(stored, past, each)
+    }
+}
+
+/// A slot's value as its trie leaf holds it.
+fn slot_leaf(value: U256) -> Vec<u8> {
+    alloy_rlp::encode(value)
+}
+
+/// Feeds `each` the leaves of `stored` in key order with `past` laid over them (an entry there
+/// replaces the stored one; `None` removes it).
+fn merge(
+    stored: impl Iterator<Item = Result<(B256, Vec<u8>), StoreError>>,
+    past: impl Iterator<Item = (B256, Option<Vec<u8>>)>,
+    each: &mut dyn FnMut(B256, &[u8]),
+) -> Result<(), StoreError> {
+    let mut past = past.peekable();
+    let mut emit = |key: B256, value: Option<Vec<u8>>| {
+        if let Some(value) = value {
+            each(key, &value);
+        }
+    };
+    for entry in stored {
+        let (key, value) = entry?;
+        while let Some((k, v)) = past.next_if(|(k, _)| *k < key) {
+            emit(k, v);
+        }
+        match past.next_if(|(k, _)| *k == key) {
+            Some((k, v)) => emit(k, v),
+            None => emit(key, Some(value)),
+        }
+    }
+    for (k, v) in past {
+        emit(k, v);
+    }
+    Ok(())
+}
+
+/// The nodes on each target's path, root first.
+fn paths(nodes: &ProofNodes, targets: &[Nibbles]) -> Vec<Vec<Bytes>> {
+    targets
         .iter()
         .map(|target| {
             nodes
@@ -44,59 +188,298 @@ fn prove(
                 .map(|(_, node)| node)
                 .collect()
         })
-        .collect();
-    Ok((root, proofs))
+        .collect()
+}
+
+/// Proves `targets` in `source` with `changed` walked, then once more with every child of each
+/// branch met on the way: the nodes a stateless run needs to insert and delete at the targets.
+fn with_children(
+    source: &impl TrieSource,
+    changed: &[Nibbles],
+    stale: Stale<'_>,
+    targets: &[Nibbles],
+) -> Result<(B256, ProofNodes), StoreError> {
+    let (_, first) = prove(source, changed, stale, targets)?;
+    let mut wider: BTreeSet<Nibbles> = targets.iter().copied().collect();
+    for (path, node) in first.into_nodes_sorted() {
+        if let Ok(TrieNode::Branch(branch)) = TrieNode::decode(&mut &node[..]) {
+            for nibble in 0..16u8 {
+                if branch.state_mask.is_bit_set(nibble) {
+                    let mut child = path;
+                    child.push(nibble);
+                    wider.insert(child);
+                }
+            }
+        }
+    }
+    let wider: Vec<Nibbles> = wider.into_iter().collect();
+    prove(source, changed, stale, &wider)
 }
 
 impl StateReader {
-    /// Proofs of `address` and its `slots` against this state's root: the head's from its
-    /// tables, an earlier block's from the head's with that block's later changes undone.
+    /// The account trie as this reader's state holds it.
+    fn accounts_at(&self) -> Result<AccountsAt<'_>, StoreError> {
+        let snapshot = &*self.snapshot;
+        let mut top = BTreeMap::new();
+        for entry in snapshot.trie_table(ACCOUNT_TRIE_TOP)?.iter()? {
+            let (path, bytes) = entry?;
+            let node = decode_node(bytes.value())
+                .ok_or_else(|| StoreError::corrupt("trie", "undecodable top node"))?;
+            top.insert(Nibbles::from_nibbles_unchecked(path.value()), node);
+        }
+        let mut stale = Vec::new();
+        for entry in snapshot.trie_log()?.iter()? {
+            let (_, bytes) = entry?;
+            stale.extend(bytes.value().chunks_exact(32).map(Nibbles::unpack));
+        }
+        stale.sort_unstable();
+        stale.dedup();
+        Ok(AccountsAt {
+            snapshot,
+            top,
+            stale,
+            nodes: snapshot.trie_table(ACCOUNT_TRIE)?,
+            past: self.past_accounts(),
+        })
+    }
+
+    /// Proofs of `address` and its `slots` against this state's root (the head's, or an
+    /// earlier block's within the kept history).
     pub fn proof(&self, address: Address, slots: &[U256]) -> Result<AccountProof, StoreError> {
         let hashed = keccak256(address);
+        let accounts = self.accounts_at()?;
+        let changed: Vec<Nibbles> = accounts.past.keys().map(Nibbles::unpack).collect();
+        let stale = Stale {
+            keys: &accounts.stale,
+            depth: TOP_LEVELS,
+        };
+        let target = [Nibbles::unpack(hashed)];
+        let (_, nodes) = prove(&accounts, &changed, stale, &target)?;
+        let account_proof = paths(&nodes, &target).pop().unwrap_or_default();
+
         let targets: Vec<Nibbles> = slots
             .iter()
             .map(|slot| Nibbles::unpack(keccak256(slot.to_be_bytes::<32>())))
             .collect();
-        let account_target = [Nibbles::unpack(hashed)];
-        let (mut account_proof, storage_proofs) = if self.is_head() {
-            let accounts = self.snapshot.accounts()?.iter()?.map(|entry| {
-                let (key, value) = entry?;
-                Ok((Nibbles::unpack(key.value()), value.value().to_vec()))
-            });
-            let (_, account_proof) = prove(accounts, &account_target)?;
-            let range = self
-                .snapshot
-                .storage()?
-                .range((hashed.0, [0u8; 32])..=(hashed.0, [0xffu8; 32]))?;
-            let leaves = range.map(|entry| {
-                let (key, value) = entry?;
-                let mut encoded = Vec::with_capacity(33);
-                U256::from_be_bytes(value.value()).encode(&mut encoded);
-                Ok((Nibbles::unpack(key.value().1), encoded))
-            });
-            (account_proof, prove(leaves, &targets)?.1)
-        } else {
-            let accounts = self
-                .hashed_accounts()?
-                .into_iter()
-                .map(|(key, account)| Ok((Nibbles::unpack(key), alloy_rlp::encode(account))));
-            let (_, account_proof) = prove(accounts, &account_target)?;
-            let leaves = self
-                .hashed_storage(address)?
-                .into_iter()
-                .map(|(key, value)| Ok((Nibbles::unpack(key), alloy_rlp::encode(value))));
-            (account_proof, prove(leaves, &targets)?.1)
+        let storage_nodes = self.snapshot.trie_table(STORAGE_TRIE)?;
+        let storage = StorageAt {
+            snapshot: &self.snapshot,
+            nodes: &storage_nodes,
+            account: hashed,
+            past: self.past_slots(hashed),
         };
-        let account = self.account(address)?;
+        let changed: Vec<Nibbles> = storage.past.keys().map(Nibbles::unpack).collect();
+        let (_, nodes) = prove(&storage, &changed, Stale::default(), &targets)?;
         let storage = slots
             .iter()
-            .zip(storage_proofs)
+            .zip(paths(&nodes, &targets))
             .map(|(slot, proof)| Ok((*slot, self.storage(address, *slot)?, proof)))
             .collect::<Result<_, StoreError>>()?;
         Ok(AccountProof {
-            account,
-            account_proof: account_proof.pop().unwrap_or_default(),
+            account: self.account(address)?,
+            account_proof,
             storage,
         })
+    }
+
+    /// The trie nodes a stateless run needs to read and rewrite `touched` accounts and their
+    /// slots in this state (see [`TrieNodes`]): what a block's execution witness is cut from.
+    pub fn trie_nodes(
+        &self,
+        touched: &BTreeMap<Address, BTreeSet<U256>>,
+    ) -> Result<TrieNodes, StoreError> {
+        let accounts = self.accounts_at()?;
+        let changed: Vec<Nibbles> = accounts.past.keys().map(Nibbles::unpack).collect();
+        let stale = Stale {
+            keys: &accounts.stale,
+            depth: TOP_LEVELS,
+        };
+        let targets: Vec<Nibbles> = touched
+            .keys()
+            .map(|address| Nibbles::unpack(keccak256(address)))
+            .collect();
+        let (state_root, nodes) = with_children(&accounts, &changed, stale, &targets)?;
+        let mut out = TrieNodes {
+            state_root,
+            storage_roots: Vec::new(),
+            nodes: nodes.into_inner().into_values().collect(),
+        };
+        let storage_nodes = self.snapshot.trie_table(STORAGE_TRIE)?;
+        for (address, slots) in touched {
+            let Some(account) = self.account(*address)? else {
+                continue;
+            };
+            if account.storage_root == EMPTY_ROOT_HASH {
+                continue;
+            }
+            let hashed = keccak256(address);
+            let storage = StorageAt {
+                snapshot: &self.snapshot,
+                nodes: &storage_nodes,
+                account: hashed,
+                past: self.past_slots(hashed),
+            };
+            let changed: Vec<Nibbles> = storage.past.keys().map(Nibbles::unpack).collect();
+            let targets: Vec<Nibbles> = slots
+                .iter()
+                .map(|slot| Nibbles::unpack(keccak256(slot.to_be_bytes::<32>())))
+                .collect();
+            let (root, nodes) = with_children(&storage, &changed, Stale::default(), &targets)?;
+            out.storage_roots.push((*address, root));
+            out.nodes.extend(nodes.into_inner().into_values());
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Proofs read along the kept trie against proofs from a full rebuild of the same state, at
+    //! the head and at earlier blocks, with the top levels checkpointed, logged and reopened.
+    use super::*;
+    use crate::Store;
+    use crate::trie_tables::tests::{Change, apply, change, header};
+    use alloy_trie::{HashBuilder, proof::ProofRetainer};
+    use proptest::prelude::*;
+
+    /// The proof of `target` among `leaves` (key order) by building the whole trie: the oracle.
+    fn by_rebuild(leaves: Vec<(B256, Vec<u8>)>, target: Nibbles) -> (B256, Vec<Bytes>) {
+        let mut builder =
+            HashBuilder::default().with_proof_retainer(ProofRetainer::new(vec![target]));
+        let any = !leaves.is_empty();
+        for (key, value) in leaves {
+            builder.add_leaf(Nibbles::unpack(key), &value);
+        }
+        let root = if any { builder.root() } else { EMPTY_ROOT_HASH };
+        let nodes = builder.take_proof_nodes();
+        (root, paths(&nodes, &[target]).pop().unwrap())
+    }
+
+    fn address(who: u16) -> Address {
+        Address::left_padding_from(&who.to_be_bytes())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(16))]
+        #[test]
+        fn proofs_along_the_kept_trie_match_a_full_rebuild(
+            blocks in prop::collection::vec(
+                (prop::collection::vec(change(), 1..200), any::<bool>()),
+                3..9,
+            ),
+            asked in prop::collection::vec((0u16..4000, 0u16..400), 1..6),
+            back in 0u64..4,
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let mut store = Store::open(dir.path()).unwrap();
+            let mut parent = B256::ZERO;
+            let mut roots = vec![EMPTY_ROOT_HASH];
+            for (number, (changes, reopen)) in blocks.iter().enumerate() {
+                let number = number as u64 + 1;
+                let mut writer = store.begin_block().unwrap();
+                writer.apply_state(number, &apply(changes)).unwrap();
+                let root = writer.state_root().unwrap();
+                parent = writer
+                    .insert_canonical_block(&header(number, parent, root), &Default::default(), &[], U256::ZERO)
+                    .unwrap();
+                writer.commit().unwrap();
+                roots.push(root);
+                if *reopen {
+                    drop(store);
+                    store = Store::open(dir.path()).unwrap();
+                }
+            }
+            let head = blocks.len() as u64;
+            let at = head.saturating_sub(back).max(1);
+            let reader = store.reader().unwrap();
+            let state = reader.state_at(at).unwrap();
+            // Every account the blocks named, and the asked ones, some never written.
+            let mut who: BTreeSet<u16> = blocks.iter().flat_map(|(c, _)| c.iter().map(|c: &Change| c.0)).take(20).collect();
+            who.extend(asked.iter().map(|(w, _)| *w));
+            let mut touched = BTreeMap::new();
+            for who in &who {
+                let slots: Vec<U256> = asked.iter().map(|(_, s)| U256::from(*s)).chain([U256::ZERO, U256::from(1)]).collect();
+                touched.insert(address(*who), slots.iter().copied().collect::<BTreeSet<U256>>());
+                let proof = state.proof(address(*who), &slots).unwrap();
+                let leaves: Vec<(B256, Vec<u8>)> = state
+                    .hashed_accounts()
+                    .unwrap()
+                    .into_iter()
+                    .map(|(k, a)| (k, alloy_rlp::encode(a)))
+                    .collect();
+                let (root, expected) = by_rebuild(leaves, Nibbles::unpack(keccak256(address(*who))));
+                prop_assert_eq!(root, roots[at as usize]);
+                prop_assert_eq!(&proof.account_proof, &expected, "account {} at block {}", who, at);
+                let slot_leaves: Vec<(B256, Vec<u8>)> = state
+                    .hashed_storage(address(*who))
+                    .unwrap()
+                    .into_iter()
+                    .map(|(k, v)| (k, slot_leaf(v)))
+                    .collect();
+                for (slot, value, nodes) in &proof.storage {
+                    let target = Nibbles::unpack(keccak256(slot.to_be_bytes::<32>()));
+                    let (_, expected) = by_rebuild(slot_leaves.clone(), target);
+                    prop_assert_eq!(nodes, &expected, "slot {} of {}", slot, who);
+                    prop_assert_eq!(*value, state.storage(address(*who), *slot).unwrap());
+                }
+            }
+            let nodes = state.trie_nodes(&touched).unwrap();
+            prop_assert_eq!(nodes.state_root, roots[at as usize]);
+            for (owner, root) in nodes.storage_roots {
+                prop_assert_eq!(Some(root), state.account(owner).unwrap().map(|a| a.storage_root));
+            }
+        }
+    }
+
+    /// A reader's top levels are the checkpoint's: after a checkpoint (600 accounts) and a block
+    /// logged since (a few of them changed), a proof of an account that block left alone must
+    /// still hang from the current root. It fails if the logged keys' top paths are trusted.
+    #[test]
+    fn a_proof_after_a_checkpoint_hangs_from_the_current_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut parent = B256::ZERO;
+        let blocks: [Vec<Change>; 2] = [
+            (0..600).map(|who| (who, Some(5), 1, 7)).collect(),
+            (0..40).map(|who| (who * 13, Some(9), 2, 3)).collect(),
+        ];
+        let mut root = EMPTY_ROOT_HASH;
+        for (number, changes) in blocks.iter().enumerate() {
+            let number = number as u64 + 1;
+            let mut writer = store.begin_block().unwrap();
+            writer.apply_state(number, &apply(changes)).unwrap();
+            root = writer.state_root().unwrap();
+            parent = writer
+                .insert_canonical_block(
+                    &header(number, parent, root),
+                    &Default::default(),
+                    &[],
+                    U256::ZERO,
+                )
+                .unwrap();
+            writer.commit().unwrap();
+        }
+        let state = store.reader().unwrap().state().unwrap();
+        assert!(
+            !state.accounts_at().unwrap().stale.is_empty(),
+            "the second block is logged"
+        );
+        let leaves: Vec<(B256, Vec<u8>)> = state
+            .hashed_accounts()
+            .unwrap()
+            .into_iter()
+            .map(|(k, a)| (k, alloy_rlp::encode(a)))
+            .collect();
+        for who in [1u16, 2, 599] {
+            let target = Nibbles::unpack(keccak256(address(who)));
+            let (rebuilt_root, expected) = by_rebuild(leaves.clone(), target);
+            assert_eq!(rebuilt_root, root);
+            assert_eq!(
+                state.proof(address(who), &[]).unwrap().account_proof,
+                expected
+            );
+        }
+        let touched = BTreeMap::from([(address(1), BTreeSet::from([U256::from(1)]))]);
+        assert_eq!(state.trie_nodes(&touched).unwrap().state_root, root);
     }
 }

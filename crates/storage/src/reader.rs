@@ -336,6 +336,26 @@ impl StateReader {
         Ok(all.into_iter().collect())
     }
 
+    /// The accounts (as trie leaves; `None` absent) where this state differs from the head's.
+    pub(crate) fn past_accounts(&self) -> std::collections::BTreeMap<B256, Option<Vec<u8>>> {
+        self.rewind
+            .accounts
+            .iter()
+            .map(|(hashed, account)| (*hashed, account.as_ref().map(alloy_rlp::encode)))
+            .collect()
+    }
+
+    /// The slots of the account hashed to `owner` where this state differs from the head's
+    /// (zero: absent), by keccak(slot).
+    pub(crate) fn past_slots(&self, owner: B256) -> std::collections::BTreeMap<B256, U256> {
+        self.rewind
+            .slots
+            .iter()
+            .filter(|((account, _), _)| *account == owner)
+            .map(|((_, slot), value)| (*slot, *value))
+            .collect()
+    }
+
     /// Every non-zero slot of `address` in this state by keccak(slot), in key order.
     pub fn hashed_storage(&self, address: Address) -> Result<Vec<(B256, U256)>, StoreError> {
         let hashed = keccak256(address);

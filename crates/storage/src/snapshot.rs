@@ -112,6 +112,19 @@ impl Snapshot {
     pub(crate) fn code(&self) -> Result<&ReadOnlyTable<[u8; 32], &'static [u8]>, StoreError> {
         opened(&self.txn, &self.code, CODE)
     }
+
+    /// One of the kept-trie tables, opened afresh: proofs and witnesses read them, not blocks.
+    pub(crate) fn trie_table(
+        &self,
+        table: TableDefinition<&'static [u8], &'static [u8]>,
+    ) -> Result<ReadOnlyTable<&'static [u8], &'static [u8]>, StoreError> {
+        Ok(self.txn.open_table(table)?)
+    }
+
+    /// The account trie's key log since its last checkpoint (`trie_top.rs`).
+    pub(crate) fn trie_log(&self) -> Result<ReadOnlyTable<u64, &'static [u8]>, StoreError> {
+        Ok(self.txn.open_table(ACCOUNT_TRIE_LOG)?)
+    }
 }
 
 /// The snapshot of the last commit, handed to every reader until the next commit. It is let go

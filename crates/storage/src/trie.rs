@@ -10,7 +10,10 @@
 
 use crate::StoreError;
 use alloy_primitives::{B256, map::HashMap};
-use alloy_trie::{BranchNodeCompact, HashBuilder, Nibbles, TrieMask};
+use alloy_trie::{
+    BranchNodeCompact, HashBuilder, Nibbles, TrieMask,
+    proof::{ProofNodes, ProofRetainer},
+};
 use std::ops::Bound;
 
 /// Where a root update reads one trie from: its kept branch nodes and its leaves.
@@ -53,6 +56,7 @@ pub(crate) fn update_root(
     let mut walk = Walk {
         source,
         changed,
+        stale: Stale::default(),
         builder: HashBuilder::default().with_updates(true),
         removed: Vec::new(),
     };
@@ -66,19 +70,64 @@ pub(crate) fn update_root(
     })
 }
 
+/// Keys under which the kept nodes may be out of date down to `depth` nibbles and no deeper:
+/// a reader's view of the account trie, whose top levels it has only as last checkpointed
+/// (`trie_top.rs`) while the deeper nodes are current. A node on such a path, down to
+/// `depth`, is rebuilt from its children; below it the kept hashes stand.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Stale<'a> {
+    pub keys: &'a [Nibbles],
+    pub depth: usize,
+}
+
+/// The root of `source` with the leaves under the `changed` keys as `source` gives them (sorted,
+/// unique; any that differ from what the kept nodes were built on must be among them), and the
+/// nodes on the paths to `targets`, root first: EIP-1186 proofs, and the nodes a stateless
+/// run needs. Reads only the paths of `changed`, `targets` and `stale` keys, never the whole
+/// trie; writes nothing. A target may be a path shorter than a key, to retain the node there.
+pub(crate) fn prove(
+    source: &impl TrieSource,
+    changed: &[Nibbles],
+    stale: Stale<'_>,
+    targets: &[Nibbles],
+) -> Result<(B256, ProofNodes), StoreError> {
+    let mut walked: Vec<Nibbles> = changed.iter().chain(targets).copied().collect();
+    walked.sort_unstable();
+    walked.dedup();
+    let mut walk = Walk {
+        source,
+        changed: &walked,
+        stale,
+        builder: HashBuilder::default().with_proof_retainer(ProofRetainer::new(targets.to_vec())),
+        removed: Vec::new(),
+    };
+    walk.subtree(Nibbles::default())?;
+    let root = walk.builder.root();
+    if root == alloy_trie::EMPTY_ROOT_HASH {
+        // An empty trie is proven by its root alone, as geth proves it: no nodes.
+        return Ok((root, ProofNodes::default()));
+    }
+    Ok((root, walk.builder.take_proof_nodes()))
+}
+
 struct Walk<'a, S> {
     source: &'a S,
     changed: &'a [Nibbles],
+    stale: Stale<'a>,
     builder: HashBuilder,
     removed: Vec<Nibbles>,
 }
 
+/// Whether any of `keys` (sorted) lies under `prefix`.
+fn any_under(keys: &[Nibbles], prefix: &Nibbles) -> bool {
+    let at = keys.partition_point(|key| key < prefix);
+    keys.get(at).is_some_and(|key| key.starts_with(prefix))
+}
+
 impl<S: TrieSource> Walk<'_, S> {
     fn touched(&self, prefix: &Nibbles) -> bool {
-        let at = self.changed.partition_point(|key| key < prefix);
-        self.changed
-            .get(at)
-            .is_some_and(|key| key.starts_with(prefix))
+        any_under(self.changed, prefix)
+            || (prefix.len() <= self.stale.depth && any_under(self.stale.keys, prefix))
     }
 
     /// Feeds the builder everything under `prefix`, in key order.

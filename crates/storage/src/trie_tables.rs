@@ -19,7 +19,7 @@ type NodeTable<'t> = Table<'t, &'static [u8], &'static [u8]>;
 
 /// The kept node with the shortest path starting with `key`. Usually it is at `key` itself,
 /// found by one lookup; only below an extension does it take a range scan (two B-tree cursors).
-fn node_at(
+pub(crate) fn node_at(
     table: &impl ReadableTable<&'static [u8], &'static [u8]>,
     key: &[u8],
     path_from: usize,
@@ -256,7 +256,7 @@ pub(crate) fn rebuild(txn: &WriteTransaction) -> Result<B256, StoreError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     //! The kept trie against the full scan it replaces: same roots after every block and every
     //! undone block, and the same kept nodes as a rebuild from scratch (no stale node left).
     use super::*;
@@ -309,7 +309,7 @@ mod tests {
         out
     }
 
-    fn header(number: u64, parent_hash: B256, state_root: B256) -> ankr_types::Header {
+    pub(crate) fn header(number: u64, parent_hash: B256, state_root: B256) -> ankr_types::Header {
         ankr_types::Header {
             parent_hash,
             beneficiary: Address::ZERO,
@@ -331,9 +331,9 @@ mod tests {
 
     /// One change: account `who` gets `balance` (or is deleted, storage wiped) and, if it
     /// lives, slot `slot` of it gets `value` (0 clears it).
-    type Change = (u16, Option<u64>, u16, u64);
+    pub(crate) type Change = (u16, Option<u64>, u16, u64);
 
-    fn apply(changes: &[Change]) -> StateChanges {
+    pub(crate) fn apply(changes: &[Change]) -> StateChanges {
         let mut out = StateChanges::default();
         for (who, balance, slot, value) in changes {
             let address = Address::left_padding_from(&who.to_be_bytes());
@@ -364,7 +364,7 @@ mod tests {
         out
     }
 
-    fn change() -> impl Strategy<Value = Change> {
+    pub(crate) fn change() -> impl Strategy<Value = Change> {
         // Few accounts holding many slots and many accounts holding few, so that both kinds of
         // trie grow kept nodes two and three levels down (the account trie's then lie on both
         // sides of its top levels, two in tests).

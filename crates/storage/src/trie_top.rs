@@ -51,6 +51,16 @@ pub(crate) fn is_top(path: &Nibbles) -> bool {
     path.len() < TOP_LEVELS
 }
 
+/// The node in `nodes` with the shortest path under `prefix`, if any. Paths that extend
+/// another sort after it, so the first in order is the topmost.
+pub(crate) fn first_under(
+    nodes: &BTreeMap<Nibbles, BranchNodeCompact>,
+    prefix: &Nibbles,
+) -> Option<(Nibbles, BranchNodeCompact)> {
+    let (path, node) = nodes.range(prefix..).next()?;
+    path.starts_with(prefix).then(|| (*path, node.clone()))
+}
+
 /// The current top nodes, and what the checkpoint in redb lacks of them.
 #[derive(Debug, Default)]
 pub(crate) struct TopNodes {
@@ -108,8 +118,7 @@ impl TopNodes {
     /// The kept top node with the shortest path under `prefix`, if any. Paths that extend
     /// another sort after it, so the first in order is the topmost.
     pub(crate) fn first_under(&self, prefix: &Nibbles) -> Option<(Nibbles, BranchNodeCompact)> {
-        let (path, node) = self.nodes.range(prefix..).next()?;
-        path.starts_with(prefix).then(|| (*path, node.clone()))
+        first_under(&self.nodes, prefix)
     }
 
     /// Sets (or, with `None`, removes) the node at `path`, recording what it replaced.

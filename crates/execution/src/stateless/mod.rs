@@ -27,4 +27,4 @@ pub use body::BLOCK_BODY_ADDRESS;
 pub use execute::{StatelessError, StatelessOutcome, execute, verify};
 pub use precompile::{EXECUTE_ADDRESS, execute_gas};
 pub use proof::{ProofError, ProvenSlot, STORAGE_PROOF_ADDRESS, prove_slot};
-pub use witness::{ExecutionWitness, WitnessError, make_witness};
+pub use witness::{ExecutionWitness, Tries, WitnessError, make_witness, make_witness_from};

@@ -9,10 +9,10 @@ use super::trie::{self, NodeDb, Nodes, TrieReadError};
 use crate::{
     BlockContext, ChainConfig, ExecutionError, Mode, StateDb, StateError, execute_block_on,
 };
-use alloy_primitives::{Address, B256, Bytes, keccak256, map::HashMap};
+use alloy_primitives::{Address, B256, Bytes, U256, keccak256, map::HashMap};
 use alloy_trie::{EMPTY_ROOT_HASH, KECCAK_EMPTY};
-use ankr_storage::{StoreError, StoreReader};
-use ankr_types::{Block, RecoveredTx, recover_senders};
+use ankr_storage::{StateReader, StoreError, StoreReader};
+use ankr_types::{Block, Header, RecoveredTx, recover_senders};
 use revm::{
     DatabaseRef,
     bytecode::Bytecode,
@@ -20,7 +20,7 @@ use revm::{
     state::AccountInfo,
 };
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 /// What a block touches, enough to execute it without the state (reth's
@@ -72,12 +72,41 @@ impl From<TrieReadError> for WitnessError {
 
 /// The witness of `block`, whose parent must be canonical in `store` (any block of the
 /// canonical chain, or one built or imported on its head). The block need not be valid: the
-/// witness of a wrong block is what a fraud proof carries. Costs a scan of the parent's whole
-/// state (its tries are not kept; issue 16's incremental trie would make this cheap).
+/// witness of a wrong block is what a fraud proof carries. Reads the parent's tries along what
+/// the block touches (`StateReader::trie_nodes`), not the whole state.
 pub fn make_witness(
     store: &StoreReader,
     config: &ChainConfig,
     block: &Block,
+) -> Result<ExecutionWitness, WitnessError> {
+    match make_witness_from(store, config, block, Tries::AlongTouched) {
+        Err(WitnessError::Invalid(StatelessError::Incomplete(what))) => {
+            // The nodes along the touched keys should be all a run reads; should one reach
+            // past them, the whole tries still make the witness, at the cost of a scan.
+            tracing::warn!(block = %block.header.hash(), %what, "witness: the nodes along the touched keys were not enough; building the whole tries");
+            make_witness_from(store, config, block, Tries::Whole)
+        }
+        done => done,
+    }
+}
+
+/// Where [`make_witness_from`] takes the parent's trie nodes from; the witness is the same.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tries {
+    /// The kept tries, read along the accounts and slots the block touches: O(k log n).
+    AlongTouched,
+    /// The whole account trie and the touched accounts' storage tries, rebuilt by a scan of the
+    /// state: what witnesses cost before the trie was kept, kept as the fallback and the
+    /// yardstick.
+    Whole,
+}
+
+/// [`make_witness`] from the trie nodes `tries` names, without the fallback.
+pub fn make_witness_from(
+    store: &StoreReader,
+    config: &ChainConfig,
+    block: &Block,
+    tries: Tries,
 ) -> Result<ExecutionWitness, WitnessError> {
     let parent_hash = block.header.parent_hash;
     let parent = store
@@ -104,7 +133,7 @@ pub fn make_witness(
     }
     let touching = Touching {
         inner: StateDb { reader: &state },
-        accounts: Mutex::default(),
+        touched: Mutex::default(),
         blocks: Mutex::default(),
     };
     let run_on_state = execute_block_on(
@@ -115,10 +144,18 @@ pub fn make_witness(
         Mode::Import,
         block.header.gas_used,
     );
-    let mut addresses = touching.accounts.into_inner().expect("touch lock");
+    let mut touched = touching.touched.into_inner().expect("touch lock");
     match run_on_state {
         Ok(executed) => {
-            addresses.extend(executed.changes.touched());
+            for address in executed.changes.touched() {
+                touched.entry(address).or_default();
+            }
+            for (address, storage) in &executed.changes.storage {
+                touched
+                    .entry(*address)
+                    .or_default()
+                    .extend(storage.slots.keys());
+            }
         }
         // An invalid block's witness covers what it read up to where it fails: enough to
         // prove it invalid.
@@ -128,35 +165,7 @@ pub fn make_witness(
         Err(_) => {}
     }
 
-    // 2. The parent's account trie, and the storage tries and codes of what it touches.
-    let builder = NodeDb::default();
-    let mut accounts = trie::open(&builder, EMPTY_ROOT_HASH)?;
-    for (hashed, account) in state.hashed_accounts()? {
-        trie::write_account(&mut accounts, hashed, Some(&account))?;
-    }
-    check_root("state", trie::root(&mut accounts)?, parent.state_root)?;
-    let mut codes = Vec::new();
-    for &address in &addresses {
-        let Some(account) = state.account(address)? else {
-            continue;
-        };
-        if account.code_hash != KECCAK_EMPTY
-            && let Some(code) = state.code(account.code_hash)?
-        {
-            codes.push(code);
-        }
-        if account.storage_root == EMPTY_ROOT_HASH {
-            continue;
-        }
-        let mut storage = trie::open(&builder, EMPTY_ROOT_HASH)?;
-        for (hashed_slot, value) in state.hashed_storage(address)? {
-            trie::write_slot(&mut storage, hashed_slot, value)?;
-        }
-        check_root("storage", trie::root(&mut storage)?, account.storage_root)?;
-    }
-    drop(accounts);
-
-    // 3. The stateless run itself over those tries, recording what it reads.
+    // 2. The headers back to the oldest `BLOCKHASH` read, and the touched contracts' codes.
     let blocks = touching.blocks.into_inner().expect("touch lock");
     let oldest = blocks
         .first()
@@ -170,14 +179,58 @@ pub fn make_witness(
             .ok_or(WitnessError::NotCanonical(parent_hash))?;
         headers.push(Bytes::from(alloy_rlp::encode(&header)));
     }
-    let mut nodes = Nodes::from_nodes(builder.0.written_nodes());
-    nodes.record();
-    let nodes = Arc::new(nodes);
-    let mut witness = ExecutionWitness {
+    let mut codes = Vec::new();
+    for &address in touched.keys() {
+        if let Some(account) = state.account(address)?
+            && account.code_hash != KECCAK_EMPTY
+            && let Some(code) = state.code(account.code_hash)?
+        {
+            codes.push(code);
+        }
+    }
+    let witness = ExecutionWitness {
         state: Vec::new(),
         codes,
         headers,
     };
+
+    // 3. The parent's trie nodes, then the stateless run itself over them, keeping exactly the
+    //    nodes it reads.
+    let nodes = match tries {
+        Tries::AlongTouched => along_touched(&state, &parent, &touched)?,
+        Tries::Whole => whole_tries(&state, &parent, &touched)?,
+    };
+    record_run(config, block, witness, nodes)
+}
+
+/// The nodes along the touched accounts and slots (and their branches' children), their roots
+/// checked against the parent's.
+fn along_touched(
+    state: &StateReader,
+    parent: &Header,
+    touched: &BTreeMap<Address, BTreeSet<U256>>,
+) -> Result<Vec<Vec<u8>>, WitnessError> {
+    let along = state.trie_nodes(touched)?;
+    check_root("state", along.state_root, parent.state_root)?;
+    for (address, root) in &along.storage_roots {
+        let stored = state
+            .account(*address)?
+            .map_or(EMPTY_ROOT_HASH, |a| a.storage_root);
+        check_root("storage", *root, stored)?;
+    }
+    Ok(along.nodes.into_iter().map(Vec::from).collect())
+}
+
+/// Runs `block` statelessly over `nodes` and returns `witness` with the nodes it read.
+fn record_run(
+    config: &ChainConfig,
+    block: &Block,
+    mut witness: ExecutionWitness,
+    nodes: impl IntoIterator<Item = Vec<u8>>,
+) -> Result<ExecutionWitness, WitnessError> {
+    let mut nodes = Nodes::from_nodes(nodes);
+    nodes.record();
+    let nodes = Arc::new(nodes);
     let ancestry = Ancestry::of(&block.header, &witness)?;
     let by_hash: HashMap<B256, Bytes> = witness
         .codes
@@ -200,6 +253,36 @@ pub fn make_witness(
     Ok(witness)
 }
 
+/// Every node of the parent's account trie and of the touched accounts' storage tries, built
+/// from a scan of the state: the fallback of [`make_witness`].
+fn whole_tries(
+    state: &StateReader,
+    parent: &Header,
+    touched: &BTreeMap<Address, BTreeSet<U256>>,
+) -> Result<Vec<Vec<u8>>, WitnessError> {
+    let builder = NodeDb::default();
+    let mut accounts = trie::open(&builder, EMPTY_ROOT_HASH)?;
+    for (hashed, account) in state.hashed_accounts()? {
+        trie::write_account(&mut accounts, hashed, Some(&account))?;
+    }
+    check_root("state", trie::root(&mut accounts)?, parent.state_root)?;
+    for &address in touched.keys() {
+        let Some(account) = state.account(address)? else {
+            continue;
+        };
+        if account.storage_root == EMPTY_ROOT_HASH {
+            continue;
+        }
+        let mut storage = trie::open(&builder, EMPTY_ROOT_HASH)?;
+        for (hashed_slot, value) in state.hashed_storage(address)? {
+            trie::write_slot(&mut storage, hashed_slot, value)?;
+        }
+        check_root("storage", trie::root(&mut storage)?, account.storage_root)?;
+    }
+    drop(accounts);
+    Ok(builder.0.written_nodes())
+}
+
 fn check_root(what: &'static str, computed: B256, stored: B256) -> Result<(), WitnessError> {
     if computed == stored {
         Ok(())
@@ -212,10 +295,10 @@ fn check_root(what: &'static str, computed: B256, stored: B256) -> Result<(), Wi
     }
 }
 
-/// The parent's state, remembering which accounts and block hashes the block reads.
+/// The parent's state, remembering which accounts, slots and block hashes the block reads.
 struct Touching<'a> {
     inner: StateDb<'a>,
-    accounts: Mutex<BTreeSet<Address>>,
+    touched: Mutex<BTreeMap<Address, BTreeSet<U256>>>,
     blocks: Mutex<BTreeSet<u64>>,
 }
 
@@ -223,7 +306,11 @@ impl DatabaseRef for &Touching<'_> {
     type Error = StateError;
 
     fn basic_ref(&self, address: Address) -> Result<Option<AccountInfo>, StateError> {
-        self.accounts.lock().expect("touch lock").insert(address);
+        self.touched
+            .lock()
+            .expect("touch lock")
+            .entry(address)
+            .or_default();
         self.inner.basic_ref(address)
     }
 
@@ -232,7 +319,12 @@ impl DatabaseRef for &Touching<'_> {
     }
 
     fn storage_ref(&self, address: Address, index: StorageKey) -> Result<StorageValue, StateError> {
-        self.accounts.lock().expect("touch lock").insert(address);
+        self.touched
+            .lock()
+            .expect("touch lock")
+            .entry(address)
+            .or_default()
+            .insert(index);
         self.inner.storage_ref(address, index)
     }
 
