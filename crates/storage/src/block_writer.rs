@@ -8,14 +8,14 @@ use crate::{
     snapshot::Latest,
     tables::*,
     trie_tables::{self, changed_keys},
-    trie_top::{TopChange, TopNodes},
+    trie_top::{SharedTop, TopChange},
 };
 use alloy_consensus::ReceiptEnvelope;
 use alloy_primitives::{B256, Bytes, U256, keccak256, map::HashSet};
 use alloy_trie::{EMPTY_ROOT_HASH, TrieAccount};
 use ankr_types::Header;
 use redb::{ReadableTable, WriteTransaction};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// One open write transaction. Dropping it without [`commit`](Self::commit) discards
 /// everything, which is how a block that fails validation leaves no trace.
@@ -37,7 +37,7 @@ impl BlockWriter {
     pub(crate) fn new(
         txn: WriteTransaction,
         hot: Arc<HotState>,
-        top: Arc<Mutex<Option<TopNodes>>>,
+        top: Arc<SharedTop>,
         latest: Arc<Latest>,
     ) -> Result<Self, StoreError> {
         Ok(Self {

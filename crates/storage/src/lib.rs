@@ -31,11 +31,8 @@ pub use reader::{PinnedState, StateReader, StoreReader, StoredBody, TxLocation};
 use hot_state::{HotState, HotView};
 use redb::ReadableDatabase;
 use snapshot::{Latest, Snapshot};
-use std::{
-    path::Path,
-    sync::{Arc, Mutex},
-};
-use trie_top::TopNodes;
+use std::{path::Path, sync::Arc};
+use trie_top::SharedTop;
 
 /// Blocks of state history a node keeps unless told otherwise: what JSON-RPC serves of past
 /// state (geth keeps 128, reth 10,064 in full mode), far beyond the deepest reorganisation.
@@ -49,8 +46,8 @@ pub const MIN_STATE_HISTORY: u64 = 128;
 pub struct Store {
     db: redb::Database,
     hot: Arc<HotState>,
-    /// Loaded by the first writer (`None` again after a commit failed: reloaded by the next).
-    top: Arc<Mutex<Option<TopNodes>>>,
+    /// The account trie's top levels: loaded by the first writer, published for readers.
+    top: Arc<SharedTop>,
     /// The last commit's snapshot, shared by its readers.
     latest: Arc<Latest>,
 }
@@ -107,7 +104,7 @@ impl Store {
             let hot = before
                 .filter(|&epoch| self.hot.stable_epoch() == Some(epoch))
                 .map(|epoch| HotView::new(self.hot.clone(), epoch));
-            Ok(Snapshot::new(txn, hot))
+            Ok(Snapshot::new(txn, hot, self.top.clone()))
         })?;
         Ok(StoreReader::new(snapshot))
     }

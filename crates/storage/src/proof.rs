@@ -10,11 +10,12 @@
 
 use crate::{
     StateReader, StoreError,
+    reader::u64_of,
     snapshot::Snapshot,
-    tables::{ACCOUNT_TRIE, ACCOUNT_TRIE_TOP, STORAGE_TRIE},
-    trie::{Stale, TrieSource, decode_node, prove},
+    tables::{ACCOUNT_TRIE, ACCOUNT_TRIE_TOP, META_TRIE_VERSION, STORAGE_TRIE},
+    trie::{Stale, TrieSource, prove},
     trie_tables::node_at,
-    trie_top::{TOP_LEVELS, first_under, is_top},
+    trie_top::{CommittedTop, TOP_LEVELS, is_top},
 };
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy_rlp::Decodable;
@@ -52,12 +53,19 @@ pub struct TrieNodes {
     pub nodes: Vec<Bytes>,
 }
 
+/// Where a reader finds the account trie's top levels.
+enum Top {
+    /// As the writer published them for this very snapshot.
+    Committed(CommittedTop),
+    /// As last checkpointed in redb: current except on the paths of the keys logged since.
+    Checkpoint(ReadOnlyTable<&'static [u8], &'static [u8]>),
+}
+
 /// The kept account trie as one snapshot sees it.
 struct AccountsAt<'a> {
     snapshot: &'a Snapshot,
-    /// The top nodes as last checkpointed.
-    top: BTreeMap<Nibbles, BranchNodeCompact>,
-    /// Keys whose top-level paths changed since that checkpoint.
+    top: Top,
+    /// Keys whose top-level paths changed since the checkpoint, when `top` is that.
     stale: Vec<Nibbles>,
     nodes: ReadOnlyTable<&'static [u8], &'static [u8]>,
     /// Accounts as this state holds them where they differ from the head's (trie leaves; `None`
@@ -70,12 +78,17 @@ impl TrieSource for AccountsAt<'_> {
         &self,
         prefix: &Nibbles,
     ) -> Result<Option<(Nibbles, BranchNodeCompact)>, StoreError> {
-        if is_top(prefix)
-            && let Some(found) = first_under(&self.top, prefix)
-        {
-            return Ok(Some(found));
+        let path = prefix.to_vec();
+        if is_top(prefix) {
+            let found = match &self.top {
+                Top::Committed(top) => top.first_under(prefix),
+                Top::Checkpoint(table) => node_at(table, &path, 0)?,
+            };
+            if found.is_some() {
+                return Ok(found);
+            }
         }
-        node_at(&self.nodes, &prefix.to_vec(), 0)
+        node_at(&self.nodes, &path, 0)
     }
 
     fn leaves(
@@ -220,20 +233,24 @@ impl StateReader {
     /// The account trie as this reader's state holds it.
     fn accounts_at(&self) -> Result<AccountsAt<'_>, StoreError> {
         let snapshot = &*self.snapshot;
-        let mut top = BTreeMap::new();
-        for entry in snapshot.trie_table(ACCOUNT_TRIE_TOP)?.iter()? {
-            let (path, bytes) = entry?;
-            let node = decode_node(bytes.value())
-                .ok_or_else(|| StoreError::corrupt("trie", "undecodable top node"))?;
-            top.insert(Nibbles::from_nibbles_unchecked(path.value()), node);
-        }
+        let version = match snapshot.meta()?.get(META_TRIE_VERSION)? {
+            Some(bytes) => u64_of(bytes.value())?,
+            None => 0,
+        };
         let mut stale = Vec::new();
-        for entry in snapshot.trie_log()?.iter()? {
-            let (_, bytes) = entry?;
-            stale.extend(bytes.value().chunks_exact(32).map(Nibbles::unpack));
-        }
-        stale.sort_unstable();
-        stale.dedup();
+        let top = match snapshot.top.committed() {
+            Some(top) if top.version == version => Top::Committed(top),
+            // Published for another commit (or not yet): the checkpoint, and its stale paths.
+            _ => {
+                for entry in snapshot.trie_log()?.iter()? {
+                    let (_, bytes) = entry?;
+                    stale.extend(bytes.value().chunks_exact(32).map(Nibbles::unpack));
+                }
+                stale.sort_unstable();
+                stale.dedup();
+                Top::Checkpoint(snapshot.trie_table(ACCOUNT_TRIE_TOP)?)
+            }
+        };
         Ok(AccountsAt {
             snapshot,
             top,
@@ -431,13 +448,14 @@ mod tests {
         }
     }
 
-    /// A reader's top levels are the checkpoint's: after a checkpoint (600 accounts) and a block
-    /// logged since (a few of them changed), a proof of an account that block left alone must
-    /// still hang from the current root. It fails if the logged keys' top paths are trusted.
+    /// After a checkpoint (600 accounts) and a block logged since (a few of them changed), a
+    /// proof of an account that block left alone hangs from the current root: read with the
+    /// top levels the writer published, and, once reopened (nothing published yet), with the
+    /// checkpoint's. The second fails if the logged keys' top paths are trusted.
     #[test]
     fn a_proof_after_a_checkpoint_hangs_from_the_current_root() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
         let mut parent = B256::ZERO;
         let blocks: [Vec<Change>; 2] = [
             (0..600).map(|who| (who, Some(5), 1, 7)).collect(),
@@ -459,11 +477,42 @@ mod tests {
                 .unwrap();
             writer.commit().unwrap();
         }
+        for reopened in [false, true] {
+            if reopened {
+                drop(store);
+                store = Store::open(dir.path()).unwrap();
+            }
+            let state = store.reader().unwrap().state().unwrap();
+            let accounts = state.accounts_at().unwrap();
+            match reopened {
+                false => assert!(matches!(accounts.top, Top::Committed(_))),
+                true => assert!(!accounts.stale.is_empty(), "the second block is logged"),
+            }
+            proofs_hang_from(&state, root);
+        }
+        // A writer's uncommitted changes to the top levels (a block template's) are not what
+        // readers see: they read the published ones.
+        let mut template = store.begin_block().unwrap();
+        let everyone: Vec<Change> = (0..600).map(|who| (who, Some(77), 1, 1)).collect();
+        template.apply_state(3, &apply(&everyone)).unwrap();
+        assert_ne!(template.state_root().unwrap(), root);
         let state = store.reader().unwrap().state().unwrap();
-        assert!(
-            !state.accounts_at().unwrap().stale.is_empty(),
-            "the second block is logged"
-        );
+        assert!(matches!(
+            state.accounts_at().unwrap().top,
+            Top::Committed(_)
+        ));
+        proofs_hang_from(&state, root);
+        // Committed, those top levels are published; a reader of the snapshot before must not
+        // take them for its own (it fails if the version is not checked).
+        template.commit().unwrap();
+        assert!(matches!(
+            state.accounts_at().unwrap().top,
+            Top::Checkpoint(_)
+        ));
+        proofs_hang_from(&state, root);
+    }
+
+    fn proofs_hang_from(state: &StateReader, root: B256) {
         let leaves: Vec<(B256, Vec<u8>)> = state
             .hashed_accounts()
             .unwrap()

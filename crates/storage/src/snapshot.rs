@@ -6,7 +6,7 @@
 //! once, on first use, and [`Latest`] hands the same snapshot to every reader until the next
 //! commit, so a read under load opens none and begins no transaction.
 
-use crate::{StoreError, hot_state::HotView, tables::*};
+use crate::{StoreError, hot_state::HotView, tables::*, trie_top::SharedTop};
 use redb::{Key, ReadOnlyTable, ReadTransaction, TableDefinition, Value};
 use std::sync::{
     Arc, Mutex, OnceLock,
@@ -21,6 +21,9 @@ pub(crate) struct Snapshot {
     txn: ReadTransaction,
     /// The hot-state cache, if it held this snapshot's head state when the snapshot was taken.
     pub(crate) hot: Option<HotView>,
+    /// The account trie's top levels as writers publish them; what is published serves this
+    /// snapshot only while its version is the snapshot's `META_TRIE_VERSION` (`proof.rs`).
+    pub(crate) top: Arc<SharedTop>,
     meta: OnceLock<ReadOnlyTable<&'static str, &'static [u8]>>,
     headers: OnceLock<ReadOnlyTable<[u8; 32], &'static [u8]>>,
     canonical: OnceLock<ReadOnlyTable<u64, [u8; 32]>>,
@@ -49,10 +52,11 @@ fn opened<'s, K: Key + 'static, V: Value + 'static>(
 }
 
 impl Snapshot {
-    pub(crate) fn new(txn: ReadTransaction, hot: Option<HotView>) -> Self {
+    pub(crate) fn new(txn: ReadTransaction, hot: Option<HotView>, top: Arc<SharedTop>) -> Self {
         Self {
             txn,
             hot,
+            top,
             meta: OnceLock::new(),
             headers: OnceLock::new(),
             canonical: OnceLock::new(),

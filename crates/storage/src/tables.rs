@@ -61,6 +61,9 @@ pub const META_HISTORY_FROM: &str = "history_from";
 pub const META_TRIE: &str = "trie";
 /// See [`META_TRIE`].
 pub const TRIE_LAYOUT: u8 = 2;
+/// Commits that changed the account trie's top levels so far (u64 big-endian; absent: 0): a
+/// reader uses the top nodes a writer published only for the snapshot of that very commit.
+pub const META_TRIE_VERSION: &str = "trie_version";
 
 pub fn create_all(txn: &redb::WriteTransaction) -> Result<(), redb::TableError> {
     txn.open_table(HEADERS)?;

@@ -423,7 +423,7 @@ pub(crate) mod tests {
             }
             drop(store.begin_block().unwrap()); // loads the top nodes if reopened last
             let txn = store.db.begin_write().unwrap();
-            store.top.lock().unwrap().as_ref().unwrap().write_back(&txn).unwrap();
+            store.top.write_back(&txn).unwrap();
             for (account, kept, scanned) in storage_roots_by_scan(&txn) {
                 prop_assert_eq!(kept, scanned, "storage root of {}", account);
             }

@@ -18,15 +18,16 @@
 
 use crate::{
     StoreError,
-    tables::{ACCOUNT_TRIE_LOG, ACCOUNT_TRIE_TOP},
+    tables::{ACCOUNT_TRIE_LOG, ACCOUNT_TRIE_TOP, META, META_TRIE_VERSION},
     trie::{decode_node, encode_node},
     trie_tables::{changed_keys, update_account_trie},
 };
 use alloy_primitives::B256;
 use alloy_trie::{BranchNodeCompact, Nibbles};
+use imbl::OrdMap;
 use redb::{ReadableTable, WriteTransaction};
 use std::{
-    collections::{BTreeMap, BTreeSet},
+    collections::BTreeSet,
     sync::{Arc, Mutex, MutexGuard},
 };
 
@@ -51,24 +52,76 @@ pub(crate) fn is_top(path: &Nibbles) -> bool {
     path.len() < TOP_LEVELS
 }
 
-/// The node in `nodes` with the shortest path under `prefix`, if any. Paths that extend
+/// The top nodes as one commit left them, for the readers of that commit's snapshot: a proof
+/// walks them instead of the checkpoint (which would make it rebuild every path logged since).
+/// A persistent map, so publishing one per commit copies nothing.
+#[derive(Clone, Debug)]
+pub(crate) struct CommittedTop {
+    /// The commit's [`META_TRIE_VERSION`].
+    pub version: u64,
+    pub nodes: OrdMap<Nibbles, BranchNodeCompact>,
+}
+
+impl CommittedTop {
+    /// As [`TopNodes::first_under`].
+    pub(crate) fn first_under(&self, prefix: &Nibbles) -> Option<(Nibbles, BranchNodeCompact)> {
+        first_under(&self.nodes, prefix)
+    }
+}
+
+/// The kept node with the shortest path under `prefix` in `nodes`, if any. Paths that extend
 /// another sort after it, so the first in order is the topmost.
-pub(crate) fn first_under(
-    nodes: &BTreeMap<Nibbles, BranchNodeCompact>,
+fn first_under(
+    nodes: &OrdMap<Nibbles, BranchNodeCompact>,
     prefix: &Nibbles,
 ) -> Option<(Nibbles, BranchNodeCompact)> {
-    let (path, node) = nodes.range(prefix..).next()?;
+    let (path, node) = nodes.range::<_, Nibbles>(prefix..).next()?;
     path.starts_with(prefix).then(|| (*path, node.clone()))
+}
+
+/// The top nodes shared by the store's writers (one at a time) and what the last commit
+/// published of them for readers.
+#[derive(Debug, Default)]
+pub(crate) struct SharedTop {
+    /// Loaded by the first writer (`None` again after a commit failed: reloaded by the next).
+    writer: Mutex<Option<TopNodes>>,
+    committed: Mutex<Option<CommittedTop>>,
+}
+
+impl SharedTop {
+    /// The top nodes the last commit (or the load after opening) left, if any.
+    pub(crate) fn committed(&self) -> Option<CommittedTop> {
+        lock(&self.committed).clone()
+    }
+
+    /// Writes the writer's changed top nodes to the checkpoint table (tests compare it with a
+    /// rebuild).
+    #[cfg(test)]
+    pub(crate) fn write_back(&self, txn: &WriteTransaction) -> Result<(), StoreError> {
+        lock(&self.writer)
+            .as_ref()
+            .ok_or_else(not_loaded)?
+            .write_back(txn)
+    }
+
+    fn publish(&self, top: &TopNodes) {
+        *lock(&self.committed) = Some(CommittedTop {
+            version: top.version,
+            nodes: top.nodes.clone(),
+        });
+    }
 }
 
 /// The current top nodes, and what the checkpoint in redb lacks of them.
 #[derive(Debug, Default)]
 pub(crate) struct TopNodes {
-    nodes: BTreeMap<Nibbles, BranchNodeCompact>,
+    nodes: OrdMap<Nibbles, BranchNodeCompact>,
     /// Paths changed since the checkpoint (some may since have changed back).
     dirty: BTreeSet<Nibbles>,
     /// Keys in the log since the checkpoint.
     logged: usize,
+    /// The last commit's [`META_TRIE_VERSION`].
+    version: u64,
 }
 
 /// The top nodes an uncommitted write transaction replaced, to put back if it is dropped.
@@ -79,6 +132,7 @@ impl TopNodes {
     /// replaying the keys logged since.
     fn load(txn: &WriteTransaction) -> Result<Self, StoreError> {
         let mut top = Self::read_checkpoint(txn)?;
+        top.version = version(txn)?;
         let logged = top.logged_keys(txn)?;
         if !logged.is_empty() {
             // The deeper nodes it rewrites are what the logged commits wrote; what matters is
@@ -154,6 +208,10 @@ impl TopNodes {
         if keys.is_empty() {
             return Ok(false);
         }
+        txn.open_table(META)?.insert(
+            META_TRIE_VERSION,
+            (self.version + 1).to_be_bytes().as_slice(),
+        )?;
         let mut log = txn.open_table(ACCOUNT_TRIE_LOG)?;
         if self.logged + keys.len() < CHECKPOINT_KEYS {
             let next = log.last()?.map_or(0, |(seq, _)| seq.value() + 1);
@@ -182,6 +240,9 @@ impl TopNodes {
 
     /// Records a commit that [`Self::log`]ged `keys` (and wrote back if `wrote_back`).
     fn committed(&mut self, keys: usize, wrote_back: bool) {
+        if keys > 0 {
+            self.version += 1;
+        }
         if wrote_back {
             self.dirty.clear();
             self.logged = 0;
@@ -195,7 +256,7 @@ impl TopNodes {
 /// transactions run one at a time) and puts back what it changed if it is dropped uncommitted,
 /// as a block template's writer is.
 pub(crate) struct TopChange {
-    shared: Arc<Mutex<Option<TopNodes>>>,
+    shared: Arc<SharedTop>,
     undo: TopUndo,
     /// Hashed accounts whose paths this transaction rebuilt, logged when it commits.
     keys: Vec<B256>,
@@ -204,14 +265,13 @@ pub(crate) struct TopChange {
 impl TopChange {
     /// Takes hold of `shared` for `txn`, loading it first if no writer has since the store
     /// was opened (or since a commit failed).
-    pub(crate) fn new(
-        shared: Arc<Mutex<Option<TopNodes>>>,
-        txn: &WriteTransaction,
-    ) -> Result<Self, StoreError> {
+    pub(crate) fn new(shared: Arc<SharedTop>, txn: &WriteTransaction) -> Result<Self, StoreError> {
         {
-            let mut top = lock(&shared);
+            let mut top = lock(&shared.writer);
             if top.is_none() {
-                *top = Some(TopNodes::load(txn)?);
+                let loaded = TopNodes::load(txn)?;
+                shared.publish(&loaded);
+                *top = Some(loaded);
             }
         }
         Ok(Self {
@@ -230,7 +290,7 @@ impl TopChange {
         let start = self.keys.len();
         self.keys.extend(keys);
         let changed = changed_keys(self.keys[start..].iter().copied());
-        let mut top = lock(&self.shared);
+        let mut top = lock(&self.shared.writer);
         let top = top.as_mut().ok_or_else(not_loaded)?;
         update_account_trie(txn, top, &mut self.undo, &changed)
     }
@@ -238,7 +298,7 @@ impl TopChange {
     /// Logs the keys in `txn` (or writes the top nodes back); call right before committing it.
     /// Returns whether it wrote them back, for [`Self::after_commit`].
     pub(crate) fn before_commit(&self, txn: &WriteTransaction) -> Result<bool, StoreError> {
-        lock(&self.shared)
+        lock(&self.shared.writer)
             .as_ref()
             .ok_or_else(not_loaded)?
             .log(txn, &self.keys)
@@ -247,9 +307,12 @@ impl TopChange {
     /// Keeps this transaction's changes if it `committed`; if the commit failed, whether any
     /// of it reached the file is unknown, so the next writer loads the top nodes afresh.
     pub(crate) fn after_commit(mut self, committed: bool, wrote_back: bool) {
-        let mut top = lock(&self.shared);
+        let mut top = lock(&self.shared.writer);
         match top.as_mut() {
-            Some(nodes) if committed => nodes.committed(self.keys.len(), wrote_back),
+            Some(nodes) if committed => {
+                nodes.committed(self.keys.len(), wrote_back);
+                self.shared.publish(nodes);
+            }
             _ => *top = None,
         }
         self.undo.clear();
@@ -261,13 +324,21 @@ impl Drop for TopChange {
         if self.undo.is_empty() {
             return;
         }
-        if let Some(top) = lock(&self.shared).as_mut() {
+        if let Some(top) = lock(&self.shared.writer).as_mut() {
             top.undo(std::mem::take(&mut self.undo));
         }
     }
 }
 
-fn lock(shared: &Mutex<Option<TopNodes>>) -> MutexGuard<'_, Option<TopNodes>> {
+/// The [`META_TRIE_VERSION`] `txn` holds.
+fn version(txn: &WriteTransaction) -> Result<u64, StoreError> {
+    match txn.open_table(META)?.get(META_TRIE_VERSION)? {
+        Some(bytes) => crate::reader::u64_of(bytes.value()),
+        None => Ok(0),
+    }
+}
+
+fn lock<T>(shared: &Mutex<T>) -> MutexGuard<'_, T> {
     // What a panicking writer changed is put back by its `TopChange` as it unwinds.
     shared
         .lock()
