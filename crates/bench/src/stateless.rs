@@ -10,7 +10,7 @@ use alloy_primitives::{Address, B256, Bytes, TxKind, U256};
 use alloy_sol_types::SolCall;
 use ankr_chain::{Chain, Contents, Sealer};
 use ankr_contracts::ExampleToken;
-use ankr_execution::stateless::{execute_gas, make_witness, verify};
+use ankr_execution::stateless::{Tries, execute_gas, make_witness, make_witness_from, verify};
 use ankr_execution::{BlockContext, Mode, execute_block};
 use ankr_types::{Block, RecoveredTx, recover_senders, recovery::address_of};
 use std::time::Instant;
@@ -22,13 +22,14 @@ pub(crate) fn run(n: usize) -> anyhow::Result<()> {
         "== EXECUTE: stateless re-execution from a witness vs the node's own execution, {n} transactions a block, best of 3"
     );
     println!(
-        "  {:<16} {:>12} {:>11} {:>13} {:>8} {:>12} {:>14} {:>15}",
+        "  {:<16} {:>12} {:>11} {:>13} {:>8} {:>12} {:>18} {:>14} {:>15}",
         "workload",
         "child gas",
         "node ms",
         "stateless ms",
         "ratio",
         "witness ms",
+        "whole tries ms",
         "witness B/tx",
         "EXECUTE gas/gas"
     );
@@ -102,6 +103,12 @@ pub(crate) fn run(n: usize) -> anyhow::Result<()> {
         let started = Instant::now();
         let witness = make_witness(&reader, config, &block)?;
         let making = started.elapsed();
+        // The same witness from the whole tries, a scan of the state: what it cost before the
+        // kept trie was read along the touched keys.
+        let started = Instant::now();
+        let whole = make_witness_from(&reader, config, &block, Tries::Whole)?;
+        let making_whole = started.elapsed();
+        anyhow::ensure!(whole == witness, "the two ways to a witness disagree");
         let stateless = best_of(3, || {
             verify(config, &block, &witness)?;
             Ok(())
@@ -109,13 +116,14 @@ pub(crate) fn run(n: usize) -> anyhow::Result<()> {
         let input = alloy_rlp::encode(&block).len() + witness.size();
         let gas_used = block.header.gas_used;
         println!(
-            "  {:<16} {:>12} {:>11.1} {:>13.1} {:>8.2} {:>12.1} {:>14.0} {:>15.2}",
+            "  {:<16} {:>12} {:>11.1} {:>13.1} {:>8.2} {:>12.1} {:>18.1} {:>14.0} {:>15.2}",
             workload,
             gas_used,
             node.as_secs_f64() * 1e3,
             stateless.as_secs_f64() * 1e3,
             stateless.as_secs_f64() / node.as_secs_f64(),
             making.as_secs_f64() * 1e3,
+            making_whole.as_secs_f64() * 1e3,
             witness.size() as f64 / n as f64,
             execute_gas(gas_used, input) as f64 / gas_used as f64,
         );
