@@ -2,11 +2,13 @@
 //! a block needs (its execution witness), both read along the asked keys from the kept branch
 //! nodes (`trie.rs`): O(k log n) for k keys among n, never a scan of the state (issue 16).
 //!
-//! A reader sees the account trie's top levels only as last checkpointed (`trie_top.rs`; the
-//! current ones live in the writer's memory), so the walk rebuilds the top nodes on the paths
-//! of the keys logged since, and trusts the deeper nodes, which every commit keeps current. An
-//! earlier block's state is the head's with later blocks' changes undone: those keys are
-//! walked as changed, their leaves read from the undone values.
+//! The account trie's top levels live in the writer's memory (`trie_top.rs`); each commit
+//! publishes them tagged with a version it also writes, and a reader whose snapshot holds that
+//! version walks them. Any other reader (a snapshot older than the last publication, or taken
+//! before the first writer after opening) has only the checkpoint in redb, so its walk rebuilds
+//! the top nodes on the paths of the keys logged since and trusts the deeper nodes, which every
+//! commit keeps current. An earlier block's state is the head's with later blocks' changes
+//! undone: those keys are walked as changed, their leaves read from the undone values.
 
 use crate::{
     StateReader, StoreError,
