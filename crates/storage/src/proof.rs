@@ -13,10 +13,11 @@
 use crate::{
     StateReader, StoreError,
     reader::u64_of,
+    snapshot::SlotTable,
     snapshot::Snapshot,
     tables::{ACCOUNT_TRIE, ACCOUNT_TRIE_TOP, META_TRIE_VERSION, STORAGE_TRIE},
     trie::{Stale, TrieSource, prove},
-    trie_tables::node_at,
+    trie_tables::{StorageTrie, account_leaves, node_at},
     trie_top::{CommittedTop, TOP_LEVELS, is_top},
 };
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
@@ -99,24 +100,19 @@ impl TrieSource for AccountsAt<'_> {
         to: Bound<B256>,
         each: &mut dyn FnMut(B256, &[u8]),
     ) -> Result<(), StoreError> {
-        let stored = self
-            .snapshot
-            .accounts()?
-            .range::<[u8; 32]>((from.map(|k| k.0), to.map(|k| k.0)))?
-            .map(|entry| {
-                let (key, value) = entry?;
-                Ok((B256::from(key.value()), value.value().to_vec()))
-            });
         let past = self.past.range((from, to)).map(|(k, v)| (*k, v.clone()));
-        merge(stored, past, each)
+        let accounts = self.snapshot.accounts()?;
+        merge(
+            |stored| account_leaves(accounts, from, to, stored),
+            past,
+            each,
+        )
     }
 }
 
-/// One account's kept storage trie as one snapshot sees it.
+/// One account's kept storage trie as one snapshot's state holds it.
 struct StorageAt<'a> {
-    snapshot: &'a Snapshot,
-    nodes: &'a ReadOnlyTable<&'static [u8], &'static [u8]>,
-    account: B256,
+    kept: StorageTrie<'a, ReadOnlyTable<&'static [u8], &'static [u8]>, SlotTable>,
     /// Slots as this state holds them where they differ from the head's (zero: absent).
     past: BTreeMap<B256, U256>,
 }
@@ -126,9 +122,7 @@ impl TrieSource for StorageAt<'_> {
         &self,
         prefix: &Nibbles,
     ) -> Result<Option<(Nibbles, BranchNodeCompact)>, StoreError> {
-        let mut key = self.account.to_vec();
-        key.extend(prefix.to_vec());
-        node_at(self.nodes, &key, 32)
+        self.kept.first_node_under(prefix)
     }
 
     fn leaves(
@@ -137,24 +131,11 @@ impl TrieSource for StorageAt<'_> {
         to: Bound<B256>,
         each: &mut dyn FnMut(B256, &[u8]),
     ) -> Result<(), StoreError> {
-        let account = self.account.0;
-        let range = (from.map(|k| (account, k.0)), to.map(|k| (account, k.0)));
-        let stored = self
-            .snapshot
-            .storage()?
-            .range::<([u8; 32], [u8; 32])>(range)?
-            .map(|entry| {
-                let (key, value) = entry?;
-                Ok((
-                    B256::from(key.value().1),
-                    slot_leaf(U256::from_be_bytes(value.value())),
-                ))
-            });
         let past = self
             .past
             .range((from, to))
             .map(|(k, v)| (*k, (!v.is_zero()).then(|| slot_leaf(*v))));
-        merge(stored, past, each)
+        merge(|stored| self.kept.leaves(from, to, stored), past, each)
     }
 }
 
@@ -163,10 +144,10 @@ fn slot_leaf(value: U256) -> Vec<u8> {
     alloy_rlp::encode(value)
 }
 
-/// Feeds `each` the leaves of `stored` in key order with `past` laid over them (an entry there
-/// replaces the stored one; `None` removes it).
+/// Feeds `each` the leaves `stored` feeds (in key order) with `past` laid over them: an entry
+/// there replaces the stored one, `None` removes it.
 fn merge(
-    stored: impl Iterator<Item = Result<(B256, Vec<u8>), StoreError>>,
+    stored: impl FnOnce(&mut dyn FnMut(B256, &[u8])) -> Result<(), StoreError>,
     past: impl Iterator<Item = (B256, Option<Vec<u8>>)>,
     each: &mut dyn FnMut(B256, &[u8]),
 ) -> Result<(), StoreError> {
@@ -176,16 +157,15 @@ fn merge(
             each(key, &value);
         }
     };
-    for entry in stored {
-        let (key, value) = entry?;
+    stored(&mut |key, value| {
         while let Some((k, v)) = past.next_if(|(k, _)| *k < key) {
             emit(k, v);
         }
         match past.next_if(|(k, _)| *k == key) {
             Some((k, v)) => emit(k, v),
-            None => emit(key, Some(value)),
+            None => emit(key, Some(value.to_vec())),
         }
-    }
+    })?;
     for (k, v) in past {
         emit(k, v);
     }
@@ -231,7 +211,36 @@ fn with_children(
     prove(source, changed, stale, &wider)
 }
 
+/// Hashed keys as the walk takes them.
+fn keys<'k>(hashed: impl Iterator<Item = &'k B256>) -> Vec<Nibbles> {
+    hashed.map(Nibbles::unpack).collect()
+}
+
+/// The storage trie keys of `slots`.
+fn slot_keys<'s>(slots: impl IntoIterator<Item = &'s U256>) -> Vec<Nibbles> {
+    slots
+        .into_iter()
+        .map(|slot| Nibbles::unpack(keccak256(slot.to_be_bytes::<32>())))
+        .collect()
+}
+
 impl StateReader {
+    /// The storage trie of the account hashed to `account` as this reader's state holds it.
+    fn storage_at<'s>(
+        &'s self,
+        nodes: &'s ReadOnlyTable<&'static [u8], &'static [u8]>,
+        account: B256,
+    ) -> Result<StorageAt<'s>, StoreError> {
+        Ok(StorageAt {
+            kept: StorageTrie {
+                nodes,
+                storage: self.snapshot.storage()?,
+                account,
+            },
+            past: self.past_slots(account),
+        })
+    }
+
     /// The account trie as this reader's state holds it.
     fn accounts_at(&self) -> Result<AccountsAt<'_>, StoreError> {
         let snapshot = &*self.snapshot;
@@ -267,7 +276,7 @@ impl StateReader {
     pub fn proof(&self, address: Address, slots: &[U256]) -> Result<AccountProof, StoreError> {
         let hashed = keccak256(address);
         let accounts = self.accounts_at()?;
-        let changed: Vec<Nibbles> = accounts.past.keys().map(Nibbles::unpack).collect();
+        let changed = keys(accounts.past.keys());
         let stale = Stale {
             keys: &accounts.stale,
             depth: TOP_LEVELS,
@@ -276,18 +285,10 @@ impl StateReader {
         let (_, nodes) = prove(&accounts, &changed, stale, &target)?;
         let account_proof = paths(&nodes, &target).pop().unwrap_or_default();
 
-        let targets: Vec<Nibbles> = slots
-            .iter()
-            .map(|slot| Nibbles::unpack(keccak256(slot.to_be_bytes::<32>())))
-            .collect();
+        let targets = slot_keys(slots);
         let storage_nodes = self.snapshot.trie_table(STORAGE_TRIE)?;
-        let storage = StorageAt {
-            snapshot: &self.snapshot,
-            nodes: &storage_nodes,
-            account: hashed,
-            past: self.past_slots(hashed),
-        };
-        let changed: Vec<Nibbles> = storage.past.keys().map(Nibbles::unpack).collect();
+        let storage = self.storage_at(&storage_nodes, hashed)?;
+        let changed = keys(storage.past.keys());
         let (_, nodes) = prove(&storage, &changed, Stale::default(), &targets)?;
         let storage = slots
             .iter()
@@ -308,7 +309,7 @@ impl StateReader {
         touched: &BTreeMap<Address, BTreeSet<U256>>,
     ) -> Result<TrieNodes, StoreError> {
         let accounts = self.accounts_at()?;
-        let changed: Vec<Nibbles> = accounts.past.keys().map(Nibbles::unpack).collect();
+        let changed = keys(accounts.past.keys());
         let stale = Stale {
             keys: &accounts.stale,
             depth: TOP_LEVELS,
@@ -331,18 +332,9 @@ impl StateReader {
             if account.storage_root == EMPTY_ROOT_HASH {
                 continue;
             }
-            let hashed = keccak256(address);
-            let storage = StorageAt {
-                snapshot: &self.snapshot,
-                nodes: &storage_nodes,
-                account: hashed,
-                past: self.past_slots(hashed),
-            };
-            let changed: Vec<Nibbles> = storage.past.keys().map(Nibbles::unpack).collect();
-            let targets: Vec<Nibbles> = slots
-                .iter()
-                .map(|slot| Nibbles::unpack(keccak256(slot.to_be_bytes::<32>())))
-                .collect();
+            let storage = self.storage_at(&storage_nodes, keccak256(address))?;
+            let changed = keys(storage.past.keys());
+            let targets = slot_keys(slots);
             let (root, nodes) = with_children(&storage, &changed, Stale::default(), &targets)?;
             out.storage_roots.push((*address, root));
             out.nodes.extend(nodes.into_inner().into_values());

@@ -14,7 +14,7 @@ use std::sync::{
 };
 
 /// The storage slots table: (keccak(address), keccak(slot)) to value.
-type SlotTable = ReadOnlyTable<([u8; 32], [u8; 32]), [u8; 32]>;
+pub(crate) type SlotTable = ReadOnlyTable<([u8; 32], [u8; 32]), [u8; 32]>;
 
 /// A read transaction and its tables, each opened when first asked for and then kept.
 pub(crate) struct Snapshot {

@@ -70,25 +70,39 @@ impl TrieSource for AccountTrie<'_, '_> {
         to: Bound<B256>,
         each: &mut dyn FnMut(B256, &[u8]),
     ) -> Result<(), StoreError> {
-        for entry in self
-            .accounts
-            .range::<[u8; 32]>((from.map(|k| k.0), to.map(|k| k.0)))?
-        {
-            let (key, value) = entry?;
-            each(B256::from(key.value()), value.value());
-        }
-        Ok(())
+        account_leaves(self.accounts, from, to, each)
     }
 }
 
-/// One account's storage trie: its kept nodes and its slots in `STORAGE`.
-struct StorageTrie<'a, 't> {
-    nodes: &'a NodeTable<'t>,
-    storage: &'a Table<'t, ([u8; 32], [u8; 32]), [u8; 32]>,
-    account: B256,
+/// Every account leaf (`ACCOUNTS` holds them as the trie does) with its hashed address within
+/// the bounds, in key order.
+pub(crate) fn account_leaves(
+    accounts: &impl ReadableTable<[u8; 32], &'static [u8]>,
+    from: Bound<B256>,
+    to: Bound<B256>,
+    each: &mut dyn FnMut(B256, &[u8]),
+) -> Result<(), StoreError> {
+    for entry in accounts.range::<[u8; 32]>((from.map(|k| k.0), to.map(|k| k.0)))? {
+        let (key, value) = entry?;
+        each(B256::from(key.value()), value.value());
+    }
+    Ok(())
 }
 
-impl TrieSource for StorageTrie<'_, '_> {
+/// One account's storage trie: its kept nodes (`STORAGE_TRIE`) and its slots in `STORAGE`, in a
+/// write transaction (a block's root) or a read one (a proof).
+pub(crate) struct StorageTrie<'a, N, S> {
+    pub nodes: &'a N,
+    pub storage: &'a S,
+    /// keccak(address).
+    pub account: B256,
+}
+
+impl<N, S> TrieSource for StorageTrie<'_, N, S>
+where
+    N: ReadableTable<&'static [u8], &'static [u8]>,
+    S: ReadableTable<([u8; 32], [u8; 32]), [u8; 32]>,
+{
     fn first_node_under(
         &self,
         prefix: &Nibbles,
