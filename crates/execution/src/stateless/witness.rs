@@ -80,10 +80,14 @@ pub fn make_witness(
     block: &Block,
 ) -> Result<ExecutionWitness, WitnessError> {
     match make_witness_from(store, config, block, Tries::AlongTouched) {
-        Err(WitnessError::Invalid(StatelessError::Incomplete(what))) => {
-            // The nodes along the touched keys should be all a run reads; should one reach
-            // past them, the whole tries still make the witness, at the cost of a scan.
-            tracing::warn!(block = %block.header.hash(), %what, "witness: the nodes along the touched keys were not enough; building the whole tries");
+        // The nodes along the touched keys should be all a run reads, hanging from the parent's
+        // roots; should they ever not be, the whole tries still make the witness, at the cost
+        // of a scan (and a store that is wrong fails that way too).
+        Err(
+            error @ (WitnessError::Invalid(StatelessError::Incomplete(_))
+            | WitnessError::Inconsistent { .. }),
+        ) => {
+            tracing::warn!(block = %block.header.hash(), %error, "witness: the kept tries' nodes were not enough; building the whole tries");
             make_witness_from(store, config, block, Tries::Whole)
         }
         done => done,
