@@ -406,12 +406,12 @@ impl BlockWriter {
 
     /// Makes the block durable: after this returns, a crash cannot lose it.
     pub fn commit(self) -> Result<(), StoreError> {
-        let wrote_back = self.top.before_commit(&self.txn)?;
+        let logged = self.top.before_commit(&self.txn)?;
         if self.pending_hot.is_empty() {
             // No state changed: snapshots taken before and after agree with the cache.
             let committed = self.txn.commit();
             self.latest.committed();
-            self.top.after_commit(committed.is_ok(), wrote_back);
+            self.top.after_commit(committed.is_ok(), logged);
             return Ok(committed?);
         }
         let change = self.hot.change();
@@ -419,13 +419,13 @@ impl BlockWriter {
         self.latest.committed();
         match committed {
             Ok(()) => {
-                self.top.after_commit(true, wrote_back);
+                self.top.after_commit(true, logged);
                 self.pending_hot.apply(&change);
                 Ok(())
             }
             Err(error) => {
                 // Whether any of it reached the file is unknown: trust nothing cached.
-                self.top.after_commit(false, wrote_back);
+                self.top.after_commit(false, logged);
                 change.clear();
                 Err(error.into())
             }

@@ -8,7 +8,11 @@
 //! are small whatever the state (at most 16^0 + … + 16^4 nodes), so they live here and redb
 //! holds a checkpoint of them (`ACCOUNT_TRIE_TOP`). A block's commit logs the keys whose paths
 //! it rebuilt (`ACCOUNT_TRIE_LOG`, in the same transaction as its state); once the log holds
-//! enough, a commit writes the changed top nodes back and empties it.
+//! enough, the top nodes changed so far are written back, a slice per commit over the next few
+//! (one commit writing all of them at 10^7 accounts stalled that block for 300 ms), and when
+//! the last slice is written the log entries they cover go. A node written back early is
+//! current or newer than the entries it covers, and one changed after the write-back began is
+//! on a key logged after them, so the replay below stays right at every step.
 //!
 //! Opening reads the checkpoint and replays the log: one root update over the logged keys,
 //! with the checkpoint's top nodes and the current deeper nodes. A stale top node is only ever
@@ -46,6 +50,45 @@ const CHECKPOINT_KEYS: usize = 1 << 16;
 /// Small in tests, so that blocks of a few hundred keys both checkpoint and replay.
 #[cfg(test)]
 const CHECKPOINT_KEYS: usize = 512;
+
+/// Commits a write-back of the top nodes is spread over, at most.
+#[cfg(not(test))]
+const FLUSH_COMMITS: usize = 16;
+/// Fewest nodes a commit of a write-back writes: below this a slice costs less than its
+/// bookkeeping is worth (a state of 10^5 accounts has about this many top nodes).
+#[cfg(not(test))]
+const MIN_SLICE: usize = 4096;
+/// In tests a write-back spans several blocks of the property test, so that stores are reopened
+/// and blocks undone in the middle of one.
+#[cfg(test)]
+const FLUSH_COMMITS: usize = 4;
+#[cfg(test)]
+const MIN_SLICE: usize = 1;
+
+/// A write-back of the top nodes under way, a slice per commit.
+#[derive(Clone, Debug)]
+struct Flush {
+    /// Paths changed before it began, still to write (their current nodes, whenever written).
+    pending: BTreeSet<Nibbles>,
+    /// Log entries below this sequence number are covered once `pending` is written.
+    covers: u64,
+    /// Keys those entries hold.
+    keys: usize,
+    /// Paths a commit writes.
+    slice: usize,
+}
+
+/// What [`TopNodes::log`] wrote in a transaction, for [`TopNodes::committed`] once it commits.
+#[derive(Debug, Default)]
+pub(crate) struct Logged {
+    keys: usize,
+    /// A write-back this commit began.
+    began: Option<Flush>,
+    /// Pending paths it wrote, the first ones in order.
+    wrote: usize,
+    /// Whether it wrote the last of them (and dropped the log entries they covered).
+    finished: bool,
+}
 
 /// Whether the node at `path` is one of the top levels kept here.
 pub(crate) fn is_top(path: &Nibbles) -> bool {
@@ -122,6 +165,8 @@ pub(crate) struct TopNodes {
     logged: usize,
     /// The last commit's [`META_TRIE_VERSION`].
     version: u64,
+    /// The write-back under way, if any.
+    flush: Option<Flush>,
 }
 
 /// The top nodes an uncommitted write transaction replaced, to put back if it is dropped.
@@ -201,53 +246,105 @@ impl TopNodes {
         }
     }
 
-    /// Logs `keys` in `txn` or, when the log is full, writes the changed top nodes back and
-    /// empties it instead. Returns whether it wrote them back; [`Self::committed`] must follow
-    /// the commit.
-    fn log(&self, txn: &WriteTransaction, keys: &[B256]) -> Result<bool, StoreError> {
+    /// Logs `keys` in `txn` and writes the next slice of a write-back, beginning one when the
+    /// log is full. [`Self::committed`] must follow the commit.
+    fn log(&self, txn: &WriteTransaction, keys: &[B256]) -> Result<Logged, StoreError> {
         if keys.is_empty() {
-            return Ok(false);
+            return Ok(Logged::default());
         }
         txn.open_table(META)?.insert(
             META_TRIE_VERSION,
             (self.version + 1).to_be_bytes().as_slice(),
         )?;
         let mut log = txn.open_table(ACCOUNT_TRIE_LOG)?;
-        if self.logged + keys.len() < CHECKPOINT_KEYS {
-            let next = log.last()?.map_or(0, |(seq, _)| seq.value() + 1);
-            log.insert(next, keys.concat().as_slice())?;
-            return Ok(false);
+        let seq = log.last()?.map_or(0, |(seq, _)| seq.value() + 1);
+        log.insert(seq, keys.concat().as_slice())?;
+        let began = match &self.flush {
+            Some(_) => None,
+            None if self.logged + keys.len() >= CHECKPOINT_KEYS => {
+                // Everything changed so far, this commit's paths included, covering the log up
+                // to this commit's entry.
+                let pending = self.dirty.clone();
+                let slice = pending.len().div_ceil(FLUSH_COMMITS).max(MIN_SLICE);
+                Some(Flush {
+                    pending,
+                    covers: seq + 1,
+                    keys: self.logged + keys.len(),
+                    slice,
+                })
+            }
+            None => None,
+        };
+        let Some(flush) = began.as_ref().or(self.flush.as_ref()) else {
+            return Ok(Logged {
+                keys: keys.len(),
+                ..Logged::default()
+            });
+        };
+        let mut table = txn.open_table(ACCOUNT_TRIE_TOP)?;
+        for path in flush.pending.iter().take(flush.slice) {
+            self.write_node(&mut table, path)?;
         }
-        for entry in log.extract_from_if::<u64, _>(.., |_, _| true)? {
-            entry?;
+        let wrote = flush.slice.min(flush.pending.len());
+        let finished = wrote == flush.pending.len();
+        if finished {
+            for entry in log.extract_from_if::<u64, _>(..flush.covers, |_, _| true)? {
+                entry?;
+            }
         }
-        self.write_back(txn)?;
-        Ok(true)
+        Ok(Logged {
+            keys: keys.len(),
+            began,
+            wrote,
+            finished,
+        })
     }
 
-    /// Writes every changed top node to the checkpoint table.
+    /// Writes the current node at `path` (or its absence) to the checkpoint table.
+    fn write_node(
+        &self,
+        table: &mut redb::Table<'_, &'static [u8], &'static [u8]>,
+        path: &Nibbles,
+    ) -> Result<(), StoreError> {
+        let key = path.to_vec();
+        match self.nodes.get(path) {
+            Some(node) => table.insert(key.as_slice(), encode_node(node).as_slice())?,
+            None => table.remove(key.as_slice())?,
+        };
+        Ok(())
+    }
+
+    /// Writes every changed top node to the checkpoint table at once, a write-back's pending
+    /// ones too (a rebuild's; tests compare the table with one).
     pub(crate) fn write_back(&self, txn: &WriteTransaction) -> Result<(), StoreError> {
         let mut table = txn.open_table(ACCOUNT_TRIE_TOP)?;
-        for path in &self.dirty {
-            let key = path.to_vec();
-            match self.nodes.get(path) {
-                Some(node) => table.insert(key.as_slice(), encode_node(node).as_slice())?,
-                None => table.remove(key.as_slice())?,
-            };
+        let pending = self.flush.iter().flat_map(|flush| &flush.pending);
+        for path in self.dirty.iter().chain(pending) {
+            self.write_node(&mut table, path)?;
         }
         Ok(())
     }
 
-    /// Records a commit that [`Self::log`]ged `keys` (and wrote back if `wrote_back`).
-    fn committed(&mut self, keys: usize, wrote_back: bool) {
-        if keys > 0 {
+    /// Records a commit that [`Self::log`]ged what `logged` says.
+    fn committed(&mut self, logged: Logged) {
+        if logged.keys > 0 {
             self.version += 1;
+            self.logged += logged.keys;
         }
-        if wrote_back {
+        if let Some(flush) = logged.began {
+            // From now on `dirty` holds what changed after the write-back began.
             self.dirty.clear();
-            self.logged = 0;
-        } else {
-            self.logged += keys;
+            self.flush = Some(flush);
+        }
+        if let Some(flush) = &mut self.flush {
+            for _ in 0..logged.wrote {
+                flush.pending.pop_first();
+            }
+        }
+        if logged.finished
+            && let Some(flush) = self.flush.take()
+        {
+            self.logged -= flush.keys;
         }
     }
 }
@@ -295,9 +392,9 @@ impl TopChange {
         update_account_trie(txn, top, &mut self.undo, &changed)
     }
 
-    /// Logs the keys in `txn` (or writes the top nodes back); call right before committing it.
-    /// Returns whether it wrote them back, for [`Self::after_commit`].
-    pub(crate) fn before_commit(&self, txn: &WriteTransaction) -> Result<bool, StoreError> {
+    /// Logs the keys in `txn` (and writes a slice of a write-back); call right before
+    /// committing it, and hand what it returns to [`Self::after_commit`].
+    pub(crate) fn before_commit(&self, txn: &WriteTransaction) -> Result<Logged, StoreError> {
         lock(&self.shared.writer)
             .as_ref()
             .ok_or_else(not_loaded)?
@@ -306,11 +403,11 @@ impl TopChange {
 
     /// Keeps this transaction's changes if it `committed`; if the commit failed, whether any
     /// of it reached the file is unknown, so the next writer loads the top nodes afresh.
-    pub(crate) fn after_commit(mut self, committed: bool, wrote_back: bool) {
+    pub(crate) fn after_commit(mut self, committed: bool, logged: Logged) {
         let mut top = lock(&self.shared.writer);
         match top.as_mut() {
             Some(nodes) if committed => {
-                nodes.committed(self.keys.len(), wrote_back);
+                nodes.committed(logged);
                 self.shared.publish(nodes);
             }
             _ => *top = None,
