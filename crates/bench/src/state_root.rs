@@ -4,8 +4,8 @@
 //! state. The in-memory HashBuilder over the same leaves is the baseline.
 
 use alloy_primitives::{Address, B256, U256, keccak256};
-use ankr_storage::{Account, StateChanges, Store};
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use ankr_storage::{Account, StateChanges, Store, TouchedKeys};
+use std::collections::{BTreeSet, HashSet};
 use std::time::{Duration, Instant};
 
 use crate::measure::best_of;
@@ -177,18 +177,32 @@ pub(crate) fn state_root(sizes: &[u64]) -> anyhow::Result<()> {
             state.proof(address(accounts / 2), &[])?;
             Ok(())
         })?;
-        let touched: BTreeMap<Address, BTreeSet<U256>> = (0..100)
-            .map(|j| (address(j * (accounts / 100)), BTreeSet::new()))
-            .collect();
+        let touched = TouchedKeys {
+            slots: (0..100)
+                .map(|j| (address(j * (accounts / 100)), BTreeSet::new()))
+                .collect(),
+            ..TouchedKeys::default()
+        };
         let nodes = best_of(3, || {
             state.trie_nodes(&touched)?;
             Ok(())
         })?;
+        // Deleting them too: every branch on their paths gives its children.
+        let deleting = TouchedKeys {
+            deleted_accounts: touched.slots.keys().copied().collect(),
+            ..touched.clone()
+        };
+        let nodes_deleting = best_of(3, || {
+            state.trie_nodes(&deleting)?;
+            Ok(())
+        })?;
         println!(
             "    eth_getProof of one account {:.2} ms; a witness's trie nodes for 100 accounts \
-             {:.2} ms (both read along the kept trie; a full scan is {:.0} ms)",
+             changed {:.2} ms, deleted {:.2} ms (all read along the kept trie; a full scan is \
+             {:.0} ms)",
             proof.as_secs_f64() * 1e3,
             nodes.as_secs_f64() * 1e3,
+            nodes_deleting.as_secs_f64() * 1e3,
             full.as_secs_f64() * 1e3,
         );
         drop(state);

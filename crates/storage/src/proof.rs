@@ -43,9 +43,20 @@ pub struct AccountProof {
     pub storage: Vec<(U256, U256, Vec<Bytes>)>,
 }
 
+/// The accounts and slots a stateless run reads or writes, and which of them it deletes.
+#[derive(Clone, Debug, Default)]
+pub struct TouchedKeys {
+    /// Every account touched, with the slots of it read or written.
+    pub slots: BTreeMap<Address, BTreeSet<U256>>,
+    /// Accounts the run deletes.
+    pub deleted_accounts: BTreeSet<Address>,
+    /// Slots the run deletes (sets to zero), by account.
+    pub deleted_slots: BTreeMap<Address, BTreeSet<U256>>,
+}
+
 /// What a stateless run over some accounts and slots of a state reads of its tries, and more:
-/// every node on their paths and every child of a branch on them (what a deletion collapses
-/// into). A superset; the run itself picks what it reads.
+/// every node on their paths and, on the paths of the keys it deletes, every child of a branch
+/// (what a deletion collapses into). A superset; the run itself picks what it reads.
 #[derive(Clone, Debug, Default)]
 pub struct TrieNodes {
     /// The state root the nodes hang from, as the walk computed it.
@@ -186,15 +197,21 @@ fn paths(nodes: &ProofNodes, targets: &[Nibbles]) -> Vec<Vec<Bytes>> {
         .collect()
 }
 
-/// Proves `targets` in `source` with `changed` walked, then once more with every child of each
-/// branch met on the way: the nodes a stateless run needs to insert and delete at the targets.
+/// Proves `targets` in `source` with `changed` walked, and with every child of each branch on
+/// the paths of `deleted` (some of the targets): the nodes a stateless run needs to read, insert
+/// and delete at the targets. Only a deletion reads off its path: a branch left with one child
+/// collapses into it.
 fn with_children(
     source: &impl TrieSource,
     changed: &[Nibbles],
     stale: Stale<'_>,
     targets: &[Nibbles],
+    deleted: &[Nibbles],
 ) -> Result<(B256, ProofNodes), StoreError> {
-    let (_, first) = prove(source, changed, stale, targets)?;
+    if deleted.is_empty() {
+        return prove(source, changed, stale, targets);
+    }
+    let (_, first) = prove(source, changed, stale, deleted)?;
     let mut wider: BTreeSet<Nibbles> = targets.iter().copied().collect();
     for (path, node) in first.into_nodes_sorted() {
         if let Ok(TrieNode::Branch(branch)) = TrieNode::decode(&mut &node[..]) {
@@ -304,28 +321,30 @@ impl StateReader {
 
     /// The trie nodes a stateless run needs to read and rewrite `touched` accounts and their
     /// slots in this state (see [`TrieNodes`]): what a block's execution witness is cut from.
-    pub fn trie_nodes(
-        &self,
-        touched: &BTreeMap<Address, BTreeSet<U256>>,
-    ) -> Result<TrieNodes, StoreError> {
+    pub fn trie_nodes(&self, touched: &TouchedKeys) -> Result<TrieNodes, StoreError> {
         let accounts = self.accounts_at()?;
         let changed = keys(accounts.past.keys());
         let stale = Stale {
             keys: &accounts.stale,
             depth: TOP_LEVELS,
         };
-        let targets: Vec<Nibbles> = touched
-            .keys()
-            .map(|address| Nibbles::unpack(keccak256(address)))
-            .collect();
-        let (state_root, nodes) = with_children(&accounts, &changed, stale, &targets)?;
+        let account_keys = |addresses: &mut dyn Iterator<Item = &Address>| -> Vec<Nibbles> {
+            let mut keys: Vec<Nibbles> = addresses
+                .map(|address| Nibbles::unpack(keccak256(address)))
+                .collect();
+            keys.sort_unstable();
+            keys
+        };
+        let targets = account_keys(&mut touched.slots.keys());
+        let deleted = account_keys(&mut touched.deleted_accounts.iter());
+        let (state_root, nodes) = with_children(&accounts, &changed, stale, &targets, &deleted)?;
         let mut out = TrieNodes {
             state_root,
             storage_roots: Vec::new(),
             nodes: nodes.into_inner().into_values().collect(),
         };
         let storage_nodes = self.snapshot.trie_table(STORAGE_TRIE)?;
-        for (address, slots) in touched {
+        for (address, slots) in &touched.slots {
             let Some(account) = self.account(*address)? else {
                 continue;
             };
@@ -335,7 +354,10 @@ impl StateReader {
             let storage = self.storage_at(&storage_nodes, keccak256(address))?;
             let changed = keys(storage.past.keys());
             let targets = slot_keys(slots);
-            let (root, nodes) = with_children(&storage, &changed, Stale::default(), &targets)?;
+            let mut deleted = slot_keys(touched.deleted_slots.get(address).into_iter().flatten());
+            deleted.sort_unstable();
+            let (root, nodes) =
+                with_children(&storage, &changed, Stale::default(), &targets, &deleted)?;
             out.storage_roots.push((*address, root));
             out.nodes.extend(nodes.into_inner().into_values());
         }
@@ -434,7 +456,12 @@ mod tests {
                     prop_assert_eq!(*value, state.storage(address(*who), *slot).unwrap());
                 }
             }
-            let nodes = state.trie_nodes(&touched).unwrap();
+            let keys = TouchedKeys {
+                deleted_accounts: touched.keys().copied().collect(),
+                deleted_slots: touched.clone(),
+                slots: touched,
+            };
+            let nodes = state.trie_nodes(&keys).unwrap();
             prop_assert_eq!(nodes.state_root, roots[at as usize]);
             for (owner, root) in nodes.storage_roots {
                 prop_assert_eq!(Some(root), state.account(owner).unwrap().map(|a| a.storage_root));
@@ -522,7 +549,10 @@ mod tests {
                 expected
             );
         }
-        let touched = BTreeMap::from([(address(1), BTreeSet::from([U256::from(1)]))]);
+        let touched = TouchedKeys {
+            slots: BTreeMap::from([(address(1), BTreeSet::from([U256::from(1)]))]),
+            ..TouchedKeys::default()
+        };
         assert_eq!(state.trie_nodes(&touched).unwrap().state_root, root);
     }
 }

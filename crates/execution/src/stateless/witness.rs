@@ -11,7 +11,7 @@ use crate::{
 };
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256, map::HashMap};
 use alloy_trie::{EMPTY_ROOT_HASH, KECCAK_EMPTY};
-use ankr_storage::{StateReader, StoreError, StoreReader};
+use ankr_storage::{StateReader, StoreError, StoreReader, TouchedKeys};
 use ankr_types::{Block, Header, RecoveredTx, recover_senders};
 use revm::{
     DatabaseRef,
@@ -148,17 +148,37 @@ pub fn make_witness_from(
         Mode::Import,
         block.header.gas_used,
     );
-    let mut touched = touching.touched.into_inner().expect("touch lock");
+    let mut touched = TouchedKeys {
+        slots: touching.touched.into_inner().expect("touch lock"),
+        ..TouchedKeys::default()
+    };
     match run_on_state {
         Ok(executed) => {
             for address in executed.changes.touched() {
-                touched.entry(address).or_default();
+                touched.slots.entry(address).or_default();
+            }
+            for (address, account) in &executed.changes.accounts {
+                if account.is_none() {
+                    touched.deleted_accounts.insert(*address);
+                }
             }
             for (address, storage) in &executed.changes.storage {
                 touched
+                    .slots
                     .entry(*address)
                     .or_default()
                     .extend(storage.slots.keys());
+                let deleted = touched.deleted_slots.entry(*address).or_default();
+                deleted.extend(
+                    storage
+                        .slots
+                        .iter()
+                        .filter(|(_, v)| v.is_zero())
+                        .map(|(k, _)| *k),
+                );
+                if storage.wiped {
+                    deleted.extend(touched.slots[address].iter().copied());
+                }
             }
         }
         // An invalid block's witness covers what it read up to where it fails: enough to
@@ -166,7 +186,11 @@ pub fn make_witness_from(
         Err(ExecutionError::State(error)) => {
             return Err(StatelessError::from(ExecutionError::State(error)).into());
         }
-        Err(_) => {}
+        // What it would have deleted is unknown: any key may be.
+        Err(_) => {
+            touched.deleted_accounts = touched.slots.keys().copied().collect();
+            touched.deleted_slots = touched.slots.clone();
+        }
     }
 
     // 2. The headers back to the oldest `BLOCKHASH` read, and the touched contracts' codes.
@@ -184,7 +208,7 @@ pub fn make_witness_from(
         headers.push(Bytes::from(alloy_rlp::encode(&header)));
     }
     let mut codes = Vec::new();
-    for &address in touched.keys() {
+    for &address in touched.slots.keys() {
         if let Some(account) = state.account(address)?
             && account.code_hash != KECCAK_EMPTY
             && let Some(code) = state.code(account.code_hash)?
@@ -202,7 +226,7 @@ pub fn make_witness_from(
     //    nodes it reads.
     let nodes = match tries {
         Tries::AlongTouched => along_touched(&state, &parent, &touched)?,
-        Tries::Whole => whole_tries(&state, &parent, &touched)?,
+        Tries::Whole => whole_tries(&state, &parent, &touched.slots)?,
     };
     record_run(config, block, witness, nodes)
 }
@@ -212,7 +236,7 @@ pub fn make_witness_from(
 fn along_touched(
     state: &StateReader,
     parent: &Header,
-    touched: &BTreeMap<Address, BTreeSet<U256>>,
+    touched: &TouchedKeys,
 ) -> Result<Vec<Vec<u8>>, WitnessError> {
     let along = state.trie_nodes(touched)?;
     check_root("state", along.state_root, parent.state_root)?;
