@@ -121,6 +121,22 @@ impl TrieSource for AccountsAt<'_> {
     }
 }
 
+impl AccountsAt<'_> {
+    /// [`with_children`] over this trie: the keys its state undid walked as changed, the top
+    /// paths logged since its checkpoint rebuilt.
+    fn prove(
+        &self,
+        targets: &[Nibbles],
+        deleted: &[Nibbles],
+    ) -> Result<(B256, ProofNodes), StoreError> {
+        let stale = Stale {
+            keys: &self.stale,
+            depth: TOP_LEVELS,
+        };
+        with_children(self, &keys(self.past.keys()), stale, targets, deleted)
+    }
+}
+
 /// One account's kept storage trie as one snapshot's state holds it.
 struct StorageAt<'a> {
     kept: StorageTrie<'a, ReadOnlyTable<&'static [u8], &'static [u8]>, SlotTable>,
@@ -147,6 +163,18 @@ impl TrieSource for StorageAt<'_> {
             .range((from, to))
             .map(|(k, v)| (*k, (!v.is_zero()).then(|| slot_leaf(*v))));
         merge(|stored| self.kept.leaves(from, to, stored), past, each)
+    }
+}
+
+impl StorageAt<'_> {
+    /// [`with_children`] over this trie, the slots its state undid walked as changed.
+    fn prove(
+        &self,
+        targets: &[Nibbles],
+        deleted: &[Nibbles],
+    ) -> Result<(B256, ProofNodes), StoreError> {
+        let changed = keys(self.past.keys());
+        with_children(self, &changed, Stale::default(), targets, deleted)
     }
 }
 
@@ -292,21 +320,15 @@ impl StateReader {
     /// earlier block's within the kept history).
     pub fn proof(&self, address: Address, slots: &[U256]) -> Result<AccountProof, StoreError> {
         let hashed = keccak256(address);
-        let accounts = self.accounts_at()?;
-        let changed = keys(accounts.past.keys());
-        let stale = Stale {
-            keys: &accounts.stale,
-            depth: TOP_LEVELS,
-        };
         let target = [Nibbles::unpack(hashed)];
-        let (_, nodes) = prove(&accounts, &changed, stale, &target)?;
+        let (_, nodes) = self.accounts_at()?.prove(&target, &[])?;
         let account_proof = paths(&nodes, &target).pop().unwrap_or_default();
 
         let targets = slot_keys(slots);
         let storage_nodes = self.snapshot.trie_table(STORAGE_TRIE)?;
-        let storage = self.storage_at(&storage_nodes, hashed)?;
-        let changed = keys(storage.past.keys());
-        let (_, nodes) = prove(&storage, &changed, Stale::default(), &targets)?;
+        let (_, nodes) = self
+            .storage_at(&storage_nodes, hashed)?
+            .prove(&targets, &[])?;
         let storage = slots
             .iter()
             .zip(paths(&nodes, &targets))
@@ -322,22 +344,14 @@ impl StateReader {
     /// The trie nodes a stateless run needs to read and rewrite `touched` accounts and their
     /// slots in this state (see [`TrieNodes`]): what a block's execution witness is cut from.
     pub fn trie_nodes(&self, touched: &TouchedKeys) -> Result<TrieNodes, StoreError> {
-        let accounts = self.accounts_at()?;
-        let changed = keys(accounts.past.keys());
-        let stale = Stale {
-            keys: &accounts.stale,
-            depth: TOP_LEVELS,
-        };
         let account_keys = |addresses: &mut dyn Iterator<Item = &Address>| -> Vec<Nibbles> {
-            let mut keys: Vec<Nibbles> = addresses
+            addresses
                 .map(|address| Nibbles::unpack(keccak256(address)))
-                .collect();
-            keys.sort_unstable();
-            keys
+                .collect()
         };
         let targets = account_keys(&mut touched.slots.keys());
         let deleted = account_keys(&mut touched.deleted_accounts.iter());
-        let (state_root, nodes) = with_children(&accounts, &changed, stale, &targets, &deleted)?;
+        let (state_root, nodes) = self.accounts_at()?.prove(&targets, &deleted)?;
         let mut out = TrieNodes {
             state_root,
             storage_roots: Vec::new(),
@@ -351,13 +365,10 @@ impl StateReader {
             if account.storage_root == EMPTY_ROOT_HASH {
                 continue;
             }
-            let storage = self.storage_at(&storage_nodes, keccak256(address))?;
-            let changed = keys(storage.past.keys());
-            let targets = slot_keys(slots);
-            let mut deleted = slot_keys(touched.deleted_slots.get(address).into_iter().flatten());
-            deleted.sort_unstable();
-            let (root, nodes) =
-                with_children(&storage, &changed, Stale::default(), &targets, &deleted)?;
+            let deleted = slot_keys(touched.deleted_slots.get(address).into_iter().flatten());
+            let (root, nodes) = self
+                .storage_at(&storage_nodes, keccak256(address))?
+                .prove(&slot_keys(slots), &deleted)?;
             out.storage_roots.push((*address, root));
             out.nodes.extend(nodes.into_inner().into_values());
         }
