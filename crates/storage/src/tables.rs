@@ -26,6 +26,11 @@ pub const ACCOUNT_TRIE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("ac
 /// current ones are in memory and `ACCOUNT_TRIE` holds only the deeper ones (`trie_top.rs`).
 pub const ACCOUNT_TRIE_TOP: TableDefinition<&[u8], &[u8]> =
     TableDefinition::new("account_trie_top");
+/// nibble path → a top node as of the commit that began a write-back of them, copied here a
+/// slice per commit; the last slice's commit renames it to `ACCOUNT_TRIE_TOP`, so that table
+/// always holds the top levels as of one commit, never a mix of two (`trie_top.rs`).
+pub const ACCOUNT_TRIE_TOP_NEXT: TableDefinition<&[u8], &[u8]> =
+    TableDefinition::new("account_trie_top_next");
 /// commit sequence → the hashed accounts (32 bytes each) whose trie paths that commit rebuilt
 /// since the last checkpoint of the top levels, replayed on open to bring them up to date.
 pub const ACCOUNT_TRIE_LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("account_trie_log");

@@ -429,6 +429,11 @@ pub(crate) mod tests {
                     number -= 1;
                 }
                 writer.commit().unwrap();
+                // What a reopen would load now is what the writer holds, whatever part of a
+                // write-back has been done.
+                let (held, reloaded) =
+                    store.top.held_and_reloaded(&store.db.begin_write().unwrap()).unwrap();
+                prop_assert_eq!(held, reloaded, "a reopen would load other top nodes");
                 if *reopen {
                     // As after a crash: the top nodes come from the checkpoint and the log.
                     drop(store);

@@ -7,22 +7,24 @@
 //! operations were most of why its root cost three times what it did at 10^5. The top levels
 //! are small whatever the state (at most 16^0 + … + 16^4 nodes), so they live here and redb
 //! holds a checkpoint of them (`ACCOUNT_TRIE_TOP`). A block's commit logs the keys whose paths
-//! it rebuilt (`ACCOUNT_TRIE_LOG`, in the same transaction as its state); once the log holds
-//! enough, the top nodes changed so far are written back, a slice per commit over the next few
-//! (one commit writing all of them at 10^7 accounts stalled that block for 300 ms), and when
-//! the last slice is written the log entries they cover go. A node written back early is
-//! current or newer than the entries it covers, and one changed after the write-back began is
-//! on a key logged after them, so the replay below stays right at every step.
+//! it rebuilt (`ACCOUNT_TRIE_LOG`, in the same transaction as its state). Once the log holds
+//! enough, the top nodes as that commit left them are copied to a staging table a slice per
+//! commit over the next few (one commit writing all of them at 10^7 accounts stalled that
+//! block for 300 ms); the last slice's commit renames the staging table to the checkpoint and
+//! drops the log entries up to the commit they were taken at.
 //!
-//! Opening reads the checkpoint and replays the log: one root update over the logged keys,
-//! with the checkpoint's top nodes and the current deeper nodes. A stale top node is only ever
-//! met on the way to a logged key, and the walk opens and rebuilds everything on such a path,
-//! so what it leaves is current. A crash therefore costs a replay of at most one log's worth,
-//! never a rebuild.
+//! The checkpoint is thus always the top levels as of one commit, with every key changed since
+//! in the log. Opening reads it and replays the log: one root update over the logged keys, with
+//! the checkpoint's top nodes and the current deeper nodes. A stale top node is only ever met
+//! on the way to a logged key, and the walk opens and rebuilds everything on such a path, so
+//! what it leaves is current. A crash therefore costs a replay of at most one log's worth,
+//! never a rebuild. (Slices once overwrote the checkpoint in place: a crash between two left a
+//! parent newer than its child, the replay never reached a child its new parent no longer
+//! pointed to, and the stale node stayed to mislead a later walk; the property test found it.)
 
 use crate::{
     StoreError,
-    tables::{ACCOUNT_TRIE_LOG, ACCOUNT_TRIE_TOP, META, META_TRIE_VERSION},
+    tables::{ACCOUNT_TRIE_LOG, ACCOUNT_TRIE_TOP, ACCOUNT_TRIE_TOP_NEXT, META, META_TRIE_VERSION},
     trie::{decode_node, encode_node},
     trie_tables::{changed_keys, update_account_trie},
 };
@@ -31,7 +33,7 @@ use alloy_trie::{BranchNodeCompact, Nibbles};
 use imbl::OrdMap;
 use redb::{ReadableTable, WriteTransaction};
 use std::{
-    collections::BTreeSet,
+    ops::Bound,
     sync::{Arc, Mutex, MutexGuard},
 };
 
@@ -68,14 +70,28 @@ const MIN_SLICE: usize = 1;
 /// A write-back of the top nodes under way, a slice per commit.
 #[derive(Clone, Debug)]
 struct Flush {
-    /// Paths changed before it began, still to write (their current nodes, whenever written).
-    pending: BTreeSet<Nibbles>,
-    /// Log entries below this sequence number are covered once `pending` is written.
+    /// The top nodes as the commit that began it left them (a persistent map: holding it
+    /// copies nothing).
+    nodes: OrdMap<Nibbles, BranchNodeCompact>,
+    /// The last path copied to the staging table, if any yet.
+    copied_through: Option<Nibbles>,
+    /// Log entries below this sequence number are covered once `nodes` are all copied.
     covers: u64,
     /// Keys those entries hold.
     keys: usize,
-    /// Paths a commit writes.
+    /// Nodes a commit copies.
     slice: usize,
+}
+
+impl Flush {
+    /// The nodes not yet copied, in path order.
+    fn remaining(
+        &self,
+        copied_through: Option<Nibbles>,
+    ) -> impl Iterator<Item = (&Nibbles, &BranchNodeCompact)> {
+        let from = copied_through.map_or(Bound::Unbounded, Bound::Excluded);
+        self.nodes.range((from, Bound::Unbounded))
+    }
 }
 
 /// What [`TopNodes::log`] wrote in a transaction, for [`TopNodes::committed`] once it commits.
@@ -84,9 +100,9 @@ pub(crate) struct Logged {
     keys: usize,
     /// A write-back this commit began.
     began: Option<Flush>,
-    /// Pending paths it wrote, the first ones in order.
-    wrote: usize,
-    /// Whether it wrote the last of them (and dropped the log entries they covered).
+    /// The last path it copied, if it copied any.
+    copied_through: Option<Nibbles>,
+    /// Whether it copied the last of them (and swapped the checkpoint).
     finished: bool,
 }
 
@@ -147,6 +163,22 @@ impl SharedTop {
             .write_back(txn)
     }
 
+    /// The writer's top nodes, and what a reopen would load instead (the checkpoint and the
+    /// log replayed), for tests to compare after every commit.
+    #[cfg(test)]
+    pub(crate) fn held_and_reloaded(
+        &self,
+        txn: &WriteTransaction,
+    ) -> Result<(TopForTests, TopForTests), StoreError> {
+        let held = lock(&self.writer)
+            .as_ref()
+            .ok_or_else(not_loaded)?
+            .nodes
+            .clone();
+        let reloaded = TopNodes::load(txn)?.nodes;
+        Ok((held.into_iter().collect(), reloaded.into_iter().collect()))
+    }
+
     fn publish(&self, top: &TopNodes) {
         *lock(&self.committed) = Some(CommittedTop {
             version: top.version,
@@ -155,12 +187,14 @@ impl SharedTop {
     }
 }
 
-/// The current top nodes, and what the checkpoint in redb lacks of them.
+/// Top nodes in path order, as tests compare them.
+#[cfg(test)]
+pub(crate) type TopForTests = Vec<(Nibbles, BranchNodeCompact)>;
+
+/// The current top nodes, and how far their checkpoint in redb lags behind.
 #[derive(Debug, Default)]
 pub(crate) struct TopNodes {
     nodes: OrdMap<Nibbles, BranchNodeCompact>,
-    /// Paths changed since the checkpoint (some may since have changed back).
-    dirty: BTreeSet<Nibbles>,
     /// Keys in the log since the checkpoint.
     logged: usize,
     /// The last commit's [`META_TRIE_VERSION`].
@@ -233,7 +267,6 @@ impl TopNodes {
             None => self.nodes.remove(&path),
         };
         undo.push((path, before));
-        self.dirty.insert(path);
     }
 
     /// Puts back what an uncommitted transaction replaced, last change first.
@@ -246,7 +279,7 @@ impl TopNodes {
         }
     }
 
-    /// Logs `keys` in `txn` and writes the next slice of a write-back, beginning one when the
+    /// Logs `keys` in `txn` and copies the next slice of a write-back, beginning one when the
     /// log is full. [`Self::committed`] must follow the commit.
     fn log(&self, txn: &WriteTransaction, keys: &[B256]) -> Result<Logged, StoreError> {
         if keys.is_empty() {
@@ -262,15 +295,15 @@ impl TopNodes {
         let began = match &self.flush {
             Some(_) => None,
             None if self.logged + keys.len() >= CHECKPOINT_KEYS => {
-                // Everything changed so far, this commit's paths included, covering the log up
-                // to this commit's entry.
-                let pending = self.dirty.clone();
-                let slice = pending.len().div_ceil(FLUSH_COMMITS).max(MIN_SLICE);
+                // The nodes as this commit leaves them, covering the log up to its entry. A
+                // staging table left by a write-back a crash cut short is stale.
+                txn.delete_table(ACCOUNT_TRIE_TOP_NEXT)?;
                 Some(Flush {
-                    pending,
+                    nodes: self.nodes.clone(),
+                    copied_through: None,
                     covers: seq + 1,
                     keys: self.logged + keys.len(),
-                    slice,
+                    slice: self.nodes.len().div_ceil(FLUSH_COMMITS).max(MIN_SLICE),
                 })
             }
             None => None,
@@ -281,13 +314,18 @@ impl TopNodes {
                 ..Logged::default()
             });
         };
-        let mut table = txn.open_table(ACCOUNT_TRIE_TOP)?;
-        for path in flush.pending.iter().take(flush.slice) {
-            self.write_node(&mut table, path)?;
+        let mut copied_through = flush.copied_through;
+        {
+            let mut staging = txn.open_table(ACCOUNT_TRIE_TOP_NEXT)?;
+            for (path, node) in flush.remaining(copied_through).take(flush.slice) {
+                staging.insert(path.to_vec().as_slice(), encode_node(node).as_slice())?;
+                copied_through = Some(*path);
+            }
         }
-        let wrote = flush.slice.min(flush.pending.len());
-        let finished = wrote == flush.pending.len();
+        let finished = flush.remaining(copied_through).next().is_none();
         if finished {
+            txn.delete_table(ACCOUNT_TRIE_TOP)?;
+            txn.rename_table(ACCOUNT_TRIE_TOP_NEXT, ACCOUNT_TRIE_TOP)?;
             for entry in log.extract_from_if::<u64, _>(..flush.covers, |_, _| true)? {
                 entry?;
             }
@@ -295,32 +333,21 @@ impl TopNodes {
         Ok(Logged {
             keys: keys.len(),
             began,
-            wrote,
+            copied_through,
             finished,
         })
     }
 
-    /// Writes the current node at `path` (or its absence) to the checkpoint table.
-    fn write_node(
-        &self,
-        table: &mut redb::Table<'_, &'static [u8], &'static [u8]>,
-        path: &Nibbles,
-    ) -> Result<(), StoreError> {
-        let key = path.to_vec();
-        match self.nodes.get(path) {
-            Some(node) => table.insert(key.as_slice(), encode_node(node).as_slice())?,
-            None => table.remove(key.as_slice())?,
-        };
-        Ok(())
-    }
-
-    /// Writes every changed top node to the checkpoint table at once, a write-back's pending
-    /// ones too (a rebuild's; tests compare the table with one).
+    /// Makes the current top nodes the checkpoint at once (a rebuild's; tests compare the
+    /// table with one); the caller empties the log.
     pub(crate) fn write_back(&self, txn: &WriteTransaction) -> Result<(), StoreError> {
+        txn.delete_table(ACCOUNT_TRIE_TOP_NEXT)?;
         let mut table = txn.open_table(ACCOUNT_TRIE_TOP)?;
-        let pending = self.flush.iter().flat_map(|flush| &flush.pending);
-        for path in self.dirty.iter().chain(pending) {
-            self.write_node(&mut table, path)?;
+        for entry in table.extract_from_if::<&[u8], _>(.., |_, _| true)? {
+            entry?;
+        }
+        for (path, node) in &self.nodes {
+            table.insert(path.to_vec().as_slice(), encode_node(node).as_slice())?;
         }
         Ok(())
     }
@@ -332,14 +359,12 @@ impl TopNodes {
             self.logged += logged.keys;
         }
         if let Some(flush) = logged.began {
-            // From now on `dirty` holds what changed after the write-back began.
-            self.dirty.clear();
             self.flush = Some(flush);
         }
-        if let Some(flush) = &mut self.flush {
-            for _ in 0..logged.wrote {
-                flush.pending.pop_first();
-            }
+        if let Some(flush) = &mut self.flush
+            && logged.copied_through.is_some()
+        {
+            flush.copied_through = logged.copied_through;
         }
         if logged.finished
             && let Some(flush) = self.flush.take()
