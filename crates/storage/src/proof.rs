@@ -294,10 +294,10 @@ impl StateReader {
             None => 0,
         };
         let mut stale = Vec::new();
-        let top = match snapshot.top.committed() {
-            Some(top) if top.version == version => Top::Committed(top),
-            // Published for another commit (or not yet): the checkpoint, and its stale paths.
-            _ => {
+        let top = match snapshot.top.committed_at(version) {
+            Some(top) => Top::Committed(top),
+            // No longer published (or not yet): the checkpoint, and its stale paths.
+            None => {
                 for entry in snapshot.trie_log()?.iter()? {
                     let (_, bytes) = entry?;
                     stale.extend(bytes.value().chunks_exact(32).map(Nibbles::unpack));
@@ -527,21 +527,40 @@ mod tests {
         let mut template = store.begin_block().unwrap();
         let everyone: Vec<Change> = (0..600).map(|who| (who, Some(77), 1, 1)).collect();
         template.apply_state(3, &apply(&everyone)).unwrap();
-        assert_ne!(template.state_root().unwrap(), root);
+        let template_root = template.state_root().unwrap();
+        assert_ne!(template_root, root);
         let state = store.reader().unwrap().state().unwrap();
         assert!(matches!(
             state.accounts_at().unwrap().top,
             Top::Committed(_)
         ));
         proofs_hang_from(&state, root);
-        // Committed, those top levels are published; a reader of the snapshot before must not
-        // take them for its own (it fails if the version is not checked).
+        // Committed, those top levels are published beside the ones before, which a reader of
+        // the snapshot before the commit still finds.
         template.commit().unwrap();
+        assert!(matches!(
+            state.accounts_at().unwrap().top,
+            Top::Committed(_)
+        ));
+        proofs_hang_from(&state, root);
+        let after_template = store.reader().unwrap().state().unwrap();
+        // One more commit and they are no longer published: that reader must not take the
+        // newer ones for its own (it fails if the version is not checked).
+        let mut writer = store.begin_block().unwrap();
+        let again: Vec<Change> = (0..50).map(|who| (who * 7, Some(11), 3, 4)).collect();
+        writer.apply_state(4, &apply(&again)).unwrap();
+        writer.state_root().unwrap();
+        writer.commit().unwrap();
         assert!(matches!(
             state.accounts_at().unwrap().top,
             Top::Checkpoint(_)
         ));
         proofs_hang_from(&state, root);
+        assert!(matches!(
+            after_template.accounts_at().unwrap().top,
+            Top::Committed(_)
+        ));
+        proofs_hang_from(&after_template, template_root);
     }
 
     fn proofs_hang_from(state: &StateReader, root: B256) {
