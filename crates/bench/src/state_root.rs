@@ -27,6 +27,12 @@ const TOUCHED_PER_BLOCK: u64 = 1_000;
 /// with the commit, over enough blocks that they include one write-back of the trie's top
 /// levels (a commit does one per 65,536 changed accounts).
 const BLOCKS: u64 = 70;
+/// Blocks of `TOUCHED_PER_BLOCK` accounts run, untimed, after the state is grown and before the
+/// measured ones: enough for the write-backs of the top levels that the growth's huge commits
+/// began to finish (one under way, then one covering the rest; 16 commits each at most), so
+/// that the slowest block is one a running node meets, not the one that drops the growth's
+/// log of hundreds of thousands of keys.
+const WARM_UP_BLOCKS: u64 = 32;
 /// Accounts written per block while the state is grown.
 const GROWTH_BATCH: u64 = 250_000;
 
@@ -134,6 +140,14 @@ pub(crate) fn state_root(sizes: &[u64]) -> anyhow::Result<()> {
             accounts += batch;
         }
         heads.sort_unstable();
+        for b in 0..WARM_UP_BLOCKS {
+            let (changes, _) = spread_changes(u64::MAX - b, accounts, number);
+            number += 1;
+            let mut writer = store.begin_block()?;
+            writer.apply_state(number, &changes)?;
+            writer.state_root()?;
+            writer.commit()?;
+        }
         let mut blocks = Vec::new();
         let mut with_commits = Duration::ZERO;
         let mut slowest = Duration::ZERO;
