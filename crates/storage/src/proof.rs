@@ -261,6 +261,14 @@ fn keys<'k>(hashed: impl Iterator<Item = &'k B256>) -> Vec<Nibbles> {
     hashed.map(Nibbles::unpack).collect()
 }
 
+/// The account trie keys of `addresses`.
+fn account_keys<'a>(addresses: impl IntoIterator<Item = &'a Address>) -> Vec<Nibbles> {
+    addresses
+        .into_iter()
+        .map(|address| Nibbles::unpack(keccak256(address)))
+        .collect()
+}
+
 /// The storage trie keys of `slots`.
 fn slot_keys<'s>(slots: impl IntoIterator<Item = &'s U256>) -> Vec<Nibbles> {
     slots
@@ -344,13 +352,8 @@ impl StateReader {
     /// The trie nodes a stateless run needs to read and rewrite `touched` accounts and their
     /// slots in this state (see [`TrieNodes`]): what a block's execution witness is cut from.
     pub fn trie_nodes(&self, touched: &TouchedKeys) -> Result<TrieNodes, StoreError> {
-        let account_keys = |addresses: &mut dyn Iterator<Item = &Address>| -> Vec<Nibbles> {
-            addresses
-                .map(|address| Nibbles::unpack(keccak256(address)))
-                .collect()
-        };
-        let targets = account_keys(&mut touched.slots.keys());
-        let deleted = account_keys(&mut touched.deleted_accounts.iter());
+        let targets = account_keys(touched.slots.keys());
+        let deleted = account_keys(&touched.deleted_accounts);
         let (state_root, nodes) = self.accounts_at()?.prove(&targets, &deleted)?;
         let mut out = TrieNodes {
             state_root,
