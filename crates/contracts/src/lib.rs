@@ -16,6 +16,11 @@ alloy_sol_types::sol!(
 );
 alloy_sol_types::sol!(
     #[derive(Debug, PartialEq, Eq)]
+    ParallelProbe,
+    "artifacts/ParallelProbe.json"
+);
+alloy_sol_types::sol!(
+    #[derive(Debug, PartialEq, Eq)]
     EnclaveRegistry,
     "artifacts/EnclaveRegistry.json"
 );
@@ -111,6 +116,7 @@ artifacts!(
     "HostileConsumer",
     "Multicall3",
     "NativeOracle",
+    "ParallelProbe",
     "PriceConsumer",
     "RootChain",
     "WorkMarket"

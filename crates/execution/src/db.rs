@@ -171,6 +171,58 @@ impl<D: DatabaseRef> BlockState<D> {
         self.changes
     }
 
+    /// What the block changed and the code it has seen: what a thread running part of a block
+    /// hands back (see `parallel`).
+    pub(crate) fn into_parts(self) -> (StateChanges, B256Map<Bytecode>) {
+        (self.changes, self.code_cache)
+    }
+
+    /// Takes over what other threads ran of this block: their changes, and the code they saw
+    /// (so code the block has seen is not recorded again by a later transaction).
+    pub(crate) fn resume(&mut self, changes: StateChanges, code_cache: B256Map<Bytecode>) {
+        debug_assert!(self.changes.accounts.is_empty() && self.changes.storage.is_empty());
+        self.changes = changes;
+        self.code_cache = code_cache;
+    }
+
+    /// Pays the beneficiary the tips of transactions run with their tips held back (see
+    /// `parallel`), exactly as revm would have paid each after its transaction: the account
+    /// touched, the tip added unless it would overflow, an account left empty deleted
+    /// (EIP-161). Only sound when no transaction of those read the beneficiary.
+    pub(crate) fn pay_tips(&mut self, beneficiary: Address, tips: &[U256]) -> Result<(), D::Error> {
+        if tips.is_empty() {
+            return Ok(());
+        }
+        // Loaded as revm loads it, so its code counts as seen by the block.
+        let mut account = Database::basic(self, beneficiary)?;
+        let mut wiped = false;
+        for tip in tips {
+            let mut info = account.take().unwrap_or_default();
+            if let Some(balance) = info.balance.checked_add(*tip) {
+                info.balance = balance;
+            }
+            if info.is_empty() {
+                wiped = true;
+            } else {
+                account = Some(info);
+            }
+        }
+        self.changes.accounts.insert(
+            beneficiary,
+            account.map(|info| Account {
+                nonce: info.nonce,
+                balance: info.balance,
+                code_hash: info.code_hash,
+            }),
+        );
+        if wiped {
+            let storage = self.changes.storage.entry(beneficiary).or_default();
+            storage.wiped = true;
+            storage.slots.clear();
+        }
+        Ok(())
+    }
+
     /// Credits `amount` outside any transaction (block reward).
     pub fn credit(&mut self, address: Address, amount: U256) -> Result<(), D::Error> {
         let mut account = match self.basic(address)? {

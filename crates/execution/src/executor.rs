@@ -57,6 +57,9 @@ pub struct ExecutedBlock {
     pub changes: StateChanges,
     /// Transactions a builder skipped, with why (for the pool to drop them).
     pub skipped: Vec<(B256, String)>,
+    /// How many of the first transactions ran on two threads and were kept (0: the block ran
+    /// on one), for the node's metrics and the tests that must see both paths taken.
+    pub on_two_threads: usize,
 }
 
 /// The EVM a block runs in, over parent state `D`.
@@ -81,6 +84,10 @@ enum HelperJob<'a> {
 }
 
 /// Executes `txs` on top of `state` (the parent's state) and pays the block reward.
+///
+/// A big block's transactions first run on two threads, a set of senders each, and are kept
+/// if neither thread changed what the other read (`parallel`); what that does not cover runs
+/// here in order, as the whole block does otherwise.
 pub fn execute_block(
     state: &StateReader,
     chain: &ChainConfig,
@@ -88,6 +95,7 @@ pub fn execute_block(
     txs: Vec<RecoveredTx>,
     mode: Mode,
 ) -> Result<ExecutedBlock, ExecutionError> {
+    let two_threads = crate::parallel::run_prefix(state, chain, block, &txs, mode);
     // This thread reads the parent state with the hot-state cache held for it, let go
     // between chunks (so a commit elsewhere waits at most a chunk) and when the block ends.
     let pinned = state.pinned();
@@ -100,13 +108,32 @@ pub fn execute_block(
         .with_block(block.block_env())
         .build_mainnet();
     evm.precompiles = crate::config::ankr_precompiles();
-    write_anchor(&mut evm, chain, block)?;
     let mut out = ExecutedBlock::default();
     let mut passed_over = PassedOver::default();
     let mut ran = vec![false; txs.len()];
-    if txs.len() <= CHUNK {
-        let mut receipts = Vec::with_capacity(txs.len());
-        for (index, tx) in txs.iter().enumerate() {
+    let first = match two_threads {
+        Some(prefix) => {
+            let db = &mut evm.ctx.journaled_state.database;
+            db.resume(prefix.changes, prefix.code_cache);
+            db.pay_tips(block.beneficiary, &prefix.tips)?;
+            out.receipts = prefix.receipts;
+            out.gas_used = prefix.gas_used;
+            out.skipped = prefix.skipped;
+            ran[..prefix.len].copy_from_slice(&prefix.ran);
+            passed_over = prefix.passed_over;
+            out.on_two_threads = prefix.len;
+            prefix.len
+        }
+        None => {
+            write_anchor(&mut evm, chain, block)?;
+            0
+        }
+    };
+    let rest = &txs[first..];
+    if rest.len() <= CHUNK {
+        let mut receipts = Vec::with_capacity(rest.len());
+        for (offset, tx) in rest.iter().enumerate() {
+            let index = first + offset;
             if let Some(receipt) =
                 run_transaction(&mut evm, &mut out, &mut passed_over, block, index, tx, mode)?
             {
@@ -114,7 +141,7 @@ pub fn execute_block(
                 ran[index] = true;
             }
         }
-        out.receipts = LogBlooms::default().seal(receipts);
+        out.receipts.extend(LogBlooms::default().seal(receipts));
     } else {
         std::thread::scope(|scope| -> Result<(), ExecutionError> {
             let (jobs, inbox) = std::sync::mpsc::channel::<HelperJob>();
@@ -143,7 +170,7 @@ pub fn execute_block(
                 }
                 sealed
             });
-            let chunks: Vec<&[RecoveredTx]> = txs.chunks(CHUNK).collect();
+            let chunks: Vec<&[RecoveredTx]> = rest.chunks(CHUNK).collect();
             let room = || ReadAhead::with_capacity_and_hasher(2 * CHUNK, Default::default());
             let _ = jobs.send(HelperJob::ReadAhead(0, chunks[0], room()));
             let mut spare = room();
@@ -165,7 +192,7 @@ pub fn execute_block(
                 spare = evm.ctx.journaled_state.database.read_ahead(ahead);
                 let mut receipts = Vec::with_capacity(chunk.len());
                 for (offset, tx) in chunk.iter().enumerate() {
-                    let index = number * CHUNK + offset;
+                    let index = first + number * CHUNK + offset;
                     if let Some(receipt) = run_transaction(
                         &mut evm,
                         &mut out,
@@ -182,9 +209,10 @@ pub fn execute_block(
                 let _ = jobs.send(HelperJob::Blooms(receipts));
             }
             drop(jobs);
-            out.receipts = helper
+            let sealed = helper
                 .join()
                 .expect("the block's helper thread does not panic");
+            out.receipts.extend(sealed);
             Ok(())
         })?;
     }
@@ -263,8 +291,8 @@ fn close_block<D: DatabaseRef<Error = StateError>>(
 /// On a child chain, the system call that writes the block's anchor into its bridge before
 /// any transaction runs (EIP-8079's anchoring; EIP-4788's form: the raw 32 bytes as calldata,
 /// from the system address, outside the block's gas). Nothing on the main chain.
-pub(crate) fn write_anchor<D: DatabaseRef<Error = StateError>, I>(
-    evm: &mut MainnetEvm<MainnetContext<BlockState<D>>, I>,
+pub(crate) fn write_anchor<DB: revm::Database<Error = StateError> + revm::DatabaseCommit, I>(
+    evm: &mut MainnetEvm<MainnetContext<DB>, I>,
     chain: &ChainConfig,
     block: &BlockContext,
 ) -> Result<(), ExecutionError> {
@@ -286,7 +314,7 @@ pub(crate) fn write_anchor<D: DatabaseRef<Error = StateError>, I>(
     Ok(())
 }
 
-fn tx_type(tx: &RecoveredTx) -> TxType {
+pub(crate) fn tx_type(tx: &RecoveredTx) -> TxType {
     TxType::try_from(tx.tx.ty()).expect("recovered transactions have known types")
 }
 
@@ -295,7 +323,7 @@ fn tx_type(tx: &RecoveredTx) -> TxType {
 /// in this block either. They are passed over too, not run: run, they would fail "nonce too
 /// high" and be dropped from the pool, though they are valid in the next block (a relay's
 /// second big batch was lost so whenever its first did not fit).
-type PassedOver = std::collections::HashSet<Address>;
+pub(crate) type PassedOver = std::collections::HashSet<Address>;
 
 /// Runs one transaction and returns its receipt (without bloom), or skips it (`None`) or
 /// rejects the block by `mode`.
@@ -355,7 +383,7 @@ fn run_transaction<D: DatabaseRef<Error = StateError>>(
 }
 
 /// A transaction error as a user should read it.
-fn describe<D: std::fmt::Display>(error: &EVMError<D, InvalidTransaction>) -> String {
+pub(crate) fn describe<D: std::fmt::Display>(error: &EVMError<D, InvalidTransaction>) -> String {
     match error {
         EVMError::Transaction(invalid) => invalid.to_string(),
         other => other.to_string(),

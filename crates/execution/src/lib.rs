@@ -16,6 +16,7 @@ mod db;
 mod executor;
 mod genesis;
 mod overrides;
+mod parallel;
 pub mod simulate;
 pub mod trace;
 mod tx_env;

@@ -1,0 +1,462 @@
+//! A block's transactions on two cores, checked before their results count.
+//!
+//! The block's senders are split in two; each thread runs its senders' transactions, in block
+//! order, over the parent state and its own overlay, recording every account and slot it read
+//! and every one its transactions changed. If neither thread changed what the other read, no
+//! transaction could have seen the other thread's work had the block run in order, so each
+//! result is the one the sequential run gives and the two overlays merge. Otherwise the caller
+//! runs the block on one thread, as before (docs/benchmarks.md, "The second core executes").
+//!
+//! The beneficiary is the one account every transaction writes (its tip): both threads hold
+//! the tips back (a revm handler whose `reward_beneficiary` only notes the amount) and the
+//! merge pays them in block order. revm only marks the beneficiary warm before a transaction,
+//! so a transaction that reads it (a transfer to it, `BALANCE(COINBASE)`) is recorded like any
+//! other read, and sends the block back to one thread.
+//!
+//! Only a prefix of the block runs here: the longest whose gas limits fit the block's, where no
+//! transaction can find the block too full for it (whether it fits depends on every earlier
+//! transaction's gas, i.e. on the order). The caller runs the rest in order after it.
+
+use crate::bloom::LogBlooms;
+use crate::config::ankr_precompiles;
+use crate::executor::{Mode, PassedOver, describe, tx_type, write_anchor};
+use crate::{BlockContext, BlockState, ChainConfig, PinnedStateDb, StateError, tx_env};
+use alloy_consensus::{Eip658Value, Receipt, ReceiptEnvelope};
+use alloy_primitives::{
+    Address, B256, U256,
+    map::{AddressSet, B256Map, HashSet},
+};
+use ankr_storage::{StateChanges, StateReader};
+use ankr_types::RecoveredTx;
+use revm::{
+    Context, Database, DatabaseCommit, ExecuteCommitEvm, ExecuteEvm, MainBuilder, MainContext,
+    bytecode::Bytecode,
+    context::{ContextSetters, result::HaltReason},
+    context_interface::{Block, Cfg, ContextTr, Transaction, result::EVMError},
+    handler::{EvmTr, FrameResult, Handler, MainnetContext, MainnetEvm},
+    primitives::{AddressMap, StorageKey, StorageValue, hardfork::SpecId},
+    state::{Account as EvmAccount, AccountInfo},
+};
+use std::cell::Cell;
+
+/// Transactions below which a block runs on one thread: the second thread's start and the
+/// merge cost more than the half they take off a small block.
+pub(crate) const TWO_THREADS_FROM: usize = 512;
+
+/// Transactions a thread runs between two re-pins of the hot-state cache, so that a commit
+/// elsewhere waits for at most this many.
+const REPIN_EVERY: usize = 256;
+
+/// The longest prefix of `txs` whose gas limits fit `gas_limit` together.
+fn prefix_that_fits(txs: &[RecoveredTx], gas_limit: u64) -> usize {
+    let mut total: u64 = 0;
+    txs.iter()
+        .position(|tx| {
+            total = total.saturating_add(alloy_consensus::Transaction::gas_limit(&tx.tx));
+            total > gas_limit
+        })
+        .unwrap_or(txs.len())
+}
+
+/// The indices of `txs` each thread runs: a sender's transactions all go to one, the one with
+/// fewer so far when the sender first appears.
+fn split_by_sender(txs: &[RecoveredTx]) -> [Vec<usize>; 2] {
+    let mut half_of = AddressMap::<usize>::with_capacity_and_hasher(txs.len(), Default::default());
+    let mut halves = [
+        Vec::with_capacity(txs.len() / 2 + 1),
+        Vec::with_capacity(txs.len() / 2 + 1),
+    ];
+    for (index, tx) in txs.iter().enumerate() {
+        let lighter = usize::from(halves[1].len() < halves[0].len());
+        let half = *half_of.entry(tx.sender).or_insert(lighter);
+        halves[half].push(index);
+    }
+    halves
+}
+
+/// What one thread's transactions read and changed, after the block's anchor.
+#[derive(Default)]
+struct Access {
+    read_accounts: AddressSet,
+    read_slots: HashSet<(Address, StorageKey)>,
+    /// Accounts whose nonce, balance or code a transaction changed, or that it created or
+    /// destroyed. An account only touched (a contract called) keeps its value and is not here.
+    written_accounts: AddressSet,
+    written_slots: HashSet<(Address, StorageKey)>,
+}
+
+impl Access {
+    /// Whether a transaction of `self` may have changed what one of `other` read. Every write
+    /// was read first (revm loads an account and a slot before changing them), except the slots
+    /// of an account created in the block, whose creation is itself a write of the account.
+    fn disturbs(&self, other: &Access) -> bool {
+        self.written_accounts
+            .iter()
+            .any(|address| other.read_accounts.contains(address))
+            || self
+                .written_slots
+                .iter()
+                .any(|slot| other.read_slots.contains(slot))
+    }
+}
+
+/// A block's state as one thread's EVM reads it, noting every read and change.
+struct Recording<D> {
+    state: D,
+    access: Access,
+    /// Off while the anchor's system call runs: both threads make it, and it comes before any
+    /// transaction.
+    on: bool,
+}
+
+impl<D: Database> Database for Recording<D> {
+    type Error = D::Error;
+
+    fn basic(&mut self, address: Address) -> Result<Option<AccountInfo>, Self::Error> {
+        if self.on {
+            self.access.read_accounts.insert(address);
+        }
+        self.state.basic(address)
+    }
+
+    fn code_by_hash(&mut self, code_hash: B256) -> Result<Bytecode, Self::Error> {
+        self.state.code_by_hash(code_hash)
+    }
+
+    fn storage(
+        &mut self,
+        address: Address,
+        index: StorageKey,
+    ) -> Result<StorageValue, Self::Error> {
+        if self.on {
+            self.access.read_slots.insert((address, index));
+        }
+        self.state.storage(address, index)
+    }
+
+    fn block_hash(&mut self, number: u64) -> Result<B256, Self::Error> {
+        self.state.block_hash(number)
+    }
+}
+
+impl<D: DatabaseCommit> DatabaseCommit for Recording<D> {
+    fn commit(&mut self, changes: AddressMap<EvmAccount>) {
+        if self.on {
+            for (address, account) in &changes {
+                if !account.is_touched() {
+                    continue;
+                }
+                // An empty account deleted (EIP-161) that was empty before is no change: the
+                // EVM cannot tell an empty account from a missing one.
+                if account.is_changed() || account.is_created() || account.is_selfdestructed() {
+                    self.access.written_accounts.insert(*address);
+                }
+                for (index, slot) in &account.storage {
+                    if slot.is_changed() {
+                        self.access.written_slots.insert((*address, *index));
+                    }
+                }
+            }
+        }
+        self.state.commit(changes)
+    }
+}
+
+/// revm's mainnet handler, except that the beneficiary is not paid: the tip is noted for the
+/// merge to pay in block order.
+struct TipHeldBack<EVM> {
+    tip: Cell<U256>,
+    _evm: std::marker::PhantomData<EVM>,
+}
+
+type ThreadEvm<'p, 'a> = MainnetEvm<MainnetContext<Recording<BlockState<PinnedStateDb<'p, 'a>>>>>;
+
+impl<'p, 'a> Handler for TipHeldBack<ThreadEvm<'p, 'a>> {
+    type Evm = ThreadEvm<'p, 'a>;
+    type Error = EVMError<StateError>;
+    type HaltReason = HaltReason;
+
+    /// revm's `post_execution::reward_beneficiary`, with the amount kept instead of paid.
+    fn reward_beneficiary(
+        &self,
+        evm: &mut Self::Evm,
+        exec_result: &mut FrameResult,
+    ) -> Result<(), Self::Error> {
+        let context = evm.ctx();
+        if context.cfg().is_fee_charge_disabled() {
+            self.tip.set(U256::ZERO);
+            return Ok(());
+        }
+        let basefee = context.block().basefee() as u128;
+        let effective_gas_price = context.tx().effective_gas_price(basefee);
+        let coinbase_gas_price = if context.cfg().spec().is_enabled_in(SpecId::LONDON) {
+            effective_gas_price.saturating_sub(basefee)
+        } else {
+            effective_gas_price
+        };
+        let gas = exec_result.gas();
+        let effective_used = gas.used().saturating_sub(gas.reservoir());
+        self.tip
+            .set(U256::from(coinbase_gas_price * effective_used as u128));
+        Ok(())
+    }
+}
+
+/// What a thread made of one transaction.
+enum Outcome {
+    /// Its sender was passed over earlier in the block (building).
+    PassedOver,
+    /// A builder skips it, for this reason.
+    Skipped(String),
+    /// It ran: its gas and the tip held back (its receipt is the share's next).
+    Ran { gas_used: u64, tip: U256 },
+}
+
+/// One thread's share of the block.
+struct Share {
+    indices: Vec<usize>,
+    outcomes: Vec<Outcome>,
+    /// The receipts of those that ran, blooms sealed, cumulative gas not yet known.
+    receipts: Vec<ReceiptEnvelope>,
+    changes: StateChanges,
+    code_cache: B256Map<Bytecode>,
+    passed_over: PassedOver,
+    access: Access,
+}
+
+/// Why a thread gave up: the block goes back to one thread, which finds the same error in
+/// order, or not at all.
+struct GaveUp;
+
+/// Runs the transactions `indices` of `txs`, those of one set of senders, with their tips held
+/// back.
+fn run_share(
+    state: &StateReader,
+    chain: &ChainConfig,
+    block: &BlockContext,
+    txs: &[RecoveredTx],
+    indices: Vec<usize>,
+    mode: Mode,
+) -> Result<Share, GaveUp> {
+    let pinned = state.pinned();
+    let mut evm = Context::mainnet()
+        .with_db(Recording {
+            state: BlockState::with_capacity(PinnedStateDb { state: &pinned }, indices.len()),
+            access: Access::default(),
+            on: false,
+        })
+        .with_cfg(chain.cfg_env())
+        .with_block(block.block_env())
+        .build_mainnet();
+    evm.precompiles = ankr_precompiles();
+    write_anchor(&mut evm, chain, block).map_err(|_| GaveUp)?;
+    evm.ctx.journaled_state.database.on = true;
+    let mut passed_over = PassedOver::default();
+    let mut outcomes = Vec::with_capacity(indices.len());
+    let mut ran = Vec::with_capacity(indices.len());
+    for (count, &index) in indices.iter().enumerate() {
+        if count > 0 && count % REPIN_EVERY == 0 {
+            pinned.repin();
+        }
+        let tx = &txs[index];
+        if mode == Mode::Build && passed_over.contains(&tx.sender) {
+            outcomes.push(Outcome::PassedOver);
+            continue;
+        }
+        evm.ctx.set_tx(tx_env(&tx.tx, tx.sender));
+        let mut handler = TipHeldBack {
+            tip: Cell::new(U256::ZERO),
+            _evm: std::marker::PhantomData,
+        };
+        match handler.run(&mut evm) {
+            Ok(result) => {
+                let state = evm.finalize();
+                evm.commit(state);
+                let gas_used = result.tx_gas_used();
+                ran.push((
+                    tx_type(tx),
+                    Receipt {
+                        status: Eip658Value::Eip658(result.is_success()),
+                        cumulative_gas_used: 0,
+                        logs: result.into_logs(),
+                    },
+                ));
+                outcomes.push(Outcome::Ran {
+                    gas_used,
+                    tip: handler.tip.get(),
+                });
+            }
+            Err(error) => {
+                let _ = evm.finalize();
+                if mode == Mode::Import || matches!(error, EVMError::Database(_)) {
+                    return Err(GaveUp);
+                }
+                passed_over.insert(tx.sender);
+                outcomes.push(Outcome::Skipped(describe(&error)));
+            }
+        }
+    }
+    // The blooms are sealed here, on both threads, rather than after the merge on one.
+    let receipts = LogBlooms::default().seal(ran);
+    let Recording { state, access, .. } = evm.ctx.journaled_state.database;
+    let (changes, code_cache) = state.into_parts();
+    Ok(Share {
+        indices,
+        outcomes,
+        receipts,
+        changes,
+        code_cache,
+        passed_over,
+        access,
+    })
+}
+
+/// A block's prefix run on two threads and merged: the caller resumes the block after it.
+pub(crate) struct Prefix {
+    /// Transactions of the block it covers, `txs[..len]`.
+    pub len: usize,
+    pub receipts: Vec<ReceiptEnvelope>,
+    pub gas_used: u64,
+    pub skipped: Vec<(B256, String)>,
+    pub ran: Vec<bool>,
+    pub tips: Vec<U256>,
+    pub changes: StateChanges,
+    pub code_cache: B256Map<Bytecode>,
+    pub passed_over: PassedOver,
+}
+
+/// Runs the block's prefix whose gas limits fit on two threads; `None` when the block is too
+/// small, or when a thread gave up or disturbed the other: the caller then runs it in order.
+pub(crate) fn run_prefix(
+    state: &StateReader,
+    chain: &ChainConfig,
+    block: &BlockContext,
+    txs: &[RecoveredTx],
+    mode: Mode,
+) -> Option<Prefix> {
+    let len = prefix_that_fits(txs, block.gas_limit);
+    if len < TWO_THREADS_FROM {
+        return None;
+    }
+    let prefix = &txs[..len];
+    let [first, second] = split_by_sender(prefix);
+    // A block of one busy sender (or nearly) gains nothing from a second thread but its
+    // recording and merge.
+    if first.len().min(second.len()) < len / 4 {
+        return None;
+    }
+    let (first, second) = std::thread::scope(|scope| {
+        let second = scope.spawn(|| run_share(state, chain, block, prefix, second, mode));
+        let first = run_share(state, chain, block, prefix, first, mode);
+        (
+            first,
+            second
+                .join()
+                .expect("a block's second thread does not panic"),
+        )
+    });
+    merge(block, prefix, first.ok()?, second.ok()?)
+}
+
+/// The two shares as one run in block order, or `None` if one may have seen the other's
+/// changes, or either read the beneficiary.
+fn merge(
+    block: &BlockContext,
+    txs: &[RecoveredTx],
+    mut first: Share,
+    second: Share,
+) -> Option<Prefix> {
+    let beneficiary = &block.beneficiary;
+    if first.access.read_accounts.contains(beneficiary)
+        || second.access.read_accounts.contains(beneficiary)
+        || first.access.disturbs(&second.access)
+        || second.access.disturbs(&first.access)
+    {
+        return None;
+    }
+    let mut prefix = Prefix {
+        len: txs.len(),
+        receipts: Vec::with_capacity(txs.len()),
+        gas_used: 0,
+        skipped: Vec::new(),
+        ran: vec![false; txs.len()],
+        tips: Vec::with_capacity(txs.len()),
+        changes: StateChanges::default(),
+        code_cache: B256Map::default(),
+        passed_over: PassedOver::default(),
+    };
+    let mut a = first.indices.iter().copied().zip(first.outcomes).peekable();
+    let mut b = second
+        .indices
+        .iter()
+        .copied()
+        .zip(second.outcomes)
+        .peekable();
+    let mut a_receipts = first.receipts.into_iter();
+    let mut b_receipts = second.receipts.into_iter();
+    loop {
+        let from_a = match (a.peek(), b.peek()) {
+            (Some((i, _)), Some((j, _))) => i < j,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
+        };
+        let (index, outcome, receipts) = match from_a {
+            true => a.next().map(|(i, o)| (i, o, &mut a_receipts)),
+            false => b.next().map(|(i, o)| (i, o, &mut b_receipts)),
+        }
+        .expect("peeked");
+        match outcome {
+            Outcome::PassedOver => {}
+            Outcome::Skipped(reason) => prefix.skipped.push((txs[index].hash, reason)),
+            Outcome::Ran { gas_used, tip } => {
+                // Cannot happen in a prefix whose gas limits fit; checked as run_transaction
+                // checks it all the same.
+                let gas = alloy_consensus::Transaction::gas_limit(&txs[index].tx);
+                if gas > block.gas_limit - prefix.gas_used {
+                    return None;
+                }
+                prefix.gas_used += gas_used;
+                let mut receipt = receipts.next().expect("a receipt for each that ran");
+                receipt
+                    .as_receipt_with_bloom_mut()
+                    .expect("an ankr receipt has a bloom")
+                    .receipt
+                    .cumulative_gas_used = prefix.gas_used;
+                prefix.receipts.push(receipt);
+                prefix.tips.push(tip);
+                prefix.ran[index] = true;
+            }
+        }
+    }
+    // An account both shares hold was read by both, so neither changed it (that would be a
+    // conflict): the two hold the same value.
+    first.changes.accounts.extend(second.changes.accounts);
+    let written = &second.access;
+    for (address, storage) in second.changes.storage {
+        // An account whose fields one share changed the other never read: only that share's
+        // transactions wrote its storage (both hold what the anchor wrote).
+        if written.written_accounts.contains(&address) {
+            first.changes.storage.insert(address, storage);
+            continue;
+        }
+        if first.access.written_accounts.contains(&address) {
+            continue;
+        }
+        let kept = first.changes.storage.entry(address).or_default();
+        for (index, value) in storage.slots {
+            if written.written_slots.contains(&(address, index)) || !kept.slots.contains_key(&index)
+            {
+                kept.slots.insert(index, value);
+            }
+        }
+        kept.wiped |= storage.wiped;
+    }
+    first.changes.codes.extend(second.changes.codes);
+    first.code_cache.extend(second.code_cache);
+    first.passed_over.extend(second.passed_over);
+    prefix.changes = first.changes;
+    prefix.code_cache = first.code_cache;
+    prefix.passed_over = first.passed_over;
+    Some(prefix)
+}
