@@ -24,9 +24,9 @@ use crate::{BlockContext, BlockState, ChainConfig, PinnedStateDb, StateError, tx
 use alloy_consensus::{Eip658Value, Receipt, ReceiptEnvelope};
 use alloy_primitives::{
     Address, B256, U256,
-    map::{AddressSet, B256Map, HashSet},
+    map::{AddressSet, B256Map, Entry, HashSet},
 };
-use ankr_storage::{StateChanges, StateReader};
+use ankr_storage::{Misses, StateChanges, StateReader};
 use ankr_types::RecoveredTx;
 use revm::{
     Context, Database, DatabaseCommit, ExecuteCommitEvm, ExecuteEvm, MainBuilder, MainContext,
@@ -222,6 +222,9 @@ struct Share {
     code_cache: B256Map<Bytecode>,
     passed_over: PassedOver,
     access: Access,
+    /// What the share read from the table, for the hot-state cache once neither thread
+    /// holds it.
+    misses: Misses,
 }
 
 /// Why a thread gave up: the block goes back to one thread, which finds the same error in
@@ -237,11 +240,12 @@ fn run_share(
     txs: &[RecoveredTx],
     indices: Vec<usize>,
     mode: Mode,
+    room_for: usize,
 ) -> Result<Share, GaveUp> {
-    let pinned = state.pinned();
+    let pinned = state.pinned_among_others();
     let mut evm = Context::mainnet()
         .with_db(Recording {
-            state: BlockState::with_capacity(PinnedStateDb { state: &pinned }, indices.len()),
+            state: BlockState::with_capacity(PinnedStateDb { state: &pinned }, room_for),
             access: Access::default(),
             on: false,
         })
@@ -300,6 +304,7 @@ fn run_share(
     let receipts = LogBlooms::default().seal(ran);
     let Recording { state, access, .. } = evm.ctx.journaled_state.database;
     let (changes, code_cache) = state.into_parts();
+    let misses = pinned.into_misses();
     Ok(Share {
         indices,
         outcomes,
@@ -308,6 +313,7 @@ fn run_share(
         code_cache,
         passed_over,
         access,
+        misses,
     })
 }
 
@@ -345,9 +351,12 @@ pub(crate) fn run_prefix(
     if first.len().min(second.len()) < len / 4 {
         return None;
     }
+    let room = second.len();
     let (first, second) = std::thread::scope(|scope| {
-        let second = scope.spawn(|| run_share(state, chain, block, prefix, second, mode));
-        let first = run_share(state, chain, block, prefix, first, mode);
+        let second =
+            scope.spawn(move || run_share(state, chain, block, prefix, second, mode, room));
+        // The first share's maps take the second's in the merge: room for both.
+        let first = run_share(state, chain, block, prefix, first, mode, len);
         (
             first,
             second
@@ -355,7 +364,10 @@ pub(crate) fn run_prefix(
                 .expect("a block's second thread does not panic"),
         )
     });
-    merge(block, prefix, first.ok()?, second.ok()?)
+    let (mut first, mut second) = (first.ok()?, second.ok()?);
+    state.fill_misses(std::mem::take(&mut first.misses));
+    state.fill_misses(std::mem::take(&mut second.misses));
+    merge(block, prefix, first, second)
 }
 
 /// The two shares as one run in block order, or `None` if one may have seen the other's
@@ -443,11 +455,25 @@ fn merge(
         if first.access.written_accounts.contains(&address) {
             continue;
         }
-        let kept = first.changes.storage.entry(address).or_default();
+        let kept = match first.changes.storage.entry(address) {
+            Entry::Vacant(vacant) => {
+                vacant.insert(storage);
+                continue;
+            }
+            Entry::Occupied(occupied) => occupied.into_mut(),
+        };
+        // A slot both hold the anchor wrote; a transaction of at most one share wrote it again.
+        kept.slots.reserve(storage.slots.len());
         for (index, value) in storage.slots {
-            if written.written_slots.contains(&(address, index)) || !kept.slots.contains_key(&index)
-            {
-                kept.slots.insert(index, value);
+            match kept.slots.entry(index) {
+                Entry::Vacant(vacant) => {
+                    vacant.insert(value);
+                }
+                Entry::Occupied(mut occupied) => {
+                    if written.written_slots.contains(&(address, index)) {
+                        occupied.insert(value);
+                    }
+                }
             }
         }
         kept.wiped |= storage.wiped;

@@ -26,7 +26,7 @@ pub use block_writer::BlockWriter;
 pub use changes::{Account, AccountChanges, StateChanges, StorageChanges, account_after};
 pub use error::StoreError;
 pub use proof::{AccountProof, TouchedKeys, TrieNodes};
-pub use reader::{PinnedState, StateReader, StoreReader, StoredBody, TxLocation};
+pub use reader::{Misses, PinnedState, StateReader, StoreReader, StoredBody, TxLocation};
 
 use hot_state::{HotState, HotView};
 use redb::ReadableDatabase;

@@ -300,14 +300,37 @@ impl StateReader {
     /// This head state read by one thread with the hot-state cache held for it (see
     /// [`PinnedState`]); any other state reads as through `self`.
     pub fn pinned(&self) -> PinnedState<'_> {
+        self.pinned_keeping_misses(false)
+    }
+
+    /// [`StateReader::pinned`] for one of several threads that hold the cache at once (a
+    /// block's transactions on two threads): what it misses is kept for
+    /// [`PinnedState::into_misses`], for the caller to fill in with
+    /// [`StateReader::fill_misses`] once none of them holds the cache. Filled in as each lets
+    /// go, it would mostly be lost: a fill skips the shards another reader holds, and the
+    /// other thread holds them all but for a moment between chunks.
+    pub fn pinned_among_others(&self) -> PinnedState<'_> {
+        self.pinned_keeping_misses(true)
+    }
+
+    fn pinned_keeping_misses(&self, keeps_misses: bool) -> PinnedState<'_> {
         let pinned = PinnedState {
             reader: self,
             guards: RefCell::new(None),
             missed_accounts: RefCell::default(),
             missed_slots: RefCell::default(),
+            keeps_misses,
         };
         pinned.repin();
         pinned
+    }
+
+    /// Puts in the hot-state cache what pinned readers of this state missed, unless a commit
+    /// has changed the cache since (then they are stale and dropped).
+    pub fn fill_misses(&self, misses: Misses) {
+        if let Some(hot) = self.hot() {
+            hot.fill(&misses.accounts, &misses.slots);
+        }
     }
 
     /// Contract code by its hash (code is content-addressed and never deleted).
@@ -407,6 +430,15 @@ pub struct PinnedState<'a> {
     guards: RefCell<Option<HotGuards<'a>>>,
     missed_accounts: RefCell<Vec<(Address, Option<TrieAccount>)>>,
     missed_slots: RefCell<Vec<((Address, U256), U256)>>,
+    /// Kept for [`PinnedState::into_misses`] rather than filled in on letting go.
+    keeps_misses: bool,
+}
+
+/// What pinned readers read from the table because the hot-state cache did not hold it.
+#[derive(Default)]
+pub struct Misses {
+    accounts: Vec<(Address, Option<TrieAccount>)>,
+    slots: Vec<((Address, U256), U256)>,
 }
 
 impl<'a> PinnedState<'a> {
@@ -455,8 +487,19 @@ impl<'a> PinnedState<'a> {
         *self.guards.borrow_mut() = hot.pin();
     }
 
+    /// Lets go of the cache for good and returns what this reader missed (all of it for a
+    /// reader made by [`StateReader::pinned_among_others`]; what is not filled in yet for
+    /// another).
+    pub fn into_misses(self) -> Misses {
+        self.guards.borrow_mut().take();
+        Misses {
+            accounts: std::mem::take(&mut *self.missed_accounts.borrow_mut()),
+            slots: std::mem::take(&mut *self.missed_slots.borrow_mut()),
+        }
+    }
+
     fn release(&self) {
-        if self.guards.borrow_mut().take().is_none() {
+        if self.guards.borrow_mut().take().is_none() || self.keeps_misses {
             return;
         }
         let accounts = std::mem::take(&mut *self.missed_accounts.borrow_mut());
