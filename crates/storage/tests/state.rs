@@ -487,6 +487,57 @@ fn a_commit_waits_for_a_pinned_reader_and_neither_reads_the_other_s_state() {
         .unwrap();
 }
 
+/// A block's two threads read through pinned readers that keep what they miss, for the cache
+/// once neither holds it. Handed over after a commit has changed the cache, those misses are
+/// values of an older state and are dropped: the new head reads what was committed.
+#[test]
+fn misses_kept_by_a_block_s_threads_never_fill_the_cache_with_an_older_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut model = Model::default();
+    let block = |model: &mut Model, balance: u64| {
+        model.apply(&[
+            (1, Some(balance), 0, balance),
+            (2, Some(balance + 1), 1, balance),
+        ])
+    };
+    {
+        let store = Store::open(dir.path()).unwrap();
+        let mut writer = store.begin_block().unwrap();
+        writer.apply_state(1, &block(&mut model, 10)).unwrap();
+        writer.commit().unwrap();
+    }
+    // Reopened, the cache is empty: every read below misses.
+    let store = Store::open(dir.path()).unwrap();
+    let first = model.clone();
+    let reader = store.reader().unwrap();
+    let state = reader.state().unwrap();
+    let misses = std::thread::scope(|scope| {
+        let read = || {
+            let pinned = state.pinned_among_others();
+            first
+                .check_reads(
+                    |address| pinned.account(address).unwrap(),
+                    |address, slot| pinned.storage(address, slot).unwrap(),
+                    "a block's thread",
+                )
+                .unwrap();
+            pinned.into_misses()
+        };
+        let other = scope.spawn(read);
+        [read(), other.join().unwrap()]
+    });
+    let mut writer = store.begin_block().unwrap();
+    writer.apply_state(2, &block(&mut model, 20)).unwrap();
+    writer.commit().unwrap();
+    for misses in misses {
+        state.fill_misses(misses);
+    }
+    model
+        .check(&store.reader().unwrap().state().unwrap(), "the head after")
+        .unwrap();
+    first.check(&state, "the first snapshot after").unwrap();
+}
+
 /// Readers between two commits share one snapshot (`snapshot.rs`); every kind of commit ends
 /// the sharing, and a reader taken before a commit keeps what it saw.
 #[test]
