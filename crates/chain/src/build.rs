@@ -143,6 +143,7 @@ impl Chain {
             self.commit_child_chains(&state, &context)?
         };
         let executed = execute_block(&state, &self.config, &context, candidates, Mode::Build)?;
+        self.metrics.executed(&executed);
         if !executed.skipped.is_empty() {
             let mut pool = self.pool.lock().expect("pool lock");
             for (hash, reason) in &executed.skipped {

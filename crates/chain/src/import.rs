@@ -111,6 +111,7 @@ impl Chain {
             }
         }
         let executed = execute_block(&state, &self.config, &context, txs, Mode::Import)?;
+        self.metrics.executed(&executed);
         let header = block.header;
         if executed.gas_used != header.gas_used {
             return Err(ImportError::WrongGasUsed {

@@ -12,6 +12,8 @@ pub struct ChainMetrics {
     import_nanos: AtomicU64,
     blocks_built: AtomicU64,
     templates_reused: AtomicU64,
+    transactions_executed: AtomicU64,
+    transactions_on_two_threads: AtomicU64,
     blocks_refused: AtomicU64,
     reorganisations: AtomicU64,
     reorganised_blocks: AtomicU64,
@@ -26,6 +28,11 @@ pub struct ChainCounts {
     pub blocks_built: u64,
     /// Sealed templates of this node imported from the execution kept when they were built.
     pub templates_reused: u64,
+    /// Transactions of the blocks this node built or imported and executed.
+    pub transactions_executed: u64,
+    /// Of those, the ones that ran on two threads and were kept (a block's conflict-free
+    /// prefix): how often a second core does its share.
+    pub transactions_on_two_threads: u64,
     /// Blocks refused for breaking a rule (not those already known or awaiting a parent).
     pub blocks_refused: u64,
     pub reorganisations: u64,
@@ -48,6 +55,13 @@ impl ChainMetrics {
         self.templates_reused.fetch_add(1, Relaxed);
     }
 
+    pub(crate) fn executed(&self, block: &ankr_execution::ExecutedBlock) {
+        self.transactions_executed
+            .fetch_add(block.transactions.len() as u64, Relaxed);
+        self.transactions_on_two_threads
+            .fetch_add(block.on_two_threads as u64, Relaxed);
+    }
+
     pub(crate) fn refused(&self) {
         self.blocks_refused.fetch_add(1, Relaxed);
     }
@@ -64,6 +78,8 @@ impl ChainMetrics {
             import_time: Duration::from_nanos(self.import_nanos.load(Relaxed)),
             blocks_built: self.blocks_built.load(Relaxed),
             templates_reused: self.templates_reused.load(Relaxed),
+            transactions_executed: self.transactions_executed.load(Relaxed),
+            transactions_on_two_threads: self.transactions_on_two_threads.load(Relaxed),
             blocks_refused: self.blocks_refused.load(Relaxed),
             reorganisations: self.reorganisations.load(Relaxed),
             reorganised_blocks: self.reorganised_blocks.load(Relaxed),

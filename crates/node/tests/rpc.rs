@@ -1049,6 +1049,8 @@ async fn metrics_are_served_as_prometheus_text_beside_json_rpc() {
         "ankr_block_import_seconds_sum",
         "ankr_block_import_seconds_count",
         "ankr_templates_reused_total",
+        "ankr_transactions_executed_total",
+        "ankr_transactions_on_two_threads_total",
         "ankr_blocks_refused_total",
         "ankr_reorganisations_total",
         "ankr_reorganised_blocks_total",

@@ -96,6 +96,20 @@ impl MetricsSource {
         );
         metric(
             &mut out,
+            "ankr_transactions_executed_total",
+            "counter",
+            "Transactions of blocks this node built or imported and executed, since start.",
+            counts.transactions_executed,
+        );
+        metric(
+            &mut out,
+            "ankr_transactions_on_two_threads_total",
+            "counter",
+            "Of those, transactions run on two threads and kept (a block's conflict-free prefix), since start.",
+            counts.transactions_on_two_threads,
+        );
+        metric(
+            &mut out,
             "ankr_blocks_refused_total",
             "counter",
             "Blocks refused for breaking a rule since start.",
