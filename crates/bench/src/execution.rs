@@ -8,8 +8,8 @@ use alloy_primitives::{Address, B256, Bytes, TxKind, U256};
 use alloy_sol_types::SolCall;
 use ankr_contracts::ExampleToken;
 use ankr_execution::{
-    BlockContext, ChainConfig, ExecutedBlock, ExecutionError, Mode, StateError, execute_block,
-    execute_block_on, tx_env, write_genesis,
+    BlockContext, ChainConfig, ExecutedBlock, ExecutionError, Mode, StateError, TwoThreads,
+    execute_block, execute_block_on, tx_env, write_genesis,
 };
 use ankr_storage::Store;
 use ankr_types::{
@@ -195,7 +195,14 @@ pub(crate) fn execution(n: usize) -> anyhow::Result<()> {
         let state = reader.state()?;
         let run = || {
             timed(&recovered, |txs| {
-                execute_block(&state, &config, &context, txs, Mode::Import)
+                execute_block(
+                    &state,
+                    &config,
+                    &context,
+                    txs,
+                    Mode::Import,
+                    &TwoThreads::default(),
+                )
             })
         };
         let in_memory = InMemory(genesis_db(&spec)?);
@@ -214,8 +221,14 @@ pub(crate) fn execution(n: usize) -> anyhow::Result<()> {
         // The whole import after recovery: execute, write state, root, durable commit.
         let mut on_two_threads = 0;
         let full = best_of(1, || {
-            let executed =
-                execute_block(&state, &config, &context, recovered.clone(), Mode::Import)?;
+            let executed = execute_block(
+                &state,
+                &config,
+                &context,
+                recovered.clone(),
+                Mode::Import,
+                &TwoThreads::default(),
+            )?;
             on_two_threads = executed.on_two_threads;
             let mut writer = store.begin_block()?;
             writer.apply_state(1, &executed.changes)?;

@@ -11,7 +11,7 @@ use alloy_sol_types::SolCall;
 use ankr_chain::{Chain, Contents, Sealer};
 use ankr_contracts::ExampleToken;
 use ankr_execution::stateless::{Tries, execute_gas, make_witness, make_witness_from, verify};
-use ankr_execution::{BlockContext, Mode, execute_block};
+use ankr_execution::{BlockContext, Mode, TwoThreads, execute_block};
 use ankr_types::{Block, RecoveredTx, recover_senders, recovery::address_of};
 use std::time::Instant;
 
@@ -96,7 +96,14 @@ pub(crate) fn run(n: usize) -> anyhow::Result<()> {
                 .zip(recover_senders(&block.transactions))
                 .map(|(tx, sender)| RecoveredTx::new(tx.clone(), sender.expect("recovered above")))
                 .collect();
-            execute_block(&parent_state, config, &context, txs, Mode::Import)?;
+            execute_block(
+                &parent_state,
+                config,
+                &context,
+                txs,
+                Mode::Import,
+                &TwoThreads::default(),
+            )?;
             Ok(())
         })?;
         drop(recovered);

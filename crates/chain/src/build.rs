@@ -142,7 +142,14 @@ impl Chain {
         } else {
             self.commit_child_chains(&state, &context)?
         };
-        let executed = execute_block(&state, &self.config, &context, candidates, Mode::Build)?;
+        let executed = execute_block(
+            &state,
+            &self.config,
+            &context,
+            candidates,
+            Mode::Build,
+            &self.two_threads,
+        )?;
         self.metrics.executed(&executed);
         if !executed.skipped.is_empty() {
             let mut pool = self.pool.lock().expect("pool lock");

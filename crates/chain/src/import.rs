@@ -110,7 +110,14 @@ impl Chain {
                 });
             }
         }
-        let executed = execute_block(&state, &self.config, &context, txs, Mode::Import)?;
+        let executed = execute_block(
+            &state,
+            &self.config,
+            &context,
+            txs,
+            Mode::Import,
+            &self.two_threads,
+        )?;
         self.metrics.executed(&executed);
         let header = block.header;
         if executed.gas_used != header.gas_used {

@@ -112,6 +112,8 @@ pub struct Chain {
     failed_reorganisations: std::sync::atomic::AtomicU64,
     /// What the chain counted of its work since start (`/metrics`).
     metrics: metrics::ChainMetrics,
+    /// Whether the next block tries two threads, after how the last tries went.
+    two_threads: ankr_execution::TwoThreads,
     /// On a child chain, the anchor the next block built here carries (its main-chain
     /// manager's deposit hash, set by the operator's link to the main chain).
     anchor: RwLock<B256>,
@@ -172,6 +174,7 @@ impl Chain {
             anchor: RwLock::default(),
             failed_reorganisations: Default::default(),
             metrics: Default::default(),
+            two_threads: Default::default(),
             window_cache: Default::default(),
             recovered_senders: Default::default(),
             built: Default::default(),

@@ -1,7 +1,9 @@
 //! Runs a block's transactions.
 
 use crate::bloom::LogBlooms;
-use crate::{BlockContext, BlockState, ChainConfig, PinnedStateDb, StateDb, StateError, tx_env};
+use crate::{
+    BlockContext, BlockState, ChainConfig, PinnedStateDb, StateDb, StateError, TwoThreads, tx_env,
+};
 use alloy_consensus::{Eip658Value, Receipt, ReceiptEnvelope, TxType};
 use alloy_eips::Typed2718;
 use alloy_primitives::{Address, B256, Bloom};
@@ -87,15 +89,17 @@ enum HelperJob<'a> {
 ///
 /// A big block's transactions first run on two threads, a set of senders each, and are kept
 /// if neither thread changed what the other read (`parallel`); what that does not cover runs
-/// here in order, as the whole block does otherwise.
+/// here in order, as the whole block does otherwise. `two_threads` is the chain's record of
+/// how that went lately (a fresh one always tries).
 pub fn execute_block(
     state: &StateReader,
     chain: &ChainConfig,
     block: &BlockContext,
     txs: Vec<RecoveredTx>,
     mode: Mode,
+    two_threads: &TwoThreads,
 ) -> Result<ExecutedBlock, ExecutionError> {
-    let two_threads = crate::parallel::run_prefix(state, chain, block, &txs, mode);
+    let two_threads = crate::parallel::run_prefix(state, chain, block, &txs, mode, two_threads);
     // This thread reads the parent state with the hot-state cache held for it, let go
     // between chunks (so a commit elsewhere waits at most a chunk) and when the block ends.
     let pinned = state.pinned();

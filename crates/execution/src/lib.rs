@@ -36,5 +36,6 @@ pub use executor::{
 };
 pub use genesis::{GenesisError, genesis_changes, genesis_header, write_genesis};
 pub use overrides::{AccountOverride, OverriddenDb, Overrides, StorageOverride};
+pub use parallel::TwoThreads;
 pub use revm;
 pub use tx_env::tx_env;

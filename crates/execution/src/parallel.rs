@@ -38,6 +38,7 @@ use revm::{
     state::{Account as EvmAccount, AccountInfo},
 };
 use std::cell::Cell;
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
 /// Transactions below which a block runs on one thread: the second thread's start and the
 /// merge cost more than the half they take off a small block.
@@ -46,6 +47,43 @@ pub(crate) const TWO_THREADS_FROM: usize = 512;
 /// Transactions a thread runs between two re-pins of the hot-state cache, so that a commit
 /// elsewhere waits for at most this many.
 const REPIN_EVERY: usize = 256;
+
+/// Blocks a chain lets pass on one thread after its longest run of conflicts.
+const MOST_BLOCKS_PASSED: u32 = 16;
+
+/// Whether a chain's next block tries two threads. A block whose threads conflicted ran again
+/// in order, which cost its threads' time for nothing; after one, the chain's next block does
+/// not try, after a second in a row the next two, then four, up to sixteen; a block whose
+/// threads are kept starts it over. A load whose every transaction touches one account (an
+/// exchange's deposit address) so costs at most about a sixteenth of its threads' time more
+/// than one thread, where trying every block cost about 1.5 times as much.
+#[derive(Debug, Default)]
+pub struct TwoThreads {
+    /// Blocks still to pass on one thread.
+    passing: AtomicU32,
+    /// How many the next conflict makes pass.
+    next_pass: AtomicU32,
+}
+
+impl TwoThreads {
+    /// Whether this block tries; one that does not counts down the blocks to pass.
+    fn tries(&self) -> bool {
+        self.passing
+            .fetch_update(Relaxed, Relaxed, |passing| passing.checked_sub(1))
+            .is_err()
+    }
+
+    fn kept(&self) {
+        self.next_pass.store(1, Relaxed);
+    }
+
+    fn conflicted(&self) {
+        let pass = self.next_pass.load(Relaxed).max(1);
+        self.passing.store(pass, Relaxed);
+        self.next_pass
+            .store((pass * 2).min(MOST_BLOCKS_PASSED), Relaxed);
+    }
+}
 
 /// The longest prefix of `txs` whose gas limits fit `gas_limit` together.
 fn prefix_that_fits(txs: &[RecoveredTx], gas_limit: u64) -> usize {
@@ -332,16 +370,18 @@ pub(crate) struct Prefix {
 }
 
 /// Runs the block's prefix whose gas limits fit on two threads; `None` when the block is too
-/// small, or when a thread gave up or disturbed the other: the caller then runs it in order.
+/// small or `history` says not to try, or when a thread gave up or disturbed the other: the
+/// caller then runs it in order.
 pub(crate) fn run_prefix(
     state: &StateReader,
     chain: &ChainConfig,
     block: &BlockContext,
     txs: &[RecoveredTx],
     mode: Mode,
+    history: &TwoThreads,
 ) -> Option<Prefix> {
     let len = prefix_that_fits(txs, block.gas_limit);
-    if len < TWO_THREADS_FROM {
+    if len < TWO_THREADS_FROM || !history.tries() {
         return None;
     }
     let prefix = &txs[..len];
@@ -364,10 +404,18 @@ pub(crate) fn run_prefix(
                 .expect("a block's second thread does not panic"),
         )
     });
-    let (mut first, mut second) = (first.ok()?, second.ok()?);
+    let (Ok(mut first), Ok(mut second)) = (first, second) else {
+        history.conflicted();
+        return None;
+    };
     state.fill_misses(std::mem::take(&mut first.misses));
     state.fill_misses(std::mem::take(&mut second.misses));
-    merge(block, prefix, first, second)
+    let merged = merge(block, prefix, first, second);
+    match merged {
+        Some(_) => history.kept(),
+        None => history.conflicted(),
+    }
+    merged
 }
 
 /// The two shares as one run in block order, or `None` if one may have seen the other's
@@ -485,4 +533,37 @@ fn merge(
     prefix.code_cache = first.code_cache;
     prefix.passed_over = first.passed_over;
     Some(prefix)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MOST_BLOCKS_PASSED, TwoThreads};
+
+    /// The blocks that pass on one thread after each of `conflicts` tries in a row conflicts.
+    fn passed_after_conflicts(history: &TwoThreads, conflicts: usize) -> Vec<u32> {
+        (0..conflicts)
+            .map(|_| {
+                history.conflicted();
+                let mut passed = 0;
+                // The call that returns true is the block that tries again.
+                while !history.tries() {
+                    passed += 1;
+                }
+                passed
+            })
+            .collect()
+    }
+
+    #[test]
+    fn conflicts_in_a_row_pass_twice_as_many_blocks_up_to_the_most_and_a_kept_block_starts_over() {
+        let history = TwoThreads::default();
+        assert_eq!(
+            passed_after_conflicts(&history, 7),
+            [1, 2, 4, 8, 16, 16, 16]
+        );
+        assert_eq!(MOST_BLOCKS_PASSED, 16);
+        assert!(history.tries());
+        history.kept();
+        assert_eq!(passed_after_conflicts(&history, 2), [1, 2]);
+    }
 }

@@ -5,8 +5,8 @@ use alloy_primitives::{Address, Bytes, TxKind, U256};
 use alloy_sol_types::{SolCall, SolConstructor, SolError, SolEvent};
 use ankr_contracts::{ExampleToken, artifact};
 use ankr_execution::{
-    BlockContext, CallOutcome, CallRequest, ChainConfig, Mode, call, estimate_gas, execute_block,
-    write_genesis,
+    BlockContext, CallOutcome, CallRequest, ChainConfig, Mode, TwoThreads, call, estimate_gas,
+    execute_block, write_genesis,
 };
 use ankr_storage::{Store, StoredBody};
 use ankr_types::{
@@ -112,6 +112,7 @@ fn commit_block(store: &Store, txs: Vec<RecoveredTx>, mode: Mode) -> ankr_execut
         &BlockContext::of(&header),
         txs,
         mode,
+        &TwoThreads::default(),
     )
     .unwrap();
     let mut writer = store.begin_block().unwrap();
@@ -330,6 +331,7 @@ fn import_rejects_what_build_skips() {
         &ctx,
         vec![nonce_gap.clone(), good.clone()],
         Mode::Build,
+        &TwoThreads::default(),
     )
     .unwrap();
     assert_eq!(built.transactions, vec![good.clone()]);
@@ -340,6 +342,7 @@ fn import_rejects_what_build_skips() {
         &ctx,
         vec![nonce_gap, good],
         Mode::Import,
+        &TwoThreads::default(),
     )
     .unwrap_err();
     assert!(err.to_string().contains("nonce"), "{err}");
@@ -422,6 +425,7 @@ fn prefetched_accounts_never_shadow_changes_made_earlier_in_the_block() {
         &BlockContext::of(&head),
         txs,
         Mode::Import,
+        &TwoThreads::default(),
     )
     .unwrap();
     assert_eq!(executed.receipts.len(), 600);
@@ -492,7 +496,15 @@ fn a_block_run_with_its_helper_thread_equals_one_run_on_one_thread() {
     let mut header = reader.head().unwrap().unwrap();
     header.number += 1;
     let context = BlockContext::of(&header);
-    let helped = execute_block(&state, &chain, &context, txs.clone(), Mode::Build).unwrap();
+    let helped = execute_block(
+        &state,
+        &chain,
+        &context,
+        txs.clone(),
+        Mode::Build,
+        &TwoThreads::default(),
+    )
+    .unwrap();
     let alone = ankr_execution::execute_block_on(
         ankr_execution::StateDb { reader: &state },
         &chain,
