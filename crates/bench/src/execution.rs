@@ -168,10 +168,12 @@ pub(crate) fn execution(n: usize) -> anyhow::Result<()> {
         .collect();
 
     println!(
-        "  {:<16} {:>14} {:>14} {:>8} {:>14} {:>8} {:>14} {:>8} {:>16} {:>10}",
+        "  {:<16} {:>14} {:>14} {:>8} {:>14} {:>8} {:>14} {:>8} {:>14} {:>8} {:>16} {:>10}",
         "workload",
         "raw revm tx/s",
         "node tx/s",
+        "ratio",
+        "one thread",
         "ratio",
         "cold tx/s",
         "ratio",
@@ -211,11 +213,19 @@ pub(crate) fn execution(n: usize) -> anyhow::Result<()> {
                 execute_block_on(&in_memory, &config, &context, txs, Mode::Import, u64::MAX)
             })
         };
+        let one_thread = TwoThreads::off();
+        let run_on_one_thread = || {
+            timed(&recovered, |txs| {
+                execute_block(&state, &config, &context, txs, Mode::Import, &one_thread)
+            })
+        };
         let cold = run()?;
-        let (mut raw, mut node, mut memory) = (Duration::MAX, Duration::MAX, Duration::MAX);
+        let (mut raw, mut node, mut one, mut memory) =
+            (Duration::MAX, Duration::MAX, Duration::MAX, Duration::MAX);
         for _ in 0..ROUNDS {
             raw = raw.min(raw_revm(&spec, &config, &context, &recovered)?);
             node = node.min(run()?);
+            one = one.min(run_on_one_thread()?);
             memory = memory.min(run_in_memory()?);
         }
         // The whole import after recovery: execute, write state, root, durable commit.
@@ -237,11 +247,13 @@ pub(crate) fn execution(n: usize) -> anyhow::Result<()> {
             Ok(())
         })?;
         println!(
-            "  {:<16} {:>14.0} {:>14.0} {:>8.2} {:>14.0} {:>8.2} {:>14.0} {:>8.2} {:>16.0} {:>10}",
+            "  {:<16} {:>14.0} {:>14.0} {:>8.2} {:>14.0} {:>8.2} {:>14.0} {:>8.2} {:>14.0} {:>8.2} {:>16.0} {:>10}",
             name,
             rate(n, raw),
             rate(n, node),
             raw.as_secs_f64() / node.as_secs_f64(),
+            rate(n, one),
+            raw.as_secs_f64() / one.as_secs_f64(),
             rate(n, cold),
             raw.as_secs_f64() / cold.as_secs_f64(),
             rate(n, memory),
@@ -252,7 +264,8 @@ pub(crate) fn execution(n: usize) -> anyhow::Result<()> {
     }
     println!(
         "  ratio = raw revm time / node time on the same transactions (goal >= 0.90); node: its \
-         accounts read before, as under load (hot-state cache); cold: first read from storage; \
+         accounts read before, as under load (hot-state cache); one thread: the same with two \
+         threads off; cold: first read from storage; \
          in-memory: the node's executor (one thread) over raw revm's in-memory state; 2 threads: \
          transactions of the node's block run on two threads and kept\n"
     );

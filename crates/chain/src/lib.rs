@@ -174,7 +174,11 @@ impl Chain {
             anchor: RwLock::default(),
             failed_reorganisations: Default::default(),
             metrics: Default::default(),
-            two_threads: Default::default(),
+            // One core would run both threads in turn: all the recording for nothing.
+            two_threads: match std::thread::available_parallelism() {
+                Ok(cores) if cores.get() >= 2 => Default::default(),
+                _ => ankr_execution::TwoThreads::off(),
+            },
             window_cache: Default::default(),
             recovered_senders: Default::default(),
             built: Default::default(),

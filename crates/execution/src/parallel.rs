@@ -66,10 +66,26 @@ pub struct TwoThreads {
 }
 
 impl TwoThreads {
+    /// Never tries: every block runs on one thread (what a one-core machine wants, and the
+    /// baseline `ankr bench` measures two threads against).
+    pub fn off() -> Self {
+        Self {
+            passing: AtomicU32::new(Self::FOREVER),
+            next_pass: AtomicU32::new(Self::FOREVER),
+        }
+    }
+
+    /// Blocks to pass that [`TwoThreads::off`] never counts down.
+    const FOREVER: u32 = u32::MAX;
+
     /// Whether this block tries; one that does not counts down the blocks to pass.
     fn tries(&self) -> bool {
         self.passing
-            .fetch_update(Relaxed, Relaxed, |passing| passing.checked_sub(1))
+            .fetch_update(Relaxed, Relaxed, |passing| match passing {
+                0 => None,
+                Self::FOREVER => Some(passing),
+                _ => Some(passing - 1),
+            })
             .is_err()
     }
 
@@ -565,5 +581,7 @@ mod tests {
         assert!(history.tries());
         history.kept();
         assert_eq!(passed_after_conflicts(&history, 2), [1, 2]);
+        let off = TwoThreads::off();
+        assert!((0..1_000).all(|_| !off.tries()));
     }
 }
