@@ -103,12 +103,17 @@ impl TwoThreads {
 
 /// The longest prefix of `txs` whose gas limits fit `gas_limit` together.
 fn prefix_that_fits(txs: &[RecoveredTx], gas_limit: u64) -> usize {
-    let mut total: u64 = 0;
+    let mut left = gas_limit;
     txs.iter()
-        .position(|tx| {
-            total = total.saturating_add(alloy_consensus::Transaction::gas_limit(&tx.tx));
-            total > gas_limit
-        })
+        .position(
+            |tx| match left.checked_sub(alloy_consensus::Transaction::gas_limit(&tx.tx)) {
+                Some(still) => {
+                    left = still;
+                    false
+                }
+                None => true,
+            },
+        )
         .unwrap_or(txs.len())
 }
 
@@ -553,7 +558,51 @@ fn merge(
 
 #[cfg(test)]
 mod tests {
-    use super::{MOST_BLOCKS_PASSED, TwoThreads};
+    use super::{MOST_BLOCKS_PASSED, TwoThreads, prefix_that_fits, split_by_sender};
+    use alloy_consensus::{Signed, TxEip1559, TxEnvelope};
+    use alloy_primitives::{Address, Signature};
+    use ankr_types::RecoveredTx;
+
+    /// A transaction of `sender` with `gas`; the signature does not matter here.
+    fn tx(sender: u8, gas: u64) -> RecoveredTx {
+        let tx = TxEip1559 {
+            gas_limit: gas,
+            ..Default::default()
+        };
+        let signed = Signed::new_unhashed(tx, Signature::test_signature());
+        RecoveredTx::new(TxEnvelope::Eip1559(signed), Address::repeat_byte(sender))
+    }
+
+    #[test]
+    fn the_prefix_ends_before_the_first_transaction_whose_gas_limit_overflows_the_block() {
+        let txs: Vec<_> = [10, 20, 30, 5].map(|gas| tx(1, gas)).into();
+        assert_eq!(prefix_that_fits(&txs, 65), 4);
+        assert_eq!(prefix_that_fits(&txs, 64), 3);
+        assert_eq!(prefix_that_fits(&txs, 59), 2);
+        assert_eq!(prefix_that_fits(&txs, 9), 0);
+        assert_eq!(prefix_that_fits(&[tx(1, u64::MAX), tx(2, 1)], u64::MAX), 1);
+    }
+
+    #[test]
+    fn a_sender_s_transactions_stay_on_one_thread_in_block_order() {
+        let senders = [1, 2, 1, 3, 3, 3, 4, 2, 1, 5];
+        let txs: Vec<_> = senders.map(|sender| tx(sender, 21_000)).into();
+        let [first, second] = split_by_sender(&txs);
+        for share in [&first, &second] {
+            assert!(share.windows(2).all(|pair| pair[0] < pair[1]));
+        }
+        for sender in senders {
+            let on = |share: &Vec<usize>| share.iter().any(|&i| senders[i] == sender);
+            assert!(
+                on(&first) != on(&second),
+                "sender {sender} on one thread only"
+            );
+        }
+        assert_eq!(first.len() + second.len(), txs.len());
+        // Each new sender goes to the thread with fewer so far.
+        assert_eq!(first, [0, 2, 6, 8, 9]);
+        assert_eq!(second, [1, 3, 4, 5, 7]);
+    }
 
     /// The blocks that pass on one thread after each of `conflicts` tries in a row conflicts.
     fn passed_after_conflicts(history: &TwoThreads, conflicts: usize) -> Vec<u32> {
