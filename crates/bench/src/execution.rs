@@ -195,28 +195,20 @@ pub(crate) fn execution(n: usize) -> anyhow::Result<()> {
         write_genesis(&store, &spec)?;
         let reader = store.reader()?;
         let state = reader.state()?;
-        let run = || {
+        // The node as shipped (one record across its blocks, as a chain keeps) or with two
+        // threads off.
+        let two_threads = TwoThreads::default();
+        let one_thread = TwoThreads::off();
+        let run_with = |threads: &TwoThreads| {
             timed(&recovered, |txs| {
-                execute_block(
-                    &state,
-                    &config,
-                    &context,
-                    txs,
-                    Mode::Import,
-                    &TwoThreads::default(),
-                )
+                execute_block(&state, &config, &context, txs, Mode::Import, threads)
             })
         };
+        let run = || run_with(&two_threads);
         let in_memory = InMemory(genesis_db(&spec)?);
         let run_in_memory = || {
             timed(&recovered, |txs| {
                 execute_block_on(&in_memory, &config, &context, txs, Mode::Import, u64::MAX)
-            })
-        };
-        let one_thread = TwoThreads::off();
-        let run_on_one_thread = || {
-            timed(&recovered, |txs| {
-                execute_block(&state, &config, &context, txs, Mode::Import, &one_thread)
             })
         };
         let cold = run()?;
@@ -225,7 +217,7 @@ pub(crate) fn execution(n: usize) -> anyhow::Result<()> {
         for _ in 0..ROUNDS {
             raw = raw.min(raw_revm(&spec, &config, &context, &recovered)?);
             node = node.min(run()?);
-            one = one.min(run_on_one_thread()?);
+            one = one.min(run_with(&one_thread)?);
             memory = memory.min(run_in_memory()?);
         }
         // The whole import after recovery: execute, write state, root, durable commit.

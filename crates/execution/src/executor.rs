@@ -123,10 +123,11 @@ pub fn execute_block(
             out.receipts = prefix.receipts;
             out.gas_used = prefix.gas_used;
             out.skipped = prefix.skipped;
-            ran[..prefix.len].copy_from_slice(&prefix.ran);
+            let len = prefix.ran.len();
+            ran[..len].copy_from_slice(&prefix.ran);
             passed_over = prefix.passed_over;
-            out.on_two_threads = prefix.len;
-            prefix.len
+            out.on_two_threads = len;
+            len
         }
         None => {
             write_anchor(&mut evm, chain, block)?;

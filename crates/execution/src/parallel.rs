@@ -378,11 +378,10 @@ fn run_share(
 
 /// A block's prefix run on two threads and merged: the caller resumes the block after it.
 pub(crate) struct Prefix {
-    /// Transactions of the block it covers, `txs[..len]`.
-    pub len: usize,
     pub receipts: Vec<ReceiptEnvelope>,
     pub gas_used: u64,
     pub skipped: Vec<(B256, String)>,
+    /// Whether each transaction of the prefix ran (its length is the prefix's).
     pub ran: Vec<bool>,
     pub tips: Vec<U256>,
     pub changes: StateChanges,
@@ -456,7 +455,6 @@ fn merge(
         return None;
     }
     let mut prefix = Prefix {
-        len: txs.len(),
         receipts: Vec::with_capacity(txs.len()),
         gas_used: 0,
         skipped: Vec::new(),
