@@ -47,6 +47,28 @@ pub(crate) fn analysed<E>(
     Ok(Some(code))
 }
 
+/// `code` behind a reference count of its own. Every clone of a `Bytecode` (revm makes a few
+/// per call) counts on one shared counter, so two threads running the same contract, or any
+/// two touching empty code (revm's one process-wide `Bytecode::default()`), would fight over
+/// that counter's cache line on every transaction; a block's thread clones its own copy
+/// instead. Copies the `Arc`'s contents, not the code: the bytes stay shared (read, never
+/// counted per call) and the jump table is `len / 8` bytes.
+#[allow(unsafe_code)]
+pub(crate) fn private_copy(code: &Bytecode) -> Bytecode {
+    match code.legacy_jump_table() {
+        Some(jump_table) if !code.bytecode().is_empty() => {
+            // SAFETY: the bytes, their length and jump table are those of `code`, which
+            // revm analysed (or built as its empty default) itself, so they already hold
+            // the padding `new_analyzed` requires.
+            unsafe {
+                Bytecode::new_analyzed(code.bytecode().clone(), code.len(), jump_table.clone())
+            }
+        }
+        // EIP-7702 designations are loaded once per transaction at most; left shared.
+        _ => code.clone(),
+    }
+}
+
 fn keep(code_hash: B256, code: &Bytecode) {
     let mut kept = ANALYSED.write().unwrap_or_else(|p| p.into_inner());
     if kept.young.len() >= YOUNG {
@@ -87,5 +109,26 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
+    }
+
+    #[test]
+    fn a_private_copy_is_the_same_code_behind_its_own_count() {
+        // PUSH1 4, JUMP, INVALID, JUMPDEST, PUSH1 1, STOP: a jump table with one destination.
+        let contract = Bytecode::new_raw(Bytes::from_static(&[
+            0x60, 0x04, 0x56, 0xfe, 0x5b, 0x60, 0x01, 0x00,
+        ]));
+        for code in [contract, Bytecode::default()] {
+            let copy = private_copy(&code);
+            assert_eq!(copy, code);
+            assert_eq!(copy.hash_slow(), code.hash_slow());
+            assert_eq!(copy.len(), code.len());
+            assert_eq!(copy.bytecode(), code.bytecode());
+            let (mine, theirs) = (copy.legacy_jump_table(), code.legacy_jump_table());
+            assert_eq!(mine, theirs);
+            assert!(
+                !std::ptr::eq(mine.unwrap(), theirs.unwrap()),
+                "the copy has its own Arc, so its own reference count"
+            );
+        }
     }
 }

@@ -131,6 +131,9 @@ pub struct BlockState<D> {
     /// thread, see `execute_block`), found here by a plain map lookup instead of a read of
     /// `base`. Below `changes`: only accounts the block has not changed yet are read here.
     read_ahead: AddressMap<Option<AccountInfo>>,
+    /// Empty code behind this block's own reference count, given to every account without
+    /// code (see `analysed_code::private_copy`).
+    empty_code: Bytecode,
 }
 
 impl<D: DatabaseRef> BlockState<D> {
@@ -154,6 +157,7 @@ impl<D: DatabaseRef> BlockState<D> {
             changes,
             code_cache: B256Map::default(),
             read_ahead: AddressMap::default(),
+            empty_code: crate::analysed_code::private_copy(&Bytecode::default()),
         }
     }
 
@@ -354,14 +358,15 @@ impl<D: DatabaseRef> Database for BlockState<D> {
     type Error = D::Error;
 
     /// Returns the account with its code: revm runs what `info.code` holds and does not look a
-    /// missing one up by hash.
+    /// missing one up by hash (nor, for an account without code, clone its shared default).
     fn basic(&mut self, address: Address) -> Result<Option<AccountInfo>, Self::Error> {
         let Some(mut info) = self.info_without_code(address)? else {
             return Ok(None);
         };
-        if info.code_hash != KECCAK_EMPTY {
-            info.code = Some(self.code_by_hash(info.code_hash)?);
-        }
+        info.code = Some(match info.code_hash {
+            KECCAK_EMPTY => self.empty_code.clone(),
+            code_hash => self.code_by_hash(code_hash)?,
+        });
         Ok(Some(info))
     }
 
@@ -369,7 +374,7 @@ impl<D: DatabaseRef> Database for BlockState<D> {
         if let Some(code) = self.code_cache.get(&code_hash) {
             return Ok(code.clone());
         }
-        let code = self.base.code_by_hash_ref(code_hash)?;
+        let code = crate::analysed_code::private_copy(&self.base.code_by_hash_ref(code_hash)?);
         self.code_cache.insert(code_hash, code.clone());
         Ok(code)
     }
