@@ -39,6 +39,7 @@ use revm::{
 };
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+use std::sync::mpsc;
 
 /// Transactions below which a block runs on one thread: the second thread's start and the
 /// merge cost more than the half they take off a small block.
@@ -271,19 +272,30 @@ enum Outcome {
     Ran { gas_used: u64, tip: U256 },
 }
 
-/// One thread's share of the block.
+/// One thread's share of the block: what its transactions made, which one thread merges in
+/// block order, and what they wrote, which the other checks and merges at the same time.
 struct Share {
+    ran: Ran,
+    wrote: Wrote,
+    /// What the share read from the table, for the hot-state cache once neither thread
+    /// holds it.
+    misses: Misses,
+}
+
+/// A share's transactions and what became of them.
+struct Ran {
     indices: Vec<usize>,
     outcomes: Vec<Outcome>,
     /// The receipts of those that ran, blooms sealed, cumulative gas not yet known.
     receipts: Vec<ReceiptEnvelope>,
+}
+
+/// A share's changes to the state and what it read to make them.
+struct Wrote {
     changes: StateChanges,
     code_cache: B256Map<Bytecode>,
     passed_over: PassedOver,
     access: Access,
-    /// What the share read from the table, for the hot-state cache once neither thread
-    /// holds it.
-    misses: Misses,
 }
 
 /// Why a thread gave up: the block goes back to one thread, which finds the same error in
@@ -365,13 +377,17 @@ fn run_share(
     let (changes, code_cache) = state.into_parts();
     let misses = pinned.into_misses();
     Ok(Share {
-        indices,
-        outcomes,
-        receipts,
-        changes,
-        code_cache,
-        passed_over,
-        access,
+        ran: Ran {
+            indices,
+            outcomes,
+            receipts,
+        },
+        wrote: Wrote {
+            changes,
+            code_cache,
+            passed_over,
+            access,
+        },
         misses,
     })
 }
@@ -412,57 +428,84 @@ pub(crate) fn run_prefix(
         return None;
     }
     let room = second.len();
-    let (first, second) = std::thread::scope(|scope| {
-        let second =
-            scope.spawn(move || run_share(state, chain, block, prefix, second, mode, room));
+    // Each thread, its share run, hands the other half of what the merge needs: the first
+    // puts the receipts in block order while the second checks the changes for conflicts and
+    // merges them.
+    let (changes_to_second, first_changes) = mpsc::sync_channel::<Wrote>(1);
+    let (ran_to_first, second_ran) = mpsc::sync_channel::<Ran>(1);
+    let beneficiary = block.beneficiary;
+    let (in_order, first_misses, (merged, second_misses)) = std::thread::scope(|scope| {
+        let second = scope.spawn(move || {
+            let Ok(Share { ran, wrote, misses }) =
+                run_share(state, chain, block, prefix, second, mode, room)
+            else {
+                return (None, Misses::default());
+            };
+            let _ = ran_to_first.send(ran);
+            let merged = first_changes
+                .recv()
+                .ok()
+                .and_then(|first| merge_changes(beneficiary, first, wrote));
+            (merged, misses)
+        });
         // The first share's maps take the second's in the merge: room for both.
-        let first = run_share(state, chain, block, prefix, first, mode, len);
+        let (in_order, misses) = match run_share(state, chain, block, prefix, first, mode, len) {
+            Ok(Share { ran, wrote, misses }) => {
+                let _ = changes_to_second.send(wrote);
+                let second = second_ran.recv();
+                (
+                    second
+                        .ok()
+                        .and_then(|second| in_block_order(block, prefix, ran, second)),
+                    misses,
+                )
+            }
+            Err(GaveUp) => (None, Misses::default()),
+        };
+        // A first share that gave up must not leave the second waiting for its changes.
+        drop(changes_to_second);
         (
-            first,
+            in_order,
+            misses,
             second
                 .join()
                 .expect("a block's second thread does not panic"),
         )
     });
-    let (Ok(mut first), Ok(mut second)) = (first, second) else {
+    state.fill_misses(first_misses);
+    state.fill_misses(second_misses);
+    let (Some(in_order), Some(merged)) = (in_order, merged) else {
         history.conflicted();
         return None;
     };
-    state.fill_misses(std::mem::take(&mut first.misses));
-    state.fill_misses(std::mem::take(&mut second.misses));
-    let merged = merge(block, prefix, first, second);
-    match merged {
-        Some(_) => history.kept(),
-        None => history.conflicted(),
-    }
-    merged
+    history.kept();
+    Some(Prefix {
+        receipts: in_order.receipts,
+        gas_used: in_order.gas_used,
+        skipped: in_order.skipped,
+        ran: in_order.ran,
+        tips: in_order.tips,
+        changes: merged.changes,
+        code_cache: merged.code_cache,
+        passed_over: merged.passed_over,
+    })
 }
 
-/// The two shares as one run in block order, or `None` if one may have seen the other's
-/// changes, or either read the beneficiary.
-fn merge(
+/// The two shares' transactions in block order: receipts with their cumulative gas, the
+/// tips to pay, the ones skipped. `None` if a transaction's gas limit does not fit what is
+/// left (which a prefix whose gas limits fit never has).
+fn in_block_order(
     block: &BlockContext,
     txs: &[RecoveredTx],
-    mut first: Share,
-    second: Share,
-) -> Option<Prefix> {
-    let beneficiary = &block.beneficiary;
-    if first.access.read_accounts.contains(beneficiary)
-        || second.access.read_accounts.contains(beneficiary)
-        || first.access.disturbs(&second.access)
-        || second.access.disturbs(&first.access)
-    {
-        return None;
-    }
-    let mut prefix = Prefix {
+    first: Ran,
+    second: Ran,
+) -> Option<InBlockOrder> {
+    let mut in_order = InBlockOrder {
         receipts: Vec::with_capacity(txs.len()),
         gas_used: 0,
         skipped: Vec::new(),
         ran: vec![false; txs.len()],
         tips: Vec::with_capacity(txs.len()),
-        changes: StateChanges::default(),
-        code_cache: B256Map::default(),
-        passed_over: PassedOver::default(),
     };
     let mut a = first.indices.iter().copied().zip(first.outcomes).peekable();
     let mut b = second
@@ -487,26 +530,48 @@ fn merge(
         .expect("peeked");
         match outcome {
             Outcome::PassedOver => {}
-            Outcome::Skipped(reason) => prefix.skipped.push((txs[index].hash, reason)),
+            Outcome::Skipped(reason) => in_order.skipped.push((txs[index].hash, reason)),
             Outcome::Ran { gas_used, tip } => {
                 // Cannot happen in a prefix whose gas limits fit; checked as run_transaction
                 // checks it all the same.
                 let gas = alloy_consensus::Transaction::gas_limit(&txs[index].tx);
-                if gas > block.gas_limit - prefix.gas_used {
+                if gas > block.gas_limit - in_order.gas_used {
                     return None;
                 }
-                prefix.gas_used += gas_used;
+                in_order.gas_used += gas_used;
                 let mut receipt = receipts.next().expect("a receipt for each that ran");
                 receipt
                     .as_receipt_with_bloom_mut()
                     .expect("an ankr receipt has a bloom")
                     .receipt
-                    .cumulative_gas_used = prefix.gas_used;
-                prefix.receipts.push(receipt);
-                prefix.tips.push(tip);
-                prefix.ran[index] = true;
+                    .cumulative_gas_used = in_order.gas_used;
+                in_order.receipts.push(receipt);
+                in_order.tips.push(tip);
+                in_order.ran[index] = true;
             }
         }
+    }
+    Some(in_order)
+}
+
+/// The prefix's transactions in block order (see [`Prefix`]).
+struct InBlockOrder {
+    receipts: Vec<ReceiptEnvelope>,
+    gas_used: u64,
+    skipped: Vec<(B256, String)>,
+    ran: Vec<bool>,
+    tips: Vec<U256>,
+}
+
+/// The two shares' changes as one, or `None` if one may have seen the other's changes, or
+/// either read the beneficiary.
+fn merge_changes(beneficiary: Address, mut first: Wrote, second: Wrote) -> Option<Wrote> {
+    if first.access.read_accounts.contains(&beneficiary)
+        || second.access.read_accounts.contains(&beneficiary)
+        || first.access.disturbs(&second.access)
+        || second.access.disturbs(&first.access)
+    {
+        return None;
     }
     // An account both shares hold was read by both, so neither changed it (that would be a
     // conflict): the two hold the same value.
@@ -548,10 +613,7 @@ fn merge(
     first.changes.codes.extend(second.changes.codes);
     first.code_cache.extend(second.code_cache);
     first.passed_over.extend(second.passed_over);
-    prefix.changes = first.changes;
-    prefix.code_cache = first.code_cache;
-    prefix.passed_over = first.passed_over;
-    Some(prefix)
+    Some(first)
 }
 
 #[cfg(test)]
