@@ -474,38 +474,36 @@ pub(crate) fn run_prefix(
     });
     state.fill_misses(first_misses);
     state.fill_misses(second_misses);
-    let (Some(in_order), Some(merged)) = (in_order, merged) else {
+    let (Some(mut prefix), Some(merged)) = (in_order, merged) else {
         history.conflicted();
         return None;
     };
     history.kept();
-    Some(Prefix {
-        receipts: in_order.receipts,
-        gas_used: in_order.gas_used,
-        skipped: in_order.skipped,
-        ran: in_order.ran,
-        tips: in_order.tips,
-        changes: merged.changes,
-        code_cache: merged.code_cache,
-        passed_over: merged.passed_over,
-    })
+    prefix.changes = merged.changes;
+    prefix.code_cache = merged.code_cache;
+    prefix.passed_over = merged.passed_over;
+    Some(prefix)
 }
 
 /// The two shares' transactions in block order: receipts with their cumulative gas, the
-/// tips to pay, the ones skipped. `None` if a transaction's gas limit does not fit what is
-/// left (which a prefix whose gas limits fit never has).
+/// tips to pay, the ones skipped; the state's changes are left for [`merge_changes`]. `None`
+/// if a transaction's gas limit does not fit what is left (which a prefix whose gas limits fit
+/// never has).
 fn in_block_order(
     block: &BlockContext,
     txs: &[RecoveredTx],
     first: Ran,
     second: Ran,
-) -> Option<InBlockOrder> {
-    let mut in_order = InBlockOrder {
+) -> Option<Prefix> {
+    let mut in_order = Prefix {
         receipts: Vec::with_capacity(txs.len()),
         gas_used: 0,
         skipped: Vec::new(),
         ran: vec![false; txs.len()],
         tips: Vec::with_capacity(txs.len()),
+        changes: StateChanges::default(),
+        code_cache: B256Map::default(),
+        passed_over: PassedOver::default(),
     };
     let mut a = first.indices.iter().copied().zip(first.outcomes).peekable();
     let mut b = second
@@ -552,15 +550,6 @@ fn in_block_order(
         }
     }
     Some(in_order)
-}
-
-/// The prefix's transactions in block order (see [`Prefix`]).
-struct InBlockOrder {
-    receipts: Vec<ReceiptEnvelope>,
-    gas_used: u64,
-    skipped: Vec<(B256, String)>,
-    ran: Vec<bool>,
-    tips: Vec<U256>,
 }
 
 /// The two shares' changes as one, or `None` if one may have seen the other's changes, or
