@@ -23,7 +23,7 @@ use crate::executor::{Mode, PassedOver, describe, tx_type, write_anchor};
 use crate::{BlockContext, BlockState, ChainConfig, PinnedStateDb, StateError, tx_env};
 use alloy_consensus::{Eip658Value, Receipt, ReceiptEnvelope};
 use alloy_primitives::{
-    Address, B256, U256,
+    Address, B256, TxKind, U256,
     map::{AddressSet, B256Map, Entry, HashSet},
 };
 use ankr_storage::{Misses, StateChanges, StateReader};
@@ -34,7 +34,7 @@ use revm::{
     context::{ContextSetters, result::HaltReason},
     context_interface::{Block, Cfg, ContextTr, Transaction, result::EVMError},
     handler::{EvmTr, FrameResult, Handler, MainnetContext, MainnetEvm},
-    primitives::{AddressMap, StorageKey, StorageValue, hardfork::SpecId},
+    primitives::{AddressMap, KECCAK_EMPTY, StorageKey, StorageValue, hardfork::SpecId},
     state::{Account as EvmAccount, AccountInfo},
 };
 use std::cell::Cell;
@@ -143,21 +143,42 @@ struct Access {
     /// destroyed. An account only touched (a contract called) keeps its value and is not here.
     written_accounts: AddressSet,
     written_slots: HashSet<(Address, StorageKey)>,
+    /// Value paid to accounts only ever paid (see [`Credit`]), summed per account: neither
+    /// read nor written, since what a payment does does not depend on the balance it adds to.
+    credits: AddressMap<U256>,
 }
 
 impl Access {
     /// Whether a transaction of `self` may have changed what one of `other` read. Every write
     /// was read first (revm loads an account and a slot before changing them), except the slots
-    /// of an account created in the block, whose creation is itself a write of the account.
+    /// of an account created in the block, whose creation is itself a write of the account. A
+    /// credit changes a balance, so it disturbs a read of it; credits on both sides commute.
     fn disturbs(&self, other: &Access) -> bool {
         self.written_accounts
             .iter()
+            .chain(self.credits.keys())
             .any(|address| other.read_accounts.contains(address))
             || self
                 .written_slots
                 .iter()
                 .any(|slot| other.read_slots.contains(slot))
     }
+}
+
+/// The one account a transaction may only pay: a plain transfer's recipient, if the
+/// recipient exists, is not empty and has no code (so no code runs, nothing reads its
+/// balance, and EIP-161 cannot delete it), and is not the sender, the beneficiary or a
+/// precompile. Thousands of payments into one account (an exchange's deposit address) then
+/// run on two threads, where recording them as reads and writes made every such block
+/// conflict (Block-STM's delta writes, for balances).
+#[derive(Clone, Copy)]
+enum Credit {
+    /// Not a plain transfer, or not to such an account.
+    None,
+    /// The transaction's recipient, not yet loaded.
+    To(Address),
+    /// Loaded, and qualifies: its balance before the transaction.
+    Loaded(Address, U256),
 }
 
 /// A block's state as one thread's EVM reads it, noting every read and change.
@@ -167,16 +188,28 @@ struct Recording<D> {
     /// Off while the anchor's system call runs: both threads make it, and it comes before any
     /// transaction.
     on: bool,
+    /// The account the running transaction may only pay.
+    credit: Credit,
 }
 
 impl<D: Database> Database for Recording<D> {
     type Error = D::Error;
 
     fn basic(&mut self, address: Address) -> Result<Option<AccountInfo>, Self::Error> {
+        let info = self.state.basic(address)?;
         if self.on {
-            self.access.read_accounts.insert(address);
+            match (self.credit, &info) {
+                (Credit::To(to), Some(info))
+                    if to == address && info.code_hash == KECCAK_EMPTY && !info.is_empty() =>
+                {
+                    self.credit = Credit::Loaded(address, info.balance);
+                }
+                _ => {
+                    self.access.read_accounts.insert(address);
+                }
+            }
         }
-        self.state.basic(address)
+        Ok(info)
     }
 
     fn code_by_hash(&mut self, code_hash: B256) -> Result<Bytecode, Self::Error> {
@@ -205,6 +238,24 @@ impl<D: DatabaseCommit> DatabaseCommit for Recording<D> {
             for (address, account) in &changes {
                 if !account.is_touched() {
                     continue;
+                }
+                if let Credit::Loaded(to, before) = self.credit
+                    && to == *address
+                {
+                    // Nothing but the payment can have changed it (no code ran there); were it
+                    // otherwise, it counts as read and written.
+                    let paid = account.info.balance.checked_sub(before);
+                    let credited = match paid {
+                        Some(paid) if account.info.code_hash == KECCAK_EMPTY => {
+                            let sum = self.access.credits.entry(to).or_default();
+                            sum.checked_add(paid).map(|total| *sum = total)
+                        }
+                        _ => None,
+                    };
+                    if credited.is_some() {
+                        continue;
+                    }
+                    self.access.read_accounts.insert(to);
                 }
                 // An empty account deleted (EIP-161) that was empty before is no change: the
                 // EVM cannot tell an empty account from a missing one.
@@ -319,6 +370,7 @@ fn run_share(
             state: BlockState::with_capacity(PinnedStateDb { state: &pinned }, room_for),
             access: Access::default(),
             on: false,
+            credit: Credit::None,
         })
         .with_cfg(chain.cfg_env())
         .with_block(block.block_env())
@@ -339,6 +391,17 @@ fn run_share(
             continue;
         }
         evm.ctx.set_tx(tx_env(&tx.tx, tx.sender));
+        evm.ctx.journaled_state.database.credit = match alloy_consensus::Transaction::kind(&tx.tx) {
+            TxKind::Call(to)
+                if to != tx.sender
+                    && to != block.beneficiary
+                    && alloy_consensus::Transaction::authorization_list(&tx.tx).is_none()
+                    && !evm.precompiles.contains(&to) =>
+            {
+                Credit::To(to)
+            }
+            _ => Credit::None,
+        };
         let mut handler = TipHeldBack {
             tip: Cell::new(U256::ZERO),
             _evm: std::marker::PhantomData,
@@ -563,8 +626,18 @@ fn merge_changes(beneficiary: Address, mut first: Wrote, second: Wrote) -> Optio
         return None;
     }
     // An account both shares hold was read by both, so neither changed it (that would be a
-    // conflict): the two hold the same value.
+    // conflict): the two hold the same value. Or both only paid it: each holds the parent's
+    // balance plus its own payments, and the block's is the first's plus the second's.
+    let mut paid_by_both = Vec::new();
+    for (address, paid) in &second.access.credits {
+        if let Some(account) = first.changes.accounts.get(address) {
+            let mut account = (*account)?;
+            account.balance = account.balance.checked_add(*paid)?;
+            paid_by_both.push((*address, Some(account)));
+        }
+    }
     first.changes.accounts.extend(second.changes.accounts);
+    first.changes.accounts.extend(paid_by_both);
     let written = &second.access;
     for (address, storage) in second.changes.storage {
         // An account whose fields one share changed the other never read: only that share's

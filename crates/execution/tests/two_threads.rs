@@ -28,6 +28,10 @@ use std::cell::Cell;
 const CHAIN_ID: u64 = 31_337;
 const SENDERS: usize = 48;
 const PROBE: Address = Address::repeat_byte(0x77);
+/// An account many senders pay (an exchange's deposit address): funded, no code.
+const HOT: Address = Address::repeat_byte(0x48);
+/// One many senders pay that does not exist before the block.
+const HOT_FRESH: Address = Address::repeat_byte(0x49);
 
 fn key(sender: usize) -> secp256k1::SecretKey {
     secp256k1::SecretKey::from_byte_array([sender as u8 + 1; 32]).unwrap()
@@ -53,6 +57,13 @@ fn spec() -> ChainSpec {
             },
         );
     }
+    spec.alloc.insert(
+        HOT,
+        GenesisAccount {
+            balance: U256::from(ANKR),
+            ..Default::default()
+        },
+    );
     let code = |name| artifact(name).unwrap().deployed_bytecode;
     spec.alloc.insert(
         PROBE,
@@ -82,6 +93,8 @@ enum Target {
     Beneficiary,
     /// A precompile, with no value: an empty account touched, which EIP-161 deletes.
     Precompile(u8),
+    Hot,
+    HotFresh,
 }
 
 #[derive(Clone, Debug)]
@@ -93,6 +106,7 @@ enum Action {
     BumpOf(usize),
     NoteBeneficiary,
     NoteBalanceOf(usize),
+    NoteBalanceOfHot,
     Send(Target, u64),
     /// A creation at an address of its own (`None`) or one another spawn may take.
     Spawn {
@@ -119,6 +133,8 @@ fn independent() -> impl Strategy<Value = Action> {
         Just(Action::Burn),
         Just(Action::ReadAnchor),
         (1..=9u8).prop_map(|p| Action::Transfer(Target::Precompile(p), 0)),
+        // Payments into one account from both threads: summed, not a conflict.
+        (0..1_000u64).prop_map(|value| Action::Transfer(Target::Hot, value)),
     ]
 }
 
@@ -129,6 +145,11 @@ fn spoiler() -> impl Strategy<Value = Action> {
         (0..SENDERS).prop_map(Action::BumpOf),
         Just(Action::NoteBeneficiary),
         (0..SENDERS).prop_map(Action::NoteBalanceOf),
+        // Reads of the account the other thread pays, directly or by paying it from code.
+        Just(Action::NoteBalanceOfHot),
+        (1..1_000u64).prop_map(|value| Action::Send(Target::Hot, value)),
+        // Payments that create their account: not payments only, so both threads conflict.
+        (0..1_000u64).prop_map(|value| Action::Transfer(Target::HotFresh, value)),
         (0..SENDERS, 1..1_000u64).prop_map(|(to, v)| Action::Send(Target::Sender(to), v)),
         // A creation bumps the creator's nonce: every call to the probe then conflicts.
         (any::<bool>(), any::<bool>(), 0..1_000u64).prop_map(|(collide, destroy, value)| {
@@ -149,6 +170,7 @@ enum Beneficiary {
     Fresh,
     Sender(usize),
     Probe,
+    Hot,
 }
 
 #[derive(Clone, Debug)]
@@ -175,6 +197,7 @@ fn case() -> impl Strategy<Value = Case> {
         6 => Just(Beneficiary::Fresh),
         1 => (0..SENDERS).prop_map(Beneficiary::Sender),
         1 => Just(Beneficiary::Probe),
+        1 => Just(Beneficiary::Hot),
     ];
     let mode = prop_oneof![Just(Mode::Build), Just(Mode::Import)];
     let room_for = prop_oneof![3 => Just(None), 1 => any::<prop::sample::Index>().prop_map(Some)];
@@ -205,12 +228,15 @@ fn transactions(case: &Case) -> (Vec<RecoveredTx>, Address) {
         Beneficiary::Fresh => Address::repeat_byte(0xbe),
         Beneficiary::Sender(s) => address_of(&key(s)),
         Beneficiary::Probe => PROBE,
+        Beneficiary::Hot => HOT,
     };
     let target = |target: &Target, index| match target {
         Target::Fresh => fresh(index),
         Target::Sender(s) => address_of(&key(*s)),
         Target::Beneficiary => beneficiary,
         Target::Precompile(p) => Address::with_last_byte(*p),
+        Target::Hot => HOT,
+        Target::HotFresh => HOT_FRESH,
     };
     let mut nonces = [0u64; SENDERS];
     let txs = case
@@ -272,6 +298,15 @@ fn transactions(case: &Case) -> (Vec<RecoveredTx>, Address) {
                     ParallelProbe::noteBalanceCall {
                         slot: U256::from(3_000 + index),
                         who: address_of(&key(*who)),
+                    }
+                    .abi_encode(),
+                    0,
+                    100_000,
+                ),
+                Action::NoteBalanceOfHot => call(
+                    ParallelProbe::noteBalanceCall {
+                        slot: U256::from(3_000 + index),
+                        who: HOT,
                     }
                     .abi_encode(),
                     0,
