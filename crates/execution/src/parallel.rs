@@ -13,6 +13,11 @@
 //! so a transaction that reads it (a transfer to it, `BALANCE(COINBASE)`) is recorded like any
 //! other read, and sends the block back to one thread.
 //!
+//! A plain transfer's payment into an account that only receives them (no code, not the
+//! sender, not the beneficiary) is recorded as a credit, not a read and a write: thousands
+//! of payments into one deposit address from both threads are summed at the merge, and only
+//! a read of that balance elsewhere makes a conflict.
+//!
 //! Only a prefix of the block runs here: the longest whose gas limits fit the block's, where no
 //! transaction can find the block too full for it (whether it fits depends on every earlier
 //! transaction's gas, i.e. on the order). The caller runs the rest in order after it.
