@@ -46,9 +46,12 @@ use std::cell::Cell;
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use std::sync::{LazyLock, mpsc};
 
-/// Transactions below which a block runs on one thread: the second thread's start and the
-/// merge cost more than the half they take off a small block.
-pub(crate) const TWO_THREADS_FROM: usize = 512;
+/// Transactions below which a block runs on one thread: waking the second thread and the
+/// merge cost more than the half they take off a small block. Measured (`ankr bench --only
+/// execution --txs N`): at 300, two threads 0.75 of raw revm for transfers and 1.05 for
+/// ERC-20 against one thread's 0.45 and 0.63; at 150, 0.60 against 0.78 for transfers (0.97
+/// against 0.75 for ERC-20).
+pub(crate) const TWO_THREADS_FROM: usize = 256;
 
 /// Transactions a thread runs between two re-pins of the hot-state cache, so that a commit
 /// elsewhere waits for at most this many.
