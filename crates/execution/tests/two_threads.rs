@@ -15,9 +15,9 @@ use ankr_execution::{
     BlockContext, CHILD_BRIDGE_ADDRESS, ChainConfig, ExecutedBlock, Mode, StateDb, TwoThreads,
     execute_block, execute_block_on, write_genesis,
 };
-use ankr_storage::Store;
+use ankr_storage::{StateReader, Store};
 use ankr_types::{
-    ChainSpec, GenesisAccount, RecoveredTx,
+    ChainSpec, GenesisAccount, Header, RecoveredTx,
     chain_spec::ANKR,
     recovery::{address_of, sign_transaction},
 };
@@ -383,6 +383,18 @@ fn transactions(case: &Case) -> (Vec<RecoveredTx>, Address) {
     (txs, beneficiary)
 }
 
+/// A store holding `spec()`'s genesis (it and its directory kept while the test runs), its
+/// state and its head.
+fn genesis() -> (tempfile::TempDir, Store, StateReader, Header) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    write_genesis(&store, &spec()).unwrap();
+    let reader = store.reader().unwrap();
+    let state = reader.state().unwrap();
+    let head = reader.head().unwrap().unwrap();
+    (dir, store, state, head)
+}
+
 /// Everything a block's execution yields, as the chain stores and compares it; a difference
 /// in state is named by the accounts it is in, not printed whole.
 fn assert_same(two: &ExecutedBlock, one: &ExecutedBlock) -> Result<(), TestCaseError> {
@@ -426,12 +438,7 @@ fn assert_same(two: &ExecutedBlock, one: &ExecutedBlock) -> Result<(), TestCaseE
 
 #[test]
 fn a_block_on_two_threads_gives_what_it_gives_on_one() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
-    write_genesis(&store, &spec()).unwrap();
-    let reader = store.reader().unwrap();
-    let state = reader.state().unwrap();
-    let head = reader.head().unwrap().unwrap();
+    let (_dir, _store, state, head) = genesis();
     let kept = Cell::new(0);
     let thrown_away = Cell::new(0);
     // Forty cases from a fixed seed unless PROPTEST_CASES and PROPTEST_RNG_SEED say otherwise:
@@ -521,12 +528,7 @@ fn a_block_on_two_threads_gives_what_it_gives_on_one() {
 /// property test above cannot tell a block that fell back from one that was kept.
 #[test]
 fn payments_into_one_account_stay_on_two_threads() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
-    write_genesis(&store, &spec()).unwrap();
-    let reader = store.reader().unwrap();
-    let state = reader.state().unwrap();
-    let head = reader.head().unwrap().unwrap();
+    let (_dir, _store, state, head) = genesis();
     let case = Case {
         txs: (0..600)
             .map(|i| (i % SENDERS, Action::Transfer(Target::Hot, i as u64)))
