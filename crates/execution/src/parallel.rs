@@ -74,9 +74,9 @@ const MOST_BLOCKS_PASSED: u32 = 16;
 /// Whether a chain's next block tries two threads. A block whose threads conflicted ran again
 /// in order, which cost its threads' time for nothing; after one, the chain's next block does
 /// not try, after a second in a row the next two, then four, up to sixteen; a block whose
-/// threads are kept starts it over. A load whose every transaction touches one account (an
-/// exchange's deposit address) so pays its threads' time on one block in seventeen at most,
-/// where trying every block would add it to each.
+/// threads are kept starts it over. A load whose every transaction touches one account in a way
+/// that conflicts (one token holder's balance, one pool) so pays its threads' time on one
+/// block in seventeen at most, where trying every block would add it to each.
 #[derive(Debug, Default)]
 pub struct TwoThreads {
     /// Blocks still to pass on one thread.

@@ -105,8 +105,7 @@ enum Action {
     /// Another sender's own counter.
     BumpOf(usize),
     NoteBeneficiary,
-    NoteBalanceOf(usize),
-    NoteBalanceOfHot,
+    NoteBalanceOf(Target),
     Send(Target, u64),
     /// A creation at an address of its own (`None`) or one another spawn may take.
     Spawn {
@@ -144,9 +143,9 @@ fn spoiler() -> impl Strategy<Value = Action> {
         (1..1_000u64).prop_map(|value| Action::Transfer(Target::Beneficiary, value)),
         (0..SENDERS).prop_map(Action::BumpOf),
         Just(Action::NoteBeneficiary),
-        (0..SENDERS).prop_map(Action::NoteBalanceOf),
+        (0..SENDERS).prop_map(|s| Action::NoteBalanceOf(Target::Sender(s))),
         // Reads of the account the other thread pays, directly or by paying it from code.
-        Just(Action::NoteBalanceOfHot),
+        Just(Action::NoteBalanceOf(Target::Hot)),
         (1..1_000u64).prop_map(|value| Action::Send(Target::Hot, value)),
         // Payments that create their account: not payments only, so both threads conflict.
         (0..1_000u64).prop_map(|value| Action::Transfer(Target::HotFresh, value)),
@@ -297,16 +296,7 @@ fn transactions(case: &Case) -> (Vec<RecoveredTx>, Address) {
                 Action::NoteBalanceOf(who) => call(
                     ParallelProbe::noteBalanceCall {
                         slot: U256::from(3_000 + index),
-                        who: address_of(&key(*who)),
-                    }
-                    .abi_encode(),
-                    0,
-                    100_000,
-                ),
-                Action::NoteBalanceOfHot => call(
-                    ParallelProbe::noteBalanceCall {
-                        slot: U256::from(3_000 + index),
-                        who: HOT,
+                        who: target(who, index),
                     }
                     .abi_encode(),
                     0,
